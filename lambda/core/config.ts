@@ -1,0 +1,57 @@
+/**
+ * The configuration the edge handlers run with. Lambda@Edge has no environment variables, so the
+ * CDK construct validates it at synth time and bakes it into the bundle as JSON.
+ * One home for this shape: the constructs, the local edge and the handlers all import it.
+ */
+export interface AssetConfig {
+  /** Token contract address (EIP-3009). */
+  readonly address: string;
+  /** EIP-712 domain name of the token ("USDC" on Base Sepolia, "USD Coin" on Base). */
+  readonly name: string;
+  /** EIP-712 domain version of the token. */
+  readonly version: string;
+  readonly decimals: number;
+  /** Ticker shown to people in 402 bodies. */
+  readonly symbol: string;
+}
+
+export interface PricedRoute {
+  /** `[METHOD ]/path` where `*` matches within one path segment and `**` across segments. */
+  readonly pattern: string;
+  /** `"$0.001"` (USD of a USD stablecoin) or an integer of atomic units (`"1000"`). */
+  readonly price: string;
+  readonly description?: string;
+  readonly mimeType?: string;
+  /** How long a payment authorization for this route may be valid. */
+  readonly maxTimeoutSeconds?: number;
+}
+
+export interface EdgeConfig {
+  /** CAIP-2 network, e.g. `eip155:84532`. */
+  readonly network: string;
+  /** Address receiving payments. */
+  readonly payTo: string;
+  readonly asset: AssetConfig;
+  readonly facilitator: {
+    readonly url: string;
+    /** Bounds the viewer-request's wait (Lambda@Edge viewer triggers have 5 s in all). */
+    readonly verifyTimeoutMs: number;
+    /** Bounds the origin-response's wait for the on-chain settlement (origin triggers have 30 s). */
+    readonly settleTimeoutMs: number;
+  };
+  /** Priced routes in precedence order: the first match prices the request. */
+  readonly routes: readonly PricedRoute[];
+  /** Request header our WAF rules insert on payment-eligible traffic (value `true`). */
+  readonly eligibilityHeader: string;
+  readonly receiptTable: {
+    readonly tableName: string;
+    readonly region: string;
+    /** Only for the local edge and tests (dynalite on loopback). */
+    readonly endpoint?: string;
+  };
+  /** Default authorization lifetime for routes that do not set one. */
+  readonly maxTimeoutSeconds: number;
+}
+
+/** Header the WAF rules insert on payment-eligible requests (WAF adds the `x-amzn-waf-` prefix). */
+export const DEFAULT_ELIGIBILITY_HEADER = 'x-amzn-waf-x402-eligible';

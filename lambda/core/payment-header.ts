@@ -1,0 +1,69 @@
+import type { PaymentPayload } from '@x402/core/types';
+import type { PaymentPayloadV1 } from '@x402/core/types/v1';
+import { parsePaymentPayload } from '@x402/core/schemas';
+import { Base64EncodedRegex, safeBase64Decode } from '@x402/core/utils';
+import { reject, Reasons, type Rejection } from './rejection';
+
+/** Header names of both protocol versions, lower-case as CloudFront delivers them. */
+export const PaymentHeaders = {
+  signatureV2: 'payment-signature',
+  signatureV1: 'x-payment',
+  required: 'payment-required',
+  responseV2: 'payment-response',
+  responseV1: 'x-payment-response',
+} as const;
+
+/** A real payment header is ~1 KB; anything far larger is refused before decoding. */
+export const MAX_PAYMENT_HEADER_BYTES = 8 * 1024;
+
+export type DecodedPayment =
+  | { readonly x402Version: 2; readonly payload: PaymentPayload }
+  | { readonly x402Version: 1; readonly payload: PaymentPayloadV1 };
+
+/** The raw payment header of a request and the protocol version its name implies. */
+export function findPaymentHeader(
+  header: (name: string) => string | undefined,
+): { version: 1 | 2; value: string } | Rejection | undefined {
+  const v2 = header(PaymentHeaders.signatureV2);
+  const v1 = header(PaymentHeaders.signatureV1);
+  if (v2 !== undefined && v1 !== undefined) {
+    return reject(400, Reasons.invalidPayload, 'send one payment header: PAYMENT-SIGNATURE (v2) or X-PAYMENT (v1), not both');
+  }
+  if (v2 !== undefined) return { version: 2, value: v2 };
+  if (v1 !== undefined) return { version: 1, value: v1 };
+  return undefined;
+}
+
+/** base64 → JSON → schema-checked payload. Malformed input is a 400 naming the problem. */
+export function decodePaymentHeader(version: 1 | 2, value: string): DecodedPayment | Rejection {
+  const name = version === 2 ? 'PAYMENT-SIGNATURE' : 'X-PAYMENT';
+  const trimmed = value.trim();
+  if (trimmed.length > MAX_PAYMENT_HEADER_BYTES) {
+    return reject(400, Reasons.headerTooLarge, `${name} is ${trimmed.length} bytes; the limit is ${MAX_PAYMENT_HEADER_BYTES}`);
+  }
+  if (trimmed === '' || !Base64EncodedRegex.test(trimmed)) {
+    return reject(400, Reasons.invalidPayload, `${name} is not base64`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(safeBase64Decode(trimmed));
+  } catch {
+    return reject(400, Reasons.invalidPayload, `${name} is not base64-encoded JSON`);
+  }
+  const parsed = parsePaymentPayload(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue?.path.length ? ` at "${issue.path.join('.')}"` : '';
+    return reject(400, Reasons.invalidPayload, `${name} is not an x402 payment payload${where}: ${issue?.message ?? 'invalid'}`);
+  }
+  if (parsed.data.x402Version !== version) {
+    return reject(
+      400,
+      Reasons.invalidVersion,
+      `${name} carries x402Version ${parsed.data.x402Version}; it expects ${version}`,
+    );
+  }
+  return parsed.data.x402Version === 2
+    ? { x402Version: 2, payload: parsed.data as PaymentPayload }
+    : { x402Version: 1, payload: parsed.data as PaymentPayloadV1 };
+}

@@ -1,0 +1,149 @@
+import { deepEqual } from '@x402/core/utils';
+import { getAddress, isAddress, isHex, verifyTypedData, type Address, type Hex } from 'viem';
+import type { EdgeConfig } from './config';
+import { evmChainId } from './networks';
+import type { DecodedPayment } from './payment-header';
+import { reject, Reasons, type Rejection } from './rejection';
+import type { RouteTerms } from './requirements';
+
+/** The EIP-3009 authorization an exact/EVM payment carries. */
+export interface ExactEvmAuthorization {
+  readonly from: Address;
+  readonly to: Address;
+  readonly value: bigint;
+  readonly validAfter: bigint;
+  readonly validBefore: bigint;
+  readonly nonce: Hex;
+}
+
+export interface PrecheckedPayment {
+  readonly payer: Address;
+  readonly authorization: ExactEvmAuthorization;
+}
+
+/** The facilitator refuses authorizations that expire within 6 s; so do we, without asking it. */
+const MIN_VALIDITY_SECONDS = 6n;
+const EOA_SIGNATURE_HEX_LENGTH = 2 + 65 * 2;
+
+const TRANSFER_WITH_AUTHORIZATION_TYPES = {
+  TransferWithAuthorization: [
+    { name: 'from', type: 'address' },
+    { name: 'to', type: 'address' },
+    { name: 'value', type: 'uint256' },
+    { name: 'validAfter', type: 'uint256' },
+    { name: 'validBefore', type: 'uint256' },
+    { name: 'nonce', type: 'bytes32' },
+  ],
+} as const;
+
+/**
+ * Checks an exact/EVM payment against the route's terms without any network round trip, so
+ * garbage, tampering and stale authorizations never reach the facilitator. The facilitator still
+ * verifies what only the chain knows (balance, nonce unused, smart-wallet signatures).
+ */
+export async function precheckExactEvm(
+  payment: DecodedPayment,
+  terms: RouteTerms,
+  config: Pick<EdgeConfig, 'network' | 'payTo' | 'asset'>,
+  nowSeconds: number,
+): Promise<PrecheckedPayment | Rejection> {
+  const termsProblem = payment.x402Version === 2 ? mismatchV2(payment.payload.accepted, terms) : mismatchV1(payment.payload, terms);
+  if (termsProblem) return termsProblem;
+
+  const parsed = parseExactEvmPayload(payment.payload.payload);
+  if ('kind' in parsed) return parsed;
+  const { authorization, signature } = parsed;
+
+  if (getAddress(authorization.to) !== getAddress(config.payTo)) {
+    return reject(402, Reasons.recipientMismatch, `authorization pays ${authorization.to}, not ${config.payTo}`);
+  }
+  if (authorization.value !== BigInt(terms.requirements.amount)) {
+    return reject(402, Reasons.valueMismatch, `authorization value ${authorization.value} is not the price ${terms.requirements.amount}`);
+  }
+  const now = BigInt(nowSeconds);
+  if (authorization.validBefore < now + MIN_VALIDITY_SECONDS) {
+    return reject(402, Reasons.validBefore, `authorization expired or expires within ${MIN_VALIDITY_SECONDS} s (validBefore ${authorization.validBefore})`);
+  }
+  if (authorization.validAfter > now) {
+    return reject(402, Reasons.validAfter, `authorization is not valid before ${authorization.validAfter}`);
+  }
+  // Longer signatures are smart-wallet (ERC-1271/6492) ones: only the chain can check them.
+  if (signature.length === EOA_SIGNATURE_HEX_LENGTH) {
+    const valid = await verifyTypedData({
+      address: authorization.from,
+      domain: {
+        name: config.asset.name,
+        version: config.asset.version,
+        chainId: evmChainId(config.network),
+        verifyingContract: config.asset.address as Address,
+      },
+      types: TRANSFER_WITH_AUTHORIZATION_TYPES,
+      primaryType: 'TransferWithAuthorization',
+      message: authorization,
+      signature,
+    }).catch(() => false);
+    if (!valid) return reject(402, Reasons.signature, `signature is not ${authorization.from}'s authorization of these terms`);
+  }
+  return { payer: authorization.from, authorization };
+}
+
+function mismatchV2(accepted: unknown, terms: RouteTerms): Rejection | undefined {
+  if (deepEqual(accepted, terms.requirements)) return undefined;
+  const offered = terms.requirements;
+  const got = (typeof accepted === 'object' && accepted !== null ? accepted : {}) as Record<string, unknown>;
+  if (got.scheme !== offered.scheme) return reject(402, Reasons.invalidScheme, `scheme "${String(got.scheme)}" is not offered; use "${offered.scheme}"`);
+  if (got.network !== offered.network) return reject(402, Reasons.invalidNetwork, `network "${String(got.network)}" is not offered; use "${offered.network}"`);
+  if (got.asset !== offered.asset) return reject(402, Reasons.assetMismatch, `asset ${String(got.asset)} is not offered; use ${offered.asset}`);
+  if (got.payTo !== offered.payTo) return reject(402, Reasons.recipientMismatch, `payTo ${String(got.payTo)} is not ${offered.payTo}`);
+  if (got.amount !== offered.amount) return reject(402, Reasons.valueMismatch, `amount ${String(got.amount)} is not the price ${offered.amount}`);
+  return reject(402, Reasons.requirementsMismatch, 'payload.accepted differs from the offered requirements: copy them from the PAYMENT-REQUIRED header unchanged');
+}
+
+function mismatchV1(payload: { scheme: string; network: string }, terms: RouteTerms): Rejection | undefined {
+  if (payload.scheme !== terms.requirements.scheme) {
+    return reject(402, Reasons.invalidScheme, `scheme "${payload.scheme}" is not offered; use "${terms.requirements.scheme}"`);
+  }
+  if (!terms.v1Network) {
+    return reject(402, Reasons.invalidNetwork, `${terms.network} has no x402 v1 name: pay with x402 v2 (PAYMENT-SIGNATURE)`);
+  }
+  if (payload.network !== terms.v1Network) {
+    return reject(402, Reasons.invalidNetwork, `network "${payload.network}" is not offered; use "${terms.v1Network}"`);
+  }
+  return undefined;
+}
+
+const UINT = /^(0|[1-9]\d{0,77})$/;
+
+function parseExactEvmPayload(raw: Record<string, unknown>): { authorization: ExactEvmAuthorization; signature: Hex } | Rejection {
+  const malformed = (what: string) => reject(400, Reasons.invalidPayload, `exact/EVM payload: ${what}`);
+  const signature = raw.signature;
+  const auth = raw.authorization as Record<string, unknown> | undefined;
+  if (typeof signature !== 'string' || !isHex(signature) || signature.length < EOA_SIGNATURE_HEX_LENGTH) {
+    return malformed('"signature" must be a hex signature');
+  }
+  if (typeof auth !== 'object' || auth === null) return malformed('"authorization" is missing');
+  for (const field of ['from', 'to'] as const) {
+    if (typeof auth[field] !== 'string' || !isAddress(auth[field] as string, { strict: false })) {
+      return malformed(`"authorization.${field}" must be an address`);
+    }
+  }
+  for (const field of ['value', 'validAfter', 'validBefore'] as const) {
+    if (typeof auth[field] !== 'string' || !UINT.test(auth[field] as string)) {
+      return malformed(`"authorization.${field}" must be a decimal integer string`);
+    }
+  }
+  if (typeof auth.nonce !== 'string' || !/^0x[0-9a-fA-F]{64}$/.test(auth.nonce)) {
+    return malformed('"authorization.nonce" must be 32 bytes of hex');
+  }
+  return {
+    signature: signature as Hex,
+    authorization: {
+      from: getAddress(auth.from as string),
+      to: getAddress(auth.to as string),
+      value: BigInt(auth.value as string),
+      validAfter: BigInt(auth.validAfter as string),
+      validBefore: BigInt(auth.validBefore as string),
+      nonce: (auth.nonce as string).toLowerCase() as Hex,
+    },
+  };
+}

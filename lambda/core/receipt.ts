@@ -1,0 +1,49 @@
+/**
+ * The receipt table's schema: one row per payment, the source of truth for revenue.
+ * Defined once here and imported by the handlers, the local edge and the CDK constructs.
+ */
+
+/** Partition key: `<network>:<payer>:<nonce>` for the edge engine, the transaction id for the waf engine. */
+export const RECEIPT_PARTITION_KEY = 'paymentId';
+
+/** Global secondary indexes for revenue reports over time. */
+export const RECEIPT_INDEXES = {
+  byPayer: { name: 'byPayer', partitionKey: 'payer', sortKey: 'createdAt' },
+  byRoute: { name: 'byRoute', partitionKey: 'route', sortKey: 'createdAt' },
+} as const;
+
+/**
+ * reserved: verified and nonce held while the origin answers;
+ * settled: charged on chain (txHash set); failed: settlement refused or errored (errorReason set);
+ * released: origin failed, nothing charged, the authorization may be presented again.
+ */
+export type ReceiptStatus = 'reserved' | 'settled' | 'failed' | 'released';
+
+export type Engine = 'edge' | 'waf';
+
+export interface Receipt {
+  readonly paymentId: string;
+  readonly status: ReceiptStatus;
+  readonly engine: Engine;
+  readonly network: string;
+  readonly payer: string;
+  readonly payTo: string;
+  /** Atomic units of the asset, as a decimal string. */
+  readonly amount: string;
+  readonly asset: string;
+  readonly nonce: string;
+  readonly resource: string;
+  readonly route: string;
+  readonly x402Version: number;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly txHash?: string;
+  readonly errorReason?: string;
+  /** Epoch seconds after which the authorization can no longer be settled (its validBefore). */
+  readonly expiresAt: number;
+}
+
+/** The id of an edge-engine payment: EIP-3009 nonces are unique per (token, payer). */
+export function paymentIdOf(network: string, asset: string, payer: string, nonce: string): string {
+  return [network, asset.toLowerCase(), payer.toLowerCase(), nonce.toLowerCase()].join(':');
+}

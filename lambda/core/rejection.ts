@@ -1,0 +1,53 @@
+/**
+ * Errors are values: every refusal in the core is a Rejection carrying an x402 reason code and the
+ * HTTP status the protocol prescribes. Adapters turn it into a response; nothing here throws.
+ */
+export interface Rejection {
+  readonly kind: 'rejection';
+  /** 400 malformed input, 402 payment missing/invalid, 503 a dependency is down (fail closed). */
+  readonly status: 400 | 402 | 503;
+  /** x402 reason code (`invalid_payload`, `invalid_exact_evm_signature`, ...) or one of ours. */
+  readonly reason: string;
+  /** One sentence a developer can act on. */
+  readonly message: string;
+  readonly retryAfterSeconds?: number;
+}
+
+export function reject(
+  status: Rejection['status'],
+  reason: string,
+  message: string,
+  retryAfterSeconds?: number,
+): Rejection {
+  return retryAfterSeconds === undefined
+    ? { kind: 'rejection', status, reason, message }
+    : { kind: 'rejection', status, reason, message, retryAfterSeconds };
+}
+
+export function isRejection(value: unknown): value is Rejection {
+  return typeof value === 'object' && value !== null && (value as Rejection).kind === 'rejection';
+}
+
+/** Reason codes of our own, for refusals the x402 vocabulary has no word for. */
+export const Reasons = {
+  invalidPayload: 'invalid_payload',
+  invalidVersion: 'invalid_x402_version',
+  invalidScheme: 'invalid_scheme',
+  invalidNetwork: 'invalid_network',
+  requirementsMismatch: 'invalid_payment_requirements',
+  assetMismatch: 'invalid_exact_evm_asset_mismatch',
+  recipientMismatch: 'invalid_exact_evm_recipient_mismatch',
+  valueMismatch: 'invalid_exact_evm_payload_authorization_value_mismatch',
+  validBefore: 'invalid_exact_evm_payload_authorization_valid_before',
+  validAfter: 'invalid_exact_evm_payload_authorization_valid_after',
+  signature: 'invalid_exact_evm_signature',
+  nonceAlreadyUsed: 'invalid_exact_evm_nonce_already_used',
+  paymentRequired: 'payment_required',
+  headerTooLarge: 'payment_header_too_large',
+  invalidPath: 'invalid_request_path',
+  facilitatorUnavailable: 'facilitator_unavailable',
+  receiptStoreUnavailable: 'receipt_store_unavailable',
+  settlementFailed: 'settlement_failed',
+  unexpectedVerifyError: 'unexpected_verify_error',
+  unexpectedSettleError: 'unexpected_settle_error',
+} as const;

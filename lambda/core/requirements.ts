@@ -1,0 +1,99 @@
+import type { PaymentRequired, PaymentRequirements } from '@x402/core/types';
+import type { PaymentRequirementsV1 } from '@x402/core/types/v1';
+import type { EdgeConfig } from './config';
+import { formatAtomicUnits } from './price';
+import { knownNetwork } from './networks';
+import type { CompiledRoute } from './routes';
+
+/**
+ * The payment terms of one route. Built only from configuration (never from the request), so the
+ * requirements in the 402 and the ones the retry is checked against are the same object: x402 v2
+ * matches `payload.accepted` against them by deep equality.
+ */
+export interface RouteTerms {
+  readonly route: CompiledRoute;
+  readonly requirements: PaymentRequirements;
+  readonly network: string;
+  /** v1 network name, when the network has one (v1 clients only know named networks). */
+  readonly v1Network?: string;
+}
+
+export function routeTerms(route: CompiledRoute, config: EdgeConfig): RouteTerms {
+  const requirements: PaymentRequirements = Object.freeze({
+    scheme: 'exact',
+    network: config.network as PaymentRequirements['network'],
+    amount: route.amount,
+    asset: config.asset.address,
+    payTo: config.payTo,
+    maxTimeoutSeconds: route.maxTimeoutSeconds,
+    extra: Object.freeze({ name: config.asset.name, version: config.asset.version }),
+  });
+  return { route, requirements, network: config.network, v1Network: knownNetwork(config.network)?.v1Name };
+}
+
+/** The resource URL named in the terms: the canonical path on the host the agent asked for. */
+export function resourceUrl(host: string, path: string): string {
+  return `https://${host}${path}`;
+}
+
+export function paymentRequiredV2(terms: RouteTerms, resource: string, error?: string): PaymentRequired {
+  return {
+    x402Version: 2,
+    ...(error ? { error } : {}),
+    resource: {
+      url: resource,
+      description: terms.route.description,
+      mimeType: terms.route.mimeType,
+    },
+    accepts: [terms.requirements],
+  };
+}
+
+/** The same terms in v1 form, for the JSON body legacy clients read. Undefined without a v1 name. */
+export function requirementsV1(terms: RouteTerms, resource: string): PaymentRequirementsV1 | undefined {
+  if (!terms.v1Network) return undefined;
+  const r = terms.requirements;
+  return {
+    scheme: r.scheme,
+    network: terms.v1Network as PaymentRequirementsV1['network'],
+    maxAmountRequired: r.amount,
+    resource,
+    description: terms.route.description,
+    mimeType: terms.route.mimeType,
+    outputSchema: {},
+    payTo: r.payTo,
+    maxTimeoutSeconds: r.maxTimeoutSeconds,
+    asset: r.asset,
+    extra: { ...r.extra },
+  };
+}
+
+/**
+ * The 402 body: the v1 PaymentRequired shape (what v1 clients parse; v2 clients read the
+ * PAYMENT-REQUIRED header instead) plus plain-language terms for a person reading it.
+ */
+export function challengeBody(terms: RouteTerms, config: EdgeConfig, resource: string, error: string, message?: string) {
+  const v1 = requirementsV1(terms, resource);
+  const price = `${formatAtomicUnits(terms.requirements.amount, config.asset.decimals)} ${config.asset.symbol}`;
+  const networkName = knownNetwork(config.network)?.displayName ?? config.network;
+  return {
+    x402Version: 1,
+    error,
+    message:
+      message ??
+      `Payment required: ${price} on ${networkName} to ${config.payTo} for ${resource}. ` +
+        'Retry with a PAYMENT-SIGNATURE header (x402 v2, terms in the PAYMENT-REQUIRED header) ' +
+        'or an X-PAYMENT header (x402 v1, terms in "accepts"). See https://x402.org',
+    price,
+    payment: {
+      scheme: terms.requirements.scheme,
+      network: config.network,
+      amount: terms.requirements.amount,
+      asset: config.asset.address,
+      payTo: config.payTo,
+      resource,
+      description: terms.route.description,
+    },
+    accepts: v1 ? [v1] : [],
+  };
+}

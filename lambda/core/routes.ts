@@ -1,0 +1,105 @@
+import type { EdgeConfig, PricedRoute } from './config';
+import { priceToAtomicUnits } from './price';
+
+export interface CompiledRoute {
+  readonly pattern: string;
+  /** Upper-case method, or undefined when every method is priced. */
+  readonly method?: string;
+  readonly amount: string;
+  readonly description: string;
+  readonly mimeType: string;
+  readonly maxTimeoutSeconds: number;
+  readonly matcher: RegExp;
+}
+
+const METHOD = /^(GET|HEAD|POST|PUT|PATCH|DELETE|OPTIONS)$/;
+
+/** Returns why a route pattern is invalid, or undefined when it is fine. */
+export function routePatternError(pattern: string): string | undefined {
+  const parts = pattern.trim().split(/\s+/);
+  if (parts.length > 2) return `pattern "${pattern}" must be "[METHOD ]/path"`;
+  const path = parts[parts.length - 1];
+  if (parts.length === 2 && !METHOD.test(parts[0])) {
+    return `pattern "${pattern}" starts with "${parts[0]}", which is not an HTTP method (GET, POST, ...)`;
+  }
+  if (!path.startsWith('/')) return `pattern "${pattern}" must start with "/"`;
+  if (/[?#%\\]/.test(path)) return `pattern "${pattern}" must be a plain path without ?, #, % or \\`;
+  if (/\*{3,}/.test(path)) return `pattern "${pattern}" has "***": use "*" (one segment) or "**" (any depth)`;
+  if (path.split('/').some((segment) => segment === '.' || segment === '..')) {
+    return `pattern "${pattern}" contains "." or ".." segments: write the path it means`;
+  }
+  return undefined;
+}
+
+/** Compiles validated routes; throws on an invalid one (the constructs validate first, with context). */
+export function compileRoutes(config: Pick<EdgeConfig, 'routes' | 'asset' | 'maxTimeoutSeconds'>): CompiledRoute[] {
+  return config.routes.map((route: PricedRoute) => {
+    const problem = routePatternError(route.pattern);
+    if (problem) throw new Error(problem);
+    const price = priceToAtomicUnits(route.price, config.asset.decimals);
+    if ('error' in price) throw new Error(`route "${route.pattern}": ${price.error}`);
+    const parts = route.pattern.trim().split(/\s+/);
+    const path = parts[parts.length - 1];
+    return {
+      pattern: route.pattern,
+      method: parts.length === 2 ? parts[0] : undefined,
+      amount: price.amount,
+      description: route.description ?? '',
+      mimeType: route.mimeType ?? '',
+      maxTimeoutSeconds: route.maxTimeoutSeconds ?? config.maxTimeoutSeconds,
+      matcher: globToRegExp(path.toLowerCase()),
+    };
+  });
+}
+
+function globToRegExp(glob: string): RegExp {
+  const source = glob
+    .split('**')
+    .map((part) => part.split('*').map(escapeRegExp).join('[^/]*'))
+    .join('.*');
+  return new RegExp(`^${source}$`);
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/**
+ * The canonical form of a request path, as an origin that decodes and normalizes paths would see
+ * it: percent-decoded until stable (double encoding included), backslashes read as slashes,
+ * empty and dot segments resolved. Matching on this form means `/free/../paid`, `/%70aid`,
+ * `//paid` and `/PAID` cannot dodge a price. Undefined for paths no origin should receive
+ * (undecodable escapes, control characters).
+ */
+export function canonicalPath(uri: string): string | undefined {
+  let decoded = uri;
+  for (let round = 0; round < 4; round++) {
+    let next: string;
+    try {
+      next = decodeURIComponent(decoded);
+    } catch {
+      // A literal "%" left after a valid decoding round is data, not an escape.
+      if (round === 0) return undefined;
+      break;
+    }
+    if (next === decoded) break;
+    decoded = next;
+  }
+  // Still-encoded after four rounds, or control characters: no honest client sends that.
+  if (/[\u0000-\u001f\u007f]/.test(decoded) || /%[0-9a-f]{2}/i.test(decoded)) return undefined;
+  const segments: string[] = [];
+  for (const segment of decoded.replace(/\\/g, '/').split('/')) {
+    if (segment === '' || segment === '.') continue;
+    if (segment === '..') segments.pop();
+    else segments.push(segment);
+  }
+  const trailingSlash = decoded.length > 1 && /[/\\]$/.test(decoded) && segments.length > 0;
+  return '/' + segments.join('/') + (trailingSlash ? '/' : '');
+}
+
+/** Index of the first route pricing this request (-1: free), matching case-insensitively on the canonical path. */
+export function findRouteIndex(routes: readonly CompiledRoute[], method: string, path: string): number {
+  const lowered = path.toLowerCase();
+  const upperMethod = method.toUpperCase();
+  return routes.findIndex((route) => (!route.method || route.method === upperMethod) && route.matcher.test(lowered));
+}

@@ -1,0 +1,109 @@
+import type {
+  CloudFrontHeaders,
+  CloudFrontRequestEvent,
+  CloudFrontRequestResult,
+  CloudFrontResponseEvent,
+  CloudFrontResultResponse,
+} from 'aws-lambda';
+import { INTERNAL_HEADER_PREFIX, PENDING_SETTLEMENT_HEADER } from '../core/handoff';
+import type { LogSink } from '../core/ports';
+import type { Paywall, PaywallResponse } from '../core/paywall';
+
+export interface EdgeHandlers {
+  viewerRequest(event: CloudFrontRequestEvent): Promise<CloudFrontRequestResult>;
+  originResponse(event: CloudFrontResponseEvent): Promise<CloudFrontResultResponse>;
+}
+
+/**
+ * CloudFront events in, paywall decisions out. Thin on purpose: the x402 logic lives in the core.
+ * An unexpected exception answers 503 without content rather than letting CloudFront pass the
+ * request on or serve an error page with the origin's body.
+ */
+export function cloudFrontHandlers(paywall: Paywall, log: LogSink): EdgeHandlers {
+  return {
+    async viewerRequest(event) {
+      const { request, config } = event.Records[0].cf;
+      // First, before anything reads them: a client must never be able to inject hand-off state.
+      for (const name of Object.keys(request.headers)) {
+        if (name.startsWith(INTERNAL_HEADER_PREFIX)) delete request.headers[name];
+      }
+      try {
+        const outcome = await paywall.onViewerRequest({
+          method: request.method,
+          uri: request.uri,
+          host: request.headers.host?.[0]?.value ?? config.distributionDomainName,
+          header: (name) => request.headers[name]?.[0]?.value,
+        });
+        switch (outcome.kind) {
+          case 'pass':
+            return request;
+          case 'forward':
+            request.uri = outcome.uri;
+            setHeaders(request.headers, outcome.setHeaders);
+            return request;
+          case 'respond':
+            return toCloudFrontResponse(outcome.response);
+        }
+      } catch (error) {
+        log({ event: 'x402.handler_error', trigger: 'viewer-request', error: String(error) });
+        return toCloudFrontResponse(unavailable());
+      }
+    },
+
+    async originResponse(event) {
+      const { request, response } = event.Records[0].cf;
+      try {
+        const outcome = await paywall.onOriginResponse(
+          request.headers[PENDING_SETTLEMENT_HEADER]?.[0]?.value,
+          Number(response.status),
+        );
+        switch (outcome.kind) {
+          case 'pass':
+            return response;
+          case 'release':
+            setHeaders(response.headers, outcome.setHeaders);
+            // A paid response is the payer's: shared caches must not hand it to the next agent.
+            setHeaders(response.headers, { 'cache-control': 'private, no-store' });
+            return response;
+          case 'respond':
+            return toCloudFrontResponse(outcome.response);
+        }
+      } catch (error) {
+        log({ event: 'x402.handler_error', trigger: 'origin-response', error: String(error) });
+        return toCloudFrontResponse(unavailable());
+      }
+    },
+  };
+}
+
+function unavailable(): PaywallResponse {
+  return {
+    status: 503,
+    headers: { 'content-type': 'application/json', 'cache-control': 'no-store', 'retry-after': '5' },
+    body: JSON.stringify({ x402Version: 2, error: 'edge_unavailable', message: 'the payment edge failed; nothing was charged' }),
+  };
+}
+
+function setHeaders(headers: CloudFrontHeaders, values: Record<string, string>): void {
+  for (const [name, value] of Object.entries(values)) {
+    headers[name.toLowerCase()] = [{ key: name, value }];
+  }
+}
+
+function toCloudFrontResponse(response: PaywallResponse): CloudFrontResultResponse {
+  const headers: CloudFrontHeaders = {};
+  setHeaders(headers, response.headers);
+  return {
+    status: String(response.status),
+    statusDescription: STATUS_TEXT[response.status] ?? '',
+    headers,
+    body: response.body,
+    bodyEncoding: 'text',
+  };
+}
+
+const STATUS_TEXT: Record<number, string> = {
+  400: 'Bad Request',
+  402: 'Payment Required',
+  503: 'Service Unavailable',
+};

@@ -1,0 +1,109 @@
+import type { PaymentPayload } from '@x402/core/types';
+import type { PaymentPayloadV1 } from '@x402/core/types/v1';
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import type { DecodedPayment } from '../../lambda/core/payment-header';
+import { precheckExactEvm } from '../../lambda/core/precheck';
+import { isRejection } from '../../lambda/core/rejection';
+import { paymentRequiredV2, requirementsV1, routeTerms } from '../../lambda/core/requirements';
+import { compileRoutes } from '../../lambda/core/routes';
+import { testEdgeConfig } from '../support/config';
+import { signPayment } from '../support/payer';
+
+const config = testEdgeConfig();
+const terms = routeTerms(compileRoutes(config)[0], config);
+const resource = 'https://example.com/articles/one';
+const payer = privateKeyToAccount(generatePrivateKey());
+const now = () => Math.floor(Date.now() / 1000);
+
+async function signedV2(): Promise<PaymentPayload> {
+  return signPayment(payer, paymentRequiredV2(terms, resource));
+}
+
+/** The official client returns v1 payloads under the v2 type. */
+function asV1(payload: object): DecodedPayment {
+  return { x402Version: 1, payload: payload as unknown as PaymentPayloadV1 };
+}
+
+/** Deep copy with a change applied after signing: the signature no longer covers it. */
+function tampered(payload: PaymentPayload, change: (p: any) => void): DecodedPayment {
+  const copy = JSON.parse(JSON.stringify(payload));
+  change(copy);
+  return { x402Version: 2, payload: copy };
+}
+
+describe('precheckExactEvm', () => {
+  it('accepts a payment signed by the official client and names its payer', async () => {
+    const result = await precheckExactEvm({ x402Version: 2, payload: await signedV2() }, terms, config, now());
+    expect(isRejection(result)).toBe(false);
+    expect(result).toMatchObject({ payer: payer.address });
+  });
+
+  it('accepts a v1 payment signed by the official client', async () => {
+    const payload = await signPayment(payer, { x402Version: 1, accepts: [requirementsV1(terms, resource)!] });
+    const result = await precheckExactEvm(asV1(payload), terms, config, now());
+    expect(result).toMatchObject({ payer: payer.address });
+  });
+
+  it.each([
+    ['a tampered authorization value', (p: any) => (p.payload.authorization.value = '999'), 'invalid_exact_evm_payload_authorization_value_mismatch'],
+    ['a tampered value matching a tampered accepted amount', (p: any) => { p.payload.authorization.value = '1'; p.accepted.amount = '1'; }, 'invalid_exact_evm_payload_authorization_value_mismatch'],
+    ['a swapped recipient', (p: any) => (p.payload.authorization.to = '0x000000000000000000000000000000000000dEaD'), 'invalid_exact_evm_recipient_mismatch'],
+    ['a tampered nonce', (p: any) => (p.payload.authorization.nonce = '0x' + '11'.repeat(32)), 'invalid_exact_evm_signature'],
+    ['a tampered validBefore', (p: any) => (p.payload.authorization.validBefore = String(now() + 10_000)), 'invalid_exact_evm_signature'],
+    ['a payer other than the signer', (p: any) => (p.payload.authorization.from = '0x000000000000000000000000000000000000dEaD'), 'invalid_exact_evm_signature'],
+    ['another network in accepted', (p: any) => (p.accepted.network = 'eip155:8453'), 'invalid_network'],
+    ['another scheme in accepted', (p: any) => (p.accepted.scheme = 'upto'), 'invalid_scheme'],
+    ['another asset in accepted', (p: any) => (p.accepted.asset = '0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913'), 'invalid_exact_evm_asset_mismatch'],
+    ['a changed maxTimeoutSeconds in accepted', (p: any) => (p.accepted.maxTimeoutSeconds = 1), 'invalid_payment_requirements'],
+  ])('refuses %s with 402 %s', async (_, change, reason) => {
+    const result = await precheckExactEvm(tampered(await signedV2(), change), terms, config, now());
+    expect(result).toMatchObject({ status: 402, reason });
+  });
+
+  it('refuses a signature by another key over the same authorization', async () => {
+    const other = privateKeyToAccount(generatePrivateKey());
+    const forged = await signPayment(other, paymentRequiredV2(terms, resource));
+    const result = await precheckExactEvm(
+      tampered(await signedV2(), (p) => (p.payload.signature = (forged.payload as any).signature)),
+      terms,
+      config,
+      now(),
+    );
+    expect(result).toMatchObject({ status: 402, reason: 'invalid_exact_evm_signature' });
+  });
+
+  it('refuses an expired authorization and one not yet valid', async () => {
+    const payload = await signedV2();
+    const { validAfter, validBefore } = (payload.payload as any).authorization;
+    const expired = await precheckExactEvm({ x402Version: 2, payload }, terms, config, Number(validBefore));
+    expect(expired).toMatchObject({ status: 402, reason: 'invalid_exact_evm_payload_authorization_valid_before' });
+    const early = await precheckExactEvm({ x402Version: 2, payload }, terms, config, Number(validAfter) - 1);
+    expect(early).toMatchObject({ status: 402, reason: 'invalid_exact_evm_payload_authorization_valid_after' });
+  });
+
+  it.each([
+    ['a missing authorization', (p: any) => delete p.payload.authorization, /authorization" is missing/],
+    ['a non-hex signature', (p: any) => (p.payload.signature = 'zz'), /signature/],
+    ['a non-address payer', (p: any) => (p.payload.authorization.from = 'alice'), /authorization\.from/],
+    ['a float value', (p: any) => (p.payload.authorization.value = '1000.5'), /authorization\.value/],
+    ['a short nonce', (p: any) => (p.payload.authorization.nonce = '0x1234'), /nonce/],
+  ])('answers 400 for %s', async (_, change, message) => {
+    const result = await precheckExactEvm(tampered(await signedV2(), change), terms, config, now());
+    expect(result).toMatchObject({ status: 400, reason: 'invalid_payload' });
+    expect(isRejection(result) && result.message).toMatch(message);
+  });
+
+  it('refuses a v1 payment naming another network', async () => {
+    const payload = await signPayment(payer, { x402Version: 1, accepts: [requirementsV1(terms, resource)!] });
+    const result = await precheckExactEvm(asV1({ ...payload, network: 'base' }), terms, config, now());
+    expect(result).toMatchObject({ status: 402, reason: 'invalid_network' });
+  });
+});
+
+describe('route terms', () => {
+  it('are the same bytes for the 402 and for the retry', () => {
+    const again = routeTerms(compileRoutes(config)[0], config);
+    expect(JSON.stringify(paymentRequiredV2(again, resource).accepts)).toBe(JSON.stringify(paymentRequiredV2(terms, resource).accepts));
+    expect(Object.isFrozen(terms.requirements)).toBe(true);
+  });
+});

@@ -1,0 +1,82 @@
+import { canonicalPath, compileRoutes, findRouteIndex, routePatternError } from '../../lambda/core/routes';
+import { testEdgeConfig } from '../support/config';
+
+describe('canonicalPath', () => {
+  it.each([
+    ['/articles/one', '/articles/one'],
+    ['/articles/%6Fne', '/articles/one'],
+    ['/articles/%256Fne', '/articles/one'],
+    ['//articles///one', '/articles/one'],
+    ['/free/../articles/one', '/articles/one'],
+    ['/free/%2e%2e/articles/one', '/articles/one'],
+    ['/articles/./one', '/articles/one'],
+    ['\\articles\\one', '/articles/one'],
+    ['/../../articles/one', '/articles/one'],
+    ['/articles/', '/articles/'],
+    ['/', '/'],
+    ['/100%25', '/100%'],
+  ])('reads %p as %p', (raw, canonical) => {
+    expect(canonicalPath(raw)).toBe(canonical);
+  });
+
+  it.each(['/articles/%zz', '/articles/%', '/a%00b', '/a\nb', '/%25252525252541'])('refuses the undecodable or hostile path %p', (raw) => {
+    expect(canonicalPath(raw)).toBeUndefined();
+  });
+});
+
+describe('route matching', () => {
+  const routes = compileRoutes(testEdgeConfig());
+
+  it('prices the first matching route, in configured order', () => {
+    expect(findRouteIndex(routes, 'GET', '/articles/one')).toBe(0);
+    expect(findRouteIndex(routes, 'GET', '/api/premium-report')).toBe(1);
+    expect(findRouteIndex(routes, 'POST', '/api/premium-report')).toBe(2);
+    expect(findRouteIndex(routes, 'GET', '/api/v1/deep/path')).toBe(2);
+  });
+
+  it('keeps "*" inside one segment and "**" across segments', () => {
+    expect(findRouteIndex(routes, 'GET', '/articles/one/comments')).toBe(-1);
+    expect(findRouteIndex(routes, 'GET', '/articles')).toBe(-1);
+  });
+
+  it('matches case-insensitively so /ARTICLES cannot dodge the price', () => {
+    expect(findRouteIndex(routes, 'get', '/ARTICLES/One')).toBe(0);
+  });
+
+  it('leaves unpriced paths free', () => {
+    expect(findRouteIndex(routes, 'GET', '/')).toBe(-1);
+    expect(findRouteIndex(routes, 'GET', '/about')).toBe(-1);
+  });
+
+  it('compiles prices into atomic units', () => {
+    expect(routes.map((r) => r.amount)).toEqual(['1000', '10000', '5000']);
+  });
+
+  it('treats regex characters in patterns literally', () => {
+    const [route] = compileRoutes(testEdgeConfig({ routes: [{ pattern: '/report.v1/(x)', price: '$1' }] }));
+    expect(route.matcher.test('/report.v1/(x)')).toBe(true);
+    expect(route.matcher.test('/reportXv1/(x)')).toBe(false);
+  });
+});
+
+describe('routePatternError', () => {
+  it.each([
+    ['articles/*', /must start with "\/"/],
+    ['FETCH /a', /not an HTTP method/],
+    ['GET /a b', /must be "\[METHOD \]\/path"/],
+    ['/a?x=1', /without \?/],
+    ['/a/***', /\*\*\*/],
+    ['/a/../b', /"\." or "\.\." segments/],
+  ])('refuses %p', (pattern, message) => {
+    expect(routePatternError(pattern)).toMatch(message);
+  });
+
+  it('accepts method-qualified and wildcard patterns', () => {
+    expect(routePatternError('GET /api/**')).toBeUndefined();
+    expect(routePatternError('/articles/*')).toBeUndefined();
+  });
+
+  it('makes compileRoutes throw with the offending route named', () => {
+    expect(() => compileRoutes(testEdgeConfig({ routes: [{ pattern: '/a', price: '$0.0000001' }] }))).toThrow(/route "\/a": price/);
+  });
+});
