@@ -1,3 +1,12 @@
+// Tests talk only to dynalite on loopback. Fixed fake credentials (inherited by the workers) keep
+// real AWS credentials out of every test, including the bundled handlers, which read the
+// environment as Lambda does.
+process.env.AWS_ACCESS_KEY_ID = 'local';
+process.env.AWS_SECRET_ACCESS_KEY = 'local';
+delete process.env.AWS_SESSION_TOKEN;
+delete process.env.AWS_PROFILE;
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+
 /** @type {import('jest').Config} */
 module.exports = {
   testEnvironment: 'node',

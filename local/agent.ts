@@ -1,0 +1,23 @@
+import { x402Client } from '@x402/core/client';
+import { toClientEvmSigner } from '@x402/evm';
+import { registerExactEvmScheme } from '@x402/evm/exact/client';
+import type { PrivateKeyAccount } from 'viem';
+
+/** The official x402 client paying as `account`, with its default v2 and v1 EVM networks. */
+export function officialClientFor(account: PrivateKeyAccount): x402Client {
+  const client = new x402Client();
+  registerExactEvmScheme(client, { signer: toClientEvmSigner(account) });
+  return client;
+}
+
+/** A fetch that remembers the last payment header it sent (to show that a replay is refused). */
+export function recordingFetch(): { fetch: typeof fetch; lastPaymentHeader: () => string | undefined } {
+  let last: string | undefined;
+  const recording: typeof fetch = (input, init) => {
+    const headers = new Headers(input instanceof Request ? input.headers : init?.headers);
+    if (init?.headers) new Headers(init.headers).forEach((value, name) => headers.set(name, value));
+    last = headers.get('payment-signature') ?? last;
+    return fetch(input, init);
+  };
+  return { fetch: recording, lastPaymentHeader: () => last };
+}

@@ -1,0 +1,297 @@
+/**
+ * A local, in-process blockchain that looks like Base Sepolia to x402 software:
+ * chain id 84532, a USDC-like EIP-3009 token at Base Sepolia's USDC address (EIP-712 domain
+ * "USDC" / "2") and Multicall3's `tryAggregate` at its canonical address. The official x402
+ * clients therefore pay it with their defaults (no spend controls), v1 clients with the network
+ * name `base-sepolia`, v2 clients with `eip155:84532`.
+ *
+ * The chain is Hardhat 2's EDR network created directly from an in-memory config (no
+ * hardhat.config file, independent of the current directory), so several independent chains can
+ * run in one process. Blocks are mined on every transaction (automine) and may share a timestamp,
+ * so chain time follows the wall clock and authorizations don't expire during long runs.
+ *
+ * ```ts
+ * const chain = await startLocalChain();
+ * const payer = await chain.newFundedWallet(1_000_000n); // 1 USDC
+ * // ... pay with @x402/fetch or x402-fetch, settle through local/facilitator.ts ...
+ * await chain.close();
+ * ```
+ */
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { resolveConfig } from 'hardhat/internal/core/config/config-resolution';
+import { createProvider } from 'hardhat/internal/core/providers/construction';
+import {
+  createPublicClient,
+  custom,
+  defineChain,
+  encodeFunctionData,
+  getAddress,
+  parseEther,
+  parseAbi,
+  parseEventLogs,
+  toHex,
+  type Address,
+  type Chain,
+  type Hex,
+  type PrivateKeyAccount,
+  type PublicClient,
+} from 'viem';
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import LocalMulticallArtifact from './contracts/LocalMulticall.json';
+import LocalUSDCArtifact from './contracts/LocalUSDC.json';
+
+export const LOCAL_CHAIN_ID = 84532 as const;
+/** CAIP-2 id used by x402 v2. */
+export const LOCAL_NETWORK = 'eip155:84532' as const;
+/** Network name used by x402 v1. */
+export const LOCAL_NETWORK_V1 = 'base-sepolia' as const;
+/** Base Sepolia's USDC address, where the local token's code is installed. */
+export const LOCAL_USDC_ADDRESS: Address = '0x036CbD53842c5426634e7929541eC2318f3dCF7e';
+/** EIP-712 domain of Base Sepolia USDC: goes into PaymentRequirements.extra. */
+export const LOCAL_USDC_EIP712 = { name: 'USDC', version: '2' } as const;
+export const LOCAL_USDC_DECIMALS = 6;
+/** Canonical Multicall3 address; the x402 facilitator's failure diagnostics call `tryAggregate` there. */
+export const MULTICALL3_ADDRESS: Address = '0xcA11bde05977b3631167028862bE2a173976CA11';
+
+/**
+ * Typed ABI of the token functions and events this kit uses (a subset of LocalUSDC.json's ABI;
+ * the artifact test checks that every entry exists in the compiled contract).
+ */
+export const localUsdcAbi = parseAbi([
+  'function name() view returns (string)',
+  'function symbol() view returns (string)',
+  'function decimals() view returns (uint8)',
+  'function version() view returns (string)',
+  'function totalSupply() view returns (uint256)',
+  'function balanceOf(address account) view returns (uint256)',
+  'function transfer(address to, uint256 value) returns (bool)',
+  'function mint(address to, uint256 value)',
+  'function authorizationState(address authorizer, bytes32 nonce) view returns (bool)',
+  'function DOMAIN_SEPARATOR() view returns (bytes32)',
+  'function transferWithAuthorization(address from, address to, uint256 value, uint256 validAfter, uint256 validBefore, bytes32 nonce, uint8 v, bytes32 r, bytes32 s)',
+  'function transferWithAuthorization(address from, address to, uint256 value, uint256 validAfter, uint256 validBefore, bytes32 nonce, bytes signature)',
+  'event Transfer(address indexed from, address indexed to, uint256 value)',
+  'event AuthorizationUsed(address indexed authorizer, bytes32 indexed nonce)',
+]);
+
+/** The minimal EIP-1193 surface of the in-process provider. */
+export interface Eip1193Provider {
+  request(args: { method: string; params?: readonly unknown[] | object }): Promise<unknown>;
+}
+
+export interface SettledTransfer {
+  readonly txHash: Hex;
+  readonly blockNumber: bigint;
+  readonly from: Address;
+  readonly to: Address;
+  readonly value: bigint;
+  readonly nonce: Hex;
+}
+
+export interface LocalChain {
+  readonly chainId: typeof LOCAL_CHAIN_ID;
+  readonly network: typeof LOCAL_NETWORK;
+  readonly networkV1: typeof LOCAL_NETWORK_V1;
+  /** Token address (Base Sepolia USDC's). */
+  readonly usdc: Address;
+  /** viem chain definition whose default RPC URL is {@link rpcUrl}. */
+  readonly chain: Chain;
+  /** The in-process provider itself (also accepts hardhat_* / evm_* methods, e.g. evm_increaseTime). */
+  readonly provider: Eip1193Provider;
+  /** viem public client over the in-process provider. */
+  readonly publicClient: PublicClient;
+  /** Random key, funded with 10,000 ETH at genesis; the facilitator settles with it. */
+  readonly facilitatorAccount: PrivateKeyAccount;
+  /** Loopback JSON-RPC endpoint (http://127.0.0.1:<random port>) forwarding to the provider. */
+  readonly rpcUrl: string;
+  /** A fresh random key with `usdcAtomic` minted to it (and `ethWei` of ETH if given; payers need none). */
+  newFundedWallet(usdcAtomic: bigint, opts?: { ethWei?: bigint }): Promise<PrivateKeyAccount>;
+  /** Mints `usdcAtomic` to any address. */
+  mint(to: Address, usdcAtomic: bigint): Promise<void>;
+  usdcBalance(address: Address): Promise<bigint>;
+  /** EIP-3009 `authorizationState`: true once the nonce was used (or canceled). */
+  authorizationUsed(payer: Address, nonce: Hex): Promise<boolean>;
+  /** Every AuthorizationUsed + Transfer pair since block 0, in chain order (for reconciliation). */
+  settledTransfers(): Promise<SettledTransfer[]>;
+  close(): Promise<void>;
+}
+
+export interface LocalChainOptions {
+  /** Port of the loopback JSON-RPC endpoint; 0 (default) picks a free one. */
+  readonly rpcPort?: number;
+  /** Facilitator private key; random by default. */
+  readonly facilitatorKey?: Hex;
+}
+
+const GENESIS_ETH = parseEther('10000');
+
+/** Starts a fresh chain (~0.3 s). Call close() when done so the RPC endpoint stops listening. */
+export async function startLocalChain(opts: LocalChainOptions = {}): Promise<LocalChain> {
+  const facilitatorKey = opts.facilitatorKey ?? generatePrivateKey();
+  const facilitatorAccount = privateKeyToAccount(facilitatorKey);
+  // The funder is owned by the node (it signs eth_sendTransaction itself and assigns nonces
+  // atomically), so concurrent mints never collide with each other or with the facilitator.
+  const funderKey = generatePrivateKey();
+  const funder = privateKeyToAccount(funderKey).address;
+
+  // resolveConfig needs an existing file path only to derive project paths (unused: no forking).
+  const config = resolveConfig(__filename, {
+    networks: {
+      hardhat: {
+        chainId: LOCAL_CHAIN_ID,
+        allowBlocksWithSameTimestamp: true,
+        mining: { auto: true, interval: 0 },
+        accounts: [facilitatorKey, funderKey].map((privateKey) => ({ privateKey, balance: GENESIS_ETH.toString() })),
+      },
+    },
+  });
+  const provider: Eip1193Provider = await createProvider(config, 'hardhat');
+
+  const send = async (tx: { to?: Address; data: Hex; value?: bigint }): Promise<Hex> => {
+    const hash = (await provider.request({
+      method: 'eth_sendTransaction',
+      params: [{ from: funder, data: tx.data, ...(tx.to ? { to: tx.to } : {}), ...(tx.value ? { value: toHex(tx.value) } : {}) }],
+    })) as Hex;
+    return hash;
+  };
+
+  // Deploy once to get the runtime code with its immutables (EIP-712 name/version, chain id)
+  // filled in, then move that code to the USDC address and clear the deploy address.
+  const deployHash = await send({ data: LocalUSDCArtifact.bytecode as Hex });
+  const deployReceipt = (await provider.request({ method: 'eth_getTransactionReceipt', params: [deployHash] })) as {
+    contractAddress: Address;
+    status: Hex;
+  };
+  if (deployReceipt.status !== '0x1') throw new Error('LocalUSDC deployment failed');
+  const runtime = (await provider.request({ method: 'eth_getCode', params: [deployReceipt.contractAddress, 'latest'] })) as Hex;
+  await provider.request({ method: 'hardhat_setCode', params: [LOCAL_USDC_ADDRESS, runtime] });
+  await provider.request({ method: 'hardhat_setCode', params: [deployReceipt.contractAddress, '0x'] });
+  await provider.request({ method: 'hardhat_setCode', params: [MULTICALL3_ADDRESS, LocalMulticallArtifact.deployedBytecode] });
+
+  const rpc = await serveJsonRpc(provider, opts.rpcPort ?? 0);
+  const chain = defineChain({
+    id: LOCAL_CHAIN_ID,
+    name: 'Base Sepolia (local)',
+    nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
+    rpcUrls: { default: { http: [rpc.url] } },
+    testnet: true,
+  });
+  const publicClient = createPublicClient({ chain, transport: custom(provider, { retryCount: 0 }), pollingInterval: 50 });
+
+  const mint = async (to: Address, usdcAtomic: bigint): Promise<void> => {
+    // Automine: the transaction is mined (or rejected with its revert reason) when this returns.
+    await send({ to: LOCAL_USDC_ADDRESS, data: encodeFunctionData({ abi: localUsdcAbi, functionName: 'mint', args: [to, usdcAtomic] }) });
+  };
+
+  let closed = false;
+  return {
+    chainId: LOCAL_CHAIN_ID,
+    network: LOCAL_NETWORK,
+    networkV1: LOCAL_NETWORK_V1,
+    usdc: LOCAL_USDC_ADDRESS,
+    chain,
+    provider,
+    publicClient: publicClient as PublicClient,
+    facilitatorAccount,
+    rpcUrl: rpc.url,
+    mint,
+    async newFundedWallet(usdcAtomic, walletOpts = {}) {
+      const account = privateKeyToAccount(generatePrivateKey());
+      if (usdcAtomic > 0n) await mint(account.address, usdcAtomic);
+      if (walletOpts.ethWei) await provider.request({ method: 'hardhat_setBalance', params: [account.address, toHex(walletOpts.ethWei)] });
+      return account;
+    },
+    async usdcBalance(address) {
+      return publicClient.readContract({ address: LOCAL_USDC_ADDRESS, abi: localUsdcAbi, functionName: 'balanceOf', args: [address] });
+    },
+    async authorizationUsed(payer, nonce) {
+      return publicClient.readContract({ address: LOCAL_USDC_ADDRESS, abi: localUsdcAbi, functionName: 'authorizationState', args: [payer, nonce] });
+    },
+    async settledTransfers() {
+      const logs = await publicClient.getLogs({ address: LOCAL_USDC_ADDRESS, fromBlock: 0n, toBlock: 'latest' });
+      const events = parseEventLogs({ abi: localUsdcAbi, logs, eventName: ['AuthorizationUsed', 'Transfer'] });
+      const out: SettledTransfer[] = [];
+      for (const ev of events) {
+        if (ev.eventName !== 'AuthorizationUsed') continue;
+        // The token emits Transfer right after AuthorizationUsed in the same transaction.
+        const transfer = events.find(
+          (t) => t.eventName === 'Transfer' && t.transactionHash === ev.transactionHash && t.logIndex === ev.logIndex + 1,
+        );
+        if (!transfer || transfer.eventName !== 'Transfer') throw new Error(`AuthorizationUsed without Transfer in ${ev.transactionHash}`);
+        out.push({
+          txHash: ev.transactionHash,
+          blockNumber: ev.blockNumber,
+          from: getAddress(transfer.args.from),
+          to: getAddress(transfer.args.to),
+          value: transfer.args.value,
+          nonce: ev.args.nonce,
+        });
+      }
+      return out;
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await rpc.close();
+    },
+  };
+}
+
+/** A loopback HTTP JSON-RPC endpoint (single and batch requests) in front of an EIP-1193 provider. */
+async function serveJsonRpc(provider: Eip1193Provider, port: number): Promise<{ url: string; close(): Promise<void> }> {
+  type RpcRequest = { jsonrpc?: string; id?: unknown; method?: unknown; params?: unknown };
+  const handleOne = async (req: RpcRequest) => {
+    const id = req?.id ?? null;
+    if (!req || typeof req.method !== 'string') return { jsonrpc: '2.0', id, error: { code: -32600, message: 'Invalid Request' } };
+    try {
+      const result = await provider.request({ method: req.method, params: (req.params as unknown[] | undefined) ?? [] });
+      return { jsonrpc: '2.0', id, result: result ?? null };
+    } catch (err) {
+      const e = err as { code?: number; message?: string; data?: unknown };
+      return {
+        jsonrpc: '2.0',
+        id,
+        error: { code: typeof e.code === 'number' ? e.code : -32603, message: e.message ?? String(err), ...(e.data !== undefined ? { data: e.data } : {}) },
+      };
+    }
+  };
+  const server: Server = createServer((req, res) => {
+    const reply = (status: number, body: unknown) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(body));
+    };
+    if (req.method !== 'POST') return reply(405, { jsonrpc: '2.0', id: null, error: { code: -32600, message: 'POST JSON-RPC only' } });
+    readBody(req).then(async (text) => {
+      let body: unknown;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        return reply(400, { jsonrpc: '2.0', id: null, error: { code: -32700, message: 'Parse error' } });
+      }
+      reply(200, Array.isArray(body) ? await Promise.all(body.map((r) => handleOne(r as RpcRequest))) : await handleOne(body as RpcRequest));
+    }, () => res.destroy());
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve());
+  });
+  const { port: actual } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${actual}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}

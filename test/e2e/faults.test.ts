@@ -1,0 +1,111 @@
+import type { PrivateKeyAccount } from 'viem';
+import { DynamoReceiptStore } from '../../lambda/edge/dynamo-receipt-store';
+import { startLocalStack, type LocalStack } from '../../local/stack';
+import { edgeFetch, expectReceiptsReconcile, paymentHeader, signedPaymentFor } from '../support/edge-client';
+
+let stack: LocalStack;
+let agent: PrivateKeyAccount;
+
+beforeAll(async () => {
+  stack = await startLocalStack({ facilitatorVerifyTimeoutMs: 1000, facilitatorSettleTimeoutMs: 1500 });
+  agent = await stack.chain.newFundedWallet(1_000_000n);
+});
+afterEach(() => {
+  stack.facilitator.setFault('none');
+  stack.origin.reset();
+});
+afterAll(() => stack?.close());
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('origin failure', () => {
+  it('charges nothing when the origin answers 500, releases the nonce, and accepts the same payment once it recovers', async () => {
+    const path = '/articles/flaky';
+    const before = await stack.chain.usdcBalance(agent.address);
+    const payment = await signedPaymentFor(stack, agent, path);
+
+    stack.origin.setBehavior(path, { status: 500 });
+    const failed = await edgeFetch(stack, path, paymentHeader(payment));
+    expect(failed.status).toBe(500);
+    expect(failed.headers.get('payment-response')).toBeNull();
+    expect(await stack.chain.usdcBalance(agent.address)).toBe(before);
+    expect((await stack.receipts()).find((r) => r.resource.endsWith(path))).toMatchObject({ status: 'released' });
+
+    stack.origin.setBehavior(path, undefined);
+    const retried = await edgeFetch(stack, path, paymentHeader(payment));
+    expect(retried.status).toBe(200);
+    expect(await stack.chain.usdcBalance(agent.address)).toBe(before - 1000n);
+    expect((await stack.receipts()).find((r) => r.resource.endsWith(path))).toMatchObject({ status: 'settled' });
+  });
+
+  it('charges nothing for a 404', async () => {
+    const before = await stack.chain.usdcBalance(agent.address);
+    const response = await edgeFetch(stack, '/api/missing', paymentHeader(await signedPaymentFor(stack, agent, '/api/missing')));
+    expect(response.status).toBe(404);
+    expect(await stack.chain.usdcBalance(agent.address)).toBe(before);
+  });
+});
+
+describe('facilitator failure fails closed', () => {
+  it.each(['down', 'unavailable', 'garbage', 'slow'] as const)('at verify (%s): 503 with Retry-After, origin never reached', async (fault) => {
+    const path = `/articles/verify-${fault}`;
+    const payment = await signedPaymentFor(stack, agent, path);
+    stack.facilitator.setFault(fault);
+    const response = await edgeFetch(stack, path, paymentHeader(payment));
+    expect(response.status).toBe(503);
+    expect(response.headers.get('retry-after')).toBe('5');
+    expect(await response.json()).toMatchObject({ error: 'facilitator_unavailable' });
+    expect(stack.origin.requestsFor(path)).toBe(0);
+  });
+
+  it('at settle: the content is withheld, nothing is charged and the receipt says why', async () => {
+    const path = '/articles/settle-down';
+    const before = await stack.chain.usdcBalance(agent.address);
+    const payment = await signedPaymentFor(stack, agent, path);
+    stack.origin.setBehavior(path, { delayMs: 800 });
+    const pending = edgeFetch(stack, path, paymentHeader(payment));
+    await sleep(300); // verified and reserved; the origin is still answering
+    stack.facilitator.setFault('down');
+    const response = await pending;
+    expect(response.status).toBe(503);
+    const text = await response.text();
+    expect(text).not.toContain('The full text');
+    expect(JSON.parse(text)).toMatchObject({ error: 'facilitator_unavailable' });
+    expect(await stack.chain.usdcBalance(agent.address)).toBe(before);
+    expect((await stack.receipts()).find((r) => r.resource.endsWith(path))).toMatchObject({ status: 'failed', errorReason: 'unexpected_settle_error' });
+  });
+});
+
+describe('receipt store failure fails closed', () => {
+  it('answers 503 and neither serves nor charges when DynamoDB is unreachable', async () => {
+    const broken = await startLocalStack({
+      handlers: async (config) => {
+        const { createEdgeRuntime } = await import('../../lambda/edge/runtime');
+        return createEdgeRuntime({ ...config, receiptTable: { ...config.receiptTable, endpoint: 'http://127.0.0.1:9' } }, { credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
+      },
+    });
+    try {
+      const payer = await broken.chain.newFundedWallet(10_000n);
+      const response = await edgeFetch(broken, '/articles/no-db', paymentHeader(await signedPaymentFor(broken, payer, '/articles/no-db')));
+      expect(response.status).toBe(503);
+      expect(await response.json()).toMatchObject({ error: 'receipt_store_unavailable' });
+      expect(broken.origin.requestsFor('/articles/no-db')).toBe(0);
+      expect(await broken.chain.usdcBalance(payer.address)).toBe(10_000n);
+    } finally {
+      await broken.close();
+    }
+  });
+
+  it('never moves a settled receipt back: a settled payment cannot be released or failed', async () => {
+    const settled = (await stack.receipts()).find((r) => r.status === 'settled')!;
+    const store = new DynamoReceiptStore(stack.dynamo.client, stack.config.receiptTable.tableName);
+    await expect(store.release(settled.paymentId, new Date().toISOString())).rejects.toThrow(/conditional/i);
+    await expect(store.markFailed(settled.paymentId, 'x', new Date().toISOString())).rejects.toThrow(/conditional/i);
+  });
+});
+
+describe('money', () => {
+  it('reconciles: every settled receipt is an on-chain transfer and vice versa', async () => {
+    expect((await expectReceiptsReconcile(stack)).settled).toBe(1);
+  });
+});
