@@ -7,7 +7,7 @@ import { decodePaymentHeader, findPaymentHeader, PaymentHeaders, type DecodedPay
 import type { Clock, FacilitatorPort, LogSink, ReceiptStorePort } from './ports';
 import { precheckExactEvm } from './precheck';
 import { paymentIdOf } from './receipt';
-import { reject, isRejection, Reasons, type Rejection } from './rejection';
+import { isRejection, oneLine, reasonCode, reject, Reasons, type Rejection } from './rejection';
 import { challengeBody, paymentRequiredV2, requirementsV1, resourceUrl, routeTerms, type RouteTerms } from './requirements';
 import { canonicalPath, compileRoutes, findRouteIndex, type CompiledRoute } from './routes';
 
@@ -134,10 +134,11 @@ export class Paywall {
       );
     }
     if (!settlement.success) {
-      const reason = settlement.errorReason ?? Reasons.settlementFailed;
+      const reason = reasonCode(settlement.errorReason, Reasons.settlementFailed);
       this.metric({ [Metrics.settlementsFailed]: 1 }, { ...route, [MetricDimensions.reason]: reason });
       await this.recordFailure(pending.paymentId, reason, now());
-      return this.refuse(reject(402, reason, settlement.errorMessage ?? `settlement failed: ${reason}`), terms, pending.resource);
+      const detail = oneLine(settlement.errorMessage ?? settlement.errorReason ?? reason);
+      return this.refuse(reject(402, reason, `settlement failed, the content is withheld and nothing was charged: ${detail}`), terms, pending.resource);
     }
 
     await this.recordSettlement(pending.paymentId, settlement, now());
@@ -176,8 +177,8 @@ export class Paywall {
     try {
       const verdict = await this.ports.facilitator.verify(payload, requirements);
       if (!verdict.isValid) {
-        const reason = verdict.invalidReason ?? Reasons.unexpectedVerifyError;
-        return reject(402, reason, verdict.invalidMessage ?? `the facilitator refused the payment: ${reason}`);
+        const reason = reasonCode(verdict.invalidReason, Reasons.unexpectedVerifyError);
+        return reject(402, reason, oneLine(verdict.invalidMessage ?? `the facilitator refused the payment: ${verdict.invalidReason ?? reason}`));
       }
     } catch (error) {
       this.ports.log({ event: 'x402.facilitator_error', phase: 'verify', error: String(error) });

@@ -51,3 +51,20 @@ export const Reasons = {
   unexpectedVerifyError: 'unexpected_verify_error',
   unexpectedSettleError: 'unexpected_settle_error',
 } as const;
+
+const REASON_CODE = /^[a-z][a-z0-9_]{0,79}$/;
+const MAX_MESSAGE_LENGTH = 300;
+
+/**
+ * A facilitator's reason as a code fit for a header and for metrics dimensions. Some facilitators
+ * put free text there (the v1 scheme returns whole RPC error dumps): that becomes `fallback`.
+ */
+export function reasonCode(raw: string | undefined, fallback: string): string {
+  return raw !== undefined && REASON_CODE.test(raw) ? raw : fallback;
+}
+
+/** One line of at most 300 characters of untrusted text, for a JSON `message`. */
+export function oneLine(text: string): string {
+  const line = text.replace(/\s+/g, ' ').trim();
+  return line.length > MAX_MESSAGE_LENGTH ? `${line.slice(0, MAX_MESSAGE_LENGTH - 1)}…` : line;
+}

@@ -1,7 +1,11 @@
-import type { PrivateKeyAccount } from 'viem';
+import { createWalletClient, custom, type PrivateKeyAccount } from 'viem';
+import { wrapFetchWithPayment as wrapFetchWithPaymentV1 } from 'x402-fetch';
+import { localUsdcAbi } from '../../local/chain';
 import { DynamoReceiptStore } from '../../lambda/edge/dynamo-receipt-store';
 import { startLocalStack, type LocalStack } from '../../local/stack';
 import { edgeFetch, expectReceiptsReconcile, paymentHeader, signedPaymentFor } from '../support/edge-client';
+import { officialClient } from '../support/payer';
+import { wrapFetchWithPayment } from '@x402/fetch';
 
 let stack: LocalStack;
 let agent: PrivateKeyAccount;
@@ -73,6 +77,35 @@ describe('facilitator failure fails closed', () => {
     expect(JSON.parse(text)).toMatchObject({ error: 'facilitator_unavailable' });
     expect(await stack.chain.usdcBalance(agent.address)).toBe(before);
     expect((await stack.receipts()).find((r) => r.resource.endsWith(path))).toMatchObject({ status: 'failed', errorReason: 'unexpected_settle_error' });
+  });
+});
+
+describe('settlement refused after verification', () => {
+  /** The payer empties its wallet while the origin is answering: verify passed, settle cannot. */
+  async function drainDuring(agentWithGas: PrivateKeyAccount, path: string, request: () => Promise<Response>): Promise<Response> {
+    stack.origin.setBehavior(path, { delayMs: 400 });
+    const pending = request();
+    await sleep(150);
+    const wallet = createWalletClient({ account: agentWithGas, chain: stack.chain.chain, transport: custom(stack.chain.provider) });
+    const balance = await stack.chain.usdcBalance(agentWithGas.address);
+    await wallet.writeContract({ address: stack.chain.usdc, abi: localUsdcAbi, functionName: 'transfer', args: [stack.chain.facilitatorAccount.address, balance] });
+    return pending;
+  }
+
+  it.each(['v2', 'v1'] as const)('%s: withholds the content with a 402 naming a reason code, and the receipt says why', async (version) => {
+    const spender = await stack.chain.newFundedWallet(100_000n, { ethWei: 10n ** 18n });
+    const path = `/articles/drained-${version}`;
+    const pay = version === 'v2' ? wrapFetchWithPayment(fetch, officialClient(spender)) : wrapFetchWithPaymentV1(fetch, spender);
+    const response = await drainDuring(spender, path, () => pay(`${stack.edge.url}${path}`));
+    expect(response.status).toBe(402);
+    const body = await response.json();
+    expect(body.error).toMatch(/^[a-z][a-z0-9_]*$/);
+    expect(body.message.length).toBeLessThanOrEqual(400);
+    expect(body.message).not.toContain('\n');
+    expect(JSON.stringify(body)).not.toContain('The full text');
+    const receipt = (await stack.receipts()).find((r) => r.resource.endsWith(path));
+    expect(receipt).toMatchObject({ status: 'failed', errorReason: body.error });
+    expect(receipt?.txHash).toBeUndefined();
   });
 });
 
