@@ -105,6 +105,13 @@ export interface LocalChain {
   readonly facilitatorAccount: PrivateKeyAccount;
   /** Loopback JSON-RPC endpoint (http://127.0.0.1:<random port>) forwarding to the provider. */
   readonly rpcUrl: string;
+  /**
+   * Fault injection for tests: the next `times` (default: every) calls of these JSON-RPC methods,
+   * from anyone using {@link provider} or {@link rpcUrl} (the facilitator included), fail with an
+   * RPC error instead of reaching the chain; `undefined` clears it. E.g. `eth_getTransactionReceipt`
+   * fails a settlement after its transaction was mined, `eth_sendRawTransaction` before it is sent.
+   */
+  setRpcFault(fault: RpcFault | undefined): void;
   /** A fresh random key with `usdcAtomic` minted to it (and `ethWei` of ETH if given; payers need none). */
   newFundedWallet(usdcAtomic: bigint, opts?: { ethWei?: bigint }): Promise<PrivateKeyAccount>;
   /** Mints `usdcAtomic` to any address. */
@@ -115,6 +122,11 @@ export interface LocalChain {
   /** Every AuthorizationUsed + Transfer pair since block 0, in chain order (for reconciliation). */
   settledTransfers(): Promise<SettledTransfer[]>;
   close(): Promise<void>;
+}
+
+export interface RpcFault {
+  readonly methods: readonly string[];
+  readonly times?: number;
 }
 
 export interface LocalChainOptions {
@@ -146,7 +158,17 @@ export async function startLocalChain(opts: LocalChainOptions = {}): Promise<Loc
       },
     },
   });
-  const provider: Eip1193Provider = await createProvider(config, 'hardhat');
+  const node: Eip1193Provider = await createProvider(config, 'hardhat');
+  let rpcFault: { methods: readonly string[]; remaining: number } | undefined;
+  const provider: Eip1193Provider = {
+    request(args) {
+      if (rpcFault?.methods.includes(args.method) && rpcFault.remaining > 0) {
+        if (--rpcFault.remaining === 0) rpcFault = undefined;
+        return Promise.reject(Object.assign(new Error(`injected RPC fault: ${args.method} failed`), { code: -32603 }));
+      }
+      return node.request(args);
+    },
+  };
 
   const send = async (tx: { to?: Address; data: Hex; value?: bigint }): Promise<Hex> => {
     const hash = (await provider.request({
@@ -195,6 +217,9 @@ export async function startLocalChain(opts: LocalChainOptions = {}): Promise<Loc
     publicClient: publicClient as PublicClient,
     facilitatorAccount,
     rpcUrl: rpc.url,
+    setRpcFault(fault) {
+      rpcFault = fault ? { methods: fault.methods, remaining: fault.times ?? Infinity } : undefined;
+    },
     mint,
     async newFundedWallet(usdcAtomic, walletOpts = {}) {
       const account = privateKeyToAccount(generatePrivateKey());

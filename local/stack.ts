@@ -24,6 +24,10 @@ export interface LocalStackOptions {
   readonly routes?: readonly PricedRoute[];
   readonly facilitatorVerifyTimeoutMs?: number;
   readonly facilitatorSettleTimeoutMs?: number;
+  /** How long the facilitator's `slow` fault holds answers (default 15,000 ms). */
+  readonly facilitatorSlowMs?: number;
+  /** The emulated CloudFront origin response timeout (default 30,000 ms; on timeout → 504). */
+  readonly originTimeoutMs?: number;
   /** Receives every structured log line of the handlers (JSON objects, EMF records included). */
   readonly log?: LogSink;
   /** Build the handlers from this config instead of the in-process runtime (e.g. the esbuild bundles). */
@@ -60,7 +64,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   try {
     const chain = await startLocalChain({ rpcPort: options.ports?.rpc });
     started.push(chain);
-    const facilitator = await startLocalFacilitator(chain, { port: options.ports?.facilitator });
+    const facilitator = await startLocalFacilitator(chain, { port: options.ports?.facilitator, slowMs: options.facilitatorSlowMs });
     started.push(facilitator);
     const dynamo = await startLocalDynamo();
     started.push(dynamo);
@@ -92,6 +96,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       viewerRequest: (event) => handlers.viewerRequest(event),
       originResponse: (event) => handlers.originResponse(event),
       originUrl: origin.url,
+      originTimeoutMs: options.originTimeoutMs,
       port: options.ports?.edge,
     });
     started.push(edge);

@@ -21,11 +21,27 @@ export function encodePendingSettlement(pending: PendingSettlement): string {
   return Buffer.from(JSON.stringify(pending), 'utf8').toString('base64url');
 }
 
+/** The hand-off, or undefined for anything our viewer-request could not have written. */
 export function decodePendingSettlement(value: string): PendingSettlement | undefined {
+  let parsed: unknown;
   try {
-    const parsed = JSON.parse(Buffer.from(value, 'base64url').toString('utf8')) as PendingSettlement;
-    return typeof parsed.paymentId === 'string' && Number.isInteger(parsed.routeIndex) ? parsed : undefined;
+    parsed = JSON.parse(Buffer.from(value, 'base64url').toString('utf8'));
   } catch {
     return undefined;
   }
+  if (typeof parsed !== 'object' || parsed === null) return undefined;
+  const { paymentId, routeIndex, resource, payer, payment } = parsed as Record<string, unknown>;
+  const decoded = payment as Record<string, unknown> | null | undefined;
+  const wellFormed =
+    typeof paymentId === 'string' &&
+    Number.isInteger(routeIndex) &&
+    (routeIndex as number) >= 0 &&
+    typeof resource === 'string' &&
+    typeof payer === 'string' &&
+    typeof decoded === 'object' &&
+    decoded !== null &&
+    (decoded.x402Version === 1 || decoded.x402Version === 2) &&
+    typeof decoded.payload === 'object' &&
+    decoded.payload !== null;
+  return wellFormed ? (parsed as PendingSettlement) : undefined;
 }

@@ -9,7 +9,7 @@ import { precheckExactEvm } from './precheck';
 import { paymentIdOf } from './receipt';
 import { isRejection, oneLine, reasonCode, reject, Reasons, type Rejection } from './rejection';
 import { challengeBody, paymentRequiredV2, requirementsV1, resourceUrl, routeTerms, type RouteTerms } from './requirements';
-import { canonicalPath, compileRoutes, findRouteIndex, type CompiledRoute } from './routes';
+import { canonicalPath, compileRoutes, findRouteIndex, originPath, type CompiledRoute } from './routes';
 
 /** What a viewer request needs from its transport. */
 export interface PaywallRequest {
@@ -30,7 +30,7 @@ export interface PaywallResponse {
 export type ViewerOutcome =
   /** Not ours to charge: forward exactly as received. */
   | { readonly kind: 'pass' }
-  /** Forward to the origin at `uri` (the canonical path that was priced) with extra headers. */
+  /** Forward to the origin at `uri` (the canonical path that was priced, percent-encoded) with extra headers. */
   | { readonly kind: 'forward'; readonly uri: string; readonly setHeaders: Record<string, string> }
   | { readonly kind: 'respond'; readonly response: PaywallResponse };
 
@@ -50,6 +50,19 @@ export interface PaywallPorts {
 
 /** Seconds a client should wait before retrying after a dependency failed. */
 const RETRY_AFTER_SECONDS = 5;
+/**
+ * Time the origin-response may spend on settlement calls (the trigger has 30 s in all; the rest
+ * is for the receipt write). A settle call in doubt is retried only if another one fits.
+ */
+const SETTLE_BUDGET_MS = 28_000;
+
+type SettleAttempt = { readonly kind: 'answer'; readonly settlement: SettleResponse } | { readonly kind: 'error'; readonly error: unknown };
+
+/** No answer, or the facilitator's "transaction sent, receipt not seen yet". */
+function inDoubt(attempt: SettleAttempt): boolean {
+  return attempt.kind === 'error' || (!attempt.settlement.success && attempt.settlement.errorReason === Reasons.settlementPending);
+}
+
 /** A settled payment's receipt write is retried this often before falling back to the log. */
 const RECEIPT_WRITE_ATTEMPTS = 3;
 
@@ -80,7 +93,7 @@ export class Paywall {
       return this.refuse(reject(400, Reasons.invalidPath, 'the request path has invalid percent-encoding or control characters'));
     }
     const routeIndex = findRouteIndex(this.routes, request.method, path);
-    if (routeIndex < 0) return { kind: 'forward', uri: path, setHeaders: {} };
+    if (routeIndex < 0) return { kind: 'forward', uri: originPath(path), setHeaders: {} };
     const terms = this.terms[routeIndex];
     const resource = resourceUrl(request.host, path);
 
@@ -94,7 +107,7 @@ export class Paywall {
       { [Metrics.paymentsVerified]: 1, [Metrics.verifierLatency]: this.ports.clock() - started },
       { [MetricDimensions.route]: terms.route.pattern },
     );
-    return { kind: 'forward', uri: path, setHeaders: { [PENDING_SETTLEMENT_HEADER]: outcome } };
+    return { kind: 'forward', uri: originPath(path), setHeaders: { [PENDING_SETTLEMENT_HEADER]: outcome } };
   }
 
   async onOriginResponse(pendingHeader: string | undefined, originStatus: number): Promise<OriginOutcome> {
@@ -120,23 +133,39 @@ export class Paywall {
 
     const started = this.ports.clock();
     const { payload, requirements } = this.facilitatorArgs(pending.payment, terms, pending.resource);
-    let settlement: SettleResponse;
-    try {
-      settlement = await this.ports.facilitator.settle(payload, requirements);
-    } catch (error) {
-      this.ports.log({ event: 'x402.facilitator_error', phase: 'settle', paymentId: pending.paymentId, error: String(error) });
+    const first = await this.settleOnce(payload, requirements, pending.paymentId);
+    let outcome = first;
+    // In doubt (no answer, or x402's retryable `settlement_pending`), ask once more while the
+    // trigger's time allows: a facilitator that never got the first call settles now, one whose
+    // transaction is still pending resumes waiting for it. Settling the same authorization twice
+    // is impossible on chain (EIP-3009 nonces are single-use), so the retry cannot double-charge.
+    if (inDoubt(first) && this.ports.clock() - started + this.config.facilitator.settleTimeoutMs <= SETTLE_BUDGET_MS) {
+      outcome = await this.settleOnce(payload, requirements, pending.paymentId);
+    }
+    if (outcome.kind === 'error') {
       this.metric({ [Metrics.facilitatorErrors]: 1, [Metrics.settlementsFailed]: 1 }, route);
       await this.recordFailure(pending.paymentId, Reasons.unexpectedSettleError, now());
       return this.refuse(
-        reject(503, Reasons.facilitatorUnavailable, 'the settlement could not be confirmed, so the content is withheld; retry with a new payment', RETRY_AFTER_SECONDS),
+        reject(503, Reasons.facilitatorUnavailable, 'the settlement could not be confirmed, so the content is withheld; check your wallet before paying again', RETRY_AFTER_SECONDS),
         terms,
         pending.resource,
       );
     }
+    const settlement = outcome.settlement;
     if (!settlement.success) {
-      const reason = reasonCode(settlement.errorReason, Reasons.settlementFailed);
+      let reason = reasonCode(settlement.errorReason, Reasons.settlementFailed);
+      // The first call may have settled without us hearing it: then the retry finds the nonce used.
+      if (inDoubt(first) && reason === Reasons.nonceAlreadyUsed) reason = Reasons.settlementUnconfirmed;
       this.metric({ [Metrics.settlementsFailed]: 1 }, { ...route, [MetricDimensions.reason]: reason });
-      await this.recordFailure(pending.paymentId, reason, now());
+      await this.recordFailure(pending.paymentId, reason, now(), settlement.transaction || undefined);
+      if (reason === Reasons.settlementPending || reason === Reasons.settlementUnconfirmed) {
+        const tx = settlement.transaction ? ` (transaction ${settlement.transaction})` : '';
+        return this.refuse(
+          reject(503, reason, `the settlement was submitted but not confirmed${tx}, so the content is withheld; check your wallet before paying again`, RETRY_AFTER_SECONDS),
+          terms,
+          pending.resource,
+        );
+      }
       const detail = oneLine(settlement.errorMessage ?? settlement.errorReason ?? reason);
       return this.refuse(reject(402, reason, `settlement failed, the content is withheld and nothing was charged: ${detail}`), terms, pending.resource);
     }
@@ -226,8 +255,17 @@ export class Paywall {
     };
   }
 
-  private async recordFailure(paymentId: string, reason: string, at: string): Promise<void> {
-    await this.ports.receipts.markFailed(paymentId, reason, at).catch((error: unknown) => this.storeError('markFailed', paymentId, error));
+  private async settleOnce(payload: PaymentPayload, requirements: PaymentRequirements, paymentId: string): Promise<SettleAttempt> {
+    try {
+      return { kind: 'answer', settlement: await this.ports.facilitator.settle(payload, requirements) };
+    } catch (error) {
+      this.ports.log({ event: 'x402.facilitator_error', phase: 'settle', paymentId, error: String(error) });
+      return { kind: 'error', error };
+    }
+  }
+
+  private async recordFailure(paymentId: string, reason: string, at: string, txHash?: string): Promise<void> {
+    await this.ports.receipts.markFailed(paymentId, reason, at, txHash).catch((error: unknown) => this.storeError('markFailed', paymentId, error));
   }
 
   /** Money moved: the receipt must exist. Retry, then leave a complete record in the log. */

@@ -15,7 +15,8 @@ export interface ReceiptStorePort {
   /** 'duplicate' when the payment id is already held (reserved, settled or failed). */
   reserve(receipt: Receipt): Promise<'reserved' | 'duplicate'>;
   markSettled(paymentId: string, txHash: string, at: string): Promise<void>;
-  markFailed(paymentId: string, errorReason: string, at: string): Promise<void>;
+  /** `txHash` when a transaction was sent whose outcome is unknown (for reconciliation). */
+  markFailed(paymentId: string, errorReason: string, at: string, txHash?: string): Promise<void>;
   /** The origin failed: nothing was charged and the authorization may be presented again. */
   release(paymentId: string, at: string): Promise<void>;
 }

@@ -14,7 +14,9 @@ export const RECEIPT_INDEXES = {
 
 /**
  * reserved: verified and nonce held while the origin answers;
- * settled: charged on chain (txHash set); failed: settlement refused or errored (errorReason set);
+ * settled: charged on chain (txHash set); failed: settlement refused or errored (errorReason set;
+ * txHash too when a transaction was sent whose outcome was never confirmed: `settlement_pending`,
+ * `settlement_unconfirmed`, which reconciliation against the chain resolves);
  * released: origin failed, nothing charged, the authorization may be presented again.
  */
 export type ReceiptStatus = 'reserved' | 'settled' | 'failed' | 'released';

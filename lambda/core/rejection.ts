@@ -48,6 +48,10 @@ export const Reasons = {
   facilitatorUnavailable: 'facilitator_unavailable',
   receiptStoreUnavailable: 'receipt_store_unavailable',
   settlementFailed: 'settlement_failed',
+  /** x402 SDK: the settlement transaction was sent but its receipt not seen yet (retryable). */
+  settlementPending: 'settlement_pending',
+  /** The facilitator never answered a settle and a retry found the authorization already used. */
+  settlementUnconfirmed: 'settlement_unconfirmed',
   unexpectedVerifyError: 'unexpected_verify_error',
   unexpectedSettleError: 'unexpected_settle_error',
 } as const;

@@ -52,12 +52,17 @@ export function compileRoutes(config: Pick<EdgeConfig, 'routes' | 'asset' | 'max
   });
 }
 
+/** Patterns and paths are matched without a trailing slash (see {@link findRouteIndex}). */
 function globToRegExp(glob: string): RegExp {
-  const source = glob
+  const source = withoutTrailingSlash(glob)
     .split('**')
     .map((part) => part.split('*').map(escapeRegExp).join('[^/]*'))
     .join('.*');
   return new RegExp(`^${source}$`);
+}
+
+function withoutTrailingSlash(path: string): string {
+  return path.length > 1 ? path.replace(/\/+$/, '') || '/' : path;
 }
 
 function escapeRegExp(text: string): string {
@@ -97,9 +102,26 @@ export function canonicalPath(uri: string): string | undefined {
   return '/' + segments.join('/') + (trailingSlash ? '/' : '');
 }
 
-/** Index of the first route pricing this request (-1: free), matching case-insensitively on the canonical path. */
+/**
+ * The canonical path as a request target for the origin: each segment percent-encoded again, so
+ * the origin decodes it to exactly the path that was priced. Forwarding the decoded form would let
+ * `/report%3Fx` be priced as the path "/report?x" and then reach the origin as "/report" with a
+ * query string (and decoded spaces or non-ASCII characters are not valid in a request target).
+ */
+export function originPath(canonical: string): string {
+  return canonical
+    .split('/')
+    .map((segment) => encodeURIComponent(segment).replace(/%(24|26|2B|2C|3B|3D|3A|40)/g, (escape) => decodeURIComponent(escape)))
+    .join('/');
+}
+
+/**
+ * Index of the first route pricing this request (-1: free), matching case-insensitively on the
+ * canonical path. A trailing slash never changes the price: most origins (Express by default, many
+ * CMSs) serve `/articles/one/` as `/articles/one`, so both match as `/articles/one`.
+ */
 export function findRouteIndex(routes: readonly CompiledRoute[], method: string, path: string): number {
-  const lowered = path.toLowerCase();
+  const lowered = withoutTrailingSlash(path).toLowerCase();
   const upperMethod = method.toUpperCase();
   return routes.findIndex((route) => (!route.method || route.method === upperMethod) && route.matcher.test(lowered));
 }

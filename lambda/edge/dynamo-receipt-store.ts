@@ -41,8 +41,8 @@ export class DynamoReceiptStore implements ReceiptStorePort {
     return this.transition(paymentId, 'settled', at, { txHash });
   }
 
-  markFailed(paymentId: string, errorReason: string, at: string): Promise<void> {
-    return this.transition(paymentId, 'failed', at, { errorReason });
+  markFailed(paymentId: string, errorReason: string, at: string, txHash?: string): Promise<void> {
+    return this.transition(paymentId, 'failed', at, txHash ? { errorReason, txHash } : { errorReason });
   }
 
   release(paymentId: string, at: string): Promise<void> {

@@ -2,7 +2,7 @@ import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynam
 import { HTTPFacilitatorClient, type FacilitatorConfig } from '@x402/core/http';
 import type { EdgeConfig } from '../core/config';
 import type { Clock, LogSink } from '../core/ports';
-import { Paywall } from '../core/paywall';
+import { Paywall, type PaywallPorts } from '../core/paywall';
 import { cloudFrontHandlers, type EdgeHandlers } from './cloudfront-adapter';
 import { DynamoReceiptStore } from './dynamo-receipt-store';
 
@@ -13,6 +13,8 @@ export interface EdgeRuntimeOptions {
   readonly credentials?: DynamoDBClientConfig['credentials'];
   readonly clock?: Clock;
   readonly log?: LogSink;
+  /** Only for measurement (bench/): wraps the real ports, e.g. with timers. */
+  readonly wrapPorts?: (ports: PaywallPorts) => PaywallPorts;
 }
 
 /** Lambda logs each line it receives on stdout; EMF records in them become metrics. */
@@ -32,7 +34,7 @@ export function createEdgeRuntime(config: EdgeConfig, options: EdgeRuntimeOption
     // Viewer triggers get 5 s in all: one quick retry, then fail closed with a 503.
     maxAttempts: 2,
   });
-  const paywall = new Paywall(config, {
+  const ports: PaywallPorts = {
     facilitator: {
       verify: (payload, requirements) => verifier.verify(payload, requirements),
       settle: (payload, requirements) => settler.settle(payload, requirements),
@@ -40,6 +42,7 @@ export function createEdgeRuntime(config: EdgeConfig, options: EdgeRuntimeOption
     receipts: new DynamoReceiptStore(dynamo, config.receiptTable.tableName),
     clock: options.clock ?? Date.now,
     log,
-  });
+  };
+  const paywall = new Paywall(config, options.wrapPorts ? options.wrapPorts(ports) : ports);
   return cloudFrontHandlers(paywall, log);
 }

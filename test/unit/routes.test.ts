@@ -1,4 +1,4 @@
-import { canonicalPath, compileRoutes, findRouteIndex, routePatternError } from '../../lambda/core/routes';
+import { canonicalPath, compileRoutes, findRouteIndex, originPath, routePatternError } from '../../lambda/core/routes';
 import { testEdgeConfig } from '../support/config';
 
 describe('canonicalPath', () => {
@@ -43,6 +43,14 @@ describe('route matching', () => {
     expect(findRouteIndex(routes, 'get', '/ARTICLES/One')).toBe(0);
   });
 
+  it('prices a trailing slash like the path without it, since most origins serve both', () => {
+    expect(findRouteIndex(routes, 'GET', '/articles/one/')).toBe(0);
+    expect(findRouteIndex(routes, 'GET', '/api/premium-report/')).toBe(1);
+    expect(findRouteIndex(routes, 'GET', '/articles/')).toBe(findRouteIndex(routes, 'GET', '/articles'));
+    const [docs] = compileRoutes(testEdgeConfig({ routes: [{ pattern: '/docs/', price: '$1' }] }));
+    expect(findRouteIndex([docs], 'GET', '/docs')).toBe(0);
+  });
+
   it('leaves unpriced paths free', () => {
     expect(findRouteIndex(routes, 'GET', '/')).toBe(-1);
     expect(findRouteIndex(routes, 'GET', '/about')).toBe(-1);
@@ -56,6 +64,21 @@ describe('route matching', () => {
     const [route] = compileRoutes(testEdgeConfig({ routes: [{ pattern: '/report.v1/(x)', price: '$1' }] }));
     expect(route.matcher.test('/report.v1/(x)')).toBe(true);
     expect(route.matcher.test('/reportXv1/(x)')).toBe(false);
+  });
+});
+
+describe('originPath', () => {
+  it.each([
+    ['/articles/one', '/articles/one'],
+    ['/api/premium-report?x', '/api/premium-report%3Fx'],
+    ['/a#b', '/a%23b'],
+    ['/100%', '/100%25'],
+    ['/caf\u00e9 menu', '/caf%C3%A9%20menu'],
+    ['/a:b@c;d=e,f+g$h&i', '/a:b@c;d=e,f+g$h&i'],
+    ['/articles/', '/articles/'],
+  ])('forwards the priced path %p as %p, which the origin decodes back to it', (canonical, forwarded) => {
+    expect(originPath(canonical)).toBe(forwarded);
+    expect(canonicalPath(forwarded)).toBe(canonical);
   });
 });
 

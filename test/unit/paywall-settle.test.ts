@@ -1,0 +1,83 @@
+import type { SettleResponse } from '@x402/core/types';
+import { encodePendingSettlement } from '../../lambda/core/handoff';
+import { Paywall } from '../../lambda/core/paywall';
+import { testEdgeConfig } from '../support/config';
+
+const SETTLED: SettleResponse = { success: true, transaction: '0x' + 'ab'.repeat(32), network: 'eip155:84532', payer: '0x209693Bc6afc0C5328bA36FaF03C514EF312287C' };
+const PENDING: SettleResponse = { success: false, errorReason: 'settlement_pending', transaction: '0x' + 'cd'.repeat(32), network: 'eip155:84532' };
+const USED: SettleResponse = { success: false, errorReason: 'invalid_exact_evm_nonce_already_used', transaction: '', network: 'eip155:84532' };
+
+/** A paywall whose facilitator answers settle calls from a script (an Error = no answer). */
+function paywallWith(script: Array<SettleResponse | Error>) {
+  const calls: string[] = [];
+  const failed: Array<{ reason: string; txHash?: string }> = [];
+  const paywall = new Paywall(testEdgeConfig(), {
+    facilitator: {
+      verify: async () => ({ isValid: true }),
+      settle: async () => {
+        calls.push('settle');
+        const next = script.shift() ?? new Error('script exhausted');
+        if (next instanceof Error) throw next;
+        return next;
+      },
+    },
+    receipts: {
+      reserve: async () => 'reserved',
+      markSettled: async () => undefined,
+      markFailed: async (_id, reason, _at, txHash) => void failed.push({ reason, txHash }),
+      release: async () => undefined,
+    },
+    clock: Date.now,
+    log: () => undefined,
+  });
+  const pending = encodePendingSettlement({
+    paymentId: 'p',
+    routeIndex: 0,
+    resource: 'https://example.com/articles/one',
+    payer: SETTLED.payer!,
+    payment: { x402Version: 2, payload: { x402Version: 2, accepted: {} as never, payload: {} } },
+  });
+  return { paywall, calls, failed, settle: () => paywall.onOriginResponse(pending, 200) };
+}
+
+describe('settlement in doubt', () => {
+  it('asks again when the first settle call got no answer, and releases the content if it settles then', async () => {
+    const { settle, calls } = paywallWith([new Error('socket hang up'), SETTLED]);
+    expect((await settle()).kind).toBe('release');
+    expect(calls).toHaveLength(2);
+  });
+
+  it("asks again on x402's retryable settlement_pending, and releases the content once confirmed", async () => {
+    const { settle, calls } = paywallWith([PENDING, SETTLED]);
+    expect((await settle()).kind).toBe('release');
+    expect(calls).toHaveLength(2);
+  });
+
+  it('withholds the content with 503 settlement_pending and keeps the transaction hash when it stays pending', async () => {
+    const { settle, failed } = paywallWith([PENDING, PENDING]);
+    const outcome = await settle();
+    expect(outcome).toMatchObject({ kind: 'respond', response: { status: 503 } });
+    if (outcome.kind === 'respond') expect(JSON.parse(outcome.response.body).message).not.toMatch(/nothing was charged/);
+    expect(failed).toEqual([{ reason: 'settlement_pending', txHash: PENDING.transaction }]);
+  });
+
+  it('calls it settlement_unconfirmed when the retry finds the authorization already used (the first call may have settled)', async () => {
+    const { settle, failed } = paywallWith([new Error('timeout'), USED]);
+    const outcome = await settle();
+    expect(outcome).toMatchObject({ kind: 'respond', response: { status: 503 } });
+    expect(failed).toEqual([{ reason: 'settlement_unconfirmed', txHash: undefined }]);
+  });
+
+  it('does not retry a definitive refusal', async () => {
+    const { settle, calls } = paywallWith([USED]);
+    expect(await settle()).toMatchObject({ kind: 'respond', response: { status: 402 } });
+    expect(calls).toHaveLength(1);
+  });
+
+  it('calls the facilitator at most twice', async () => {
+    const { settle, calls, failed } = paywallWith([new Error('a'), new Error('b'), SETTLED]);
+    expect(await settle()).toMatchObject({ kind: 'respond', response: { status: 503 } });
+    expect(calls).toHaveLength(2);
+    expect(failed).toEqual([{ reason: 'unexpected_settle_error', txHash: undefined }]);
+  });
+});
