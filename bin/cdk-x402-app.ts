@@ -1,0 +1,24 @@
+#!/usr/bin/env node
+/**
+ * The reference app (cdk.json "app"): one stack configured entirely from `x402:*` context keys,
+ * e.g. `npx cdk synth -c x402:engine=waf -c x402:payTo=0x...`. Synth works offline, without
+ * AWS credentials. cdk-nag AwsSolutions checks run on every synth.
+ */
+import { App } from 'aws-cdk-lib';
+import { applyNagChecks } from '../lib/nag';
+import { resolveReferenceStackSettings, settingsFromContext, X402ConfigError } from '../lib/pricing';
+import { ReferenceStack } from '../lib/reference-stack';
+
+const app = new App();
+try {
+  const settings = settingsFromContext(app.node.getAllContext());
+  const { stackName, region } = resolveReferenceStackSettings(settings);
+  new ReferenceStack(app, stackName, { settings, env: { account: process.env.CDK_DEFAULT_ACCOUNT, region } });
+  applyNagChecks(app);
+} catch (error) {
+  if (error instanceof X402ConfigError) {
+    console.error(error.message);
+    process.exit(1);
+  }
+  throw error;
+}

@@ -1,0 +1,153 @@
+import { createHash } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { deflateRawSync } from 'node:zlib';
+import { AssetHashType, DockerImage, Duration, Names, Stack, Token, Validations } from 'aws-cdk-lib';
+import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { Construct } from 'constructs';
+import { buildSync } from 'esbuild';
+import type { EdgeConfig } from '../lambda/core/config';
+import { EDGE_BUNDLE_SETTINGS, EDGE_ENTRIES, edgeConfigDefine } from './edge-bundle';
+import { toEdgeConfig, type X402Config } from './pricing';
+import type { ReceiptTable } from './receipt-table';
+
+/** Lambda@Edge limits (AWS docs, "Quotas on Lambda@Edge"). */
+const VIEWER_TRIGGER = { memoryMb: 128, timeout: Duration.seconds(5), maxZippedBytes: 1024 * 1024 } as const;
+const ORIGIN_TRIGGER = { memoryMb: 256, timeout: Duration.seconds(30), maxZippedBytes: 50 * 1024 * 1024 } as const;
+
+export interface EdgeVerifierProps {
+  readonly config: X402Config;
+  /** Where receipts go; each function is granted exactly the one write it performs. */
+  readonly receiptTable: ReceiptTable;
+  /**
+   * Id of the us-east-1 stack that holds the functions when this stack is in another region
+   * (Lambda@Edge functions live in us-east-1). @default EdgeFunction's own support stack
+   */
+  readonly edgeStackId?: string;
+}
+
+/**
+ * The two Lambda@Edge functions of the edge engine, bundled by the local esbuild (never Docker)
+ * with exactly the settings of lib/edge-bundle.ts and the configuration baked in:
+ * - viewer-request: 402 / verify / reserve the nonce (`dynamodb:PutItem` on the receipt table only);
+ * - origin-response: settle on 2xx or release (`dynamodb:UpdateItem` on the receipt table only).
+ * Attach {@link edgeLambdas} to every behavior that can serve priced content (the
+ * {@link PaywalledBehavior} construct does this with the right cache and origin request policies).
+ */
+export class EdgeVerifier extends Construct {
+  readonly edgeConfig: EdgeConfig;
+  readonly viewerRequest: cloudfront.experimental.EdgeFunction;
+  readonly originResponse: cloudfront.experimental.EdgeFunction;
+  /** VIEWER_REQUEST and ORIGIN_RESPONSE associations, for a cache behavior's `edgeLambdas`. */
+  readonly edgeLambdas: cloudfront.EdgeLambda[];
+
+  constructor(scope: Construct, id: string, props: EdgeVerifierProps) {
+    super(scope, id);
+    const stack = Stack.of(this);
+    if (Token.isUnresolved(stack.region)) {
+      throw new Error(
+        `EdgeVerifier ${this.node.path}: the stack needs an explicit region (Lambda@Edge functions are created in us-east-1 and the receipt table region is baked into them): ` +
+          "new Stack(app, 'Site', { env: { region: 'us-east-1' } })",
+      );
+    }
+    if (props.config.engine !== 'edge') throw new Error(`EdgeVerifier ${this.node.path}: the configuration is for the ${props.config.engine} engine`);
+    this.edgeConfig = toEdgeConfig(props.config, { tableName: props.receiptTable.tableName, region: props.receiptTable.region });
+
+    // Outside us-east-1 the functions are created under these ids in the shared us-east-1 stack.
+    const prefix = stack.region === 'us-east-1' ? '' : Names.uniqueId(this);
+    this.viewerRequest = new cloudfront.experimental.EdgeFunction(this, `${prefix}ViewerRequest`, {
+      description: 'cdk-x402 viewer-request: 402, verify, reserve the payment (config baked in)',
+      runtime: lambda.Runtime.NODEJS_22_X,
+      handler: 'index.handler',
+      code: bundledCode(EDGE_ENTRIES.viewerRequest, this.edgeConfig, VIEWER_TRIGGER.maxZippedBytes),
+      memorySize: VIEWER_TRIGGER.memoryMb,
+      timeout: VIEWER_TRIGGER.timeout,
+      stackId: props.edgeStackId,
+    });
+    this.originResponse = new cloudfront.experimental.EdgeFunction(this, `${prefix}OriginResponse`, {
+      description: 'cdk-x402 origin-response: settle on 2xx, else release (config baked in)',
+      runtime: lambda.Runtime.NODEJS_22_X,
+      handler: 'index.handler',
+      code: bundledCode(EDGE_ENTRIES.originResponse, this.edgeConfig, ORIGIN_TRIGGER.maxZippedBytes),
+      memorySize: ORIGIN_TRIGGER.memoryMb,
+      timeout: ORIGIN_TRIGGER.timeout,
+      stackId: props.edgeStackId,
+    });
+    props.receiptTable.grantReserve(this.viewerRequest);
+    props.receiptTable.grantTransition(this.originResponse);
+    for (const fn of [this.viewerRequest, this.originResponse]) acknowledgeEdgeFunctionFindings(fn);
+
+    this.edgeLambdas = [
+      { eventType: cloudfront.LambdaEdgeEventType.VIEWER_REQUEST, functionVersion: this.viewerRequest.currentVersion },
+      { eventType: cloudfront.LambdaEdgeEventType.ORIGIN_RESPONSE, functionVersion: this.originResponse.currentVersion },
+    ];
+  }
+}
+
+/**
+ * cdk-nag findings that are inherent to Lambda@Edge, acknowledged on the real function (which
+ * lives in a us-east-1 stack when this stack is elsewhere), with their reasons.
+ */
+function acknowledgeEdgeFunctionFindings(fn: cloudfront.experimental.EdgeFunction): void {
+  Validations.of(fn.lambda).acknowledge(
+    {
+      id: 'AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+      reason:
+        'Logging only (CreateLogGroup/CreateLogStream/PutLogEvents). Lambda@Edge writes to /aws/lambda/us-east-1.<name> in whichever region serves the request, so the log ARNs cannot be enumerated per region; the receipt-table access is a separate least-privilege statement.',
+    },
+    {
+      id: 'AwsSolutions::AwsSolutions-L1',
+      reason:
+        'Pinned to nodejs22.x on purpose: lib/edge-bundle.ts targets node22 and its bundle-size check measures exactly that build, and the runtime must be one Lambda@Edge supports; move both together.',
+    },
+  );
+}
+
+/** The repository's lambda/ folder: fingerprinted for the asset cache key, bundled by esbuild. */
+const LAMBDA_SOURCE_DIR = path.join(__dirname, '..', 'lambda');
+/** One bundle per (entry, config) per process: tests and multi-stack apps bundle each once. */
+const bundles = new Map<string, Buffer>();
+
+/**
+ * A Lambda code asset built by the local esbuild. The asset hash is the hash of the output, so it
+ * changes exactly when the deployed code (or the baked configuration) changes.
+ */
+function bundledCode(entry: string, config: EdgeConfig, maxZippedBytes: number): lambda.Code {
+  const define = edgeConfigDefine(config);
+  const key = createHash('sha256').update(JSON.stringify({ entry, define, settings: EDGE_BUNDLE_SETTINGS })).digest('hex');
+  return lambda.Code.fromAsset(LAMBDA_SOURCE_DIR, {
+    assetHashType: AssetHashType.OUTPUT,
+    bundling: {
+      // Required by the type; never used: local bundling always succeeds or throws.
+      image: DockerImage.fromRegistry('cdk-x402/no-docker-bundling'),
+      // Part of CDK's in-process asset cache key: one configuration's bundle is never reused for another.
+      environment: { CDK_X402_BUNDLE_KEY: key },
+      local: {
+        tryBundle(outputDir: string): boolean {
+          let code = bundles.get(key);
+          if (!code) {
+            const result = buildSync({
+              ...EDGE_BUNDLE_SETTINGS,
+              external: [...EDGE_BUNDLE_SETTINGS.external],
+              entryPoints: [entry],
+              bundle: true,
+              write: false,
+              define,
+              logLevel: 'silent',
+            });
+            code = Buffer.from(result.outputFiles[0].contents);
+            const zipped = deflateRawSync(code, { level: 9 }).length;
+            if (zipped > maxZippedBytes) {
+              throw new Error(`${path.basename(entry)}: the bundle is ${zipped} bytes zipped; Lambda@Edge allows ${maxZippedBytes} for this trigger`);
+            }
+            bundles.set(key, code);
+          }
+          mkdirSync(outputDir, { recursive: true });
+          writeFileSync(path.join(outputDir, 'index.js'), code);
+          return true;
+        },
+      },
+    },
+  });
+}

@@ -1,0 +1,10 @@
+/** cdk-x402: constructs that let a CloudFront site charge AI agents per request with x402. */
+export * from './pricing';
+export * from './x402-paywall';
+export * from './payment-eligible-bots';
+export * from './edge-verifier';
+export * from './paywalled-behavior';
+export * from './receipt-table';
+export * from './payments-dashboard';
+export * from './reference-stack';
+export { EDGE_BUNDLE_SETTINGS, EDGE_ENTRIES, edgeConfigDefine } from './edge-bundle';

@@ -1,0 +1,324 @@
+import { Annotations, Aws, Names, Stack, Token } from 'aws-cdk-lib';
+import { CfnRuleGroup, CfnWebACL } from 'aws-cdk-lib/aws-wafv2';
+import { Construct } from 'constructs';
+import { DEFAULT_ELIGIBILITY_HEADER } from '../lambda/core/config';
+import { PaymentHeaders } from '../lambda/core/payment-header';
+import type { X402Config } from './pricing';
+
+/** WAF prefixes every request header it inserts with this. */
+export const WAF_INSERTED_HEADER_PREFIX = 'x-amzn-waf-';
+/** The name our rule inserts; WAF adds the prefix, giving `DEFAULT_ELIGIBILITY_HEADER`. */
+export const ELIGIBILITY_HEADER_INSERT_NAME = DEFAULT_ELIGIBILITY_HEADER.slice(WAF_INSERTED_HEADER_PREFIX.length);
+/** Label (name part) our eligibility rule adds; later rules and your own rules can match it. */
+export const ELIGIBLE_LABEL_NAME = 'x402:payment-eligible';
+/** Web Bot Auth (RFC 9421) signals a self-declared agent: the request names its signing agent. */
+export const SELF_DECLARED_AGENT_HEADER = 'signature-agent';
+
+const BOT_CONTROL_LABELS = 'awswaf:managed:aws:bot-control';
+
+/** Rule names in evaluation order (WAF priorities follow this order). */
+export const RuleNames = {
+  antiSpoofing: 'x402-block-spoofed-waf-headers',
+  botControl: 'aws-bot-control',
+  eligible: 'x402-payment-eligible',
+  rateLimit: 'x402-rate-limit-eligible',
+  monetize: (index: number) => `x402-monetize-route-${index + 1}`,
+} as const;
+
+export interface PaymentEligibleBotsProps {
+  readonly config: X402Config;
+  /** Web ACL name, also its CloudWatch metric name. @default a unique name from the construct path */
+  readonly webAclName?: string;
+}
+
+/**
+ * The CLOUDFRONT web ACL in front of a paywalled distribution. Rules, in order:
+ *
+ * 1. block any request that already carries an `x-amzn-waf-*` header: WAF overwrites its inserted
+ *    headers only when a rule matches, so a client could otherwise fake the eligibility header;
+ * 2. AWS Bot Control, overridden to Count: it only labels (category, name, verified, signals);
+ * 3. payment eligibility (Count + label + inserted header `x-amzn-waf-x402-eligible: true`):
+ *    a payment header, or (an eligible category or signal, or a Web Bot Auth `signature-agent`)
+ *    unless a verified free bot;
+ * 4. optional rate limit on eligible traffic (429);
+ * 5. engine `waf`: one Monetize rule per route for eligible traffic, PriceMultiplier = price / base.
+ *
+ * Every rule publishes CloudWatch metrics and sampled requests. Must be deployed in us-east-1.
+ */
+export class PaymentEligibleBots extends Construct {
+  readonly webAcl: CfnWebACL;
+  readonly webAclArn: string;
+  /** Name of the web ACL and of its CloudWatch metric (the `WebACL` dimension). */
+  readonly webAclName: string;
+  /** Fully qualified label on payment-eligible requests. */
+  readonly eligibleLabel: string;
+  /** Rule names in priority order. */
+  readonly ruleNames: readonly string[];
+
+  constructor(scope: Construct, id: string, props: PaymentEligibleBotsProps) {
+    super(scope, id);
+    this.webAclName = props.webAclName ?? Names.uniqueResourceName(this, { maxLength: 120, separator: '-' });
+    this.eligibleLabel = `awswaf:${Aws.ACCOUNT_ID}:webacl:${this.webAclName}:${ELIGIBLE_LABEL_NAME}`;
+    const rules = [
+      antiSpoofingRule(),
+      botControlRule(props.config),
+      ...x402Rules(props.config, this.eligibleLabel),
+    ].map((rule, priority) => ({ ...rule, priority }));
+    this.ruleNames = rules.map((r) => r.name);
+
+    this.webAcl = new CfnWebACL(this, 'WebAcl', {
+      name: this.webAclName,
+      scope: 'CLOUDFRONT',
+      description: `cdk-x402 ${props.config.engine} engine - labels payment-eligible bots${props.config.engine === 'waf' ? ', monetizes priced routes' : ''}`,
+      defaultAction: { allow: {} },
+      visibilityConfig: visibility(this.webAclName),
+      rules,
+      monetizationConfig: monetizationConfig(props.config),
+    });
+    this.webAclArn = this.webAcl.attrArn;
+
+    this.node.addValidation({
+      validate: () => {
+        const region = Stack.of(this).region;
+        return !Token.isUnresolved(region) && region !== 'us-east-1'
+          ? [`PaymentEligibleBots creates a CLOUDFRONT web ACL, which AWS only accepts in us-east-1, but this stack is in ${region}: put it in a us-east-1 stack (X402Paywall does this for you)`]
+          : [];
+      },
+    });
+  }
+}
+
+export interface PaymentEligibleBotsRuleGroupProps {
+  readonly config: X402Config;
+  /** Rule group name, also its metric name. @default a unique name from the construct path */
+  readonly ruleGroupName?: string;
+  /** WCU capacity, fixed at creation. @default an estimate from the rules, with headroom */
+  readonly capacity?: number;
+}
+
+/**
+ * The same rules for a web ACL you already have: reference this group from it with a
+ * `ruleGroupReferenceStatement`, placed after AWS Bot Control (managed rule groups cannot be
+ * nested in a rule group; {@link botControlRule} gives you the rule to add) and before any rule
+ * that allows traffic. The anti-spoofing rule comes first inside the group.
+ */
+export class PaymentEligibleBotsRuleGroup extends Construct {
+  readonly ruleGroup: CfnRuleGroup;
+  readonly ruleGroupArn: string;
+  readonly ruleGroupName: string;
+  readonly eligibleLabel: string;
+  readonly ruleNames: readonly string[];
+
+  constructor(scope: Construct, id: string, props: PaymentEligibleBotsRuleGroupProps) {
+    super(scope, id);
+    this.ruleGroupName = props.ruleGroupName ?? Names.uniqueResourceName(this, { maxLength: 120, separator: '-' });
+    this.eligibleLabel = `awswaf:${Aws.ACCOUNT_ID}:rulegroup:${this.ruleGroupName}:${ELIGIBLE_LABEL_NAME}`;
+    const rules = [antiSpoofingRule(), ...x402Rules(props.config, this.eligibleLabel)].map((rule, priority) => ({ ...rule, priority }));
+    this.ruleNames = rules.map((r) => r.name);
+    const capacity = props.capacity ?? estimateCapacity(props.config);
+    if (capacity > 1500) {
+      Annotations.of(this).addWarningV2('cdk-x402:rule-group-capacity', `the rule group needs about ${capacity} WCUs; a web ACL holds 1500 without extra charges`);
+    }
+    this.ruleGroup = new CfnRuleGroup(this, 'RuleGroup', {
+      name: this.ruleGroupName,
+      scope: 'CLOUDFRONT',
+      capacity,
+      description: 'cdk-x402 - anti-spoofing and payment eligibility, needs Bot Control labels earlier in the web ACL',
+      visibilityConfig: visibility(this.ruleGroupName),
+      rules: rules as unknown as CfnRuleGroup.RuleProperty[],
+      monetizationConfig: monetizationConfig(props.config) as CfnRuleGroup.MonetizationConfigProperty | undefined,
+    });
+    this.ruleGroupArn = this.ruleGroup.attrArn;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rules (plain data, shared by the web ACL and the rule group)
+
+type Rule = Omit<CfnWebACL.RuleProperty, 'priority'>;
+type Statement = CfnWebACL.StatementProperty;
+
+function visibility(metricName: string): CfnWebACL.VisibilityConfigProperty {
+  return { cloudWatchMetricsEnabled: true, sampledRequestsEnabled: true, metricName };
+}
+
+/** Blocks requests that carry any header WAF could have inserted: they can only be forgeries. */
+export function antiSpoofingRule(): Rule {
+  return {
+    name: RuleNames.antiSpoofing,
+    action: { block: {} },
+    statement: {
+      byteMatchStatement: {
+        // Header names (keys) of every header; a request too large to inspect fully is blocked too.
+        fieldToMatch: { headers: { matchPattern: { all: {} }, matchScope: 'KEY', oversizeHandling: 'MATCH' } },
+        positionalConstraint: 'STARTS_WITH',
+        searchString: WAF_INSERTED_HEADER_PREFIX,
+        textTransformations: [{ priority: 0, type: 'LOWERCASE' }],
+      },
+    },
+    visibilityConfig: visibility(RuleNames.antiSpoofing),
+  };
+}
+
+/** AWS Bot Control in label mode: every rule overridden to Count, so it classifies and never blocks. */
+export function botControlRule(config: Pick<X402Config, 'botControlInspectionLevel'>): Rule {
+  return {
+    name: RuleNames.botControl,
+    overrideAction: { count: {} },
+    statement: {
+      managedRuleGroupStatement: {
+        vendorName: 'AWS',
+        name: 'AWSManagedRulesBotControlRuleSet',
+        managedRuleGroupConfigs: [{ awsManagedRulesBotControlRuleSet: { inspectionLevel: config.botControlInspectionLevel } }],
+      },
+    },
+    visibilityConfig: visibility(RuleNames.botControl),
+  };
+}
+
+function x402Rules(config: X402Config, eligibleLabel: string): Rule[] {
+  const rules: Rule[] = [eligibilityRule(config)];
+  if (config.rateLimit !== undefined) rules.push(rateLimitRule(config.rateLimit, eligibleLabel));
+  if (config.engine === 'waf' && config.waf) {
+    config.routes.forEach((route, i) => rules.push(monetizeRule(i, route, config.waf!.multipliers[i], eligibleLabel)));
+  }
+  return rules;
+}
+
+/** Counts, labels and marks (inserted header) payment-eligible requests. */
+function eligibilityRule(config: X402Config): Rule {
+  const paymentOffered = or(
+    [PaymentHeaders.signatureV2, PaymentHeaders.signatureV1].map((name) => headerPresent(name)),
+  );
+  const claimsToBeABot = or([
+    ...config.eligibleBotCategories.map((c) => label(`${BOT_CONTROL_LABELS}:bot:category:${c}`)),
+    ...config.eligibleBotSignals.map((s) => label(`${BOT_CONTROL_LABELS}:signal:${s}`)),
+    headerPresent(SELF_DECLARED_AGENT_HEADER),
+  ]);
+  const freeLabels = [
+    ...config.freeBotNames.map((n) => label(`${BOT_CONTROL_LABELS}:bot:name:${n}`)),
+    ...config.freeBotCategories.map((c) => label(`${BOT_CONTROL_LABELS}:bot:category:${c}`)),
+  ];
+  const mustPay = freeLabels.length === 0
+    ? claimsToBeABot
+    : and([claimsToBeABot, not(and([label(`${BOT_CONTROL_LABELS}:bot:verified`), or(freeLabels)]))]);
+  return {
+    name: RuleNames.eligible,
+    action: {
+      count: { customRequestHandling: { insertHeaders: [{ name: ELIGIBILITY_HEADER_INSERT_NAME, value: 'true' }] } },
+    },
+    ruleLabels: [{ name: ELIGIBLE_LABEL_NAME }],
+    statement: or([paymentOffered, mustPay]),
+    visibilityConfig: visibility(RuleNames.eligible),
+  };
+}
+
+function rateLimitRule(limit: number, eligibleLabel: string): Rule {
+  return {
+    name: RuleNames.rateLimit,
+    action: { block: { customResponse: { responseCode: 429 } } },
+    statement: {
+      rateBasedStatement: { limit, aggregateKeyType: 'IP', evaluationWindowSec: 300, scopeDownStatement: label(eligibleLabel) },
+    },
+    visibilityConfig: visibility(RuleNames.rateLimit),
+  };
+}
+
+/** waf engine: eligible requests to the route's paths pay base × multiplier (terminating). */
+function monetizeRule(index: number, route: X402Config['routes'][number], multiplier: number, eligibleLabel: string): Rule {
+  const statements: Statement[] = [label(eligibleLabel), pathMatches(route.path)];
+  if (route.method) statements.push(methodIs(route.method));
+  return {
+    name: RuleNames.monetize(index),
+    action: { monetize: { priceMultiplier: String(multiplier) } },
+    statement: and(statements),
+    visibilityConfig: visibility(RuleNames.monetize(index)),
+  };
+}
+
+/**
+ * A route glob as a WAF regex over the decoded, normalized, lower-cased URI path; like the edge
+ * matcher (lambda/core/routes.ts), a trailing slash never changes the price.
+ */
+export function globToWafRegex(glob: string): string {
+  const source = glob
+    .replace(/\/+$/, '')
+    .split('**')
+    .map((part) => part.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('[^/]*'))
+    .join('.*');
+  return `^${source}/?$`;
+}
+
+function pathMatches(glob: string): Statement {
+  return {
+    regexMatchStatement: {
+      fieldToMatch: { uriPath: {} },
+      regexString: globToWafRegex(glob),
+      textTransformations: [
+        { priority: 0, type: 'URL_DECODE' },
+        { priority: 1, type: 'NORMALIZE_PATH' },
+        { priority: 2, type: 'LOWERCASE' },
+      ],
+    },
+  };
+}
+
+function methodIs(method: string): Statement {
+  return {
+    byteMatchStatement: {
+      fieldToMatch: { method: {} },
+      positionalConstraint: 'EXACTLY',
+      searchString: method,
+      textTransformations: [{ priority: 0, type: 'NONE' }],
+    },
+  };
+}
+
+function label(key: string): Statement {
+  return { labelMatchStatement: { scope: 'LABEL', key } };
+}
+
+function headerPresent(name: string): Statement {
+  return {
+    sizeConstraintStatement: {
+      fieldToMatch: { singleHeader: { Name: name } },
+      comparisonOperator: 'GT',
+      size: 0,
+      textTransformations: [{ priority: 0, type: 'NONE' }],
+    },
+  };
+}
+
+function or(statements: Statement[]): Statement {
+  return statements.length === 1 ? statements[0] : { orStatement: { statements } };
+}
+
+function and(statements: Statement[]): Statement {
+  return statements.length === 1 ? statements[0] : { andStatement: { statements } };
+}
+
+function not(statement: Statement): Statement {
+  return { notStatement: { statement } };
+}
+
+function monetizationConfig(config: X402Config): CfnWebACL.MonetizationConfigProperty | undefined {
+  if (config.engine !== 'waf' || !config.waf) return undefined;
+  return {
+    currencyMode: config.waf.currencyMode,
+    cryptoConfig: {
+      paymentNetworks: [
+        { chain: config.waf.chain, walletAddress: config.payTo, prices: [{ amount: config.waf.basePrice, currency: 'USDC' }] },
+      ],
+    },
+  };
+}
+
+/** Rough WCU estimate with headroom (capacity cannot change after creation). */
+function estimateCapacity(config: X402Config): number {
+  const labels = config.eligibleBotCategories.length + config.eligibleBotSignals.length + config.freeBotNames.length + config.freeBotCategories.length;
+  const antiSpoofing = 30;
+  const eligibility = 10 + 2 * labels;
+  const rateLimit = config.rateLimit === undefined ? 0 : 10;
+  const monetize = config.engine === 'waf' ? config.routes.length * 40 : 0;
+  return Math.ceil((antiSpoofing + eligibility + rateLimit + monetize) * 1.5 / 50) * 50;
+}

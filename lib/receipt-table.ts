@@ -1,0 +1,98 @@
+import { Names, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { Construct } from 'constructs';
+import { RECEIPT_INDEXES, RECEIPT_PARTITION_KEY } from '../lambda/core/receipt';
+
+export interface ReceiptTableProps {
+  /**
+   * Physical table name. It is baked into the Lambda@Edge bundles (they have no environment
+   * variables), so it must be a plain string. @default `<stack name>-x402-receipts`
+   */
+  readonly tableName?: string;
+  /** @default RemovalPolicy.RETAIN: receipts are the record of revenue */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/**
+ * One row per payment (schema in lambda/core/receipt.ts): on-demand, point-in-time recovery,
+ * deletion protection, retained when the stack is deleted. GSIs `byPayer` and `byRoute` over
+ * `createdAt` serve revenue reports. Grants are per operation, because the edge functions need
+ * exactly one write action each.
+ */
+export class ReceiptTable extends Construct {
+  readonly table: dynamodb.Table;
+  readonly tableName: string;
+  /** Region of the table (the edge functions call it from wherever they run). */
+  readonly region: string;
+
+  constructor(scope: Construct, id: string, props: ReceiptTableProps = {}) {
+    super(scope, id);
+    const stack = Stack.of(this);
+    this.tableName = props.tableName ?? defaultTableName(this);
+    if (Token.isUnresolved(this.tableName)) {
+      throw new Error(`ReceiptTable ${this.node.path}: tableName must be a plain string (it is baked into the edge bundles), not a token`);
+    }
+    this.region = stack.region;
+    this.table = new dynamodb.Table(this, 'Table', {
+      tableName: this.tableName,
+      partitionKey: { name: RECEIPT_PARTITION_KEY, type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      deletionProtection: true,
+      encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+    });
+    for (const index of Object.values(RECEIPT_INDEXES)) {
+      this.table.addGlobalSecondaryIndex({
+        indexName: index.name,
+        partitionKey: { name: index.partitionKey, type: dynamodb.AttributeType.STRING },
+        sortKey: { name: index.sortKey, type: dynamodb.AttributeType.STRING },
+        projectionType: dynamodb.ProjectionType.ALL,
+      });
+    }
+  }
+
+  /** The table's ARN as seen from `scope`'s stack (a token-free ARN when that stack is elsewhere, e.g. us-east-1 for Lambda@Edge). */
+  tableArnFor(scope: Construct): string {
+    const here = Stack.of(this);
+    const there = Stack.of(scope);
+    if (here === there) return this.table.tableArn;
+    if (Token.isUnresolved(this.region)) {
+      throw new Error(`ReceiptTable ${this.node.path}: the stack needs an explicit region to be granted from another stack`);
+    }
+    return there.formatArn({ service: 'dynamodb', region: this.region, resource: 'table', resourceName: this.tableName });
+  }
+
+  /** Conditional inserts only (`dynamodb:PutItem`): what the viewer-request does to reserve a nonce. */
+  grantReserve(grantee: iam.IGrantable): iam.Grant {
+    return this.grantActions(grantee, ['dynamodb:PutItem']);
+  }
+
+  /** Conditional status transitions only (`dynamodb:UpdateItem`): settle, fail or release. */
+  grantTransition(grantee: iam.IGrantable): iam.Grant {
+    return this.grantActions(grantee, ['dynamodb:UpdateItem']);
+  }
+
+  /** Reads for reports: GetItem and Query on the table and its indexes. */
+  grantReadReceipts(grantee: iam.IGrantable): iam.Grant {
+    const arn = this.tableArnFor(principalConstruct(grantee) ?? this);
+    return iam.Grant.addToPrincipal({ grantee, actions: ['dynamodb:GetItem', 'dynamodb:Query'], resourceArns: [arn, `${arn}/index/*`] });
+  }
+
+  private grantActions(grantee: iam.IGrantable, actions: string[]): iam.Grant {
+    const principalScope = principalConstruct(grantee) ?? this;
+    return iam.Grant.addToPrincipal({ grantee, actions, resourceArns: [this.tableArnFor(principalScope)] });
+  }
+}
+
+function principalConstruct(grantee: iam.IGrantable): Construct | undefined {
+  const principal = grantee.grantPrincipal as unknown;
+  return principal instanceof Construct ? principal : grantee instanceof Construct ? grantee : undefined;
+}
+
+function defaultTableName(scope: Construct): string {
+  const stackName = Stack.of(scope).stackName;
+  const base = Token.isUnresolved(stackName) ? Names.uniqueResourceName(scope, { maxLength: 200 }) : stackName;
+  return `${base}-x402-receipts`.replace(/[^a-zA-Z0-9_.-]/g, '-').slice(0, 255);
+}

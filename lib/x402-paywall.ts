@@ -1,0 +1,213 @@
+import { Annotations, CfnOutput, Duration, Names, RemovalPolicy, Stack, Stage, Token, Validations } from 'aws-cdk-lib';
+import type * as acm from 'aws-cdk-lib/aws-certificatemanager';
+import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import * as ssm from 'aws-cdk-lib/aws-ssm';
+import * as cr from 'aws-cdk-lib/custom-resources';
+import { Construct } from 'constructs';
+import { EdgeVerifier } from './edge-verifier';
+import { PaymentEligibleBots } from './payment-eligible-bots';
+import { PaymentsDashboard } from './payments-dashboard';
+import { PaywalledBehavior } from './paywalled-behavior';
+import { resolveX402Config, type X402Config, type X402Settings } from './pricing';
+import { ReceiptTable } from './receipt-table';
+
+/** Where Lambda@Edge functions and CLOUDFRONT web ACLs must be created. */
+export const GLOBAL_REGION = 'us-east-1';
+
+export interface X402PaywallProps extends X402Settings {
+  /** Build a new distribution in front of this origin. Give exactly one of `origin` and `distribution`. */
+  readonly origin?: cloudfront.IOrigin;
+  /**
+   * Adopt a distribution instead. A `cloudfront.Distribution` of this app gets the paywall on every
+   * behavior and the web ACL attached; an imported one (`Distribution.fromDistributionAttributes`)
+   * cannot be changed by this stack, so the parts to attach are emitted as stack outputs.
+   */
+  readonly distribution?: cloudfront.IDistribution;
+  /** Alternate domain names of a built distribution (needs `certificate`, from us-east-1). */
+  readonly domainNames?: string[];
+  readonly certificate?: acm.ICertificate;
+  /** Standard access logs of a built distribution, to a new bucket. @default true */
+  readonly accessLogs?: boolean;
+  /** @default `<stack name>-x402-receipts` */
+  readonly receiptTableName?: string;
+  /** Notified by the payment alarms. @default none */
+  readonly alarmTopic?: sns.ITopic;
+  /** Regions graphed for edge metrics. @default LAMBDA_EDGE_REGIONS */
+  readonly metricRegions?: readonly string[];
+}
+
+/**
+ * x402 for a CloudFront site in one construct: configuration validated at synth, the CLOUDFRONT
+ * web ACL with Bot Control labels and payment eligibility, the receipt table, the dashboard and
+ * alarms, and either the Lambda@Edge verifier (engine `edge`) or WAF Monetize rules (engine `waf`)
+ * on every behavior of the distribution it builds or adopts.
+ *
+ * Works in a stack of any region: the web ACL and the edge functions go to a us-east-1 stack
+ * created next to it when the stack is elsewhere.
+ */
+export class X402Paywall extends Construct {
+  readonly config: X402Config;
+  readonly receiptTable: ReceiptTable;
+  readonly bots: PaymentEligibleBots;
+  /** ARN of the web ACL, readable from this stack (across regions when needed). */
+  readonly webAclArn: string;
+  /** Edge engine only. */
+  readonly verifier?: EdgeVerifier;
+  readonly paywalledBehavior: PaywalledBehavior;
+  readonly distribution: cloudfront.IDistribution;
+  readonly accessLogBucket?: s3.Bucket;
+  readonly dashboard: PaymentsDashboard;
+  /** The us-east-1 stack holding the web ACL and edge functions, when this stack is elsewhere. */
+  readonly globalStack?: Stack;
+
+  constructor(scope: Construct, id: string, props: X402PaywallProps) {
+    super(scope, id);
+    if ((props.origin === undefined) === (props.distribution === undefined)) {
+      throw new Error(`X402Paywall ${this.node.path}: give exactly one of origin (build a distribution) or distribution (adopt one)`);
+    }
+    const stack = Stack.of(this);
+    if (Token.isUnresolved(stack.region)) {
+      throw new Error(
+        `X402Paywall ${this.node.path}: the stack needs an explicit region (the receipt table's region is baked into the edge functions and the web ACL must be placed in ${GLOBAL_REGION}): ` +
+          "new Stack(app, 'Site', { env: { region: 'us-east-1' } })",
+      );
+    }
+    this.config = resolveX402Config(props);
+    for (const warning of this.config.warnings) Annotations.of(this).addWarningV2('cdk-x402:config', warning);
+
+    this.globalStack = stack.region === GLOBAL_REGION ? undefined : globalStackFor(stack);
+    const uid = Names.nodeUniqueId(this.node);
+
+    this.receiptTable = new ReceiptTable(this, 'Receipts', { tableName: props.receiptTableName });
+    this.bots = this.globalStack
+      ? new PaymentEligibleBots(this.globalStack, `${uid}Bots`, { config: this.config })
+      : new PaymentEligibleBots(this, 'Bots', { config: this.config });
+    this.webAclArn = this.globalStack ? this.readWebAclArnAcrossRegions(this.globalStack, uid) : this.bots.webAclArn;
+
+    if (this.config.engine === 'edge') {
+      this.verifier = new EdgeVerifier(this, 'Verifier', {
+        config: this.config,
+        receiptTable: this.receiptTable,
+        edgeStackId: this.globalStack?.node.id,
+      });
+    }
+    this.paywalledBehavior = new PaywalledBehavior(this, 'Behavior', { config: this.config, verifier: this.verifier });
+
+    if (props.origin) {
+      if (props.accessLogs ?? true) {
+        this.accessLogBucket = new s3.Bucket(this, 'AccessLogs', {
+          encryption: s3.BucketEncryption.S3_MANAGED,
+          blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+          enforceSSL: true,
+          // CloudFront standard logs are delivered with ACLs.
+          objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
+          lifecycleRules: [{ expiration: Duration.days(90) }],
+          removalPolicy: RemovalPolicy.RETAIN,
+        });
+        Validations.of(this.accessLogBucket).acknowledge({
+          id: 'AwsSolutions::AwsSolutions-S1',
+          reason: 'This bucket receives the CloudFront access logs; logging its own accesses would need yet another bucket, endlessly. It blocks public access, enforces TLS and expires objects after 90 days.',
+        });
+      }
+      this.distribution = new cloudfront.Distribution(this, 'Distribution', {
+        comment: `cdk-x402 ${this.config.engine} engine`,
+        defaultBehavior: this.paywalledBehavior.behaviorOptions(props.origin),
+        webAclId: this.webAclArn,
+        domainNames: props.domainNames,
+        certificate: props.certificate,
+        minimumProtocolVersion: props.certificate ? cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021 : undefined,
+        httpVersion: cloudfront.HttpVersion.HTTP2_AND_3,
+        enableLogging: this.accessLogBucket !== undefined,
+        logBucket: this.accessLogBucket,
+        logFilePrefix: this.accessLogBucket ? 'cloudfront/' : undefined,
+        // A 5xx keyed on a payment header must not be replayed from cache when the same (released,
+        // unspent) payment is presented again: that hit would skip the origin-response.
+        errorResponses: [500, 502, 503, 504].map((httpStatus) => ({ httpStatus, ttl: Duration.seconds(0) })),
+      });
+      if (!props.certificate) {
+        Validations.of(this.distribution).acknowledge({
+          id: 'AwsSolutions::AwsSolutions-CFR4',
+          reason: 'No custom domain was given, so the distribution uses the default *.cloudfront.net certificate, whose security policy CloudFront fixes at TLSv1. Pass domainNames and a certificate: the paywall then enforces TLSv1.2_2021.',
+        });
+      }
+      Validations.of(this.distribution).acknowledge({
+        id: 'AwsSolutions::AwsSolutions-CFR1',
+        reason: 'Payments are open to agents in every country by default; geographic restrictions are a business decision, made on the distribution (escape hatch: paywall.distribution).',
+      });
+    } else if (props.distribution instanceof cloudfront.Distribution) {
+      this.distribution = props.distribution;
+      this.paywalledBehavior.protect(props.distribution);
+      props.distribution.attachWebAclId(this.webAclArn);
+    } else {
+      this.distribution = props.distribution!;
+      this.outputPartsToAttach();
+    }
+
+    this.dashboard = new PaymentsDashboard(this, 'Dashboard', {
+      config: this.config,
+      webAclName: this.bots.webAclName,
+      distributionId: this.distribution.distributionId,
+      edgeRegions: props.metricRegions,
+      alarmTopic: props.alarmTopic,
+    });
+  }
+
+  /** The web ACL lives in us-east-1; read its ARN from an SSM parameter there. */
+  private readWebAclArnAcrossRegions(globalStack: Stack, uid: string): string {
+    const stack = Stack.of(this);
+    const parameterName = `/cdk-x402/${stack.stackName}/${uid}/web-acl-arn`;
+    new ssm.StringParameter(globalStack, `${uid}WebAclArn`, { parameterName, stringValue: this.bots.webAclArn });
+    const reader = new cr.AwsCustomResource(this, 'WebAclArnReader', {
+      onUpdate: {
+        service: 'SSM',
+        action: 'getParameter',
+        parameters: { Name: parameterName },
+        region: GLOBAL_REGION,
+        // The ARN changes only with the web ACL's name, which is part of this id.
+        physicalResourceId: cr.PhysicalResourceId.of(`${parameterName}:${this.bots.webAclName}`),
+      },
+      policy: cr.AwsCustomResourcePolicy.fromSdkCalls({
+        resources: [stack.formatArn({ service: 'ssm', region: GLOBAL_REGION, resource: 'parameter', resourceName: parameterName.slice(1) })],
+      }),
+      installLatestAwsSdk: false,
+    });
+    const provider = stack.node.tryFindChild(`AWS${cr.AwsCustomResource.PROVIDER_FUNCTION_UUID.replace(/-/g, '')}`);
+    if (provider) {
+      Validations.of(provider).acknowledge({
+        id: 'AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+        reason: 'CDK\'s AwsCustomResource provider (reads the web ACL ARN from SSM in us-east-1 at deploy time): logging only; its SSM access is a separate statement scoped to the one parameter.',
+      });
+    }
+    return reader.getResponseField('Parameter.Value');
+  }
+
+  private outputPartsToAttach(): void {
+    Annotations.of(this).addWarningV2(
+      'cdk-x402:imported-distribution',
+      'the distribution is imported, so this stack cannot change it: attach the web ACL, cache policy, origin request policy and edge functions from the stack outputs to every behavior that can serve priced content',
+    );
+    new CfnOutput(this, 'AttachWebAclArn', { value: this.webAclArn });
+    new CfnOutput(this, 'AttachCachePolicyId', { value: this.paywalledBehavior.cachePolicy.cachePolicyId });
+    new CfnOutput(this, 'AttachOriginRequestPolicyId', { value: this.paywalledBehavior.originRequestPolicy.originRequestPolicyId });
+    if (this.verifier) {
+      new CfnOutput(this, 'AttachViewerRequestVersionArn', { value: this.verifier.viewerRequest.edgeArn });
+      new CfnOutput(this, 'AttachOriginResponseVersionArn', { value: this.verifier.originResponse.edgeArn });
+    }
+  }
+}
+
+/** The us-east-1 companion of `stack` (one per stack, shared by its paywalls and edge functions). */
+function globalStackFor(stack: Stack): Stack {
+  const stage = Stage.of(stack);
+  if (!stage) throw new Error(`${stack.node.path}: X402Paywall needs its stack to be part of a CDK app`);
+  const id = `${stack.stackName}-x402-${GLOBAL_REGION}`;
+  const existing = stage.node.tryFindChild(id) as Stack | undefined;
+  const global = existing ?? new Stack(stage, id, {
+    env: { region: GLOBAL_REGION, account: stack.account },
+    description: `cdk-x402: web ACL and Lambda@Edge functions for ${stack.stackName} (must live in ${GLOBAL_REGION})`,
+  });
+  stack.addStackDependency(global);
+  return global;
+}

@@ -1,0 +1,61 @@
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { App, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
+import { applyNagChecks } from '../../lib/nag';
+import { resolveReferenceStackSettings, settingsFromContext, type X402Settings } from '../../lib/pricing';
+import { ReferenceStack } from '../../lib/reference-stack';
+import { X402Paywall, type X402PaywallProps } from '../../lib/x402-paywall';
+
+export const PAY_TO = '0x209693Bc6afc0C5328bA36FaF03C514EF312287C';
+export const ROUTES = {
+  '/articles/*': { price: '$0.001', description: 'One article', mimeType: 'text/html' },
+  'GET /api/premium-report': { price: '$0.01', description: 'Premium report', mimeType: 'application/json' },
+  'POST /api/**': '$0.005',
+} as const;
+
+export const SETTINGS: X402Settings = { payTo: PAY_TO, routes: ROUTES };
+
+/** The repository's cdk.json context, what `npx cdk synth` reads. */
+export function cdkJsonContext(): Record<string, unknown> {
+  return JSON.parse(readFileSync(path.join(__dirname, '..', '..', 'cdk.json'), 'utf8')).context;
+}
+
+/** The reference app exactly as bin/cdk-x402-app.ts builds it (nag checks included). */
+export function referenceApp(overrides: Record<string, unknown> = {}): { app: App; stack: ReferenceStack } {
+  const app = new App({ context: { ...cdkJsonContext(), ...overrides } });
+  const settings = settingsFromContext(app.node.getAllContext());
+  const { stackName, region } = resolveReferenceStackSettings(settings);
+  const stack = new ReferenceStack(app, stackName, { settings, env: { region } });
+  applyNagChecks(app);
+  return { app, stack };
+}
+
+/** A user stack with a paywall in front of an HTTP origin. */
+export function paywallStack(props: Partial<X402PaywallProps> = {}, region = 'us-east-1'): { app: App; stack: Stack; paywall: X402Paywall } {
+  const app = new App();
+  const stack = new Stack(app, 'Site', { env: { region } });
+  const paywall = new X402Paywall(stack, 'Paywall', { ...SETTINGS, origin: new origins.HttpOrigin('origin.example.com'), ...props });
+  return { app, stack, paywall };
+}
+
+/** Resources of one type in a template, as an array of their Properties. */
+export function propertiesOf(template: Template, type: string): Array<Record<string, any>> {
+  return Object.values(template.findResources(type)).map((r) => r.Properties);
+}
+
+/** The single resource of a type. */
+export function only(template: Template, type: string): Record<string, any> {
+  const all = propertiesOf(template, type);
+  if (all.length !== 1) throw new Error(`expected one ${type}, found ${all.length}`);
+  return all[0];
+}
+
+/** A template as JSON with content hashes replaced, so snapshots survive handler edits. */
+export function scrubbed(template: Template): unknown {
+  const text = JSON.stringify(template.toJSON())
+    .replace(/[0-9a-f]{64}/g, '[ASSET_HASH]')
+    .replace(/CurrentVersion[0-9A-F]{8}[0-9a-f]{32}/g, 'CurrentVersion[HASH]');
+  return JSON.parse(text);
+}

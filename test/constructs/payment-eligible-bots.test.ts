@@ -1,0 +1,168 @@
+import { App, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { DEFAULT_ELIGIBILITY_HEADER } from '../../lambda/core/config';
+import {
+  ELIGIBILITY_HEADER_INSERT_NAME,
+  globToWafRegex,
+  PaymentEligibleBots,
+  PaymentEligibleBotsRuleGroup,
+  RuleNames,
+  WAF_INSERTED_HEADER_PREFIX,
+} from '../../lib/payment-eligible-bots';
+import { resolveX402Config, type X402Settings } from '../../lib/pricing';
+import { only, SETTINGS } from './helpers';
+
+function webAcl(settings: X402Settings = SETTINGS, region = 'us-east-1'): { template: Template; acl: Record<string, any>; bots: PaymentEligibleBots } {
+  const app = new App();
+  const stack = new Stack(app, 'Waf', { env: { region } });
+  const bots = new PaymentEligibleBots(stack, 'Bots', { config: resolveX402Config(settings), webAclName: 'site-x402' });
+  const template = Template.fromStack(stack);
+  return { template, acl: only(template, 'AWS::WAFv2::WebACL'), bots };
+}
+
+const rule = (acl: Record<string, any>, name: string) => acl.Rules.find((r: any) => r.Name === name);
+
+describe('PaymentEligibleBots (edge engine)', () => {
+  const { acl, bots } = webAcl({ ...SETTINGS, rateLimit: 300 });
+
+  it('is a CLOUDFRONT web ACL that allows by default', () => {
+    expect(acl.Scope).toBe('CLOUDFRONT');
+    expect(acl.DefaultAction).toEqual({ Allow: {} });
+    expect(acl.Name).toBe('site-x402');
+    expect(acl.MonetizationConfig).toBeUndefined();
+  });
+
+  it('orders the rules: anti-spoofing first, Bot Control, eligibility, rate limit', () => {
+    expect(acl.Rules.map((r: any) => [r.Priority, r.Name])).toEqual([
+      [0, RuleNames.antiSpoofing],
+      [1, RuleNames.botControl],
+      [2, RuleNames.eligible],
+      [3, RuleNames.rateLimit],
+    ]);
+    expect(bots.ruleNames).toEqual(acl.Rules.map((r: any) => r.Name));
+  });
+
+  it('blocks any request carrying a client-sent x-amzn-waf-* header, oversized headers included', () => {
+    expect(rule(acl, RuleNames.antiSpoofing)).toMatchObject({
+      Action: { Block: {} },
+      Statement: {
+        ByteMatchStatement: {
+          FieldToMatch: { Headers: { MatchPattern: { All: {} }, MatchScope: 'KEY', OversizeHandling: 'MATCH' } },
+          PositionalConstraint: 'STARTS_WITH',
+          SearchString: 'x-amzn-waf-',
+          TextTransformations: [{ Priority: 0, Type: 'LOWERCASE' }],
+        },
+      },
+    });
+  });
+
+  it('runs Bot Control in label mode (Count override), inspection level from config', () => {
+    expect(rule(acl, RuleNames.botControl)).toMatchObject({
+      OverrideAction: { Count: {} },
+      Statement: {
+        ManagedRuleGroupStatement: {
+          VendorName: 'AWS',
+          Name: 'AWSManagedRulesBotControlRuleSet',
+          ManagedRuleGroupConfigs: [{ AWSManagedRulesBotControlRuleSet: { InspectionLevel: 'COMMON' } }],
+        },
+      },
+    });
+    expect(rule(acl, RuleNames.botControl).Action).toBeUndefined();
+  });
+
+  it('inserts the header the edge verifier reads, and labels eligible requests, without terminating', () => {
+    expect(`${WAF_INSERTED_HEADER_PREFIX}${ELIGIBILITY_HEADER_INSERT_NAME}`).toBe(DEFAULT_ELIGIBILITY_HEADER);
+    const eligible = rule(acl, RuleNames.eligible);
+    expect(eligible.Action).toEqual({ Count: { CustomRequestHandling: { InsertHeaders: [{ Name: 'x402-eligible', Value: 'true' }] } } });
+    expect(eligible.RuleLabels).toEqual([{ Name: 'x402:payment-eligible' }]);
+  });
+
+  it('makes payment headers, eligible categories and signals eligible, except verified free bots', () => {
+    const text = JSON.stringify(rule(acl, RuleNames.eligible).Statement);
+    for (const header of ['payment-signature', 'x-payment', 'signature-agent']) expect(text).toContain(`"SingleHeader":{"Name":"${header}"}`);
+    for (const c of ['ai', 'http_library', 'scraping_framework']) expect(text).toContain(`"Key":"awswaf:managed:aws:bot-control:bot:category:${c}"`);
+    expect(text).toContain('"Key":"awswaf:managed:aws:bot-control:signal:non_browser_user_agent"');
+    // NOT (verified AND free): a spoofed search-engine user agent is not free.
+    const statement = rule(acl, RuleNames.eligible).Statement.OrStatement.Statements[1].AndStatement.Statements[1];
+    expect(statement.NotStatement.Statement.AndStatement.Statements).toEqual([
+      { LabelMatchStatement: { Scope: 'LABEL', Key: 'awswaf:managed:aws:bot-control:bot:verified' } },
+      { LabelMatchStatement: { Scope: 'LABEL', Key: 'awswaf:managed:aws:bot-control:bot:category:search_engine' } },
+    ]);
+  });
+
+  it('rate-limits only eligible traffic (scope-down on our label), answering 429', () => {
+    expect(rule(acl, RuleNames.rateLimit)).toMatchObject({
+      Action: { Block: { CustomResponse: { ResponseCode: 429 } } },
+      Statement: { RateBasedStatement: { Limit: 300, AggregateKeyType: 'IP', EvaluationWindowSec: 300, ScopeDownStatement: { LabelMatchStatement: { Scope: 'LABEL' } } } },
+    });
+    expect(JSON.stringify(rule(acl, RuleNames.rateLimit).Statement)).toContain(':webacl:site-x402:x402:payment-eligible');
+  });
+
+  it('publishes metrics and sampled requests for the web ACL and every rule', () => {
+    expect(acl.VisibilityConfig).toEqual({ CloudWatchMetricsEnabled: true, SampledRequestsEnabled: true, MetricName: 'site-x402' });
+    for (const r of acl.Rules) expect(r.VisibilityConfig).toEqual({ CloudWatchMetricsEnabled: true, SampledRequestsEnabled: true, MetricName: r.Name });
+  });
+
+  it('fails synth outside us-east-1, where AWS refuses CLOUDFRONT web ACLs', () => {
+    expect(() => webAcl(SETTINGS, 'eu-west-1')).toThrow(/CLOUDFRONT web ACL, which AWS only accepts in us-east-1, but this stack is in eu-west-1/);
+  });
+});
+
+describe('PaymentEligibleBots (waf engine)', () => {
+  const routes = { 'GET /api/report': '$0.05', '/articles/*': '$0.001', '/api/**': '$0.002' };
+  const { acl } = webAcl({ ...SETTINGS, engine: 'waf', routes });
+
+  it('sets the MonetizationConfig: chain, wallet, base price in USDC, TEST mode', () => {
+    expect(acl.MonetizationConfig).toEqual({
+      CurrencyMode: 'TEST',
+      CryptoConfig: { PaymentNetworks: [{ Chain: 'BASE_SEPOLIA', WalletAddress: SETTINGS.payTo, Prices: [{ Amount: '0.001', Currency: 'USDC' }] }] },
+    });
+  });
+
+  it('adds one Monetize rule per route, in route order, after eligibility, with price / base as multiplier', () => {
+    expect(acl.Rules.slice(3).map((r: any) => [r.Priority, r.Name, r.Action])).toEqual([
+      [3, 'x402-monetize-route-1', { Monetize: { PriceMultiplier: '50' } }],
+      [4, 'x402-monetize-route-2', { Monetize: { PriceMultiplier: '1' } }],
+      [5, 'x402-monetize-route-3', { Monetize: { PriceMultiplier: '2' } }],
+    ]);
+  });
+
+  it('monetizes only payment-eligible requests to the route (label AND path [AND method])', () => {
+    const statements = rule(acl, 'x402-monetize-route-1').Statement.AndStatement.Statements;
+    expect(JSON.stringify(statements[0])).toContain(':webacl:site-x402:x402:payment-eligible');
+    expect(statements[1].RegexMatchStatement).toEqual({
+      FieldToMatch: { UriPath: {} },
+      RegexString: '^/api/report/?$',
+      TextTransformations: [{ Priority: 0, Type: 'URL_DECODE' }, { Priority: 1, Type: 'NORMALIZE_PATH' }, { Priority: 2, Type: 'LOWERCASE' }],
+    });
+    expect(statements[2].ByteMatchStatement).toMatchObject({ FieldToMatch: { Method: {} }, PositionalConstraint: 'EXACTLY', SearchString: 'GET' });
+    expect(rule(acl, 'x402-monetize-route-2').Statement.AndStatement.Statements).toHaveLength(2);
+  });
+
+  it('translates route globs to anchored regexes (* one segment, ** any depth)', () => {
+    expect(globToWafRegex('/articles/*')).toBe('^/articles/[^/]*/?$');
+    expect(globToWafRegex('/api/**')).toBe('^/api/.*/?$');
+    expect(globToWafRegex('/v1.0/a+b/')).toBe('^/v1\\.0/a\\+b/?$');
+  });
+});
+
+describe('PaymentEligibleBotsRuleGroup', () => {
+  const app = new App();
+  const stack = new Stack(app, 'Waf', { env: { region: 'us-east-1' } });
+  new PaymentEligibleBotsRuleGroup(stack, 'Rules', { config: resolveX402Config({ ...SETTINGS, engine: 'waf', rateLimit: 100 }), ruleGroupName: 'x402-rules' });
+  const template = Template.fromStack(stack);
+
+  it('holds the same rules, anti-spoofing first, Bot Control left to the web ACL', () => {
+    const group = only(template, 'AWS::WAFv2::RuleGroup');
+    expect(group.Scope).toBe('CLOUDFRONT');
+    expect(group.Rules.map((r: any) => r.Name)).toEqual([RuleNames.antiSpoofing, RuleNames.eligible, RuleNames.rateLimit, 'x402-monetize-route-1', 'x402-monetize-route-2', 'x402-monetize-route-3']);
+    expect(group.Capacity).toBeGreaterThan(0);
+    expect(group.MonetizationConfig.CryptoConfig.PaymentNetworks[0].Chain).toBe('BASE_SEPOLIA');
+    expect(JSON.stringify(group.Rules)).toContain(':rulegroup:x402-rules:x402:payment-eligible');
+  });
+
+  it('creates no web ACL', () => {
+    template.resourceCountIs('AWS::WAFv2::WebACL', 0);
+    template.hasResourceProperties('AWS::WAFv2::RuleGroup', { VisibilityConfig: Match.objectLike({ MetricName: 'x402-rules' }) });
+  });
+});

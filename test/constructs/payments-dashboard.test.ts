@@ -1,0 +1,65 @@
+import { App, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { METRICS_NAMESPACE, Metrics } from '../../lambda/core/metrics';
+import { RuleNames } from '../../lib/payment-eligible-bots';
+import { LAMBDA_EDGE_REGIONS, PaymentsDashboard } from '../../lib/payments-dashboard';
+import { resolveX402Config } from '../../lib/pricing';
+import { propertiesOf, SETTINGS } from './helpers';
+
+function dashboard(engine: 'edge' | 'waf', props: { alarmTopic?: boolean; edgeRegions?: string[] } = {}) {
+  const stack = new Stack(new App(), 'Site', { env: { region: 'us-east-1' } });
+  new PaymentsDashboard(stack, 'Payments', {
+    config: resolveX402Config({ ...SETTINGS, engine, routes: { '/articles/*': '$0.001' }, rateLimit: 100 }),
+    webAclName: 'site-x402',
+    distributionId: 'E123EXAMPLE',
+    edgeRegions: props.edgeRegions,
+    alarmTopic: props.alarmTopic ? new sns.Topic(stack, 'Alerts') : undefined,
+  });
+  const template = Template.fromStack(stack);
+  const body = JSON.stringify(propertiesOf(template, 'AWS::CloudWatch::Dashboard')[0].DashboardBody);
+  return { template, body };
+}
+
+describe('PaymentsDashboard, edge engine', () => {
+  const { template, body } = dashboard('edge', { alarmTopic: true });
+
+  it('graphs every metric the handlers emit, by the names in lambda/core/metrics.ts', () => {
+    for (const name of Object.values(Metrics)) expect(body).toContain(`MetricName=\\\\\\"${name}\\\\\\"`);
+    expect(body).toContain(`Namespace=\\\\\\"${METRICS_NAMESPACE}\\\\\\"`);
+  });
+
+  it('draws a line per Lambda@Edge region (metrics land where the function ran)', () => {
+    for (const region of LAMBDA_EDGE_REGIONS) expect(body).toContain(`\\"region\\":\\"${region}\\"`);
+  });
+
+  it('graphs rejections by reason and the WAF eligible / blocked counts', () => {
+    expect(body).toContain(`{${METRICS_NAMESPACE},Reason} MetricName`);
+    for (const rule of [RuleNames.eligible, RuleNames.antiSpoofing, RuleNames.rateLimit]) expect(body).toContain(`\\"Rule\\",\\"${rule}\\"`);
+    expect(body).toContain('\\"WebACL\\",\\"site-x402\\"');
+  });
+
+  it('alarms on settlement failures, facilitator errors and receipt-store errors, notifying the topic', () => {
+    const alarms = propertiesOf(template, 'AWS::CloudWatch::Alarm');
+    expect(alarms.map((a) => [a.Metrics[0].Expression, a.Threshold, a.ComparisonOperator, a.TreatMissingData])).toEqual([
+      [`SELECT SUM(${Metrics.settlementsFailed}) FROM "${METRICS_NAMESPACE}"`, 1, 'GreaterThanOrEqualToThreshold', 'notBreaching'],
+      [`SELECT SUM(${Metrics.facilitatorErrors}) FROM "${METRICS_NAMESPACE}"`, 5, 'GreaterThanOrEqualToThreshold', 'notBreaching'],
+      [`SELECT SUM(${Metrics.receiptStoreErrors}) FROM "${METRICS_NAMESPACE}"`, 1, 'GreaterThanOrEqualToThreshold', 'notBreaching'],
+    ]);
+    for (const alarm of alarms) {
+      expect(alarm.AlarmActions).toHaveLength(1);
+      expect(alarm.OKActions).toHaveLength(1);
+    }
+  });
+});
+
+describe('PaymentsDashboard, waf engine', () => {
+  const { template, body } = dashboard('waf', { edgeRegions: ['us-east-1'] });
+
+  it('graphs WAF and CloudFront metrics only, and has no edge alarms', () => {
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 0);
+    expect(body).not.toContain(Metrics.paymentsSettled);
+    expect(body).toContain('monetize');
+    expect(body).toContain('\\"AWS/CloudFront\\",\\"Requests\\"');
+  });
+});

@@ -1,0 +1,239 @@
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { App, Stack } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
+import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
+import { PENDING_SETTLEMENT_HEADER } from '../../lambda/core/handoff';
+import { X402Paywall } from '../../lib/x402-paywall';
+import { only, PAY_TO, paywallStack, propertiesOf, SETTINGS } from './helpers';
+
+const MANAGED_CACHING_DISABLED = '4135ea2d-6df8-44a3-9df3-4b5a84be39ad';
+
+describe('X402Paywall, edge engine, built distribution', () => {
+  const { app, stack, paywall } = paywallStack();
+  const template = Template.fromStack(stack);
+  const distribution = only(template, 'AWS::CloudFront::Distribution').DistributionConfig;
+  const functions = template.findResources('AWS::Lambda::Function');
+  const logicalIdOf = (construct: { node: { defaultChild?: unknown } }) => stack.getLogicalId(construct.node.defaultChild as never);
+
+  it('attaches viewer-request and origin-response, on published versions, to the default behavior', () => {
+    const associations = distribution.DefaultCacheBehavior.LambdaFunctionAssociations;
+    expect(associations.map((a: any) => a.EventType)).toEqual(['viewer-request', 'origin-response']);
+    for (const a of associations) expect(Object.keys(a.LambdaFunctionARN)).toEqual(['Ref']);
+    expect(associations.every((a: any) => a.IncludeBody === undefined)).toBe(true);
+    template.resourceCountIs('AWS::Lambda::Version', 2);
+  });
+
+  it('runs both functions on nodejs22.x within the Lambda@Edge limits of their triggers', () => {
+    const viewer = functions[logicalIdOf(paywall.verifier!.viewerRequest.lambda)].Properties;
+    const origin = functions[logicalIdOf(paywall.verifier!.originResponse.lambda)].Properties;
+    expect(viewer).toMatchObject({ Runtime: 'nodejs22.x', Handler: 'index.handler', MemorySize: 128, Timeout: 5 });
+    expect(origin).toMatchObject({ Runtime: 'nodejs22.x', Handler: 'index.handler', MemorySize: 256, Timeout: 30 });
+    expect(viewer.Environment).toBeUndefined();
+  });
+
+  it('lets Lambda@Edge assume the roles', () => {
+    for (const role of propertiesOf(template, 'AWS::IAM::Role')) {
+      expect(role.AssumeRolePolicyDocument.Statement.map((s: any) => s.Principal.Service).sort()).toEqual(['edgelambda.amazonaws.com', 'lambda.amazonaws.com']);
+    }
+  });
+
+  it('grants exactly one DynamoDB action per function, on the receipt table only', () => {
+    const table = { 'Fn::GetAtt': [stack.getLogicalId(paywall.receiptTable.table.node.defaultChild as never), 'Arn'] };
+    const statements = propertiesOf(template, 'AWS::IAM::Policy').map((p) => p.PolicyDocument.Statement);
+    expect(statements).toEqual(
+      expect.arrayContaining([
+        [{ Effect: 'Allow', Action: 'dynamodb:PutItem', Resource: table }],
+        [{ Effect: 'Allow', Action: 'dynamodb:UpdateItem', Resource: table }],
+      ]),
+    );
+    expect(statements).toHaveLength(2);
+  });
+
+  it('bakes the configuration (routes, payTo, table, eligibility header) into the bundles', () => {
+    const assembly = app.synth();
+    for (const fn of [paywall.verifier!.viewerRequest, paywall.verifier!.originResponse]) {
+      const key = functions[logicalIdOf(fn.lambda)].Properties.Code.S3Key as string;
+      const code = readFileSync(path.join(assembly.directory, `asset.${key.replace(/\.zip$/, '')}`, 'index.js'), 'utf8');
+      expect(code).not.toContain('__X402_EDGE_CONFIG__');
+      for (const baked of [PAY_TO, '"tableName":"Site-x402-receipts"', '"region":"us-east-1"', '"pattern":"POST /api/**"', 'x-amzn-waf-x402-eligible', 'https://x402.org/facilitator']) {
+        expect(code).toContain(baked);
+      }
+    }
+  });
+
+  it('keys the cache of paid behaviors on the payment headers, TTLs decided by the origin', () => {
+    expect(distribution.DefaultCacheBehavior.CachePolicyId).toEqual({ Ref: stack.getLogicalId(paywall.paywalledBehavior.cachePolicy.node.defaultChild as never) });
+    const policy = only(template, 'AWS::CloudFront::CachePolicy').CachePolicyConfig;
+    expect(policy.ParametersInCacheKeyAndForwardedToOrigin.HeadersConfig).toEqual({ HeaderBehavior: 'whitelist', Headers: ['payment-signature', 'x-payment'] });
+    // MinTTL 0 keeps the no-store CloudFront sees on paid responses effective.
+    expect(policy).toMatchObject({ MinTTL: 0, DefaultTTL: 0 });
+  });
+
+  it('forwards the pending-settlement hand-off header so it reaches the origin-response event', () => {
+    expect(distribution.DefaultCacheBehavior.OriginRequestPolicyId).toEqual({ Ref: stack.getLogicalId(paywall.paywalledBehavior.originRequestPolicy.node.defaultChild as never) });
+    const policy = only(template, 'AWS::CloudFront::OriginRequestPolicy').OriginRequestPolicyConfig;
+    expect(policy.HeadersConfig.HeaderBehavior).toBe('whitelist');
+    expect(policy.HeadersConfig.Headers[0]).toBe(PENDING_SETTLEMENT_HEADER);
+    expect(policy.HeadersConfig.Headers).toContain('user-agent');
+  });
+
+  it('attaches the web ACL, redirects to HTTPS, allows the priced POST routes, never caches 5xx', () => {
+    expect(distribution.WebACLId).toEqual({ 'Fn::GetAtt': [stack.getLogicalId(paywall.bots.webAcl), 'Arn'] });
+    expect(distribution.DefaultCacheBehavior.ViewerProtocolPolicy).toBe('redirect-to-https');
+    expect(distribution.DefaultCacheBehavior.AllowedMethods).toEqual(['GET', 'HEAD', 'OPTIONS', 'PUT', 'PATCH', 'POST', 'DELETE']);
+    expect(distribution.CustomErrorResponses).toEqual([500, 502, 503, 504].map((code) => ({ ErrorCode: code, ErrorCachingMinTTL: 0 })));
+    expect(distribution.Logging.Bucket).toBeDefined();
+  });
+
+  it('adds the dashboard and the alarms on settlement failures, facilitator and receipt errors', () => {
+    template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+    const alarms = propertiesOf(template, 'AWS::CloudWatch::Alarm').map((a) => a.Metrics[0].Expression);
+    expect(alarms).toEqual([
+      'SELECT SUM(SettlementsFailed) FROM "CdkX402"',
+      'SELECT SUM(FacilitatorErrors) FROM "CdkX402"',
+      'SELECT SUM(ReceiptStoreErrors) FROM "CdkX402"',
+    ]);
+  });
+
+  it('synthesizes without warnings', () => {
+    expect(Annotations.fromStack(stack).findWarning('*', Match.anyValue())).toEqual([]);
+  });
+});
+
+describe('X402Paywall, paid caching disabled', () => {
+  const { stack } = paywallStack({ paidCaching: 'disabled' });
+  const template = Template.fromStack(stack);
+
+  it('uses the managed CachingDisabled policy and creates no cache policy', () => {
+    expect(only(template, 'AWS::CloudFront::Distribution').DistributionConfig.DefaultCacheBehavior.CachePolicyId).toBe(MANAGED_CACHING_DISABLED);
+    template.resourceCountIs('AWS::CloudFront::CachePolicy', 0);
+  });
+});
+
+describe('X402Paywall, waf engine', () => {
+  const { stack } = paywallStack({ engine: 'waf', routes: { '/articles/*': '$0.001', 'GET /api/premium-report': '$0.01' } });
+  const template = Template.fromStack(stack);
+  const distribution = only(template, 'AWS::CloudFront::Distribution').DistributionConfig;
+
+  it('has no Lambda@Edge and no alarms, but the MonetizationConfig and Monetize rules', () => {
+    template.resourceCountIs('AWS::Lambda::Function', 0);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 0);
+    expect(distribution.DefaultCacheBehavior.LambdaFunctionAssociations).toBeUndefined();
+    const acl = only(template, 'AWS::WAFv2::WebACL');
+    expect(acl.MonetizationConfig.CurrencyMode).toBe('TEST');
+    expect(acl.Rules.filter((r: any) => r.Action?.Monetize).map((r: any) => r.Action.Monetize.PriceMultiplier)).toEqual(['1', '10']);
+  });
+
+  it('still keys the cache on the payment headers, and forwards no hand-off header', () => {
+    expect(only(template, 'AWS::CloudFront::CachePolicy').CachePolicyConfig.ParametersInCacheKeyAndForwardedToOrigin.HeadersConfig.Headers).toEqual(['payment-signature', 'x-payment']);
+    expect(only(template, 'AWS::CloudFront::OriginRequestPolicy').OriginRequestPolicyConfig.HeadersConfig.Headers).not.toContain(PENDING_SETTLEMENT_HEADER);
+    expect(distribution.DefaultCacheBehavior.AllowedMethods).toEqual(['GET', 'HEAD', 'OPTIONS']);
+  });
+});
+
+describe('X402Paywall adopting a Distribution of the same app', () => {
+  const app = new App();
+  const stack = new Stack(app, 'Site', { env: { region: 'us-east-1' } });
+  const site = new cloudfront.Distribution(stack, 'Existing', { defaultBehavior: { origin: new origins.HttpOrigin('www.example.com') } });
+  site.addBehavior('/static/*', new origins.HttpOrigin('static.example.com'));
+  const paywall = new X402Paywall(stack, 'Paywall', { ...SETTINGS, distribution: site });
+  // Added after the paywall: patched too.
+  site.addBehavior('/blog/*', new origins.HttpOrigin('blog.example.com'));
+  const template = Template.fromStack(stack);
+  const config = only(template, 'AWS::CloudFront::Distribution').DistributionConfig;
+
+  it('puts every behavior behind the paywall: edge functions, cache and origin request policies', () => {
+    const cachePolicy = { Ref: stack.getLogicalId(paywall.paywalledBehavior.cachePolicy.node.defaultChild as never) };
+    const originRequestPolicy = { Ref: stack.getLogicalId(paywall.paywalledBehavior.originRequestPolicy.node.defaultChild as never) };
+    const behaviors = [config.DefaultCacheBehavior, ...config.CacheBehaviors];
+    expect(config.CacheBehaviors.map((b: any) => b.PathPattern)).toEqual(['/static/*', '/blog/*']);
+    for (const behavior of behaviors) {
+      expect(behavior.CachePolicyId).toEqual(cachePolicy);
+      expect(behavior.OriginRequestPolicyId).toEqual(originRequestPolicy);
+      expect(behavior.LambdaFunctionAssociations.map((a: any) => a.EventType)).toEqual(['viewer-request', 'origin-response']);
+    }
+  });
+
+  it('attaches the web ACL and builds no second distribution', () => {
+    template.resourceCountIs('AWS::CloudFront::Distribution', 1);
+    expect(config.WebACLId).toEqual({ 'Fn::GetAtt': [stack.getLogicalId(paywall.bots.webAcl), 'Arn'] });
+    expect(paywall.distribution).toBe(site);
+  });
+
+  it('refuses a behavior whose viewer-request trigger is taken', () => {
+    const app2 = new App();
+    const stack2 = new Stack(app2, 'Site', { env: { region: 'us-east-1' } });
+    const fn = new cloudfront.Function(stack2, 'Rewrite', { code: cloudfront.FunctionCode.fromInline('function handler(e) { return e.request; }') });
+    const taken = new cloudfront.Distribution(stack2, 'Existing', {
+      defaultBehavior: { origin: new origins.HttpOrigin('www.example.com'), functionAssociations: [{ function: fn, eventType: cloudfront.FunctionEventType.VIEWER_REQUEST }] },
+    });
+    expect(() => new X402Paywall(stack2, 'Paywall', { ...SETTINGS, distribution: taken })).toThrow(/Existing, behavior \*: already has a viewer-request function; cdk-x402 needs that trigger/);
+  });
+});
+
+describe('X402Paywall with an imported distribution', () => {
+  const app = new App();
+  const stack = new Stack(app, 'Site', { env: { region: 'us-east-1' } });
+  const imported = cloudfront.Distribution.fromDistributionAttributes(stack, 'Imported', { distributionId: 'E123EXAMPLE', domainName: 'd111.cloudfront.net' });
+  new X402Paywall(stack, 'Paywall', { ...SETTINGS, distribution: imported });
+  const template = Template.fromStack(stack);
+
+  it('outputs what to attach and warns that it could not attach it', () => {
+    template.resourceCountIs('AWS::CloudFront::Distribution', 0);
+    expect(Object.keys(template.findOutputs('*')).sort()).toEqual(
+      ['PaywallAttachCachePolicyId', 'PaywallAttachOriginRequestPolicyId', 'PaywallAttachOriginResponseVersionArn', 'PaywallAttachViewerRequestVersionArn', 'PaywallAttachWebAclArn'].map((k) => expect.stringMatching(new RegExp(`^${k}`))),
+    );
+    Annotations.fromStack(stack).hasWarning('/Site/Paywall', Match.stringLikeRegexp('the distribution is imported'));
+  });
+});
+
+describe('X402Paywall in a stack outside us-east-1', () => {
+  const { app, stack, paywall } = paywallStack({}, 'eu-west-1');
+  const assembly = app.synth();
+  const globalStack = paywall.globalStack!;
+
+  it('synthesizes two stacks: the site in its region, web ACL and edge functions in us-east-1', () => {
+    expect(assembly.stacks.map((s) => [s.stackName, s.environment.region]).sort()).toEqual([
+      ['Site', 'eu-west-1'],
+      ['Site-x402-us-east-1', 'us-east-1'],
+    ]);
+    const global = Template.fromStack(globalStack);
+    global.resourceCountIs('AWS::WAFv2::WebACL', 1);
+    global.resourceCountIs('AWS::Lambda::Function', 2);
+    const site = Template.fromStack(stack);
+    site.resourceCountIs('AWS::WAFv2::WebACL', 0);
+    site.resourceCountIs('AWS::DynamoDB::Table', 1);
+  });
+
+  it('bakes the receipt table of the site region into the edge functions and grants it there', () => {
+    const statements = propertiesOf(Template.fromStack(globalStack), 'AWS::IAM::Policy').map((p) => JSON.stringify(p.PolicyDocument.Statement));
+    expect(statements).toHaveLength(2);
+    for (const s of statements) expect(s).toContain(':dynamodb:eu-west-1:');
+    expect(paywall.verifier!.edgeConfig.receiptTable).toEqual({ tableName: 'Site-x402-receipts', region: 'eu-west-1' });
+  });
+
+  it('reads the web ACL ARN across regions for the distribution', () => {
+    const site = Template.fromStack(stack);
+    site.hasResourceProperties('Custom::AWS', { Create: Match.stringLikeRegexp('"region":"us-east-1"') });
+    expect(JSON.stringify(only(site, 'AWS::CloudFront::Distribution').DistributionConfig.WebACLId)).toContain('Parameter.Value');
+  });
+});
+
+describe('X402Paywall misuse', () => {
+  it('needs exactly one of origin and distribution', () => {
+    const stack = new Stack(new App(), 'Site', { env: { region: 'us-east-1' } });
+    expect(() => new X402Paywall(stack, 'Paywall', SETTINGS)).toThrow(/exactly one of origin .* or distribution/);
+  });
+
+  it('needs a stack with an explicit region', () => {
+    const stack = new Stack(new App(), 'Site');
+    expect(() => new X402Paywall(stack, 'Paywall', { ...SETTINGS, origin: new origins.HttpOrigin('example.com') })).toThrow(/needs an explicit region[\s\S]*env: \{ region: 'us-east-1' \}/);
+  });
+
+  it('fails with the configuration problems, not later', () => {
+    const stack = new Stack(new App(), 'Site', { env: { region: 'us-east-1' } });
+    expect(() => new X402Paywall(stack, 'Paywall', { ...SETTINGS, payTo: 'me', origin: new origins.HttpOrigin('example.com') })).toThrow(/x402:payTo = "me": is not an EVM address/);
+  });
+});
