@@ -16,4 +16,7 @@ module.exports = {
     '^.+\\.ts$': ['ts-jest', { tsconfig: { module: 'commonjs', moduleResolution: 'node10', isolatedModules: true, esModuleInterop: true, resolveJsonModule: true }, diagnostics: false }],
   },
   testTimeout: 60000,
+  // The reliability suites' summary line (cases tried, content served unpaid, payments lost, double charges).
+  globalSetup: '<rootDir>/test/reliability/global-setup.ts',
+  globalTeardown: '<rootDir>/test/reliability/global-teardown.ts',
 };

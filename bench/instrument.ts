@@ -1,0 +1,77 @@
+/**
+ * Timers around the edge handlers and their ports, to split a paid request's edge time into what
+ * our code spends and what the facilitator and DynamoDB spend. Each CloudFront request id (the same
+ * in its viewer-request and origin-response events) gets one record; AsyncLocalStorage attributes
+ * every port call to the invocation that made it, so the split holds under concurrency.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { performance } from 'node:perf_hooks';
+import type { PaywallPorts } from '../lambda/core/paywall';
+import type { ReceiptStorePort } from '../lambda/core/ports';
+import type { EdgeHandlers } from '../lambda/edge/cloudfront-adapter';
+
+export interface RequestTiming {
+  /** Wall time inside the viewer-request and origin-response handlers. */
+  handlerMs: number;
+  /** Wall time inside facilitator calls (verify, settle). */
+  facilitatorMs: number;
+  /** Wall time inside receipt-store calls (DynamoDB). */
+  storeMs: number;
+  settled: boolean;
+}
+
+export class EdgeTimer {
+  private readonly als = new AsyncLocalStorage<RequestTiming>();
+  private readonly records = new Map<string, RequestTiming>();
+
+  reset(): void {
+    this.records.clear();
+  }
+
+  /** Completed paid requests (both handlers ran, a settlement was made). */
+  paidRequests(): RequestTiming[] {
+    return [...this.records.values()].filter((r) => r.settled);
+  }
+
+  wrapPorts = (ports: PaywallPorts): PaywallPorts => {
+    const time = <T>(field: 'facilitatorMs' | 'storeMs', call: () => Promise<T>): Promise<T> => {
+      const record = this.als.getStore();
+      const started = performance.now();
+      return call().finally(() => {
+        if (record) record[field] += performance.now() - started;
+      });
+    };
+    const receipts: ReceiptStorePort = {
+      reserve: (receipt) => time('storeMs', () => ports.receipts.reserve(receipt)),
+      markSettled: (...args) =>
+        time('storeMs', () => ports.receipts.markSettled(...args)).then(() => {
+          const record = this.als.getStore();
+          if (record) record.settled = true;
+        }),
+      markFailed: (...args) => time('storeMs', () => ports.receipts.markFailed(...args)),
+      release: (...args) => time('storeMs', () => ports.receipts.release(...args)),
+    };
+    return {
+      ...ports,
+      facilitator: {
+        verify: (payload, requirements) => time('facilitatorMs', () => ports.facilitator.verify(payload, requirements)),
+        settle: (payload, requirements) => time('facilitatorMs', () => ports.facilitator.settle(payload, requirements)),
+      },
+      receipts,
+    };
+  };
+
+  wrapHandlers(handlers: EdgeHandlers): EdgeHandlers {
+    const timed = <E extends { Records: Array<{ cf: { config: { requestId: string } } }> }, R>(handler: (event: E) => Promise<R>) => (event: E): Promise<R> => {
+      const id = event.Records[0].cf.config.requestId;
+      let record = this.records.get(id);
+      if (!record) this.records.set(id, (record = { handlerMs: 0, facilitatorMs: 0, storeMs: 0, settled: false }));
+      const rec = record;
+      const started = performance.now();
+      return this.als.run(rec, () => handler(event)).finally(() => {
+        rec.handlerMs += performance.now() - started;
+      });
+    };
+    return { viewerRequest: timed(handlers.viewerRequest), originResponse: timed(handlers.originResponse) };
+  }
+}

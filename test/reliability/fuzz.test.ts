@@ -1,0 +1,277 @@
+/**
+ * Property-based fuzzing (fast-check) of everything that reads untrusted input: the header
+ * decoders, the path canonicalizer and route matcher, the price parser, and the whole viewer
+ * request path. None may throw; the paywall answers only 400, 402 or a deliberate 503, and never
+ * forwards a priced request without a payment whose signed terms are exactly the offered ones.
+ */
+import { encodePaymentSignatureHeader } from '@x402/core/http';
+import type { PaymentPayload, PaymentRequirements } from '@x402/core/types';
+import fc from 'fast-check';
+import { getAddress } from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
+import { decodePendingSettlement, encodePendingSettlement, PENDING_SETTLEMENT_HEADER } from '../../lambda/core/handoff';
+import { decodePaymentHeader, findPaymentHeader } from '../../lambda/core/payment-header';
+import { Paywall, type PaywallPorts } from '../../lambda/core/paywall';
+import { priceToAtomicUnits } from '../../lambda/core/price';
+import { isRejection } from '../../lambda/core/rejection';
+import { routeTerms } from '../../lambda/core/requirements';
+import { canonicalPath, compileRoutes, findRouteIndex, originPath, routePatternError } from '../../lambda/core/routes';
+import { testEdgeConfig } from '../support/config';
+import { forgeExact, v1Payload, v2Payload } from './support/forge';
+import { Ledger } from './support/ledger';
+
+const ledger = new Ledger('fuzz');
+afterAll(() => expect(ledger.close()).toEqual([]));
+
+const RUNS = 300;
+const config = testEdgeConfig();
+const routes = compileRoutes(config);
+const payer = privateKeyToAccount('0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b4690d1');
+let validV2: PaymentPayload;
+let validV1: unknown;
+
+beforeAll(async () => {
+  const requirements = routeTerms(routes[0], config).requirements as PaymentRequirements;
+  const exact = await forgeExact(payer, requirements);
+  validV2 = v2Payload(requirements, exact);
+  validV1 = v1Payload(exact);
+});
+
+/** Counts every property run in the ledger. */
+function check<T>(arb: fc.Arbitrary<T>, predicate: (value: T) => boolean | void, runs = RUNS): void {
+  ledger.tried(runs);
+  fc.assert(fc.property(arb, predicate), { numRuns: runs });
+}
+function checkAsync<T>(arb: fc.Arbitrary<T>, predicate: (value: T) => Promise<boolean | void>, runs = RUNS): Promise<void> {
+  ledger.tried(runs);
+  return fc.assert(fc.asyncProperty(arb, predicate), { numRuns: runs });
+}
+
+const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
+/** A JSON value somewhere inside a valid payload replaced by anything. */
+function mutated(base: () => unknown): fc.Arbitrary<unknown> {
+  return fc.tuple(fc.nat(), fc.jsonValue()).map(([pick, replacement]) => {
+    const copy = JSON.parse(JSON.stringify(base()));
+    const slots: Array<[Record<string, unknown>, string]> = [];
+    const walk = (node: unknown) => {
+      if (node && typeof node === 'object') {
+        for (const key of Object.keys(node)) {
+          slots.push([node as Record<string, unknown>, key]);
+          walk((node as Record<string, unknown>)[key]);
+        }
+      }
+    };
+    walk(copy);
+    const [parent, key] = slots[pick % slots.length];
+    parent[key] = replacement;
+    return copy;
+  });
+}
+const headerValues = (): fc.Arbitrary<string> =>
+  fc.oneof(
+    fc.string(),
+    fc.string({ unit: 'binary' }),
+    fc.base64String(),
+    fc.jsonValue().map((v) => b64(JSON.stringify(v))),
+    mutated(() => validV2).map((p) => b64(JSON.stringify(p))),
+    mutated(() => validV1).map((p) => b64(JSON.stringify(p))),
+    fc.constant(b64(JSON.stringify(validV2)).slice(0, 200)),
+    fc.string({ minLength: 8000, maxLength: 9000 }),
+  );
+
+describe('header decoders never throw', () => {
+  it('decodePaymentHeader returns a payment or a 400 for any value, either version', () => {
+    check(fc.tuple(fc.constantFrom<1 | 2>(1, 2), headerValues()), ([version, value]) => {
+      const decoded = decodePaymentHeader(version, value);
+      if (isRejection(decoded)) return decoded.status === 400 && /^[a-z][a-z0-9_]*$/.test(decoded.reason);
+      return decoded.x402Version === version;
+    });
+  });
+
+  it('findPaymentHeader takes any headers and refuses two payment headers', () => {
+    check(fc.dictionary(fc.constantFrom('payment-signature', 'x-payment', 'other', 'x-x402-pending-settlement'), fc.string()), (headers) => {
+      const found = findPaymentHeader((name) => headers[name]);
+      if ('payment-signature' in headers && 'x-payment' in headers) return isRejection(found) && found.status === 400;
+      if (found === undefined) return !('payment-signature' in headers) && !('x-payment' in headers);
+      return !isRejection(found);
+    });
+  });
+
+  it('decodePendingSettlement returns a well-formed hand-off or undefined', () => {
+    const anyHandoff = fc.oneof(
+      fc.string(),
+      fc.jsonValue().map((v) => Buffer.from(JSON.stringify(v)).toString('base64url')),
+      mutated(() => ({ paymentId: 'p', routeIndex: 0, resource: 'r', payer: 'x', payment: { x402Version: 2, payload: {} } })).map((v) =>
+        Buffer.from(JSON.stringify(v)).toString('base64url'),
+      ),
+    );
+    check(anyHandoff, (value) => {
+      const decoded = decodePendingSettlement(value);
+      if (decoded === undefined) return true;
+      return typeof decoded.paymentId === 'string' && Number.isInteger(decoded.routeIndex) && decoded.routeIndex >= 0 && typeof decoded.payment === 'object';
+    });
+  });
+
+  it('decodePendingSettlement reads back what encodePendingSettlement wrote', () => {
+    check(fc.record({ paymentId: fc.string(), routeIndex: fc.nat(), resource: fc.string(), payer: fc.string() }), (fields) => {
+      const pending = { ...fields, payment: { x402Version: 2 as const, payload: validV2 } };
+      expect(decodePendingSettlement(encodePendingSettlement(pending))).toEqual(pending);
+    });
+  });
+});
+
+/** Paths built from route-like pieces, escapes, dots, slashes and arbitrary text. */
+const paths = (): fc.Arbitrary<string> => {
+  const piece = fc.oneof(
+    fc.constantFrom('articles', 'ARTICLES', 'api', 'premium-report', 'a', '..', '.', '', '%2e%2e', '%2f', '%252f', '%3f', '%23', '%00', '%zz', '%', '\\', ';x', '%E2%82%AC', 'é', ' '),
+    fc.string({ maxLength: 6 }),
+  );
+  return fc.oneof(
+    fc.array(piece, { maxLength: 6 }).map((parts) => '/' + parts.join('/')),
+    fc.tuple(fc.array(piece, { maxLength: 6 }), fc.constantFrom('', '/', '//')).map(([parts, tail]) => '/' + parts.join('/') + tail),
+    fc.webPath(),
+    fc.string(),
+  );
+};
+
+describe('path canonicalization and route matching', () => {
+  it('canonicalPath never throws and yields a clean absolute path or undefined', () => {
+    check(paths(), (raw) => {
+      const path = canonicalPath(raw);
+      if (path === undefined) return true;
+      return path.startsWith('/') && !/[\u0000-\u001f\u007f]/.test(path) && !/%[0-9a-f]{2}/i.test(path) && !path.split('/').some((s) => s === '.' || s === '..') && !path.includes('//');
+    }, 1000);
+  });
+
+  it('the path forwarded to the origin decodes to exactly the path that was priced', () => {
+    check(paths(), (raw) => {
+      const path = canonicalPath(raw);
+      if (path === undefined) return true;
+      const forwarded = originPath(path);
+      const url = new URL(`http://origin${forwarded}`);
+      return canonicalPath(forwarded) === path && url.search === '' && url.hash === '' && /^[\x21-\x7e]*$/.test(forwarded);
+    }, 1000);
+  });
+
+  it('findRouteIndex never throws and a trailing slash never changes the price', () => {
+    check(fc.tuple(fc.constantFrom('GET', 'HEAD', 'POST', 'get', 'OPTIONS', 'BREW'), paths()), ([method, raw]) => {
+      const path = canonicalPath(raw);
+      if (path === undefined) return true;
+      const index = findRouteIndex(routes, method, path);
+      const trimmed = path.length > 1 ? path.replace(/\/$/, '') : path;
+      return index >= -1 && index < routes.length && findRouteIndex(routes, method, trimmed) === index && findRouteIndex(routes, method, trimmed + '/') === index;
+    }, 1000);
+  });
+
+  it('routePatternError never throws, and every pattern it accepts compiles', () => {
+    const patterns = fc.oneof(
+      fc.string(),
+      fc.tuple(fc.constantFrom('', 'GET ', 'POST ', 'FETCH ', 'get '), paths(), fc.constantFrom('', '/*', '/**', '/***')).map(([m, p, w]) => m + p + w),
+    );
+    check(patterns, (pattern) => {
+      const problem = routePatternError(pattern);
+      if (problem !== undefined) return typeof problem === 'string';
+      expect(() => compileRoutes({ ...config, routes: [{ pattern, price: '1' }] })).not.toThrow();
+      return true;
+    });
+  });
+});
+
+describe('priceToAtomicUnits', () => {
+  it('never throws; amounts are positive integers', () => {
+    const prices = fc.oneof(fc.string(), fc.bigInt({ min: -10n, max: 10n ** 30n }).map(String), fc.tuple(fc.nat(), fc.string({ unit: fc.constantFrom(...'0123456789'), maxLength: 9 })).map(([d, f]) => `$${d}.${f}`));
+    check(fc.tuple(prices, fc.integer({ min: 0, max: 18 })), ([price, decimals]) => {
+      const result = priceToAtomicUnits(price, decimals);
+      return 'error' in result ? typeof result.error === 'string' : /^[1-9]\d*$/.test(result.amount);
+    }, 1000);
+  });
+
+  it('converts dollars exactly, with string arithmetic', () => {
+    check(fc.tuple(fc.bigInt({ min: 0n, max: 10n ** 12n }), fc.string({ unit: fc.constantFrom(...'0123456789'), minLength: 1, maxLength: 6 })), ([dollars, fraction]) => {
+      const result = priceToAtomicUnits(`$${dollars}.${fraction}`, 6);
+      const expected = dollars * 10n ** 6n + BigInt(fraction.padEnd(6, '0'));
+      return expected === 0n ? 'error' in result : 'amount' in result && result.amount === expected.toString();
+    }, 1000);
+  });
+});
+
+describe('Paywall.onViewerRequest with arbitrary requests', () => {
+  type Mode = 'healthy' | 'facilitatorDown' | 'storeDown';
+  /** A facilitator that approves everything: only our own checks stand between input and content. */
+  function paywall(mode: Mode): Paywall {
+    const ports: PaywallPorts = {
+      facilitator: {
+        verify: async (payload) => {
+          if (mode === 'facilitatorDown') throw new Error('facilitator unreachable');
+          return { isValid: true, payer: (payload.payload as { authorization?: { from?: string } }).authorization?.from };
+        },
+        settle: async () => {
+          throw new Error('not on the viewer path');
+        },
+      },
+      receipts: {
+        reserve: async () => {
+          if (mode === 'storeDown') throw new Error('DynamoDB unreachable');
+          return 'reserved';
+        },
+        markSettled: async () => undefined,
+        markFailed: async () => undefined,
+        release: async () => undefined,
+      },
+      clock: Date.now,
+      log: () => undefined,
+    };
+    return new Paywall(config, ports);
+  }
+  const walls = { healthy: paywall('healthy'), facilitatorDown: paywall('facilitatorDown'), storeDown: paywall('storeDown') };
+
+  const requests = () =>
+    fc.record({
+      mode: fc.constantFrom<Mode>('healthy', 'healthy', 'facilitatorDown', 'storeDown'),
+      method: fc.constantFrom('GET', 'HEAD', 'POST', 'OPTIONS', 'PUT', 'get', ''),
+      uri: fc.oneof(paths(), fc.constantFrom('/articles/x', '/api/premium-report', '/api/v1/x', '/ARTICLES/x/')),
+      headers: fc.dictionary(
+        fc.oneof(fc.constantFrom('payment-signature', 'x-payment', config.eligibilityHeader, PENDING_SETTLEMENT_HEADER, 'user-agent'), fc.string({ maxLength: 20 })),
+        fc.oneof(
+          headerValues(),
+          fc.constant('true'),
+          fc.constant(encodePaymentSignatureHeader(validV2)),
+          fc.constant(b64(JSON.stringify(validV1))),
+        ),
+        { maxKeys: 5 },
+      ),
+    });
+
+  it('never throws, answers only 400/402/deliberate 503, and forwards a priced request only with the signed terms', async () => {
+    await checkAsync(requests(), async ({ mode, method, uri, headers }) => {
+      const outcome = await walls[mode].onViewerRequest({ method, uri, host: 'example.com', header: (name) => headers[name] });
+      if (outcome.kind === 'respond') {
+        const { status, body } = outcome.response;
+        const reason = JSON.parse(body).error as string;
+        if (status === 503) return (mode === 'facilitatorDown' && reason === 'facilitator_unavailable') || (mode === 'storeDown' && reason === 'receipt_store_unavailable');
+        return status === 400 || status === 402;
+      }
+      const path = canonicalPath(uri);
+      const priced = path !== undefined && findRouteIndex(routes, method, path) >= 0;
+      if (outcome.kind === 'pass') return true;
+      if (outcome.kind === 'forward' && outcome.uri !== originPath(path!)) return false;
+      if (!priced) return true;
+      // Forwarded on a priced route: only the genuinely signed authorization gets here, unchanged in substance.
+      const pending = decodePendingSettlement(outcome.setHeaders[PENDING_SETTLEMENT_HEADER]);
+      const auth = (pending?.payment.payload.payload as { authorization?: Record<string, string> } | undefined)?.authorization;
+      const original = (validV2.payload as { authorization: Record<string, string> }).authorization;
+      const genuine =
+        mode === 'healthy' &&
+        findRouteIndex(routes, method, path!) === 0 &&
+        auth !== undefined &&
+        getAddress(auth.from) === getAddress(original.from) &&
+        getAddress(auth.to) === getAddress(original.to) &&
+        BigInt(auth.value) === BigInt(original.value) &&
+        BigInt(auth.validAfter) === BigInt(original.validAfter) &&
+        BigInt(auth.validBefore) === BigInt(original.validBefore) &&
+        auth.nonce.toLowerCase() === original.nonce.toLowerCase();
+      if (!genuine) ledger.violation('servedUnpaid', `forwarded ${method} ${uri} with ${JSON.stringify(headers).slice(0, 300)}`);
+      return genuine;
+    }, 1500);
+  });
+});
