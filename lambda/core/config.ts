@@ -26,6 +26,19 @@ export interface PricedRoute {
   readonly maxTimeoutSeconds?: number;
 }
 
+/**
+ * The Coinbase CDP facilitator wants a JWT per request signed with a CDP API key. The key lives in
+ * AWS Secrets Manager as JSON `{"apiKeyId": "...", "apiKeySecret": "..."}`: only its id is baked
+ * into the bundle, the functions read it at run time.
+ */
+export interface FacilitatorAuth {
+  readonly kind: 'cdp';
+  /** Name or ARN of the secret. */
+  readonly secretId: string;
+  /** Region of the secret. */
+  readonly region: string;
+}
+
 export interface EdgeConfig {
   /** CAIP-2 network, e.g. `eip155:84532`. */
   readonly network: string;
@@ -38,6 +51,8 @@ export interface EdgeConfig {
     readonly verifyTimeoutMs: number;
     /** Bounds the origin-response's wait for the on-chain settlement (origin triggers have 30 s). */
     readonly settleTimeoutMs: number;
+    /** How the edge authenticates to the facilitator; none for the public test facilitator. */
+    readonly auth?: FacilitatorAuth;
   };
   /** Priced routes in precedence order: the first match prices the request. */
   readonly routes: readonly PricedRoute[];

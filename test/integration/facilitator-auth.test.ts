@@ -1,16 +1,21 @@
+import { generateKeyPairSync, verify, type KeyObject } from 'node:crypto';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { CloudFrontRequestEvent, CloudFrontResultResponse } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import type { EdgeConfig } from '../../lambda/core/config';
 import { paymentRequiredV2, routeTerms } from '../../lambda/core/requirements';
 import { compileRoutes } from '../../lambda/core/routes';
-import { createEdgeRuntime } from '../../lambda/edge/runtime';
+import { createEdgeRuntime, type EdgeRuntimeOptions } from '../../lambda/edge/runtime';
 import { testEdgeConfig } from '../support/config';
 import { encodePayment, signPayment } from '../support/payer';
 
 /** Stands in for an authenticated facilitator (such as Coinbase CDP): records what it is sent. */
 let server: http.Server;
-const seen: Array<{ path: string; authorization?: string }> = [];
+let seen: Array<{ path: string; authorization?: string }> = [];
+const secrets = mockClient(SecretsManagerClient);
 
 beforeAll(async () => {
   server = http.createServer((req, res) => {
@@ -21,20 +26,22 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
 });
+beforeEach(() => {
+  seen = [];
+  secrets.reset();
+});
 afterAll(() => new Promise((resolve) => server.close(resolve)));
 
-it('sends the auth headers of the createAuthHeaders hook with every facilitator call', async () => {
-  const config = testEdgeConfig({ facilitator: { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, verifyTimeoutMs: 2000, settleTimeoutMs: 2000 } });
-  const handlers = createEdgeRuntime(config, {
-    createAuthHeaders: async () => {
-      const headers = { Authorization: 'Bearer signed-jwt' };
-      return { verify: headers, settle: headers, supported: headers };
-    },
-    log: () => undefined,
-  });
+function configWith(overrides: Partial<EdgeConfig['facilitator']> = {}): EdgeConfig {
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return testEdgeConfig({ facilitator: { url, verifyTimeoutMs: 2000, settleTimeoutMs: 2000, ...overrides } });
+}
+
+/** A viewer-request event carrying a valid (unfunded) payment for /articles/a. */
+async function paidRequest(config: EdgeConfig): Promise<CloudFrontRequestEvent> {
   const terms = routeTerms(compileRoutes(config)[0], config);
   const payment = await signPayment(privateKeyToAccount(generatePrivateKey()), paymentRequiredV2(terms, 'https://example.com/articles/a'));
-  const event = {
+  return {
     Records: [
       {
         cf: {
@@ -50,9 +57,86 @@ it('sends the auth headers of the createAuthHeaders hook with every facilitator 
       },
     ],
   } as unknown as CloudFrontRequestEvent;
+}
 
-  const response = (await handlers.viewerRequest(event)) as CloudFrontResultResponse;
+async function viewerRequest(config: EdgeConfig, options: EdgeRuntimeOptions = {}): Promise<CloudFrontResultResponse> {
+  const handlers = createEdgeRuntime(config, { log: () => undefined, ...options });
+  return (await handlers.viewerRequest(await paidRequest(config))) as CloudFrontResultResponse;
+}
+
+it('sends the auth headers of a createAuthHeaders hook with the facilitator call', async () => {
+  const response = await viewerRequest(configWith(), {
+    createAuthHeaders: async () => {
+      const headers = { Authorization: 'Bearer signed-jwt' };
+      return { verify: headers, settle: headers, supported: headers };
+    },
+  });
   expect(response.status).toBe('402');
   expect(JSON.parse(response.body!).error).toBe('invalid_exact_evm_insufficient_balance');
   expect(seen).toEqual([{ path: '/verify', authorization: 'Bearer signed-jwt' }]);
+});
+
+describe('Coinbase CDP auth from Secrets Manager', () => {
+  const cdp = { kind: 'cdp', secretId: 'x402/cdp-api-key', region: 'us-east-1' } as const;
+
+  /** A CDP secret API key in each of CDP's two formats, and the public key that checks its JWTs. */
+  function cdpKey(type: 'ed25519' | 'ec'): { apiKeySecret: string; publicKey: KeyObject } {
+    if (type === 'ed25519') {
+      const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+      const jwk = privateKey.export({ format: 'jwk' });
+      const apiKeySecret = Buffer.concat([Buffer.from(jwk.d!, 'base64url'), Buffer.from(jwk.x!, 'base64url')]).toString('base64');
+      return { apiKeySecret, publicKey };
+    }
+    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    return { apiKeySecret: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), publicKey };
+  }
+
+  /** Checks a JWT's signature with the public key and returns its header and claims. */
+  function verifiedJwt(token: string, publicKey: KeyObject) {
+    const [header, claims, signature] = token.split('.');
+    const decoded = JSON.parse(Buffer.from(header, 'base64url').toString());
+    const data = Buffer.from(`${header}.${claims}`);
+    const sig = Buffer.from(signature, 'base64url');
+    const valid =
+      decoded.alg === 'EdDSA'
+        ? verify(null, data, publicKey, sig)
+        : verify('sha256', data, { key: publicKey, dsaEncoding: 'ieee-p1363' }, sig);
+    expect(valid).toBe(true);
+    return { header: decoded, claims: JSON.parse(Buffer.from(claims, 'base64url').toString()) };
+  }
+
+  it.each(['ed25519', 'ec'] as const)('signs each facilitator call with the %s key held in the secret', async (type) => {
+    const { apiKeySecret, publicKey } = cdpKey(type);
+    secrets.on(GetSecretValueCommand, { SecretId: cdp.secretId }).resolves({ SecretString: JSON.stringify({ apiKeyId: 'key-123', apiKeySecret }) });
+
+    const response = await viewerRequest(configWith({ auth: cdp }));
+    expect(response.status).toBe('402');
+    expect(seen).toHaveLength(1);
+    const [scheme, token] = seen[0].authorization!.split(' ');
+    expect(scheme).toBe('Bearer');
+    const { header, claims } = verifiedJwt(token, publicKey);
+    expect(header).toMatchObject({ kid: 'key-123', typ: 'JWT', alg: type === 'ed25519' ? 'EdDSA' : 'ES256' });
+    expect(claims).toMatchObject({ sub: 'key-123', iss: 'cdp', uris: ['POST api.cdp.coinbase.com/platform/v2/x402/verify'] });
+    expect(claims.exp - claims.nbf).toBe(120);
+  });
+
+  it('reads the secret once for many requests', async () => {
+    secrets.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify({ apiKeyId: 'key-123', apiKeySecret: cdpKey('ed25519').apiKeySecret }) });
+    const config = configWith({ auth: cdp });
+    const handlers = createEdgeRuntime(config, { log: () => undefined });
+    await Promise.all([1, 2, 3].map(async () => handlers.viewerRequest(await paidRequest(config))));
+    expect(seen).toHaveLength(3);
+    expect(secrets.commandCalls(GetSecretValueCommand)).toHaveLength(1);
+  });
+
+  it.each([
+    ['an unreadable secret', () => secrets.on(GetSecretValueCommand).rejects(new Error('AccessDeniedException'))],
+    ['a secret without the key', () => secrets.on(GetSecretValueCommand).resolves({ SecretString: '{"apiKeyId":"key-123"}' })],
+  ])('fails closed with 503 and never reaches the facilitator on %s', async (_, arrange) => {
+    arrange();
+    const response = await viewerRequest(configWith({ auth: cdp }));
+    expect(response.status).toBe('503');
+    expect(JSON.parse(response.body!).error).toBe('facilitator_unavailable');
+    expect(seen).toHaveLength(0);
+  });
 });

@@ -1,0 +1,49 @@
+import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { createCdpAuthHeaders } from '@coinbase/x402';
+import type { FacilitatorConfig } from '@x402/core/http';
+import type { Clock } from '../core/ports';
+
+export type CreateAuthHeaders = NonNullable<FacilitatorConfig['createAuthHeaders']>;
+
+/** A fetched key is reused this long: Secrets Manager stays off the hot path, rotation still lands. */
+export const CDP_KEY_TTL_MS = 5 * 60_000;
+
+/**
+ * Auth headers for the Coinbase CDP facilitator, signed by the official `@coinbase/x402` helper
+ * with the CDP API key read from Secrets Manager. If the key cannot be read the facilitator call
+ * fails, and the paywall fails closed (503) like for any facilitator outage.
+ */
+export function cdpAuthFromSecret(secretId: string, secrets: SecretsManagerClient, clock: Clock = Date.now): CreateAuthHeaders {
+  let current: { readonly sign: CreateAuthHeaders; readonly fetchedAt: number } | undefined;
+  let fetching: Promise<CreateAuthHeaders> | undefined;
+
+  const signer = async (): Promise<CreateAuthHeaders> => {
+    if (current && clock() - current.fetchedAt < CDP_KEY_TTL_MS) return current.sign;
+    // One fetch at a time: concurrent cold requests share it.
+    fetching ??= readCdpKey(secretId, secrets)
+      .then(({ apiKeyId, apiKeySecret }) => {
+        current = { sign: createCdpAuthHeaders(apiKeyId, apiKeySecret) as CreateAuthHeaders, fetchedAt: clock() };
+        return current.sign;
+      })
+      .finally(() => {
+        fetching = undefined;
+      });
+    return fetching;
+  };
+  return async () => (await signer())();
+}
+
+async function readCdpKey(secretId: string, secrets: SecretsManagerClient): Promise<{ apiKeyId: string; apiKeySecret: string }> {
+  const { SecretString } = await secrets.send(new GetSecretValueCommand({ SecretId: secretId }));
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(SecretString ?? '');
+  } catch {
+    parsed = undefined;
+  }
+  const { apiKeyId, apiKeySecret } = (parsed ?? {}) as Record<string, unknown>;
+  if (typeof apiKeyId !== 'string' || typeof apiKeySecret !== 'string' || !apiKeyId || !apiKeySecret) {
+    throw new Error(`secret ${secretId} must hold JSON {"apiKeyId": "...", "apiKeySecret": "..."} (a CDP secret API key)`);
+  }
+  return { apiKeyId, apiKeySecret };
+}
