@@ -25,6 +25,11 @@ export function cdpAuthFromSecret(secretId: string, secrets: SecretsManagerClien
         current = { sign: createCdpAuthHeaders(apiKeyId, apiKeySecret) as CreateAuthHeaders, fetchedAt: clock() };
         return current.sign;
       })
+      // A failed refresh keeps the key in hand (still valid unless revoked); no key at all fails.
+      .catch((error: unknown) => {
+        if (current) return current.sign;
+        throw error;
+      })
       .finally(() => {
         fetching = undefined;
       });

@@ -8,6 +8,7 @@ import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import type { EdgeConfig } from '../../lambda/core/config';
 import { paymentRequiredV2, routeTerms } from '../../lambda/core/requirements';
 import { compileRoutes } from '../../lambda/core/routes';
+import { CDP_KEY_TTL_MS } from '../../lambda/edge/facilitator-auth';
 import { createEdgeRuntime, type EdgeRuntimeOptions } from '../../lambda/edge/runtime';
 import { testEdgeConfig } from '../support/config';
 import { encodePayment, signPayment } from '../support/payer';
@@ -127,6 +128,18 @@ describe('Coinbase CDP auth from Secrets Manager', () => {
     await Promise.all([1, 2, 3].map(async () => handlers.viewerRequest(await paidRequest(config))));
     expect(seen).toHaveLength(3);
     expect(secrets.commandCalls(GetSecretValueCommand)).toHaveLength(1);
+  });
+
+  it('keeps signing with the key in hand when a refresh after the cache time fails', async () => {
+    let now = 1_000_000;
+    secrets.on(GetSecretValueCommand).resolvesOnce({ SecretString: JSON.stringify({ apiKeyId: 'key-123', apiKeySecret: cdpKey('ec').apiKeySecret }) }).rejects(new Error('ThrottlingException'));
+    const config = configWith({ auth: cdp });
+    const handlers = createEdgeRuntime(config, { log: () => undefined, clock: () => now });
+    await handlers.viewerRequest(await paidRequest(config));
+    now += CDP_KEY_TTL_MS + 1;
+    await handlers.viewerRequest(await paidRequest(config));
+    expect(secrets.commandCalls(GetSecretValueCommand)).toHaveLength(2);
+    expect(seen.map((call) => call.authorization?.startsWith('Bearer '))).toEqual([true, true]);
   });
 
   it.each([
