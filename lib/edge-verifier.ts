@@ -1,14 +1,10 @@
-import { createHash } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import * as path from 'node:path';
-import { deflateRawSync } from 'node:zlib';
-import { AssetHashType, DockerImage, Duration, Names, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Duration, Names, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
-import { buildSync } from 'esbuild';
 import type { EdgeConfig } from '../lambda/core/config';
 import { EDGE_BUNDLE_SETTINGS, EDGE_ENTRIES, edgeConfigDefine } from './edge-bundle';
+import { esbuildCode } from './esbuild-code';
 import { toEdgeConfig, type X402Config } from './pricing';
 import type { ReceiptTable } from './receipt-table';
 
@@ -104,50 +100,13 @@ function acknowledgeEdgeFunctionFindings(fn: cloudfront.experimental.EdgeFunctio
   );
 }
 
-/** The repository's lambda/ folder: fingerprinted for the asset cache key, bundled by esbuild. */
-const LAMBDA_SOURCE_DIR = path.join(__dirname, '..', 'lambda');
-/** One bundle per (entry, config) per process: tests and multi-stack apps bundle each once. */
-const bundles = new Map<string, Buffer>();
-
-/**
- * A Lambda code asset built by the local esbuild. The asset hash is the hash of the output, so it
- * changes exactly when the deployed code (or the baked configuration) changes.
- */
+/** A Lambda@Edge bundle with the configuration baked in, built by the local esbuild (lib/esbuild-code.ts). */
 function bundledCode(entry: string, config: EdgeConfig, maxZippedBytes: number): lambda.Code {
-  const define = edgeConfigDefine(config);
-  const key = createHash('sha256').update(JSON.stringify({ entry, define, settings: EDGE_BUNDLE_SETTINGS })).digest('hex');
-  return lambda.Code.fromAsset(LAMBDA_SOURCE_DIR, {
-    assetHashType: AssetHashType.OUTPUT,
-    bundling: {
-      // Required by the type; never used: local bundling always succeeds or throws.
-      image: DockerImage.fromRegistry('cdk-x402/no-docker-bundling'),
-      // Part of CDK's in-process asset cache key: one configuration's bundle is never reused for another.
-      environment: { CDK_X402_BUNDLE_KEY: key },
-      local: {
-        tryBundle(outputDir: string): boolean {
-          let code = bundles.get(key);
-          if (!code) {
-            const result = buildSync({
-              ...EDGE_BUNDLE_SETTINGS,
-              external: [...EDGE_BUNDLE_SETTINGS.external],
-              entryPoints: [entry],
-              bundle: true,
-              write: false,
-              define,
-              logLevel: 'silent',
-            });
-            code = Buffer.from(result.outputFiles[0].contents);
-            const zipped = deflateRawSync(code, { level: 9 }).length;
-            if (zipped > maxZippedBytes) {
-              throw new Error(`${path.basename(entry)}: the bundle is ${zipped} bytes zipped; Lambda@Edge allows ${maxZippedBytes} for this trigger`);
-            }
-            bundles.set(key, code);
-          }
-          mkdirSync(outputDir, { recursive: true });
-          writeFileSync(path.join(outputDir, 'index.js'), code);
-          return true;
-        },
-      },
-    },
+  return esbuildCode({
+    entry,
+    settings: EDGE_BUNDLE_SETTINGS,
+    define: edgeConfigDefine(config),
+    maxZippedBytes,
+    limitName: 'Lambda@Edge (this trigger)',
   });
 }

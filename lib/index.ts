@@ -6,5 +6,7 @@ export * from './edge-verifier';
 export * from './paywalled-behavior';
 export * from './receipt-table';
 export * from './payments-dashboard';
+export * from './settlement-ingest';
+export * from './deployment-outputs';
 export * from './reference-stack';
 export { EDGE_BUNDLE_SETTINGS, EDGE_ENTRIES, edgeConfigDefine } from './edge-bundle';

@@ -1,29 +1,30 @@
 import { Annotations, Aws, Names, Stack, Token } from 'aws-cdk-lib';
 import { CfnRuleGroup, CfnWebACL } from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
-import { DEFAULT_ELIGIBILITY_HEADER } from '../lambda/core/config';
 import { PaymentHeaders } from '../lambda/core/payment-header';
 import type { X402Config } from './pricing';
+import {
+  DESCRIPTION_PREFIX,
+  ELIGIBILITY_HEADER_INSERT_NAME,
+  ELIGIBLE_LABEL_NAME,
+  RuleNames,
+  SELF_DECLARED_AGENT_HEADER,
+  WAF_INSERTED_HEADER_PREFIX,
+} from './waf-names';
 
-/** WAF prefixes every request header it inserts with this. */
-export const WAF_INSERTED_HEADER_PREFIX = 'x-amzn-waf-';
-/** The name our rule inserts; WAF adds the prefix, giving `DEFAULT_ELIGIBILITY_HEADER`. */
-export const ELIGIBILITY_HEADER_INSERT_NAME = DEFAULT_ELIGIBILITY_HEADER.slice(WAF_INSERTED_HEADER_PREFIX.length);
-/** Label (name part) our eligibility rule adds; later rules and your own rules can match it. */
-export const ELIGIBLE_LABEL_NAME = 'x402:payment-eligible';
-/** Web Bot Auth (RFC 9421) signals a self-declared agent: the request names its signing agent. */
-export const SELF_DECLARED_AGENT_HEADER = 'signature-agent';
+// The names live in a CDK-free module (the CLI reads them too); re-exported as part of this API.
+export {
+  DESCRIPTION_PREFIX,
+  ELIGIBILITY_HEADER_INSERT_NAME,
+  ELIGIBLE_LABEL_NAME,
+  MONETIZE_RULE_NAME,
+  PAUSED_MULTIPLIER_LABEL_PREFIX,
+  RuleNames,
+  SELF_DECLARED_AGENT_HEADER,
+  WAF_INSERTED_HEADER_PREFIX,
+} from './waf-names';
 
 const BOT_CONTROL_LABELS = 'awswaf:managed:aws:bot-control';
-
-/** Rule names in evaluation order (WAF priorities follow this order). */
-export const RuleNames = {
-  antiSpoofing: 'x402-block-spoofed-waf-headers',
-  botControl: 'aws-bot-control',
-  eligible: 'x402-payment-eligible',
-  rateLimit: 'x402-rate-limit-eligible',
-  monetize: (index: number) => `x402-monetize-route-${index + 1}`,
-} as const;
 
 export interface PaymentEligibleBotsProps {
   readonly config: X402Config;
@@ -69,7 +70,7 @@ export class PaymentEligibleBots extends Construct {
     this.webAcl = new CfnWebACL(this, 'WebAcl', {
       name: this.webAclName,
       scope: 'CLOUDFRONT',
-      description: `cdk-x402 ${props.config.engine} engine - labels payment-eligible bots${props.config.engine === 'waf' ? ', monetizes priced routes' : ''}`,
+      description: `${DESCRIPTION_PREFIX} ${props.config.engine} engine - labels payment-eligible bots${props.config.engine === 'waf' ? ', monetizes priced routes' : ''}`,
       defaultAction: { allow: {} },
       visibilityConfig: visibility(this.webAclName),
       rules,
@@ -123,7 +124,7 @@ export class PaymentEligibleBotsRuleGroup extends Construct {
       name: this.ruleGroupName,
       scope: 'CLOUDFRONT',
       capacity,
-      description: 'cdk-x402 - anti-spoofing and payment eligibility, needs Bot Control labels earlier in the web ACL',
+      description: `${DESCRIPTION_PREFIX} - anti-spoofing and payment eligibility, needs Bot Control labels earlier in the web ACL`,
       visibilityConfig: visibility(this.ruleGroupName),
       rules: rules as unknown as CfnRuleGroup.RuleProperty[],
       monetizationConfig: monetizationConfig(props.config) as CfnRuleGroup.MonetizationConfigProperty | undefined,

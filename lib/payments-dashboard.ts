@@ -1,9 +1,10 @@
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { METRICS_NAMESPACE, MetricDimensions, Metrics, type MetricName } from '../lambda/core/metrics';
+import { IngestMetrics, METRICS_NAMESPACE, MetricDimensions, Metrics, type MetricName } from '../lambda/core/metrics';
 import { RuleNames } from './payment-eligible-bots';
 import type { X402Config } from './pricing';
 
@@ -32,6 +33,8 @@ export interface PaymentsDashboardProps {
   readonly facilitatorErrorThreshold?: number;
   /** @default generated */
   readonly dashboardName?: string;
+  /** waf engine: the settlement ingestion function, graphed with its records and errors. @default none */
+  readonly settlementIngestFunction?: lambda.IFunction;
 }
 
 const PERIOD = Duration.minutes(5);
@@ -69,7 +72,7 @@ export class PaymentsDashboard extends Construct {
           `${config.networkName} · pay to \`${config.payTo}\` · ${config.routes.length} priced route(s).`,
           config.engine === 'edge'
             ? `Edge metrics: namespace \`${METRICS_NAMESPACE}\`, one line per edge region. Revenue is in atomic units of ${config.asset.symbol} (${config.asset.decimals} decimals).`
-            : 'AWS WAF issues the 402s and settles; revenue is in the WAF console (monetization) and in ListSettlementRecords.',
+            : 'AWS WAF issues the 402s and settles; its settlement records are ingested into the receipt table (`cdk-x402 report`), and are in the WAF console (monetization).',
         ].join('\n\n'),
         width: 24,
         height: 3,
@@ -122,6 +125,18 @@ export class PaymentsDashboard extends Construct {
       wafWidgets.push(
         graph('WAF: monetized routes (all actions)', [
           search(`{AWS/WAFV2,Rule,WebACL} WebACL="${props.webAclName}" monetize`, '', 'us-east-1', false),
+        ]),
+      );
+    }
+    if (props.settlementIngestFunction) {
+      // EMF metrics of the ingestion function, in this stack's region.
+      const ingest = (metric: MetricName, label: string) =>
+        new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName: metric, statistic: 'Sum', period: PERIOD, label });
+      wafWidgets.push(
+        graph('Settlement ingestion', [
+          ingest(IngestMetrics.settlementRecordsIngested, 'records written'),
+          ingest(IngestMetrics.ingestionErrors, 'failed runs'),
+          props.settlementIngestFunction.metricErrors({ period: PERIOD, label: 'function errors' }),
         ]),
       );
     }

@@ -74,6 +74,15 @@ export class ReceiptTable extends Construct {
     return this.grantActions(grantee, ['dynamodb:UpdateItem']);
   }
 
+  /**
+   * What the waf engine's settlement ingestion does (lambda/ingest): conditional upserts of
+   * settlement rows and of its checkpoint row (`dynamodb:UpdateItem`), and reading the checkpoint
+   * (`dynamodb:GetItem`), on the table only.
+   */
+  grantSettlementIngest(grantee: iam.IGrantable): iam.Grant {
+    return this.grantActions(grantee, ['dynamodb:GetItem', 'dynamodb:UpdateItem']);
+  }
+
   /** Reads for reports: GetItem and Query on the table and its indexes. */
   grantReadReceipts(grantee: iam.IGrantable): iam.Grant {
     const arn = this.tableArnFor(principalConstruct(grantee) ?? this);

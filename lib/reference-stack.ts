@@ -2,6 +2,7 @@ import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import type { Construct } from 'constructs';
+import { deploymentSummary, ReferenceOutputs } from './deployment-outputs';
 import { DEFAULT_REFERENCE_REGION, resolveReferenceStackSettings, type ReferenceStackSettings } from './pricing';
 import { X402Paywall } from './x402-paywall';
 
@@ -32,9 +33,14 @@ export class ReferenceStack extends Stack {
       }),
     });
 
-    new CfnOutput(this, 'DistributionDomainName', { value: this.paywall.distribution.distributionDomainName });
-    new CfnOutput(this, 'WebAclArn', { value: this.paywall.webAclArn });
-    new CfnOutput(this, 'ReceiptTableName', { value: this.paywall.receiptTable.tableName });
-    new CfnOutput(this, 'DashboardName', { value: this.paywall.dashboard.dashboard.dashboardName });
+    // The `cdk-x402` CLI finds the deployment through these (lib/deployment-outputs.ts).
+    new CfnOutput(this, ReferenceOutputs.distributionDomainName, { value: this.paywall.distribution.distributionDomainName });
+    new CfnOutput(this, ReferenceOutputs.webAclArn, { value: this.paywall.webAclArn });
+    new CfnOutput(this, ReferenceOutputs.receiptTableName, { value: this.paywall.receiptTable.tableName });
+    new CfnOutput(this, ReferenceOutputs.dashboardName, { value: this.paywall.dashboard.dashboard.dashboardName });
+    new CfnOutput(this, ReferenceOutputs.deployment, {
+      description: 'cdk-x402 configuration in brief (engine, network, wallet, prices), read by `cdk-x402 status`',
+      value: JSON.stringify(deploymentSummary(this.paywall.config)),
+    });
   }
 }

@@ -12,6 +12,7 @@ import { PaymentsDashboard } from './payments-dashboard';
 import { PaywalledBehavior } from './paywalled-behavior';
 import { resolveX402Config, type X402Config, type X402Settings } from './pricing';
 import { ReceiptTable } from './receipt-table';
+import { SettlementIngest, type SettlementIngestOptions } from './settlement-ingest';
 
 /** Where Lambda@Edge functions and CLOUDFRONT web ACLs must be created. */
 export const GLOBAL_REGION = 'us-east-1';
@@ -36,13 +37,16 @@ export interface X402PaywallProps extends X402Settings {
   readonly alarmTopic?: sns.ITopic;
   /** Regions graphed for edge metrics. @default LAMBDA_EDGE_REGIONS */
   readonly metricRegions?: readonly string[];
+  /** waf engine: tuning of the scheduled settlement ingestion into the receipt table. @default every 5 minutes, see SettlementIngestOptions */
+  readonly settlementIngest?: SettlementIngestOptions;
 }
 
 /**
  * x402 for a CloudFront site in one construct: configuration validated at synth, the CLOUDFRONT
  * web ACL with Bot Control labels and payment eligibility, the receipt table, the dashboard and
- * alarms, and either the Lambda@Edge verifier (engine `edge`) or WAF Monetize rules (engine `waf`)
- * on every behavior of the distribution it builds or adopts.
+ * alarms, and either the Lambda@Edge verifier (engine `edge`) or WAF Monetize rules (engine `waf`,
+ * with a scheduled ingestion of WAF's settlement records into the receipt table) on every behavior
+ * of the distribution it builds or adopts.
  *
  * Works in a stack of any region: the web ACL and the edge functions go to a us-east-1 stack
  * created next to it when the stack is elsewhere.
@@ -55,6 +59,8 @@ export class X402Paywall extends Construct {
   readonly webAclArn: string;
   /** Edge engine only. */
   readonly verifier?: EdgeVerifier;
+  /** waf engine only: WAF settlement records → the receipt table, on a schedule. */
+  readonly settlementIngest?: SettlementIngest;
   readonly paywalledBehavior: PaywalledBehavior;
   readonly distribution: cloudfront.IDistribution;
   readonly accessLogBucket?: s3.Bucket;
@@ -91,6 +97,15 @@ export class X402Paywall extends Construct {
         config: this.config,
         receiptTable: this.receiptTable,
         edgeStackId: this.globalStack?.node.id,
+      });
+    }
+    if (this.config.engine === 'waf') {
+      this.settlementIngest = new SettlementIngest(this, 'SettlementIngest', {
+        ...props.settlementIngest,
+        config: this.config,
+        receiptTable: this.receiptTable,
+        webAclArn: this.webAclArn,
+        alarmTopic: props.alarmTopic,
       });
     }
     this.paywalledBehavior = new PaywalledBehavior(this, 'Behavior', { config: this.config, verifier: this.verifier });
@@ -151,6 +166,7 @@ export class X402Paywall extends Construct {
       distributionId: this.distribution.distributionId,
       edgeRegions: props.metricRegions,
       alarmTopic: props.alarmTopic,
+      settlementIngestFunction: this.settlementIngest?.function,
     });
   }
 

@@ -18,7 +18,15 @@ export const Metrics = {
   settlementLatency: 'SettlementLatencyMs',
 } as const;
 
-export type MetricName = (typeof Metrics)[keyof typeof Metrics];
+/** Metrics of the waf engine's settlement ingestion (lambda/ingest), graphed by the dashboard too. */
+export const IngestMetrics = {
+  /** Settlement records written (created or updated) into the receipt table. */
+  settlementRecordsIngested: 'SettlementRecordsIngested',
+  /** Ingestion runs that failed (the checkpoint row keeps the last error). */
+  ingestionErrors: 'IngestionErrors',
+} as const;
+
+export type MetricName = (typeof Metrics)[keyof typeof Metrics] | (typeof IngestMetrics)[keyof typeof IngestMetrics];
 
 /** Dimension sets the handlers emit; the dashboard queries the same ones. */
 export const MetricDimensions = { route: 'Route', reason: 'Reason' } as const;

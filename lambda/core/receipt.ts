@@ -6,6 +6,15 @@
 /** Partition key: `<network>:<payer>:<nonce>` for the edge engine, the transaction id for the waf engine. */
 export const RECEIPT_PARTITION_KEY = 'paymentId';
 
+/**
+ * Partition keys starting with this are bookkeeping rows, never payments: they carry no `payer`,
+ * `route` or `createdAt`, so the (sparse) indexes never see them, and reports skip them.
+ */
+export const RESERVED_PAYMENT_ID_PREFIX = '#';
+
+/** The waf engine's ingestion checkpoint row (lambda/ingest writes it, the CLI's `status` reads it). */
+export const WAF_INGEST_CHECKPOINT_ID = `${RESERVED_PAYMENT_ID_PREFIX}checkpoint:waf-settlements`;
+
 /** Global secondary indexes for revenue reports over time. */
 export const RECEIPT_INDEXES = {
   byPayer: { name: 'byPayer', partitionKey: 'payer', sortKey: 'createdAt' },

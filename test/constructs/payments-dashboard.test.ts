@@ -1,7 +1,8 @@
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
-import { METRICS_NAMESPACE, Metrics } from '../../lambda/core/metrics';
+import { IngestMetrics, METRICS_NAMESPACE, Metrics } from '../../lambda/core/metrics';
 import { RuleNames } from '../../lib/payment-eligible-bots';
 import { LAMBDA_EDGE_REGIONS, PaymentsDashboard } from '../../lib/payments-dashboard';
 import { resolveX402Config } from '../../lib/pricing';
@@ -61,5 +62,19 @@ describe('PaymentsDashboard, waf engine', () => {
     expect(body).not.toContain(Metrics.paymentsSettled);
     expect(body).toContain('monetize');
     expect(body).toContain('\\"AWS/CloudFront\\",\\"Requests\\"');
+  });
+  it('graphs the settlement ingestion (its records, failed runs and function errors) when given the function', () => {
+    const stack = new Stack(new App(), 'Site', { env: { region: 'us-east-1' } });
+    const fn = new lambda.Function(stack, 'Ingest', { runtime: lambda.Runtime.NODEJS_24_X, handler: 'index.handler', code: lambda.Code.fromInline('exports.handler = async () => {}') });
+    new PaymentsDashboard(stack, 'Payments', {
+      config: resolveX402Config({ ...SETTINGS, engine: 'waf', routes: { '/articles/*': '$0.001' } }),
+      webAclName: 'site-x402',
+      edgeRegions: ['us-east-1'],
+      settlementIngestFunction: fn,
+    });
+    const text = JSON.stringify(propertiesOf(Template.fromStack(stack), 'AWS::CloudWatch::Dashboard')[0].DashboardBody);
+    expect(text).toContain('Settlement ingestion');
+    for (const name of Object.values(IngestMetrics)) expect(text).toContain(`\\"${METRICS_NAMESPACE}\\",\\"${name}\\"`);
+    expect(text).toContain('\\"AWS/Lambda\\",\\"Errors\\"');
   });
 });

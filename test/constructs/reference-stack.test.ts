@@ -52,7 +52,7 @@ describe.each(['edge', 'waf'] as const)('reference stack, %s engine, from cdk.js
             'AwsSolutions-L1',
             'AwsSolutions-S1',
           ]
-        : ['AwsSolutions-CFR1', 'AwsSolutions-CFR4', 'AwsSolutions-S1'],
+        : ['AwsSolutions-CFR1', 'AwsSolutions-CFR4', 'AwsSolutions-IAM5[Resource::*]', 'AwsSolutions-S1'],
     );
   });
 

@@ -117,9 +117,11 @@ describe('X402Paywall, waf engine', () => {
   const template = Template.fromStack(stack);
   const distribution = only(template, 'AWS::CloudFront::Distribution').DistributionConfig;
 
-  it('has no Lambda@Edge and no alarms, but the MonetizationConfig and Monetize rules', () => {
-    template.resourceCountIs('AWS::Lambda::Function', 0);
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 0);
+  it('has no Lambda@Edge and no edge alarms, but the MonetizationConfig and Monetize rules', () => {
+    // The one function is the settlement ingestion (a regional Lambda, test/constructs/settlement-ingest.test.ts).
+    expect(propertiesOf(template, 'AWS::Lambda::Function').map((f) => f.Description)).toEqual(['cdk-x402: AWS WAF settlement records -> receipt table (waf engine)']);
+    template.resourceCountIs('AWS::Lambda::Version', 0);
+    expect(propertiesOf(template, 'AWS::CloudWatch::Alarm').map((a) => a.MetricName)).toEqual(['Errors']);
     expect(distribution.DefaultCacheBehavior.LambdaFunctionAssociations).toBeUndefined();
     const acl = only(template, 'AWS::WAFv2::WebACL');
     expect(acl.MonetizationConfig.CurrencyMode).toBe('TEST');

@@ -1,0 +1,166 @@
+/**
+ * The `cdk-x402` command line: `report`, `toggle on|off`, `status`. {@link runCli} parses the
+ * arguments (commander), runs the command and returns the exit code; bin/cdk-x402.ts wires it to
+ * the process. Everything it touches comes in through {@link CliDeps}, so tests run it in-process.
+ */
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { Argument, Command, CommanderError, Option } from 'commander';
+import { DEFAULT_REFERENCE_STACK_NAME } from '../lib/pricing';
+import { defaultClients, Session, type CliDeps, type TargetOptions } from './context';
+import { CliError, ExitCode, type ExitCodeValue } from './errors';
+import { json, parseTime } from './format';
+import { formatReport, report } from './report';
+import { formatStatus, status } from './status';
+import { toggle, type ToggleResult } from './toggle';
+
+const EXIT_CODES_HELP = `
+Exit codes:
+  0  success (toggle: also when charging was already in the requested state)
+  1  unexpected failure
+  2  bad command line (unknown command or option, invalid value)
+  3  AWS setup: credentials, region, permissions, or a resource that does not exist
+  4  toggle refused: rules named like cdk-x402's were changed outside cdk-x402
+  5  toggle gave up: the web ACL kept changing under it (stale lock token)`;
+
+const FINDING_HELP = `
+Finding the deployment:
+  --table and --web-acl-arn name the resources directly. Whatever they leave open is read from the
+  outputs of the reference stack (--stack, default ${DEFAULT_REFERENCE_STACK_NAME}; CloudFormation DescribeStacks) in --region
+  (default $AWS_REGION, else us-east-1). The web ACL is always read in us-east-1 (CLOUDFRONT scope).
+  Credentials: the AWS SDK's default chain (environment, --profile / $AWS_PROFILE, SSO, ...).`;
+
+export function defaultDeps(): CliDeps {
+  return {
+    io: { stdout: (t) => process.stdout.write(t), stderr: (t) => process.stderr.write(t) },
+    env: process.env,
+    now: Date.now,
+    clients: defaultClients,
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  };
+}
+
+function version(): string {
+  try {
+    return JSON.parse(readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** The options every command takes. */
+function withTarget(command: Command): Command {
+  return command
+    .option('--stack <name>', 'reference stack whose outputs name the receipt table and web ACL', DEFAULT_REFERENCE_STACK_NAME)
+    .option('--region <region>', 'region of the stack and of the receipt table (default: $AWS_REGION, else us-east-1)')
+    .option('--table <name>', 'receipt table name (instead of the stack output ReceiptTableName)')
+    .option('--web-acl-arn <arn>', 'ARN of the CLOUDFRONT web ACL (instead of the stack output WebAclArn)')
+    .option('--profile <name>', 'AWS profile of the credentials (default: $AWS_PROFILE)')
+    .option('--json', 'print one JSON document on stdout (progress stays on stderr)')
+    .option('-q, --quiet', 'no progress on stderr');
+}
+
+export function buildProgram(deps: CliDeps, setExit: (code: ExitCodeValue) => void): Command {
+  const program = new Command('cdk-x402')
+    .description('Revenue, status and the charging switch of a cdk-x402 deployment (x402 payments for AI agents on CloudFront)')
+    .version(version(), '-V, --version', 'print the version')
+    .exitOverride()
+    .configureOutput({ writeOut: deps.io.stdout, writeErr: deps.io.stderr })
+    .showHelpAfterError('(run with --help for usage)')
+    .showSuggestionAfterError(true)
+    .helpCommand(false)
+    .addHelpText('after', `\nExamples:\n  cdk-x402 status\n  cdk-x402 report --since 7d\n  cdk-x402 toggle off --dry-run\n${FINDING_HELP}\n${EXIT_CODES_HELP}`);
+
+  const session = (options: TargetOptions) => {
+    if (options.profile) (deps.env as Record<string, string | undefined>).AWS_PROFILE = options.profile;
+    return new Session(deps, options);
+  };
+
+  withTarget(
+    program
+      .command('report')
+      .summary('revenue by route, by payer and by day')
+      .description(
+        'Revenue by route, by payer and by day, with totals in USD and in atomic units, from the receipt table ' +
+          '(both engines; the waf engine\'s rows come from the settlement ingestion) or, with --source waf, from AWS WAF\'s revenue statistics.',
+      ),
+  )
+    .option('--since <time>', 'start of the window: date, UTC date-time, or duration ago (30d, 12h)', '30d')
+    .option('--until <time>', 'end of the window (exclusive)', 'now')
+    .addOption(new Option('--source <source>', 'table: the receipt table; waf: AWS WAF GetRevenueStatistics* (waf engine)').choices(['table', 'waf']).default('table'))
+    .option('--route <pattern>', 'only this route (table source: the byRoute index), e.g. "/articles/*"')
+    .option('--payer <address>', 'only this payer (table source: the byPayer index)')
+    .addOption(new Option('--currency-mode <mode>', 'waf source: TEST or REAL statistics (default: the web ACL\'s)').choices(['TEST', 'REAL']))
+    .addHelpText('after', `\nExamples:\n  cdk-x402 report --since 2026-11-01 --until 2026-12-01\n  cdk-x402 report --since 24h --json\n  cdk-x402 report --route "/articles/*" --table CdkX402-x402-receipts --region eu-west-1\n  cdk-x402 report --source waf --since 7d\n${FINDING_HELP}\n${EXIT_CODES_HELP}`)
+    .action(async (opts) => {
+      const s = session(opts);
+      const now = deps.now();
+      const result = await report(s, {
+        ...opts,
+        since: parseTime(opts.since, now, '--since'),
+        until: parseTime(opts.until, now, '--until'),
+      });
+      s.out(opts.json ? json(result) : formatReport(result, result.source === 'waf' ? `AWS WAF revenue statistics` : `receipt table${opts.table ? ` ${opts.table}` : ''}, ${s.region}`));
+      setExit(ExitCode.ok);
+    });
+
+  withTarget(
+    program
+      .command('toggle')
+      .summary('switch charging on or off without a redeploy')
+      .description(
+        'Switch charging of the deployed web ACL on or off, without a redeploy. Reads the web ACL, shows the diff, and writes it back ' +
+          'with its lock token (re-reading and retrying when someone else changed it meanwhile). Only rules cdk-x402 created are switched; ' +
+          'it refuses to run when a rule named like cdk-x402\'s was changed outside it.\n\n' +
+          'waf engine: each x402-monetize-route-N rule goes Monetize (on) <-> Count (off); its PriceMultiplier is kept in a rule label meanwhile.\n\n' +
+          'edge engine: the x402-payment-eligible rule inserts the x-amzn-waf-x402-eligible header (on) or not (off). ' +
+          'Off, nobody is asked to pay; a client that sends a payment header unasked is still verified and charged.\n\n' +
+          'A later `cdk deploy` that changes the web ACL restores the deployed state (charging on).',
+      ),
+  )
+    .addArgument(new Argument('<state>', 'on: charge; off: stop charging').choices(['on', 'off']))
+    .option('--dry-run', 'show the diff, change nothing')
+    .addHelpText('after', `\nExamples:\n  cdk-x402 toggle off --dry-run\n  cdk-x402 toggle off\n  cdk-x402 toggle on --web-acl-arn arn:aws:wafv2:us-east-1:123456789012:global/webacl/site-x402/abc --json\n${FINDING_HELP}\n${EXIT_CODES_HELP}`)
+    .action(async (state: 'on' | 'off', opts) => {
+      const s = session(opts);
+      const result: ToggleResult = await toggle(s, state, opts);
+      if (opts.json) s.out(json(result));
+      setExit(ExitCode.ok);
+    });
+
+  withTarget(
+    program
+      .command('status')
+      .summary('engine, network, wallet, prices, charging on/off, last ingestion')
+      .description('What is deployed: engine, network, wallet, prices per route, whether charging is on, and (waf engine) the last settlement ingestion.'),
+  )
+    .addHelpText('after', `\nExamples:\n  cdk-x402 status\n  cdk-x402 status --stack MySite --region eu-west-1 --json\n${FINDING_HELP}\n${EXIT_CODES_HELP}`)
+    .action(async (opts) => {
+      const s = session(opts);
+      const result = await status(s, opts);
+      s.out(opts.json ? json(result) : formatStatus(result, deps.now()));
+      setExit(ExitCode.ok);
+    });
+
+  return program;
+}
+
+/** Runs the CLI with `args` (without `node` and the script); resolves to the exit code. */
+export async function runCli(args: readonly string[], deps: CliDeps = defaultDeps()): Promise<ExitCodeValue> {
+  let exitCode: ExitCodeValue = ExitCode.ok;
+  const program = buildProgram(deps, (code) => (exitCode = code));
+  try {
+    await program.parseAsync([...args], { from: 'user' });
+    return exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (['commander.helpDisplayed', 'commander.version'].includes(error.code)) return ExitCode.ok;
+      return error.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
+    }
+    const wantsJson = args.includes('--json');
+    const cliError = error instanceof CliError ? error : new CliError(`unexpected error: ${(error as Error)?.stack ?? String(error)}`, ExitCode.failure);
+    deps.io.stderr(`cdk-x402: ${cliError.message}\n${cliError.fix ? `  Fix: ${cliError.fix}\n` : ''}`);
+    if (wantsJson) deps.io.stdout(json({ error: { message: cliError.message, fix: cliError.fix, exitCode: cliError.exitCode, ...cliError.details } }));
+    return cliError.exitCode;
+  }
+}

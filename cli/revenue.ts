@@ -1,0 +1,190 @@
+/**
+ * Revenue from receipt rows (both engines write the same rows): settled payments summed by route,
+ * by payer and by day, in atomic units of each asset and in USD for USDC. Pure: cli/report.ts reads
+ * the rows. Money is summed as bigint atomic units and formatted, never as floating point.
+ */
+import { KNOWN_NETWORKS, knownNetwork } from '../lambda/core/networks';
+import { formatAtomicUnits } from '../lambda/core/price';
+
+/** The receipt fields a report reads. */
+export interface ReceiptLike {
+  readonly status: string;
+  readonly engine?: string;
+  readonly network: string;
+  readonly payer: string;
+  /** Atomic units. */
+  readonly amount: string;
+  readonly asset: string;
+  readonly route: string;
+  readonly createdAt: string;
+}
+
+export interface AssetAmount {
+  readonly network: string;
+  readonly asset: string;
+  /** e.g. USDC (Base Sepolia). */
+  readonly label: string;
+  readonly atomic: string;
+  /** Decimal USD when the asset is a known USDC. */
+  readonly usd?: string;
+}
+
+export interface RevenueLine {
+  readonly key: string;
+  /** Settled payments. */
+  readonly payments: number;
+  /** Sum over the USDC amounts of the line (undefined when it has none). */
+  readonly usd?: string;
+  readonly amounts: readonly AssetAmount[];
+}
+
+export interface RevenueSummary {
+  readonly payments: number;
+  readonly usd?: string;
+  readonly amounts: readonly AssetAmount[];
+  /** Rows by receipt status (settled, reserved = pending, failed, released). */
+  readonly byStatus: Readonly<Record<string, number>>;
+  /** Settled payments by engine. */
+  readonly byEngine: Readonly<Record<string, number>>;
+}
+
+export interface RevenueReport {
+  readonly source: 'table' | 'waf';
+  readonly since: string;
+  readonly until: string;
+  readonly totals: RevenueSummary;
+  readonly byRoute: readonly RevenueLine[];
+  readonly byPayer: readonly RevenueLine[];
+  readonly byDay: readonly RevenueLine[];
+  /** waf source only: revenue by bot (WAF's SourceName). */
+  readonly bySource?: readonly RevenueLine[];
+  readonly notes: readonly string[];
+}
+
+const USD_DECIMALS = 6;
+
+/** USDC of a known network, by lower-case address. */
+function usdcOf(network: string, asset: string): { decimals: number; label: string } | undefined {
+  const known = knownNetwork(network);
+  if (known && known.usdc.address.toLowerCase() === asset.toLowerCase()) return { decimals: known.usdc.decimals, label: `USDC (${known.displayName})` };
+  return undefined;
+}
+
+class Accumulator {
+  payments = 0;
+  private readonly atomic = new Map<string, bigint>();
+
+  add(row: ReceiptLike): void {
+    this.payments++;
+    const key = `${row.network}|${row.asset.toLowerCase()}`;
+    this.atomic.set(key, (this.atomic.get(key) ?? 0n) + safeBigInt(row.amount));
+  }
+
+  amounts(): AssetAmount[] {
+    return [...this.atomic.entries()].map(([key, atomic]) => {
+      const [network, asset] = key.split('|');
+      const usdc = usdcOf(network, asset);
+      return {
+        network,
+        asset,
+        label: usdc?.label ?? `${asset || 'unknown asset'} (${network})`,
+        atomic: atomic.toString(),
+        ...(usdc ? { usd: formatAtomicUnits(atomic.toString(), usdc.decimals) } : {}),
+      };
+    });
+  }
+
+  /** USD over the USDC amounts (all USDC have 6 decimals). */
+  usd(): string | undefined {
+    let total: bigint | undefined;
+    for (const [key, atomic] of this.atomic) {
+      const [network, asset] = key.split('|');
+      if (usdcOf(network, asset)) total = (total ?? 0n) + atomic;
+    }
+    return total === undefined ? undefined : formatAtomicUnits(total.toString(), USD_DECIMALS);
+  }
+
+  /** For sorting: USD-equivalent atomic units, else the first amount. */
+  weight(): bigint {
+    let total = 0n;
+    for (const atomic of this.atomic.values()) total += atomic;
+    return total;
+  }
+}
+
+function safeBigInt(text: string): bigint {
+  return /^\d+$/.test(text ?? '') ? BigInt(text) : 0n;
+}
+
+function lines(groups: Map<string, Accumulator>, order: 'revenue' | 'key'): RevenueLine[] {
+  const entries = [...groups.entries()];
+  entries.sort(order === 'key'
+    ? ([a], [b]) => a.localeCompare(b)
+    : ([ka, a], [kb, b]) => (a.weight() === b.weight() ? b.payments - a.payments || ka.localeCompare(kb) : a.weight() > b.weight() ? -1 : 1));
+  return entries.map(([key, acc]) => {
+    const usd = acc.usd();
+    return { key, payments: acc.payments, ...(usd !== undefined ? { usd } : {}), amounts: acc.amounts() };
+  });
+}
+
+/** Aggregates rows whose `createdAt` lies in [since, until). */
+export function revenueFromReceipts(rows: readonly ReceiptLike[], since: Date, until: Date): RevenueReport {
+  const byRoute = new Map<string, Accumulator>();
+  const byPayer = new Map<string, Accumulator>();
+  const byDay = new Map<string, Accumulator>();
+  const total = new Accumulator();
+  const byStatus: Record<string, number> = {};
+  const byEngine: Record<string, number> = {};
+  const [from, to] = [since.toISOString(), until.toISOString()];
+  for (const row of rows) {
+    if (!(row.createdAt >= from && row.createdAt < to)) continue;
+    byStatus[row.status] = (byStatus[row.status] ?? 0) + 1;
+    if (row.status !== 'settled') continue;
+    byEngine[row.engine ?? 'edge'] = (byEngine[row.engine ?? 'edge'] ?? 0) + 1;
+    total.add(row);
+    const add = (groups: Map<string, Accumulator>, key: string) => {
+      const acc = groups.get(key) ?? new Accumulator();
+      acc.add(row);
+      groups.set(key, acc);
+    };
+    add(byRoute, row.route);
+    add(byPayer, row.payer);
+    add(byDay, row.createdAt.slice(0, 10));
+  }
+  const amounts = total.amounts();
+  const notes: string[] = [];
+  const testnets = KNOWN_NETWORKS.filter((n) => n.caip2 !== 'eip155:8453' && amounts.some((a) => a.network === n.caip2));
+  if (testnets.length > 0) notes.push(`includes testnet USDC (${testnets.map((n) => n.displayName).join(', ')}): test money, not real revenue`);
+  if ((byStatus.reserved ?? 0) > 0) notes.push(`${byStatus.reserved} payment(s) still pending (reserved): not counted until settled`);
+  const usd = total.usd();
+  return {
+    source: 'table',
+    since: from,
+    until: to,
+    totals: { payments: total.payments, ...(usd !== undefined ? { usd } : {}), amounts, byStatus, byEngine },
+    byRoute: lines(byRoute, 'revenue'),
+    byPayer: lines(byPayer, 'revenue'),
+    byDay: lines(byDay, 'key'),
+    notes,
+  };
+}
+
+/** WAF's decimal USDC amounts ("0.011") as atomic units. */
+export function usdcAtomic(amount: string | undefined): string {
+  const match = /^(\d+)(?:\.(\d+))?$/.exec(amount?.trim() ?? '');
+  if (!match) return '0';
+  return BigInt(match[1] + (match[2] ?? '').slice(0, USD_DECIMALS).padEnd(USD_DECIMALS, '0')).toString();
+}
+
+/** One line of a WAF statistic (amounts in decimal USDC). */
+export function wafLine(key: string, amount: string | undefined, count: number | undefined, network: string): RevenueLine {
+  const known = knownNetwork(network);
+  const atomic = usdcAtomic(amount);
+  const usd = formatAtomicUnits(atomic, USD_DECIMALS);
+  return {
+    key,
+    payments: count ?? 0,
+    usd,
+    amounts: [{ network, asset: known?.usdc.address ?? '', label: known ? `USDC (${known.displayName})` : `USDC (${network})`, atomic, usd }],
+  };
+}

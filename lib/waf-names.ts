@@ -1,0 +1,36 @@
+/**
+ * The names cdk-x402 gives its WAF rules, labels and headers: one home, with no CDK import, so the
+ * constructs that create the rules (payment-eligible-bots.ts) and the `cdk-x402` CLI that reads and
+ * switches them on a deployed web ACL (cli/toggle.ts) agree on what "our rules" are.
+ */
+import { DEFAULT_ELIGIBILITY_HEADER } from '../lambda/core/config';
+
+/** WAF prefixes every request header it inserts with this. */
+export const WAF_INSERTED_HEADER_PREFIX = 'x-amzn-waf-';
+/** The name our rule inserts; WAF adds the prefix, giving `DEFAULT_ELIGIBILITY_HEADER`. */
+export const ELIGIBILITY_HEADER_INSERT_NAME = DEFAULT_ELIGIBILITY_HEADER.slice(WAF_INSERTED_HEADER_PREFIX.length);
+/** Label (name part) our eligibility rule adds; later rules and your own rules can match it. */
+export const ELIGIBLE_LABEL_NAME = 'x402:payment-eligible';
+/** Web Bot Auth (RFC 9421) signals a self-declared agent: the request names its signing agent. */
+export const SELF_DECLARED_AGENT_HEADER = 'signature-agent';
+/** Every web ACL and rule group description cdk-x402 writes starts with this. */
+export const DESCRIPTION_PREFIX = 'cdk-x402';
+
+/** Rule names in evaluation order (WAF priorities follow this order). */
+export const RuleNames = {
+  antiSpoofing: 'x402-block-spoofed-waf-headers',
+  botControl: 'aws-bot-control',
+  eligible: 'x402-payment-eligible',
+  rateLimit: 'x402-rate-limit-eligible',
+  monetize: (index: number) => `x402-monetize-route-${index + 1}`,
+} as const;
+
+/** Matches {@link RuleNames.monetize}; group 1 is the 1-based route number. */
+export const MONETIZE_RULE_NAME = /^x402-monetize-route-([1-9]\d*)$/;
+
+/**
+ * `cdk-x402 toggle off` turns a Monetize rule into a Count rule and keeps its PriceMultiplier in a
+ * rule label with this prefix (`x402:paused-price-multiplier:10`), which `toggle on` reads back.
+ * While paused, the label also marks the requests that would have been charged.
+ */
+export const PAUSED_MULTIPLIER_LABEL_PREFIX = 'x402:paused-price-multiplier:';
