@@ -1,5 +1,6 @@
-import { Duration, Names, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Aws, Duration, Names, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import type { EdgeConfig } from '../lambda/core/config';
@@ -72,6 +73,11 @@ export class EdgeVerifier extends Construct {
     });
     props.receiptTable.grantReserve(this.viewerRequest);
     props.receiptTable.grantTransition(this.originResponse);
+    const { auth } = this.edgeConfig.facilitator;
+    if (auth) {
+      const readKey = new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [secretArn(auth.secretId, auth.region)] });
+      for (const fn of [this.viewerRequest, this.originResponse]) fn.addToRolePolicy(readKey);
+    }
     for (const fn of [this.viewerRequest, this.originResponse]) acknowledgeEdgeFunctionFindings(fn);
 
     this.edgeLambdas = [
@@ -109,4 +115,12 @@ function bundledCode(entry: string, config: EdgeConfig, maxZippedBytes: number):
     maxZippedBytes,
     limitName: 'Lambda@Edge (this trigger)',
   });
+}
+
+/**
+ * The secret's ARN for IAM. A name gets Secrets Manager's six-character suffix wildcard; account
+ * and partition are pseudo parameters, so this resolves in whichever stack holds the functions.
+ */
+function secretArn(secretId: string, region: string): string {
+  return secretId.startsWith('arn:') ? secretId : `arn:${Aws.PARTITION}:secretsmanager:${region}:${Aws.ACCOUNT_ID}:secret:${secretId}-??????`;
 }

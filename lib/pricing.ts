@@ -8,7 +8,7 @@
  * or written as props) into the {@link X402Config} every construct takes.
  */
 import { keccak_256 } from '@noble/hashes/sha3';
-import { DEFAULT_ELIGIBILITY_HEADER, type AssetConfig, type EdgeConfig, type PricedRoute } from '../lambda/core/config';
+import { DEFAULT_ELIGIBILITY_HEADER, type AssetConfig, type EdgeConfig, type FacilitatorAuth, type PricedRoute } from '../lambda/core/config';
 import { PENDING_SETTLEMENT_HEADER } from '../lambda/core/handoff';
 import { evmChainId, knownNetwork } from '../lambda/core/networks';
 import { PaymentHeaders } from '../lambda/core/payment-header';
@@ -69,8 +69,15 @@ export interface X402Settings {
   readonly payTo?: string;
   /** @default the USDC of the network */
   readonly asset?: AssetSettings;
-  /** x402 facilitator (edge engine). @default 'https://x402.org/facilitator' on testnets; required on mainnets */
+  /** x402 facilitator (edge engine). @default 'https://x402.org/facilitator' on testnets; the CDP facilitator with {@link cdpApiKeySecret}; else required on mainnets */
   readonly facilitatorUrl?: string;
+  /**
+   * Secrets Manager secret (name in us-east-1, or full ARN) holding a Coinbase CDP secret API key
+   * as JSON `{"apiKeyId": "...", "apiKeySecret": "..."}`; the edge functions read it at run time to
+   * sign each call to the CDP facilitator. Only its id is baked into the bundle.
+   * @default - no facilitator authentication
+   */
+  readonly cdpApiKeySecret?: string;
   /** Bound on the facilitator's /verify in the viewer-request (5 s budget in all). @default 3000 */
   readonly verifyTimeoutMs?: number;
   /** Bound on the facilitator's /settle in the origin-response (30 s budget). @default 20000 */
@@ -130,6 +137,9 @@ export interface ContextKeySpec {
 
 export const DEFAULT_NETWORK = 'eip155:84532';
 export const PUBLIC_TEST_FACILITATOR = 'https://x402.org/facilitator';
+export const CDP_FACILITATOR = 'https://api.cdp.coinbase.com/platform/v2/x402';
+/** Where the edge functions look up a secret given by name. */
+const DEFAULT_SECRET_REGION = 'us-east-1';
 export const DEFAULT_ELIGIBLE_BOT_CATEGORIES = ['ai', 'http_library', 'scraping_framework'] as const;
 export const DEFAULT_ELIGIBLE_BOT_SIGNALS = ['non_browser_user_agent'] as const;
 export const DEFAULT_FREE_BOTS = ['category:search_engine'] as const;
@@ -143,6 +153,7 @@ export const CONTEXT_KEYS: readonly ContextKeySpec[] = [
   { key: 'x402:payTo', prop: 'payTo', kind: 'string', default: '(required)', appliesTo: 'both', description: 'EIP-55 checksummed address that receives the payments' },
   { key: 'x402:asset', prop: 'asset', kind: 'object', default: 'USDC of the network', appliesTo: 'edge', description: 'token `{address, name, version, decimals, symbol}` (EIP-3009; name/version of its EIP-712 domain)' },
   { key: 'x402:facilitatorUrl', prop: 'facilitatorUrl', kind: 'string', default: `\`${PUBLIC_TEST_FACILITATOR}\` on testnets`, appliesTo: 'edge', description: 'x402 facilitator base URL (https); required on mainnets' },
+  { key: 'x402:cdpApiKeySecret', prop: 'cdpApiKeySecret', kind: 'string', default: '(none)', appliesTo: 'edge', description: 'Secrets Manager secret (name in us-east-1 or ARN) with the CDP API key `{"apiKeyId","apiKeySecret"}`; makes the CDP facilitator the default' },
   { key: 'x402:verifyTimeoutMs', prop: 'verifyTimeoutMs', kind: 'integer', default: '3000', appliesTo: 'edge', description: 'bound on /verify inside the viewer-request (500..4000)' },
   { key: 'x402:settleTimeoutMs', prop: 'settleTimeoutMs', kind: 'integer', default: '20000', appliesTo: 'edge', description: 'bound on /settle inside the origin-response (1000..25000)' },
   { key: 'x402:maxTimeoutSeconds', prop: 'maxTimeoutSeconds', kind: 'integer', default: '120', appliesTo: 'edge', description: 'default lifetime of a payment authorization (30..3600 s)' },
@@ -593,11 +604,19 @@ function resolveFacilitator(
   let url = settings.facilitatorUrl;
   if (engine === 'waf') {
     if (url !== undefined) warnings.push('x402:facilitatorUrl has no effect with the waf engine: AWS verifies and settles payments itself');
+    if (settings.cdpApiKeySecret !== undefined) warnings.push('x402:cdpApiKeySecret has no effect with the waf engine: AWS verifies and settles payments itself');
     return { url: url ?? PUBLIC_TEST_FACILITATOR, verifyTimeoutMs, settleTimeoutMs };
   }
+  const auth = resolveCdpAuth(problems, settings.cdpApiKeySecret);
+  if (url === undefined && auth) url = CDP_FACILITATOR;
   if (url === undefined) {
     if (!testnet) {
-      problems.add('x402:facilitatorUrl', url, `is required on ${known?.displayName ?? 'this network'}: the public facilitator ${PUBLIC_TEST_FACILITATOR} settles testnets only`, 'set -c x402:facilitatorUrl=https://<a facilitator that settles on this network> (see "Going live" in the README)');
+      problems.add(
+        'x402:facilitatorUrl',
+        url,
+        `is required on ${known?.displayName ?? 'this network'}: the public facilitator ${PUBLIC_TEST_FACILITATOR} settles testnets only`,
+        'set -c x402:cdpApiKeySecret=<secret with your CDP API key> for the Coinbase CDP facilitator, or -c x402:facilitatorUrl=https://<a facilitator that settles on this network> (see "Going live" in the README)',
+      );
     }
     url = PUBLIC_TEST_FACILITATOR;
   } else {
@@ -614,9 +633,34 @@ function resolveFacilitator(
       if (!testnet && url === PUBLIC_TEST_FACILITATOR) {
         problems.add('x402:facilitatorUrl', url, `settles testnets only, not ${known?.displayName}`, 'use a facilitator that settles on this network (see "Going live" in the README)');
       }
+      if (parsed.hostname === new URL(CDP_FACILITATOR).hostname && !auth) {
+        problems.add(
+          'x402:cdpApiKeySecret',
+          undefined,
+          'is required by the Coinbase CDP facilitator, which wants a JWT signed with a CDP API key on every call',
+          'store the key in Secrets Manager as {"apiKeyId": "...", "apiKeySecret": "..."} and set -c x402:cdpApiKeySecret=<its name or ARN>',
+        );
+      }
     }
   }
-  return { url, verifyTimeoutMs, settleTimeoutMs };
+  return auth ? { url, verifyTimeoutMs, settleTimeoutMs, auth } : { url, verifyTimeoutMs, settleTimeoutMs };
+}
+
+const SECRET_NAME = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
+const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:([a-z0-9-]+):\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/;
+
+function resolveCdpAuth(problems: Problems, secret: string | undefined): FacilitatorAuth | undefined {
+  if (secret === undefined) return undefined;
+  const arn = SECRET_ARN.exec(secret);
+  if (arn) return { kind: 'cdp', secretId: secret, region: arn[1] };
+  if (SECRET_NAME.test(secret) && !secret.startsWith('arn:')) return { kind: 'cdp', secretId: secret, region: DEFAULT_SECRET_REGION };
+  problems.add(
+    'x402:cdpApiKeySecret',
+    secret,
+    'is neither a Secrets Manager secret name nor a secret ARN',
+    'use the secret\'s name (in us-east-1, e.g. x402/cdp-api-key) or its full ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>-AbCdEf)',
+  );
+  return undefined;
 }
 
 function resolveRoutes(problems: Problems, value: RoutesSetting | undefined, asset: AssetConfig, engine: X402Engine, maxTimeoutSeconds: number): ResolvedRoute[] {

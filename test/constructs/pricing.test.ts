@@ -1,6 +1,7 @@
 import { DEFAULT_ELIGIBILITY_HEADER } from '../../lambda/core/config';
 import {
   addressProblem,
+  CDP_FACILITATOR,
   CONTEXT_KEYS,
   resolveReferenceStackSettings,
   resolveX402Config,
@@ -64,6 +65,24 @@ describe('resolveX402Config: defaults', () => {
     expect(edge.receiptTable).toEqual({ tableName: 'receipts', region: 'eu-west-1' });
     expect(edge.eligibilityHeader).toBe('x-amzn-waf-x402-eligible');
     expect(edge.maxTimeoutSeconds).toBe(120);
+  });
+});
+
+describe('resolveX402Config: the Coinbase CDP facilitator', () => {
+  it('makes CDP the facilitator when its key secret is given, on mainnet too, baking in only the secret id', () => {
+    const config = resolveX402Config({ ...SETTINGS, network: 'eip155:8453', cdpApiKeySecret: 'x402/cdp-api-key' });
+    expect(config.facilitator).toMatchObject({ url: CDP_FACILITATOR, auth: { kind: 'cdp', secretId: 'x402/cdp-api-key', region: 'us-east-1' } });
+    expect(toEdgeConfig(config, { tableName: 't', region: 'us-east-1' }).facilitator.auth).toEqual({ kind: 'cdp', secretId: 'x402/cdp-api-key', region: 'us-east-1' });
+  });
+
+  it('reads the region of a secret given by ARN', () => {
+    const arn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:x402/cdp-AbCdEf';
+    expect(resolveX402Config({ ...SETTINGS, cdpApiKeySecret: arn }).facilitator.auth).toEqual({ kind: 'cdp', secretId: arn, region: 'eu-west-1' });
+  });
+
+  it('has no facilitator auth by default, and warns that the waf engine ignores the secret', () => {
+    expect(resolveX402Config(SETTINGS).facilitator.auth).toBeUndefined();
+    expect(resolveX402Config({ ...SETTINGS, engine: 'waf', cdpApiKeySecret: 'x402/cdp' }).warnings).toContainEqual(expect.stringMatching(/cdpApiKeySecret has no effect/));
   });
 });
 
@@ -172,6 +191,10 @@ describe('resolveX402Config: one error per bad-config class', () => {
   it('mainnet without a facilitator', () => expectProblem({ ...SETTINGS, network: 'eip155:8453' }, 'x402:facilitatorUrl', /required on Base/));
   it('mainnet with the testnet-only public facilitator', () =>
     expectProblem({ ...SETTINGS, network: 'eip155:8453', facilitatorUrl: 'https://x402.org/facilitator' }, 'x402:facilitatorUrl', /settles testnets only/));
+  it('the CDP facilitator without its API key secret', () =>
+    expectProblem({ ...SETTINGS, network: 'eip155:8453', facilitatorUrl: CDP_FACILITATOR }, 'x402:cdpApiKeySecret', /required by the Coinbase CDP facilitator/, /Secrets Manager .* -c x402:cdpApiKeySecret=/));
+  it('a CDP key secret that is neither a secret name nor a secret ARN', () =>
+    expectProblem({ ...SETTINGS, cdpApiKeySecret: 'arn:aws:s3:::my-bucket' }, 'x402:cdpApiKeySecret', /neither a Secrets Manager secret name nor a secret ARN/, /its full ARN/));
   it('verify timeout beyond the viewer trigger budget', () => expectProblem({ ...SETTINGS, verifyTimeoutMs: 6000 }, 'x402:verifyTimeoutMs', /500 to 4000/));
   it('authorization lifetime out of range', () => expectProblem({ ...SETTINGS, maxTimeoutSeconds: 5 }, 'x402:maxTimeoutSeconds', /30 to 3600/));
   it('rate limit below the WAF minimum', () => expectProblem({ ...SETTINGS, rateLimit: 5 }, 'x402:rateLimit', /10 to 2000000000/));

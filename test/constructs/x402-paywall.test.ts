@@ -239,3 +239,17 @@ describe('X402Paywall misuse', () => {
     expect(() => new X402Paywall(stack, 'Paywall', { ...SETTINGS, payTo: 'me', origin: new origins.HttpOrigin('example.com') })).toThrow(/x402:payTo = "me": is not an EVM address/);
   });
 });
+
+describe('X402Paywall, edge engine with the Coinbase CDP facilitator', () => {
+  it('lets both edge functions read the CDP key secret, and only that secret', () => {
+    const { stack } = paywallStack({ network: 'eip155:8453', cdpApiKeySecret: 'x402/cdp-api-key' });
+    const readKey = propertiesOf(Template.fromStack(stack), 'AWS::IAM::Policy')
+      .flatMap((p) => p.PolicyDocument.Statement)
+      .filter((statement: any) => statement.Action === 'secretsmanager:GetSecretValue');
+    expect(readKey).toHaveLength(2);
+    for (const statement of readKey) {
+      expect(statement.Effect).toBe('Allow');
+      expect(JSON.stringify(statement.Resource)).toMatch(/:secretsmanager:us-east-1:.*:secret:x402\/cdp-api-key-\?\?\?\?\?\?"/);
+    }
+  });
+});
