@@ -4,20 +4,11 @@
  * the same call our viewer-request makes in lambda/core/precheck.ts.
  */
 import { performance } from 'node:perf_hooks';
+import { authorizationTypes } from '@x402/evm';
 import { verifyTypedData, type Address, type Hex } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { percentile } from './load-worker';
 
-const TYPES = {
-  TransferWithAuthorization: [
-    { name: 'from', type: 'address' },
-    { name: 'to', type: 'address' },
-    { name: 'value', type: 'uint256' },
-    { name: 'validAfter', type: 'uint256' },
-    { name: 'validBefore', type: 'uint256' },
-    { name: 'nonce', type: 'bytes32' },
-  ],
-} as const;
 
 export interface SignatureCost {
   readonly runs: number;
@@ -39,8 +30,8 @@ export async function measureSignatureCost(asset: { address: string; name: strin
     validBefore: now + 120n,
     nonce: generatePrivateKey() as Hex,
   };
-  const signature = await payer.signTypedData({ domain, types: TYPES, primaryType: 'TransferWithAuthorization', message });
-  const check = () => verifyTypedData({ address: payer.address, domain, types: TYPES, primaryType: 'TransferWithAuthorization', message, signature });
+  const signature = await payer.signTypedData({ domain, types: authorizationTypes, primaryType: 'TransferWithAuthorization', message });
+  const check = () => verifyTypedData({ address: payer.address, domain, types: authorizationTypes, primaryType: 'TransferWithAuthorization', message, signature });
   for (let i = 0; i < warmup; i++) if (!(await check())) throw new Error('signature did not verify');
   const times: number[] = [];
   for (let i = 0; i < runs; i++) {

@@ -1,4 +1,5 @@
 import { deepEqual } from '@x402/core/utils';
+import { authorizationTypes } from '@x402/evm';
 import { getAddress, isAddress, isHex, verifyTypedData, type Address, type Hex } from 'viem';
 import type { EdgeConfig } from './config';
 import { evmChainId } from './networks';
@@ -25,16 +26,6 @@ export interface PrecheckedPayment {
 const MIN_VALIDITY_SECONDS = 6n;
 const EOA_SIGNATURE_HEX_LENGTH = 2 + 65 * 2;
 
-const TRANSFER_WITH_AUTHORIZATION_TYPES = {
-  TransferWithAuthorization: [
-    { name: 'from', type: 'address' },
-    { name: 'to', type: 'address' },
-    { name: 'value', type: 'uint256' },
-    { name: 'validAfter', type: 'uint256' },
-    { name: 'validBefore', type: 'uint256' },
-    { name: 'nonce', type: 'bytes32' },
-  ],
-} as const;
 
 /**
  * Checks an exact/EVM payment against the route's terms without any network round trip, so
@@ -77,7 +68,7 @@ export async function precheckExactEvm(
         chainId: evmChainId(config.network),
         verifyingContract: config.asset.address as Address,
       },
-      types: TRANSFER_WITH_AUTHORIZATION_TYPES,
+      types: authorizationTypes,
       primaryType: 'TransferWithAuthorization',
       message: authorization,
       signature,

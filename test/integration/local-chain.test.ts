@@ -3,6 +3,7 @@
  * at Base Sepolia's USDC address, Multicall3's tryAggregate at its canonical address, and a
  * loopback JSON-RPC endpoint for other clients.
  */
+import { authorizationTypes } from '@x402/evm';
 import {
   createPublicClient,
   createWalletClient,
@@ -28,16 +29,6 @@ import {
 
 const PAY_TO: Address = '0x000000000000000000000000000000000000bEEF';
 
-const authorizationTypes = {
-  TransferWithAuthorization: [
-    { name: 'from', type: 'address' },
-    { name: 'to', type: 'address' },
-    { name: 'value', type: 'uint256' },
-    { name: 'validAfter', type: 'uint256' },
-    { name: 'validBefore', type: 'uint256' },
-    { name: 'nonce', type: 'bytes32' },
-  ],
-} as const;
 
 let chain: LocalChain;
 let startMs: number;

@@ -4,19 +4,10 @@
  */
 import { encodePaymentSignatureHeader } from '@x402/core/http';
 import type { PaymentPayload, PaymentRequirements } from '@x402/core/types';
+import { authorizationTypes } from '@x402/evm';
 import type { Address, Hex, PrivateKeyAccount } from 'viem';
 import { generatePrivateKey } from 'viem/accounts';
 
-const TYPES = {
-  TransferWithAuthorization: [
-    { name: 'from', type: 'address' },
-    { name: 'to', type: 'address' },
-    { name: 'value', type: 'uint256' },
-    { name: 'validAfter', type: 'uint256' },
-    { name: 'validBefore', type: 'uint256' },
-    { name: 'nonce', type: 'bytes32' },
-  ],
-} as const;
 
 export interface Authorization {
   from: Address;
@@ -57,7 +48,7 @@ export async function forgeExact(from: PrivateKeyAccount, requirements: PaymentR
       chainId: options.chainId ?? Number(requirements.network.split(':')[1]),
       verifyingContract: options.verifyingContract ?? (requirements.asset as Address),
     },
-    types: TYPES,
+    types: authorizationTypes,
     primaryType: 'TransferWithAuthorization',
     message: {
       ...authorization,
