@@ -1,7 +1,7 @@
 import { Annotations, Aws, Names, Stack, Token } from 'aws-cdk-lib';
 import { CfnRuleGroup, CfnWebACL } from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
-import { PaymentHeaders } from '../lambda/core/payment-header';
+import { PaymentHeaders } from '../lambda/core/header-names';
 import type { X402Config } from './pricing';
 import {
   DESCRIPTION_PREFIX,

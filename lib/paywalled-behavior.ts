@@ -2,7 +2,7 @@ import { Annotations, Duration, Tokenization, type IResolvable, type IResolveCon
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import { Construct } from 'constructs';
 import { PENDING_SETTLEMENT_HEADER } from '../lambda/core/handoff';
-import { PaymentHeaders } from '../lambda/core/payment-header';
+import { PaymentHeaders } from '../lambda/core/header-names';
 import type { EdgeVerifier } from './edge-verifier';
 import type { X402Config } from './pricing';
 

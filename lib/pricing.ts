@@ -11,7 +11,7 @@ import { keccak_256 } from '@noble/hashes/sha3';
 import { DEFAULT_ELIGIBILITY_HEADER, type AssetConfig, type EdgeConfig, type FacilitatorAuth, type PricedRoute } from '../lambda/core/config';
 import { PENDING_SETTLEMENT_HEADER } from '../lambda/core/handoff';
 import { evmChainId, knownNetwork } from '../lambda/core/networks';
-import { PaymentHeaders } from '../lambda/core/payment-header';
+import { PaymentHeaders } from '../lambda/core/header-names';
 import { formatAtomicUnits, priceToAtomicUnits } from '../lambda/core/price';
 import { routePatternError } from '../lambda/core/routes';
 import { analyzePaths } from './route-overlap';

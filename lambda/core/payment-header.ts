@@ -2,16 +2,9 @@ import type { PaymentPayload } from '@x402/core/types';
 import type { PaymentPayloadV1 } from '@x402/core/types/v1';
 import { parsePaymentPayload } from '@x402/core/schemas';
 import { Base64EncodedRegex, safeBase64Decode } from '@x402/core/utils';
+import { PaymentHeaders } from './header-names';
 import { reject, Reasons, type Rejection } from './rejection';
 
-/** Header names of both protocol versions, lower-case as CloudFront delivers them. */
-export const PaymentHeaders = {
-  signatureV2: 'payment-signature',
-  signatureV1: 'x-payment',
-  required: 'payment-required',
-  responseV2: 'payment-response',
-  responseV1: 'x-payment-response',
-} as const;
 
 /** A real payment header is ~1 KB; anything far larger is refused before decoding. */
 export const MAX_PAYMENT_HEADER_BYTES = 8 * 1024;

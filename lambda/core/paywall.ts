@@ -3,7 +3,8 @@ import type { PaymentPayload, PaymentRequirements, SettleResponse } from '@x402/
 import type { EdgeConfig } from './config';
 import { decodePendingSettlement, encodePendingSettlement, PENDING_SETTLEMENT_HEADER } from './handoff';
 import { emfRecord, MetricDimensions, Metrics, type MetricName } from './metrics';
-import { decodePaymentHeader, findPaymentHeader, PaymentHeaders, type DecodedPayment } from './payment-header';
+import { PaymentHeaders } from './header-names';
+import { decodePaymentHeader, findPaymentHeader, type DecodedPayment } from './payment-header';
 import type { Clock, FacilitatorPort, LogSink, ReceiptStorePort } from './ports';
 import { precheckExactEvm } from './precheck';
 import { paymentIdOf } from './receipt';

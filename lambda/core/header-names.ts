@@ -1,0 +1,11 @@
+/**
+ * x402 header names of both protocol versions, lower-case as CloudFront delivers them. No imports:
+ * the constructs read these at synth time (cache keys, CORS, WAF rules) without loading runtime code.
+ */
+export const PaymentHeaders = {
+  signatureV2: 'payment-signature',
+  signatureV1: 'x-payment',
+  required: 'payment-required',
+  responseV2: 'payment-response',
+  responseV1: 'x-payment-response',
+} as const;
