@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * The `cdk-x402` CLI (package.json "bin" runs it through bin/cdk-x402.js): `report`, `toggle on|off`,
- * `status` for a deployed cdk-x402 stack. Also runnable as `npx tsx bin/cdk-x402.ts ...`.
+ * `status`, `reconcile` for a deployed cdk-x402 stack. Also runnable as `npx tsx bin/cdk-x402.ts ...`.
  */
 import { runCli } from '../cli/program';
 

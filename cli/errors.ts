@@ -7,10 +7,15 @@ export const ExitCode = {
   usage: 2,
   /** AWS setup: credentials, region, permissions, a resource that does not exist. */
   aws: 3,
-  /** `toggle` refused: the web ACL has rules named like cdk-x402's that it did not create as they are now. */
+  /**
+   * Refused. `toggle`: the web ACL has rules named like cdk-x402's that it did not create as they are
+   * now. `reconcile`: the RPC serves another chain than the receipts' network.
+   */
   refused: 4,
   /** `toggle` gave up: the web ACL kept changing under it (stale lock token on every attempt). */
   conflict: 5,
+  /** `reconcile`: the chain's JSON-RPC endpoint (--rpc-url) is unreachable or failing. */
+  rpc: 6,
 } as const;
 
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
@@ -78,7 +83,7 @@ function iamActionOf(operation: string): string {
   const service: Record<string, string> = {
     DescribeStacks: 'cloudformation', GetWebACL: 'wafv2', UpdateWebACL: 'wafv2', ListSettlementRecords: 'wafv2',
     GetRevenueStatistics: 'wafv2', GetRevenueStatisticsSummary: 'wafv2', GetRevenueStatisticsTimeSeries: 'wafv2',
-    Scan: 'dynamodb', Query: 'dynamodb', GetItem: 'dynamodb',
+    Scan: 'dynamodb', Query: 'dynamodb', GetItem: 'dynamodb', UpdateItem: 'dynamodb',
   };
   return `${service[operation] ?? '<service>'}:${operation}`;
 }

@@ -7,11 +7,8 @@ import { CliError, ExitCode } from './errors';
 export function parseTime(text: string, nowMs: number, flag: string): Date {
   const value = text.trim();
   if (value === 'now') return new Date(nowMs);
-  const relative = /^(\d+)([dhm])$/.exec(value);
-  if (relative) {
-    const unit = { d: 86_400_000, h: 3_600_000, m: 60_000 }[relative[2] as 'd' | 'h' | 'm'];
-    return new Date(nowMs - Number(relative[1]) * unit);
-  }
+  const relative = durationMs(value);
+  if (relative !== undefined) return new Date(nowMs - relative);
   if (/^\d{4}-\d{2}-\d{2}$/.test(value)) {
     const date = new Date(`${value}T00:00:00Z`);
     if (!Number.isNaN(date.getTime())) return date;
@@ -20,6 +17,19 @@ export function parseTime(text: string, nowMs: number, flag: string): Date {
     if (!Number.isNaN(date.getTime())) return date;
   }
   throw new CliError(`${flag} ${JSON.stringify(text)} is not a time`, ExitCode.usage, `use a date (2026-11-01), a UTC date-time (2026-11-01T12:00:00Z), now, or a duration ago (30d, 12h, 90m)`);
+}
+
+/** A duration from the command line: `30d`, `12h`, `90m`, `45s`. */
+export function parseDuration(text: string, flag: string): number {
+  const ms = durationMs(text.trim());
+  if (ms === undefined) throw new CliError(`${flag} ${JSON.stringify(text)} is not a duration`, ExitCode.usage, 'use a number with a unit: 30s, 5m, 2h, 1d');
+  return ms;
+}
+
+function durationMs(value: string): number | undefined {
+  const match = /^(\d+)([dhms])$/.exec(value);
+  if (!match) return undefined;
+  return Number(match[1]) * { d: 86_400_000, h: 3_600_000, m: 60_000, s: 1000 }[match[2] as 'd' | 'h' | 'm' | 's'];
 }
 
 /** A plain-text table; `right` lists the columns aligned right (numbers). */

@@ -1,5 +1,5 @@
 /**
- * The `cdk-x402` command line: `report`, `toggle on|off`, `status`. {@link runCli} parses the
+ * The `cdk-x402` command line: `report`, `toggle on|off`, `status`, `reconcile`. {@link runCli} parses the
  * arguments (commander), runs the command and returns the exit code; bin/cdk-x402.ts wires it to
  * the process. Everything it touches comes in through {@link CliDeps}, so tests run it in-process.
  */
@@ -9,19 +9,23 @@ import { Argument, Command, CommanderError, Option } from 'commander';
 import { DEFAULT_REFERENCE_STACK_NAME } from '../lib/pricing';
 import { defaultClients, Session, type CliDeps, type TargetOptions } from './context';
 import { CliError, ExitCode, type ExitCodeValue } from './errors';
-import { json, parseTime } from './format';
+import { json, parseDuration, parseTime } from './format';
+import { formatReconcile, reconcile } from './reconcile';
 import { formatReport, report } from './report';
 import { formatStatus, status } from './status';
 import { toggle, type ToggleResult } from './toggle';
 
 const EXIT_CODES_HELP = `
 Exit codes:
-  0  success (toggle: also when charging was already in the requested state)
+  0  success (toggle: also when charging was already in the requested state; reconcile: also when
+     rows stay pending or need a look, which the output lists)
   1  unexpected failure
   2  bad command line (unknown command or option, invalid value)
   3  AWS setup: credentials, region, permissions, or a resource that does not exist
-  4  toggle refused: rules named like cdk-x402's were changed outside cdk-x402
-  5  toggle gave up: the web ACL kept changing under it (stale lock token)`;
+  4  toggle refused: rules named like cdk-x402's were changed outside cdk-x402;
+     reconcile refused: --rpc-url serves another chain than the receipts' network (nothing written)
+  5  toggle gave up: the web ACL kept changing under it (stale lock token)
+  6  reconcile: the chain RPC (--rpc-url) is unreachable or failing`;
 
 const FINDING_HELP = `
 Finding the deployment:
@@ -62,14 +66,14 @@ function withTarget(command: Command): Command {
 
 export function buildProgram(deps: CliDeps, setExit: (code: ExitCodeValue) => void): Command {
   const program = new Command('cdk-x402')
-    .description('Revenue, status and the charging switch of a cdk-x402 deployment (x402 payments for AI agents on CloudFront)')
+    .description('Revenue, status, the charging switch and reconciliation of a cdk-x402 deployment (x402 payments for AI agents on CloudFront)')
     .version(version(), '-V, --version', 'print the version')
     .exitOverride()
     .configureOutput({ writeOut: deps.io.stdout, writeErr: deps.io.stderr })
     .showHelpAfterError('(run with --help for usage)')
     .showSuggestionAfterError(true)
     .helpCommand(false)
-    .addHelpText('after', `\nExamples:\n  cdk-x402 status\n  cdk-x402 report --since 7d\n  cdk-x402 toggle off --dry-run\n${FINDING_HELP}\n${EXIT_CODES_HELP}`);
+    .addHelpText('after', `\nExamples:\n  cdk-x402 status\n  cdk-x402 report --since 7d\n  cdk-x402 toggle off --dry-run\n  cdk-x402 reconcile --rpc-url https://sepolia.base.org --dry-run\n${FINDING_HELP}\n${EXIT_CODES_HELP}`);
 
   const session = (options: TargetOptions) => {
     if (options.profile) (deps.env as Record<string, string | undefined>).AWS_PROFILE = options.profile;
@@ -139,6 +143,36 @@ export function buildProgram(deps: CliDeps, setExit: (code: ExitCodeValue) => vo
       const s = session(opts);
       const result = await status(s, opts);
       s.out(opts.json ? json(result) : formatStatus(result, deps.now()));
+      setExit(ExitCode.ok);
+    });
+
+  withTarget(
+    program
+      .command('reconcile')
+      .summary('close receipts the edge left in doubt, from what the chain shows')
+      .description(
+        'Settles the edge engine\'s receipts whose outcome the edge could not know against the chain, so that settled receipts ' +
+          'equal on-chain transfers again. In doubt: failed with unexpected_settle_error, settlement_pending or settlement_unconfirmed ' +
+          '(the facilitator\'s answer was lost; the payer may have been charged), and reserved past the authorization\'s validBefore ' +
+          '(the origin timed out, or the receipt write after a settlement failed).\n\n' +
+          'For each, it reads the token\'s authorizationState(payer, nonce) and, when used,\n' +
+          'the transaction that emitted AuthorizationUsed(payer, nonce):\n' +
+          '- used, and that transaction paid the amount to payTo: settled (its tx hash)\n' +
+          '- used otherwise (other payee or value), or canceled: left as it is, listed\n' +
+          '- unused, chain time past validBefore + --grace: released (never charged)\n' +
+          '- unused and still valid: left as it is (pending), listed\n\n' +
+          'Every write is conditional on the row being as it was read, so concurrent runs and the edge never overwrite each other.',
+      ),
+  )
+    .requiredOption('--rpc-url <url>', 'JSON-RPC endpoint of a node of the receipts\' network (its eth_chainId must match the receipts\' CAIP-2 network)')
+    .option('--grace <duration>', 'how long past validBefore (chain time) an unused authorization must be before it is released', '5m')
+    .option('--network <caip2>', 'only rows of this network, e.g. eip155:8453 (default: all; they must all be the RPC\'s chain)')
+    .option('--dry-run', 'show what would change, write nothing')
+    .addHelpText('after', `\nExamples:\n  cdk-x402 reconcile --rpc-url https://sepolia.base.org --dry-run\n  cdk-x402 reconcile --rpc-url https://mainnet.base.org --network eip155:8453 --json\n  cdk-x402 reconcile --rpc-url $RPC_URL --table CdkX402-x402-receipts --region eu-west-1\n\nPermissions: dynamodb:Scan and dynamodb:UpdateItem on the receipt table.\n${FINDING_HELP}\n${EXIT_CODES_HELP}`)
+    .action(async (opts) => {
+      const s = session(opts);
+      const result = await reconcile(s, { ...opts, graceSeconds: Math.floor(parseDuration(opts.grace, '--grace') / 1000) });
+      s.out(opts.json ? json(result) : formatReconcile(result));
       setExit(ExitCode.ok);
     });
 

@@ -2,6 +2,7 @@
  * The receipt table's schema: one row per payment, the source of truth for revenue.
  * Defined once here and imported by the handlers, the local edge and the CDK constructs.
  */
+import { Reasons } from './rejection';
 
 /** Partition key: `<network>:<payer>:<nonce>` for the edge engine, the transaction id for the waf engine. */
 export const RECEIPT_PARTITION_KEY = 'paymentId';
@@ -26,7 +27,8 @@ export const RECEIPT_INDEXES = {
  * settled: charged on chain (txHash set); failed: settlement refused or errored (errorReason set;
  * txHash too when a transaction was sent whose outcome was never confirmed: `settlement_pending`,
  * `settlement_unconfirmed`, which reconciliation against the chain resolves);
- * released: origin failed, nothing charged, the authorization may be presented again.
+ * released: origin failed, nothing charged, the authorization may be presented again (or, set by
+ * `cdk-x402 reconcile`, it expired unused).
  */
 export type ReceiptStatus = 'reserved' | 'settled' | 'failed' | 'released';
 
@@ -52,7 +54,21 @@ export interface Receipt {
   readonly errorReason?: string;
   /** Epoch seconds after which the authorization can no longer be settled (its validBefore). */
   readonly expiresAt: number;
+  /**
+   * Set by `cdk-x402 reconcile` when it closed a row the edge left in doubt (`failed` with an
+   * {@link IN_DOUBT_REASONS} reason, or `reserved` past `expiresAt`) from what the chain shows;
+   * `errorReason` is kept as the reason it was in doubt.
+   */
+  readonly reconciledAt?: string;
 }
+
+/**
+ * `failed` reasons that do not say whether the payer was charged: the facilitator's answer to
+ * /settle was lost (`unexpected_settle_error`), its transaction was sent but not seen mined
+ * (`settlement_pending`), or a retry found the authorization already used
+ * (`settlement_unconfirmed`). The content was withheld; the chain decides (`cdk-x402 reconcile`).
+ */
+export const IN_DOUBT_REASONS: readonly string[] = [Reasons.unexpectedSettleError, Reasons.settlementPending, Reasons.settlementUnconfirmed];
 
 /** The id of an edge-engine payment: EIP-3009 nonces are unique per (token, payer). */
 export function paymentIdOf(network: string, asset: string, payer: string, nonce: string): string {

@@ -8,13 +8,16 @@ import {
 import type { ReceiptStorePort } from '../core/ports';
 import { RECEIPT_PARTITION_KEY, type Receipt, type ReceiptStatus } from '../core/receipt';
 
+/** What `cdk-x402 reconcile` found on chain for a row the edge left in doubt. */
+export type ReconciledStatus = { readonly status: 'settled'; readonly txHash: string } | { readonly status: 'released' };
+
 /**
  * Receipt rows in DynamoDB. Each transition is conditional on the current status, so a replayed
  * nonce cannot be reserved twice and a settled row can never be released or failed afterwards.
  */
 export class DynamoReceiptStore implements ReceiptStorePort {
   constructor(
-    private readonly client: DynamoDBClient,
+    private readonly client: Pick<DynamoDBClient, 'send'>,
     private readonly tableName: string,
   ) {}
 
@@ -49,13 +52,42 @@ export class DynamoReceiptStore implements ReceiptStorePort {
     return this.transition(paymentId, 'released', at, {});
   }
 
-  private async transition(paymentId: string, to: ReceiptStatus, at: string, fields: Record<string, string>): Promise<void> {
+  /**
+   * Closes a row the edge left in doubt with what the chain shows (`cdk-x402 reconcile`): settled
+   * with the transaction found, or released when its authorization expired unused. Only if the row
+   * is still exactly as it was read (same status and updatedAt): when the edge or another run moved
+   * it first, nothing is written and the answer is 'changed'.
+   */
+  async reconcile(paymentId: string, seen: { readonly status: 'failed' | 'reserved'; readonly updatedAt: string }, to: ReconciledStatus, at: string): Promise<'applied' | 'changed'> {
+    const fields: Record<string, string> = to.status === 'settled' ? { txHash: to.txHash, reconciledAt: at } : { reconciledAt: at };
+    try {
+      await this.transition(paymentId, to.status, at, fields, seen);
+      return 'applied';
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return 'changed';
+      throw error;
+    }
+  }
+
+  /** Moves a row that is `from` (by default: reserved, whatever its updatedAt) to `to`. */
+  private async transition(
+    paymentId: string,
+    to: ReceiptStatus,
+    at: string,
+    fields: Record<string, string>,
+    from: { readonly status: ReceiptStatus; readonly updatedAt?: string } = { status: 'reserved' },
+  ): Promise<void> {
     const names: Record<string, string> = { '#status': 'status', '#updatedAt': 'updatedAt' };
     const values: Record<string, AttributeValue> = {
       ':to': { S: to },
-      ':reserved': { S: 'reserved' satisfies ReceiptStatus },
+      ':from': { S: from.status },
       ':at': { S: at },
     };
+    const conditions = ['#status = :from'];
+    if (from.updatedAt !== undefined) {
+      values[':seenAt'] = { S: from.updatedAt };
+      conditions.push('#updatedAt = :seenAt');
+    }
     const sets = ['#status = :to', '#updatedAt = :at'];
     for (const [name, value] of Object.entries(fields)) {
       names[`#${name}`] = name;
@@ -67,7 +99,7 @@ export class DynamoReceiptStore implements ReceiptStorePort {
         TableName: this.tableName,
         Key: { [RECEIPT_PARTITION_KEY]: { S: paymentId } },
         UpdateExpression: `SET ${sets.join(', ')}`,
-        ConditionExpression: '#status = :reserved',
+        ConditionExpression: conditions.join(' AND '),
         ExpressionAttributeNames: names,
         ExpressionAttributeValues: values,
       }),

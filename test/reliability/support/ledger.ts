@@ -12,7 +12,8 @@
  *   chain must resolve it. Either the facilitator settled and its answer was lost (x402 gives the
  *   edge no way to confirm it: the content is withheld, the receipt is `failed` with a reason that
  *   says so), or DynamoDB failed after settlement (content released, the receipt kept in the log
- *   fallback). Reported, not hidden.
+ *   fallback). Reported, not hidden; `cdk-x402 reconcile` then closes them from the chain, and the
+ *   suite counts those it closed as reconciled.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,6 +28,8 @@ export interface Tally {
   paymentsLost: number;
   doubleCharges: number;
   flagged: number;
+  /** Flagged cases that `cdk-x402 reconcile` closed: a settled receipt with the chain's transaction. */
+  reconciled: number;
   readonly details: string[];
 }
 
@@ -36,7 +39,7 @@ export class Ledger {
   readonly tally: Tally;
 
   constructor(suite: string) {
-    this.tally = { suite, cases: 0, servedUnpaid: 0, paymentsLost: 0, doubleCharges: 0, flagged: 0, details: [] };
+    this.tally = { suite, cases: 0, servedUnpaid: 0, paymentsLost: 0, doubleCharges: 0, flagged: 0, reconciled: 0, details: [] };
   }
 
   tried(count = 1): void {
@@ -53,6 +56,10 @@ export class Ledger {
   flag(detail: string): void {
     this.tally.flagged++;
     this.tally.details.push(`flagged: ${detail}`);
+  }
+
+  reconciled(count: number): void {
+    this.tally.reconciled += count;
   }
 
   /** Writes the tally for the run's summary; returns the violations (expected: none). */

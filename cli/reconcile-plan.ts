@@ -1,0 +1,83 @@
+/**
+ * What to do with a receipt row the edge left in doubt, given what the chain says about its
+ * authorization. Pure: cli/reconcile.ts reads the rows and the chain and writes the outcome.
+ *
+ * | chain says                                   | row becomes                         |
+ * |----------------------------------------------|-------------------------------------|
+ * | used, Transfer of `amount` to `payTo`        | settled (txHash of that transaction) |
+ * | used, Transfer elsewhere or of another value | unchanged: mismatch, look at it     |
+ * | used up without a transfer (canceled)        | unchanged: canceled, nothing charged |
+ * | unused, chain time ≥ validBefore + grace     | released: nothing charged, and never can be |
+ * | unused, still valid                          | unchanged: pending (a transaction may still land) |
+ */
+import type { ReconciledStatus } from '../lambda/edge/dynamo-receipt-store';
+import type { AuthorizationFinding, ChainHead } from './chain';
+
+/** The receipt fields reconciliation reads. */
+export interface InDoubtRow {
+  readonly paymentId: string;
+  readonly status: 'failed' | 'reserved';
+  readonly network: string;
+  readonly payer: string;
+  readonly payTo: string;
+  /** Atomic units. */
+  readonly amount: string;
+  readonly asset: string;
+  readonly nonce: string;
+  readonly route: string;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  /** validBefore, epoch seconds. */
+  readonly expiresAt: number;
+  readonly errorReason?: string;
+  readonly txHash?: string;
+}
+
+export type Outcome = 'settled' | 'released' | 'pending' | 'canceled' | 'mismatch';
+
+export interface Decision {
+  readonly outcome: Outcome;
+  /** The write that closes the row (settled, released); none when the row stays as it is. */
+  readonly write?: ReconciledStatus;
+  /** The transaction that used the authorization (settled, mismatch) or canceled it. */
+  readonly txHash?: string;
+  /** One line for a person. */
+  readonly detail: string;
+}
+
+const iso = (epochSeconds: number) => new Date(epochSeconds * 1000).toISOString();
+
+export function decide(row: InDoubtRow, finding: AuthorizationFinding, head: ChainHead, graceSeconds: number): Decision {
+  switch (finding.kind) {
+    case 'transfer': {
+      if (finding.to.toLowerCase() === row.payTo.toLowerCase() && finding.value === BigInt(row.amount)) {
+        const recorded = row.txHash && row.txHash.toLowerCase() !== finding.txHash.toLowerCase() ? ` (the edge had recorded ${row.txHash})` : '';
+        return {
+          outcome: 'settled',
+          write: { status: 'settled', txHash: finding.txHash },
+          txHash: finding.txHash,
+          detail: `charged: ${row.amount} to ${row.payTo} in block ${finding.blockNumber}${recorded}`,
+        };
+      }
+      return {
+        outcome: 'mismatch',
+        txHash: finding.txHash,
+        detail: `the authorization was used to move ${finding.value} to ${finding.to}, not ${row.amount} to ${row.payTo}: left ${row.status}, look at it`,
+      };
+    }
+    case 'used-without-transfer':
+      return { outcome: 'mismatch', txHash: finding.txHash, detail: `the authorization was used without a transfer from the payer: left ${row.status}, look at it` };
+    case 'canceled':
+      return {
+        outcome: 'canceled',
+        ...(finding.txHash ? { txHash: finding.txHash } : {}),
+        detail: `canceled by the payer${finding.txHash ? '' : ` (no AuthorizationUsed in blocks ${finding.searched.fromBlock}..${finding.searched.toBlock}, where it was valid)`}: nothing charged; left ${row.status}`,
+      };
+    case 'unused': {
+      if (head.timestamp >= row.expiresAt + graceSeconds) {
+        return { outcome: 'released', write: { status: 'released' }, detail: `never used, expired at ${iso(row.expiresAt)}: nothing charged, and it can no longer be` };
+      }
+      return { outcome: 'pending', detail: `not used yet, valid until ${iso(row.expiresAt)}: a transaction may still settle it; run again after ${iso(row.expiresAt + graceSeconds)}` };
+    }
+  }
+}

@@ -1,0 +1,270 @@
+/**
+ * `cdk-x402 reconcile`: closes the edge engine's receipts whose outcome the edge could not know,
+ * from what the chain shows, so that settled receipts equal on-chain transfers again.
+ *
+ * chain (eth_chainId, head block) → scan the table for rows in doubt → per row: the chain's answer
+ * (cli/chain.ts) → the decision (cli/reconcile-plan.ts) → a conditional write (DynamoReceiptStore).
+ *
+ * In doubt: `failed` with an {@link IN_DOUBT_REASONS} reason (the facilitator's answer was lost;
+ * the payer may have been charged), and `reserved` past validBefore + grace (the origin timed out,
+ * so CloudFront never ran origin-response; or the receipt write after a settlement failed).
+ */
+import { ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { evmChainId, knownNetwork } from '../lambda/core/networks';
+import { IN_DOUBT_REASONS, RECEIPT_PARTITION_KEY, RESERVED_PAYMENT_ID_PREFIX, type Engine, type ReceiptStatus } from '../lambda/core/receipt';
+import { DynamoReceiptStore } from '../lambda/edge/dynamo-receipt-store';
+import { ChainReader } from './chain';
+import type { Session, TargetOptions } from './context';
+import { CliError, ExitCode } from './errors';
+import { table } from './format';
+import { decide, type InDoubtRow, type Outcome } from './reconcile-plan';
+
+export interface ReconcileOptions extends TargetOptions {
+  readonly rpcUrl: string;
+  /** Seconds past validBefore (chain time) before an unused authorization counts as expired. */
+  readonly graceSeconds: number;
+  /** Only rows of this CAIP-2 network. */
+  readonly network?: string;
+  readonly dryRun?: boolean;
+}
+
+/** What happened to the row in this run. */
+export type WriteResult =
+  /** Written (settled or released). */
+  | 'applied'
+  /** --dry-run: it would have been written. */
+  | 'dry-run'
+  /** Nothing to write: the row stays as it is (pending, canceled, mismatch). */
+  | 'none'
+  /** The row changed between the read and the write (the edge, or another run): left as it is now. */
+  | 'changed-meanwhile';
+
+export interface ReconciledRow {
+  readonly paymentId: string;
+  readonly network: string;
+  readonly payer: string;
+  readonly payTo: string;
+  readonly asset: string;
+  readonly amount: string;
+  readonly nonce: string;
+  readonly route: string;
+  readonly createdAt: string;
+  readonly expiresAt: string;
+  readonly was: { readonly status: string; readonly errorReason?: string; readonly txHash?: string };
+  readonly outcome: Outcome;
+  readonly write: WriteResult;
+  readonly txHash?: string;
+  readonly detail: string;
+}
+
+export interface ReconcileResult {
+  readonly table: string;
+  readonly region: string;
+  readonly chain: { readonly rpc: string; readonly chainId: number; readonly network: string; readonly name?: string; readonly head: { readonly number: string; readonly time: string } };
+  readonly dryRun: boolean;
+  readonly graceSeconds: number;
+  /** Rows `reserved` with validBefore at or before this time were read (chain time − grace). */
+  readonly reservedExpiredBefore: string;
+  readonly rows: readonly ReconciledRow[];
+  /** Rows by outcome (what the chain says), and how many this run wrote. */
+  readonly totals: Readonly<Record<Outcome, number>> & { readonly written: number; readonly changedMeanwhile: number };
+  readonly notes: readonly string[];
+}
+
+/** The chain's head more than this far from the clock is worth a note (a lagging node). */
+const HEAD_LAG_NOTE_SECONDS = 600;
+
+export async function reconcile(session: Session, options: ReconcileOptions): Promise<ReconcileResult> {
+  if (!/^https?:\/\/[^\s]+$/i.test(options.rpcUrl) || !URL.canParse(options.rpcUrl)) {
+    throw new CliError(`--rpc-url ${JSON.stringify(options.rpcUrl)} is not an http(s) URL`, ExitCode.usage, 'pass the JSON-RPC endpoint of a node of the receipts\' network, e.g. https://sepolia.base.org');
+  }
+  const wantedChainId = options.network === undefined ? undefined : evmChainId(options.network);
+  if (options.network !== undefined && wantedChainId === undefined) {
+    throw new CliError(`--network ${JSON.stringify(options.network)} is not an EVM CAIP-2 network`, ExitCode.usage, 'use eip155:<chain id>, e.g. eip155:8453 (Base) or eip155:84532 (Base Sepolia)');
+  }
+
+  const chain = await ChainReader.connect(options.rpcUrl);
+  const network = `eip155:${chain.chainId}`;
+  const name = knownNetwork(network)?.displayName;
+  const headTime = new Date(chain.head.timestamp * 1000).toISOString();
+  session.progress(`Chain ${network}${name ? ` (${name})` : ''} via ${chain.endpoint}: head block ${chain.head.number} at ${headTime}`);
+  if (wantedChainId !== undefined && wantedChainId !== chain.chainId) {
+    throw wrongChain(chain.endpoint, chain.chainId, [`${options.network} (--network)`]);
+  }
+  const notes: string[] = [];
+  const lag = Math.round(session.deps.now() / 1000) - chain.head.timestamp;
+  if (Math.abs(lag) > HEAD_LAG_NOTE_SECONDS) {
+    notes.push(`the chain's head block is ${Math.round(Math.abs(lag) / 60)} min ${lag > 0 ? 'behind' : 'ahead of'} this machine's clock; expiry is judged by chain time (${headTime})`);
+  }
+
+  const target = await session.target({ table: true });
+  const tableName = target.tableName!;
+  const cutoff = chain.head.timestamp - options.graceSeconds;
+  const rows = await readRowsInDoubt(session, tableName, cutoff, options.network);
+
+  // Refuse before writing anything when a row is on another chain than the RPC's.
+  const elsewhere = new Map<string, number>();
+  for (const row of rows) if (evmChainId(row.network) !== chain.chainId) elsewhere.set(row.network, (elsewhere.get(row.network) ?? 0) + 1);
+  if (elsewhere.size > 0) throw wrongChain(chain.endpoint, chain.chainId, [...elsewhere].map(([n, count]) => `${n} (${count} row(s) in doubt)`));
+
+  const store = new DynamoReceiptStore(session.deps.clients.dynamo(session.region), tableName);
+  const results: ReconciledRow[] = [];
+  for (const [i, row] of rows.entries()) {
+    session.progress(`  [${i + 1}/${rows.length}] payer ${row.payer} nonce ${short(row.nonce)} (${row.status}${row.errorReason ? ` ${row.errorReason}` : ''})…`);
+    const finding = await chain.find(row);
+    const decision = decide(row, finding, chain.head, options.graceSeconds);
+    let write: WriteResult = 'none';
+    if (decision.write) {
+      if (options.dryRun) write = 'dry-run';
+      else {
+        const at = new Date(session.deps.now()).toISOString();
+        const done = await session.aws({ operation: 'UpdateItem', resource: `receipt table ${tableName}` }, () => store.reconcile(row.paymentId, row, decision.write!, at));
+        write = done === 'applied' ? 'applied' : 'changed-meanwhile';
+      }
+    }
+    results.push({
+      paymentId: row.paymentId,
+      network: row.network,
+      payer: row.payer,
+      payTo: row.payTo,
+      asset: row.asset,
+      amount: row.amount,
+      nonce: row.nonce,
+      route: row.route,
+      createdAt: row.createdAt,
+      expiresAt: new Date(row.expiresAt * 1000).toISOString(),
+      was: { status: row.status, ...(row.errorReason ? { errorReason: row.errorReason } : {}), ...(row.txHash ? { txHash: row.txHash } : {}) },
+      outcome: decision.outcome,
+      write,
+      ...(decision.txHash ? { txHash: decision.txHash } : {}),
+      detail: write === 'changed-meanwhile' ? `${decision.detail} (not written: the row changed since it was read; run again)` : decision.detail,
+    });
+  }
+  if (options.dryRun) session.progress('Dry run: nothing was changed.');
+
+  const count = (outcome: Outcome) => results.filter((r) => r.outcome === outcome).length;
+  return {
+    table: tableName,
+    region: session.region,
+    chain: { rpc: chain.endpoint, chainId: chain.chainId, network, ...(name ? { name } : {}), head: { number: String(chain.head.number), time: headTime } },
+    dryRun: Boolean(options.dryRun),
+    graceSeconds: options.graceSeconds,
+    reservedExpiredBefore: new Date(cutoff * 1000).toISOString(),
+    rows: results,
+    totals: {
+      settled: count('settled'),
+      released: count('released'),
+      pending: count('pending'),
+      canceled: count('canceled'),
+      mismatch: count('mismatch'),
+      written: results.filter((r) => r.write === 'applied').length,
+      changedMeanwhile: results.filter((r) => r.write === 'changed-meanwhile').length,
+    },
+    notes,
+  };
+}
+
+function wrongChain(endpoint: string, chainId: number, networks: readonly string[]): CliError {
+  return new CliError(
+    `the chain RPC ${endpoint} serves chain id ${chainId} (eip155:${chainId}), not ${networks.join(', ')}: nothing was changed`,
+    ExitCode.refused,
+    'pass --rpc-url of a node of the receipts\' network (or --network <caip2> to reconcile only the rows of the RPC\'s network)',
+    { chainId, networks },
+  );
+}
+
+/** Edge receipts `failed` in doubt, and `reserved` ones whose authorization expired by `cutoff` (epoch s). */
+async function readRowsInDoubt(session: Session, tableName: string, cutoff: number, network: string | undefined): Promise<InDoubtRow[]> {
+  const dynamo = session.deps.clients.dynamo(session.region);
+  const names: Record<string, string> = { '#pk': RECEIPT_PARTITION_KEY, '#engine': 'engine', '#status': 'status', '#errorReason': 'errorReason', '#expiresAt': 'expiresAt' };
+  const values: Record<string, AttributeValue> = {
+    ':edge': { S: 'edge' satisfies Engine },
+    ':failed': { S: 'failed' satisfies ReceiptStatus },
+    ':reserved': { S: 'reserved' satisfies ReceiptStatus },
+    ':cutoff': { N: String(cutoff) },
+    ':bookkeeping': { S: RESERVED_PAYMENT_ID_PREFIX },
+  };
+  IN_DOUBT_REASONS.forEach((reason, i) => (values[`:r${i}`] = { S: reason }));
+  const reasons = IN_DOUBT_REASONS.map((_, i) => `:r${i}`).join(', ');
+  let filter = `#engine = :edge AND NOT begins_with(#pk, :bookkeeping) AND ((#status = :failed AND #errorReason IN (${reasons})) OR (#status = :reserved AND #expiresAt <= :cutoff))`;
+  if (network !== undefined) {
+    names['#network'] = 'network';
+    values[':network'] = { S: network };
+    filter += ' AND #network = :network';
+  }
+  session.progress(`Reading receipts in doubt (scanning table ${tableName}, ${session.region}): failed with ${IN_DOUBT_REASONS.join(' / ')}, or reserved and expired before ${new Date(cutoff * 1000).toISOString()}…`);
+  const rows: InDoubtRow[] = [];
+  let startKey: Record<string, AttributeValue> | undefined;
+  let pages = 0;
+  let read = 0;
+  do {
+    const page = await session.aws({ operation: 'Scan', resource: `receipt table ${tableName}` }, () =>
+      dynamo.send(new ScanCommand({ TableName: tableName, FilterExpression: filter, ExpressionAttributeNames: names, ExpressionAttributeValues: values, ExclusiveStartKey: startKey, ConsistentRead: true })),
+    );
+    pages++;
+    read += page.ScannedCount ?? 0;
+    for (const item of page.Items ?? []) rows.push(rowOf(item));
+    startKey = page.LastEvaluatedKey;
+    if (startKey || pages > 1) session.progress(`  ${pages} page(s), ${read} row(s) read, ${rows.length} in doubt…`);
+  } while (startKey);
+  session.progress(`${rows.length} row(s) in doubt.`);
+  return rows.sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.paymentId.localeCompare(b.paymentId));
+}
+
+function rowOf(item: Record<string, AttributeValue>): InDoubtRow {
+  const text = (name: string) => item[name]?.S ?? '';
+  const optional = (name: string) => item[name]?.S || undefined;
+  return {
+    paymentId: text(RECEIPT_PARTITION_KEY),
+    status: text('status') as InDoubtRow['status'],
+    network: text('network'),
+    payer: text('payer'),
+    payTo: text('payTo'),
+    amount: text('amount'),
+    asset: text('asset'),
+    nonce: text('nonce'),
+    route: text('route'),
+    createdAt: text('createdAt'),
+    updatedAt: text('updatedAt'),
+    expiresAt: Number(item.expiresAt?.N ?? 0),
+    ...(optional('errorReason') ? { errorReason: optional('errorReason') } : {}),
+    ...(optional('txHash') ? { txHash: optional('txHash') } : {}),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Text output
+
+const short = (hex: string) => (hex.length > 14 ? `${hex.slice(0, 8)}…${hex.slice(-4)}` : hex);
+
+const ACTION: Record<Outcome, Record<WriteResult, string>> = {
+  settled: { applied: 'settled', 'dry-run': 'would settle', none: 'settled', 'changed-meanwhile': 'changed meanwhile' },
+  released: { applied: 'released', 'dry-run': 'would release', none: 'released', 'changed-meanwhile': 'changed meanwhile' },
+  pending: { applied: '', 'dry-run': '', none: 'left: pending', 'changed-meanwhile': '' },
+  canceled: { applied: '', 'dry-run': '', none: 'left: canceled', 'changed-meanwhile': '' },
+  mismatch: { applied: '', 'dry-run': '', none: 'left: LOOK AT IT', 'changed-meanwhile': '' },
+};
+
+export function formatReconcile(result: ReconcileResult): string {
+  const out: string[] = [];
+  const c = result.chain;
+  out.push(`Reconciling receipt table ${result.table} (${result.region}) with ${c.network}${c.name ? ` (${c.name})` : ''} at block ${c.head.number} (${c.head.time}) via ${c.rpc}`);
+  const t = result.totals;
+  if (result.rows.length === 0) {
+    out.push(`Nothing in doubt: no failed receipt with ${IN_DOUBT_REASONS.join(' / ')}, no reservation expired before ${result.reservedExpiredBefore}.`);
+  } else {
+    const parts = (['settled', 'released', 'pending', 'canceled', 'mismatch'] as const).filter((o) => t[o] > 0).map((o) => `${t[o]} ${o}`);
+    out.push(`${result.rows.length} row(s) in doubt: ${parts.join(', ')}; ${result.dryRun ? 'dry run, nothing written' : `${t.written} written`}${t.changedMeanwhile > 0 ? `, ${t.changedMeanwhile} changed meanwhile (run again)` : ''}`);
+    out.push('');
+    out.push(
+      table(
+        ['PAYER', 'NONCE', 'ROUTE', 'AMOUNT', 'WAS', 'NOW', 'TRANSACTION'],
+        result.rows.map((r) => [short(r.payer), short(r.nonce), r.route, r.amount, `${r.was.status}${r.was.errorReason ? ` (${r.was.errorReason})` : ''}`, ACTION[r.outcome][r.write], r.txHash ? short(r.txHash) : '']),
+        [3],
+      ),
+    );
+    out.push('', ...result.rows.map((r) => `${short(r.payer)} ${short(r.nonce)}: ${r.detail}`));
+  }
+  if (result.notes.length > 0) out.push('', ...result.notes.map((n) => `Note: ${n}`));
+  return out.join('\n');
+}
