@@ -10,28 +10,15 @@
  * | unused, chain time ≥ validBefore + grace     | released: nothing charged, and never can be |
  * | unused, still valid                          | unchanged: pending (a transaction may still land) |
  */
+import type { Receipt } from '../lambda/core/receipt';
 import type { ReconciledStatus } from '../lambda/edge/dynamo-receipt-store';
 import type { AuthorizationFinding, ChainHead } from './chain';
 
-/** The receipt fields reconciliation reads. */
-export interface InDoubtRow {
-  readonly paymentId: string;
-  readonly status: 'failed' | 'reserved';
-  readonly network: string;
-  readonly payer: string;
-  readonly payTo: string;
-  /** Atomic units. */
-  readonly amount: string;
-  readonly asset: string;
-  readonly nonce: string;
-  readonly route: string;
-  readonly createdAt: string;
-  readonly updatedAt: string;
-  /** validBefore, epoch seconds. */
-  readonly expiresAt: number;
-  readonly errorReason?: string;
-  readonly txHash?: string;
-}
+/** The receipt fields reconciliation reads, of a row the edge left `failed` or `reserved`. */
+export type InDoubtRow = Pick<
+  Receipt,
+  'paymentId' | 'network' | 'payer' | 'payTo' | 'amount' | 'asset' | 'nonce' | 'route' | 'createdAt' | 'updatedAt' | 'expiresAt' | 'errorReason' | 'txHash'
+> & { readonly status: 'failed' | 'reserved' };
 
 export type Outcome = 'settled' | 'released' | 'pending' | 'canceled' | 'mismatch';
 
