@@ -4,33 +4,18 @@
  */
 import { WAFInvalidParameterException, WAFInternalErrorException, ListSettlementRecordsCommand, WAFV2Client, type SettlementRecord } from '@aws-sdk/client-wafv2';
 import { mockClient } from 'aws-sdk-client-mock';
-import { knownNetwork } from '../../lambda/core/networks';
 import { RESERVED_PAYMENT_ID_PREFIX, WAF_INGEST_CHECKPOINT_ID } from '../../lambda/core/receipt';
 import { DynamoSettlementStore } from '../../lambda/ingest/dynamo-settlement-store';
 import { handler } from '../../lambda/ingest/handler';
 import { ingestSettlements, type IngestPorts } from '../../lambda/ingest/ingest';
-import { IngestEnvironment, type IngestSettings } from '../../lambda/ingest/settlement-records';
+import { IngestEnvironment } from '../../lambda/ingest/settlement-records';
 import { createReceiptTable, startLocalDynamo, type LocalDynamo } from '../../local/dynamo';
 import { listReceipts } from '../../local/receipts';
-import { FakeSettlements, throttled } from '../support/waf-settlements';
+import { FakeSettlements, INGEST_SETTINGS, PAY_TO, throttled, WEB_ACL_ARN } from '../support/waf-settlements';
 
-const PAY_TO = '0x209693Bc6afc0C5328bA36FaF03C514EF312287C';
-const ARN = 'arn:aws:wafv2:us-east-1:123456789012:global/webacl/site-x402/abc';
+const ARN = WEB_ACL_ARN;
 const OTHER_ARN = 'arn:aws:wafv2:us-east-1:123456789012:global/webacl/someone-else/def';
-const SETTINGS: IngestSettings = {
-  network: 'eip155:84532',
-  payTo: PAY_TO,
-  asset: { ...knownNetwork('eip155:84532')!.usdc, symbol: 'USDC' },
-  currencyMode: 'TEST',
-  routes: [
-    { pattern: '/articles/*', price: '1000' },
-    { pattern: 'GET /api/premium-report', price: '10000' },
-  ],
-  overlapSeconds: 900,
-  initialLookbackSeconds: 86400,
-  maxLookbackSeconds: 7 * 86400,
-  chunkSeconds: 6 * 3600,
-};
+const SETTINGS = INGEST_SETTINGS;
 const MINUTE = 60_000;
 const T0 = Date.parse('2026-11-20T12:00:00Z');
 

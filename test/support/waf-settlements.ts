@@ -4,7 +4,29 @@
  * CurrencyMode filters, and paged with NextMarker. A record becomes visible only from its
  * `visibleAt` wall time on, like a record WAF publishes late.
  */
+import { knownNetwork } from '../../lambda/core/networks';
+import type { IngestSettings } from '../../lambda/ingest/settlement-records';
 import { WAFV2ServiceException, type ListSettlementRecordsCommandInput, type ListSettlementRecordsCommandOutput, type SettlementRecord } from '@aws-sdk/client-wafv2';
+
+/** The publisher's wallet and web ACL of the ingestion tests. */
+export const PAY_TO = '0x209693Bc6afc0C5328bA36FaF03C514EF312287C';
+export const WEB_ACL_ARN = 'arn:aws:wafv2:us-east-1:123456789012:global/webacl/site-x402/abc';
+
+/** Ingestion settings of a Base Sepolia (TEST mode) deployment with two disjoint priced routes. */
+export const INGEST_SETTINGS: IngestSettings = {
+  network: 'eip155:84532',
+  payTo: PAY_TO,
+  asset: { ...knownNetwork('eip155:84532')!.usdc, symbol: 'USDC' },
+  currencyMode: 'TEST',
+  routes: [
+    { pattern: '/articles/*', price: '1000' },
+    { pattern: 'GET /api/premium-report', price: '10000' },
+  ],
+  overlapSeconds: 900,
+  initialLookbackSeconds: 86400,
+  maxLookbackSeconds: 7 * 86400,
+  chunkSeconds: 6 * 3600,
+};
 
 export interface StoredSettlement {
   readonly record: SettlementRecord;

@@ -1,6 +1,5 @@
 /** lambda/ingest/settlement-records.ts: a WAF settlement record → a receipt row; windows and checkpoints. */
 import type { SettlementRecord } from '@aws-sdk/client-wafv2';
-import { knownNetwork } from '../../lambda/core/networks';
 import {
   advanceCheckpoint,
   atomicAmountOf,
@@ -13,25 +12,11 @@ import {
   toReceiptRow,
   UNMATCHED_ROUTE,
   wafPaymentId,
-  type IngestSettings,
 } from '../../lambda/ingest/settlement-records';
+import { INGEST_SETTINGS, PAY_TO, WEB_ACL_ARN } from '../support/waf-settlements';
 
-const PAY_TO = '0x209693Bc6afc0C5328bA36FaF03C514EF312287C';
-const ARN = 'arn:aws:wafv2:us-east-1:123456789012:global/webacl/site-x402/abc';
-const SETTINGS: IngestSettings = {
-  network: 'eip155:84532',
-  payTo: PAY_TO,
-  asset: { ...knownNetwork('eip155:84532')!.usdc, symbol: 'USDC' },
-  currencyMode: 'TEST',
-  routes: [
-    { pattern: 'GET /api/premium-report', price: '10000' },
-    { pattern: '/articles/*', price: '1000' },
-  ],
-  overlapSeconds: 900,
-  initialLookbackSeconds: 86400,
-  maxLookbackSeconds: 7 * 86400,
-  chunkSeconds: 6 * 3600,
-};
+const ARN = WEB_ACL_ARN;
+const SETTINGS = INGEST_SETTINGS;
 const ROUTES = compileIngestRoutes(SETTINGS);
 const HOUR = 3_600_000;
 const NOW = Date.parse('2026-11-20T12:00:00Z');
