@@ -11,10 +11,10 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { deflateRawSync } from 'node:zlib';
 import { build } from 'esbuild';
 import type { EdgeConfig } from '../lambda/core/config';
 import { EDGE_BUNDLE_SETTINGS, EDGE_ENTRIES, edgeConfigDefine } from '../lib/edge-bundle';
+import { zippedSize } from '../lib/esbuild-code';
 import { percentile } from './load-worker';
 
 const REPO = path.join(__dirname, '..');
@@ -72,7 +72,7 @@ export async function measureColdStarts(config: EdgeConfig, runs = 7): Promise<R
       const code = await bundle(entry, withConfig ? config : undefined, external);
       const file = path.join(external ? local : dir, `${name}.js`);
       writeFileSync(file, code);
-      return { bytes: code.length, zippedBytes: deflateRawSync(code, { level: 9 }).length, initMs: timeRequire(file, runs) };
+      return { bytes: code.length, zippedBytes: zippedSize(code), initMs: timeRequire(file, runs) };
     };
     return {
       oursBundled: await measure('ours-bundled', EDGE_ENTRIES.viewerRequest, true, false),

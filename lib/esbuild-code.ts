@@ -34,8 +34,7 @@ const bundles = new Map<string, Buffer>();
  * output, so it changes exactly when the deployed code (or a baked value) changes.
  */
 export function esbuildCode(options: EsbuildCodeOptions): lambda.Code {
-  const { entry, settings, define = {} } = options;
-  const key = createHash('sha256').update(JSON.stringify({ entry, define, settings })).digest('hex');
+  const key = bundleKey(options);
   return lambda.Code.fromAsset(LAMBDA_SOURCE_DIR, {
     assetHashType: AssetHashType.OUTPUT,
     bundling: {
@@ -46,7 +45,7 @@ export function esbuildCode(options: EsbuildCodeOptions): lambda.Code {
       local: {
         tryBundle(outputDir: string): boolean {
           mkdirSync(outputDir, { recursive: true });
-          writeFileSync(path.join(outputDir, 'index.js'), bundle(key, options));
+          writeFileSync(path.join(outputDir, 'index.js'), buildBundle(options));
           return true;
         },
       },
@@ -54,7 +53,21 @@ export function esbuildCode(options: EsbuildCodeOptions): lambda.Code {
   });
 }
 
-function bundle(key: string, options: EsbuildCodeOptions): Buffer {
+/** What Lambda's zipped size quotas count: the code deflated as a .zip entry. */
+export function zippedSize(code: Uint8Array): number {
+  return deflateRawSync(code, { level: 9 }).length;
+}
+
+function bundleKey({ entry, settings, define = {} }: EsbuildCodeOptions): string {
+  return createHash('sha256').update(JSON.stringify({ entry, define, settings })).digest('hex');
+}
+
+/**
+ * The bundle {@link esbuildCode} deploys, built once per (entry, settings, define) per process;
+ * throws when it is over `maxZippedBytes`. Also what the local edge and the size checks measure.
+ */
+export function buildBundle(options: EsbuildCodeOptions): Buffer {
+  const key = bundleKey(options);
   const cached = bundles.get(key);
   if (cached) return cached;
   const result = buildSync({
@@ -68,7 +81,7 @@ function bundle(key: string, options: EsbuildCodeOptions): Buffer {
   });
   const code = Buffer.from(result.outputFiles[0].contents);
   if (options.maxZippedBytes !== undefined) {
-    const zipped = deflateRawSync(code, { level: 9 }).length;
+    const zipped = zippedSize(code);
     if (zipped > options.maxZippedBytes) {
       throw new Error(`${path.basename(options.entry)}: the bundle is ${zipped} bytes zipped; ${options.limitName ?? 'Lambda'} allows ${options.maxZippedBytes} for it`);
     }

@@ -1,7 +1,6 @@
-import { build } from 'esbuild';
-import { deflateRawSync } from 'node:zlib';
 import type { EdgeConfig } from '../lambda/core/config';
 import { EDGE_BUNDLE_SETTINGS, EDGE_ENTRIES, edgeConfigDefine } from '../lib/edge-bundle';
+import { buildBundle, zippedSize } from '../lib/esbuild-code';
 
 export interface EdgeBundle {
   readonly code: string;
@@ -10,23 +9,11 @@ export interface EdgeBundle {
   readonly zippedBytes: number;
 }
 
-/** Bundles both edge handlers exactly as the CDK construct does, config baked in. */
-export async function bundleEdge(config: EdgeConfig): Promise<Record<keyof typeof EDGE_ENTRIES, EdgeBundle>> {
-  const bundleOne = async (entry: string): Promise<EdgeBundle> => {
-    const result = await build({
-      ...EDGE_BUNDLE_SETTINGS,
-      external: [...EDGE_BUNDLE_SETTINGS.external],
-      entryPoints: [entry],
-      bundle: true,
-      write: false,
-      define: edgeConfigDefine(config),
-      logLevel: 'silent',
-    });
-    const code = result.outputFiles[0].contents;
-    return { code: Buffer.from(code).toString('utf8'), bytes: code.length, zippedBytes: deflateRawSync(code, { level: 9 }).length };
+/** Both edge handlers as the CDK construct bundles them (the same builder), config baked in. */
+export function bundleEdge(config: EdgeConfig): Record<keyof typeof EDGE_ENTRIES, EdgeBundle> {
+  const bundleOne = (entry: string): EdgeBundle => {
+    const code = buildBundle({ entry, settings: EDGE_BUNDLE_SETTINGS, define: edgeConfigDefine(config) });
+    return { code: code.toString('utf8'), bytes: code.length, zippedBytes: zippedSize(code) };
   };
-  return {
-    viewerRequest: await bundleOne(EDGE_ENTRIES.viewerRequest),
-    originResponse: await bundleOne(EDGE_ENTRIES.originResponse),
-  };
+  return { viewerRequest: bundleOne(EDGE_ENTRIES.viewerRequest), originResponse: bundleOne(EDGE_ENTRIES.originResponse) };
 }
