@@ -1,7 +1,7 @@
 import { Annotations, Duration, Tokenization, type IResolvable, type IResolveContext } from 'aws-cdk-lib';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import { Construct } from 'constructs';
-import { PENDING_SETTLEMENT_HEADER } from '../lambda/core/handoff';
+import { PAYMENT_ID_HEADER, PENDING_SETTLEMENT_HEADER } from '../lambda/core/handoff';
 import { PaymentHeaders } from '../lambda/core/header-names';
 import type { EdgeVerifier } from './edge-verifier';
 import type { X402Config } from './pricing';
@@ -16,10 +16,13 @@ export interface PaywalledBehaviorProps {
  * What every CloudFront cache behavior that can serve priced content needs:
  *
  * - **Cache policy.** Origin-facing triggers (where settlement happens) run only on cache misses,
- *   so a paid response must never come from the cache. `payment-keyed` (default) puts the
- *   `payment-signature` and `x-payment` headers in the cache key: every payment is a distinct key,
- *   hence a miss that reaches the origin and settles, and a replayed payment header is refused by
- *   the viewer-request (nonce already reserved) before the cache is consulted. Requests without a
+ *   so a paid response must never come from the cache. `payment-keyed` (default) puts the payment
+ *   in the cache key: with the edge engine the `x-x402-payment-id` header that viewer-request
+ *   derives (it removes the signed payment headers, which neither the cache key nor the origin
+ *   should see); with the waf engine the `payment-signature` and `x-payment` headers themselves.
+ *   Every payment is a distinct key, hence a miss that reaches the origin and settles, and a
+ *   replayed payment is refused by the viewer-request (nonce already reserved) before the cache is
+ *   consulted. Requests without a
  *   payment (humans, free routes) keep the CDN cache. Minimum and default TTL are 0, so the origin's
  *   Cache-Control decides and the `private, no-store` the origin-response puts on paid responses is
  *   honoured. `disabled` uses the managed CachingDisabled policy instead. The verifier must sit on
@@ -50,7 +53,9 @@ export class PaywalledBehavior extends Construct {
         ? cloudfront.CachePolicy.CACHING_DISABLED
         : new cloudfront.CachePolicy(this, 'PaymentKeyedCache', {
             comment: 'cdk-x402: payment headers in the cache key, so every payment is a miss that settles',
-            headerBehavior: cloudfront.CacheHeaderBehavior.allowList(PaymentHeaders.signatureV2, PaymentHeaders.signatureV1),
+            headerBehavior: verifier
+              ? cloudfront.CacheHeaderBehavior.allowList(PAYMENT_ID_HEADER)
+              : cloudfront.CacheHeaderBehavior.allowList(PaymentHeaders.signatureV2, PaymentHeaders.signatureV1),
             queryStringBehavior: cloudfront.CacheQueryStringBehavior.all(),
             cookieBehavior: cloudfront.CacheCookieBehavior.none(),
             minTtl: Duration.seconds(0),

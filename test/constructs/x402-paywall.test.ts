@@ -4,7 +4,7 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
-import { PENDING_SETTLEMENT_HEADER } from '../../lambda/core/handoff';
+import { PAYMENT_ID_HEADER, PENDING_SETTLEMENT_HEADER } from '../../lambda/core/handoff';
 import { X402Paywall } from '../../lib/x402-paywall';
 import { only, PAY_TO, paywallStack, propertiesOf, SETTINGS } from './helpers';
 
@@ -63,10 +63,10 @@ describe('X402Paywall, edge engine, built distribution', () => {
     }
   });
 
-  it('keys the cache of paid behaviors on the payment headers, TTLs decided by the origin', () => {
+  it('keys the cache of paid behaviors on the derived payment id, never the signed payment, TTLs decided by the origin', () => {
     expect(distribution.DefaultCacheBehavior.CachePolicyId).toEqual({ Ref: stack.getLogicalId(paywall.paywalledBehavior.cachePolicy.node.defaultChild as never) });
     const policy = only(template, 'AWS::CloudFront::CachePolicy').CachePolicyConfig;
-    expect(policy.ParametersInCacheKeyAndForwardedToOrigin.HeadersConfig).toEqual({ HeaderBehavior: 'whitelist', Headers: ['payment-signature', 'x-payment'] });
+    expect(policy.ParametersInCacheKeyAndForwardedToOrigin.HeadersConfig).toEqual({ HeaderBehavior: 'whitelist', Headers: [PAYMENT_ID_HEADER] });
     // MinTTL 0 keeps the no-store CloudFront sees on paid responses effective.
     expect(policy).toMatchObject({ MinTTL: 0, DefaultTTL: 0 });
   });
@@ -87,13 +87,14 @@ describe('X402Paywall, edge engine, built distribution', () => {
     expect(distribution.Logging.Bucket).toBeDefined();
   });
 
-  it('adds the dashboard and the alarms on settlement failures, facilitator and receipt errors', () => {
+  it('adds the dashboard and the alarms on settlement failures, facilitator and receipt errors, and lost hand-offs', () => {
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
     const alarms = propertiesOf(template, 'AWS::CloudWatch::Alarm').map((a) => a.Metrics[0].Expression);
     expect(alarms).toEqual([
       'SELECT SUM(SettlementsFailed) FROM "CdkX402"',
       'SELECT SUM(FacilitatorErrors) FROM "CdkX402"',
       'SELECT SUM(ReceiptStoreErrors) FROM "CdkX402"',
+      'SELECT SUM(PaymentHandoffMissing) FROM "CdkX402"',
     ]);
   });
 
