@@ -80,6 +80,6 @@ export class EdgeTimer {
         rec.handlerMs += performance.now() - started;
       });
     };
-    return { viewerRequest: timed(handlers.viewerRequest), originResponse: timed(handlers.originResponse) };
+    return { viewerRequest: timed(handlers.viewerRequest), originRequest: timed(handlers.originRequest), originResponse: timed(handlers.originResponse) };
   }
 }

@@ -3,6 +3,7 @@ import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import { Construct } from 'constructs';
 import { PAYMENT_ID_HEADER, PENDING_SETTLEMENT_HEADER } from '../lambda/core/handoff';
 import { PaymentHeaders } from '../lambda/core/header-names';
+import { hasSideEffects } from '../lambda/core/methods';
 import type { EdgeVerifier } from './edge-verifier';
 import type { X402Config } from './pricing';
 
@@ -72,7 +73,7 @@ export class PaywalledBehavior extends Construct {
       cookieBehavior: cloudfront.OriginRequestCookieBehavior.all(),
     });
     this.edgeLambdas = verifier ? [...verifier.edgeLambdas] : [];
-    const writes = config.routes.some((r) => r.method && !['GET', 'HEAD', 'OPTIONS'].includes(r.method));
+    const writes = pricesSideEffects(config);
     this.allowedMethods = writes ? cloudfront.AllowedMethods.ALLOW_ALL : cloudfront.AllowedMethods.ALLOW_GET_HEAD_OPTIONS;
   }
 
@@ -139,4 +140,12 @@ export class PaywalledBehavior extends Construct {
       lambdaFunctionAssociations: associations.length > 0 ? associations : undefined,
     };
   }
+}
+
+/**
+ * Whether a route prices a side-effecting method (POST, PUT, PATCH, DELETE): the behavior then
+ * allows every method, and the edge engine settles those requests before the origin runs.
+ */
+export function pricesSideEffects(config: Pick<X402Config, 'routes'>): boolean {
+  return config.routes.some((route) => route.method !== undefined && hasSideEffects(route.method));
 }

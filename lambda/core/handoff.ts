@@ -20,13 +20,15 @@ export const PAYMENT_ID_HEADER = 'x-x402-payment-id';
  * - free: not payment-eligible (a person, an allow-listed bot); nothing to settle;
  * - settle: verified and reserved; the origin-response settles on 2xx, else releases;
  * - redeliver: already settled earlier but the content did not reach the payer; deliver again
- *   without a charge (the receipt row counts redeliveries).
+ *   without a charge (the receipt row counts redeliveries);
+ * - settled: settled by the origin-request trigger before a side-effecting request (POST, PUT,
+ *   PATCH, DELETE) reached the origin; origin-response only reports the settlement.
  */
 export type Handoff =
   | { readonly kind: 'free'; readonly routeIndex: number }
   | { readonly kind: 'settle'; readonly paymentId: string; readonly routeIndex: number; readonly resource: string }
   | {
-      readonly kind: 'redeliver';
+      readonly kind: 'redeliver' | 'settled';
       readonly paymentId: string;
       readonly routeIndex: number;
       readonly resource: string;
@@ -64,6 +66,6 @@ export function decodeHandoff(value: string): Handoff | undefined {
   const payer = text('payer');
   const txHash = text('txHash');
   const { x402Version } = fields;
-  if (kind !== 'redeliver' || !payer || !txHash || (x402Version !== 1 && x402Version !== 2)) return undefined;
+  if ((kind !== 'redeliver' && kind !== 'settled') || !payer || !txHash || (x402Version !== 1 && x402Version !== 2)) return undefined;
   return { kind, paymentId, routeIndex: index, resource, payer, txHash, x402Version };
 }

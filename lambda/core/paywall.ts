@@ -1,7 +1,8 @@
 import { encodePaymentRequiredHeader, encodePaymentResponseHeader } from '@x402/core/http';
 import type { PaymentPayload, PaymentRequirements, SettleResponse } from '@x402/core/types';
 import { DEFAULT_MAX_REDELIVERIES, type EdgeConfig } from './config';
-import { decodeHandoff, encodeHandoff, PAYMENT_ID_HEADER, PENDING_SETTLEMENT_HEADER, type PaidHandoff } from './handoff';
+import { decodeHandoff, encodeHandoff, PAYMENT_ID_HEADER, PENDING_SETTLEMENT_HEADER, type Handoff, type PaidHandoff } from './handoff';
+import { hasSideEffects } from './methods';
 import { emfRecord, MetricDimensions, Metrics, type MetricName } from './metrics';
 import { PaymentHeaders } from './header-names';
 import { decodePaymentHeader, findPaymentHeader, parseStoredPayment, serializePayment, type DecodedPayment } from './payment-header';
@@ -39,7 +40,10 @@ export type ViewerOutcome =
   | { readonly kind: 'forward'; readonly uri: string; readonly setHeaders: Record<string, string> }
   | { readonly kind: 'respond'; readonly response: PaywallResponse };
 
-/** What the origin-response trigger needs of the request CloudFront sent to the origin. */
+/** A refusal answered instead of the content. */
+type Responded = { readonly kind: 'respond'; readonly response: PaywallResponse };
+
+/** What the origin-facing triggers need of the request CloudFront sends to the origin. */
 export interface OriginFacingRequest {
   readonly method: string;
   /** The path as forwarded (viewer-request may have rewritten it to the canonical form). */
@@ -47,6 +51,12 @@ export interface OriginFacingRequest {
   /** The viewer-request hand-off header, if it reached this trigger. */
   readonly handoff: string | undefined;
 }
+
+export type OriginRequestOutcome =
+  | { readonly kind: 'pass' }
+  /** Forward to the origin with these headers set (the updated hand-off). */
+  | { readonly kind: 'forward'; readonly setHeaders: Record<string, string> }
+  | Responded;
 
 export type OriginOutcome =
   | { readonly kind: 'pass' }
@@ -64,7 +74,8 @@ export interface PaywallPorts {
 
 /** Seconds a client should wait before retrying after a dependency failed. */
 const RETRY_AFTER_SECONDS = 5;
-/** Without a Lambda context (tests, tools): the origin trigger's 30 s. */
+/** Without a Lambda context (tests, tools): the triggers' own limits, 5 s viewer and 30 s origin. */
+const VIEWER_TRIGGER_MS = 5_000;
 const ORIGIN_TRIGGER_MS = 30_000;
 /** Kept free after a settle call for recording its outcome and answering, within the trigger's time. */
 const RECORD_RESERVE_MS = 2_000;
@@ -131,7 +142,7 @@ export class Paywall {
       this.metric({ [Metrics.paymentRequired]: 1 }, { [MetricDimensions.route]: terms.route.pattern });
       return this.refuse(reject(402, Reasons.paymentRequired, ''), terms, resource);
     }
-    const deadline = remainingMs ?? (() => this.config.facilitator.verifyTimeoutMs + VIEWER_RESERVE_MS - (this.ports.clock() - started));
+    const deadline = remainingMs ?? (() => VIEWER_TRIGGER_MS - (this.ports.clock() - started));
     const handoff = await this.admit(paymentHeader, terms, routeIndex, resource, deadline);
     if (isRejection(handoff)) return this.refuse(handoff, terms, resource);
     this.metric(
@@ -145,19 +156,27 @@ export class Paywall {
     };
   }
 
+  /**
+   * The origin-request trigger, on behaviors whose routes price side-effecting methods: a POST,
+   * PUT, PATCH or DELETE is settled before the origin runs, so no side effect happens unpaid. Other
+   * requests pass (settled after the origin answered), except priced ones that lost their hand-off.
+   */
+  async onOriginRequest(request: OriginFacingRequest, remainingMs?: RemainingTime): Promise<OriginRequestOutcome> {
+    const handoff = request.handoff === undefined ? undefined : decodeHandoff(request.handoff);
+    const terms = handoff && this.terms[handoff.routeIndex];
+    if (!handoff || !terms) return request.handoff === undefined && !this.isPriced(request) ? { kind: 'pass' } : this.handoffLost(request);
+    if (handoff.kind !== 'settle' || !hasSideEffects(request.method)) return { kind: 'pass' };
+    const settled = await this.settleReservation(handoff, terms, remainingMs);
+    if (settled.kind === 'respond') return settled;
+    const { settlement, payer, x402Version } = settled;
+    const after: Handoff = { ...handoff, kind: 'settled', payer, txHash: settlement.transaction, x402Version };
+    return { kind: 'forward', setHeaders: { [PENDING_SETTLEMENT_HEADER]: encodeHandoff(after) } };
+  }
+
   async onOriginResponse(request: OriginFacingRequest, originStatus: number, remainingMs?: RemainingTime): Promise<OriginOutcome> {
     const handoff = request.handoff === undefined ? undefined : decodeHandoff(request.handoff);
     const terms = handoff && this.terms[handoff.routeIndex];
-    if (!handoff || !terms) {
-      if (request.handoff === undefined && !this.isPriced(request)) return { kind: 'pass' };
-      // Priced, but the viewer-request's decision did not arrive (a policy or another function
-      // dropped it, or viewer-request is not associated): never release content unsettled.
-      this.ports.log({ event: 'x402.handoff_missing', method: request.method, uri: request.uri, present: request.handoff !== undefined });
-      this.metric({ [Metrics.handoffMissing]: 1 }, {});
-      return this.refuse(
-        reject(503, Reasons.handoffMissing, 'the payment state of this request was lost between the edge triggers, so the content is withheld; nothing was charged', RETRY_AFTER_SECONDS),
-      );
-    }
+    if (!handoff || !terms) return request.handoff === undefined && !this.isPriced(request) ? { kind: 'pass' } : this.handoffLost(request);
     const now = () => new Date(this.ports.clock()).toISOString();
     const route = { [MetricDimensions.route]: terms.route.pattern };
     const originFailed = originStatus < 200 || originStatus > 299;
@@ -166,18 +185,17 @@ export class Paywall {
       case 'free':
         return { kind: 'pass' };
       case 'redeliver':
-        if (originFailed) {
+      case 'settled': {
+        if (originFailed && handoff.kind === 'redeliver') {
           await this.ports.receipts.returnRedelivery(handoff.paymentId, now()).catch((error: unknown) => this.storeError('returnRedelivery', handoff.paymentId, error));
           return { kind: 'pass' };
         }
-        this.ports.log({ event: 'x402.redelivered', paymentId: handoff.paymentId, txHash: handoff.txHash });
-        return {
-          kind: 'release',
-          setHeaders: paymentResponseHeaders(
-            { success: true, transaction: handoff.txHash, network: (handoff.x402Version === 1 ? terms.v1Network : terms.network) as SettleResponse['network'], payer: handoff.payer },
-            handoff.x402Version,
-          ),
-        };
+        // Settled before the origin ran (side-effecting method): whatever the origin answered is
+        // the paid-for response; a failed one may be retried with the same payment (redelivery).
+        if (handoff.kind === 'redeliver') this.ports.log({ event: 'x402.redelivered', paymentId: handoff.paymentId, txHash: handoff.txHash });
+        const network = (handoff.x402Version === 1 ? terms.v1Network : terms.network) as SettleResponse['network'];
+        return { kind: 'release', setHeaders: paymentResponseHeaders({ success: true, transaction: handoff.txHash, network, payer: handoff.payer }, handoff.x402Version) };
+      }
       case 'settle':
         break;
     }
@@ -193,6 +211,22 @@ export class Paywall {
       return { kind: 'pass' };
     }
 
+    const settled = await this.settleReservation(pending, terms, remainingMs);
+    if (settled.kind === 'respond') return settled;
+    return { kind: 'release', setHeaders: paymentResponseHeaders(settled.settlement, settled.x402Version) };
+  }
+
+  /**
+   * Settles a verified reservation: claims the stored payment, calls the facilitator within the
+   * trigger's remaining time (once more when the first answer is in doubt) and records the outcome.
+   */
+  private async settleReservation(
+    pending: Extract<Handoff, { kind: 'settle' }>,
+    terms: RouteTerms,
+    remainingMs: RemainingTime | undefined,
+  ): Promise<{ readonly kind: 'settled'; readonly settlement: SettleResponse; readonly payer: string; readonly x402Version: 1 | 2 } | Responded> {
+    const now = () => new Date(this.ports.clock()).toISOString();
+    const route = { [MetricDimensions.route]: terms.route.pattern };
     const started = this.ports.clock();
     const remaining = remainingMs ?? (() => ORIGIN_TRIGGER_MS - (this.ports.clock() - started));
     let stored: string | undefined;
@@ -262,8 +296,10 @@ export class Paywall {
       },
       route,
     );
-    return { kind: 'release', setHeaders: paymentResponseHeaders(settlement, payment.x402Version) };
+    const payer = settlement.payer ?? String((payment.payload.payload as { authorization?: { from?: unknown } }).authorization?.from ?? '');
+    return { kind: 'settled', settlement, payer, x402Version: payment.x402Version };
   }
+
 
   /**
    * Checks the payment and holds its nonce: the reservation and the facilitator's verify run side
@@ -365,6 +401,18 @@ export class Paywall {
     return reject(402, Reasons.nonceAlreadyUsed, 'this payment authorization was already presented; sign a new one');
   }
 
+  /**
+   * Priced, but the viewer-request's decision did not arrive (a policy or another function dropped
+   * it, or viewer-request is not associated): never release content unsettled.
+   */
+  private handoffLost(request: OriginFacingRequest): Responded {
+    this.ports.log({ event: 'x402.handoff_missing', method: request.method, uri: request.uri, present: request.handoff !== undefined });
+    this.metric({ [Metrics.handoffMissing]: 1 }, {});
+    return this.refuse(
+      reject(503, Reasons.handoffMissing, 'the payment state of this request was lost between the edge triggers, so the content is withheld; nothing was charged', RETRY_AFTER_SECONDS),
+    );
+  }
+
   /** Whether the request, as forwarded to the origin, is on a priced route. */
   private isPriced(request: OriginFacingRequest): boolean {
     const path = canonicalPath(request.uri);
@@ -415,7 +463,7 @@ export class Paywall {
   }
 
   /** Turns a refusal into a JSON response; 402s repeat the terms so the client can pay (again). */
-  private refuse(rejection: Rejection, terms?: RouteTerms, resource?: string): ViewerOutcome & OriginOutcome {
+  private refuse(rejection: Rejection, terms?: RouteTerms, resource?: string): Responded {
     if (rejection.status !== 402 || rejection.reason !== Reasons.paymentRequired) {
       this.ports.log({ event: 'x402.rejected', status: rejection.status, reason: rejection.reason, message: rejection.message });
       this.metric({ [Metrics.paymentsRejected]: 1 }, { [MetricDimensions.reason]: rejection.reason });

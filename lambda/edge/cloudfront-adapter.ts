@@ -16,6 +16,8 @@ export type EdgeContext = Pick<Context, 'getRemainingTimeInMillis'>;
 
 export interface EdgeHandlers {
   viewerRequest(event: CloudFrontRequestEvent, context?: EdgeContext): Promise<CloudFrontRequestResult>;
+  /** Associated only on behaviors that price side-effecting methods: settles them before the origin. */
+  originRequest(event: CloudFrontRequestEvent, context?: EdgeContext): Promise<CloudFrontRequestResult>;
   originResponse(event: CloudFrontResponseEvent, context?: EdgeContext): Promise<CloudFrontResultResponse>;
 }
 
@@ -58,6 +60,28 @@ export function cloudFrontHandlers(paywall: Paywall, log: LogSink): EdgeHandlers
         }
       } catch (error) {
         log({ event: 'x402.handler_error', trigger: 'viewer-request', error: String(error) });
+        return toCloudFrontResponse(unavailable());
+      }
+    },
+
+    async originRequest(event, context) {
+      const { request } = event.Records[0].cf;
+      try {
+        const outcome = await paywall.onOriginRequest(
+          { method: request.method, uri: request.uri, handoff: request.headers[PENDING_SETTLEMENT_HEADER]?.[0]?.value },
+          remainingTime(context),
+        );
+        switch (outcome.kind) {
+          case 'pass':
+            return request;
+          case 'forward':
+            setHeaders(request.headers, outcome.setHeaders);
+            return request;
+          case 'respond':
+            return toCloudFrontResponse(outcome.response);
+        }
+      } catch (error) {
+        log({ event: 'x402.handler_error', trigger: 'origin-request', error: String(error) });
         return toCloudFrontResponse(unavailable());
       }
     },

@@ -17,19 +17,27 @@ describe('X402Paywall, edge engine, built distribution', () => {
   const functions = template.findResources('AWS::Lambda::Function');
   const logicalIdOf = (construct: { node: { defaultChild?: unknown } }) => stack.getLogicalId(construct.node.defaultChild as never);
 
-  it('attaches viewer-request and origin-response, on published versions, to the default behavior', () => {
+  it('attaches viewer-request, origin-request (a route prices POST) and origin-response, on published versions, to the default behavior', () => {
     const associations = distribution.DefaultCacheBehavior.LambdaFunctionAssociations;
-    expect(associations.map((a: any) => a.EventType)).toEqual(['viewer-request', 'origin-response']);
+    expect(associations.map((a: any) => a.EventType)).toEqual(['viewer-request', 'origin-request', 'origin-response']);
     for (const a of associations) expect(Object.keys(a.LambdaFunctionARN)).toEqual(['Ref']);
     expect(associations.every((a: any) => a.IncludeBody === undefined)).toBe(true);
-    template.resourceCountIs('AWS::Lambda::Version', 2);
+    template.resourceCountIs('AWS::Lambda::Version', 3);
   });
 
-  it('runs both functions on nodejs22.x within the Lambda@Edge limits of their triggers', () => {
+  it('adds no origin-request function when no route prices a side-effecting method', () => {
+    const { stack: readOnly, paywall: readOnlyPaywall } = paywallStack({ routes: { '/articles/*': '$0.001', 'GET /api/premium-report': '$0.01' } });
+    const [cfn] = propertiesOf(Template.fromStack(readOnly), 'AWS::CloudFront::Distribution');
+    expect(cfn.DistributionConfig.DefaultCacheBehavior.LambdaFunctionAssociations.map((a: any) => a.EventType)).toEqual(['viewer-request', 'origin-response']);
+    expect(readOnlyPaywall.verifier!.originRequest).toBeUndefined();
+  });
+
+  it('runs every function on nodejs22.x within the Lambda@Edge limits of its trigger', () => {
     const viewer = functions[logicalIdOf(paywall.verifier!.viewerRequest.lambda)].Properties;
-    const origin = functions[logicalIdOf(paywall.verifier!.originResponse.lambda)].Properties;
     expect(viewer).toMatchObject({ Runtime: 'nodejs22.x', Handler: 'index.handler', MemorySize: 128, Timeout: 5 });
-    expect(origin).toMatchObject({ Runtime: 'nodejs22.x', Handler: 'index.handler', MemorySize: 256, Timeout: 30 });
+    for (const fn of [paywall.verifier!.originRequest!, paywall.verifier!.originResponse]) {
+      expect(functions[logicalIdOf(fn.lambda)].Properties).toMatchObject({ Runtime: 'nodejs22.x', Handler: 'index.handler', MemorySize: 256, Timeout: 30 });
+    }
     expect(viewer.Environment).toBeUndefined();
   });
 
@@ -39,16 +47,17 @@ describe('X402Paywall, edge engine, built distribution', () => {
     }
   });
 
-  it('grants exactly one DynamoDB action per function, on the receipt table only', () => {
+  it('grants each edge function only the DynamoDB actions it performs, on the receipt table only', () => {
     const table = { 'Fn::GetAtt': [stack.getLogicalId(paywall.receiptTable.table.node.defaultChild as never), 'Arn'] };
     const statements = propertiesOf(template, 'AWS::IAM::Policy').map((p) => p.PolicyDocument.Statement);
     expect(statements).toEqual(
       expect.arrayContaining([
-        [{ Effect: 'Allow', Action: 'dynamodb:PutItem', Resource: table }],
+        [{ Effect: 'Allow', Action: ['dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem'], Resource: table }],
         [{ Effect: 'Allow', Action: 'dynamodb:UpdateItem', Resource: table }],
       ]),
     );
-    expect(statements).toHaveLength(2);
+    // viewer-request, origin-request (POST is priced) and origin-response.
+    expect(statements).toHaveLength(3);
   });
 
   it('bakes the configuration (routes, payTo, table, eligibility header) into the bundles', () => {
@@ -155,7 +164,7 @@ describe('X402Paywall adopting a Distribution of the same app', () => {
     for (const behavior of behaviors) {
       expect(behavior.CachePolicyId).toEqual(cachePolicy);
       expect(behavior.OriginRequestPolicyId).toEqual(originRequestPolicy);
-      expect(behavior.LambdaFunctionAssociations.map((a: any) => a.EventType)).toEqual(['viewer-request', 'origin-response']);
+      expect(behavior.LambdaFunctionAssociations.map((a: any) => a.EventType)).toEqual(['viewer-request', 'origin-request', 'origin-response']);
     }
   });
 
@@ -204,7 +213,7 @@ describe('X402Paywall in a stack outside us-east-1', () => {
     ]);
     const global = Template.fromStack(globalStack);
     global.resourceCountIs('AWS::WAFv2::WebACL', 1);
-    global.resourceCountIs('AWS::Lambda::Function', 2);
+    global.resourceCountIs('AWS::Lambda::Function', 3);
     const site = Template.fromStack(stack);
     site.resourceCountIs('AWS::WAFv2::WebACL', 0);
     site.resourceCountIs('AWS::DynamoDB::Table', 1);
@@ -212,7 +221,7 @@ describe('X402Paywall in a stack outside us-east-1', () => {
 
   it('bakes the receipt table of the site region into the edge functions and grants it there', () => {
     const statements = propertiesOf(Template.fromStack(globalStack), 'AWS::IAM::Policy').map((p) => JSON.stringify(p.PolicyDocument.Statement));
-    expect(statements).toHaveLength(2);
+    expect(statements).toHaveLength(3);
     for (const s of statements) expect(s).toContain(':dynamodb:eu-west-1:');
     expect(paywall.verifier!.edgeConfig.receiptTable).toEqual({ tableName: 'Site-x402-receipts', region: 'eu-west-1' });
   });
@@ -242,15 +251,24 @@ describe('X402Paywall misuse', () => {
 });
 
 describe('X402Paywall, edge engine with the Coinbase CDP facilitator', () => {
-  it('lets both edge functions read the CDP key secret, and only that secret', () => {
+  it('lets every edge function read the CDP key secret, and only that secret', () => {
     const { stack } = paywallStack({ network: 'eip155:8453', cdpApiKeySecret: 'x402/cdp-api-key' });
     const readKey = propertiesOf(Template.fromStack(stack), 'AWS::IAM::Policy')
       .flatMap((p) => p.PolicyDocument.Statement)
       .filter((statement: any) => statement.Action === 'secretsmanager:GetSecretValue');
-    expect(readKey).toHaveLength(2);
+    expect(readKey).toHaveLength(3);
     for (const statement of readKey) {
       expect(statement.Effect).toBe('Allow');
       expect(JSON.stringify(statement.Resource)).toMatch(/:secretsmanager:us-east-1:.*:secret:x402\/cdp-api-key-\?\?\?\?\?\?"/);
     }
+  });
+});
+
+describe('X402Paywall, waf engine, pricing a side-effecting method', () => {
+  it('warns that the waf engine settles after the origin, naming the engine that settles first', () => {
+    const { stack } = paywallStack({ engine: 'waf', routes: { 'POST /api/orders': '$0.01' } });
+    const warnings = Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('settles after the origin'));
+    expect(warnings).toHaveLength(1);
+    expect(JSON.stringify(warnings[0].entry.data)).toContain('x402:engine=edge');
   });
 });
