@@ -23,7 +23,7 @@ export function routePatternError(pattern: string): string | undefined {
     return `pattern "${pattern}" starts with "${parts[0]}", which is not an HTTP method (GET, POST, ...)`;
   }
   if (!path.startsWith('/')) return `pattern "${pattern}" must start with "/"`;
-  if (/[?#%\\]/.test(path)) return `pattern "${pattern}" must be a plain path without ?, #, % or \\`;
+  if (/[?#%;\\]/.test(path)) return `pattern "${pattern}" must be a plain path without ?, #, %, ; or \\`;
   if (/\*{3,}/.test(path)) return `pattern "${pattern}" has "***": use "*" (one segment) or "**" (any depth)`;
   if (path.split('/').some((segment) => segment === '.' || segment === '..')) {
     return `pattern "${pattern}" contains "." or ".." segments: write the path it means`;
@@ -72,9 +72,16 @@ function escapeRegExp(text: string): string {
 /**
  * The canonical form of a request path, as an origin that decodes and normalizes paths would see
  * it: percent-decoded until stable (double encoding included), backslashes read as slashes,
- * empty and dot segments resolved. Matching on this form means `/free/../paid`, `/%70aid`,
- * `//paid` and `/PAID` cannot dodge a price. Undefined for paths no origin should receive
- * (undecodable escapes, control characters).
+ * matrix parameters (`;...` in a segment) dropped, empty and dot segments resolved. Matching on
+ * this form means `/free/../paid`, `/%70aid`, `//paid`, `/PAID`, `/paid;.css` and `/free/..;/paid`
+ * cannot dodge a price. Undefined for paths no origin should receive (undecodable escapes, control
+ * characters).
+ *
+ * Java servlet containers strip `;...` from every segment before routing (and Tomcat reads `..;`
+ * as `..`), while Node, Go and nginx keep it as part of the name. The edge forwards exactly this
+ * form (see {@link originPath}), so no origin ever sees a `;` in a segment from payment-eligible
+ * traffic and every origin serves the path that was priced. `%3B` counts as `;`: some frameworks
+ * decode before they strip.
  */
 export function canonicalPath(uri: string): string | undefined {
   let decoded = uri;
@@ -93,7 +100,9 @@ export function canonicalPath(uri: string): string | undefined {
   // Still-encoded after four rounds, or control characters: no honest client sends that.
   if (/[\u0000-\u001f\u007f]/.test(decoded) || /%[0-9a-f]{2}/i.test(decoded)) return undefined;
   const segments: string[] = [];
-  for (const segment of decoded.replace(/\\/g, '/').split('/')) {
+  for (const withParameters of decoded.replace(/\\/g, '/').split('/')) {
+    // Before dot segments are resolved, as Tomcat does: "..;x" is "..".
+    const segment = withParameters.split(';', 1)[0];
     if (segment === '' || segment === '.') continue;
     if (segment === '..') segments.pop();
     else segments.push(segment);
@@ -111,7 +120,7 @@ export function canonicalPath(uri: string): string | undefined {
 export function originPath(canonical: string): string {
   return canonical
     .split('/')
-    .map((segment) => encodeURIComponent(segment).replace(/%(24|26|2B|2C|3B|3D|3A|40)/g, (escape) => decodeURIComponent(escape)))
+    .map((segment) => encodeURIComponent(segment).replace(/%(24|26|2B|2C|3D|3A|40)/g, (escape) => decodeURIComponent(escape)))
     .join('/');
 }
 
