@@ -8,9 +8,9 @@ import { decodePaymentHeader, findPaymentHeader, type DecodedPayment } from './p
 import type { Clock, FacilitatorPort, LogSink, ReceiptStorePort } from './ports';
 import { precheckExactEvm } from './precheck';
 import { paymentIdOf } from './receipt';
-import { isRejection, oneLine, reasonCode, reject, Reasons, type Rejection } from './rejection';
+import { isRejection, methodNotAllowed, oneLine, reasonCode, reject, Reasons, type Rejection } from './rejection';
 import { challengeBody, paymentRequiredV2, requirementsV1, resourceUrl, routeTerms, type RouteTerms } from './requirements';
-import { canonicalPath, compileRoutes, findRouteIndex, originPath, type CompiledRoute } from './routes';
+import { canonicalPath, compileRoutes, matchRoute, originPath, type CompiledRoute } from './routes';
 
 /** What a viewer request needs from its transport. */
 export interface PaywallRequest {
@@ -93,8 +93,10 @@ export class Paywall {
     if (path === undefined) {
       return this.refuse(reject(400, Reasons.invalidPath, 'the request path has invalid percent-encoding or control characters'));
     }
-    const routeIndex = findRouteIndex(this.routes, request.method, path);
-    if (routeIndex < 0) return { kind: 'forward', uri: originPath(path), setHeaders: {} };
+    const match = matchRoute(this.routes, request.method, path);
+    if (match.kind === 'methodNotAllowed') return this.refuse(methodNotAllowed(request.method, match.allowed));
+    if (match.kind === 'free') return { kind: 'forward', uri: originPath(path), setHeaders: {} };
+    const routeIndex = match.index;
     const terms = this.terms[routeIndex];
     const resource = resourceUrl(request.host, path);
 
@@ -298,6 +300,7 @@ export class Paywall {
     }
     const headers: Record<string, string> = { 'content-type': 'application/json', 'cache-control': 'no-store' };
     if (rejection.retryAfterSeconds !== undefined) headers['retry-after'] = String(rejection.retryAfterSeconds);
+    Object.assign(headers, rejection.headers);
     let body: object = { x402Version: 2, error: rejection.reason, message: rejection.message };
     if (terms && resource) {
       const isChallenge = rejection.reason === Reasons.paymentRequired;

@@ -52,7 +52,7 @@ export function compileRoutes(config: Pick<EdgeConfig, 'routes' | 'asset' | 'max
   });
 }
 
-/** Patterns and paths are matched without a trailing slash (see {@link findRouteIndex}). */
+/** Patterns and paths are matched without a trailing slash (see {@link matchRoute}). */
 function globToRegExp(glob: string): RegExp {
   const source = withoutTrailingSlash(glob)
     .split('**')
@@ -124,13 +124,37 @@ export function originPath(canonical: string): string {
     .join('/');
 }
 
+/** HEAD is GET without the body (RFC 9110 §9.3.2): a GET route prices and allows HEAD too. */
+function routeAllows(route: CompiledRoute, method: string): boolean {
+  return route.method === undefined || route.method === method || (route.method === 'GET' && method === 'HEAD');
+}
+
+export type RouteMatch =
+  | { readonly kind: 'priced'; readonly index: number }
+  | { readonly kind: 'free' }
+  /** The path is priced for other methods only: `allowed` lists them (HEAD with GET). */
+  | { readonly kind: 'methodNotAllowed'; readonly allowed: readonly string[] };
+
 /**
- * Index of the first route pricing this request (-1: free), matching case-insensitively on the
- * canonical path. A trailing slash never changes the price: most origins (Express by default, many
- * CMSs) serve `/articles/one/` as `/articles/one`, so both match as `/articles/one`.
+ * How a request is priced, matching case-insensitively on the canonical path. The first route
+ * whose path matches and that allows the method prices it, with one exception: a route for every
+ * method does not price a path that an earlier method-specific route matched with another method.
+ * With `GET /api/premium-report` ($0.01) before `/api/**` ($0.002), a POST to the report is
+ * refused (405), never sold at $0.002; a path priced for some methods only refuses the others.
+ * A trailing slash never changes the price: most origins (Express by default, many CMSs) serve
+ * `/articles/one/` as `/articles/one`, so both match as `/articles/one`.
  */
-export function findRouteIndex(routes: readonly CompiledRoute[], method: string, path: string): number {
+export function matchRoute(routes: readonly CompiledRoute[], method: string, path: string): RouteMatch {
   const lowered = withoutTrailingSlash(path).toLowerCase();
   const upperMethod = method.toUpperCase();
-  return routes.findIndex((route) => (!route.method || route.method === upperMethod) && route.matcher.test(lowered));
+  const claimedBy: string[] = [];
+  for (const [index, route] of routes.entries()) {
+    if (!route.matcher.test(lowered)) continue;
+    if (routeAllows(route, upperMethod) && (route.method !== undefined || claimedBy.length === 0)) return { kind: 'priced', index };
+    if (route.method === undefined) break;
+    claimedBy.push(route.method);
+  }
+  if (claimedBy.length === 0) return { kind: 'free' };
+  const allowed = new Set(claimedBy.flatMap((m) => (m === 'GET' ? ['GET', 'HEAD'] : [m])));
+  return { kind: 'methodNotAllowed', allowed: [...allowed] };
 }

@@ -105,5 +105,6 @@ function toCloudFrontResponse(response: PaywallResponse): CloudFrontResultRespon
 const STATUS_TEXT: Record<number, string> = {
   400: 'Bad Request',
   402: 'Payment Required',
+  405: 'Method Not Allowed',
   503: 'Service Unavailable',
 };
