@@ -24,12 +24,18 @@ export interface PrecheckedPayment {
 
 /** The facilitator refuses authorizations that expire within 6 s; so do we, without asking it. */
 const MIN_VALIDITY_SECONDS = 6n;
+/**
+ * Clock skew allowed beyond the route's maxTimeoutSeconds (the official client signs validBefore =
+ * its now + maxTimeoutSeconds). A longer-lived authorization widens every replay and redelivery
+ * window, so it is refused.
+ */
+export const VALID_BEFORE_SKEW_SECONDS = 30;
 const EOA_SIGNATURE_HEX_LENGTH = 2 + 65 * 2;
 
 
 /**
  * Checks an exact/EVM payment against the route's terms without any network round trip, so
- * garbage, tampering and stale authorizations never reach the facilitator. The facilitator still
+ * garbage, tampering and stale or too long-lived authorizations never reach the facilitator. The facilitator still
  * verifies what only the chain knows (balance, nonce unused, smart-wallet signatures).
  */
 export async function precheckExactEvm(
@@ -57,6 +63,14 @@ export async function precheckExactEvm(
   }
   if (authorization.validAfter > now) {
     return reject(402, Reasons.validAfter, `authorization is not valid before ${authorization.validAfter}`);
+  }
+  const latestValidBefore = now + BigInt(terms.route.maxTimeoutSeconds + VALID_BEFORE_SKEW_SECONDS);
+  if (authorization.validBefore > latestValidBefore) {
+    return reject(
+      402,
+      Reasons.validBefore,
+      `authorization is valid until ${authorization.validBefore}, beyond this route's maxTimeoutSeconds (${terms.route.maxTimeoutSeconds} s): sign one valid until at most ${latestValidBefore}`,
+    );
   }
   // Longer signatures are smart-wallet (ERC-1271/6492) ones: only the chain can check them.
   if (signature.length === EOA_SIGNATURE_HEX_LENGTH) {

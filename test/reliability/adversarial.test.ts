@@ -61,7 +61,7 @@ interface HostileCase {
 const cases: HostileCase[] = [
   // Fields tampered after signing.
   { name: 'nonce changed after signing', request: async () => ({ headers: await tampered((p) => (p.payload.authorization.nonce = generatePrivateKey())) }), status: 402, reason: 'invalid_exact_evm_signature' },
-  { name: 'validBefore extended after signing', request: async () => ({ headers: await tampered((p) => (p.payload.authorization.validBefore = String(now() + 3000))) }), status: 402, reason: 'invalid_exact_evm_signature' },
+  { name: 'validBefore extended after signing', request: async () => ({ headers: await tampered((p) => (p.payload.authorization.validBefore = String(now() + 100))) }), status: 402, reason: 'invalid_exact_evm_signature' },
   { name: 'validAfter moved after signing', request: async () => ({ headers: await tampered((p) => (p.payload.authorization.validAfter = '0')) }), status: 402, reason: 'invalid_exact_evm_signature' },
   { name: 'from replaced after signing', request: async () => ({ headers: await tampered((p) => (p.payload.authorization.from = stranger().address)) }), status: 402, reason: 'invalid_exact_evm_signature' },
   { name: 'value raised after signing', request: async () => ({ headers: await tampered((p) => (p.payload.authorization.value = '1001')) }), status: 402, reason: 'invalid_exact_evm_payload_authorization_value_mismatch' },
@@ -91,6 +91,7 @@ const cases: HostileCase[] = [
   { name: 'signed for more than the price', request: async () => ({ headers: await v2({ authorization: { value: '2000' } }) }), status: 402, reason: 'invalid_exact_evm_payload_authorization_value_mismatch' },
   { name: 'signed for zero', request: async () => ({ headers: await v2({ authorization: { value: '0' } }) }), status: 402, reason: 'invalid_exact_evm_payload_authorization_value_mismatch' },
   { name: 'signed, expired', request: async () => ({ headers: await v2({ authorization: { validBefore: String(now() - 1) } }) }), status: 402, reason: 'invalid_exact_evm_payload_authorization_valid_before' },
+  { name: 'signed, valid for a year', request: async () => ({ headers: await v2({ authorization: { validBefore: String(now() + 365 * 24 * 3600) } }) }), status: 402, reason: 'invalid_exact_evm_payload_authorization_valid_before' },
   { name: 'signed, expires within 6 s', request: async () => ({ headers: await v2({ authorization: { validBefore: String(now() + 3) } }) }), status: 402, reason: 'invalid_exact_evm_payload_authorization_valid_before' },
   { name: 'signed, valid only in the future', request: async () => ({ headers: await v2({ authorization: { validAfter: String(now() + 3600) } }) }), status: 402, reason: 'invalid_exact_evm_payload_authorization_valid_after' },
   { name: 'cheap route payment on the premium route', request: async () => ({ target: '/api/premium-report', headers: await v2() }), status: 402, reason: 'invalid_exact_evm_payload_authorization_value_mismatch' },

@@ -49,7 +49,7 @@ describe('precheckExactEvm', () => {
     ['a tampered value matching a tampered accepted amount', (p: any) => { p.payload.authorization.value = '1'; p.accepted.amount = '1'; }, 'invalid_exact_evm_payload_authorization_value_mismatch'],
     ['a swapped recipient', (p: any) => (p.payload.authorization.to = '0x000000000000000000000000000000000000dEaD'), 'invalid_exact_evm_recipient_mismatch'],
     ['a tampered nonce', (p: any) => (p.payload.authorization.nonce = '0x' + '11'.repeat(32)), 'invalid_exact_evm_signature'],
-    ['a tampered validBefore', (p: any) => (p.payload.authorization.validBefore = String(now() + 10_000)), 'invalid_exact_evm_signature'],
+    ['a tampered validBefore', (p: any) => (p.payload.authorization.validBefore = String(now() + 100)), 'invalid_exact_evm_signature'],
     ['a payer other than the signer', (p: any) => (p.payload.authorization.from = '0x000000000000000000000000000000000000dEaD'), 'invalid_exact_evm_signature'],
     ['another network in accepted', (p: any) => (p.accepted.network = 'eip155:8453'), 'invalid_network'],
     ['another scheme in accepted', (p: any) => (p.accepted.scheme = 'upto'), 'invalid_scheme'],
@@ -70,6 +70,21 @@ describe('precheckExactEvm', () => {
       now(),
     );
     expect(result).toMatchObject({ status: 402, reason: 'invalid_exact_evm_signature' });
+  });
+
+  it('refuses an authorization valid far beyond the route\'s maxTimeoutSeconds (a year) with 402 valid_before', async () => {
+    const yearLong = await signPayment(payer, paymentRequiredV2(routeTerms({ ...compileRoutes(config)[0], maxTimeoutSeconds: 365 * 24 * 3600 }, config), resource));
+    const result = await precheckExactEvm({ x402Version: 2, payload: { ...yearLong, accepted: terms.requirements } }, terms, config, now());
+    expect(result).toMatchObject({ status: 402, reason: 'invalid_exact_evm_payload_authorization_valid_before' });
+    expect(isRejection(result) && result.message).toMatch(/maxTimeoutSeconds \(120 s\)/);
+  });
+
+  it('allows validBefore up to maxTimeoutSeconds + 30 s of clock skew, and not a second more', async () => {
+    const payload = await signedV2();
+    const validBefore = Number((payload.payload as any).authorization.validBefore);
+    const signedAt = validBefore - terms.route.maxTimeoutSeconds;
+    expect(await precheckExactEvm({ x402Version: 2, payload }, terms, config, signedAt - 30)).toMatchObject({ payer: payer.address });
+    expect(await precheckExactEvm({ x402Version: 2, payload }, terms, config, signedAt - 31)).toMatchObject({ status: 402, reason: 'invalid_exact_evm_payload_authorization_valid_before' });
   });
 
   it('refuses an expired authorization and one not yet valid', async () => {
