@@ -1,3 +1,5 @@
+import type { AbuseLimits } from './abuse-guard';
+
 /**
  * The configuration the edge handlers run with. Lambda@Edge has no environment variables, so the
  * CDK construct validates it at synth time and bakes it into the bundle as JSON.
@@ -66,6 +68,8 @@ export interface EdgeConfig {
   };
   /** Default authorization lifetime for routes that do not set one. */
   readonly maxTimeoutSeconds: number;
+  /** Per-container bounds on failing clients and payers; DEFAULT_ABUSE_LIMITS (abuse-guard.ts) when unset. */
+  readonly abuseLimits?: AbuseLimits;
 }
 
 /** Header the WAF rules insert on payment-eligible requests (WAF adds the `x-amzn-waf-` prefix). */

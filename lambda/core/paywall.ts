@@ -1,5 +1,6 @@
 import { encodePaymentRequiredHeader, encodePaymentResponseHeader } from '@x402/core/http';
 import type { PaymentPayload, PaymentRequirements, SettleResponse } from '@x402/core/types';
+import { AbuseGuard, DEFAULT_ABUSE_LIMITS } from './abuse-guard';
 import type { EdgeConfig } from './config';
 import { decodePendingSettlement, encodePendingSettlement, PENDING_SETTLEMENT_HEADER } from './handoff';
 import { emfRecord, MetricDimensions, Metrics, type MetricName } from './metrics';
@@ -18,6 +19,8 @@ export interface PaywallRequest {
   /** Raw path as received (not decoded). */
   readonly uri: string;
   readonly host: string;
+  /** The viewer's IP address (CloudFront's `clientIp`), which failing clients are backed off by. */
+  readonly clientIp?: string;
   /** Value of a header by lower-case name. */
   header(name: string): string | undefined;
 }
@@ -74,6 +77,7 @@ const RECEIPT_WRITE_ATTEMPTS = 3;
 export class Paywall {
   private readonly routes: CompiledRoute[];
   private readonly terms: RouteTerms[];
+  private readonly guard: AbuseGuard;
 
   constructor(
     private readonly config: EdgeConfig,
@@ -81,6 +85,7 @@ export class Paywall {
   ) {
     this.routes = compileRoutes(config);
     this.terms = this.routes.map((route) => routeTerms(route, config));
+    this.guard = new AbuseGuard(config.abuseLimits ?? DEFAULT_ABUSE_LIMITS, ports.clock);
   }
 
   async onViewerRequest(request: PaywallRequest): Promise<ViewerOutcome> {
@@ -104,7 +109,7 @@ export class Paywall {
       this.metric({ [Metrics.paymentRequired]: 1 }, { [MetricDimensions.route]: terms.route.pattern });
       return this.refuse(reject(402, Reasons.paymentRequired, ''), terms, resource);
     }
-    const outcome = await this.verifyAndReserve(paymentHeader, terms, routeIndex, resource);
+    const outcome = await this.verifyAndReserve(paymentHeader, terms, routeIndex, resource, request.clientIp);
     if (isRejection(outcome)) return this.refuse(outcome, terms, resource);
     this.metric(
       { [Metrics.paymentsVerified]: 1, [Metrics.verifierLatency]: this.ports.clock() - started },
@@ -198,20 +203,25 @@ export class Paywall {
     terms: RouteTerms,
     routeIndex: number,
     resource: string,
+    clientIp: string | undefined,
   ): Promise<string | Rejection> {
     if (isRejection(paymentHeader)) return paymentHeader;
     const payment = decodePaymentHeader(paymentHeader.version, paymentHeader.value);
     if (isRejection(payment)) return payment;
     const checked = await precheckExactEvm(payment, terms, this.config, Math.floor(this.ports.clock() / 1000));
     if (isRejection(checked)) return checked;
+    const admission = this.guard.admit({ clientIp, payer: checked.payer }, checked.signatureRecovered);
+    if (isRejection(admission)) return admission;
 
     const { payload, requirements } = this.facilitatorArgs(payment, terms, resource);
     try {
       const verdict = await this.ports.facilitator.verify(payload, requirements);
       if (!verdict.isValid) {
+        admission.failed();
         const reason = reasonCode(verdict.invalidReason, Reasons.unexpectedVerifyError);
         return reject(402, reason, oneLine(verdict.invalidMessage ?? `the facilitator refused the payment: ${verdict.invalidReason ?? reason}`));
       }
+      admission.verified();
     } catch (error) {
       this.ports.log({ event: 'x402.facilitator_error', phase: 'verify', error: String(error) });
       this.metric({ [Metrics.facilitatorErrors]: 1 }, {});
@@ -239,6 +249,7 @@ export class Paywall {
         updatedAt: at,
         expiresAt: Number(authorization.validBefore),
       });
+      if (held !== 'reserved') admission.failed();
       if (held === 'duplicate') {
         return reject(402, Reasons.nonceAlreadyUsed, 'this payment authorization was already presented; sign a new one');
       }

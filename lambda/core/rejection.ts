@@ -6,9 +6,9 @@ export interface Rejection {
   readonly kind: 'rejection';
   /**
    * 400 malformed input, 402 payment missing/invalid, 405 a method the path is not priced for,
-   * 503 a dependency is down (fail closed).
+   * 429 a client or payer that must slow down, 503 a dependency is down (fail closed).
    */
-  readonly status: 400 | 402 | 405 | 503;
+  readonly status: 400 | 402 | 405 | 429 | 503;
   /** x402 reason code (`invalid_payload`, `invalid_exact_evm_signature`, ...) or one of ours. */
   readonly reason: string;
   /** One sentence a developer can act on. */
@@ -60,6 +60,10 @@ export const Reasons = {
   headerTooLarge: 'payment_header_too_large',
   invalidPath: 'invalid_request_path',
   methodNotAllowed: 'method_not_allowed',
+  /** The client or the payer kept failing payments: it waits (Retry-After) before any check. */
+  tooManyFailedPayments: 'too_many_failed_payments',
+  /** Too many signatures only the chain can check (possible smart wallets) from this client or payer. */
+  tooManySmartWalletChecks: 'too_many_smart_wallet_checks',
   facilitatorUnavailable: 'facilitator_unavailable',
   receiptStoreUnavailable: 'receipt_store_unavailable',
   settlementFailed: 'settlement_failed',

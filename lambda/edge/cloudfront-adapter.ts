@@ -32,6 +32,7 @@ export function cloudFrontHandlers(paywall: Paywall, log: LogSink): EdgeHandlers
           method: request.method,
           uri: request.uri,
           host: request.headers.host?.[0]?.value ?? config.distributionDomainName,
+          clientIp: request.clientIp,
           header: (name) => request.headers[name]?.[0]?.value,
         });
         switch (outcome.kind) {
@@ -106,5 +107,6 @@ const STATUS_TEXT: Record<number, string> = {
   400: 'Bad Request',
   402: 'Payment Required',
   405: 'Method Not Allowed',
+  429: 'Too Many Requests',
   503: 'Service Unavailable',
 };

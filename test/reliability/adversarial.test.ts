@@ -7,6 +7,7 @@ import { decodePaymentRequiredHeader } from '@x402/core/http';
 import type { PaymentPayload, PaymentRequirements } from '@x402/core/types';
 import type { Address, PrivateKeyAccount } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import { DEFAULT_ABUSE_LIMITS } from '../../lambda/core/abuse-guard';
 import { PENDING_SETTLEMENT_HEADER, encodePendingSettlement } from '../../lambda/core/handoff';
 import { startLocalStack, type LocalStack } from '../../local/stack';
 import { expectReceiptsReconcile } from '../support/edge-client';
@@ -24,7 +25,9 @@ let terms: PaymentRequirements;
 let premiumTerms: PaymentRequirements;
 
 beforeAll(async () => {
-  stack = await startLocalStack();
+  // Over a hundred hostile payments from one address, on purpose: backing off that client is
+  // test/e2e/abuse-bounds.test.ts's subject; here every case must reach the check it is about.
+  stack = await startLocalStack({ abuseLimits: { ...DEFAULT_ABUSE_LIMITS, failuresBeforeBackoff: 1_000, smartWalletChecksPerMinute: 1_000 } });
   agent = await stack.chain.newFundedWallet(10_000_000n);
   terms = await requirementsFor(ARTICLE);
   premiumTerms = await requirementsFor('/api/premium-report');

@@ -1,7 +1,7 @@
 /**
  * Property-based fuzzing (fast-check) of everything that reads untrusted input: the header
  * decoders, the path canonicalizer and route matcher, the price parser, and the whole viewer
- * request path. None may throw; the paywall answers only 400, 402 or a deliberate 405/503, and never
+ * request path. None may throw; the paywall answers only 400, 402 or a deliberate 405/429/503, and never
  * forwards a priced request without a payment whose signed terms are exactly the offered ones.
  */
 import { encodePaymentSignatureHeader } from '@x402/core/http';
@@ -243,15 +243,16 @@ describe('Paywall.onViewerRequest with arbitrary requests', () => {
       ),
     });
 
-  it('never throws, answers only 400/402/deliberate 405/503, and forwards a priced request only with the signed terms', async () => {
+  it('never throws, answers only 400/402/deliberate 405/429/503, and forwards a priced request only with the signed terms', async () => {
     await checkAsync(requests(), async ({ mode, method, uri, headers }) => {
       const outcome = await walls[mode].onViewerRequest({ method, uri, host: 'example.com', header: (name) => headers[name] });
       if (outcome.kind === 'respond') {
         const { status, body } = outcome.response;
         const reason = JSON.parse(body).error as string;
         if (status === 503) return (mode === 'facilitatorDown' && reason === 'facilitator_unavailable') || (mode === 'storeDown' && reason === 'receipt_store_unavailable');
-        // 405: a method the path is not priced for.
+        // 405: a method the path is not priced for; 429: too many signatures only the chain can check.
         if (status === 405) return reason === 'method_not_allowed' && canonicalPath(uri) !== undefined && matchRoute(routes, method, canonicalPath(uri)!).kind === 'methodNotAllowed';
+        if (status === 429) return reason === 'too_many_smart_wallet_checks';
         return status === 400 || status === 402;
       }
       const path = canonicalPath(uri);
