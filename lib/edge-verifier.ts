@@ -27,7 +27,7 @@ export interface EdgeVerifierProps {
 /**
  * The two Lambda@Edge functions of the edge engine, bundled by the local esbuild (never Docker)
  * with exactly the settings of lib/edge-bundle.ts and the configuration baked in:
- * - viewer-request: 402 / verify / reserve the nonce (`dynamodb:PutItem` on the receipt table only);
+ * - viewer-request: 402 / verify / reserve the nonce (`dynamodb:PutItem`, `GetItem` on the receipt table only);
  * - origin-response: settle on 2xx or release (`dynamodb:UpdateItem` on the receipt table only).
  * Attach {@link edgeLambdas} to every behavior that can serve priced content (the
  * {@link PaywalledBehavior} construct does this with the right cache and origin request policies).

@@ -64,9 +64,12 @@ export class ReceiptTable extends Construct {
     return there.formatArn({ service: 'dynamodb', region: this.region, resource: 'table', resourceName: this.tableName });
   }
 
-  /** Conditional inserts only (`dynamodb:PutItem`): what the viewer-request does to reserve a nonce. */
+  /**
+   * What the viewer-request does to reserve a nonce: conditional inserts (`dynamodb:PutItem`), and
+   * reading a row it could not insert (`dynamodb:GetItem`): is it released, and how often?
+   */
   grantReserve(grantee: iam.IGrantable): iam.Grant {
-    return this.grantActions(grantee, ['dynamodb:PutItem']);
+    return this.grantActions(grantee, ['dynamodb:PutItem', 'dynamodb:GetItem']);
   }
 
   /** Conditional status transitions only (`dynamodb:UpdateItem`): settle, fail or release. */

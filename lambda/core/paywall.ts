@@ -8,7 +8,7 @@ import { PaymentHeaders } from './header-names';
 import { decodePaymentHeader, findPaymentHeader, type DecodedPayment } from './payment-header';
 import type { Clock, FacilitatorPort, LogSink, ReceiptStorePort } from './ports';
 import { precheckExactEvm } from './precheck';
-import { paymentIdOf } from './receipt';
+import { MAX_RESERVATIONS, paymentIdOf } from './receipt';
 import { isRejection, methodNotAllowed, oneLine, reasonCode, reject, Reasons, type Rejection } from './rejection';
 import { challengeBody, paymentRequiredV2, requirementsV1, resourceUrl, routeTerms, type RouteTerms } from './requirements';
 import { canonicalPath, compileRoutes, matchRoute, originPath, type CompiledRoute } from './routes';
@@ -252,6 +252,9 @@ export class Paywall {
       if (held !== 'reserved') admission.failed();
       if (held === 'duplicate') {
         return reject(402, Reasons.nonceAlreadyUsed, 'this payment authorization was already presented; sign a new one');
+      }
+      if (held === 'exhausted') {
+        return reject(402, Reasons.authorizationRetriesExhausted, `this authorization was presented ${MAX_RESERVATIONS} times and the origin never served it: nothing was charged; sign a new one`);
       }
     } catch (error) {
       this.storeError('reserve', paymentId, error);

@@ -60,6 +60,8 @@ export const Reasons = {
   headerTooLarge: 'payment_header_too_large',
   invalidPath: 'invalid_request_path',
   methodNotAllowed: 'method_not_allowed',
+  /** The authorization was reserved and released (origin failed) too often: sign a new one. */
+  authorizationRetriesExhausted: 'authorization_retries_exhausted',
   /** The client or the payer kept failing payments: it waits (Retry-After) before any check. */
   tooManyFailedPayments: 'too_many_failed_payments',
   /** Too many signatures only the chain can check (possible smart wallets) from this client or payer. */

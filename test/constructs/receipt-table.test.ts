@@ -72,7 +72,7 @@ describe('ReceiptTable', () => {
     expect(policy.PolicyDocument.Statement).toEqual([
       {
         Effect: 'Allow',
-        Action: 'dynamodb:PutItem',
+        Action: ['dynamodb:PutItem', 'dynamodb:GetItem'],
         Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':dynamodb:eu-west-1:', { Ref: 'AWS::AccountId' }, ':table/Shop-x402-receipts']] },
       },
     ]);

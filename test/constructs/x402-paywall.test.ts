@@ -39,12 +39,12 @@ describe('X402Paywall, edge engine, built distribution', () => {
     }
   });
 
-  it('grants exactly one DynamoDB action per function, on the receipt table only', () => {
+  it('grants each function only its DynamoDB actions, on the receipt table only', () => {
     const table = { 'Fn::GetAtt': [stack.getLogicalId(paywall.receiptTable.table.node.defaultChild as never), 'Arn'] };
     const statements = propertiesOf(template, 'AWS::IAM::Policy').map((p) => p.PolicyDocument.Statement);
     expect(statements).toEqual(
       expect.arrayContaining([
-        [{ Effect: 'Allow', Action: 'dynamodb:PutItem', Resource: table }],
+        [{ Effect: 'Allow', Action: ['dynamodb:PutItem', 'dynamodb:GetItem'], Resource: table }],
         [{ Effect: 'Allow', Action: 'dynamodb:UpdateItem', Resource: table }],
       ]),
     );
