@@ -109,7 +109,7 @@ describe('PaymentEligibleBots (edge engine)', () => {
 });
 
 describe('PaymentEligibleBots (waf engine)', () => {
-  const routes = { 'GET /api/report': '$0.05', '/articles/*': '$0.001', '/api/**': '$0.002' };
+  const routes = { 'GET /api/report': '$0.05', '/articles/*': '$0.001', 'GET /api/**': '$0.002' };
   const { acl } = webAcl({ ...SETTINGS, engine: 'waf', routes });
 
   it('sets the MonetizationConfig: chain, wallet, base price in USDC, TEST mode', () => {
