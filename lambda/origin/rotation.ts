@@ -5,7 +5,9 @@
  * - createSecret: a new random value, stored as AWSPENDING (once per rotation token);
  * - setSecret: every distribution's origins that carry the header send the pending value
  *   (GetDistributionConfig, change the header, UpdateDistribution with the ETag);
- * - testSecret: the distributions' configurations carry the pending value;
+ * - testSecret: the distributions' configurations carry the pending value (when Secrets Manager
+ *   tests a new schedule with a pending version without a value: that they are readable and
+ *   carry the header);
  * - finishSecret: AWSCURRENT moves to the new version (the old one becomes AWSPREVIOUS).
  *
  * The origin accepts the pending, current and previous values (ACCEPTED_SECRET_STAGES), so edge
@@ -68,9 +70,15 @@ export async function rotateOriginSecret(event: RotationEvent, context: Rotation
     case 'setSecret':
       for (const id of context.distributionIds) await sendPendingValue(context, id, await pendingValue(context, secretId, token));
       break;
-    case 'testSecret':
-      for (const id of context.distributionIds) await checkDistributionSends(context, id, await pendingValue(context, secretId, token));
+    case 'testSecret': {
+      // Creating a schedule without rotating, Secrets Manager tests the configuration with a pending version of its own: then only access and the header are checked.
+      const value = await pendingValue(context, secretId, token).catch((error: unknown) => {
+        if (error instanceof ResourceNotFoundException) return undefined;
+        throw error;
+      });
+      for (const id of context.distributionIds) await checkDistributionSends(context, id, value);
       break;
+    }
     case 'finishSecret':
       await finishSecret(context, secretId, token, versions);
       break;
@@ -125,9 +133,12 @@ async function sendPendingValue(context: RotationContext, distributionId: string
   await context.cloudfront.send(new UpdateDistributionCommand({ Id: distributionId, IfMatch: etag, DistributionConfig: config }));
 }
 
-async function checkDistributionSends(context: RotationContext, distributionId: string, value: string): Promise<void> {
+/** The distribution's origins carry the header, with `value` when given. */
+async function checkDistributionSends(context: RotationContext, distributionId: string, value: string | undefined): Promise<void> {
   const { config } = await readDistributionConfig(context, distributionId);
-  const stale = headersToRotate(config, context.headerName, distributionId).filter((h) => h.HeaderValue !== value).length;
+  const headers = headersToRotate(config, context.headerName, distributionId);
+  if (value === undefined) return;
+  const stale = headers.filter((h) => h.HeaderValue !== value).length;
   if (stale > 0) throw new Error(`distribution ${distributionId}: ${stale} origin header(s) ${context.headerName} do not carry the pending value`);
 }
 

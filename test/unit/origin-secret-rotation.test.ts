@@ -82,6 +82,13 @@ describe('origin secret rotation, step by step', () => {
     await expect(step('testSecret')).resolves.toBeUndefined();
   });
 
+  it('testSecret, as Secrets Manager runs it to check a new schedule (a pending version without a value), checks access and the header only', async () => {
+    await expect(step('testSecret')).resolves.toBeUndefined();
+    cloudfront.distributions.get('E2PAYWALLSHOP')!.config = distributionConfig(OLD, 'x-something-else');
+    await expect(step('testSecret')).rejects.toThrow(/distribution E2PAYWALLSHOP has no origin with the custom header x-origin-verify/);
+    expect(cloudfront.mock.commandCalls(UpdateDistributionCommand)).toHaveLength(0);
+  });
+
   it('finishSecret makes the new value AWSCURRENT and the old one AWSPREVIOUS, once', async () => {
     for (const s of ['createSecret', 'setSecret', 'testSecret', 'finishSecret'] as const) await step(s);
     const fresh = cloudfront.headerSent('E1PAYWALLSITE');
