@@ -68,8 +68,8 @@ export interface OriginSecretProps {
  * that updates every distribution carrying the header (see lambda/origin/rotation.ts). Pass origins
  * through {@link protect}; give the origin `grantRead` and the check in lambda/origin.
  *
- * The first rotation runs one interval after deployment, not during it (CloudFormation is still
- * creating the distribution then). Permissions of the rotation: the secret's rotation actions on this
+ * The first rotation runs one interval after deployment, not during it (the value is new then, and
+ * a rotation would change the distribution while CloudFormation is still deploying it). Permissions of the rotation: the secret's rotation actions on this
  * secret only, `cloudfront:GetDistributionConfig` and `UpdateDistribution` on the distributions
  * that use it, its own log group.
  */
