@@ -32,6 +32,13 @@ export type BotControlInspectionLevel = 'COMMON' | 'TARGETED';
  * routes) keeps the CDN cache. `disabled`: the managed CachingDisabled policy.
  */
 export type PaidCaching = 'payment-keyed' | 'disabled';
+/**
+ * How a built distribution's origin is kept from being reached around CloudFront (see
+ * lib/origin-protection.ts). `secret-header`: HTTP origins get a rotated secret header that the
+ * origin checks (S3 with origin access control and VPC origins need nothing). `none`: nothing is
+ * added, and synth warns about an HTTP origin.
+ */
+export type OriginProtection = 'secret-header' | 'none';
 
 /** One priced route, long form (the short form is just the price string). */
 export interface RouteSettings {
@@ -108,6 +115,8 @@ export interface X402Settings {
   readonly paidCaching?: PaidCaching;
   /** Viewer headers forwarded to the origin on paywalled behaviors (besides the payment hand-off). */
   readonly originRequestHeaders?: readonly string[];
+  /** @default 'secret-header' */
+  readonly originProtection?: OriginProtection;
 }
 
 /** The reference stack's own settings, on top of {@link X402Settings}. */
@@ -169,6 +178,7 @@ export const CONTEXT_KEYS: readonly ContextKeySpec[] = [
   { key: 'x402:basePrice', prop: 'basePrice', kind: 'string', default: 'largest common step of the prices', appliesTo: 'waf', description: 'WAF base price (`"$0.001"`, min $0.001, 3 decimals); every route = base × 1..100' },
   { key: 'x402:paidCaching', prop: 'paidCaching', kind: 'string', default: 'payment-keyed', appliesTo: 'both', description: '`payment-keyed` (cache key includes the payment headers) or `disabled` (CachingDisabled)' },
   { key: 'x402:originRequestHeaders', prop: 'originRequestHeaders', kind: 'list', default: DEFAULT_ORIGIN_REQUEST_HEADERS.join(','), appliesTo: 'both', description: 'viewer headers forwarded to the origin on paywalled behaviors (max 9)' },
+  { key: 'x402:originProtection', prop: 'originProtection', kind: 'string', default: 'secret-header', appliesTo: 'both', description: '`secret-header` (HTTP origins get a rotated secret header the origin checks) or `none` (synth warns: the origin can be reached around CloudFront)' },
   { key: 'x402:origin', prop: 'origin', kind: 'string', default: '(required)', appliesTo: 'reference', description: 'domain name of the origin behind the reference distribution' },
   { key: 'x402:stackName', prop: 'stackName', kind: 'string', default: DEFAULT_REFERENCE_STACK_NAME, appliesTo: 'reference', description: 'name of the reference stack' },
   { key: 'x402:region', prop: 'region', kind: 'string', default: DEFAULT_REFERENCE_REGION, appliesTo: 'reference', description: 'region of the reference stack (edge functions and the web ACL always go to us-east-1)' },
@@ -348,6 +358,7 @@ export interface X402Config {
   readonly rateLimit?: number;
   readonly paidCaching: PaidCaching;
   readonly originRequestHeaders: readonly string[];
+  readonly originProtection: OriginProtection;
   /** Request header our WAF rule inserts on payment-eligible traffic (after WAF's prefix). */
   readonly eligibilityHeader: string;
   /** Only for the waf engine. */
@@ -418,6 +429,7 @@ export function resolveX402Config(settings: X402Settings): X402Config {
   const rateLimit = settings.rateLimit === undefined ? undefined : intInRange(problems, 'x402:rateLimit', settings.rateLimit, 0, 10, 2_000_000_000, 'WAF rate limits count requests per IP over 5 minutes');
   const paidCaching = oneOf(problems, 'x402:paidCaching', settings.paidCaching, ['payment-keyed', 'disabled'] as const, 'payment-keyed');
   const originRequestHeaders = resolveOriginRequestHeaders(problems, settings.originRequestHeaders ?? DEFAULT_ORIGIN_REQUEST_HEADERS);
+  const originProtection = oneOf(problems, 'x402:originProtection', settings.originProtection, ['secret-header', 'none'] as const, 'secret-header');
 
   let waf: WafPricing | undefined;
   if (engine === 'waf') {
@@ -445,6 +457,7 @@ export function resolveX402Config(settings: X402Settings): X402Config {
     rateLimit,
     paidCaching,
     originRequestHeaders,
+    originProtection,
     eligibilityHeader: DEFAULT_ELIGIBILITY_HEADER,
     waf,
     warnings,
