@@ -71,7 +71,8 @@ async function main(): Promise<void> {
     let receiptTable = '';
     const stack = await startLocalStack({
       log,
-      handlers: async (config) => {
+      // In-process (measurement mode): the timers wrap the handlers' ports.
+      inProcessHandlers: async (config) => {
         receiptTable = config.receiptTable.tableName;
         await createReceiptTable(dynamoClient, receiptTable);
         const remote = { ...config, receiptTable: { ...config.receiptTable, endpoint: dynamo.endpoint } };

@@ -55,6 +55,17 @@ export interface EdgeFunctionRuntime {
   close(): Promise<void>;
 }
 
+/** A function in Lambda containers. */
+export interface LambdaFunction extends EdgeFunctionRuntime {
+  /** Containers started so far (each one a cold start). */
+  readonly coldStarts: number;
+  /**
+   * Starts one container and waits for its init (loading the bundle), so the first invocation
+   * does not wait for it; further containers still start cold, on demand.
+   */
+  warm(): Promise<void>;
+}
+
 export interface LambdaFunctionOptions {
   readonly functionName: string;
   /** Absolute path of the bundle, e.g. from {@link writeLambdaCode}. */
@@ -101,7 +112,7 @@ function lambdaRuntime(): string {
 }
 
 /** A Lambda function: a pool of containers running its bundle. */
-export function lambdaFunction(options: LambdaFunctionOptions): EdgeFunctionRuntime & { readonly coldStarts: number } {
+export function lambdaFunction(options: LambdaFunctionOptions): LambdaFunction {
   const maxContainers = options.maxContainers ?? 8;
   const memoryMb = options.memoryMb ?? 128;
   const init: ContainerInit = { codePath: options.codePath, handler: options.handler ?? 'index.handler', functionName: options.functionName, memoryMb };
@@ -140,6 +151,12 @@ export function lambdaFunction(options: LambdaFunctionOptions): EdgeFunctionRunt
   return {
     get coldStarts() {
       return coldStarts;
+    },
+    async warm() {
+      if (all.size > 0 || closed) return;
+      const container = start();
+      if ((await container.ready) === undefined) release(container);
+      else discard(container);
     },
     async invoke(event, requestId) {
       if (closed) return { ok: false, error: 'the function is closed', timedOut: false };

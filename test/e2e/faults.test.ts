@@ -68,7 +68,7 @@ describe('facilitator failure fails closed', () => {
     const payment = await signedPaymentFor(stack, agent, path);
     stack.origin.setBehavior(path, { delayMs: 800 });
     const pending = edgeFetch(stack, path, paymentHeader(payment));
-    await sleep(300); // verified and reserved; the origin is still answering
+    while (stack.origin.requestsFor(path) === 0) await sleep(20); // the origin has it: verified and reserved
     stack.facilitator.setFault('down');
     const response = await pending;
     expect(response.status).toBe(503);
@@ -85,7 +85,7 @@ describe('settlement refused after verification', () => {
   async function drainDuring(agentWithGas: PrivateKeyAccount, path: string, request: () => Promise<Response>): Promise<Response> {
     stack.origin.setBehavior(path, { delayMs: 400 });
     const pending = request();
-    await sleep(150);
+    while (stack.origin.requestsFor(path) === 0) await sleep(20); // the origin has it: verified and reserved
     const wallet = createWalletClient({ account: agentWithGas, chain: stack.chain.chain, transport: custom(stack.chain.provider) });
     const balance = await stack.chain.usdcBalance(agentWithGas.address);
     await wallet.writeContract({ address: stack.chain.usdc, abi: localUsdcAbi, functionName: 'transfer', args: [stack.chain.facilitatorAccount.address, balance] });
@@ -112,10 +112,7 @@ describe('settlement refused after verification', () => {
 describe('receipt store failure fails closed', () => {
   it('answers 503 and neither serves nor charges when DynamoDB is unreachable', async () => {
     const broken = await startLocalStack({
-      handlers: async (config) => {
-        const { createEdgeRuntime } = await import('../../lambda/edge/runtime');
-        return createEdgeRuntime({ ...config, receiptTable: { ...config.receiptTable, endpoint: 'http://127.0.0.1:9' } }, { credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
-      },
+      configure: (config) => ({ ...config, receiptTable: { ...config.receiptTable, endpoint: 'http://127.0.0.1:9' } }),
     });
     try {
       const payer = await broken.chain.newFundedWallet(10_000n);
