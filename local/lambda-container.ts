@@ -59,11 +59,6 @@ export interface EdgeFunctionRuntime {
 export interface LambdaFunction extends EdgeFunctionRuntime {
   /** Containers started so far (each one a cold start). */
   readonly coldStarts: number;
-  /**
-   * Starts one container and waits for its init (loading the bundle), so the first invocation
-   * does not wait for it; further containers still start cold, on demand.
-   */
-  warm(): Promise<void>;
 }
 
 export interface LambdaFunctionOptions {
@@ -151,12 +146,6 @@ export function lambdaFunction(options: LambdaFunctionOptions): LambdaFunction {
   return {
     get coldStarts() {
       return coldStarts;
-    },
-    async warm() {
-      if (all.size > 0 || closed) return;
-      const container = start();
-      if ((await container.ready) === undefined) release(container);
-      else discard(container);
     },
     async invoke(event, requestId) {
       if (closed) return { ok: false, error: 'the function is closed', timedOut: false };

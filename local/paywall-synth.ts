@@ -21,6 +21,8 @@ export interface PaywallSynthInput {
   /** The paywall's settings, as a publisher would write them (JSON). */
   readonly settings: X402Settings;
   readonly receiptTableName: string;
+  /** The stack's region; us-east-1 puts the Lambda@Edge functions in the distribution's template. */
+  readonly region: string;
   /** The HTTP origin the distribution fronts. */
   readonly origin: { readonly domainName: string; readonly httpPort: number };
 }
@@ -42,8 +44,7 @@ export function synthesizePaywall(input: PaywallSynthInput): SynthesizedPaywall 
       context: { 'aws:cdk:bundling-stacks': [] },
       builtinCloudFormationValidation: false,
     });
-    // us-east-1: Lambda@Edge functions and the distribution then share one template.
-    const stack = new Stack(app, 'LocalEdge', { env: { region: 'us-east-1' } });
+    const stack = new Stack(app, 'LocalEdge', { env: { region: input.region } });
     const paywall = new X402Paywall(stack, 'Paywall', {
       ...input.settings,
       receiptTableName: input.receiptTableName,

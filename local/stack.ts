@@ -4,13 +4,14 @@ import type { EdgeConfig, PricedRoute } from '../lambda/core/config';
 import type { LogSink } from '../lambda/core/ports';
 import type { Receipt } from '../lambda/core/receipt';
 import type { EdgeHandlers } from '../lambda/edge/cloudfront-adapter';
-import { bundleEdgeEntry, entryForEventType } from './bundle-edge';
+import { resolveX402Config, toEdgeConfig, type X402Settings } from '../lib/pricing';
+import { bundleEdge, entryForEventType, type EdgeBundle, type EdgeEntryName } from './bundle-edge';
 import { LOCAL_NETWORK, startLocalChain, type LocalChain } from './chain';
 import { startLocalEdge, type LocalEdge } from './cloudfront';
 import { distributionFromTemplate, EDGE_EVENT_TYPES, type DistributionConfig, type EdgeEventType } from './distribution';
 import { createReceiptTable, LOCAL_DYNAMO_CREDENTIALS, startLocalDynamo, type LocalDynamo } from './dynamo';
 import { startLocalFacilitator, type LocalFacilitator } from './facilitator';
-import { inProcessFunction, lambdaEnvironment, lambdaFunction, removeLambdaCode, writeLambdaCode, type EdgeFunctionRuntime, type LambdaFunction } from './lambda-container';
+import { inProcessFunction, lambdaEnvironment, lambdaFunction, removeLambdaCode, writeLambdaCode, type EdgeFunctionRuntime } from './lambda-container';
 import { startSampleOrigin, type SampleOrigin } from './origin';
 import { listReceipts } from './receipts';
 import { synthesizePaywallApart } from './synth';
@@ -70,6 +71,8 @@ export interface LocalStack {
 }
 
 const RECEIPT_TABLE = 'x402-receipts';
+/** Lambda@Edge functions and the distribution then share one template. */
+const REGION = 'us-east-1';
 
 // Lambda runs Node 22; this machine's Node 20 only makes the SDK warn about its future support.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -86,20 +89,20 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const origin = await startSampleOrigin();
     started.push(origin);
     const payTo = privateKeyToAccount(generatePrivateKey()).address;
-    // Synthesized meanwhile, with the settings a publisher would deploy (validated the same way).
-    const synthesis = synthesizePaywallApart({
-      settings: {
-        network: LOCAL_NETWORK,
-        payTo,
-        routes: options.routes ?? SAMPLE_ROUTES,
-        verifyTimeoutMs: options.facilitatorVerifyTimeoutMs ?? 3000,
-        settleTimeoutMs: options.facilitatorSettleTimeoutMs ?? 10000,
-        maxTimeoutSeconds: 120,
-      },
-      receiptTableName: RECEIPT_TABLE,
-      origin: { domainName: '127.0.0.1', httpPort: origin.port },
-    });
+    // The settings a publisher would deploy, validated the same way; the template synthesizes meanwhile.
+    const settings: X402Settings = {
+      network: LOCAL_NETWORK,
+      payTo,
+      routes: options.routes ?? SAMPLE_ROUTES,
+      verifyTimeoutMs: options.facilitatorVerifyTimeoutMs ?? 3000,
+      settleTimeoutMs: options.facilitatorSettleTimeoutMs ?? 10000,
+      maxTimeoutSeconds: 120,
+    };
+    const synthesis = synthesizePaywallApart({ settings, receiptTableName: RECEIPT_TABLE, region: REGION, origin: { domainName: '127.0.0.1', httpPort: origin.port } });
     synthesis.catch(() => undefined); // awaited below; a failure meanwhile is not unhandled
+    // What the verifier bakes in (EdgeVerifier: toEdgeConfig of the resolved settings), known now
+    // so the bundles build while the template synthesizes; checked against the template's below.
+    const deployed = toEdgeConfig(resolveX402Config(settings), { tableName: RECEIPT_TABLE, region: REGION });
 
     const chain = await startLocalChain({ rpcPort: options.ports?.rpc });
     started.push(chain);
@@ -108,10 +111,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const dynamo = await startLocalDynamo();
     started.push(dynamo);
     await createReceiptTable(dynamo.client, RECEIPT_TABLE);
-
-    const { template, edgeConfig: deployed } = await synthesis;
-    const distribution = distributionFromTemplate(template);
     if (deployed.asset.address.toLowerCase() !== chain.usdc.toLowerCase()) throw new Error(`the deployed asset ${deployed.asset.address} is not the local chain's USDC ${chain.usdc}`);
+
     // What a local edge points elsewhere than a deploy: the facilitator and DynamoDB, on loopback.
     const local: EdgeConfig = {
       ...deployed,
@@ -119,12 +120,18 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       receiptTable: { ...deployed.receiptTable, endpoint: dynamo.endpoint },
     };
     const config = options.configure ? await options.configure(local) : local;
+    const bundles = options.inProcessHandlers ? undefined : bundleEdge(config);
 
-    const functions = options.inProcessHandlers
-      ? inProcessFunctions(distribution, await options.inProcessHandlers(config), options.functionTimeoutMs)
-      : lambdaContainers(distribution, config, options);
+    const synthesized = await synthesis;
+    // Compared as the bundles bake it: its JSON text.
+    if (JSON.stringify(synthesized.edgeConfig) !== JSON.stringify(deployed)) {
+      throw new Error(`the synthesized verifier bakes ${JSON.stringify(synthesized.edgeConfig)}, not ${JSON.stringify(deployed)}`);
+    }
+    const distribution = distributionFromTemplate(synthesized.template);
+    const functions = bundles
+      ? lambdaContainers(distribution, bundles, options)
+      : inProcessFunctions(distribution, await options.inProcessHandlers!(config), options.functionTimeoutMs);
     started.push({ close: () => functions.close() });
-    await functions.warm();
     const edge = await startLocalEdge({ distribution, functions: functions.byId, originTimeoutMs: options.originTimeoutMs, port: options.ports?.edge });
     started.push(edge);
 
@@ -148,8 +155,6 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
 interface EdgeFunctions {
   readonly byId: Readonly<Record<string, EdgeFunctionRuntime>>;
-  /** Starts a first container of each function (its init), as a first request would. */
-  warm(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -168,15 +173,15 @@ function triggersOf(distribution: DistributionConfig): Map<string, EdgeEventType
   return triggers;
 }
 
-/** Each function's bundle, built as deployed with `config` baked in, in its own Lambda containers. */
-function lambdaContainers(distribution: DistributionConfig, config: EdgeConfig, options: LocalStackOptions): EdgeFunctions {
+/** Each function's bundle (its trigger's entry, built as deployed), in its own Lambda containers. */
+function lambdaContainers(distribution: DistributionConfig, bundles: Readonly<Record<EdgeEntryName, EdgeBundle>>, options: LocalStackOptions): EdgeFunctions {
   const log = options.log ?? (() => undefined);
   const files: string[] = [];
-  const byId: Record<string, LambdaFunction> = {};
+  const byId: Record<string, EdgeFunctionRuntime> = {};
   for (const [functionId, eventType] of triggersOf(distribution)) {
     const fn = distribution.functions[functionId]!;
     const entry = entryForEventType(eventType);
-    const codePath = writeLambdaCode(entry, bundleEdgeEntry(entry, config).code);
+    const codePath = writeLambdaCode(entry, bundles[entry].code);
     files.push(codePath);
     byId[functionId] = lambdaFunction({
       functionName: functionId,
@@ -190,7 +195,6 @@ function lambdaContainers(distribution: DistributionConfig, config: EdgeConfig, 
   }
   return {
     byId,
-    warm: async () => void (await Promise.all(Object.values(byId).map((f) => f.warm()))),
     async close() {
       await Promise.all(Object.values(byId).map((f) => f.close()));
       for (const file of files) removeLambdaCode(file);
@@ -206,7 +210,7 @@ function inProcessFunctions(distribution: DistributionConfig, handlers: EdgeHand
     if (!handler) throw new Error(`the in-process handlers have no ${entryForEventType(eventType)} for the ${eventType} function`);
     byId[functionId] = inProcessFunction(handler, timeouts?.[eventType] ?? distribution.functions[functionId]!.timeoutSeconds * 1000);
   }
-  return { byId, warm: async () => undefined, close: async () => undefined };
+  return { byId, close: async () => undefined };
 }
 
 /** A console line of a function as the log sink takes it: a JSON object as is (EMF records included), anything else as `{ message }`. */

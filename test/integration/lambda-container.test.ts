@@ -63,18 +63,6 @@ it('starts a fresh container (a cold start) after a timeout, and reuses a warm o
   }
 });
 
-it('warm() starts the first container ahead of the first invocation, which then finds it ready', async () => {
-  const fn = lambdaFunction({ functionName: 'probe', codePath, timeoutMs: 3000 });
-  try {
-    await fn.warm();
-    expect(fn.coldStarts).toBe(1);
-    expect(await fn.invoke({}, 'a')).toMatchObject({ ok: true, value: { invocations: 1 } });
-    expect(fn.coldStarts).toBe(1);
-  } finally {
-    await fn.close();
-  }
-});
-
 it('runs one invocation per container at a time: concurrent invocations get their own containers, up to the limit', async () => {
   const fn = lambdaFunction({ functionName: 'probe', codePath, timeoutMs: 5000, maxContainers: 2 });
   try {

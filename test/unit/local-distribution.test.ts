@@ -16,6 +16,7 @@ const synthesize = (settings: Record<string, unknown> = {}): DistributionConfig 
   distributionFromTemplate(synthesizePaywall({
     settings: { payTo: PAY_TO, routes: { '/articles/*': '$0.001' }, ...settings },
     receiptTableName: 'x402-receipts',
+    region: 'us-east-1',
     origin: { domainName: '127.0.0.1', httpPort: 8080 },
   }).template);
 
