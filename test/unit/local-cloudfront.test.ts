@@ -658,6 +658,25 @@ describe('local edge: the cache', () => {
     expect((await get('/c/viewer-generated')).body).toBe('body of /c/viewer-generated');
   });
 
+  it('stores the origin\'s object even when viewer-response replaces the viewer\'s copy', async () => {
+    cacheable('/c/viewer-replaced');
+    impls['viewer-response'] = (e) => ({ ...e.Records[0]!.cf.response, body: 'for this viewer only' });
+    expect((await get('/c/viewer-replaced')).body).toBe('for this viewer only');
+    impls['viewer-response'] = passThrough['viewer-response'];
+    const hit = await get('/c/viewer-replaced');
+    expect([hit.headers['x-cache'], hit.body]).toEqual(['Hit from cloudfront', 'body of /c/viewer-replaced']);
+    expect(origin.requestsFor('/c/viewer-replaced')).toBe(1);
+  });
+
+  it('an origin that times out is a 5xx CloudFront caches for ErrorCachingMinTTL (10 s for a 504 here): the next viewer gets the 504 page without an origin request', async () => {
+    origin.setBehavior('/c/silent', { delayMs: 2000 });
+    expect((await get('/c/silent')).status).toBe(504);
+    const again = await get('/c/silent');
+    expect([again.status, again.headers['x-cache']]).toEqual([504, 'Hit from cloudfront']);
+    expect(again.body).toMatch(/504 ERROR.*\n.*could not be satisfied/);
+    expect(origin.requestsFor('/c/silent')).toBe(3); // the three attempts of the first request only
+  });
+
   it('only GET and HEAD are answered from the cache (OPTIONS when the behavior caches it)', async () => {
     cacheable('/c/methods');
     for (const method of ['POST', 'POST', 'OPTIONS', 'OPTIONS']) await get('/c/methods', {}, method);
