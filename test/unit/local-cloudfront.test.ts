@@ -149,7 +149,7 @@ function distribution(setup: EdgeSetup = {}): DistributionConfig {
 }
 
 async function edgeWith(setup: EdgeSetup = {}): Promise<LocalEdge> {
-  const edge = await startLocalEdge({ distribution: distribution(setup), functions, originTimeoutMs: 300, log: (l) => logs.push(l) });
+  const edge = await startLocalEdge({ distribution: distribution(setup), functions, originTimeoutMs: 600, log: (l) => logs.push(l) });
   edges.push(edge);
   return edge;
 }
