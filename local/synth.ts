@@ -9,6 +9,8 @@ import type { PaywallSynthInput, SynthesizedPaywall } from './paywall-synth';
  */
 export function synthesizePaywallApart(input: PaywallSynthInput): Promise<SynthesizedPaywall> {
   const child = fork(path.join(__dirname, 'paywall-synth.ts'), [], {
+    // In the repository, so `--import tsx` resolves from its node_modules wherever the caller runs.
+    cwd: path.join(__dirname, '..'),
     execArgv: ['--import', 'tsx'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
