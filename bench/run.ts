@@ -75,7 +75,8 @@ async function main(): Promise<void> {
       // The load phases send thousands of refused payments from one client: measure the edge's
       // work on each, not its back-off (which answers 429 without any work after five).
       abuseLimits: { ...DEFAULT_ABUSE_LIMITS, failuresBeforeBackoff: Number.MAX_SAFE_INTEGER, smartWalletChecksPerMinute: Number.MAX_SAFE_INTEGER },
-      handlers: async (config) => {
+      // In-process (measurement mode): the timers wrap the handlers' ports.
+      inProcessHandlers: async (config) => {
         receiptTable = config.receiptTable.tableName;
         await createReceiptTable(dynamoClient, receiptTable);
         const remote = { ...config, receiptTable: { ...config.receiptTable, endpoint: dynamo.endpoint } };

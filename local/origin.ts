@@ -13,6 +13,8 @@ export interface OriginBehavior {
   delayMs?: number;
   body?: string;
   headers?: Record<string, string>;
+  /** Answer with `Transfer-Encoding: chunked` and no Content-Length, as a streaming server does. */
+  chunked?: boolean;
 }
 
 export interface ReceivedRequest {
@@ -68,39 +70,48 @@ export async function startSampleOrigin(): Promise<SampleOrigin> {
       let delay = forced?.delayMs ?? 0;
       if (!forced && path === '/api/slow') delay = Math.min(Number(query.get('ms') ?? 1000) || 0, 60_000);
       // Clear the timer if the caller hangs up (e.g. the edge's origin timeout), so nothing lingers.
-      const timer = setTimeout(() => answer(res, path, forced), delay);
+      const timer = setTimeout(() => answer(res, path, forced, forced?.chunked === true), delay);
       res.on('close', () => clearTimeout(timer));
     });
   });
 
-  function send(res: http.ServerResponse, status: number, type: string, body: string, extra: Record<string, string> = {}) {
-    res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), ...extra });
-    res.end(body);
+  function send(res: http.ServerResponse, status: number, type: string, body: string, extra: Record<string, string>, chunked: boolean) {
+    if (!chunked) {
+      res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), ...extra });
+      res.end(body);
+      return;
+    }
+    // No Content-Length: Node sends the body as chunks.
+    res.writeHead(status, { 'content-type': type, ...extra });
+    const half = Math.floor(body.length / 2);
+    res.write(body.slice(0, half));
+    res.end(body.slice(half));
   }
 
-  function answer(res: http.ServerResponse, path: string, forced: OriginBehavior | undefined) {
+  function answer(res: http.ServerResponse, path: string, forced: OriginBehavior | undefined, chunked: boolean) {
+    const reply = (status: number, type: string, body: string, extra: Record<string, string> = {}) => send(res, status, type, body, extra, chunked);
     if (forced?.status !== undefined || forced?.body !== undefined) {
       const status = forced.status ?? 200;
       const body = forced.body ?? JSON.stringify({ error: `forced status ${status}` });
-      return send(res, status, forced.headers?.['content-type'] ?? 'application/json', body, forced.headers);
+      return reply(status, forced.headers?.['content-type'] ?? 'application/json', body, forced.headers);
     }
     const article = /^\/articles\/([^/]+)$/.exec(path);
     if (path === '/') {
-      return send(res, 200, 'text/html; charset=utf-8',
+      return reply(200, 'text/html; charset=utf-8',
         page('Sample publisher', '<p>Free front page.</p><a href="/articles/hello-world">An article</a>'));
     }
     if (article) {
       const slug = article[1]!;
-      return send(res, 200, 'text/html; charset=utf-8',
+      return reply(200, 'text/html; charset=utf-8',
         page(`Article: ${slug}`, `<p>The full text of the article "${escapeHtml(slug)}".</p>`));
     }
     if (path === '/api/premium-report') {
-      return send(res, 200, 'application/json',
+      return reply(200, 'application/json',
         JSON.stringify({ report: 'premium', items: [{ id: 1, insight: 'agents pay per request' }] }));
     }
-    if (path === '/api/fail') return send(res, 500, 'application/json', JSON.stringify({ error: 'origin failure' }));
-    if (path === '/api/slow') return send(res, 200, 'application/json', JSON.stringify({ slow: true }));
-    return send(res, 404, 'application/json', JSON.stringify({ error: 'not found' }));
+    if (path === '/api/fail') return reply(500, 'application/json', JSON.stringify({ error: 'origin failure' }));
+    if (path === '/api/slow') return reply(200, 'application/json', JSON.stringify({ slow: true }));
+    return reply(404, 'application/json', JSON.stringify({ error: 'not found' }));
   }
 
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -1,49 +1,71 @@
 import type { Address } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import type { AbuseLimits } from '../lambda/core/abuse-guard';
-import { DEFAULT_ELIGIBILITY_HEADER, type EdgeConfig, type PricedRoute } from '../lambda/core/config';
-import { knownNetwork } from '../lambda/core/networks';
+import type { EdgeConfig, PricedRoute } from '../lambda/core/config';
 import type { LogSink } from '../lambda/core/ports';
 import type { Receipt } from '../lambda/core/receipt';
 import type { EdgeHandlers } from '../lambda/edge/cloudfront-adapter';
-import { createEdgeRuntime } from '../lambda/edge/runtime';
-import { startLocalChain, type LocalChain } from './chain';
+import { resolveX402Config, toEdgeConfig, type X402Settings } from '../lib/pricing';
+import { bundleEdge, entryForEventType, type EdgeBundle, type EdgeEntryName } from './bundle-edge';
+import { LOCAL_NETWORK, startLocalChain, type LocalChain } from './chain';
 import { startLocalEdge, type LocalEdge } from './cloudfront';
-import { createReceiptTable, LOCAL_DYNAMO_CREDENTIALS, LOCAL_DYNAMO_REGION, startLocalDynamo, type LocalDynamo } from './dynamo';
+import { distributionFromTemplate, EDGE_EVENT_TYPES, type DistributionConfig, type EdgeEventType } from './distribution';
+import { createReceiptTable, LOCAL_DYNAMO_CREDENTIALS, startLocalDynamo, type LocalDynamo } from './dynamo';
 import { startLocalFacilitator, type LocalFacilitator } from './facilitator';
+import { inProcessFunction, lambdaEnvironment, lambdaFunction, removeLambdaCode, writeLambdaCode, type EdgeFunctionRuntime } from './lambda-container';
 import { startSampleOrigin, type SampleOrigin } from './origin';
 import { listReceipts } from './receipts';
+import { synthesizePaywallApart } from './synth';
 
-/** The sample origin's priced routes, as a publisher would configure them. */
+/**
+ * The sample origin's priced routes, as a publisher would configure them. The write route (before
+ * the broad route it is an exception to) makes the deployed behavior allow every method and adds
+ * the origin-request function that settles writes before the origin runs; with reads only,
+ * CloudFront would refuse POST, PUT, PATCH and DELETE with a 403 before any function runs.
+ */
 export const SAMPLE_ROUTES: readonly PricedRoute[] = [
   { pattern: '/articles/*', price: '$0.001', description: 'One article', mimeType: 'text/html' },
   { pattern: 'GET /api/premium-report', price: '$0.01', description: 'Premium report', mimeType: 'application/json' },
+  { pattern: 'POST /api/orders', price: '$0.005', description: 'Place an order', mimeType: 'application/json' },
   { pattern: '/api/**', price: '$0.002', description: 'API call', mimeType: 'application/json' },
 ];
 
 export interface LocalStackOptions {
   readonly routes?: readonly PricedRoute[];
+  /** x402:verifyTimeoutMs (validated like a deploy: 500 to 4,000). @default 3000 */
   readonly facilitatorVerifyTimeoutMs?: number;
+  /** x402:settleTimeoutMs (validated like a deploy: 1,000 to 25,000). @default 10000 */
   readonly facilitatorSettleTimeoutMs?: number;
   /** How long the facilitator's `slow` fault holds answers (default 15,000 ms). */
   readonly facilitatorSlowMs?: number;
-  /** The emulated CloudFront origin response timeout (default 30,000 ms; on timeout → 504). */
+  /** The emulated origin response timeout, instead of the template's 30 s; GET and HEAD are tried up to 3 times, then 504. */
   readonly originTimeoutMs?: number;
   /**
    * Bounds on failing clients and payers (default: the production ones). Every local client is
    * 127.0.0.1, so suites that send many hostile payments on purpose raise them.
    */
   readonly abuseLimits?: AbuseLimits;
-  /** Receives every structured log line of the handlers (JSON objects, EMF records included). */
+  /** Receives every line the edge functions log (JSON objects as they are, EMF records included; other lines as `{ message }`). */
   readonly log?: LogSink;
-  /** Build the handlers from this config instead of the in-process runtime (e.g. the esbuild bundles). */
-  readonly handlers?: (config: EdgeConfig) => EdgeHandlers | Promise<EdgeHandlers>;
+  /** Rewrites the edge configuration before it is baked into the function bundles, e.g. to route DynamoDB through a fault-injecting proxy. */
+  readonly configure?: (config: EdgeConfig) => EdgeConfig | Promise<EdgeConfig>;
+  /** Lambda@Edge timeouts by trigger, instead of the template's (5 s viewer, 30 s origin). */
+  readonly functionTimeoutMs?: Partial<Record<EdgeEventType, number>>;
+  /**
+   * Measurement only (bench/): run these handlers in this process instead of the deployed bundles
+   * in Lambda containers, so instruments can wrap their ports. Nothing isolates them and a timeout
+   * does not end them; every test uses the containers.
+   */
+  readonly inProcessHandlers?: (config: EdgeConfig) => EdgeHandlers | Promise<EdgeHandlers>;
   /** Fixed ports for a stack people connect to (`npm run dev`); 0 = random. */
   readonly ports?: { readonly edge?: number; readonly rpc?: number; readonly facilitator?: number };
 }
 
 export interface LocalStack {
+  /** What the edge functions run with: the deployed configuration, pointed at the local facilitator and DynamoDB. */
   readonly config: EdgeConfig;
+  /** The distribution the local edge emulates, read from the synthesized template. */
+  readonly distribution: DistributionConfig;
   readonly chain: LocalChain;
   readonly facilitator: LocalFacilitator;
   readonly dynamo: LocalDynamo;
@@ -56,18 +78,39 @@ export interface LocalStack {
 }
 
 const RECEIPT_TABLE = 'x402-receipts';
+/** Lambda@Edge functions and the distribution then share one template. */
+const REGION = 'us-east-1';
 
 // Lambda runs Node 22; this machine's Node 20 only makes the SDK warn about its future support.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 /**
  * Everything the edge engine talks to, on loopback: a Base-Sepolia-like chain with USDC, the
- * official facilitator, dynalite, a sample origin, and CloudFront + WAF emulation around the
- * same handlers Lambda@Edge runs.
+ * official facilitator, dynalite, a sample origin, and CloudFront + WAF emulation configured from
+ * the template an X402Paywall synthesizes with these settings, running the edge functions' bundles
+ * as deployed, each in its own Lambda containers.
  */
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const started: Array<{ close(): Promise<void> }> = [];
   try {
+    const origin = await startSampleOrigin();
+    started.push(origin);
+    const payTo = privateKeyToAccount(generatePrivateKey()).address;
+    // The settings a publisher would deploy, validated the same way; the template synthesizes meanwhile.
+    const settings: X402Settings = {
+      network: LOCAL_NETWORK,
+      payTo,
+      routes: options.routes ?? SAMPLE_ROUTES,
+      verifyTimeoutMs: options.facilitatorVerifyTimeoutMs ?? 3000,
+      settleTimeoutMs: options.facilitatorSettleTimeoutMs ?? 10000,
+      maxTimeoutSeconds: 120,
+    };
+    const synthesis = synthesizePaywallApart({ settings, receiptTableName: RECEIPT_TABLE, region: REGION, origin: { domainName: '127.0.0.1', httpPort: origin.port } });
+    synthesis.catch(() => undefined); // awaited below; a failure meanwhile is not unhandled
+    // What the verifier bakes in (EdgeVerifier: toEdgeConfig of the resolved settings), known now
+    // so the bundles build while the template synthesizes; checked against the template's below.
+    const deployed = toEdgeConfig(resolveX402Config(settings), { tableName: RECEIPT_TABLE, region: REGION });
+
     const chain = await startLocalChain({ rpcPort: options.ports?.rpc });
     started.push(chain);
     const facilitator = await startLocalFacilitator(chain, { port: options.ports?.facilitator, slowMs: options.facilitatorSlowMs });
@@ -75,41 +118,34 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const dynamo = await startLocalDynamo();
     started.push(dynamo);
     await createReceiptTable(dynamo.client, RECEIPT_TABLE);
-    const origin = await startSampleOrigin();
-    started.push(origin);
+    if (deployed.asset.address.toLowerCase() !== chain.usdc.toLowerCase()) throw new Error(`the deployed asset ${deployed.asset.address} is not the local chain's USDC ${chain.usdc}`);
 
-    const payTo = privateKeyToAccount(generatePrivateKey()).address;
-    const baseSepolia = knownNetwork(chain.network)!;
-    const config: EdgeConfig = {
-      network: chain.network,
-      payTo,
-      asset: { ...baseSepolia.usdc, address: chain.usdc, symbol: 'USDC' },
-      facilitator: {
-        url: facilitator.url,
-        verifyTimeoutMs: options.facilitatorVerifyTimeoutMs ?? 3000,
-        settleTimeoutMs: options.facilitatorSettleTimeoutMs ?? 10000,
-      },
-      routes: options.routes ?? SAMPLE_ROUTES,
-      eligibilityHeader: DEFAULT_ELIGIBILITY_HEADER,
-      receiptTable: { tableName: RECEIPT_TABLE, region: LOCAL_DYNAMO_REGION, endpoint: dynamo.endpoint },
-      maxTimeoutSeconds: 120,
+    // What a local edge points elsewhere than a deploy: the facilitator and DynamoDB, on loopback.
+    const local: EdgeConfig = {
+      ...deployed,
+      facilitator: { ...deployed.facilitator, url: facilitator.url },
+      receiptTable: { ...deployed.receiptTable, endpoint: dynamo.endpoint },
       ...(options.abuseLimits ? { abuseLimits: options.abuseLimits } : {}),
     };
-    const log = options.log ?? (() => undefined);
-    const handlers = options.handlers
-      ? await options.handlers(config)
-      : createEdgeRuntime(config, { credentials: LOCAL_DYNAMO_CREDENTIALS, log });
-    const edge = await startLocalEdge({
-      viewerRequest: (event) => handlers.viewerRequest(event),
-      originResponse: (event) => handlers.originResponse(event),
-      originUrl: origin.url,
-      originTimeoutMs: options.originTimeoutMs,
-      port: options.ports?.edge,
-    });
+    const config = options.configure ? await options.configure(local) : local;
+    const bundles = options.inProcessHandlers ? undefined : bundleEdge(config);
+
+    const synthesized = await synthesis;
+    // Compared as the bundles bake it: its JSON text.
+    if (JSON.stringify(synthesized.edgeConfig) !== JSON.stringify(deployed)) {
+      throw new Error(`the synthesized verifier bakes ${JSON.stringify(synthesized.edgeConfig)}, not ${JSON.stringify(deployed)}`);
+    }
+    const distribution = distributionFromTemplate(synthesized.template);
+    const functions = bundles
+      ? lambdaContainers(distribution, bundles, options)
+      : inProcessFunctions(distribution, await options.inProcessHandlers!(config), options.functionTimeoutMs);
+    started.push({ close: () => functions.close() });
+    const edge = await startLocalEdge({ distribution, functions: functions.byId, originTimeoutMs: options.originTimeoutMs, port: options.ports?.edge });
     started.push(edge);
 
     return {
       config,
+      distribution,
       chain,
       facilitator,
       dynamo,
@@ -123,6 +159,77 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     await closeAll(started);
     throw error;
   }
+}
+
+interface EdgeFunctions {
+  readonly byId: Readonly<Record<string, EdgeFunctionRuntime>>;
+  close(): Promise<void>;
+}
+
+/** The trigger each function of the distribution is associated with (one per function: its bundle is the trigger's entry). */
+function triggersOf(distribution: DistributionConfig): Map<string, EdgeEventType> {
+  const triggers = new Map<string, EdgeEventType>();
+  for (const behavior of distribution.behaviors) {
+    for (const eventType of EDGE_EVENT_TYPES) {
+      const functionId = behavior.functions[eventType]?.functionId;
+      if (functionId === undefined) continue;
+      const other = triggers.get(functionId);
+      if (other && other !== eventType) throw new Error(`function ${functionId} is associated with both ${other} and ${eventType}; the local edge builds one entry per function`);
+      triggers.set(functionId, eventType);
+    }
+  }
+  return triggers;
+}
+
+/** Each function's bundle (its trigger's entry, built as deployed), in its own Lambda containers. */
+function lambdaContainers(distribution: DistributionConfig, bundles: Readonly<Record<EdgeEntryName, EdgeBundle>>, options: LocalStackOptions): EdgeFunctions {
+  const log = options.log ?? (() => undefined);
+  const files: string[] = [];
+  const byId: Record<string, EdgeFunctionRuntime> = {};
+  for (const [functionId, eventType] of triggersOf(distribution)) {
+    const fn = distribution.functions[functionId]!;
+    const entry = entryForEventType(eventType);
+    const codePath = writeLambdaCode(entry, bundles[entry].code);
+    files.push(codePath);
+    byId[functionId] = lambdaFunction({
+      functionName: functionId,
+      codePath,
+      handler: fn.handler,
+      timeoutMs: options.functionTimeoutMs?.[eventType] ?? fn.timeoutSeconds * 1000,
+      memoryMb: fn.memoryMb,
+      env: lambdaEnvironment(functionId, fn.memoryMb, LOCAL_DYNAMO_CREDENTIALS),
+      onLog: (line) => log(logRecord(line)),
+    });
+  }
+  return {
+    byId,
+    async close() {
+      await Promise.all(Object.values(byId).map((f) => f.close()));
+      for (const file of files) removeLambdaCode(file);
+    },
+  };
+}
+
+/** bench/ only: see {@link LocalStackOptions.inProcessHandlers}. */
+function inProcessFunctions(distribution: DistributionConfig, handlers: EdgeHandlers, timeouts: LocalStackOptions['functionTimeoutMs']): EdgeFunctions {
+  const byId: Record<string, EdgeFunctionRuntime> = {};
+  for (const [functionId, eventType] of triggersOf(distribution)) {
+    const handler = (handlers as unknown as Record<string, ((event: never) => Promise<unknown>) | undefined>)[entryForEventType(eventType)];
+    if (!handler) throw new Error(`the in-process handlers have no ${entryForEventType(eventType)} for the ${eventType} function`);
+    byId[functionId] = inProcessFunction(handler, timeouts?.[eventType] ?? distribution.functions[functionId]!.timeoutSeconds * 1000);
+  }
+  return { byId, close: async () => undefined };
+}
+
+/** A console line of a function as the log sink takes it: a JSON object as is (EMF records included), anything else as `{ message }`. */
+function logRecord(line: string): Record<string, unknown> {
+  try {
+    const parsed: unknown = JSON.parse(line);
+    if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) return parsed as Record<string, unknown>;
+  } catch {
+    // not JSON
+  }
+  return { message: line };
 }
 
 async function closeAll(services: Array<{ close(): Promise<void> }>): Promise<void> {

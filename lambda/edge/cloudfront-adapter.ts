@@ -104,11 +104,11 @@ export function cloudFrontHandlers(paywall: Paywall, log: LogSink): EdgeHandlers
             setHeaders(response.headers, { 'cache-control': 'private, no-store' });
             return response;
           case 'respond':
-            return toCloudFrontResponse(outcome.response);
+            return toCloudFrontResponse(outcome.response, response.headers);
         }
       } catch (error) {
         log({ event: 'x402.handler_error', trigger: 'origin-response', error: String(error) });
-        return toCloudFrontResponse(unavailable());
+        return toCloudFrontResponse(unavailable(), response.headers);
       }
     },
   };
@@ -128,8 +128,15 @@ function setHeaders(headers: CloudFrontHeaders, values: Record<string, string>):
   }
 }
 
-function toCloudFrontResponse(response: PaywallResponse): CloudFrontResultResponse {
+/**
+ * A generated response. In origin-response pass the origin's headers: CloudFront refuses (502) a
+ * result that drops its read-only Transfer-Encoding or Via, so they are kept when the body is replaced.
+ */
+function toCloudFrontResponse(response: PaywallResponse, originHeaders?: CloudFrontHeaders): CloudFrontResultResponse {
   const headers: CloudFrontHeaders = {};
+  for (const name of ['transfer-encoding', 'via']) {
+    if (originHeaders?.[name]) headers[name] = originHeaders[name];
+  }
   setHeaders(headers, response.headers);
   return {
     status: String(response.status),

@@ -28,9 +28,13 @@ it('reserves an authorization the origin never serves at most 4 times, then refu
   const before = await stack.chain.usdcBalance(agent.address);
   const present = async () => (await rawRequest(stack.edge.url, '/articles/flaky', { headers: paymentHeader(payment), clientAddress: '127.0.0.2' })).status;
   expect(await present()).toBe(500);
-  // Presented again in parallel after the release: exactly one of them holds it.
-  expect((await Promise.all([present(), present(), present()])).sort()).toEqual([402, 402, 500]);
-  expect([await present(), await present()]).toEqual([500, 500]);
+  // Presented again in parallel after the release: one holds it at a time (the others find it held,
+  // 402, or find it released again and hold it in turn); never more than 4 reservations in all.
+  const parallel = await Promise.all([present(), present(), present()]);
+  expect(parallel).toContain(500);
+  expect(parallel.every((status) => status === 500 || status === 402)).toBe(true);
+  const reservedSoFar = 1 + parallel.filter((status) => status === 500).length;
+  for (let more = reservedSoFar; more < 4; more++) expect(await present()).toBe(500);
 
   const fifth = await rawRequest(stack.edge.url, '/articles/flaky', { headers: paymentHeader(payment), clientAddress: '127.0.0.2' });
   expect(fifth.status).toBe(402);

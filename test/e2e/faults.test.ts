@@ -68,7 +68,7 @@ describe('facilitator failure fails closed', () => {
     const payment = await signedPaymentFor(stack, agent, path);
     stack.origin.setBehavior(path, { delayMs: 800 });
     const pending = edgeFetch(stack, path, paymentHeader(payment));
-    await sleep(300); // verified and reserved; the origin is still answering
+    while (stack.origin.requestsFor(path) === 0) await sleep(20); // the origin has it: verified and reserved
     stack.facilitator.setFault('down');
     const response = await pending;
     expect(response.status).toBe(503);
@@ -80,12 +80,43 @@ describe('facilitator failure fails closed', () => {
   });
 });
 
+describe('a chunked origin (Transfer-Encoding: chunked, no Content-Length)', () => {
+  /** Fails the settlement once the payment is verified and reserved, while the origin streams its answer. */
+  async function chunkedPaidRequestFailingAtSettle(path: string, fault: () => void) {
+    const payment = await signedPaymentFor(stack, agent, path);
+    const before = await stack.chain.usdcBalance(agent.address);
+    stack.origin.setBehavior(path, { chunked: true, delayMs: 800 });
+    const pending = edgeFetch(stack, path, paymentHeader(payment));
+    while (stack.origin.requestsFor(path) === 0) await sleep(20); // the origin has it: verified and reserved
+    fault();
+    const response = await pending;
+    const text = await response.text();
+    expect(text).not.toContain('The full text');
+    expect(await stack.chain.usdcBalance(agent.address)).toBe(before);
+    return { response, json: () => JSON.parse(text) };
+  }
+  afterEach(() => stack.chain.setRpcFault(undefined));
+
+  it('the facilitator down at settle: the function\'s JSON 503 reaches the client, not CloudFront\'s 502', async () => {
+    const { response, json } = await chunkedPaidRequestFailingAtSettle('/articles/chunked-settle-down', () => stack.facilitator.setFault('down'));
+    expect(response.status).toBe(503);
+    expect(response.headers.get('content-type')).toBe('application/json');
+    expect(json()).toMatchObject({ error: 'facilitator_unavailable' });
+  });
+
+  it('the settlement refused: the function\'s JSON 402 with a reason code reaches the client', async () => {
+    const { response, json } = await chunkedPaidRequestFailingAtSettle('/articles/chunked-settle-refused', () => stack.chain.setRpcFault({ methods: ['eth_sendRawTransaction'] }));
+    expect(response.status).toBe(402);
+    expect(json().error).toMatch(/^[a-z][a-z0-9_]*$/);
+  });
+});
+
 describe('settlement refused after verification', () => {
   /** The payer empties its wallet while the origin is answering: verify passed, settle cannot. */
   async function drainDuring(agentWithGas: PrivateKeyAccount, path: string, request: () => Promise<Response>): Promise<Response> {
     stack.origin.setBehavior(path, { delayMs: 400 });
     const pending = request();
-    await sleep(150);
+    while (stack.origin.requestsFor(path) === 0) await sleep(20); // the origin has it: verified and reserved
     const wallet = createWalletClient({ account: agentWithGas, chain: stack.chain.chain, transport: custom(stack.chain.provider) });
     const balance = await stack.chain.usdcBalance(agentWithGas.address);
     await wallet.writeContract({ address: stack.chain.usdc, abi: localUsdcAbi, functionName: 'transfer', args: [stack.chain.facilitatorAccount.address, balance] });
@@ -112,10 +143,7 @@ describe('settlement refused after verification', () => {
 describe('receipt store failure fails closed', () => {
   it('answers 503 and neither serves nor charges when DynamoDB is unreachable', async () => {
     const broken = await startLocalStack({
-      handlers: async (config) => {
-        const { createEdgeRuntime } = await import('../../lambda/edge/runtime');
-        return createEdgeRuntime({ ...config, receiptTable: { ...config.receiptTable, endpoint: 'http://127.0.0.1:9' } }, { credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
-      },
+      configure: (config) => ({ ...config, receiptTable: { ...config.receiptTable, endpoint: 'http://127.0.0.1:9' } }),
     });
     try {
       const payer = await broken.chain.newFundedWallet(10_000n);

@@ -40,7 +40,7 @@ async function paidRequestWithFaultAtSettle(name: keyof typeof cases, fault: () 
   cases[name] = { payer, payment, path };
   stack.origin.setBehavior(path, { delayMs: originDelayMs });
   const pending = edgeFetch(stack, path, paymentHeader(payment));
-  await sleep(200);
+  while (stack.origin.requestsFor(path) === 0) await sleep(20); // the origin has it: verified and reserved
   fault();
   const response = await pending;
   await response.text();

@@ -9,7 +9,7 @@ import type { PrivateKeyAccount } from 'viem';
 import type { EdgeHandlers } from '../../lambda/edge/cloudfront-adapter';
 import { createEdgeRuntime } from '../../lambda/edge/runtime';
 import { LOCAL_DYNAMO_CREDENTIALS } from '../../local/dynamo';
-import { SAMPLE_ROUTES, startLocalStack, type LocalStack } from '../../local/stack';
+import { startLocalStack, type LocalStack } from '../../local/stack';
 import { encodePayment, signPayment } from '../support/payer';
 
 const ORDERS = '/api/orders';
@@ -18,7 +18,7 @@ let handlers: EdgeHandlers;
 let agent: PrivateKeyAccount;
 
 beforeAll(async () => {
-  stack = await startLocalStack({ routes: [{ pattern: `POST ${ORDERS}`, price: '$0.005', description: 'Place an order' }, ...SAMPLE_ROUTES] });
+  stack = await startLocalStack();
   handlers = createEdgeRuntime(stack.config, { credentials: LOCAL_DYNAMO_CREDENTIALS, log: () => undefined });
   agent = await stack.chain.newFundedWallet(1_000_000n);
 });

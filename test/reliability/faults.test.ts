@@ -12,10 +12,8 @@ import type { PaymentPayload } from '@x402/core/types';
 import type { PrivateKeyAccount } from 'viem';
 import { ExitCode } from '../../cli/errors';
 import { IN_DOUBT_REASONS } from '../../lambda/core/receipt';
-import { LOCAL_DYNAMO_CREDENTIALS } from '../../local/dynamo';
 import type { FacilitatorFault } from '../../local/facilitator';
 import { startLocalStack, type LocalStack } from '../../local/stack';
-import { createEdgeRuntime } from '../../lambda/edge/runtime';
 import { cli } from '../support/cli';
 import { edgeFetch, expectReceiptsReconcile, paymentHeader, signedPaymentFor } from '../support/edge-client';
 import { Ledger } from './support/ledger';
@@ -74,10 +72,9 @@ beforeAll(async () => {
     facilitatorSlowMs: 2500,
     originTimeoutMs: 1500,
     log: (line) => void logs.push(line),
-    handlers: async (config) => {
+    configure: async (config) => {
       dynamoProxy = await tcpSwitch(config.receiptTable.endpoint!);
-      const viaProxy = { ...config, receiptTable: { ...config.receiptTable, endpoint: dynamoProxy.endpoint } };
-      return createEdgeRuntime(viaProxy, { credentials: LOCAL_DYNAMO_CREDENTIALS, log: (line) => void logs.push(line) });
+      return { ...config, receiptTable: { ...config.receiptTable, endpoint: dynamoProxy.endpoint } };
     },
   });
   agent = await stack.chain.newFundedWallet(10_000_000n);
@@ -113,7 +110,7 @@ async function paidRequestUnder(path: string, fault: { when: 'before' | 'afterVe
   else fault.apply();
   const pending = edgeFetch(stack, path, paymentHeader(pay));
   if (fault.when === 'afterVerify') {
-    await sleep(200);
+    while (stack.origin.requestsFor(path) === 0) await sleep(20); // the origin has it: verified and reserved
     fault.apply();
   }
   const response = await pending;
@@ -226,7 +223,7 @@ describe('DynamoDB', () => {
     const pay = await signedPaymentFor(stack, agent, path);
     stack.origin.setBehavior(path, { status: 500, delayMs: 400 });
     const pending = edgeFetch(stack, path, paymentHeader(pay));
-    await sleep(200);
+    while (stack.origin.requestsFor(path) === 0) await sleep(20); // the origin has it: verified and reserved
     dynamoProxy.down(true);
     const response = await pending;
     ledger.tried();

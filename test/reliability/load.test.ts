@@ -35,7 +35,7 @@ interface Planned {
 }
 
 it(`settles ${REQUESTS} paid requests at concurrency ${CONCURRENCY} from ${WALLETS} wallets, each exactly once, and none for a failed origin`, async () => {
-  stack = await startLocalStack({ facilitatorVerifyTimeoutMs: 10_000, facilitatorSettleTimeoutMs: 20_000 });
+  stack = await startLocalStack({ facilitatorVerifyTimeoutMs: 4000, facilitatorSettleTimeoutMs: 20_000 });
   const wallets: PrivateKeyAccount[] = [];
   for (let i = 0; i < WALLETS; i++) wallets.push(await stack.chain.newFundedWallet(1_000_000n));
   const terms = async (path: string): Promise<PaymentRequirements> =>
