@@ -126,11 +126,29 @@ export class PaymentEligibleBotsRuleGroup extends Construct {
       capacity,
       description: `${DESCRIPTION_PREFIX} - anti-spoofing and payment eligibility, needs Bot Control labels earlier in the web ACL`,
       visibilityConfig: visibility(this.ruleGroupName),
-      rules: rules as unknown as CfnRuleGroup.RuleProperty[],
+      rules: rules.map(ruleGroupRule),
       monetizationConfig: monetizationConfig(props.config) as CfnRuleGroup.MonetizationConfigProperty | undefined,
     });
     this.ruleGroupArn = this.ruleGroup.attrArn;
   }
+}
+
+/**
+ * A rule in the rule group's form. CfnRuleGroup types the bodies of the allow, block, count,
+ * captcha and challenge actions as plain JSON, which CDK copies into the template as written,
+ * whereas CfnWebACL types them and converts their keys; so the bodies get CloudFormation's keys
+ * here (for these bodies, the camelCase name with a capital first letter).
+ */
+function ruleGroupRule(rule: Rule & { readonly priority: number }): CfnRuleGroup.RuleProperty {
+  const action = rule.action as Readonly<Record<string, unknown>> | undefined;
+  const converted = action && Object.fromEntries(Object.entries(action).map(([kind, body]) => [kind, kind === 'monetize' ? body : cloudFormationKeys(body)]));
+  return { ...rule, action: converted } as CfnRuleGroup.RuleProperty;
+}
+
+function cloudFormationKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(cloudFormationKeys);
+  if (typeof value !== 'object' || value === null) return value;
+  return Object.fromEntries(Object.entries(value).map(([key, v]) => [key.charAt(0).toUpperCase() + key.slice(1), cloudFormationKeys(v)]));
 }
 
 // ---------------------------------------------------------------------------------------------

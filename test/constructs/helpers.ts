@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
+import type { IConstruct } from 'constructs';
 import { applyNagChecks } from '../../lib/nag';
 import { resolveReferenceStackSettings, settingsFromContext, type X402Settings } from '../../lib/pricing';
 import { ReferenceStack } from '../../lib/reference-stack';
@@ -58,4 +59,31 @@ export function scrubbed(template: Template): unknown {
     .replace(/[0-9a-f]{64}/g, '[ASSET_HASH]')
     .replace(/CurrentVersion[0-9A-F]{8}[0-9a-f]{32}/g, 'CurrentVersion[HASH]');
   return JSON.parse(text);
+}
+
+interface ValidationReport {
+  readonly pluginReports: ReadonlyArray<{
+    readonly pluginName: string;
+    readonly violations: ReadonlyArray<{ readonly ruleName: string; readonly description: string; readonly violatingConstructs: ReadonlyArray<{ readonly constructPath: string }> }>;
+  }>;
+}
+
+/**
+ * Fails on any warning the synth of an app produces: construct annotations (addWarningV2, deprecated
+ * APIs) in every stack, and every finding of the synth-time validation plugins, among them CDK's
+ * built-in CloudFormation schema check, which only prints its findings (e.g. "Additional properties
+ * are not allowed" for a key CDK passed through in camelCase) and keeps them in validation-report.json.
+ */
+export function expectNoSynthWarnings(anyConstructOfTheApp: IConstruct): void {
+  const app = anyConstructOfTheApp.node.root as App;
+  const assembly = app.synth();
+  const report = JSON.parse(readFileSync(path.join(assembly.directory, 'validation-report.json'), 'utf8')) as ValidationReport;
+  const findings = report.pluginReports.flatMap((plugin) =>
+    plugin.violations.map((v) => `${plugin.pluginName} ${v.ruleName} at ${v.violatingConstructs.map((c) => c.constructPath).join(', ')}: ${v.description}`),
+  );
+  expect(findings).toEqual([]);
+  for (const stack of app.node.findAll().filter(Stack.isStack)) {
+    const warnings = Annotations.fromStack(stack).findWarning('*', Match.anyValue()).map((w) => `${w.id}: ${String(w.entry.data)}`);
+    expect(warnings).toEqual([]);
+  }
 }

@@ -7,7 +7,7 @@ import { IngestEnvironment, type IngestSettings } from '../../lambda/ingest/sett
 import { resolveX402Config } from '../../lib/pricing';
 import { ReceiptTable } from '../../lib/receipt-table';
 import { SettlementIngest } from '../../lib/settlement-ingest';
-import { only, paywallStack, propertiesOf, SETTINGS } from './helpers';
+import { expectNoSynthWarnings, only, paywallStack, propertiesOf, SETTINGS } from './helpers';
 
 const WAF_ROUTES = { '/articles/*': '$0.001', 'GET /api/premium-report': '$0.01' };
 
@@ -17,6 +17,8 @@ describe('SettlementIngest, wired into X402Paywall for the waf engine', () => {
   const fn = only(template, 'AWS::Lambda::Function');
   const id = (construct: { node: { defaultChild?: unknown } }) => stack.getLogicalId(construct.node.defaultChild as never);
   const tableArn = { 'Fn::GetAtt': [id(paywall.receiptTable.table), 'Arn'] };
+
+  it('synthesizes without warnings', () => expectNoSynthWarnings(app));
 
   it('runs a regional nodejs24.x function, told the table, the web ACL and the settings through its environment', () => {
     expect(fn).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], Handler: 'index.handler', Timeout: 300, MemorySize: 256 });

@@ -6,7 +6,7 @@ import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
 import { PENDING_SETTLEMENT_HEADER } from '../../lambda/core/handoff';
 import { X402Paywall } from '../../lib/x402-paywall';
-import { only, PAY_TO, paywallStack, propertiesOf, SETTINGS } from './helpers';
+import { expectNoSynthWarnings, only, PAY_TO, paywallStack, propertiesOf, SETTINGS } from './helpers';
 
 const MANAGED_CACHING_DISABLED = '4135ea2d-6df8-44a3-9df3-4b5a84be39ad';
 
@@ -97,14 +97,14 @@ describe('X402Paywall, edge engine, built distribution', () => {
     ]);
   });
 
-  it('synthesizes without warnings', () => {
-    expect(Annotations.fromStack(stack).findWarning('*', Match.anyValue())).toEqual([]);
-  });
+  it('synthesizes without warnings', () => expectNoSynthWarnings(app));
 });
 
 describe('X402Paywall, paid caching disabled', () => {
   const { stack } = paywallStack({ paidCaching: 'disabled' });
   const template = Template.fromStack(stack);
+
+  it('synthesizes without warnings', () => expectNoSynthWarnings(stack));
 
   it('uses the managed CachingDisabled policy and creates no cache policy', () => {
     expect(only(template, 'AWS::CloudFront::Distribution').DistributionConfig.DefaultCacheBehavior.CachePolicyId).toBe(MANAGED_CACHING_DISABLED);
@@ -116,6 +116,8 @@ describe('X402Paywall, waf engine', () => {
   const { stack } = paywallStack({ engine: 'waf', routes: { '/articles/*': '$0.001', 'GET /api/premium-report': '$0.01' } });
   const template = Template.fromStack(stack);
   const distribution = only(template, 'AWS::CloudFront::Distribution').DistributionConfig;
+
+  it('synthesizes without warnings', () => expectNoSynthWarnings(stack));
 
   it('has no Lambda@Edge and no edge alarms, but the MonetizationConfig and Monetize rules', () => {
     // The one function is the settlement ingestion (a regional Lambda, test/constructs/settlement-ingest.test.ts).
@@ -145,6 +147,8 @@ describe('X402Paywall adopting a Distribution of the same app', () => {
   site.addBehavior('/blog/*', new origins.HttpOrigin('blog.example.com'));
   const template = Template.fromStack(stack);
   const config = only(template, 'AWS::CloudFront::Distribution').DistributionConfig;
+
+  it('synthesizes without warnings', () => expectNoSynthWarnings(stack));
 
   it('puts every behavior behind the paywall: edge functions, cache and origin request policies', () => {
     const cachePolicy = { Ref: stack.getLogicalId(paywall.paywalledBehavior.cachePolicy.node.defaultChild as never) };
@@ -195,6 +199,8 @@ describe('X402Paywall in a stack outside us-east-1', () => {
   const { app, stack, paywall } = paywallStack({}, 'eu-west-1');
   const assembly = app.synth();
   const globalStack = paywall.globalStack!;
+
+  it('synthesizes without warnings', () => expectNoSynthWarnings(app));
 
   it('synthesizes two stacks: the site in its region, web ACL and edge functions in us-east-1', () => {
     expect(assembly.stacks.map((s) => [s.stackName, s.environment.region]).sort()).toEqual([
