@@ -161,15 +161,28 @@ function visibility(metricName: string): CfnWebACL.VisibilityConfigProperty {
   return { cloudWatchMetricsEnabled: true, sampledRequestsEnabled: true, metricName };
 }
 
-/** Blocks requests that carry any header WAF could have inserted: they can only be forgeries. */
+/**
+ * Blocks requests that carry any header WAF could have inserted: they can only be forgeries.
+ *
+ * WAF inspects the first 8 KB of the headers and at most 200 of them. Past that limit the rule
+ * inspects what it can (`CONTINUE`): a forged `x-amzn-waf-*` name within the inspected part is
+ * still blocked, while an honest request with large cookies is not blocked merely for its size
+ * (`MATCH` would block it; `NO_MATCH` would let any forgery through once padded past the limit).
+ * What a forgery placed beyond the limit can do: reach the edge as a header of that name, unless
+ * WAF inserts the same name, which overwrites it (our eligibility rule inserts its header on every
+ * eligible request). What it cannot do: make a request free. The edge trusts the eligibility
+ * header only as a reason to ask for payment, never as a reason to serve free content (a request
+ * that WAF finds eligible always carries WAF's own `true`, and one offering a payment is verified
+ * whatever its headers say), so a forged one can only make its sender pay.
+ */
 export function antiSpoofingRule(): Rule {
   return {
     name: RuleNames.antiSpoofing,
     action: { block: {} },
     statement: {
       byteMatchStatement: {
-        // Header names (keys) of every header; a request too large to inspect fully is blocked too.
-        fieldToMatch: { headers: { matchPattern: { all: {} }, matchScope: 'KEY', oversizeHandling: 'MATCH' } },
+        // Header names (keys) of every header, as far as WAF inspects them (see above).
+        fieldToMatch: { headers: { matchPattern: { all: {} }, matchScope: 'KEY', oversizeHandling: 'CONTINUE' } },
         positionalConstraint: 'STARTS_WITH',
         searchString: WAF_INSERTED_HEADER_PREFIX,
         textTransformations: [{ priority: 0, type: 'LOWERCASE' }],

@@ -44,12 +44,12 @@ describe('PaymentEligibleBots (edge engine)', () => {
     expect(bots.ruleNames).toEqual(acl.Rules.map((r: any) => r.Name));
   });
 
-  it('blocks any request carrying a client-sent x-amzn-waf-* header, oversized headers included', () => {
+  it('blocks any request carrying a client-sent x-amzn-waf-* header name, inspecting oversized headers as far as WAF can without blocking them for their size', () => {
     expect(rule(acl, RuleNames.antiSpoofing)).toMatchObject({
       Action: { Block: {} },
       Statement: {
         ByteMatchStatement: {
-          FieldToMatch: { Headers: { MatchPattern: { All: {} }, MatchScope: 'KEY', OversizeHandling: 'MATCH' } },
+          FieldToMatch: { Headers: { MatchPattern: { All: {} }, MatchScope: 'KEY', OversizeHandling: 'CONTINUE' } },
           PositionalConstraint: 'STARTS_WITH',
           SearchString: 'x-amzn-waf-',
           TextTransformations: [{ Priority: 0, Type: 'LOWERCASE' }],
