@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
@@ -5,7 +6,7 @@ import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
 import type { IConstruct } from 'constructs';
 import { applyNagChecks } from '../../lib/nag';
-import { resolveReferenceStackSettings, settingsFromContext, type X402Settings } from '../../lib/pricing';
+import { resolveReferenceStackSettings, settingsFromContext, toChecksumAddress, type X402Settings } from '../../lib/pricing';
 import { ReferenceStack } from '../../lib/reference-stack';
 import { X402Paywall, type X402PaywallProps } from '../../lib/x402-paywall';
 
@@ -18,14 +19,20 @@ export const ROUTES = {
 
 export const SETTINGS: X402Settings = { payTo: PAY_TO, routes: ROUTES };
 
+/**
+ * Base mainnet, paying a wallet address made up for this test run: synth refuses the addresses
+ * printed in the README and the tests (such as PAY_TO) wherever payments are real.
+ */
+export const MAINNET_SETTINGS: X402Settings = { ...SETTINGS, network: 'eip155:8453', payTo: toChecksumAddress(`0x${randomBytes(20).toString('hex')}`) };
+
 /** The repository's cdk.json context, what `npx cdk synth` reads. */
 export function cdkJsonContext(): Record<string, unknown> {
   return JSON.parse(readFileSync(path.join(__dirname, '..', '..', 'cdk.json'), 'utf8')).context;
 }
 
-/** The reference app exactly as bin/cdk-x402-app.ts builds it (nag checks included). */
+/** The reference app exactly as bin/cdk-x402-app.ts builds it (nag checks included), paying PAY_TO unless overridden. */
 export function referenceApp(overrides: Record<string, unknown> = {}): { app: App; stack: ReferenceStack } {
-  const app = new App({ context: { ...cdkJsonContext(), ...overrides } });
+  const app = new App({ context: { ...cdkJsonContext(), 'x402:payTo': PAY_TO, ...overrides } });
   const settings = settingsFromContext(app.node.getAllContext());
   const { stackName, region } = resolveReferenceStackSettings(settings);
   const stack = new ReferenceStack(app, stackName, { settings, env: { region } });

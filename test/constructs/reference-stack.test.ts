@@ -4,7 +4,7 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { applyNagChecks } from '../../lib/nag';
-import { expectNoSynthWarnings, only, referenceApp, scrubbed } from './helpers';
+import { cdkJsonContext, expectNoSynthWarnings, only, referenceApp, scrubbed } from './helpers';
 
 /** Synthesizes with the cdk-nag plugin; returns the validation report (synth throws on violations). */
 function synthWithNag(app: App): { pluginReports: Array<{ pluginName: string; conclusion: string; violations: unknown[]; suppressedViolations?: Array<{ ruleName: string }> }> } {
@@ -69,6 +69,13 @@ describe('reference app overrides', () => {
     expect(stack.region).toBe('eu-central-1');
     expectNoSynthWarnings(app);
     expect(app.synth().stacks.map((s) => `${s.stackName}@${s.environment.region}`).sort()).toEqual(['Shop-x402-us-east-1@us-east-1', 'Shop@eu-central-1']);
+  });
+
+  it('needs a payTo of its own: the repository\'s cdk.json has none, and synth says how to pass one', () => {
+    expect(cdkJsonContext()).not.toHaveProperty(['x402:payTo']);
+    expect(() => referenceApp({ 'x402:payTo': undefined })).toThrow(
+      /x402:payTo = \(not set\): is required\.\n\s+Fix: set the wallet address that receives payments: -c x402:payTo=0xYourChecksummedAddress on the command line, or "x402:payTo": "0x\.\.\." in the context of cdk\.json/,
+    );
   });
 
   it('fails synth on a bad context value with an actionable message', () => {

@@ -6,7 +6,7 @@ import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
 import { PENDING_SETTLEMENT_HEADER } from '../../lambda/core/handoff';
 import { X402Paywall } from '../../lib/x402-paywall';
-import { expectNoSynthWarnings, only, PAY_TO, paywallStack, propertiesOf, SETTINGS } from './helpers';
+import { expectNoSynthWarnings, MAINNET_SETTINGS, only, PAY_TO, paywallStack, propertiesOf, SETTINGS } from './helpers';
 
 const MANAGED_CACHING_DISABLED = '4135ea2d-6df8-44a3-9df3-4b5a84be39ad';
 
@@ -248,7 +248,7 @@ describe('X402Paywall misuse', () => {
 
 describe('X402Paywall, edge engine with the Coinbase CDP facilitator', () => {
   it('lets both edge functions read the CDP key secret, and only that secret', () => {
-    const { stack } = paywallStack({ network: 'eip155:8453', cdpApiKeySecret: 'x402/cdp-api-key' });
+    const { stack } = paywallStack({ ...MAINNET_SETTINGS, cdpApiKeySecret: 'x402/cdp-api-key' });
     const readKey = propertiesOf(Template.fromStack(stack), 'AWS::IAM::Policy')
       .flatMap((p) => p.PolicyDocument.Statement)
       .filter((statement: any) => statement.Action === 'secretsmanager:GetSecretValue');
