@@ -1,6 +1,7 @@
 import { Annotations, CfnOutput, Duration, Names, RemovalPolicy, Stack, Stage, Token, Validations } from 'aws-cdk-lib';
 import type * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
@@ -39,6 +40,8 @@ export interface X402PaywallProps extends X402Settings {
   readonly metricRegions?: readonly string[];
   /** waf engine: tuning of the scheduled settlement ingestion into the receipt table. @default every 5 minutes, see SettlementIngestOptions */
   readonly settlementIngest?: SettlementIngestOptions;
+  /** Retention of the log groups of the edge functions (in us-east-1) and of the deploy-time helpers. @default logs.RetentionDays.ONE_YEAR */
+  readonly logRetention?: logs.RetentionDays;
 }
 
 /**
@@ -90,13 +93,14 @@ export class X402Paywall extends Construct {
     this.bots = this.globalStack
       ? new PaymentEligibleBots(this.globalStack, `${uid}Bots`, { config: this.config })
       : new PaymentEligibleBots(this, 'Bots', { config: this.config });
-    this.webAclArn = this.globalStack ? this.readWebAclArnAcrossRegions(this.globalStack, uid) : this.bots.webAclArn;
+    this.webAclArn = this.globalStack ? this.readWebAclArnAcrossRegions(this.globalStack, uid, props.logRetention ?? logs.RetentionDays.ONE_YEAR) : this.bots.webAclArn;
 
     if (this.config.engine === 'edge') {
       this.verifier = new EdgeVerifier(this, 'Verifier', {
         config: this.config,
         receiptTable: this.receiptTable,
         edgeStackId: this.globalStack?.node.id,
+        logRetention: props.logRetention,
       });
     }
     if (this.config.engine === 'waf') {
@@ -171,7 +175,7 @@ export class X402Paywall extends Construct {
   }
 
   /** The web ACL lives in us-east-1; read its ARN from an SSM parameter there. */
-  private readWebAclArnAcrossRegions(globalStack: Stack, uid: string): string {
+  private readWebAclArnAcrossRegions(globalStack: Stack, uid: string, logRetention: logs.RetentionDays): string {
     const stack = Stack.of(this);
     const parameterName = `/cdk-x402/${stack.stackName}/${uid}/web-acl-arn`;
     new ssm.StringParameter(globalStack, `${uid}WebAclArn`, { parameterName, stringValue: this.bots.webAclArn });
@@ -188,6 +192,7 @@ export class X402Paywall extends Construct {
         resources: [stack.formatArn({ service: 'ssm', region: GLOBAL_REGION, resource: 'parameter', resourceName: parameterName.slice(1) })],
       }),
       installLatestAwsSdk: false,
+      logGroup: new logs.LogGroup(this, 'WebAclArnReaderLogs', { retention: logRetention }),
     });
     const provider = stack.node.tryFindChild(`AWS${cr.AwsCustomResource.PROVIDER_FUNCTION_UUID.replace(/-/g, '')}`);
     if (provider) {

@@ -10,6 +10,22 @@ import { expectNoSynthWarnings, MAINNET_SETTINGS, only, PAY_TO, paywallStack, pr
 
 const MANAGED_CACHING_DISABLED = '4135ea2d-6df8-44a3-9df3-4b5a84be39ad';
 
+/**
+ * The functions of a template whose logs would be kept forever: a function must log to a log group
+ * of the template that has a retention, either through its LoggingConfig or, for Lambda@Edge, as
+ * the `/aws/lambda/us-east-1.<name>` group that Lambda@Edge writes to in us-east-1.
+ */
+function functionsKeepingLogsForever(template: Template): string[] {
+  const retained = Object.entries(template.findResources('AWS::Logs::LogGroup')).filter(([, g]) => g.Properties.RetentionInDays > 0);
+  const edgeGroupOf = (id: string) => JSON.stringify({ 'Fn::Join': ['', ['/aws/lambda/us-east-1.', { Ref: id }]] });
+  return Object.entries(template.findResources('AWS::Lambda::Function'))
+    .filter(([id, fn]) => {
+      const target = fn.Properties.LoggingConfig?.LogGroup;
+      return !retained.some(([groupId, group]) => JSON.stringify(target) === JSON.stringify({ Ref: groupId }) || JSON.stringify(group.Properties.LogGroupName) === edgeGroupOf(id));
+    })
+    .map(([id]) => id);
+}
+
 describe('X402Paywall, edge engine, built distribution', () => {
   const { app, stack, paywall } = paywallStack();
   const template = Template.fromStack(stack);
@@ -23,6 +39,17 @@ describe('X402Paywall, edge engine, built distribution', () => {
     for (const a of associations) expect(Object.keys(a.LambdaFunctionARN)).toEqual(['Ref']);
     expect(associations.every((a: any) => a.IncludeBody === undefined)).toBe(true);
     template.resourceCountIs('AWS::Lambda::Version', 2);
+  });
+
+  it('keeps the logs of every function for a limited time: the edge functions\' us-east-1 groups, created before CloudFront can run them', () => {
+    expect(functionsKeepingLogsForever(template)).toEqual([]);
+    const groups = propertiesOf(template, 'AWS::Logs::LogGroup');
+    for (const fn of [paywall.verifier!.viewerRequest, paywall.verifier!.originResponse]) {
+      expect(groups).toContainEqual({ LogGroupName: { 'Fn::Join': ['', ['/aws/lambda/us-east-1.', { Ref: logicalIdOf(fn.lambda) }]] }, RetentionInDays: 365 });
+    }
+    for (const version of Object.values(template.findResources('AWS::Lambda::Version'))) {
+      expect(version.DependsOn).toEqual([expect.stringMatching(/EdgeLogs/)]);
+    }
   });
 
   it('runs both functions on nodejs22.x within the Lambda@Edge limits of their triggers', () => {
@@ -124,6 +151,7 @@ describe('X402Paywall, waf engine', () => {
     expect(propertiesOf(template, 'AWS::Lambda::Function').map((f) => f.Description)).toEqual(['cdk-x402: AWS WAF settlement records -> receipt table (waf engine)']);
     template.resourceCountIs('AWS::Lambda::Version', 0);
     expect(propertiesOf(template, 'AWS::CloudWatch::Alarm').map((a) => a.MetricName)).toEqual(['Errors']);
+    expect(functionsKeepingLogsForever(template)).toEqual([]);
     expect(distribution.DefaultCacheBehavior.LambdaFunctionAssociations).toBeUndefined();
     const acl = only(template, 'AWS::WAFv2::WebACL');
     expect(acl.MonetizationConfig.CurrencyMode).toBe('TEST');
@@ -220,6 +248,14 @@ describe('X402Paywall in a stack outside us-east-1', () => {
     expect(statements).toHaveLength(2);
     for (const s of statements) expect(s).toContain(':dynamodb:eu-west-1:');
     expect(paywall.verifier!.edgeConfig.receiptTable).toEqual({ tableName: 'Site-x402-receipts', region: 'eu-west-1' });
+  });
+
+  it('keeps the logs of every function in both stacks for a limited time, deploy-time helpers included', () => {
+    for (const s of [stack, globalStack]) expect([s.stackName, functionsKeepingLogsForever(Template.fromStack(s))]).toEqual([s.stackName, []]);
+    expect(propertiesOf(Template.fromStack(globalStack), 'AWS::Logs::LogGroup').map((g) => JSON.stringify(g.LogGroupName))).toEqual([
+      expect.stringContaining('/aws/lambda/us-east-1.'),
+      expect.stringContaining('/aws/lambda/us-east-1.'),
+    ]);
   });
 
   it('reads the web ACL ARN across regions for the distribution', () => {
