@@ -10,7 +10,7 @@ import { Construct } from 'constructs';
 import { EdgeVerifier } from './edge-verifier';
 import { PaymentEligibleBots } from './payment-eligible-bots';
 import { PaymentsDashboard } from './payments-dashboard';
-import { PaywalledBehavior } from './paywalled-behavior';
+import { cfnDistributionOf, definesDistribution, PaywalledBehavior, UNCACHED_ERROR_CODES } from './paywalled-behavior';
 import { resolveX402Config, type X402Config, type X402Settings } from './pricing';
 import { ReceiptTable } from './receipt-table';
 import { SettlementIngest, type SettlementIngestOptions } from './settlement-ingest';
@@ -22,9 +22,11 @@ export interface X402PaywallProps extends X402Settings {
   /** Build a new distribution in front of this origin. Give exactly one of `origin` and `distribution`. */
   readonly origin?: cloudfront.IOrigin;
   /**
-   * Adopt a distribution instead. A `cloudfront.Distribution` of this app gets the paywall on every
-   * behavior and the web ACL attached; an imported one (`Distribution.fromDistributionAttributes`)
-   * cannot be changed by this stack, so the parts to attach are emitted as stack outputs.
+   * Adopt a distribution instead. A `cloudfront.Distribution` of this app (from any copy of
+   * aws-cdk-lib) gets the paywall on every behavior, merged with each behavior's own policies (see
+   * PaywalledBehavior.protect), and the web ACL attached; an imported one
+   * (`Distribution.fromDistributionAttributes`) cannot be changed by this stack, so the parts to
+   * attach are emitted as stack outputs.
    */
   readonly distribution?: cloudfront.IDistribution;
   /** Alternate domain names of a built distribution (needs `certificate`, from us-east-1). */
@@ -143,7 +145,7 @@ export class X402Paywall extends Construct {
         logFilePrefix: this.accessLogBucket ? 'cloudfront/' : undefined,
         // A 5xx keyed on a payment header must not be replayed from cache when the same (released,
         // unspent) payment is presented again: that hit would skip the origin-response.
-        errorResponses: [500, 502, 503, 504].map((httpStatus) => ({ httpStatus, ttl: Duration.seconds(0) })),
+        errorResponses: UNCACHED_ERROR_CODES.map((httpStatus) => ({ httpStatus, ttl: Duration.seconds(0) })),
       });
       if (!props.certificate) {
         Validations.of(this.distribution).acknowledge({
@@ -155,10 +157,15 @@ export class X402Paywall extends Construct {
         id: 'AwsSolutions::AwsSolutions-CFR1',
         reason: 'Payments are open to agents in every country by default; geographic restrictions are a business decision, made on the distribution (escape hatch: paywall.distribution).',
       });
-    } else if (props.distribution instanceof cloudfront.Distribution) {
-      this.distribution = props.distribution;
-      this.paywalledBehavior.protect(props.distribution);
-      props.distribution.attachWebAclId(this.webAclArn);
+    } else if (cfnDistributionOf(props.distribution!)) {
+      // Found by its resource, not by class: a Distribution of another copy of aws-cdk-lib is adopted too.
+      this.distribution = props.distribution!;
+      this.paywalledBehavior.protect(this.distribution);
+      this.attachWebAcl(this.distribution);
+    } else if (definesDistribution(props.distribution!)) {
+      throw new Error(
+        `X402Paywall ${this.node.path}: ${props.distribution!.node.path} contains a CloudFront distribution but is not one (its node.defaultChild is not the AWS::CloudFront::Distribution): pass the cloudfront.Distribution itself, so that the paywall can protect every behavior`,
+      );
     } else {
       this.distribution = props.distribution!;
       this.outputPartsToAttach();
@@ -172,6 +179,16 @@ export class X402Paywall extends Construct {
       alarmTopic: props.alarmTopic,
       settlementIngestFunction: this.settlementIngest?.function,
     });
+  }
+
+  private attachWebAcl(distribution: cloudfront.IDistribution): void {
+    const attach = (distribution as Partial<Pick<cloudfront.Distribution, 'attachWebAclId'>>).attachWebAclId;
+    if (typeof attach !== 'function') {
+      throw new Error(
+        `X402Paywall ${this.node.path}: cannot attach the web ACL to ${distribution.node.path}, which is not a cloudfront.Distribution (it has no attachWebAclId): adopt a cloudfront.Distribution (CloudFrontWebDistribution builds legacy behaviors that cannot key the cache on payments)`,
+      );
+    }
+    attach.call(distribution, this.webAclArn);
   }
 
   /** The web ACL lives in us-east-1; read its ARN from an SSM parameter there. */

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync } from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
@@ -93,4 +94,37 @@ export function expectNoSynthWarnings(anyConstructOfTheApp: IConstruct): void {
     const warnings = Annotations.fromStack(stack).findWarning('*', Match.anyValue()).map((w) => `${w.id}: ${String(w.entry.data)}`);
     expect(warnings).toEqual([]);
   }
+}
+
+/**
+ * A second copy of aws-cdk-lib, as a consumer's dependency tree can hold (two versions, or one not
+ * deduplicated): the installed package hard-linked under a temporary node_modules (instant, and
+ * Node loads it as different modules, since a hard link is not resolved to the original path),
+ * with its non-bundled dependencies and `constructs` shared through symlinks. Its classes are not
+ * those of the aws-cdk-lib the tests import.
+ */
+export function secondAwsCdkLib(): { require(id: string): unknown; remove(): void } {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'cdk-x402-second-aws-cdk-lib-'));
+  const nodeModules = path.join(dir, 'node_modules');
+  const installed = path.dirname(require.resolve('aws-cdk-lib/package.json'));
+  const pkg = JSON.parse(readFileSync(path.join(installed, 'package.json'), 'utf8'));
+  const link = (from: string, to: string): void => {
+    mkdirSync(to, { recursive: true });
+    for (const entry of readdirSync(from, { withFileTypes: true })) {
+      const [source, target] = [path.join(from, entry.name), path.join(to, entry.name)];
+      if (entry.isDirectory()) link(source, target);
+      else if (entry.isSymbolicLink()) symlinkSync(readlinkSync(source), target);
+      else linkSync(source, target);
+    }
+  };
+  link(installed, path.join(nodeModules, 'aws-cdk-lib'));
+  const bundled = new Set<string>(pkg.bundleDependencies ?? []);
+  for (const dependency of [...Object.keys(pkg.dependencies).filter((d) => !bundled.has(d)), ...Object.keys(pkg.peerDependencies)]) {
+    mkdirSync(path.dirname(path.join(nodeModules, dependency)), { recursive: true });
+    symlinkSync(path.dirname(require.resolve(`${dependency}/package.json`)), path.join(nodeModules, dependency));
+  }
+  return {
+    require: (id: string) => require(path.join(nodeModules, id)),
+    remove: () => rmSync(dir, { recursive: true, force: true }),
+  };
 }

@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { App, Stack } from 'aws-cdk-lib';
+import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
 import { PENDING_SETTLEMENT_HEADER } from '../../lambda/core/handoff';
 import { X402Paywall } from '../../lib/x402-paywall';
-import { expectNoSynthWarnings, MAINNET_SETTINGS, only, PAY_TO, paywallStack, propertiesOf, SETTINGS } from './helpers';
+import { expectNoSynthWarnings, MAINNET_SETTINGS, only, PAY_TO, paywallStack, propertiesOf, secondAwsCdkLib, SETTINGS } from './helpers';
 
 const MANAGED_CACHING_DISABLED = '4135ea2d-6df8-44a3-9df3-4b5a84be39ad';
 
@@ -168,26 +168,110 @@ describe('X402Paywall, waf engine', () => {
 describe('X402Paywall adopting a Distribution of the same app', () => {
   const app = new App();
   const stack = new Stack(app, 'Site', { env: { region: 'us-east-1' } });
-  const site = new cloudfront.Distribution(stack, 'Existing', { defaultBehavior: { origin: new origins.HttpOrigin('www.example.com') } });
-  site.addBehavior('/static/*', new origins.HttpOrigin('static.example.com'));
+  const tenantCache = new cloudfront.CachePolicy(stack, 'TenantCache', {
+    headerBehavior: cloudfront.CacheHeaderBehavior.allowList('X-Tenant'),
+    cookieBehavior: cloudfront.CacheCookieBehavior.allowList('session'),
+    queryStringBehavior: cloudfront.CacheQueryStringBehavior.allowList('page'),
+    minTtl: Duration.seconds(60),
+    defaultTtl: Duration.hours(1),
+    maxTtl: Duration.days(1),
+    enableAcceptEncodingGzip: true,
+    enableAcceptEncodingBrotli: false,
+  });
+  const countryForwarding = new cloudfront.OriginRequestPolicy(stack, 'CountryForwarding', {
+    headerBehavior: cloudfront.OriginRequestHeaderBehavior.allowList('cloudfront-viewer-country'),
+    cookieBehavior: cloudfront.OriginRequestCookieBehavior.all(),
+    queryStringBehavior: cloudfront.OriginRequestQueryStringBehavior.all(),
+  });
+  const site = new cloudfront.Distribution(stack, 'Existing', {
+    defaultBehavior: { origin: new origins.HttpOrigin('www.example.com'), cachePolicy: tenantCache, originRequestPolicy: countryForwarding },
+    errorResponses: [
+      { httpStatus: 404, responseHttpStatus: 404, responsePagePath: '/404.html', ttl: Duration.minutes(5) },
+      { httpStatus: 503, responseHttpStatus: 503, responsePagePath: '/busy.html', ttl: Duration.minutes(1) },
+    ],
+  });
+  site.addBehavior('/static/*', new origins.HttpOrigin('static.example.com'), { compress: false });
+  site.addBehavior('/api/*', new origins.HttpOrigin('api.example.com'), {
+    cachePolicy: cloudfront.CachePolicy.CACHING_DISABLED,
+    originRequestPolicy: cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
+  });
   const paywall = new X402Paywall(stack, 'Paywall', { ...SETTINGS, distribution: site });
-  // Added after the paywall: patched too.
+  // Added after the paywall: adopted too.
   site.addBehavior('/blog/*', new origins.HttpOrigin('blog.example.com'));
   const template = Template.fromStack(stack);
   const config = only(template, 'AWS::CloudFront::Distribution').DistributionConfig;
+  const behavior = (pattern: string) => config.CacheBehaviors.find((b: any) => b.PathPattern === pattern);
+  const resources = template.toJSON().Resources;
+  const policyConfig = (ref: { Ref: string }) => {
+    const properties = resources[ref.Ref].Properties;
+    return properties.CachePolicyConfig ?? properties.OriginRequestPolicyConfig;
+  };
 
   it('synthesizes without warnings', () => expectNoSynthWarnings(stack));
 
-  it('puts every behavior behind the paywall: edge functions, cache and origin request policies', () => {
-    const cachePolicy = { Ref: stack.getLogicalId(paywall.paywalledBehavior.cachePolicy.node.defaultChild as never) };
-    const originRequestPolicy = { Ref: stack.getLogicalId(paywall.paywalledBehavior.originRequestPolicy.node.defaultChild as never) };
-    const behaviors = [config.DefaultCacheBehavior, ...config.CacheBehaviors];
-    expect(config.CacheBehaviors.map((b: any) => b.PathPattern)).toEqual(['/static/*', '/blog/*']);
-    for (const behavior of behaviors) {
-      expect(behavior.CachePolicyId).toEqual(cachePolicy);
-      expect(behavior.OriginRequestPolicyId).toEqual(originRequestPolicy);
-      expect(behavior.LambdaFunctionAssociations.map((a: any) => a.EventType)).toEqual(['viewer-request', 'origin-response']);
+  it('puts the edge functions on every behavior, including one added after the paywall', () => {
+    expect(config.CacheBehaviors.map((b: any) => b.PathPattern)).toEqual(['/static/*', '/api/*', '/blog/*']);
+    for (const b of [config.DefaultCacheBehavior, ...config.CacheBehaviors]) {
+      expect(b.LambdaFunctionAssociations.map((a: any) => a.EventType)).toEqual(['viewer-request', 'origin-response']);
     }
+  });
+
+  it('keeps the publisher\'s cache key (headers, cookies, query strings), compression and maximum TTL, adds the payment headers, TTLs decided by the origin', () => {
+    expect(policyConfig(config.DefaultCacheBehavior.CachePolicyId)).toMatchObject({
+      MinTTL: 0,
+      DefaultTTL: 0,
+      MaxTTL: 86400,
+      ParametersInCacheKeyAndForwardedToOrigin: {
+        HeadersConfig: { HeaderBehavior: 'whitelist', Headers: ['x-tenant', 'payment-signature', 'x-payment'] },
+        CookiesConfig: { CookieBehavior: 'whitelist', Cookies: ['session'] },
+        QueryStringsConfig: { QueryStringBehavior: 'whitelist', QueryStrings: ['page'] },
+        EnableAcceptEncodingGzip: true,
+        EnableAcceptEncodingBrotli: false,
+      },
+    });
+  });
+
+  it('keeps what the publisher forwards to the origin and adds the hand-off header', () => {
+    expect(policyConfig(config.DefaultCacheBehavior.OriginRequestPolicyId)).toMatchObject({
+      HeadersConfig: { HeaderBehavior: 'whitelist', Headers: ['cloudfront-viewer-country', PENDING_SETTLEMENT_HEADER] },
+      CookiesConfig: { CookieBehavior: 'all' },
+      QueryStringsConfig: { QueryStringBehavior: 'all' },
+    });
+  });
+
+  it('merges the managed CachingOptimized once for the behaviors that share it, keeping their own compress setting', () => {
+    const cache = behavior('/static/*').CachePolicyId;
+    expect(behavior('/blog/*').CachePolicyId).toEqual(cache);
+    expect(policyConfig(cache)).toMatchObject({
+      MinTTL: 0,
+      DefaultTTL: 0,
+      MaxTTL: 31536000,
+      ParametersInCacheKeyAndForwardedToOrigin: {
+        HeadersConfig: { HeaderBehavior: 'whitelist', Headers: ['payment-signature', 'x-payment'] },
+        CookiesConfig: { CookieBehavior: 'none' },
+        QueryStringsConfig: { QueryStringBehavior: 'none' },
+        EnableAcceptEncodingGzip: true,
+        EnableAcceptEncodingBrotli: true,
+      },
+    });
+    expect(policyConfig(behavior('/static/*').OriginRequestPolicyId).HeadersConfig).toEqual({ HeaderBehavior: 'whitelist', Headers: [PENDING_SETTLEMENT_HEADER] });
+    expect(behavior('/static/*').Compress).toBe(false);
+    expect(behavior('/blog/*').Compress).toBe(true);
+  });
+
+  it('keeps policies that need no change: CachingDisabled, and a managed policy that forwards every header but Host', () => {
+    expect(behavior('/api/*').CachePolicyId).toBe(cloudfront.CachePolicy.CACHING_DISABLED.cachePolicyId);
+    expect(behavior('/api/*').OriginRequestPolicyId).toBe(cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER.originRequestPolicyId);
+  });
+
+  it('never caches 500/502/503/504, keeping the publisher\'s error pages', () => {
+    expect(config.CustomErrorResponses).toEqual([
+      { ErrorCode: 404, ResponseCode: 404, ResponsePagePath: '/404.html', ErrorCachingMinTTL: 300 },
+      { ErrorCode: 503, ResponseCode: 503, ResponsePagePath: '/busy.html', ErrorCachingMinTTL: 0 },
+      { ErrorCode: 500, ErrorCachingMinTTL: 0 },
+      { ErrorCode: 502, ErrorCachingMinTTL: 0 },
+      { ErrorCode: 504, ErrorCachingMinTTL: 0 },
+    ]);
   });
 
   it('attaches the web ACL and builds no second distribution', () => {
@@ -195,15 +279,34 @@ describe('X402Paywall adopting a Distribution of the same app', () => {
     expect(config.WebACLId).toEqual({ 'Fn::GetAtt': [stack.getLogicalId(paywall.bots.webAcl), 'Arn'] });
     expect(paywall.distribution).toBe(site);
   });
+});
 
-  it('refuses a behavior whose viewer-request trigger is taken', () => {
-    const app2 = new App();
-    const stack2 = new Stack(app2, 'Site', { env: { region: 'us-east-1' } });
-    const fn = new cloudfront.Function(stack2, 'Rewrite', { code: cloudfront.FunctionCode.fromInline('function handler(e) { return e.request; }') });
-    const taken = new cloudfront.Distribution(stack2, 'Existing', {
-      defaultBehavior: { origin: new origins.HttpOrigin('www.example.com'), functionAssociations: [{ function: fn, eventType: cloudfront.FunctionEventType.VIEWER_REQUEST }] },
-    });
-    expect(() => new X402Paywall(stack2, 'Paywall', { ...SETTINGS, distribution: taken })).toThrow(/Existing, behavior \*: already has a viewer-request function; cdk-x402 needs that trigger/);
+describe('X402Paywall adopting a Distribution built by another copy of aws-cdk-lib', () => {
+  const second = secondAwsCdkLib();
+  afterAll(() => second.remove());
+  const app = new App();
+  const stack = new Stack(app, 'Site', { env: { region: 'us-east-1' } });
+  const { Distribution } = second.require('aws-cdk-lib/aws-cloudfront') as typeof cloudfront;
+  const { HttpOrigin } = second.require('aws-cdk-lib/aws-cloudfront-origins') as typeof origins;
+  const site = new Distribution(stack, 'Existing', { defaultBehavior: { origin: new HttpOrigin('www.example.com') } });
+  site.addBehavior('/static/*', new HttpOrigin('static.example.com'));
+  const paywall = new X402Paywall(stack, 'Paywall', { ...SETTINGS, distribution: site });
+  const config = only(Template.fromStack(stack), 'AWS::CloudFront::Distribution').DistributionConfig;
+
+  it('is a Distribution class this copy of aws-cdk-lib does not know', () => {
+    expect(Distribution).not.toBe(cloudfront.Distribution);
+    expect(site).not.toBeInstanceOf(cloudfront.Distribution);
+    expect(site.node.defaultChild).not.toBeInstanceOf(cloudfront.CfnDistribution);
+  });
+
+  it('is protected all the same: edge functions and payment-keyed policies on every behavior, the web ACL attached', () => {
+    for (const b of [config.DefaultCacheBehavior, ...config.CacheBehaviors]) {
+      expect(b.LambdaFunctionAssociations.map((a: any) => a.EventType)).toEqual(['viewer-request', 'origin-response']);
+      expect(Object.keys(b.CachePolicyId)).toEqual(['Ref']);
+      expect(Object.keys(b.OriginRequestPolicyId)).toEqual(['Ref']);
+    }
+    expect(config.WebACLId).toEqual({ 'Fn::GetAtt': [stack.getLogicalId(paywall.bots.webAcl), 'Arn'] });
+    expect(config.CustomErrorResponses.map((r: any) => r.ErrorCode)).toEqual([500, 502, 503, 504]);
   });
 });
 
