@@ -41,21 +41,29 @@ export class EdgeTimer {
         if (record) record[field] += performance.now() - started;
       });
     };
+    const store = ports.receipts;
+    const timed = <K extends keyof ReceiptStorePort>(name: K) =>
+      ((...args: Parameters<ReceiptStorePort[K]>) => time('storeMs', () => (store[name] as (...a: typeof args) => Promise<unknown>)(...args))) as ReceiptStorePort[K];
     const receipts: ReceiptStorePort = {
-      reserve: (receipt) => time('storeMs', () => ports.receipts.reserve(receipt)),
+      reserve: timed('reserve'),
+      forget: timed('forget'),
+      claimForSettlement: timed('claimForSettlement'),
       markSettled: (...args) =>
-        time('storeMs', () => ports.receipts.markSettled(...args)).then(() => {
+        time('storeMs', () => store.markSettled(...args)).then(() => {
           const record = this.als.getStore();
           if (record) record.settled = true;
         }),
-      markFailed: (...args) => time('storeMs', () => ports.receipts.markFailed(...args)),
-      release: (...args) => time('storeMs', () => ports.receipts.release(...args)),
+      markFailed: timed('markFailed'),
+      release: timed('release'),
+      find: timed('find'),
+      claimRedelivery: timed('claimRedelivery'),
+      returnRedelivery: timed('returnRedelivery'),
     };
     return {
       ...ports,
       facilitator: {
-        verify: (payload, requirements) => time('facilitatorMs', () => ports.facilitator.verify(payload, requirements)),
-        settle: (payload, requirements) => time('facilitatorMs', () => ports.facilitator.settle(payload, requirements)),
+        verify: (...args) => time('facilitatorMs', () => ports.facilitator.verify(...args)),
+        settle: (...args) => time('facilitatorMs', () => ports.facilitator.settle(...args)),
       },
       receipts,
     };
@@ -72,6 +80,6 @@ export class EdgeTimer {
         rec.handlerMs += performance.now() - started;
       });
     };
-    return { viewerRequest: timed(handlers.viewerRequest), originResponse: timed(handlers.originResponse) };
+    return { viewerRequest: timed(handlers.viewerRequest), originRequest: timed(handlers.originRequest), originResponse: timed(handlers.originResponse) };
   }
 }

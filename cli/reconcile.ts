@@ -173,20 +173,32 @@ function wrongChain(endpoint: string, chainId: number, networks: readonly string
   );
 }
 
-/** Edge receipts `failed` in doubt, and `reserved` ones whose authorization expired by `cutoff` (epoch s). */
+/**
+ * An origin-response that claimed a reservation to settle it finishes within its 30 s: a claim
+ * older than this was cut off, and whether it settled only the chain can say.
+ */
+const ABANDONED_CLAIM_MS = 60_000;
+
+/**
+ * Edge receipts `failed` in doubt, `reserved` ones whose authorization expired by `cutoff` (epoch
+ * s), and `reserved` ones whose settlement was started and abandoned (the function was cut off).
+ */
 async function readRowsInDoubt(session: Session, tableName: string, cutoff: number, network: string | undefined): Promise<InDoubtRow[]> {
   const dynamo = session.deps.clients.dynamo(session.region);
-  const names: Record<string, string> = { '#pk': RECEIPT_PARTITION_KEY, '#engine': 'engine', '#status': 'status', '#errorReason': 'errorReason', '#expiresAt': 'expiresAt' };
+  const names: Record<string, string> = {
+    '#pk': RECEIPT_PARTITION_KEY, '#engine': 'engine', '#status': 'status', '#errorReason': 'errorReason', '#expiresAt': 'expiresAt', '#settleStartedAt': 'settleStartedAt',
+  };
   const values: Record<string, AttributeValue> = {
     ':edge': { S: 'edge' satisfies Engine },
     ':failed': { S: 'failed' satisfies ReceiptStatus },
     ':reserved': { S: 'reserved' satisfies ReceiptStatus },
     ':cutoff': { N: String(cutoff) },
+    ':abandoned': { S: new Date(session.deps.now() - ABANDONED_CLAIM_MS).toISOString() },
     ':bookkeeping': { S: RESERVED_PAYMENT_ID_PREFIX },
   };
   IN_DOUBT_REASONS.forEach((reason, i) => (values[`:r${i}`] = { S: reason }));
   const reasons = IN_DOUBT_REASONS.map((_, i) => `:r${i}`).join(', ');
-  let filter = `#engine = :edge AND NOT begins_with(#pk, :bookkeeping) AND ((#status = :failed AND #errorReason IN (${reasons})) OR (#status = :reserved AND #expiresAt <= :cutoff))`;
+  let filter = `#engine = :edge AND NOT begins_with(#pk, :bookkeeping) AND ((#status = :failed AND #errorReason IN (${reasons})) OR (#status = :reserved AND (#expiresAt <= :cutoff OR #settleStartedAt <= :abandoned)))`;
   if (network !== undefined) {
     names['#network'] = 'network';
     values[':network'] = { S: network };

@@ -4,6 +4,7 @@ import type { EdgeConfig } from '../lambda/core/config';
 /** The Lambda@Edge entry points, one bundle each. */
 export const EDGE_ENTRIES = {
   viewerRequest: path.join(__dirname, '..', 'lambda', 'edge', 'viewer-request.ts'),
+  originRequest: path.join(__dirname, '..', 'lambda', 'edge', 'origin-request.ts'),
   originResponse: path.join(__dirname, '..', 'lambda', 'edge', 'origin-response.ts'),
 } as const;
 

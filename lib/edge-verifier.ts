@@ -7,6 +7,7 @@ import { Construct } from 'constructs';
 import type { EdgeConfig } from '../lambda/core/config';
 import { EDGE_BUNDLE_SETTINGS, EDGE_ENTRIES, edgeConfigDefine } from './edge-bundle';
 import { esbuildCode } from './esbuild-code';
+import { pricesSideEffects } from './paywalled-behavior';
 import { toEdgeConfig, type X402Config } from './pricing';
 import type { ReceiptTable } from './receipt-table';
 
@@ -34,7 +35,10 @@ export interface EdgeVerifierProps {
 /**
  * The two Lambda@Edge functions of the edge engine, bundled by the local esbuild (never Docker)
  * with exactly the settings of lib/edge-bundle.ts and the configuration baked in:
- * - viewer-request: 402 / verify / reserve the nonce (`dynamodb:PutItem` on the receipt table only);
+ * - viewer-request: 402 / verify / reserve the nonce, or redeliver a settled payment (conditional
+ *   writes and reads on the receipt table only, see ReceiptTable.grantReserve);
+ * - origin-request (only when a route prices POST, PUT, PATCH or DELETE): settle those before the
+ *   origin runs (`dynamodb:UpdateItem`);
  * - origin-response: settle on 2xx or release (`dynamodb:UpdateItem` on the receipt table only).
  * Attach {@link edgeLambdas} to every behavior that can serve priced content (the
  * {@link PaywalledBehavior} construct does this with the right cache and origin request policies).
@@ -43,7 +47,12 @@ export class EdgeVerifier extends Construct {
   readonly edgeConfig: EdgeConfig;
   readonly viewerRequest: cloudfront.experimental.EdgeFunction;
   readonly originResponse: cloudfront.experimental.EdgeFunction;
-  /** VIEWER_REQUEST and ORIGIN_RESPONSE associations, for a cache behavior's `edgeLambdas`. */
+  /**
+   * Only when a route prices a side-effecting method (POST, PUT, PATCH, DELETE): settles those
+   * requests before the origin runs, so no side effect happens unpaid.
+   */
+  readonly originRequest?: cloudfront.experimental.EdgeFunction;
+  /** VIEWER_REQUEST, ORIGIN_RESPONSE (and ORIGIN_REQUEST) associations, for a cache behavior's `edgeLambdas`. */
   readonly edgeLambdas: cloudfront.EdgeLambda[];
   /**
    * `/aws/lambda/us-east-1.<function name>` in us-east-1, one per function, with a retention: where
@@ -85,20 +94,34 @@ export class EdgeVerifier extends Construct {
       timeout: ORIGIN_TRIGGER.timeout,
       stackId: props.edgeStackId,
     });
+    if (pricesSideEffects(props.config)) {
+      this.originRequest = new cloudfront.experimental.EdgeFunction(this, `${prefix}OriginRequest`, {
+        description: 'cdk-x402 origin-request: settle side-effecting paid requests before the origin runs (config baked in)',
+        runtime: lambda.Runtime.NODEJS_22_X,
+        handler: 'index.handler',
+        code: bundledCode(EDGE_ENTRIES.originRequest, this.edgeConfig, ORIGIN_TRIGGER.maxZippedBytes),
+        memorySize: ORIGIN_TRIGGER.memoryMb,
+        timeout: ORIGIN_TRIGGER.timeout,
+        stackId: props.edgeStackId,
+      });
+    }
+    const originFacing = [this.originResponse, ...(this.originRequest ? [this.originRequest] : [])];
     props.receiptTable.grantReserve(this.viewerRequest);
-    props.receiptTable.grantTransition(this.originResponse);
+    for (const fn of originFacing) props.receiptTable.grantTransition(fn);
+    const all = [this.viewerRequest, ...originFacing];
     const { auth } = this.edgeConfig.facilitator;
     if (auth) {
       const readKey = new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [secretArn(auth.secretId, auth.region)] });
-      for (const fn of [this.viewerRequest, this.originResponse]) fn.addToRolePolicy(readKey);
+      for (const fn of all) fn.addToRolePolicy(readKey);
     }
-    for (const fn of [this.viewerRequest, this.originResponse]) acknowledgeEdgeFunctionFindings(fn);
+    for (const fn of all) acknowledgeEdgeFunctionFindings(fn);
     const retention = props.logRetention ?? logs.RetentionDays.ONE_YEAR;
-    this.logGroups = [this.viewerRequest, this.originResponse].map((fn) => edgeLogGroup(fn, retention));
+    this.logGroups = all.map((fn) => edgeLogGroup(fn, retention));
     if (prefix !== '') retainCrossRegionReaderLogs(stack, retention);
 
     this.edgeLambdas = [
       { eventType: cloudfront.LambdaEdgeEventType.VIEWER_REQUEST, functionVersion: this.viewerRequest.currentVersion },
+      ...(this.originRequest ? [{ eventType: cloudfront.LambdaEdgeEventType.ORIGIN_REQUEST, functionVersion: this.originRequest.currentVersion }] : []),
       { eventType: cloudfront.LambdaEdgeEventType.ORIGIN_RESPONSE, functionVersion: this.originResponse.currentVersion },
     ];
   }

@@ -55,6 +55,8 @@ export class PaymentsDashboard extends Construct {
   readonly facilitatorErrorsAlarm?: cloudwatch.Alarm;
   /** Edge engine only: the receipt table refused writes (a settled payment may lack its receipt row). */
   readonly receiptStoreErrorsAlarm?: cloudwatch.Alarm;
+  /** Edge engine: a priced request lost its hand-off between the triggers (a misconfiguration; the content was withheld). */
+  readonly handoffMissingAlarm?: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: PaymentsDashboardProps) {
     super(scope, id);
@@ -88,13 +90,21 @@ export class PaymentsDashboard extends Construct {
       );
       this.dashboard.addWidgets(
         graph('Rejected by reason', regions.map((region) => search(`{${METRICS_NAMESPACE},${MetricDimensions.reason}} MetricName="${Metrics.paymentsRejected}"`, `[${region}] `, region, false))),
-        graph('Settlements failed / released', [...total(Metrics.settlementsFailed, 'failed'), ...total(Metrics.paymentsReleased, 'released')]),
+        graph('Settlements failed / released / redelivered', [
+          ...total(Metrics.settlementsFailed, 'failed'),
+          ...total(Metrics.paymentsReleased, 'released'),
+          ...total(Metrics.paymentsRedelivered, 'redelivered'),
+        ]),
         graph(`Revenue (${config.asset.symbol} atomic units)`, total(Metrics.revenueAtomic, 'revenue')),
       );
       this.dashboard.addWidgets(
         graph('Verifier latency (ms, max)', regions.map((region) => search(`Namespace="${METRICS_NAMESPACE}" MetricName="${Metrics.verifierLatency}"`, `verify ${region}`, region, false, 'Maximum'))),
         graph('Settlement latency (ms, max)', regions.map((region) => search(`Namespace="${METRICS_NAMESPACE}" MetricName="${Metrics.settlementLatency}"`, `settle ${region}`, region, false, 'Maximum'))),
-        graph('Errors (facilitator, receipt store)', [...total(Metrics.facilitatorErrors, 'facilitator'), ...total(Metrics.receiptStoreErrors, 'receipts')]),
+        graph('Errors (facilitator, receipt store, lost hand-off)', [
+          ...total(Metrics.facilitatorErrors, 'facilitator'),
+          ...total(Metrics.receiptStoreErrors, 'receipts'),
+          ...total(Metrics.handoffMissing, 'hand-off lost'),
+        ]),
       );
 
       this.settlementFailuresAlarm = this.alarm('SettlementFailures', Metrics.settlementsFailed, props.settlementFailureThreshold ?? 1,
@@ -103,8 +113,10 @@ export class PaymentsDashboard extends Construct {
         'cdk-x402: the x402 facilitator is unreachable or erroring; agents get 503 and nothing is charged');
       this.receiptStoreErrorsAlarm = this.alarm('ReceiptStoreErrors', Metrics.receiptStoreErrors, 1,
         'cdk-x402: the receipt table refused writes; check the x402.receipt_fallback log lines for settled payments without a row');
+      this.handoffMissingAlarm = this.alarm('PaymentHandoffMissing', Metrics.handoffMissing, 1,
+        'cdk-x402: priced responses reached origin-response without the viewer-request hand-off and were withheld: a behavior, policy or function drops the x-x402-pending-settlement header');
       if (props.alarmTopic) {
-        for (const alarm of [this.settlementFailuresAlarm, this.facilitatorErrorsAlarm, this.receiptStoreErrorsAlarm]) {
+        for (const alarm of [this.settlementFailuresAlarm, this.facilitatorErrorsAlarm, this.receiptStoreErrorsAlarm, this.handoffMissingAlarm]) {
           alarm.addAlarmAction(new actions.SnsAction(props.alarmTopic));
           alarm.addOkAction(new actions.SnsAction(props.alarmTopic));
         }

@@ -1,8 +1,9 @@
 import { Annotations, AspectPriority, Aspects, CfnElement, CfnResource, Duration, Names, Stack, Token, Tokenization, type IResolveContext } from 'aws-cdk-lib';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import { Construct, type IConstruct } from 'constructs';
-import { INTERNAL_HEADER_PREFIX, PENDING_SETTLEMENT_HEADER } from '../lambda/core/handoff';
+import { INTERNAL_HEADER_PREFIX, PAYMENT_ID_HEADER, PENDING_SETTLEMENT_HEADER } from '../lambda/core/handoff';
 import { PaymentHeaders } from '../lambda/core/header-names';
+import { hasSideEffects } from '../lambda/core/methods';
 import type { EdgeVerifier } from './edge-verifier';
 import type { PaidCaching, X402Config } from './pricing';
 
@@ -23,10 +24,13 @@ export interface PaywalledBehaviorProps {
  * What every CloudFront cache behavior that can serve priced content needs:
  *
  * - **Cache policy.** Origin-facing triggers (where settlement happens) run only on cache misses,
- *   so a paid response must never come from the cache. `payment-keyed` (default) puts the
- *   `payment-signature` and `x-payment` headers in the cache key: every payment is a distinct key,
- *   hence a miss that reaches the origin and settles, and a replayed payment header is refused by
- *   the viewer-request (nonce already reserved) before the cache is consulted. Requests without a
+ *   so a paid response must never come from the cache. `payment-keyed` (default) puts the payment
+ *   in the cache key: with the edge engine the `x-x402-payment-id` header that viewer-request
+ *   derives (it removes the signed payment headers, which neither the cache key nor the origin
+ *   should see); with the waf engine the `payment-signature` and `x-payment` headers themselves.
+ *   Every payment is a distinct key, hence a miss that reaches the origin and settles, and a
+ *   replayed payment is refused by the viewer-request (nonce already reserved) before the cache is
+ *   consulted. Requests without a
  *   payment (humans, free routes) keep the CDN cache. Minimum and default TTL are 0, so the origin's
  *   Cache-Control decides and the `private, no-store` the origin-response puts on paid responses is
  *   honoured. `disabled` uses the managed CachingDisabled policy instead. The verifier must sit on
@@ -64,7 +68,9 @@ export class PaywalledBehavior extends Construct {
         ? cloudfront.CachePolicy.CACHING_DISABLED
         : new cloudfront.CachePolicy(this, 'PaymentKeyedCache', {
             comment: 'cdk-x402: payment headers in the cache key, so every payment is a miss that settles',
-            headerBehavior: cloudfront.CacheHeaderBehavior.allowList(PaymentHeaders.signatureV2, PaymentHeaders.signatureV1),
+            headerBehavior: verifier
+              ? cloudfront.CacheHeaderBehavior.allowList(PAYMENT_ID_HEADER)
+              : cloudfront.CacheHeaderBehavior.allowList(PaymentHeaders.signatureV2, PaymentHeaders.signatureV1),
             queryStringBehavior: cloudfront.CacheQueryStringBehavior.all(),
             cookieBehavior: cloudfront.CacheCookieBehavior.none(),
             minTtl: Duration.seconds(0),
@@ -81,7 +87,7 @@ export class PaywalledBehavior extends Construct {
       cookieBehavior: cloudfront.OriginRequestCookieBehavior.all(),
     });
     this.edgeLambdas = verifier ? [...verifier.edgeLambdas] : [];
-    const writes = config.routes.some((r) => r.method && !['GET', 'HEAD', 'OPTIONS'].includes(r.method));
+    const writes = pricesSideEffects(config);
     this.allowedMethods = writes ? cloudfront.AllowedMethods.ALLOW_ALL : cloudfront.AllowedMethods.ALLOW_GET_HEAD_OPTIONS;
     this.paidCaching = config.paidCaching;
     if (verifier) this.node.addValidation({ validate: () => handOffProblems(this.node.root, this.edgeLambdas) });
@@ -322,8 +328,8 @@ function withUncachedErrors(responses: cloudfront.CfnDistribution.CustomErrorRes
  * the versions the EdgeVerifier created, `ours`, on any trigger, so a trigger cdk-x402 adds later
  * stays allowed):
  *
- * - our origin-response without our viewer-request, or the reverse: the payment is never handed
- *   over, or never settled;
+ * - some of our functions without the others (e.g. origin-response without viewer-request): the
+ *   payment is never handed over, or never settled;
  * - a Lambda@Edge of someone else on viewer-request or origin-response (CloudFront takes one
  *   function per event, and we need those) or on origin-request, which runs between the two and
  *   may rebuild the request headers, dropping the hand-off;
@@ -332,8 +338,8 @@ function withUncachedErrors(responses: cloudfront.CfnDistribution.CustomErrorRes
  */
 export function handOffProblems(root: IConstruct, ours: readonly cloudfront.EdgeLambda[]): string[] {
   const ourArns = new Set(ours.map((l) => l.functionVersion.edgeArn));
-  const has = (lambdas: readonly cloudfront.CfnDistribution.LambdaFunctionAssociationProperty[], eventType: cloudfront.LambdaEdgeEventType) =>
-    lambdas.some((l) => l.eventType === eventType && ours.some((o) => o.eventType === eventType && o.functionVersion.edgeArn === l.lambdaFunctionArn));
+  const has = (lambdas: readonly cloudfront.CfnDistribution.LambdaFunctionAssociationProperty[], mine: cloudfront.EdgeLambda) =>
+    lambdas.some((l) => l.eventType === mine.eventType && l.lambdaFunctionArn === mine.functionVersion.edgeArn);
   const problems: string[] = [];
   const fix = 'fold its logic into the origin, or leave the paywall off the paths it serves if none of them is priced (a behavior without cdk-x402\'s functions, or another distribution: X402Paywall protects every behavior of the one it adopts)';
   for (const cfn of root.node.findAll().filter((c): c is cloudfront.CfnDistribution => CfnResource.isCfnResource(c) && c.cfnResourceType === DISTRIBUTION_TYPE)) {
@@ -344,12 +350,12 @@ export function handOffProblems(root: IConstruct, ours: readonly cloudfront.Edge
       const lambdas = (listOf(behavior.lambdaFunctionAssociations) ?? []) as cloudfront.CfnDistribution.LambdaFunctionAssociationProperty[];
       if (!lambdas.some((l) => ourArns.has(l.lambdaFunctionArn ?? ''))) continue;
       const where = behaviorName(distributionPath(cfn), behavior.pathPattern);
-      const viewer = has(lambdas, cloudfront.LambdaEdgeEventType.VIEWER_REQUEST);
-      const origin = has(lambdas, cloudfront.LambdaEdgeEventType.ORIGIN_RESPONSE);
-      if (viewer !== origin) {
+      const present = ours.filter((mine) => has(lambdas, mine)).map((mine) => mine.eventType);
+      const missing = ours.filter((mine) => !has(lambdas, mine)).map((mine) => mine.eventType);
+      if (missing.length > 0) {
         problems.push(
-          `${where}: has cdk-x402's ${viewer ? 'viewer-request' : 'origin-response'} function but not its ${viewer ? 'origin-response' : 'viewer-request'}. The viewer-request verifies and reserves a payment and hands it to the origin-response in the ${PENDING_SETTLEMENT_HEADER} header, which settles it; alone, either one serves paid content unsettled. ` +
-            'Fix: attach both (edgeLambdas: paywalledBehavior.edgeLambdas; behaviorOptions() does this)',
+          `${where}: has cdk-x402's ${present.join(', ') || 'functions on other triggers'} but not its ${missing.join(', ')}. The viewer-request verifies and reserves a payment and hands it on in the ${PENDING_SETTLEMENT_HEADER} header to the origin-facing functions, which settle it; without all of them, paid content is served unsettled. ` +
+            'Fix: attach all of paywalledBehavior.edgeLambdas, each on its own trigger (behaviorOptions() does this)',
         );
       }
       for (const l of lambdas.filter((l) => !ourArns.has(l.lambdaFunctionArn ?? ''))) {
@@ -560,4 +566,12 @@ function checkQuotas(where: string, kind: string, settings: ForwardingSettings):
 function policyName(scope: Construct, id: string): string {
   const unique = Names.uniqueResourceName(scope, { maxLength: 100, separator: '-' });
   return `${unique}-${id}-${Stack.of(scope).region}`.slice(0, 128);
+}
+
+/**
+ * Whether a route prices a side-effecting method (POST, PUT, PATCH, DELETE): the behavior then
+ * allows every method, and the edge engine settles those requests before the origin runs.
+ */
+export function pricesSideEffects(config: Pick<X402Config, 'routes'>): boolean {
+  return config.routes.some((route) => route.method !== undefined && hasSideEffects(route.method));
 }

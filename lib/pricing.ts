@@ -10,7 +10,7 @@
 import { keccak_256 } from '@noble/hashes/sha3';
 import { DEFAULT_ELIGIBILITY_HEADER, type AssetConfig, type EdgeConfig, type FacilitatorAuth, type PricedRoute } from '../lambda/core/config';
 import { CDP_FACILITATOR, isCdpFacilitatorUrl } from '../lambda/core/facilitators';
-import { PENDING_SETTLEMENT_HEADER } from '../lambda/core/handoff';
+import { PAYMENT_ID_HEADER, PENDING_SETTLEMENT_HEADER } from '../lambda/core/handoff';
 import { evmChainId, knownNetwork } from '../lambda/core/networks';
 import { PaymentHeaders } from '../lambda/core/header-names';
 import { formatAtomicUnits, priceToAtomicUnits } from '../lambda/core/price';
@@ -28,9 +28,10 @@ export type CurrencyMode = 'TEST' | 'REAL';
 /** Bot Control inspection level: `COMMON` (self-identifying bots) or `TARGETED` (adds fingerprinting, ML). */
 export type BotControlInspectionLevel = 'COMMON' | 'TARGETED';
 /**
- * How paid cache behaviors cache. `payment-keyed`: the cache key includes the `payment-signature`
- * and `x-payment` headers, so every payment is a cache miss (and settles) while unpaid traffic
- * (humans, free routes) keeps the CDN cache. `disabled`: the managed CachingDisabled policy.
+ * How paid cache behaviors cache. `payment-keyed`: the cache key includes the payment (edge engine:
+ * the payment id viewer-request derives; waf engine: the `payment-signature` and `x-payment`
+ * headers), so every payment is a cache miss (and settles) while unpaid traffic (humans, free
+ * routes) keeps the CDN cache. `disabled`: the managed CachingDisabled policy.
  */
 export type PaidCaching = 'payment-keyed' | 'disabled';
 
@@ -786,8 +787,8 @@ function resolveOriginRequestHeaders(problems: Problems, value: readonly string[
       problems.add(key, raw, 'is not an HTTP header name', 'e.g. accept-language');
     } else if (name === 'authorization') {
       problems.add(key, raw, 'cannot be forwarded by name in a CloudFront origin request policy', 'remove it (CloudFront forwards Authorization only with an all-viewer-headers policy)');
-    } else if (name === PENDING_SETTLEMENT_HEADER || name === PaymentHeaders.signatureV2 || name === PaymentHeaders.signatureV1) {
-      // Always forwarded already (hand-off; payment headers are in the cache key).
+    } else if ([PENDING_SETTLEMENT_HEADER, PAYMENT_ID_HEADER, PaymentHeaders.signatureV2, PaymentHeaders.signatureV1].includes(name)) {
+      // Handled by the paywall: the hand-off and the cache key (derived payment id, or the payment headers for the waf engine).
     } else if (!out.includes(name)) out.push(name);
   }
   if (out.length > MAX_ORIGIN_REQUEST_HEADERS) {

@@ -64,9 +64,14 @@ export class ReceiptTable extends Construct {
     return there.formatArn({ service: 'dynamodb', region: this.region, resource: 'table', resourceName: this.tableName });
   }
 
-  /** Conditional inserts only (`dynamodb:PutItem`): what the viewer-request does to reserve a nonce. */
+  /**
+   * What the viewer-request does, all conditional on the row's state: reserve a nonce
+   * (`dynamodb:PutItem`), drop the reservation of a payment the facilitator refused
+   * (`dynamodb:DeleteItem`), read a payment presented again (`dynamodb:GetItem`) and count its
+   * redelivery (`dynamodb:UpdateItem`).
+   */
   grantReserve(grantee: iam.IGrantable): iam.Grant {
-    return this.grantActions(grantee, ['dynamodb:PutItem']);
+    return this.grantActions(grantee, ['dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem']);
   }
 
   /** Conditional status transitions only (`dynamodb:UpdateItem`): settle, fail or release. */

@@ -10,7 +10,7 @@ import { Construct } from 'constructs';
 import { EdgeVerifier } from './edge-verifier';
 import { PaymentEligibleBots } from './payment-eligible-bots';
 import { PaymentsDashboard } from './payments-dashboard';
-import { cfnDistributionOf, definesDistribution, PaywalledBehavior, UNCACHED_ERROR_CODES } from './paywalled-behavior';
+import { cfnDistributionOf, definesDistribution, PaywalledBehavior, pricesSideEffects, UNCACHED_ERROR_CODES } from './paywalled-behavior';
 import { resolveX402Config, type X402Config, type X402Settings } from './pricing';
 import { ReceiptTable } from './receipt-table';
 import { SettlementIngest, type SettlementIngestOptions } from './settlement-ingest';
@@ -87,6 +87,12 @@ export class X402Paywall extends Construct {
     }
     this.config = resolveX402Config(props);
     for (const warning of this.config.warnings) Annotations.of(this).addWarningV2('cdk-x402:config', warning);
+    if (this.config.engine === 'waf' && pricesSideEffects(this.config)) {
+      Annotations.of(this).addWarningV2(
+        'cdk-x402:waf-side-effects',
+        'x402:routes prices POST, PUT, PATCH or DELETE, but the waf engine settles after the origin has answered (its settlement records say SKIPPED_ORIGIN_ERROR when the origin failed), so such a request changes state at the origin even when its payment then fails to settle: use x402:engine=edge, which settles these requests before the origin runs',
+      );
+    }
 
     this.globalStack = stack.region === GLOBAL_REGION ? undefined : globalStackFor(stack);
     const uid = Names.nodeUniqueId(this.node);

@@ -9,11 +9,15 @@ export interface EdgeBundle {
   readonly zippedBytes: number;
 }
 
-/** Both edge handlers as the CDK construct bundles them (the same builder), config baked in. */
+/** The edge handlers as the CDK construct bundles them (the same builder), config baked in. */
 export function bundleEdge(config: EdgeConfig): Record<keyof typeof EDGE_ENTRIES, EdgeBundle> {
   const bundleOne = (entry: string): EdgeBundle => {
     const code = buildBundle({ entry, settings: EDGE_BUNDLE_SETTINGS, define: edgeConfigDefine(config) });
     return { code: code.toString('utf8'), bytes: code.length, zippedBytes: zippedSize(code) };
   };
-  return { viewerRequest: bundleOne(EDGE_ENTRIES.viewerRequest), originResponse: bundleOne(EDGE_ENTRIES.originResponse) };
+  return {
+    viewerRequest: bundleOne(EDGE_ENTRIES.viewerRequest),
+    originRequest: bundleOne(EDGE_ENTRIES.originRequest),
+    originResponse: bundleOne(EDGE_ENTRIES.originResponse),
+  };
 }

@@ -33,6 +33,9 @@ export async function startLocalDynamo(opts: { port?: number } = {}): Promise<Lo
     server.once('error', reject);
     server.listen(opts.port ?? 0, '127.0.0.1', () => resolve());
   });
+  // Node closes idle keep-alive sockets after 5 s; a client reusing one just then gets ECONNRESET
+  // (seen on a loaded machine). DynamoDB keeps connections far longer: so does the local one.
+  server.keepAliveTimeout = 120_000;
   const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const client = new DynamoDBClient({ endpoint, region: LOCAL_DYNAMO_REGION, credentials: LOCAL_DYNAMO_CREDENTIALS, maxAttempts: 1 });
   let closed = false;

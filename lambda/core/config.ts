@@ -66,7 +66,14 @@ export interface EdgeConfig {
   };
   /** Default authorization lifetime for routes that do not set one. */
   readonly maxTimeoutSeconds: number;
+  /**
+   * How often a settled payment, presented again while its authorization is valid, is delivered
+   * again without a charge (for payers whose content was withheld or lost). @default 1
+   */
+  readonly maxRedeliveries?: number;
 }
+
+export const DEFAULT_MAX_REDELIVERIES = 1;
 
 /** Header the WAF rules insert on payment-eligible requests (WAF adds the `x-amzn-waf-` prefix). */
 export const DEFAULT_ELIGIBILITY_HEADER = 'x-amzn-waf-x402-eligible';

@@ -1,28 +1,51 @@
-import type { DecodedPayment } from './payment-header';
-
 /**
- * Headers under this prefix carry state from viewer-request to origin-response. The viewer-request
- * handler deletes every one a client sends before anything else, so none can be injected.
+ * Headers under this prefix carry state from viewer-request to the origin-facing triggers. The
+ * viewer-request handler deletes every one a client sends before anything else, so none can be
+ * injected. They reach the origin too (CloudFront forwards what the origin request policy lists),
+ * so they never carry the payer's signed authorization: that stays in the receipt row.
  */
 export const INTERNAL_HEADER_PREFIX = 'x-x402-';
 export const PENDING_SETTLEMENT_HEADER = 'x-x402-pending-settlement';
+/**
+ * The paid request's derived payment id, set by viewer-request in place of the payment headers
+ * (which are removed before the cache and the origin see the request): the cache key includes it,
+ * so every payment is a cache miss that reaches the origin-facing triggers.
+ */
+export const PAYMENT_ID_HEADER = 'x-x402-payment-id';
 
-/** A verified, reserved payment waiting for the origin's answer. */
-export interface PendingSettlement {
-  readonly paymentId: string;
-  /** Index into the configured routes: terms are rebuilt from configuration, never from the wire. */
-  readonly routeIndex: number;
-  readonly resource: string;
-  readonly payer: string;
-  readonly payment: DecodedPayment;
-}
+/**
+ * What viewer-request decided for a priced route. Every priced request that goes on to the origin
+ * carries one, so the origin-response can tell "free by decision" from "hand-off lost" and
+ * withhold the content in the second case.
+ * - free: not payment-eligible (a person, an allow-listed bot); nothing to settle;
+ * - settle: verified and reserved; the origin-response settles on 2xx, else releases;
+ * - redeliver: already settled earlier but the content did not reach the payer; deliver again
+ *   without a charge (the receipt row counts redeliveries);
+ * - settled: settled by the origin-request trigger before a side-effecting request (POST, PUT,
+ *   PATCH, DELETE) reached the origin; origin-response only reports the settlement.
+ */
+export type Handoff =
+  | { readonly kind: 'free'; readonly routeIndex: number }
+  | { readonly kind: 'settle'; readonly paymentId: string; readonly routeIndex: number; readonly resource: string }
+  | {
+      readonly kind: 'redeliver' | 'settled';
+      readonly paymentId: string;
+      readonly routeIndex: number;
+      readonly resource: string;
+      readonly payer: string;
+      readonly txHash: string;
+      readonly x402Version: number;
+    };
 
-export function encodePendingSettlement(pending: PendingSettlement): string {
-  return Buffer.from(JSON.stringify(pending), 'utf8').toString('base64url');
+/** A hand-off for a paid request (it names the payment: the cache key and the receipt row). */
+export type PaidHandoff = Exclude<Handoff, { readonly kind: 'free' }>;
+
+export function encodeHandoff(handoff: Handoff): string {
+  return Buffer.from(JSON.stringify(handoff), 'utf8').toString('base64url');
 }
 
 /** The hand-off, or undefined for anything our viewer-request could not have written. */
-export function decodePendingSettlement(value: string): PendingSettlement | undefined {
+export function decodeHandoff(value: string): Handoff | undefined {
   let parsed: unknown;
   try {
     parsed = JSON.parse(Buffer.from(value, 'base64url').toString('utf8'));
@@ -30,18 +53,19 @@ export function decodePendingSettlement(value: string): PendingSettlement | unde
     return undefined;
   }
   if (typeof parsed !== 'object' || parsed === null) return undefined;
-  const { paymentId, routeIndex, resource, payer, payment } = parsed as Record<string, unknown>;
-  const decoded = payment as Record<string, unknown> | null | undefined;
-  const wellFormed =
-    typeof paymentId === 'string' &&
-    Number.isInteger(routeIndex) &&
-    (routeIndex as number) >= 0 &&
-    typeof resource === 'string' &&
-    typeof payer === 'string' &&
-    typeof decoded === 'object' &&
-    decoded !== null &&
-    (decoded.x402Version === 1 || decoded.x402Version === 2) &&
-    typeof decoded.payload === 'object' &&
-    decoded.payload !== null;
-  return wellFormed ? (parsed as PendingSettlement) : undefined;
+  const fields = parsed as Record<string, unknown>;
+  const { kind, routeIndex } = fields;
+  if (!Number.isInteger(routeIndex) || (routeIndex as number) < 0) return undefined;
+  const index = routeIndex as number;
+  const text = (name: string) => (typeof fields[name] === 'string' && fields[name] !== '' ? (fields[name] as string) : undefined);
+  const paymentId = text('paymentId');
+  const resource = text('resource');
+  if (kind === 'free') return { kind, routeIndex: index };
+  if (!paymentId || !resource) return undefined;
+  if (kind === 'settle') return { kind, paymentId, routeIndex: index, resource };
+  const payer = text('payer');
+  const txHash = text('txHash');
+  const { x402Version } = fields;
+  if ((kind !== 'redeliver' && kind !== 'settled') || !payer || !txHash || (x402Version !== 1 && x402Version !== 2)) return undefined;
+  return { kind, paymentId, routeIndex: index, resource, payer, txHash, x402Version };
 }

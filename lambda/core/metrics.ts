@@ -11,6 +11,10 @@ export const Metrics = {
   paymentsSettled: 'PaymentsSettled',
   settlementsFailed: 'SettlementsFailed',
   paymentsReleased: 'PaymentsReleased',
+  /** A settled payment delivered again (its first delivery was withheld or lost). */
+  paymentsRedelivered: 'PaymentsRedelivered',
+  /** A priced request reached origin-response without its viewer-request hand-off: withheld. */
+  handoffMissing: 'PaymentHandoffMissing',
   revenueAtomic: 'RevenueAtomicUnits',
   facilitatorErrors: 'FacilitatorErrors',
   receiptStoreErrors: 'ReceiptStoreErrors',

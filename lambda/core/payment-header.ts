@@ -60,3 +60,26 @@ export function decodePaymentHeader(version: 1 | 2, value: string): DecodedPayme
     ? { x402Version: 2, payload: parsed.data as PaymentPayload }
     : { x402Version: 1, payload: parsed.data as PaymentPayloadV1 };
 }
+
+/** The decoded payment as the receipt row keeps it until settlement. */
+export function serializePayment(payment: DecodedPayment): string {
+  return JSON.stringify(payment);
+}
+
+/** Reads back what {@link serializePayment} wrote; undefined for anything else. */
+export function parseStoredPayment(stored: string): DecodedPayment | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(stored);
+  } catch {
+    return undefined;
+  }
+  const payment = parsed as Partial<DecodedPayment> | null;
+  const wellFormed =
+    typeof payment === 'object' &&
+    payment !== null &&
+    (payment.x402Version === 1 || payment.x402Version === 2) &&
+    typeof payment.payload === 'object' &&
+    payment.payload !== null;
+  return wellFormed ? (payment as DecodedPayment) : undefined;
+}

@@ -1,13 +1,14 @@
 import { encodePaymentRequiredHeader, encodePaymentResponseHeader } from '@x402/core/http';
 import type { PaymentPayload, PaymentRequirements, SettleResponse } from '@x402/core/types';
-import type { EdgeConfig } from './config';
-import { decodePendingSettlement, encodePendingSettlement, PENDING_SETTLEMENT_HEADER } from './handoff';
+import { DEFAULT_MAX_REDELIVERIES, type EdgeConfig } from './config';
+import { decodeHandoff, encodeHandoff, PAYMENT_ID_HEADER, PENDING_SETTLEMENT_HEADER, type Handoff, type PaidHandoff } from './handoff';
+import { hasSideEffects } from './methods';
 import { emfRecord, MetricDimensions, Metrics, type MetricName } from './metrics';
 import { PaymentHeaders } from './header-names';
-import { decodePaymentHeader, findPaymentHeader, type DecodedPayment } from './payment-header';
+import { decodePaymentHeader, findPaymentHeader, parseStoredPayment, serializePayment, type DecodedPayment } from './payment-header';
 import type { Clock, FacilitatorPort, LogSink, ReceiptStorePort } from './ports';
 import { precheckExactEvm } from './precheck';
-import { paymentIdOf } from './receipt';
+import { IN_DOUBT_REASONS, paymentIdOf, type Receipt } from './receipt';
 import { isRejection, oneLine, reasonCode, reject, Reasons, type Rejection } from './rejection';
 import { challengeBody, paymentRequiredV2, requirementsV1, resourceUrl, routeTerms, type RouteTerms } from './requirements';
 import { canonicalPath, compileRoutes, findRouteIndex, originPath, type CompiledRoute } from './routes';
@@ -31,9 +32,31 @@ export interface PaywallResponse {
 export type ViewerOutcome =
   /** Not ours to charge: forward exactly as received. */
   | { readonly kind: 'pass' }
-  /** Forward to the origin at `uri` (the canonical path that was priced, percent-encoded) with extra headers. */
+  /**
+   * Forward to the origin at `uri` (the canonical path that was priced, percent-encoded) with extra
+   * headers. The adapter removes the payment headers first: neither the cache key nor the origin
+   * ever sees the payer's signed authorization.
+   */
   | { readonly kind: 'forward'; readonly uri: string; readonly setHeaders: Record<string, string> }
   | { readonly kind: 'respond'; readonly response: PaywallResponse };
+
+/** A refusal answered instead of the content. */
+type Responded = { readonly kind: 'respond'; readonly response: PaywallResponse };
+
+/** What the origin-facing triggers need of the request CloudFront sends to the origin. */
+export interface OriginFacingRequest {
+  readonly method: string;
+  /** The path as forwarded (viewer-request may have rewritten it to the canonical form). */
+  readonly uri: string;
+  /** The viewer-request hand-off header, if it reached this trigger. */
+  readonly handoff: string | undefined;
+}
+
+export type OriginRequestOutcome =
+  | { readonly kind: 'pass' }
+  /** Forward to the origin with these headers set (the updated hand-off). */
+  | { readonly kind: 'forward'; readonly setHeaders: Record<string, string> }
+  | Responded;
 
 export type OriginOutcome =
   | { readonly kind: 'pass' }
@@ -51,17 +74,30 @@ export interface PaywallPorts {
 
 /** Seconds a client should wait before retrying after a dependency failed. */
 const RETRY_AFTER_SECONDS = 5;
-/**
- * Time the origin-response may spend on settlement calls (the trigger has 30 s in all; the rest
- * is for the receipt write). A settle call in doubt is retried only if another one fits.
- */
-const SETTLE_BUDGET_MS = 28_000;
+/** Without a Lambda context (tests, tools): the triggers' own limits, 5 s viewer and 30 s origin. */
+const VIEWER_TRIGGER_MS = 5_000;
+const ORIGIN_TRIGGER_MS = 30_000;
+/** Kept free after a settle call for recording its outcome and answering, within the trigger's time. */
+const RECORD_RESERVE_MS = 2_000;
+/** A settle call given less than this would only time out: do not start it. */
+const MIN_SETTLE_MS = 1_000;
+/** Kept free after the verify call in the viewer trigger (5 s in all). */
+const VIEWER_RESERVE_MS = 1_000;
+
+/** Milliseconds the running trigger has left (Lambda's `context.getRemainingTimeInMillis`). */
+export type RemainingTime = () => number;
 
 type SettleAttempt = { readonly kind: 'answer'; readonly settlement: SettleResponse } | { readonly kind: 'error'; readonly error: unknown };
 
 /** No answer, or the facilitator's "transaction sent, receipt not seen yet". */
 function inDoubt(attempt: SettleAttempt): boolean {
   return attempt.kind === 'error' || (!attempt.settlement.success && attempt.settlement.errorReason === Reasons.settlementPending);
+}
+
+/** PAYMENT-RESPONSE (and X-PAYMENT-RESPONSE for v1 clients) for a settlement. */
+function paymentResponseHeaders(settlement: SettleResponse, x402Version: number): Record<string, string> {
+  const encoded = encodePaymentResponseHeader(settlement);
+  return x402Version === 1 ? { [PaymentHeaders.responseV1]: encoded, [PaymentHeaders.responseV2]: encoded } : { [PaymentHeaders.responseV2]: encoded };
 }
 
 /** A settled payment's receipt write is retried this often before falling back to the log. */
@@ -83,18 +119,22 @@ export class Paywall {
     this.terms = this.routes.map((route) => routeTerms(route, config));
   }
 
-  async onViewerRequest(request: PaywallRequest): Promise<ViewerOutcome> {
+  async onViewerRequest(request: PaywallRequest, remainingMs?: RemainingTime): Promise<ViewerOutcome> {
     const started = this.ports.clock();
     const paymentHeader = findPaymentHeader((name) => request.header(name));
     const eligible = request.header(this.config.eligibilityHeader) === 'true' || paymentHeader !== undefined;
-    if (!eligible) return { kind: 'pass' };
 
     const path = canonicalPath(request.uri);
     if (path === undefined) {
+      if (!eligible) return { kind: 'pass' };
       return this.refuse(reject(400, Reasons.invalidPath, 'the request path has invalid percent-encoding or control characters'));
     }
     const routeIndex = findRouteIndex(this.routes, request.method, path);
-    if (routeIndex < 0) return { kind: 'forward', uri: originPath(path), setHeaders: {} };
+    if (routeIndex < 0) return eligible ? { kind: 'forward', uri: originPath(path), setHeaders: {} } : { kind: 'pass' };
+    if (!eligible) {
+      // Free by decision: say so, so that the origin-response can tell it from a lost hand-off.
+      return { kind: 'forward', uri: request.uri, setHeaders: { [PENDING_SETTLEMENT_HEADER]: encodeHandoff({ kind: 'free', routeIndex }) } };
+    }
     const terms = this.terms[routeIndex];
     const resource = resourceUrl(request.host, path);
 
@@ -102,27 +142,66 @@ export class Paywall {
       this.metric({ [Metrics.paymentRequired]: 1 }, { [MetricDimensions.route]: terms.route.pattern });
       return this.refuse(reject(402, Reasons.paymentRequired, ''), terms, resource);
     }
-    const outcome = await this.verifyAndReserve(paymentHeader, terms, routeIndex, resource);
-    if (isRejection(outcome)) return this.refuse(outcome, terms, resource);
+    const deadline = remainingMs ?? (() => VIEWER_TRIGGER_MS - (this.ports.clock() - started));
+    const handoff = await this.admit(paymentHeader, terms, routeIndex, resource, deadline);
+    if (isRejection(handoff)) return this.refuse(handoff, terms, resource);
     this.metric(
-      { [Metrics.paymentsVerified]: 1, [Metrics.verifierLatency]: this.ports.clock() - started },
+      { [handoff.kind === 'redeliver' ? Metrics.paymentsRedelivered : Metrics.paymentsVerified]: 1, [Metrics.verifierLatency]: this.ports.clock() - started },
       { [MetricDimensions.route]: terms.route.pattern },
     );
-    return { kind: 'forward', uri: originPath(path), setHeaders: { [PENDING_SETTLEMENT_HEADER]: outcome } };
+    return {
+      kind: 'forward',
+      uri: originPath(path),
+      setHeaders: { [PENDING_SETTLEMENT_HEADER]: encodeHandoff(handoff), [PAYMENT_ID_HEADER]: handoff.paymentId },
+    };
   }
 
-  async onOriginResponse(pendingHeader: string | undefined, originStatus: number): Promise<OriginOutcome> {
-    if (pendingHeader === undefined) return { kind: 'pass' };
-    const pending = decodePendingSettlement(pendingHeader);
-    const terms = pending && this.terms[pending.routeIndex];
-    if (!pending || !terms) {
-      this.ports.log({ event: 'x402.internal_error', message: 'unreadable pending-settlement hand-off' });
-      return this.refuse(reject(503, Reasons.unexpectedSettleError, 'the payment could not be matched to its terms; nothing was charged', RETRY_AFTER_SECONDS));
-    }
+  /**
+   * The origin-request trigger, on behaviors whose routes price side-effecting methods: a POST,
+   * PUT, PATCH or DELETE is settled before the origin runs, so no side effect happens unpaid. Other
+   * requests pass (settled after the origin answered), except priced ones that lost their hand-off.
+   */
+  async onOriginRequest(request: OriginFacingRequest, remainingMs?: RemainingTime): Promise<OriginRequestOutcome> {
+    const handoff = request.handoff === undefined ? undefined : decodeHandoff(request.handoff);
+    const terms = handoff && this.terms[handoff.routeIndex];
+    if (!handoff || !terms) return request.handoff === undefined && !this.isPriced(request) ? { kind: 'pass' } : this.handoffLost(request);
+    if (handoff.kind !== 'settle' || !hasSideEffects(request.method)) return { kind: 'pass' };
+    const settled = await this.settleReservation(handoff, terms, remainingMs);
+    if (settled.kind === 'respond') return settled;
+    const { settlement, payer, x402Version } = settled;
+    const after: Handoff = { ...handoff, kind: 'settled', payer, txHash: settlement.transaction, x402Version };
+    return { kind: 'forward', setHeaders: { [PENDING_SETTLEMENT_HEADER]: encodeHandoff(after) } };
+  }
+
+  async onOriginResponse(request: OriginFacingRequest, originStatus: number, remainingMs?: RemainingTime): Promise<OriginOutcome> {
+    const handoff = request.handoff === undefined ? undefined : decodeHandoff(request.handoff);
+    const terms = handoff && this.terms[handoff.routeIndex];
+    if (!handoff || !terms) return request.handoff === undefined && !this.isPriced(request) ? { kind: 'pass' } : this.handoffLost(request);
     const now = () => new Date(this.ports.clock()).toISOString();
     const route = { [MetricDimensions.route]: terms.route.pattern };
+    const originFailed = originStatus < 200 || originStatus > 299;
 
-    if (originStatus < 200 || originStatus > 299) {
+    switch (handoff.kind) {
+      case 'free':
+        return { kind: 'pass' };
+      case 'redeliver':
+      case 'settled': {
+        if (originFailed && handoff.kind === 'redeliver') {
+          await this.ports.receipts.returnRedelivery(handoff.paymentId, now()).catch((error: unknown) => this.storeError('returnRedelivery', handoff.paymentId, error));
+          return { kind: 'pass' };
+        }
+        // Settled before the origin ran (side-effecting method): whatever the origin answered is
+        // the paid-for response; a failed one may be retried with the same payment (redelivery).
+        if (handoff.kind === 'redeliver') this.ports.log({ event: 'x402.redelivered', paymentId: handoff.paymentId, txHash: handoff.txHash });
+        const network = (handoff.x402Version === 1 ? terms.v1Network : terms.network) as SettleResponse['network'];
+        return { kind: 'release', setHeaders: paymentResponseHeaders({ success: true, transaction: handoff.txHash, network, payer: handoff.payer }, handoff.x402Version) };
+      }
+      case 'settle':
+        break;
+    }
+    const pending = handoff;
+
+    if (originFailed) {
       await this.ports.receipts.release(pending.paymentId, now()).catch((error: unknown) => {
         // The authorization is unspent either way; a stale reservation only blocks its reuse.
         this.storeError('release', pending.paymentId, error);
@@ -132,16 +211,53 @@ export class Paywall {
       return { kind: 'pass' };
     }
 
+    const settled = await this.settleReservation(pending, terms, remainingMs);
+    if (settled.kind === 'respond') return settled;
+    return { kind: 'release', setHeaders: paymentResponseHeaders(settled.settlement, settled.x402Version) };
+  }
+
+  /**
+   * Settles a verified reservation: claims the stored payment, calls the facilitator within the
+   * trigger's remaining time (once more when the first answer is in doubt) and records the outcome.
+   */
+  private async settleReservation(
+    pending: Extract<Handoff, { kind: 'settle' }>,
+    terms: RouteTerms,
+    remainingMs: RemainingTime | undefined,
+  ): Promise<{ readonly kind: 'settled'; readonly settlement: SettleResponse; readonly payer: string; readonly x402Version: 1 | 2 } | Responded> {
+    const now = () => new Date(this.ports.clock()).toISOString();
+    const route = { [MetricDimensions.route]: terms.route.pattern };
     const started = this.ports.clock();
-    const { payload, requirements } = this.facilitatorArgs(pending.payment, terms, pending.resource);
-    const first = await this.settleOnce(payload, requirements, pending.paymentId);
+    const remaining = remainingMs ?? (() => ORIGIN_TRIGGER_MS - (this.ports.clock() - started));
+    let stored: string | undefined;
+    try {
+      stored = await this.ports.receipts.claimForSettlement(pending.paymentId, now());
+    } catch (error) {
+      this.storeError('claimForSettlement', pending.paymentId, error);
+      return this.refuse(reject(503, Reasons.receiptStoreUnavailable, 'payments cannot be recorded right now, so the content is withheld; nothing was charged', RETRY_AFTER_SECONDS), terms, pending.resource);
+    }
+    const payment = stored === undefined ? undefined : parseStoredPayment(stored);
+    if (!payment) {
+      this.ports.log({ event: 'x402.internal_error', message: 'no settleable reservation for the hand-off', paymentId: pending.paymentId });
+      return this.refuse(reject(503, Reasons.unexpectedSettleError, 'the payment could not be matched to its reservation; nothing was charged', RETRY_AFTER_SECONDS));
+    }
+
+    const { payload, requirements } = this.facilitatorArgs(payment, terms, pending.resource);
+    const settleBudget = () => Math.min(this.config.facilitator.settleTimeoutMs, remaining() - RECORD_RESERVE_MS);
+    if (settleBudget() < MIN_SETTLE_MS) {
+      await this.ports.receipts.release(pending.paymentId, now()).catch((error: unknown) => this.storeError('release', pending.paymentId, error));
+      return this.refuse(reject(503, Reasons.edgeDeadline, 'the edge ran out of time before settling, so the content is withheld; nothing was charged', RETRY_AFTER_SECONDS), terms, pending.resource);
+    }
+    const first = await this.settleOnce(payload, requirements, pending.paymentId, settleBudget());
     let outcome = first;
     // In doubt (no answer, or x402's retryable `settlement_pending`), ask once more while the
     // trigger's time allows: a facilitator that never got the first call settles now, one whose
     // transaction is still pending resumes waiting for it. Settling the same authorization twice
     // is impossible on chain (EIP-3009 nonces are single-use), so the retry cannot double-charge.
-    if (inDoubt(first) && this.ports.clock() - started + this.config.facilitator.settleTimeoutMs <= SETTLE_BUDGET_MS) {
-      outcome = await this.settleOnce(payload, requirements, pending.paymentId);
+    // Each call is bounded by the time left, so the trigger is never killed between settling and
+    // recording.
+    if (inDoubt(first) && settleBudget() >= MIN_SETTLE_MS) {
+      outcome = await this.settleOnce(payload, requirements, pending.paymentId, settleBudget());
     }
     if (outcome.kind === 'error') {
       this.metric({ [Metrics.facilitatorErrors]: 1, [Metrics.settlementsFailed]: 1 }, route);
@@ -180,71 +296,127 @@ export class Paywall {
       },
       route,
     );
-    const encoded = encodePaymentResponseHeader(settlement);
-    return {
-      kind: 'release',
-      setHeaders:
-        pending.payment.x402Version === 1
-          ? { [PaymentHeaders.responseV1]: encoded, [PaymentHeaders.responseV2]: encoded }
-          : { [PaymentHeaders.responseV2]: encoded },
-    };
+    const payer = settlement.payer ?? String((payment.payload.payload as { authorization?: { from?: unknown } }).authorization?.from ?? '');
+    return { kind: 'settled', settlement, payer, x402Version: payment.x402Version };
   }
 
-  /** Returns the encoded pending-settlement hand-off, or why the payment is refused. */
-  private async verifyAndReserve(
+
+  /**
+   * Checks the payment and holds its nonce: the reservation and the facilitator's verify run side
+   * by side (neither depends on the other). Returns the hand-off for the origin-facing triggers,
+   * or why the payment is refused.
+   */
+  private async admit(
     paymentHeader: NonNullable<ReturnType<typeof findPaymentHeader>>,
     terms: RouteTerms,
     routeIndex: number,
     resource: string,
-  ): Promise<string | Rejection> {
+    remaining: RemainingTime,
+  ): Promise<PaidHandoff | Rejection> {
     if (isRejection(paymentHeader)) return paymentHeader;
     const payment = decodePaymentHeader(paymentHeader.version, paymentHeader.value);
     if (isRejection(payment)) return payment;
     const checked = await precheckExactEvm(payment, terms, this.config, Math.floor(this.ports.clock() / 1000));
     if (isRejection(checked)) return checked;
 
+    const { authorization } = checked;
+    const paymentId = paymentIdOf(this.config.network, this.config.asset.address, checked.payer, authorization.nonce);
+    const at = new Date(this.ports.clock()).toISOString();
+    const receipt: Receipt = {
+      paymentId,
+      status: 'reserved',
+      engine: 'edge',
+      network: this.config.network,
+      payer: checked.payer,
+      payTo: this.config.payTo,
+      amount: terms.requirements.amount,
+      asset: this.config.asset.address,
+      nonce: authorization.nonce,
+      resource,
+      route: terms.route.pattern,
+      x402Version: payment.x402Version,
+      createdAt: at,
+      updatedAt: at,
+      expiresAt: Number(authorization.validBefore),
+      payment: serializePayment(payment),
+    };
     const { payload, requirements } = this.facilitatorArgs(payment, terms, resource);
+    const verifyTimeout = Math.max(1, Math.min(this.config.facilitator.verifyTimeoutMs, remaining() - VIEWER_RESERVE_MS));
+    const [held, verdict] = await Promise.all([this.reserve(receipt), this.verify(payload, requirements, verifyTimeout)]);
+
+    // A nonce already held first: the facilitator refuses a settled one, which may be redelivered.
+    if (held === 'duplicate') return this.presentedAgain(paymentId, routeIndex, resource, payment.x402Version);
+    if (isRejection(verdict)) {
+      if (held === 'reserved') await this.ports.receipts.forget(paymentId).catch((error: unknown) => this.storeError('forget', paymentId, error));
+      return verdict;
+    }
+    if (isRejection(held)) return held;
+    return { kind: 'settle', paymentId, routeIndex, resource };
+  }
+
+  private async reserve(receipt: Receipt): Promise<'reserved' | 'duplicate' | Rejection> {
     try {
-      const verdict = await this.ports.facilitator.verify(payload, requirements);
-      if (!verdict.isValid) {
-        const reason = reasonCode(verdict.invalidReason, Reasons.unexpectedVerifyError);
-        return reject(402, reason, oneLine(verdict.invalidMessage ?? `the facilitator refused the payment: ${verdict.invalidReason ?? reason}`));
-      }
+      return await this.ports.receipts.reserve(receipt);
+    } catch (error) {
+      this.storeError('reserve', receipt.paymentId, error);
+      return reject(503, Reasons.receiptStoreUnavailable, 'payments cannot be recorded right now; nothing was charged', RETRY_AFTER_SECONDS);
+    }
+  }
+
+  private async verify(payload: PaymentPayload, requirements: PaymentRequirements, timeoutMs: number): Promise<'valid' | Rejection> {
+    try {
+      const verdict = await this.ports.facilitator.verify(payload, requirements, timeoutMs);
+      if (verdict.isValid) return 'valid';
+      const reason = reasonCode(verdict.invalidReason, Reasons.unexpectedVerifyError);
+      return reject(402, reason, oneLine(verdict.invalidMessage ?? `the facilitator refused the payment: ${verdict.invalidReason ?? reason}`));
     } catch (error) {
       this.ports.log({ event: 'x402.facilitator_error', phase: 'verify', error: String(error) });
       this.metric({ [Metrics.facilitatorErrors]: 1 }, {});
       return reject(503, Reasons.facilitatorUnavailable, 'the payment facilitator is unreachable; nothing was charged', RETRY_AFTER_SECONDS);
     }
+  }
 
-    const { authorization } = checked;
-    const paymentId = paymentIdOf(this.config.network, this.config.asset.address, checked.payer, authorization.nonce);
+  /**
+   * A payment whose nonce is already held. Settled before, for this very resource, still within its
+   * authorization's validity and under the redelivery allowance: the content is delivered again
+   * without a charge (its first delivery was withheld or lost). Anything else is a replay.
+   */
+  private async presentedAgain(paymentId: string, routeIndex: number, resource: string, x402Version: 1 | 2): Promise<PaidHandoff | Rejection> {
+    const max = this.config.maxRedeliveries ?? DEFAULT_MAX_REDELIVERIES;
     const at = new Date(this.ports.clock()).toISOString();
     try {
-      const held = await this.ports.receipts.reserve({
-        paymentId,
-        status: 'reserved',
-        engine: 'edge',
-        network: this.config.network,
-        payer: checked.payer,
-        payTo: this.config.payTo,
-        amount: terms.requirements.amount,
-        asset: this.config.asset.address,
-        nonce: authorization.nonce,
-        resource,
-        route: terms.route.pattern,
-        x402Version: payment.x402Version,
-        createdAt: at,
-        updatedAt: at,
-        expiresAt: Number(authorization.validBefore),
-      });
-      if (held === 'duplicate') {
-        return reject(402, Reasons.nonceAlreadyUsed, 'this payment authorization was already presented; sign a new one');
+      const row = await this.ports.receipts.find(paymentId);
+      const redeliverable =
+        row?.status === 'settled' && row.txHash && row.resource === resource && this.ports.clock() / 1000 < row.expiresAt && (row.redeliveries ?? 0) < max;
+      if (row && redeliverable && (await this.ports.receipts.claimRedelivery(paymentId, max, at))) {
+        return { kind: 'redeliver', paymentId, routeIndex, resource, payer: row.payer, txHash: row.txHash!, x402Version };
+      }
+      if (row?.status === 'failed' && IN_DOUBT_REASONS.includes(row.errorReason ?? '')) {
+        return reject(503, Reasons.settlementUnconfirmed, 'the settlement of this payment is not confirmed yet; it is delivered once it is (cdk-x402 reconcile), or sign a new one if your wallet was not charged', RETRY_AFTER_SECONDS);
       }
     } catch (error) {
-      this.storeError('reserve', paymentId, error);
-      return reject(503, Reasons.receiptStoreUnavailable, 'payments cannot be recorded right now; nothing was charged', RETRY_AFTER_SECONDS);
+      this.storeError('presentedAgain', paymentId, error);
+      return reject(503, Reasons.receiptStoreUnavailable, 'payments cannot be checked right now; nothing was charged', RETRY_AFTER_SECONDS);
     }
-    return encodePendingSettlement({ paymentId, routeIndex, resource, payer: checked.payer, payment });
+    return reject(402, Reasons.nonceAlreadyUsed, 'this payment authorization was already presented; sign a new one');
+  }
+
+  /**
+   * Priced, but the viewer-request's decision did not arrive (a policy or another function dropped
+   * it, or viewer-request is not associated): never release content unsettled.
+   */
+  private handoffLost(request: OriginFacingRequest): Responded {
+    this.ports.log({ event: 'x402.handoff_missing', method: request.method, uri: request.uri, present: request.handoff !== undefined });
+    this.metric({ [Metrics.handoffMissing]: 1 }, {});
+    return this.refuse(
+      reject(503, Reasons.handoffMissing, 'the payment state of this request was lost between the edge triggers, so the content is withheld; nothing was charged', RETRY_AFTER_SECONDS),
+    );
+  }
+
+  /** Whether the request, as forwarded to the origin, is on a priced route. */
+  private isPriced(request: OriginFacingRequest): boolean {
+    const path = canonicalPath(request.uri);
+    return path !== undefined && findRouteIndex(this.routes, request.method, path) >= 0;
   }
 
   /** The facilitator API takes v1 and v2 objects alike; only their types differ. */
@@ -256,9 +428,9 @@ export class Paywall {
     };
   }
 
-  private async settleOnce(payload: PaymentPayload, requirements: PaymentRequirements, paymentId: string): Promise<SettleAttempt> {
+  private async settleOnce(payload: PaymentPayload, requirements: PaymentRequirements, paymentId: string, timeoutMs: number): Promise<SettleAttempt> {
     try {
-      return { kind: 'answer', settlement: await this.ports.facilitator.settle(payload, requirements) };
+      return { kind: 'answer', settlement: await this.ports.facilitator.settle(payload, requirements, timeoutMs) };
     } catch (error) {
       this.ports.log({ event: 'x402.facilitator_error', phase: 'settle', paymentId, error: String(error) });
       return { kind: 'error', error };
@@ -291,7 +463,7 @@ export class Paywall {
   }
 
   /** Turns a refusal into a JSON response; 402s repeat the terms so the client can pay (again). */
-  private refuse(rejection: Rejection, terms?: RouteTerms, resource?: string): ViewerOutcome & OriginOutcome {
+  private refuse(rejection: Rejection, terms?: RouteTerms, resource?: string): Responded {
     if (rejection.status !== 402 || rejection.reason !== Reasons.paymentRequired) {
       this.ports.log({ event: 'x402.rejected', status: rejection.status, reason: rejection.reason, message: rejection.message });
       this.metric({ [Metrics.paymentsRejected]: 1 }, { [MetricDimensions.reason]: rejection.reason });

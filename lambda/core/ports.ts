@@ -6,19 +6,34 @@ import type { Receipt } from './receipt';
  * the local edge wire loopback services in. (`@x402/core/http`'s HTTPFacilitatorClient fits.)
  */
 export interface FacilitatorPort {
-  verify(payload: PaymentPayload, requirements: PaymentRequirements): Promise<VerifyResponse>;
-  settle(payload: PaymentPayload, requirements: PaymentRequirements): Promise<SettleResponse>;
+  /** `timeoutMs`: how long the caller can wait, credential lookup included. */
+  verify(payload: PaymentPayload, requirements: PaymentRequirements, timeoutMs: number): Promise<VerifyResponse>;
+  settle(payload: PaymentPayload, requirements: PaymentRequirements, timeoutMs: number): Promise<SettleResponse>;
 }
 
 /** Receipt rows; every transition is a conditional write so it happens at most once. */
 export interface ReceiptStorePort {
   /** 'duplicate' when the payment id is already held (reserved, settled or failed). */
   reserve(receipt: Receipt): Promise<'reserved' | 'duplicate'>;
+  /** Drops a reservation the facilitator refused to verify: no payment ever existed. */
+  forget(paymentId: string): Promise<void>;
+  /**
+   * Marks a reserved row as being settled and returns its stored payment (the signed
+   * authorization never travels in the hand-off); undefined when the row is not a reservation
+   * waiting for settlement (settled, released, or claimed by another invocation).
+   */
+  claimForSettlement(paymentId: string, at: string): Promise<string | undefined>;
   markSettled(paymentId: string, txHash: string, at: string): Promise<void>;
   /** `txHash` when a transaction was sent whose outcome is unknown (for reconciliation). */
   markFailed(paymentId: string, errorReason: string, at: string, txHash?: string): Promise<void>;
   /** The origin failed: nothing was charged and the authorization may be presented again. */
   release(paymentId: string, at: string): Promise<void>;
+  /** The row as stored (strongly consistent read), for a payment presented again. */
+  find(paymentId: string): Promise<Receipt | undefined>;
+  /** Counts one more delivery of a settled payment; false when `max` redeliveries were made. */
+  claimRedelivery(paymentId: string, max: number, at: string): Promise<boolean>;
+  /** The redelivery did not happen (the origin failed): gives the count back. */
+  returnRedelivery(paymentId: string, at: string): Promise<void>;
 }
 
 /** Milliseconds since the epoch. */

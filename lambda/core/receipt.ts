@@ -23,7 +23,8 @@ export const RECEIPT_INDEXES = {
 } as const;
 
 /**
- * reserved: verified and nonce held while the origin answers;
+ * reserved: verified and nonce held while the origin answers (`settleStartedAt` once an
+ * origin-response began settling it: past the trigger's timeout such a row is in doubt);
  * settled: charged on chain (txHash set); failed: settlement refused or errored (errorReason set;
  * txHash too when a transaction was sent whose outcome was never confirmed: `settlement_pending`,
  * `settlement_unconfirmed`, which reconciliation against the chain resolves);
@@ -60,6 +61,15 @@ export interface Receipt {
    * `errorReason` is kept as the reason it was in doubt.
    */
   readonly reconciledAt?: string;
+  /**
+   * The decoded payment (JSON) while the row is reserved: the origin-response reads it from here
+   * to settle, so the signed authorization never reaches the origin. Removed once settled.
+   */
+  readonly payment?: string;
+  /** When an origin-response started settling this reservation (set once, by a conditional write). */
+  readonly settleStartedAt?: string;
+  /** Deliveries of a settled payment after the first (a payer whose content was withheld or lost). */
+  readonly redeliveries?: number;
 }
 
 /**

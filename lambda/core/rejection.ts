@@ -52,6 +52,10 @@ export const Reasons = {
   settlementPending: 'settlement_pending',
   /** The facilitator never answered a settle and a retry found the authorization already used. */
   settlementUnconfirmed: 'settlement_unconfirmed',
+  /** A priced request reached origin-response without a readable viewer-request hand-off. */
+  handoffMissing: 'payment_handoff_missing',
+  /** The trigger had too little time left to settle and record: nothing was charged. */
+  edgeDeadline: 'edge_deadline',
   unexpectedVerifyError: 'unexpected_verify_error',
   unexpectedSettleError: 'unexpected_settle_error',
 } as const;

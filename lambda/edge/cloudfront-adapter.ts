@@ -1,4 +1,5 @@
 import type {
+  Context,
   CloudFrontHeaders,
   CloudFrontRequestEvent,
   CloudFrontRequestResult,
@@ -6,13 +7,22 @@ import type {
   CloudFrontResultResponse,
 } from 'aws-lambda';
 import { INTERNAL_HEADER_PREFIX, PENDING_SETTLEMENT_HEADER } from '../core/handoff';
+import { PaymentHeaders } from '../core/header-names';
 import type { LogSink } from '../core/ports';
-import type { Paywall, PaywallResponse } from '../core/paywall';
+import type { Paywall, PaywallResponse, RemainingTime } from '../core/paywall';
+
+/** The part of Lambda's context the handlers use (absent when called outside Lambda). */
+export type EdgeContext = Pick<Context, 'getRemainingTimeInMillis'>;
 
 export interface EdgeHandlers {
-  viewerRequest(event: CloudFrontRequestEvent): Promise<CloudFrontRequestResult>;
-  originResponse(event: CloudFrontResponseEvent): Promise<CloudFrontResultResponse>;
+  viewerRequest(event: CloudFrontRequestEvent, context?: EdgeContext): Promise<CloudFrontRequestResult>;
+  /** Associated only on behaviors that price side-effecting methods: settles them before the origin. */
+  originRequest(event: CloudFrontRequestEvent, context?: EdgeContext): Promise<CloudFrontRequestResult>;
+  originResponse(event: CloudFrontResponseEvent, context?: EdgeContext): Promise<CloudFrontResultResponse>;
 }
+
+const remainingTime = (context: EdgeContext | undefined): RemainingTime | undefined =>
+  context && (() => context.getRemainingTimeInMillis());
 
 /**
  * CloudFront events in, paywall decisions out. Thin on purpose: the x402 logic lives in the core.
@@ -21,7 +31,7 @@ export interface EdgeHandlers {
  */
 export function cloudFrontHandlers(paywall: Paywall, log: LogSink): EdgeHandlers {
   return {
-    async viewerRequest(event) {
+    async viewerRequest(event, context) {
       const { request, config } = event.Records[0].cf;
       // First, before anything reads them: a client must never be able to inject hand-off state.
       for (const name of Object.keys(request.headers)) {
@@ -33,11 +43,15 @@ export function cloudFrontHandlers(paywall: Paywall, log: LogSink): EdgeHandlers
           uri: request.uri,
           host: request.headers.host?.[0]?.value ?? config.distributionDomainName,
           header: (name) => request.headers[name]?.[0]?.value,
-        });
+        }, remainingTime(context));
         switch (outcome.kind) {
           case 'pass':
             return request;
           case 'forward':
+            // The signed authorization stays at the edge: the cache key and the origin get the
+            // derived payment id instead (an origin could otherwise settle it behind our back).
+            delete request.headers[PaymentHeaders.signatureV2];
+            delete request.headers[PaymentHeaders.signatureV1];
             request.uri = outcome.uri;
             setHeaders(request.headers, outcome.setHeaders);
             return request;
@@ -50,12 +64,35 @@ export function cloudFrontHandlers(paywall: Paywall, log: LogSink): EdgeHandlers
       }
     },
 
-    async originResponse(event) {
+    async originRequest(event, context) {
+      const { request } = event.Records[0].cf;
+      try {
+        const outcome = await paywall.onOriginRequest(
+          { method: request.method, uri: request.uri, handoff: request.headers[PENDING_SETTLEMENT_HEADER]?.[0]?.value },
+          remainingTime(context),
+        );
+        switch (outcome.kind) {
+          case 'pass':
+            return request;
+          case 'forward':
+            setHeaders(request.headers, outcome.setHeaders);
+            return request;
+          case 'respond':
+            return toCloudFrontResponse(outcome.response);
+        }
+      } catch (error) {
+        log({ event: 'x402.handler_error', trigger: 'origin-request', error: String(error) });
+        return toCloudFrontResponse(unavailable());
+      }
+    },
+
+    async originResponse(event, context) {
       const { request, response } = event.Records[0].cf;
       try {
         const outcome = await paywall.onOriginResponse(
-          request.headers[PENDING_SETTLEMENT_HEADER]?.[0]?.value,
+          { method: request.method, uri: request.uri, handoff: request.headers[PENDING_SETTLEMENT_HEADER]?.[0]?.value },
           Number(response.status),
+          remainingTime(context),
         );
         switch (outcome.kind) {
           case 'pass':

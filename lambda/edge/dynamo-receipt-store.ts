@@ -1,5 +1,7 @@
 import {
   ConditionalCheckFailedException,
+  DeleteItemCommand,
+  GetItemCommand,
   PutItemCommand,
   UpdateItemCommand,
   type AttributeValue,
@@ -40,8 +42,83 @@ export class DynamoReceiptStore implements ReceiptStorePort {
     }
   }
 
-  markSettled(paymentId: string, txHash: string, at: string): Promise<void> {
-    return this.transition(paymentId, 'settled', at, { txHash });
+  async forget(paymentId: string): Promise<void> {
+    try {
+      await this.client.send(
+        new DeleteItemCommand({
+          TableName: this.tableName,
+          Key: this.key(paymentId),
+          ConditionExpression: '#status = :reserved AND attribute_not_exists(#settleStartedAt)',
+          ExpressionAttributeNames: { '#status': 'status', '#settleStartedAt': 'settleStartedAt' },
+          ExpressionAttributeValues: { ':reserved': { S: 'reserved' satisfies ReceiptStatus } },
+        }),
+      );
+    } catch (error) {
+      // Anything but an untouched reservation is not ours to drop.
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  }
+
+  async claimForSettlement(paymentId: string, at: string): Promise<string | undefined> {
+    try {
+      const { Attributes } = await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: this.key(paymentId),
+          UpdateExpression: 'SET #settleStartedAt = :at, #updatedAt = :at',
+          ConditionExpression: '#status = :reserved AND attribute_not_exists(#settleStartedAt) AND attribute_exists(#payment)',
+          ExpressionAttributeNames: { '#status': 'status', '#settleStartedAt': 'settleStartedAt', '#updatedAt': 'updatedAt', '#payment': 'payment' },
+          ExpressionAttributeValues: { ':reserved': { S: 'reserved' satisfies ReceiptStatus }, ':at': { S: at } },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return Attributes?.payment?.S;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return undefined;
+      throw error;
+    }
+  }
+
+  async markSettled(paymentId: string, txHash: string, at: string): Promise<void> {
+    // The signed authorization is spent: no reason to keep it.
+    return this.transition(paymentId, 'settled', at, { txHash }, undefined, ['payment']);
+  }
+
+  async find(paymentId: string): Promise<Receipt | undefined> {
+    const { Item } = await this.client.send(new GetItemCommand({ TableName: this.tableName, Key: this.key(paymentId), ConsistentRead: true }));
+    return Item && receiptFromItem(Item);
+  }
+
+  async claimRedelivery(paymentId: string, max: number, at: string): Promise<boolean> {
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: this.key(paymentId),
+          UpdateExpression: 'SET #updatedAt = :at ADD #redeliveries :one',
+          ConditionExpression: '#status = :settled AND (attribute_not_exists(#redeliveries) OR #redeliveries < :max)',
+          ExpressionAttributeNames: { '#status': 'status', '#updatedAt': 'updatedAt', '#redeliveries': 'redeliveries' },
+          ExpressionAttributeValues: { ':settled': { S: 'settled' satisfies ReceiptStatus }, ':at': { S: at }, ':one': { N: '1' }, ':max': { N: String(max) } },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  async returnRedelivery(paymentId: string, at: string): Promise<void> {
+    await this.client.send(
+      new UpdateItemCommand({
+        TableName: this.tableName,
+        Key: this.key(paymentId),
+        UpdateExpression: 'SET #updatedAt = :at ADD #redeliveries :minusOne',
+        ConditionExpression: '#status = :settled AND #redeliveries > :zero',
+        ExpressionAttributeNames: { '#status': 'status', '#updatedAt': 'updatedAt', '#redeliveries': 'redeliveries' },
+        ExpressionAttributeValues: { ':settled': { S: 'settled' satisfies ReceiptStatus }, ':at': { S: at }, ':minusOne': { N: '-1' }, ':zero': { N: '0' } },
+      }),
+    );
   }
 
   markFailed(paymentId: string, errorReason: string, at: string, txHash?: string): Promise<void> {
@@ -76,6 +153,7 @@ export class DynamoReceiptStore implements ReceiptStorePort {
     at: string,
     fields: Record<string, string>,
     from: { readonly status: ReceiptStatus; readonly updatedAt?: string } = { status: 'reserved' },
+    remove: readonly string[] = [],
   ): Promise<void> {
     const names: Record<string, string> = { '#status': 'status', '#updatedAt': 'updatedAt' };
     const values: Record<string, AttributeValue> = {
@@ -94,16 +172,22 @@ export class DynamoReceiptStore implements ReceiptStorePort {
       values[`:${name}`] = { S: value };
       sets.push(`#${name} = :${name}`);
     }
+    for (const name of remove) names[`#${name}`] = name;
+    const removes = remove.length > 0 ? ` REMOVE ${remove.map((name) => `#${name}`).join(', ')}` : '';
     await this.client.send(
       new UpdateItemCommand({
         TableName: this.tableName,
-        Key: { [RECEIPT_PARTITION_KEY]: { S: paymentId } },
-        UpdateExpression: `SET ${sets.join(', ')}`,
+        Key: this.key(paymentId),
+        UpdateExpression: `SET ${sets.join(', ')}${removes}`,
         ConditionExpression: conditions.join(' AND '),
         ExpressionAttributeNames: names,
         ExpressionAttributeValues: values,
       }),
     );
+  }
+
+  private key(paymentId: string): Record<string, AttributeValue> {
+    return { [RECEIPT_PARTITION_KEY]: { S: paymentId } };
   }
 }
 
@@ -114,4 +198,14 @@ function toItem(receipt: Receipt): Record<string, AttributeValue> {
     else if (typeof value === 'number') item[name] = { N: String(value) };
   }
   return item;
+}
+
+/** A receipt row as the table holds it, back to its schema (numbers stay numbers). */
+export function receiptFromItem(item: Record<string, AttributeValue>): Receipt {
+  const row: Record<string, string | number> = {};
+  for (const [name, value] of Object.entries(item)) {
+    if (value.S !== undefined) row[name] = value.S;
+    else if (value.N !== undefined) row[name] = Number(value.N);
+  }
+  return row as unknown as Receipt;
 }

@@ -25,9 +25,10 @@ const consoleLog: LogSink = (line) => console.log(JSON.stringify(line));
 export function createEdgeRuntime(config: EdgeConfig, options: EdgeRuntimeOptions = {}): EdgeHandlers {
   const log = options.log ?? consoleLog;
   const createAuthHeaders = options.createAuthHeaders ?? facilitatorAuth(config.facilitator, options.clock);
-  const facilitator = (timeoutMs: number) => new HTTPFacilitatorClient({ url: config.facilitator.url, timeoutMs, createAuthHeaders });
-  const verifier = facilitator(config.facilitator.verifyTimeoutMs);
-  const settler = facilitator(config.facilitator.settleTimeoutMs);
+  // One client per call: each call's deadline is what the trigger has left, and the deadline
+  // covers the credential lookup too (a slow Secrets Manager must not outlive the function).
+  const facilitator = (timeoutMs: number) =>
+    new HTTPFacilitatorClient({ url: config.facilitator.url, timeoutMs: Math.max(1, Math.floor(timeoutMs)), createAuthHeaders });
   const dynamo = new DynamoDBClient({
     region: config.receiptTable.region,
     endpoint: config.receiptTable.endpoint,
@@ -37,8 +38,8 @@ export function createEdgeRuntime(config: EdgeConfig, options: EdgeRuntimeOption
   });
   const ports: PaywallPorts = {
     facilitator: {
-      verify: (payload, requirements) => verifier.verify(payload, requirements),
-      settle: (payload, requirements) => settler.settle(payload, requirements),
+      verify: (payload, requirements, timeoutMs) => withinMs(timeoutMs, 'verify', facilitator(timeoutMs).verify(payload, requirements)),
+      settle: (payload, requirements, timeoutMs) => withinMs(timeoutMs, 'settle', facilitator(timeoutMs).settle(payload, requirements)),
     },
     receipts: new DynamoReceiptStore(dynamo, config.receiptTable.tableName),
     clock: options.clock ?? Date.now,
@@ -46,4 +47,13 @@ export function createEdgeRuntime(config: EdgeConfig, options: EdgeRuntimeOption
   };
   const paywall = new Paywall(config, options.wrapPorts ? options.wrapPorts(ports) : ports);
   return cloudFrontHandlers(paywall, log);
+}
+
+/** Rejects when `promise` has not settled within `ms` (the work itself may go on; we stop waiting). */
+function withinMs<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`facilitator ${what}: no answer within ${Math.round(ms)} ms`)), ms);
+  });
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
 }

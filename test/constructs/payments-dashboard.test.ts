@@ -42,12 +42,13 @@ describe('PaymentsDashboard, edge engine', () => {
     expect(body).toContain('\\"WebACL\\",\\"site-x402\\"');
   });
 
-  it('alarms on settlement failures, facilitator errors and receipt-store errors, notifying the topic', () => {
+  it('alarms on settlement failures, facilitator errors, receipt-store errors and lost hand-offs, notifying the topic', () => {
     const alarms = propertiesOf(template, 'AWS::CloudWatch::Alarm');
     expect(alarms.map((a) => [a.Metrics[0].Expression, a.Threshold, a.ComparisonOperator, a.TreatMissingData])).toEqual([
       [`SELECT SUM(${Metrics.settlementsFailed}) FROM "${METRICS_NAMESPACE}"`, 1, 'GreaterThanOrEqualToThreshold', 'notBreaching'],
       [`SELECT SUM(${Metrics.facilitatorErrors}) FROM "${METRICS_NAMESPACE}"`, 5, 'GreaterThanOrEqualToThreshold', 'notBreaching'],
       [`SELECT SUM(${Metrics.receiptStoreErrors}) FROM "${METRICS_NAMESPACE}"`, 1, 'GreaterThanOrEqualToThreshold', 'notBreaching'],
+      [`SELECT SUM(${Metrics.handoffMissing}) FROM "${METRICS_NAMESPACE}"`, 1, 'GreaterThanOrEqualToThreshold', 'notBreaching'],
     ]);
     for (const alarm of alarms) {
       expect(alarm.AlarmActions).toHaveLength(1);

@@ -52,35 +52,30 @@ describe('the payment hand-off, on behaviors wired by hand', () => {
 
   it('refuses cdk-x402\'s origin-response without its viewer-request', () => {
     const { app, stack, paywalled, origin } = wiredByHand();
-    new cloudfront.Distribution(stack, 'Site', { defaultBehavior: { ...paywalled.behaviorOptions(origin), edgeLambdas: [paywalled.edgeLambdas[1]] } });
-    expect(() => app.synth()).toThrow(/Site\/Site, default behavior \(\*\): has cdk-x402's origin-response function but not its viewer-request\. .* Fix: attach both/);
+    const originFacing = paywalled.edgeLambdas.filter((l) => l.eventType !== cloudfront.LambdaEdgeEventType.VIEWER_REQUEST);
+    new cloudfront.Distribution(stack, 'Site', { defaultBehavior: { ...paywalled.behaviorOptions(origin), edgeLambdas: originFacing } });
+    expect(() => app.synth()).toThrow(/Site\/Site, default behavior \(\*\): has cdk-x402's origin-request, origin-response but not its viewer-request\. .* Fix: attach all of paywalledBehavior\.edgeLambdas/);
   });
 
   it('refuses a viewer-request or origin-response Lambda@Edge of someone else next to cdk-x402\'s other function', () => {
     const { app, stack, paywalled, origin } = wiredByHand();
     const other = foreignEdgeFunction(stack);
+    const ours = paywalled.edgeLambdas.filter((l) => l.eventType !== cloudfront.LambdaEdgeEventType.ORIGIN_RESPONSE);
     new cloudfront.Distribution(stack, 'Site', {
-      defaultBehavior: { ...paywalled.behaviorOptions(origin), edgeLambdas: [paywalled.edgeLambdas[0], { eventType: cloudfront.LambdaEdgeEventType.ORIGIN_RESPONSE, functionVersion: other.currentVersion }] },
+      defaultBehavior: { ...paywalled.behaviorOptions(origin), edgeLambdas: [...ours, { eventType: cloudfront.LambdaEdgeEventType.ORIGIN_RESPONSE, functionVersion: other.currentVersion }] },
     });
     expect(() => app.synth()).toThrow(/has a Lambda@Edge function of its own on origin-response \(Site\/Rewriter\/Fn\/CurrentVersion\); CloudFront allows one function per event, and cdk-x402 needs this one/);
   });
 
-  it('accepts an origin-request trigger whose version the EdgeVerifier created, and someone else\'s viewer-response', () => {
+  it('accepts cdk-x402\'s own origin-request function (known by the version EdgeVerifier created), and someone else\'s viewer-response', () => {
     const { stack, paywalled, verifier, origin } = wiredByHand();
     const headers = foreignEdgeFunction(stack, 'SecurityHeaders');
     new cloudfront.Distribution(stack, 'Site', {
-      defaultBehavior: {
-        ...paywalled.behaviorOptions(origin),
-        edgeLambdas: [
-          ...paywalled.edgeLambdas,
-          // Stands for an origin-request function cdk-x402 adds itself: identified by its version, not by its trigger.
-          { eventType: cloudfront.LambdaEdgeEventType.ORIGIN_REQUEST, functionVersion: verifier.originResponse.currentVersion },
-          { eventType: cloudfront.LambdaEdgeEventType.VIEWER_RESPONSE, functionVersion: headers.currentVersion },
-        ],
-      },
+      defaultBehavior: { ...paywalled.behaviorOptions(origin), edgeLambdas: [...paywalled.edgeLambdas, { eventType: cloudfront.LambdaEdgeEventType.VIEWER_RESPONSE, functionVersion: headers.currentVersion }] },
     });
     const associations = only(Template.fromStack(stack), 'AWS::CloudFront::Distribution').DistributionConfig.DefaultCacheBehavior.LambdaFunctionAssociations;
-    expect(associations.map((a: any) => a.EventType)).toEqual(['viewer-request', 'origin-response', 'origin-request', 'viewer-response']);
+    expect(associations.map((a: any) => a.EventType)).toEqual(['viewer-request', 'origin-request', 'origin-response', 'viewer-response']);
+    expect(paywalled.edgeLambdas.find((l) => l.eventType === cloudfront.LambdaEdgeEventType.ORIGIN_REQUEST)?.functionVersion).toBe(verifier.originRequest);
   });
 });
 
@@ -126,10 +121,10 @@ describe('adopting a distribution: what synth refuses', () => {
     const app = adopt((stack) => new cloudfront.Distribution(stack, 'Existing', {
       defaultBehavior: {
         origin: new origins.HttpOrigin('www.example.com'),
-        cachePolicy: new cloudfront.CachePolicy(stack, 'Wide', { headerBehavior: cloudfront.CacheHeaderBehavior.allowList(...Array.from({ length: 9 }, (_, i) => `x-h${i}`)) }),
+        cachePolicy: new cloudfront.CachePolicy(stack, 'Wide', { headerBehavior: cloudfront.CacheHeaderBehavior.allowList(...Array.from({ length: 10 }, (_, i) => `x-h${i}`)) }),
       },
     }));
-    expect(() => app.synth()).toThrow(/Site\/Existing, default behavior \(\*\): its cache policy merged with cdk-x402's would name 11 headers .* more than the 10 CloudFront allows by default\. Fix: name fewer headers/);
+    expect(() => app.synth()).toThrow(/Site\/Existing, default behavior \(\*\): its cache policy merged with cdk-x402's would name 11 headers \(x-h0, .*x-h9, x-x402-payment-id\), more than the 10 CloudFront allows by default\. Fix: name fewer headers/);
   });
 
   it('legacy cache settings (forwardedValues), with the fix', () => {

@@ -4,7 +4,7 @@ import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
-import { PENDING_SETTLEMENT_HEADER } from '../../lambda/core/handoff';
+import { PAYMENT_ID_HEADER, PENDING_SETTLEMENT_HEADER } from '../../lambda/core/handoff';
 import { X402Paywall } from '../../lib/x402-paywall';
 import { expectNoSynthWarnings, MAINNET_SETTINGS, only, PAY_TO, paywallStack, propertiesOf, secondAwsCdkLib, SETTINGS } from './helpers';
 
@@ -33,18 +33,18 @@ describe('X402Paywall, edge engine, built distribution', () => {
   const functions = template.findResources('AWS::Lambda::Function');
   const logicalIdOf = (construct: { node: { defaultChild?: unknown } }) => stack.getLogicalId(construct.node.defaultChild as never);
 
-  it('attaches viewer-request and origin-response, on published versions, to the default behavior', () => {
+  it('attaches viewer-request, origin-request (a route prices POST) and origin-response, on published versions, to the default behavior', () => {
     const associations = distribution.DefaultCacheBehavior.LambdaFunctionAssociations;
-    expect(associations.map((a: any) => a.EventType)).toEqual(['viewer-request', 'origin-response']);
+    expect(associations.map((a: any) => a.EventType)).toEqual(['viewer-request', 'origin-request', 'origin-response']);
     for (const a of associations) expect(Object.keys(a.LambdaFunctionARN)).toEqual(['Ref']);
     expect(associations.every((a: any) => a.IncludeBody === undefined)).toBe(true);
-    template.resourceCountIs('AWS::Lambda::Version', 2);
+    template.resourceCountIs('AWS::Lambda::Version', 3);
   });
 
   it('keeps the logs of every function for a limited time: the edge functions\' us-east-1 groups, created before CloudFront can run them', () => {
     expect(functionsKeepingLogsForever(template)).toEqual([]);
     const groups = propertiesOf(template, 'AWS::Logs::LogGroup');
-    for (const fn of [paywall.verifier!.viewerRequest, paywall.verifier!.originResponse]) {
+    for (const fn of [paywall.verifier!.viewerRequest, paywall.verifier!.originRequest!, paywall.verifier!.originResponse]) {
       expect(groups).toContainEqual({ LogGroupName: { 'Fn::Join': ['', ['/aws/lambda/us-east-1.', { Ref: logicalIdOf(fn.lambda) }]] }, RetentionInDays: 365 });
     }
     for (const version of Object.values(template.findResources('AWS::Lambda::Version'))) {
@@ -52,11 +52,19 @@ describe('X402Paywall, edge engine, built distribution', () => {
     }
   });
 
-  it('runs both functions on nodejs22.x within the Lambda@Edge limits of their triggers', () => {
+  it('adds no origin-request function when no route prices a side-effecting method', () => {
+    const { stack: readOnly, paywall: readOnlyPaywall } = paywallStack({ routes: { '/articles/*': '$0.001', 'GET /api/premium-report': '$0.01' } });
+    const [cfn] = propertiesOf(Template.fromStack(readOnly), 'AWS::CloudFront::Distribution');
+    expect(cfn.DistributionConfig.DefaultCacheBehavior.LambdaFunctionAssociations.map((a: any) => a.EventType)).toEqual(['viewer-request', 'origin-response']);
+    expect(readOnlyPaywall.verifier!.originRequest).toBeUndefined();
+  });
+
+  it('runs every function on nodejs22.x within the Lambda@Edge limits of its trigger', () => {
     const viewer = functions[logicalIdOf(paywall.verifier!.viewerRequest.lambda)].Properties;
-    const origin = functions[logicalIdOf(paywall.verifier!.originResponse.lambda)].Properties;
     expect(viewer).toMatchObject({ Runtime: 'nodejs22.x', Handler: 'index.handler', MemorySize: 128, Timeout: 5 });
-    expect(origin).toMatchObject({ Runtime: 'nodejs22.x', Handler: 'index.handler', MemorySize: 256, Timeout: 30 });
+    for (const fn of [paywall.verifier!.originRequest!, paywall.verifier!.originResponse]) {
+      expect(functions[logicalIdOf(fn.lambda)].Properties).toMatchObject({ Runtime: 'nodejs22.x', Handler: 'index.handler', MemorySize: 256, Timeout: 30 });
+    }
     expect(viewer.Environment).toBeUndefined();
   });
 
@@ -66,16 +74,17 @@ describe('X402Paywall, edge engine, built distribution', () => {
     }
   });
 
-  it('grants exactly one DynamoDB action per function, on the receipt table only', () => {
+  it('grants each edge function only the DynamoDB actions it performs, on the receipt table only', () => {
     const table = { 'Fn::GetAtt': [stack.getLogicalId(paywall.receiptTable.table.node.defaultChild as never), 'Arn'] };
     const statements = propertiesOf(template, 'AWS::IAM::Policy').map((p) => p.PolicyDocument.Statement);
     expect(statements).toEqual(
       expect.arrayContaining([
-        [{ Effect: 'Allow', Action: 'dynamodb:PutItem', Resource: table }],
+        [{ Effect: 'Allow', Action: ['dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem'], Resource: table }],
         [{ Effect: 'Allow', Action: 'dynamodb:UpdateItem', Resource: table }],
       ]),
     );
-    expect(statements).toHaveLength(2);
+    // viewer-request, origin-request (POST is priced) and origin-response.
+    expect(statements).toHaveLength(3);
   });
 
   it('bakes the configuration (routes, payTo, table, eligibility header) into the bundles', () => {
@@ -90,10 +99,10 @@ describe('X402Paywall, edge engine, built distribution', () => {
     }
   });
 
-  it('keys the cache of paid behaviors on the payment headers, TTLs decided by the origin', () => {
+  it('keys the cache of paid behaviors on the derived payment id, never the signed payment, TTLs decided by the origin', () => {
     expect(distribution.DefaultCacheBehavior.CachePolicyId).toEqual({ Ref: stack.getLogicalId(paywall.paywalledBehavior.cachePolicy.node.defaultChild as never) });
     const policy = only(template, 'AWS::CloudFront::CachePolicy').CachePolicyConfig;
-    expect(policy.ParametersInCacheKeyAndForwardedToOrigin.HeadersConfig).toEqual({ HeaderBehavior: 'whitelist', Headers: ['payment-signature', 'x-payment'] });
+    expect(policy.ParametersInCacheKeyAndForwardedToOrigin.HeadersConfig).toEqual({ HeaderBehavior: 'whitelist', Headers: [PAYMENT_ID_HEADER] });
     // MinTTL 0 keeps the no-store CloudFront sees on paid responses effective.
     expect(policy).toMatchObject({ MinTTL: 0, DefaultTTL: 0 });
   });
@@ -114,13 +123,14 @@ describe('X402Paywall, edge engine, built distribution', () => {
     expect(distribution.Logging.Bucket).toBeDefined();
   });
 
-  it('adds the dashboard and the alarms on settlement failures, facilitator and receipt errors', () => {
+  it('adds the dashboard and the alarms on settlement failures, facilitator and receipt errors, and lost hand-offs', () => {
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
     const alarms = propertiesOf(template, 'AWS::CloudWatch::Alarm').map((a) => a.Metrics[0].Expression);
     expect(alarms).toEqual([
       'SELECT SUM(SettlementsFailed) FROM "CdkX402"',
       'SELECT SUM(FacilitatorErrors) FROM "CdkX402"',
       'SELECT SUM(ReceiptStoreErrors) FROM "CdkX402"',
+      'SELECT SUM(PaymentHandoffMissing) FROM "CdkX402"',
     ]);
   });
 
@@ -206,13 +216,16 @@ describe('X402Paywall adopting a Distribution of the same app', () => {
     const properties = resources[ref.Ref].Properties;
     return properties.CachePolicyConfig ?? properties.OriginRequestPolicyConfig;
   };
+  /** What the paywall's own payment-keyed cache policy puts in the key. */
+  const paymentKey: string[] = policyConfig({ Ref: stack.getLogicalId(paywall.paywalledBehavior.cachePolicy.node.defaultChild as never) })
+    .ParametersInCacheKeyAndForwardedToOrigin.HeadersConfig.Headers;
 
   it('synthesizes without warnings', () => expectNoSynthWarnings(stack));
 
   it('puts the edge functions on every behavior, including one added after the paywall', () => {
     expect(config.CacheBehaviors.map((b: any) => b.PathPattern)).toEqual(['/static/*', '/api/*', '/blog/*']);
     for (const b of [config.DefaultCacheBehavior, ...config.CacheBehaviors]) {
-      expect(b.LambdaFunctionAssociations.map((a: any) => a.EventType)).toEqual(['viewer-request', 'origin-response']);
+      expect(b.LambdaFunctionAssociations.map((a: any) => a.EventType)).toEqual(['viewer-request', 'origin-request', 'origin-response']);
     }
   });
 
@@ -222,7 +235,7 @@ describe('X402Paywall adopting a Distribution of the same app', () => {
       DefaultTTL: 0,
       MaxTTL: 86400,
       ParametersInCacheKeyAndForwardedToOrigin: {
-        HeadersConfig: { HeaderBehavior: 'whitelist', Headers: ['x-tenant', 'payment-signature', 'x-payment'] },
+        HeadersConfig: { HeaderBehavior: 'whitelist', Headers: ['x-tenant', ...paymentKey] },
         CookiesConfig: { CookieBehavior: 'whitelist', Cookies: ['session'] },
         QueryStringsConfig: { QueryStringBehavior: 'whitelist', QueryStrings: ['page'] },
         EnableAcceptEncodingGzip: true,
@@ -247,7 +260,7 @@ describe('X402Paywall adopting a Distribution of the same app', () => {
       DefaultTTL: 0,
       MaxTTL: 31536000,
       ParametersInCacheKeyAndForwardedToOrigin: {
-        HeadersConfig: { HeaderBehavior: 'whitelist', Headers: ['payment-signature', 'x-payment'] },
+        HeadersConfig: { HeaderBehavior: 'whitelist', Headers: paymentKey },
         CookiesConfig: { CookieBehavior: 'none' },
         QueryStringsConfig: { QueryStringBehavior: 'none' },
         EnableAcceptEncodingGzip: true,
@@ -301,7 +314,7 @@ describe('X402Paywall adopting a Distribution built by another copy of aws-cdk-l
 
   it('is protected all the same: edge functions and payment-keyed policies on every behavior, the web ACL attached', () => {
     for (const b of [config.DefaultCacheBehavior, ...config.CacheBehaviors]) {
-      expect(b.LambdaFunctionAssociations.map((a: any) => a.EventType)).toEqual(['viewer-request', 'origin-response']);
+      expect(b.LambdaFunctionAssociations.map((a: any) => a.EventType)).toEqual(['viewer-request', 'origin-request', 'origin-response']);
       expect(Object.keys(b.CachePolicyId)).toEqual(['Ref']);
       expect(Object.keys(b.OriginRequestPolicyId)).toEqual(['Ref']);
     }
@@ -340,7 +353,7 @@ describe('X402Paywall in a stack outside us-east-1', () => {
     ]);
     const global = Template.fromStack(globalStack);
     global.resourceCountIs('AWS::WAFv2::WebACL', 1);
-    global.resourceCountIs('AWS::Lambda::Function', 2);
+    global.resourceCountIs('AWS::Lambda::Function', 3);
     const site = Template.fromStack(stack);
     site.resourceCountIs('AWS::WAFv2::WebACL', 0);
     site.resourceCountIs('AWS::DynamoDB::Table', 1);
@@ -348,17 +361,17 @@ describe('X402Paywall in a stack outside us-east-1', () => {
 
   it('bakes the receipt table of the site region into the edge functions and grants it there', () => {
     const statements = propertiesOf(Template.fromStack(globalStack), 'AWS::IAM::Policy').map((p) => JSON.stringify(p.PolicyDocument.Statement));
-    expect(statements).toHaveLength(2);
+    expect(statements).toHaveLength(3);
     for (const s of statements) expect(s).toContain(':dynamodb:eu-west-1:');
     expect(paywall.verifier!.edgeConfig.receiptTable).toEqual({ tableName: 'Site-x402-receipts', region: 'eu-west-1' });
   });
 
   it('keeps the logs of every function in both stacks for a limited time, deploy-time helpers included', () => {
     for (const s of [stack, globalStack]) expect([s.stackName, functionsKeepingLogsForever(Template.fromStack(s))]).toEqual([s.stackName, []]);
-    expect(propertiesOf(Template.fromStack(globalStack), 'AWS::Logs::LogGroup').map((g) => JSON.stringify(g.LogGroupName))).toEqual([
-      expect.stringContaining('/aws/lambda/us-east-1.'),
-      expect.stringContaining('/aws/lambda/us-east-1.'),
-    ]);
+    const edgeFunctions = [paywall.verifier!.viewerRequest, paywall.verifier!.originRequest!, paywall.verifier!.originResponse];
+    expect(propertiesOf(Template.fromStack(globalStack), 'AWS::Logs::LogGroup').map((g) => JSON.stringify(g.LogGroupName))).toEqual(
+      edgeFunctions.map(() => expect.stringContaining('/aws/lambda/us-east-1.')),
+    );
   });
 
   it('reads the web ACL ARN across regions for the distribution', () => {
@@ -386,15 +399,24 @@ describe('X402Paywall misuse', () => {
 });
 
 describe('X402Paywall, edge engine with the Coinbase CDP facilitator', () => {
-  it('lets both edge functions read the CDP key secret, and only that secret', () => {
+  it('lets every edge function read the CDP key secret, and only that secret', () => {
     const { stack } = paywallStack({ ...MAINNET_SETTINGS, cdpApiKeySecret: 'x402/cdp-api-key' });
     const readKey = propertiesOf(Template.fromStack(stack), 'AWS::IAM::Policy')
       .flatMap((p) => p.PolicyDocument.Statement)
       .filter((statement: any) => statement.Action === 'secretsmanager:GetSecretValue');
-    expect(readKey).toHaveLength(2);
+    expect(readKey).toHaveLength(3);
     for (const statement of readKey) {
       expect(statement.Effect).toBe('Allow');
       expect(JSON.stringify(statement.Resource)).toMatch(/:secretsmanager:us-east-1:.*:secret:x402\/cdp-api-key-\?\?\?\?\?\?"/);
     }
+  });
+});
+
+describe('X402Paywall, waf engine, pricing a side-effecting method', () => {
+  it('warns that the waf engine settles after the origin, naming the engine that settles first', () => {
+    const { stack } = paywallStack({ engine: 'waf', routes: { 'POST /api/orders': '$0.01' } });
+    const warnings = Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('settles after the origin'));
+    expect(warnings).toHaveLength(1);
+    expect(JSON.stringify(warnings[0].entry.data)).toContain('x402:engine=edge');
   });
 });

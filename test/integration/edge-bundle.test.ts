@@ -27,6 +27,7 @@ beforeAll(async () => {
       sizes = { viewerRequest: bundles.viewerRequest.zippedBytes, originResponse: bundles.originResponse.zippedBytes };
       return {
         viewerRequest: loadBundle(bundles.viewerRequest.code, 'viewer-request').handler as EdgeHandlers['viewerRequest'],
+        originRequest: loadBundle(bundles.originRequest.code, 'origin-request').handler as EdgeHandlers['originRequest'],
         originResponse: loadBundle(bundles.originResponse.code, 'origin-response').handler as EdgeHandlers['originResponse'],
       };
     },

@@ -1,3 +1,4 @@
+import { decodePaymentResponseHeader } from '@x402/core/http';
 /**
  * Hostile payments and requests against the local edge. For every one: the content is not served
  * (the origin is not reached, or its body is not released), the status and reason code are the
@@ -7,7 +8,8 @@ import { decodePaymentRequiredHeader } from '@x402/core/http';
 import type { PaymentPayload, PaymentRequirements } from '@x402/core/types';
 import type { Address, PrivateKeyAccount } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
-import { PENDING_SETTLEMENT_HEADER, encodePendingSettlement } from '../../lambda/core/handoff';
+import { DEFAULT_MAX_REDELIVERIES } from '../../lambda/core/config';
+import { PAYMENT_ID_HEADER, PENDING_SETTLEMENT_HEADER, encodeHandoff } from '../../lambda/core/handoff';
 import { startLocalStack, type LocalStack } from '../../local/stack';
 import { expectReceiptsReconcile } from '../support/edge-client';
 import { encodeHeader, forgeExact, v1Payload, v2Payload } from './support/forge';
@@ -115,6 +117,8 @@ const cases: HostileCase[] = [
   // Injected internal and WAF headers.
   { name: 'forged pending-settlement hand-off, no payment', request: async () => ({ headers: { [PENDING_SETTLEMENT_HEADER]: forgedHandoff(v2Payload(terms, await signed())) } }), status: 402, reason: 'payment_required' },
   { name: 'forged hand-off next to a bad payment', request: async () => ({ headers: { [PENDING_SETTLEMENT_HEADER]: forgedHandoff(v2Payload(terms, await signed())), ...(await tampered((p) => (p.payload.authorization.nonce = generatePrivateKey()))) } }), status: 402, reason: 'invalid_exact_evm_signature' },
+  { name: 'forged "free" hand-off, no payment', request: async () => ({ headers: { [PENDING_SETTLEMENT_HEADER]: encodeHandoff({ kind: 'free', routeIndex: 0 }) } }), status: 402, reason: 'payment_required' },
+  { name: 'forged payment id (cache key), no payment', request: async () => ({ headers: { [PAYMENT_ID_HEADER]: 'eip155:84532:x:y:z' } }), status: 402, reason: 'payment_required' },
   { name: 'forged hand-off in upper case', request: async () => ({ headers: [['X-X402-Pending-Settlement', forgedHandoff(v2Payload(terms, await signed()))]] }), status: 402, reason: 'payment_required' },
   { name: 'spoofed WAF eligibility header (false)', request: async () => ({ headers: { 'user-agent': 'Mozilla/5.0', 'x-amzn-waf-x402-eligible': 'false' } }), status: 403 },
   { name: 'spoofed WAF bot category (search engine)', request: async () => ({ headers: { 'x-amzn-waf-x402-bot-category': 'search_engine' } }), status: 403 },
@@ -135,7 +139,7 @@ const cases: HostileCase[] = [
 ];
 
 function forgedHandoff(payment: PaymentPayload): string {
-  return encodePendingSettlement({ paymentId: `eip155:84532:x:${agent.address}:${payment.payload.authorization}`, routeIndex: 0, resource: `https://x${ARTICLE}`, payer: agent.address, payment: { x402Version: 2, payload: payment } });
+  return encodeHandoff({ kind: 'settle', paymentId: `eip155:84532:x:${agent.address}:${(payment.payload.authorization as { nonce: string }).nonce}`, routeIndex: 0, resource: `https://x${ARTICLE}` });
 }
 
 /** Everything the money invariants look at, before and after a case. */
@@ -183,7 +187,7 @@ describe('hostile inputs never get content or move money', () => {
   });
 });
 
-describe('replays across both header versions: one authorization pays for one response', () => {
+describe('replays across both header versions: one authorization is charged once and served at most once more (redelivery)', () => {
   type Version = 'v2' | 'v1';
   const header = (version: Version, exact: Awaited<ReturnType<typeof signed>>): Record<string, string> =>
     version === 'v2' ? { 'payment-signature': encodeHeader(v2Payload(terms, exact)) } : { 'x-payment': encodeHeader(v1Payload(exact)) };
@@ -197,41 +201,49 @@ describe('replays across both header versions: one authorization pays for one re
     ledger.tried(order.length);
     const served = responses.filter((r) => r.status === 200 && containsPaidContent(r.body)).length;
     const charged = before.payer - after.payer;
-    if (served > 1) ledger.violation('servedUnpaid', `${path}: one authorization served ${served} times`);
+    if (served > 1 + DEFAULT_MAX_REDELIVERIES) ledger.violation('servedUnpaid', `${path}: one authorization served ${served} times`);
     if (charged > 1000n) ledger.violation('doubleCharge', `${path}: charged ${charged} for one authorization`);
     if (charged > 0n && served === 0) ledger.violation('paymentLost', `${path}: charged without content`);
     return { responses, served, charged, exact };
   }
 
   it.each([
-    ['v2 then v2', ['v2', 'v2']],
-    ['v1 then v1', ['v1', 'v1']],
-    ['v2 then v1', ['v2', 'v1']],
-    ['v1 then v2', ['v1', 'v2']],
-  ] as Array<[string, Version[]]>)('sequentially, %s: the replay is refused as already used', async (name, order) => {
-    const path = `/articles/replay-${name.replace(/ /g, '-')}`;
+    ['v2, v2, v2', ['v2', 'v2', 'v2']],
+    ['v1, v1, v1', ['v1', 'v1', 'v1']],
+    ['v2, v1, v2', ['v2', 'v1', 'v2']],
+    ['v1, v2, v1', ['v1', 'v2', 'v1']],
+  ] as Array<[string, Version[]]>)('sequentially, %s: redelivered once without a charge, then refused as already used', async (name, order) => {
+    const path = `/articles/replay-${name.replace(/\W+/g, '-')}`;
     const { responses, served, charged } = await presentations(path, order, false);
-    expect(responses.map((r) => r.status)).toEqual([200, 402]);
-    expect(JSON.parse(responses[1].body).error).toBe('invalid_exact_evm_nonce_already_used');
-    expect(served).toBe(1);
+    expect(responses.map((r) => r.status)).toEqual([200, 200, 402]);
+    // The redelivery names the first settlement, in the header the presenting client reads.
+    const settlement = (value: unknown) => {
+      const { success, transaction, payer } = decodePaymentResponseHeader(String(value));
+      return { success, transaction, payer };
+    };
+    expect(settlement(responses[1].headers['payment-response'])).toEqual(settlement(responses[0].headers['payment-response']));
+    expect(responses[1].headers['x-payment-response'] !== undefined).toBe(order[1] === 'v1');
+    expect(JSON.parse(responses[2].body).error).toBe('invalid_exact_evm_nonce_already_used');
+    expect(served).toBe(2);
     expect(charged).toBe(1000n);
-    expect(stack.origin.requestsFor(path)).toBe(1);
+    expect(stack.origin.requestsFor(path)).toBe(2);
   });
 
   it.each([
     ['10 × v2', Array<Version>(10).fill('v2')],
     ['10 × v1', Array<Version>(10).fill('v1')],
     ['5 × v2 + 5 × v1 interleaved', ['v2', 'v1', 'v2', 'v1', 'v2', 'v1', 'v2', 'v1', 'v2', 'v1']],
-  ] as Array<[string, Version[]]>)('in parallel, %s: exactly one is served and charged', async (name, order) => {
+  ] as Array<[string, Version[]]>)('in parallel, %s: charged once, served once (or twice when a copy arrives after settlement)', async (name, order) => {
     const path = `/articles/parallel-${name.replace(/\W+/g, '-')}`;
     const { responses, served, charged } = await presentations(path, order, true);
-    expect(served).toBe(1);
+    expect(served).toBeGreaterThanOrEqual(1);
+    expect(served).toBeLessThanOrEqual(1 + DEFAULT_MAX_REDELIVERIES);
     expect(charged).toBe(1000n);
     for (const refused of responses.filter((r) => r.status !== 200)) {
       expect(refused.status).toBe(402);
       expect(JSON.parse(refused.body).error).toBe('invalid_exact_evm_nonce_already_used');
     }
-    expect(stack.origin.requestsFor(path)).toBe(1);
+    expect(stack.origin.requestsFor(path)).toBe(served);
   });
 });
 

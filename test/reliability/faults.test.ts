@@ -81,6 +81,10 @@ beforeAll(async () => {
     },
   });
   agent = await stack.chain.newFundedWallet(10_000_000n);
+  // The receipt table goes away exactly while the facilitator settles (the claim is already done).
+  stack.facilitator.facilitator.onBeforeSettle(async () => {
+    if (downAtSettle) dynamoProxy.down(true);
+  });
 });
 afterEach(() => {
   stack.facilitator.setFault('none');
@@ -95,6 +99,7 @@ afterAll(async () => {
 });
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+let downAtSettle = false;
 const nonceOf = (payment: PaymentPayload) => ((payment.payload as { authorization: { nonce: string } }).authorization.nonce).toLowerCase();
 
 /**
@@ -189,9 +194,22 @@ describe('DynamoDB', () => {
     await expectRecovery(path, outcome.payment);
   });
 
-  it('unreachable after the reservation: the paid content is released and the settlement is kept in the log fallback', async () => {
-    const path = '/articles/dynamo-settled';
+  it('unreachable after the reservation: the content is withheld and nothing is charged (the signed payment is in the row)', async () => {
+    const path = '/articles/dynamo-before-settle';
     const outcome = await paidRequestUnder(path, { when: 'afterVerify', apply: () => dynamoProxy.down(true) });
+    expect(outcome.response.status).toBe(503);
+    expect(outcome.json()).toMatchObject({ error: 'receipt_store_unavailable' });
+    expect(outcome.served).toBe(false);
+    expect(outcome.charged).toBe(0n);
+    dynamoProxy.down(false);
+    await expectRecovery('/articles/dynamo-before-settle-after');
+  });
+
+  it('unreachable while the facilitator settles: the paid content is released and the settlement is kept in the log fallback', async () => {
+    const path = '/articles/dynamo-settled';
+    downAtSettle = true;
+    const outcome = await paidRequestUnder(path, { when: 'before', apply: () => undefined });
+    downAtSettle = false;
     expect(outcome.response.status).toBe(200);
     expect(outcome.served).toBe(true);
     expect(outcome.charged).toBe(1000n);

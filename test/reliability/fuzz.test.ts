@@ -9,14 +9,15 @@ import type { PaymentPayload, PaymentRequirements } from '@x402/core/types';
 import fc from 'fast-check';
 import { getAddress } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
-import { decodePendingSettlement, encodePendingSettlement, PENDING_SETTLEMENT_HEADER } from '../../lambda/core/handoff';
-import { decodePaymentHeader, findPaymentHeader } from '../../lambda/core/payment-header';
+import { decodeHandoff, encodeHandoff, PENDING_SETTLEMENT_HEADER, type Handoff } from '../../lambda/core/handoff';
+import { decodePaymentHeader, findPaymentHeader, parseStoredPayment } from '../../lambda/core/payment-header';
 import { Paywall, type PaywallPorts } from '../../lambda/core/paywall';
 import { priceToAtomicUnits } from '../../lambda/core/price';
 import { isRejection } from '../../lambda/core/rejection';
 import { routeTerms } from '../../lambda/core/requirements';
 import { canonicalPath, compileRoutes, findRouteIndex, originPath, routePatternError } from '../../lambda/core/routes';
 import { testEdgeConfig } from '../support/config';
+import { MemoryReceipts } from '../support/memory-receipts';
 import { forgeExact, v1Payload, v2Payload } from './support/forge';
 import { Ledger } from './support/ledger';
 
@@ -97,25 +98,39 @@ describe('header decoders never throw', () => {
     });
   });
 
-  it('decodePendingSettlement returns a well-formed hand-off or undefined', () => {
+  it('decodeHandoff returns a well-formed hand-off or undefined', () => {
     const anyHandoff = fc.oneof(
       fc.string(),
       fc.jsonValue().map((v) => Buffer.from(JSON.stringify(v)).toString('base64url')),
-      mutated(() => ({ paymentId: 'p', routeIndex: 0, resource: 'r', payer: 'x', payment: { x402Version: 2, payload: {} } })).map((v) =>
+      mutated(() => ({ kind: 'settle', paymentId: 'p', routeIndex: 0, resource: 'r' })).map((v) => Buffer.from(JSON.stringify(v)).toString('base64url')),
+      mutated(() => ({ kind: 'redeliver', paymentId: 'p', routeIndex: 1, resource: 'r', payer: 'x', txHash: '0x1', x402Version: 2 })).map((v) =>
         Buffer.from(JSON.stringify(v)).toString('base64url'),
       ),
     );
     check(anyHandoff, (value) => {
-      const decoded = decodePendingSettlement(value);
+      const decoded = decodeHandoff(value);
       if (decoded === undefined) return true;
-      return typeof decoded.paymentId === 'string' && Number.isInteger(decoded.routeIndex) && decoded.routeIndex >= 0 && typeof decoded.payment === 'object';
+      if (!Number.isInteger(decoded.routeIndex) || decoded.routeIndex < 0) return false;
+      return decoded.kind === 'free' || (typeof decoded.paymentId === 'string' && decoded.paymentId !== '' && typeof decoded.resource === 'string');
     });
   });
 
-  it('decodePendingSettlement reads back what encodePendingSettlement wrote', () => {
-    check(fc.record({ paymentId: fc.string(), routeIndex: fc.nat(), resource: fc.string(), payer: fc.string() }), (fields) => {
-      const pending = { ...fields, payment: { x402Version: 2 as const, payload: validV2 } };
-      expect(decodePendingSettlement(encodePendingSettlement(pending))).toEqual(pending);
+  it('decodeHandoff reads back what encodeHandoff wrote', () => {
+    const handoffs: fc.Arbitrary<Handoff> = fc.oneof(
+      fc.record({ kind: fc.constant('free' as const), routeIndex: fc.nat() }),
+      fc.record({ kind: fc.constant('settle' as const), paymentId: fc.string({ minLength: 1 }), routeIndex: fc.nat(), resource: fc.string({ minLength: 1 }) }),
+      fc.record({
+        kind: fc.constant('redeliver' as const),
+        paymentId: fc.string({ minLength: 1 }),
+        routeIndex: fc.nat(),
+        resource: fc.string({ minLength: 1 }),
+        payer: fc.string({ minLength: 1 }),
+        txHash: fc.string({ minLength: 1 }),
+        x402Version: fc.constantFrom(1, 2),
+      }),
+    );
+    check(handoffs, (handoff) => {
+      expect(decodeHandoff(encodeHandoff(handoff))).toEqual(handoff);
     });
   });
 });
@@ -198,7 +213,9 @@ describe('priceToAtomicUnits', () => {
 describe('Paywall.onViewerRequest with arbitrary requests', () => {
   type Mode = 'healthy' | 'facilitatorDown' | 'storeDown';
   /** A facilitator that approves everything: only our own checks stand between input and content. */
-  function paywall(mode: Mode): Paywall {
+  function paywall(mode: Mode): { paywall: Paywall; receipts: MemoryReceipts } {
+    const receipts = new MemoryReceipts();
+    receipts.failing = mode === 'storeDown';
     const ports: PaywallPorts = {
       facilitator: {
         verify: async (payload) => {
@@ -209,19 +226,11 @@ describe('Paywall.onViewerRequest with arbitrary requests', () => {
           throw new Error('not on the viewer path');
         },
       },
-      receipts: {
-        reserve: async () => {
-          if (mode === 'storeDown') throw new Error('DynamoDB unreachable');
-          return 'reserved';
-        },
-        markSettled: async () => undefined,
-        markFailed: async () => undefined,
-        release: async () => undefined,
-      },
+      receipts,
       clock: Date.now,
       log: () => undefined,
     };
-    return new Paywall(config, ports);
+    return { paywall: new Paywall(config, ports), receipts };
   }
   const walls = { healthy: paywall('healthy'), facilitatorDown: paywall('facilitatorDown'), storeDown: paywall('storeDown') };
 
@@ -244,7 +253,10 @@ describe('Paywall.onViewerRequest with arbitrary requests', () => {
 
   it('never throws, answers only 400/402/deliberate 503, and forwards a priced request only with the signed terms', async () => {
     await checkAsync(requests(), async ({ mode, method, uri, headers }) => {
-      const outcome = await walls[mode].onViewerRequest({ method, uri, host: 'example.com', header: (name) => headers[name] });
+      const { paywall: wall, receipts } = walls[mode];
+      // Each run starts from an empty table: a payment the previous run reserved would be a replay.
+      receipts.rows.clear();
+      const outcome = await wall.onViewerRequest({ method, uri, host: 'example.com', header: (name) => headers[name] });
       if (outcome.kind === 'respond') {
         const { status, body } = outcome.response;
         const reason = JSON.parse(body).error as string;
@@ -254,11 +266,15 @@ describe('Paywall.onViewerRequest with arbitrary requests', () => {
       const path = canonicalPath(uri);
       const priced = path !== undefined && findRouteIndex(routes, method, path) >= 0;
       if (outcome.kind === 'pass') return true;
-      if (outcome.kind === 'forward' && outcome.uri !== originPath(path!)) return false;
-      if (!priced) return true;
+      const handoff = decodeHandoff(outcome.setHeaders[PENDING_SETTLEMENT_HEADER] ?? '');
+      // Not eligible: forwarded as received, marked free so that origin-response knows it was decided.
+      if (handoff?.kind === 'free') return priced && outcome.uri === uri && headers[config.eligibilityHeader] !== 'true' && findPaymentHeader((n) => headers[n]) === undefined;
+      if (outcome.uri !== originPath(path!)) return false;
+      if (!priced) return handoff === undefined;
       // Forwarded on a priced route: only the genuinely signed authorization gets here, unchanged in substance.
-      const pending = decodePendingSettlement(outcome.setHeaders[PENDING_SETTLEMENT_HEADER]);
-      const auth = (pending?.payment.payload.payload as { authorization?: Record<string, string> } | undefined)?.authorization;
+      const stored = handoff?.kind === 'settle' ? receipts.rows.get(handoff.paymentId)?.payment : undefined;
+      const payment = stored === undefined ? undefined : parseStoredPayment(stored);
+      const auth = (payment?.payload.payload as { authorization?: Record<string, string> } | undefined)?.authorization;
       const original = (validV2.payload as { authorization: Record<string, string> }).authorization;
       const genuine =
         mode === 'healthy' &&

@@ -1,0 +1,57 @@
+/** lambda/edge/dynamo-receipt-store.ts against dynalite: every transition happens at most once. */
+import { DynamoReceiptStore } from '../../lambda/edge/dynamo-receipt-store';
+import { createReceiptTable, startLocalDynamo, type LocalDynamo } from '../../local/dynamo';
+import { reservedRow } from '../support/memory-receipts';
+
+let ddb: LocalDynamo;
+let store: DynamoReceiptStore;
+beforeAll(async () => {
+  ddb = await startLocalDynamo();
+  await createReceiptTable(ddb.client, 'receipts');
+  store = new DynamoReceiptStore(ddb.client, 'receipts');
+});
+afterAll(() => ddb?.close());
+
+const at = () => new Date().toISOString();
+
+it('hands the stored payment to exactly one of several concurrent settlement claims, and drops it once settled', async () => {
+  const row = reservedRow('claim-once');
+  expect(await store.reserve(row)).toBe('reserved');
+  const claims = await Promise.all(Array.from({ length: 8 }, () => store.claimForSettlement('claim-once', at())));
+  expect(claims.filter((c) => c === row.payment)).toHaveLength(1);
+  expect(claims.filter((c) => c === undefined)).toHaveLength(7);
+
+  await store.markSettled('claim-once', '0x' + 'ab'.repeat(32), at());
+  const settled = await store.find('claim-once');
+  expect(settled).toMatchObject({ status: 'settled', txHash: '0x' + 'ab'.repeat(32), expiresAt: row.expiresAt });
+  expect(settled?.payment).toBeUndefined();
+  expect(await store.claimForSettlement('claim-once', at())).toBeUndefined();
+});
+
+it('counts redeliveries of a settled payment up to the allowance, and gives one back', async () => {
+  await store.reserve(reservedRow('redeliver'));
+  await store.markSettled('redeliver', '0x01', at());
+  expect(await Promise.all([store.claimRedelivery('redeliver', 1, at()), store.claimRedelivery('redeliver', 1, at())])).toEqual(
+    expect.arrayContaining([true, false]),
+  );
+  expect(await store.claimRedelivery('redeliver', 1, at())).toBe(false);
+  await store.returnRedelivery('redeliver', at());
+  expect(await store.claimRedelivery('redeliver', 1, at())).toBe(true);
+  expect((await store.find('redeliver'))?.redeliveries).toBe(1);
+});
+
+it('never redelivers a payment that was not settled', async () => {
+  await store.reserve(reservedRow('reserved-only'));
+  expect(await store.claimRedelivery('reserved-only', 5, at())).toBe(false);
+});
+
+it('forgets an untouched reservation, but never one being settled', async () => {
+  await store.reserve(reservedRow('refused'));
+  await store.forget('refused');
+  expect(await store.find('refused')).toBeUndefined();
+
+  await store.reserve(reservedRow('settling'));
+  await store.claimForSettlement('settling', at());
+  await store.forget('settling');
+  expect(await store.find('settling')).toMatchObject({ status: 'reserved', settleStartedAt: expect.any(String) });
+});
