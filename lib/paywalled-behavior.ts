@@ -112,9 +112,9 @@ export class PaywalledBehavior extends Construct {
    * ones added later: the work happens at synth) behind the paywall. Each behavior gets the edge
    * functions and a cache policy and an origin request policy that keep its own settings (cookies,
    * query strings, forwarded headers such as Host, compression, maximum TTL) and add what the
-   * paywall needs: the payment headers in the cache key with minimum and default TTL 0, and the
-   * hand-off header forwarded. The publisher's error responses stay; 500/502/503/504 are never
-   * cached. Any `cloudfront.Distribution` works, from whichever copy of aws-cdk-lib: it is found
+   * paywall needs: the payment in the cache key (the headers the paywall's own cache policy keys
+   * on) with minimum and default TTL 0, and the hand-off header forwarded. The publisher's error
+   * responses stay; 500/502/503/504 are never cached. Any `cloudfront.Distribution` works, from whichever copy of aws-cdk-lib: it is found
    * by its CloudFormation resource, not by its class. Synth fails, naming the behavior and the fix,
    * for legacy cache settings, policies whose settings cannot be read, merged lists beyond
    * CloudFront's quotas, and functions that conflict with the paywall's ({@link handOffProblems}).
@@ -156,12 +156,13 @@ export class PaywalledBehavior extends Construct {
     const where = behaviorName(path, behavior.pathPattern);
     if (behavior.forwardedValues !== undefined || behavior.cachePolicyId === undefined) {
       throw new Error(
-        `${where}: uses legacy cache settings (forwardedValues and TTLs on the behavior) instead of a cache policy, which cdk-x402 needs to put the payment headers in the cache key. ` +
+        `${where}: uses legacy cache settings (forwardedValues and TTLs on the behavior) instead of a cache policy, which cdk-x402 needs to put the payment in the cache key. ` +
           'Fix: give the behavior a cachePolicy (and an originRequestPolicy for what it forwards to the origin), as cloudfront.Distribution does; CloudFrontWebDistribution only builds legacy behaviors',
       );
     }
     const lambdas = (listOf(behavior.lambdaFunctionAssociations) ?? []) as cloudfront.CfnDistribution.LambdaFunctionAssociationProperty[];
-    const associations = [...lambdas, ...this.edgeLambdas.map((l) => ({ eventType: l.eventType, lambdaFunctionArn: l.functionVersion.edgeArn }))];
+    const missing = this.edgeLambdas.filter((l) => !lambdas.some((existing) => existing.lambdaFunctionArn === l.functionVersion.edgeArn));
+    const associations = [...lambdas, ...missing.map((l) => ({ eventType: l.eventType, lambdaFunctionArn: l.functionVersion.edgeArn }))];
     return {
       ...behavior,
       ...this.policiesFor(where, behavior.cachePolicyId, behavior.originRequestPolicyId),
@@ -174,7 +175,7 @@ export class PaywalledBehavior extends Construct {
     const cache = readCachePolicy(this, cachePolicyId);
     if (!cache) {
       throw new Error(
-        `${where}: uses the cache policy ${cachePolicyId}, whose settings cdk-x402 cannot read (imported by id, or a managed policy it does not know), so it cannot add the payment headers to the cache key without changing the rest. ` +
+        `${where}: uses the cache policy ${cachePolicyId}, whose settings cdk-x402 cannot read (imported by id, or a managed policy it does not know), so it cannot add the payment to the cache key without changing the rest. ` +
           `Fix: define the policy in this app as a cloudfront.CachePolicy with the same settings, or use one of the managed policies ${[...MANAGED_CACHE_POLICIES.values()].map((m) => m.name).join(', ')}`,
       );
     }
@@ -221,7 +222,7 @@ export class PaywalledBehavior extends Construct {
       const policy = new cloudfront.CfnCachePolicy(this, id, {
         cachePolicyConfig: {
           name: policyName(this, id),
-          comment: `cdk-x402: ${sourceName} with the payment headers in the cache key and min/default TTL 0`.slice(0, 128),
+          comment: `cdk-x402: ${sourceName} with the payment in the cache key and min/default TTL 0`.slice(0, 128),
           minTtl: settings.minTtl,
           defaultTtl: settings.defaultTtl,
           maxTtl: settings.maxTtl,
