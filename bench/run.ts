@@ -22,6 +22,7 @@ import { createEdgeRuntime } from '../lambda/edge/runtime';
 import { officialClientFor } from '../local/agent';
 import { createReceiptTable, LOCAL_DYNAMO_CREDENTIALS, LOCAL_DYNAMO_REGION } from '../local/dynamo';
 import { listReceipts } from '../local/receipts';
+import { DEFAULT_ABUSE_LIMITS } from '../lambda/core/abuse-guard';
 import { startLocalStack, type LocalStack } from '../local/stack';
 import { measureColdStarts } from './cold-start';
 import { EdgeTimer, type RequestTiming } from './instrument';
@@ -71,6 +72,9 @@ async function main(): Promise<void> {
     let receiptTable = '';
     const stack = await startLocalStack({
       log,
+      // The load phases send thousands of refused payments from one client: measure the edge's
+      // work on each, not its back-off (which answers 429 without any work after five).
+      abuseLimits: { ...DEFAULT_ABUSE_LIMITS, failuresBeforeBackoff: Number.MAX_SAFE_INTEGER, smartWalletChecksPerMinute: Number.MAX_SAFE_INTEGER },
       handlers: async (config) => {
         receiptTable = config.receiptTable.tableName;
         await createReceiptTable(dynamoClient, receiptTable);

@@ -11,6 +11,8 @@ export const ReferenceOutputs = {
   webAclArn: 'WebAclArn',
   receiptTableName: 'ReceiptTableName',
   dashboardName: 'DashboardName',
+  /** The origin secret (x402:originProtection=secret-header): what the origin's check reads. */
+  originSecretArn: 'OriginSecretArn',
   /** JSON {@link DeploymentSummary}. */
   deployment: 'X402Deployment',
 } as const;

@@ -8,5 +8,6 @@ export * from './receipt-table';
 export * from './payments-dashboard';
 export * from './settlement-ingest';
 export * from './deployment-outputs';
+export * from './origin-protection';
 export * from './reference-stack';
 export { EDGE_BUNDLE_SETTINGS, EDGE_ENTRIES, edgeConfigDefine } from './edge-bundle';

@@ -34,6 +34,13 @@ export type BotControlInspectionLevel = 'COMMON' | 'TARGETED';
  * routes) keeps the CDN cache. `disabled`: the managed CachingDisabled policy.
  */
 export type PaidCaching = 'payment-keyed' | 'disabled';
+/**
+ * How a built distribution's origin is kept from being reached around CloudFront (see
+ * lib/origin-protection.ts). `secret-header`: HTTP origins get a rotated secret header that the
+ * origin checks (S3 with origin access control and VPC origins need nothing). `none`: nothing is
+ * added, and synth warns about an HTTP origin.
+ */
+export type OriginProtection = 'secret-header' | 'none';
 
 /** One priced route, long form (the short form is just the price string). */
 export interface RouteSettings {
@@ -110,6 +117,8 @@ export interface X402Settings {
   readonly paidCaching?: PaidCaching;
   /** Viewer headers forwarded to the origin on paywalled behaviors (besides the payment hand-off). */
   readonly originRequestHeaders?: readonly string[];
+  /** @default 'secret-header' */
+  readonly originProtection?: OriginProtection;
 }
 
 /** The reference stack's own settings, on top of {@link X402Settings}. */
@@ -161,7 +170,7 @@ export const CONTEXT_KEYS: readonly ContextKeySpec[] = [
   { key: 'x402:verifyTimeoutMs', prop: 'verifyTimeoutMs', kind: 'integer', default: '3000', appliesTo: 'edge', description: 'bound on /verify inside the viewer-request (500..4000)' },
   { key: 'x402:settleTimeoutMs', prop: 'settleTimeoutMs', kind: 'integer', default: '20000', appliesTo: 'edge', description: 'bound on /settle inside the origin-response (1000..25000)' },
   { key: 'x402:maxTimeoutSeconds', prop: 'maxTimeoutSeconds', kind: 'integer', default: '120', appliesTo: 'edge', description: 'default lifetime of a payment authorization (30..3600 s)' },
-  { key: 'x402:routes', prop: 'routes', kind: 'routes', default: '(required)', appliesTo: 'both', description: 'pattern → price (`"$0.001"` or atomic units) or `{price, description, mimeType, maxTimeoutSeconds}`; first match wins' },
+  { key: 'x402:routes', prop: 'routes', kind: 'routes', default: '(required)', appliesTo: 'both', description: 'pattern → price (`"$0.001"` or atomic units) or `{price, description, mimeType, maxTimeoutSeconds}`; first match wins; `GET /x` prices GET and HEAD of /x, and the edge refuses (405) other methods there' },
   { key: 'x402:eligibleBotCategories', prop: 'eligibleBotCategories', kind: 'list', default: DEFAULT_ELIGIBLE_BOT_CATEGORIES.join(','), appliesTo: 'both', description: 'Bot Control categories that must pay' },
   { key: 'x402:eligibleBotSignals', prop: 'eligibleBotSignals', kind: 'list', default: DEFAULT_ELIGIBLE_BOT_SIGNALS.join(','), appliesTo: 'both', description: 'Bot Control signals that make a request payment-eligible' },
   { key: 'x402:freeBots', prop: 'freeBots', kind: 'list', default: DEFAULT_FREE_BOTS.join(','), appliesTo: 'both', description: 'verified bots that pass free: bot names (`googlebot`) or `category:<name>`' },
@@ -171,6 +180,7 @@ export const CONTEXT_KEYS: readonly ContextKeySpec[] = [
   { key: 'x402:basePrice', prop: 'basePrice', kind: 'string', default: 'largest common step of the prices', appliesTo: 'waf', description: 'WAF base price (`"$0.001"`, min $0.001, 3 decimals); every route = base × 1..100' },
   { key: 'x402:paidCaching', prop: 'paidCaching', kind: 'string', default: 'payment-keyed', appliesTo: 'both', description: '`payment-keyed` (cache key includes the payment headers) or `disabled` (CachingDisabled)' },
   { key: 'x402:originRequestHeaders', prop: 'originRequestHeaders', kind: 'list', default: DEFAULT_ORIGIN_REQUEST_HEADERS.join(','), appliesTo: 'both', description: 'viewer headers forwarded to the origin on paywalled behaviors (max 9)' },
+  { key: 'x402:originProtection', prop: 'originProtection', kind: 'string', default: 'secret-header', appliesTo: 'both', description: '`secret-header` (HTTP origins get a rotated secret header the origin checks) or `none` (synth warns: the origin can be reached around CloudFront)' },
   { key: 'x402:origin', prop: 'origin', kind: 'string', default: '(required)', appliesTo: 'reference', description: 'domain name of the origin behind the reference distribution' },
   { key: 'x402:stackName', prop: 'stackName', kind: 'string', default: DEFAULT_REFERENCE_STACK_NAME, appliesTo: 'reference', description: 'name of the reference stack' },
   { key: 'x402:region', prop: 'region', kind: 'string', default: DEFAULT_REFERENCE_REGION, appliesTo: 'reference', description: 'region of the reference stack (edge functions and the web ACL always go to us-east-1)' },
@@ -350,6 +360,7 @@ export interface X402Config {
   readonly rateLimit?: number;
   readonly paidCaching: PaidCaching;
   readonly originRequestHeaders: readonly string[];
+  readonly originProtection: OriginProtection;
   /** Request header our WAF rule inserts on payment-eligible traffic (after WAF's prefix). */
   readonly eligibilityHeader: string;
   /** Only for the waf engine. */
@@ -434,6 +445,7 @@ export function resolveX402Config(settings: X402Settings): X402Config {
   const rateLimit = settings.rateLimit === undefined ? undefined : intInRange(problems, 'x402:rateLimit', settings.rateLimit, 0, 10, 2_000_000_000, 'WAF rate limits count requests per IP over 5 minutes');
   const paidCaching = oneOf(problems, 'x402:paidCaching', settings.paidCaching, ['payment-keyed', 'disabled'] as const, 'payment-keyed');
   const originRequestHeaders = resolveOriginRequestHeaders(problems, settings.originRequestHeaders ?? DEFAULT_ORIGIN_REQUEST_HEADERS);
+  const originProtection = oneOf(problems, 'x402:originProtection', settings.originProtection, ['secret-header', 'none'] as const, 'secret-header');
 
   let waf: WafPricing | undefined;
   if (engine === 'waf') {
@@ -461,6 +473,7 @@ export function resolveX402Config(settings: X402Settings): X402Config {
     rateLimit,
     paidCaching,
     originRequestHeaders,
+    originProtection,
     eligibilityHeader: DEFAULT_ELIGIBILITY_HEADER,
     waf,
     warnings,
@@ -774,7 +787,7 @@ function resolveRoutes(problems: Problems, value: RoutesSetting | undefined, ass
       }),
     );
   }
-  checkOverlaps(problems, routes);
+  checkOverlaps(problems, routes, engine);
   return routes;
 }
 
@@ -859,28 +872,58 @@ function formatMilli(milli: bigint): string {
 // ---------------------------------------------------------------------------------------------
 // Route overlap analysis
 //
-// Routes are tried in order and the first match prices the request. Two routes may overlap only
-// when the earlier one is strictly more specific (an exception carved out of the later one). A
-// later route that an earlier one fully covers can never match (shadowed); two routes that
-// overlap partially make the price depend on their order by accident. Both fail synth, with an
-// example path; lib/route-overlap.ts finds those paths exactly.
+// Routes are tried in order and the first match prices the request, with one rule for methods
+// (lambda/core/routes.ts matchRoute): a route for every method does not price a path that an
+// earlier method-specific route matched, so the edge refuses (405) the methods that route does not
+// list instead of selling them at the broader price. Two routes may overlap only when the earlier
+// one is strictly more specific (an exception carved out of the later one). A later route that an
+// earlier one fully covers can never match (shadowed); two routes that overlap partially make the
+// price depend on their order by accident. Both fail synth, with an example path;
+// lib/route-overlap.ts finds those paths exactly. The waf engine has no such refusal: there a
+// method-specific route before a route for every method would sell its other methods at the
+// broader price, so that shape fails synth too.
 
-function checkOverlaps(problems: Problems, routes: readonly ResolvedRoute[]): void {
+/** Methods a route prices (HEAD with GET, as the edge does); undefined for every method. */
+function routeMethods(route: ResolvedRoute): readonly string[] | undefined {
+  if (route.method === undefined) return undefined;
+  return route.method === 'GET' ? ['GET', 'HEAD'] : [route.method];
+}
+
+function checkOverlaps(problems: Problems, routes: readonly ResolvedRoute[], engine: X402Engine): void {
   for (let j = 1; j < routes.length; j++) {
     for (let i = 0; i < j; i++) {
       const earlier = routes[i];
       const later = routes[j];
-      const methodsMeet = !earlier.method || !later.method || earlier.method === later.method;
+      const earlierMethods = routeMethods(earlier);
+      const laterMethods = routeMethods(later);
+      const methodsMeet = !earlierMethods || !laterMethods || laterMethods.some((m) => earlierMethods.includes(m));
       if (!methodsMeet) continue;
       const paths = analyzePaths(earlier.path, later.path);
       if (paths.both === undefined) continue;
-      const laterWithinEarlier = paths.onlyB === undefined && (!earlier.method || earlier.method === later.method);
-      const earlierWithinLater = paths.onlyA === undefined && (!later.method || later.method === earlier.method);
       const where = `x402:routes["${later.pattern}"]`;
-      if (laterWithinEarlier && earlierWithinLater) {
+      if (engine === 'waf' && earlierMethods && !laterMethods) {
+        const otherMethod = earlierMethods.includes('POST') ? 'GET' : 'POST';
+        problems.add(
+          where,
+          later.pattern,
+          `would price the methods other than ${earlier.method} of paths the earlier route "${earlier.pattern}" matches (e.g. ${otherMethod} ${paths.both}) at its own price: AWS WAF cannot refuse the methods a route does not list`,
+          `make "${later.pattern}" method-specific (e.g. "${earlier.method} ${later.pattern}"), make "${earlier.pattern}" apply to every method, or use x402:engine=edge, which answers 405 to those methods`,
+        );
+        continue;
+      }
+      // A route for every method after a method-specific one is refused (405) on the shared paths
+      // for the other methods, so only the paths matter; otherwise the later route's methods must
+      // all be priced by the earlier one.
+      const laterWithinEarlier = paths.onlyB === undefined && (!earlierMethods || !laterMethods || laterMethods.every((m) => earlierMethods.includes(m)));
+      const earlierWithinLater = paths.onlyA === undefined;
+      const sameMethods = earlier.method === later.method;
+      if (laterWithinEarlier && earlierWithinLater && sameMethods) {
         problems.add(where, later.pattern, `duplicates the earlier route "${earlier.pattern}" (matching is case-insensitive)`, 'remove one of them');
       } else if (laterWithinEarlier) {
-        problems.add(where, later.pattern, `can never match: the earlier route "${earlier.pattern}" matches every request it would (first match wins)`, `move "${later.pattern}" above "${earlier.pattern}" if it is an exception, or remove it`);
+        const why = earlier.method && !later.method
+          ? `the earlier route "${earlier.pattern}" matches every path it would, and the edge refuses (405) the methods other than ${earlier.method} there rather than sell them at another price`
+          : `the earlier route "${earlier.pattern}" matches every request it would (first match wins)`;
+        problems.add(where, later.pattern, `can never match: ${why}`, `move "${later.pattern}" above "${earlier.pattern}" if it is an exception, or remove it`);
       } else if (!earlierWithinLater) {
         problems.add(
           where,

@@ -14,6 +14,9 @@ export interface ReferenceStackProps extends StackProps {
 /**
  * The deployable reference: a CloudFront distribution in front of `x402:origin` (HTTPS only,
  * TLS 1.2) with the paywall on every request, in us-east-1 unless `env.region` says otherwise.
+ * The origin is protected by default (`x402:originProtection=secret-header`): CloudFront sends it
+ * a rotated secret header, whose secret is the `OriginSecretArn` output, for the origin to check
+ * (lambda/origin: createOriginSecretCheck); `x402:originProtection=none` opts out, with a warning.
  */
 export class ReferenceStack extends Stack {
   readonly paywall: X402Paywall;
@@ -38,6 +41,12 @@ export class ReferenceStack extends Stack {
     new CfnOutput(this, ReferenceOutputs.webAclArn, { value: this.paywall.webAclArn });
     new CfnOutput(this, ReferenceOutputs.receiptTableName, { value: this.paywall.receiptTable.tableName });
     new CfnOutput(this, ReferenceOutputs.dashboardName, { value: this.paywall.dashboard.dashboard.dashboardName });
+    if (this.paywall.originSecret) {
+      new CfnOutput(this, ReferenceOutputs.originSecretArn, {
+        description: `CloudFront sends this secret's value in the ${this.paywall.originSecret.headerName} header; the origin must serve only requests carrying it (createOriginSecretCheck in cdk-x402/lambda/origin, or the same check in any language)`,
+        value: this.paywall.originSecret.secret.secretArn,
+      });
+    }
     new CfnOutput(this, ReferenceOutputs.deployment, {
       description: 'cdk-x402 configuration in brief (engine, network, wallet, prices), read by `cdk-x402 status`',
       value: JSON.stringify(deploymentSummary(this.paywall.config)),

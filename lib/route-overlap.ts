@@ -2,7 +2,8 @@
  * Exact comparison of two route path patterns: which paths both match, and which only one does.
  * Patterns are regular languages (`*` = [^/]*, `**` = .*), so the answer is exact: a
  * breadth-first walk over the pair of subset-constructed automata. Used by lib/pricing.ts to
- * refuse shadowed and partially overlapping routes at synth time.
+ * refuse shadowed and partially overlapping routes at synth time, and (waf engine) method-specific
+ * routes whose other methods a later route would sell.
  */
 
 type GlobToken = { readonly kind: 'char'; readonly char: string } | { readonly kind: 'star' } | { readonly kind: 'globstar' };

@@ -8,6 +8,7 @@ import * as ssm from 'aws-cdk-lib/aws-ssm';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { EdgeVerifier } from './edge-verifier';
+import { guardOrigin, OriginSecret } from './origin-protection';
 import { PaymentEligibleBots } from './payment-eligible-bots';
 import { PaymentsDashboard } from './payments-dashboard';
 import { cfnDistributionOf, definesDistribution, PaywalledBehavior, pricesSideEffects, UNCACHED_ERROR_CODES } from './paywalled-behavior';
@@ -69,6 +70,12 @@ export class X402Paywall extends Construct {
   readonly paywalledBehavior: PaywalledBehavior;
   readonly distribution: cloudfront.IDistribution;
   readonly accessLogBucket?: s3.Bucket;
+  /**
+   * The secret header CloudFront sends to the built distribution's HTTP origin (originProtection
+   * `secret-header`); the origin must check it (`grantRead` + lambda/origin). Not created for S3,
+   * VPC and other origins that need none.
+   */
+  readonly originSecret?: OriginSecret;
   readonly dashboard: PaymentsDashboard;
   /** The us-east-1 stack holding the web ACL and edge functions, when this stack is elsewhere. */
   readonly globalStack?: Stack;
@@ -138,9 +145,16 @@ export class X402Paywall extends Construct {
           reason: 'This bucket receives the CloudFront access logs; logging its own accesses would need yet another bucket, endlessly. It blocks public access, enforces TLS and expires objects after 90 days.',
         });
       }
+      let originSecret: OriginSecret | undefined;
+      const origin = guardOrigin(
+        props.origin,
+        this.config.originProtection === 'secret-header'
+          ? () => (originSecret ??= new OriginSecret(this, 'OriginSecret', { edgeFunctionVersions: this.verifier?.edgeLambdas.map((edge) => edge.functionVersion) }))
+          : undefined,
+      );
       this.distribution = new cloudfront.Distribution(this, 'Distribution', {
         comment: `cdk-x402 ${this.config.engine} engine`,
-        defaultBehavior: this.paywalledBehavior.behaviorOptions(props.origin),
+        defaultBehavior: this.paywalledBehavior.behaviorOptions(origin),
         webAclId: this.webAclArn,
         domainNames: props.domainNames,
         certificate: props.certificate,
@@ -153,6 +167,7 @@ export class X402Paywall extends Construct {
         // unspent) payment is presented again: that hit would skip the origin-response.
         errorResponses: UNCACHED_ERROR_CODES.map((httpStatus) => ({ httpStatus, ttl: Duration.seconds(0) })),
       });
+      this.originSecret = originSecret;
       if (!props.certificate) {
         Validations.of(this.distribution).acknowledge({
           id: 'AwsSolutions::AwsSolutions-CFR4',

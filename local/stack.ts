@@ -1,5 +1,6 @@
 import type { Address } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import type { AbuseLimits } from '../lambda/core/abuse-guard';
 import { DEFAULT_ELIGIBILITY_HEADER, type EdgeConfig, type PricedRoute } from '../lambda/core/config';
 import { knownNetwork } from '../lambda/core/networks';
 import type { LogSink } from '../lambda/core/ports';
@@ -28,6 +29,11 @@ export interface LocalStackOptions {
   readonly facilitatorSlowMs?: number;
   /** The emulated CloudFront origin response timeout (default 30,000 ms; on timeout → 504). */
   readonly originTimeoutMs?: number;
+  /**
+   * Bounds on failing clients and payers (default: the production ones). Every local client is
+   * 127.0.0.1, so suites that send many hostile payments on purpose raise them.
+   */
+  readonly abuseLimits?: AbuseLimits;
   /** Receives every structured log line of the handlers (JSON objects, EMF records included). */
   readonly log?: LogSink;
   /** Build the handlers from this config instead of the in-process runtime (e.g. the esbuild bundles). */
@@ -87,6 +93,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       eligibilityHeader: DEFAULT_ELIGIBILITY_HEADER,
       receiptTable: { tableName: RECEIPT_TABLE, region: LOCAL_DYNAMO_REGION, endpoint: dynamo.endpoint },
       maxTimeoutSeconds: 120,
+      ...(options.abuseLimits ? { abuseLimits: options.abuseLimits } : {}),
     };
     const log = options.log ?? (() => undefined);
     const handlers = options.handlers

@@ -1,3 +1,5 @@
+import type { AbuseLimits } from './abuse-guard';
+
 /**
  * The configuration the edge handlers run with. Lambda@Edge has no environment variables, so the
  * CDK construct validates it at synth time and bakes it into the bundle as JSON.
@@ -71,6 +73,8 @@ export interface EdgeConfig {
    * again without a charge (for payers whose content was withheld or lost). @default 1
    */
   readonly maxRedeliveries?: number;
+  /** Per-container bounds on failing clients and payers; DEFAULT_ABUSE_LIMITS (abuse-guard.ts) when unset. */
+  readonly abuseLimits?: AbuseLimits;
 }
 
 export const DEFAULT_MAX_REDELIVERIES = 1;

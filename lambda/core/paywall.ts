@@ -1,5 +1,6 @@
 import { encodePaymentRequiredHeader, encodePaymentResponseHeader } from '@x402/core/http';
 import type { PaymentPayload, PaymentRequirements, SettleResponse } from '@x402/core/types';
+import { AbuseGuard, DEFAULT_ABUSE_LIMITS } from './abuse-guard';
 import { DEFAULT_MAX_REDELIVERIES, type EdgeConfig } from './config';
 import { decodeHandoff, encodeHandoff, PAYMENT_ID_HEADER, PENDING_SETTLEMENT_HEADER, type Handoff, type PaidHandoff } from './handoff';
 import { hasSideEffects } from './methods';
@@ -8,10 +9,10 @@ import { PaymentHeaders } from './header-names';
 import { decodePaymentHeader, findPaymentHeader, parseStoredPayment, serializePayment, type DecodedPayment } from './payment-header';
 import type { Clock, FacilitatorPort, LogSink, ReceiptStorePort } from './ports';
 import { precheckExactEvm } from './precheck';
-import { IN_DOUBT_REASONS, paymentIdOf, type Receipt } from './receipt';
-import { isRejection, oneLine, reasonCode, reject, Reasons, type Rejection } from './rejection';
+import { IN_DOUBT_REASONS, MAX_RESERVATIONS, paymentIdOf, type Receipt } from './receipt';
+import { isRejection, methodNotAllowed, oneLine, reasonCode, reject, Reasons, type Rejection } from './rejection';
 import { challengeBody, paymentRequiredV2, requirementsV1, resourceUrl, routeTerms, type RouteTerms } from './requirements';
-import { canonicalPath, compileRoutes, findRouteIndex, originPath, type CompiledRoute } from './routes';
+import { canonicalPath, compileRoutes, matchRoute, originPath, type CompiledRoute } from './routes';
 
 /** What a viewer request needs from its transport. */
 export interface PaywallRequest {
@@ -19,6 +20,8 @@ export interface PaywallRequest {
   /** Raw path as received (not decoded). */
   readonly uri: string;
   readonly host: string;
+  /** The viewer's IP address (CloudFront's `clientIp`), which failing clients are backed off by. */
+  readonly clientIp?: string;
   /** Value of a header by lower-case name. */
   header(name: string): string | undefined;
 }
@@ -110,6 +113,7 @@ const RECEIPT_WRITE_ATTEMPTS = 3;
 export class Paywall {
   private readonly routes: CompiledRoute[];
   private readonly terms: RouteTerms[];
+  private readonly guard: AbuseGuard;
 
   constructor(
     private readonly config: EdgeConfig,
@@ -117,6 +121,7 @@ export class Paywall {
   ) {
     this.routes = compileRoutes(config);
     this.terms = this.routes.map((route) => routeTerms(route, config));
+    this.guard = new AbuseGuard(config.abuseLimits ?? DEFAULT_ABUSE_LIMITS, ports.clock);
   }
 
   async onViewerRequest(request: PaywallRequest, remainingMs?: RemainingTime): Promise<ViewerOutcome> {
@@ -129,8 +134,12 @@ export class Paywall {
       if (!eligible) return { kind: 'pass' };
       return this.refuse(reject(400, Reasons.invalidPath, 'the request path has invalid percent-encoding or control characters'));
     }
-    const routeIndex = findRouteIndex(this.routes, request.method, path);
-    if (routeIndex < 0) return eligible ? { kind: 'forward', uri: originPath(path), setHeaders: {} } : { kind: 'pass' };
+    const match = matchRoute(this.routes, request.method, path);
+    if (match.kind !== 'priced') {
+      if (!eligible) return { kind: 'pass' };
+      return match.kind === 'methodNotAllowed' ? this.refuse(methodNotAllowed(request.method, match.allowed)) : { kind: 'forward', uri: originPath(path), setHeaders: {} };
+    }
+    const routeIndex = match.index;
     if (!eligible) {
       // Free by decision: say so, so that the origin-response can tell it from a lost hand-off.
       return { kind: 'forward', uri: request.uri, setHeaders: { [PENDING_SETTLEMENT_HEADER]: encodeHandoff({ kind: 'free', routeIndex }) } };
@@ -143,7 +152,7 @@ export class Paywall {
       return this.refuse(reject(402, Reasons.paymentRequired, ''), terms, resource);
     }
     const deadline = remainingMs ?? (() => VIEWER_TRIGGER_MS - (this.ports.clock() - started));
-    const handoff = await this.admit(paymentHeader, terms, routeIndex, resource, deadline);
+    const handoff = await this.admit(paymentHeader, terms, routeIndex, resource, deadline, request.clientIp);
     if (isRejection(handoff)) return this.refuse(handoff, terms, resource);
     this.metric(
       { [handoff.kind === 'redeliver' ? Metrics.paymentsRedelivered : Metrics.paymentsVerified]: 1, [Metrics.verifierLatency]: this.ports.clock() - started },
@@ -312,12 +321,15 @@ export class Paywall {
     routeIndex: number,
     resource: string,
     remaining: RemainingTime,
+    clientIp: string | undefined,
   ): Promise<PaidHandoff | Rejection> {
     if (isRejection(paymentHeader)) return paymentHeader;
     const payment = decodePaymentHeader(paymentHeader.version, paymentHeader.value);
     if (isRejection(payment)) return payment;
     const checked = await precheckExactEvm(payment, terms, this.config, Math.floor(this.ports.clock() / 1000));
     if (isRejection(checked)) return checked;
+    const admission = this.guard.admit({ clientIp, payer: checked.payer }, checked.signatureRecovered);
+    if (isRejection(admission)) return admission;
 
     const { authorization } = checked;
     const paymentId = paymentIdOf(this.config.network, this.config.asset.address, checked.payer, authorization.nonce);
@@ -345,16 +357,26 @@ export class Paywall {
     const [held, verdict] = await Promise.all([this.reserve(receipt), this.verify(payload, requirements, verifyTimeout)]);
 
     // A nonce already held first: the facilitator refuses a settled one, which may be redelivered.
-    if (held === 'duplicate') return this.presentedAgain(paymentId, routeIndex, resource, payment.x402Version);
+    if (held === 'duplicate') {
+      const again = await this.presentedAgain(paymentId, routeIndex, resource, payment.x402Version);
+      if (isRejection(again)) admission.failed();
+      return again;
+    }
+    if (held === 'exhausted') {
+      admission.failed();
+      return reject(402, Reasons.authorizationRetriesExhausted, `this authorization was presented ${MAX_RESERVATIONS} times and the origin never served it: nothing was charged; sign a new one`);
+    }
     if (isRejection(verdict)) {
+      if (verdict.status === 402) admission.failed();
       if (held === 'reserved') await this.ports.receipts.forget(paymentId).catch((error: unknown) => this.storeError('forget', paymentId, error));
       return verdict;
     }
+    admission.verified();
     if (isRejection(held)) return held;
     return { kind: 'settle', paymentId, routeIndex, resource };
   }
 
-  private async reserve(receipt: Receipt): Promise<'reserved' | 'duplicate' | Rejection> {
+  private async reserve(receipt: Receipt): Promise<'reserved' | 'duplicate' | 'exhausted' | Rejection> {
     try {
       return await this.ports.receipts.reserve(receipt);
     } catch (error) {
@@ -416,7 +438,7 @@ export class Paywall {
   /** Whether the request, as forwarded to the origin, is on a priced route. */
   private isPriced(request: OriginFacingRequest): boolean {
     const path = canonicalPath(request.uri);
-    return path !== undefined && findRouteIndex(this.routes, request.method, path) >= 0;
+    return path !== undefined && matchRoute(this.routes, request.method, path).kind === 'priced';
   }
 
   /** The facilitator API takes v1 and v2 objects alike; only their types differ. */
@@ -470,6 +492,7 @@ export class Paywall {
     }
     const headers: Record<string, string> = { 'content-type': 'application/json', 'cache-control': 'no-store' };
     if (rejection.retryAfterSeconds !== undefined) headers['retry-after'] = String(rejection.retryAfterSeconds);
+    Object.assign(headers, rejection.headers);
     let body: object = { x402Version: 2, error: rejection.reason, message: rejection.message };
     if (terms && resource) {
       const isChallenge = rejection.reason === Reasons.paymentRequired;

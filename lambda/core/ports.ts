@@ -13,8 +13,11 @@ export interface FacilitatorPort {
 
 /** Receipt rows; every transition is a conditional write so it happens at most once. */
 export interface ReceiptStorePort {
-  /** 'duplicate' when the payment id is already held (reserved, settled or failed). */
-  reserve(receipt: Receipt): Promise<'reserved' | 'duplicate'>;
+  /**
+   * 'duplicate' when the payment id is already held (reserved, settled or failed); 'exhausted'
+   * when it was released and reserved `MAX_RESERVATIONS` (receipt.ts) times in all.
+   */
+  reserve(receipt: Receipt): Promise<'reserved' | 'duplicate' | 'exhausted'>;
   /** Drops a reservation the facilitator refused to verify: no payment ever existed. */
   forget(paymentId: string): Promise<void>;
   /**

@@ -1,6 +1,6 @@
 import { deepEqual } from '@x402/core/utils';
 import { authorizationTypes } from '@x402/evm';
-import { getAddress, isAddress, isHex, verifyTypedData, type Address, type Hex } from 'viem';
+import { getAddress, isAddress, isErc6492Signature, isHex, recoverTypedDataAddress, type Address, type Hex } from 'viem';
 import type { EdgeConfig } from './config';
 import { evmChainId } from './networks';
 import type { DecodedPayment } from './payment-header';
@@ -20,17 +20,30 @@ export interface ExactEvmAuthorization {
 export interface PrecheckedPayment {
   readonly payer: Address;
   readonly authorization: ExactEvmAuthorization;
+  /**
+   * true: the signature recovers to the payer (an EOA's), so the payer is proven. false: only the
+   * chain can check it (an ERC-1271 or ERC-6492 smart wallet, or a bad signature, which looks the
+   * same): the facilitator decides, and the paywall bounds how often it is asked.
+   */
+  readonly signatureRecovered: boolean;
 }
 
 /** The facilitator refuses authorizations that expire within 6 s; so do we, without asking it. */
 const MIN_VALIDITY_SECONDS = 6n;
+/**
+ * Clock skew allowed beyond the route's maxTimeoutSeconds (the official client signs validBefore =
+ * its now + maxTimeoutSeconds). A longer-lived authorization widens every replay and redelivery
+ * window, so it is refused.
+ */
+export const VALID_BEFORE_SKEW_SECONDS = 30;
 const EOA_SIGNATURE_HEX_LENGTH = 2 + 65 * 2;
 
 
 /**
  * Checks an exact/EVM payment against the route's terms without any network round trip, so
- * garbage, tampering and stale authorizations never reach the facilitator. The facilitator still
- * verifies what only the chain knows (balance, nonce unused, smart-wallet signatures).
+ * garbage, tampering and stale or too long-lived authorizations never reach the facilitator. It
+ * tells whether the signature recovers to the payer; the facilitator still verifies what only the
+ * chain knows (balance, nonce unused, smart-wallet signatures).
  */
 export async function precheckExactEvm(
   payment: DecodedPayment,
@@ -58,24 +71,37 @@ export async function precheckExactEvm(
   if (authorization.validAfter > now) {
     return reject(402, Reasons.validAfter, `authorization is not valid before ${authorization.validAfter}`);
   }
-  // Longer signatures are smart-wallet (ERC-1271/6492) ones: only the chain can check them.
-  if (signature.length === EOA_SIGNATURE_HEX_LENGTH) {
-    const valid = await verifyTypedData({
-      address: authorization.from,
-      domain: {
-        name: config.asset.name,
-        version: config.asset.version,
-        chainId: evmChainId(config.network),
-        verifyingContract: config.asset.address as Address,
-      },
-      types: authorizationTypes,
-      primaryType: 'TransferWithAuthorization',
-      message: authorization,
-      signature,
-    }).catch(() => false);
-    if (!valid) return reject(402, Reasons.signature, `signature is not ${authorization.from}'s authorization of these terms`);
+  const latestValidBefore = now + BigInt(terms.route.maxTimeoutSeconds + VALID_BEFORE_SKEW_SECONDS);
+  if (authorization.validBefore > latestValidBefore) {
+    return reject(
+      402,
+      Reasons.validBefore,
+      `authorization is valid until ${authorization.validBefore}, beyond this route's maxTimeoutSeconds (${terms.route.maxTimeoutSeconds} s): sign one valid until at most ${latestValidBefore}`,
+    );
   }
-  return { payer: authorization.from, authorization };
+  return { payer: authorization.from, authorization, signatureRecovered: await recoversToPayer(signature, authorization, config) };
+}
+
+/**
+ * Whether an EOA signature of these terms recovers to `from`. A smart wallet's signature does not:
+ * ERC-6492-wrapped (counterfactual wallets), of another length (ERC-1271 wallets sign as they
+ * like), or 65 bytes from the wallet's owner key (recovering to the owner, not the wallet).
+ */
+async function recoversToPayer(signature: Hex, authorization: ExactEvmAuthorization, config: Pick<EdgeConfig, 'network' | 'asset'>): Promise<boolean> {
+  if (signature.length !== EOA_SIGNATURE_HEX_LENGTH || isErc6492Signature(signature)) return false;
+  const signer = await recoverTypedDataAddress({
+    domain: {
+      name: config.asset.name,
+      version: config.asset.version,
+      chainId: evmChainId(config.network),
+      verifyingContract: config.asset.address as Address,
+    },
+    types: authorizationTypes,
+    primaryType: 'TransferWithAuthorization',
+    message: authorization,
+    signature,
+  }).catch(() => undefined);
+  return signer !== undefined && getAddress(signer) === authorization.from;
 }
 
 function mismatchV2(accepted: unknown, terms: RouteTerms): Rejection | undefined {

@@ -70,7 +70,16 @@ export interface Receipt {
   readonly settleStartedAt?: string;
   /** Deliveries of a settled payment after the first (a payer whose content was withheld or lost). */
   readonly redeliveries?: number;
+  /** How often the authorization was reserved: 1, plus one per presentation after a release. */
+  readonly reservations?: number;
 }
+
+/**
+ * An authorization is reserved at most this often: once, and again after each of up to 3 releases
+ * (the origin failed). Then it is refused, so a valid authorization that is never spent cannot
+ * loop verify + reserve + origin calls for free.
+ */
+export const MAX_RESERVATIONS = 4;
 
 /**
  * `failed` reasons that do not say whether the payer was charged: the facilitator's answer to

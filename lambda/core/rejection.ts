@@ -4,13 +4,18 @@
  */
 export interface Rejection {
   readonly kind: 'rejection';
-  /** 400 malformed input, 402 payment missing/invalid, 503 a dependency is down (fail closed). */
-  readonly status: 400 | 402 | 503;
+  /**
+   * 400 malformed input, 402 payment missing/invalid, 405 a method the path is not priced for,
+   * 429 a client or payer that must slow down, 503 a dependency is down (fail closed).
+   */
+  readonly status: 400 | 402 | 405 | 429 | 503;
   /** x402 reason code (`invalid_payload`, `invalid_exact_evm_signature`, ...) or one of ours. */
   readonly reason: string;
   /** One sentence a developer can act on. */
   readonly message: string;
   readonly retryAfterSeconds?: number;
+  /** Response headers the refusal needs, e.g. `Allow` on a 405. */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 export function reject(
@@ -22,6 +27,15 @@ export function reject(
   return retryAfterSeconds === undefined
     ? { kind: 'rejection', status, reason, message }
     : { kind: 'rejection', status, reason, message, retryAfterSeconds };
+}
+
+/** 405 for a method the path is not priced for, naming the methods that are. */
+export function methodNotAllowed(method: string, allowed: readonly string[]): Rejection {
+  const list = allowed.join(', ');
+  return {
+    ...reject(405, Reasons.methodNotAllowed, `${method} is not allowed here: this path is priced for ${list} only`),
+    headers: { allow: list },
+  };
 }
 
 export function isRejection(value: unknown): value is Rejection {
@@ -45,6 +59,13 @@ export const Reasons = {
   paymentRequired: 'payment_required',
   headerTooLarge: 'payment_header_too_large',
   invalidPath: 'invalid_request_path',
+  methodNotAllowed: 'method_not_allowed',
+  /** The authorization was reserved and released (origin failed) too often: sign a new one. */
+  authorizationRetriesExhausted: 'authorization_retries_exhausted',
+  /** The client or the payer kept failing payments: it waits (Retry-After) before any check. */
+  tooManyFailedPayments: 'too_many_failed_payments',
+  /** Too many signatures only the chain can check (possible smart wallets) from this client or payer. */
+  tooManySmartWalletChecks: 'too_many_smart_wallet_checks',
   facilitatorUnavailable: 'facilitator_unavailable',
   receiptStoreUnavailable: 'receipt_store_unavailable',
   settlementFailed: 'settlement_failed',

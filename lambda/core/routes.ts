@@ -23,7 +23,7 @@ export function routePatternError(pattern: string): string | undefined {
     return `pattern "${pattern}" starts with "${parts[0]}", which is not an HTTP method (GET, POST, ...)`;
   }
   if (!path.startsWith('/')) return `pattern "${pattern}" must start with "/"`;
-  if (/[?#%\\]/.test(path)) return `pattern "${pattern}" must be a plain path without ?, #, % or \\`;
+  if (/[?#%;\\]/.test(path)) return `pattern "${pattern}" must be a plain path without ?, #, %, ; or \\`;
   if (/\*{3,}/.test(path)) return `pattern "${pattern}" has "***": use "*" (one segment) or "**" (any depth)`;
   if (path.split('/').some((segment) => segment === '.' || segment === '..')) {
     return `pattern "${pattern}" contains "." or ".." segments: write the path it means`;
@@ -52,7 +52,7 @@ export function compileRoutes(config: Pick<EdgeConfig, 'routes' | 'asset' | 'max
   });
 }
 
-/** Patterns and paths are matched without a trailing slash (see {@link findRouteIndex}). */
+/** Patterns and paths are matched without a trailing slash (see {@link matchRoute}). */
 function globToRegExp(glob: string): RegExp {
   const source = withoutTrailingSlash(glob)
     .split('**')
@@ -72,9 +72,16 @@ function escapeRegExp(text: string): string {
 /**
  * The canonical form of a request path, as an origin that decodes and normalizes paths would see
  * it: percent-decoded until stable (double encoding included), backslashes read as slashes,
- * empty and dot segments resolved. Matching on this form means `/free/../paid`, `/%70aid`,
- * `//paid` and `/PAID` cannot dodge a price. Undefined for paths no origin should receive
- * (undecodable escapes, control characters).
+ * matrix parameters (`;...` in a segment) dropped, empty and dot segments resolved. Matching on
+ * this form means `/free/../paid`, `/%70aid`, `//paid`, `/PAID`, `/paid;.css` and `/free/..;/paid`
+ * cannot dodge a price. Undefined for paths no origin should receive (undecodable escapes, control
+ * characters).
+ *
+ * Java servlet containers strip `;...` from every segment before routing (and Tomcat reads `..;`
+ * as `..`), while Node, Go and nginx keep it as part of the name. The edge forwards exactly this
+ * form (see {@link originPath}), so no origin ever sees a `;` in a segment from payment-eligible
+ * traffic and every origin serves the path that was priced. `%3B` counts as `;`: some frameworks
+ * decode before they strip.
  */
 export function canonicalPath(uri: string): string | undefined {
   let decoded = uri;
@@ -93,7 +100,9 @@ export function canonicalPath(uri: string): string | undefined {
   // Still-encoded after four rounds, or control characters: no honest client sends that.
   if (/[\u0000-\u001f\u007f]/.test(decoded) || /%[0-9a-f]{2}/i.test(decoded)) return undefined;
   const segments: string[] = [];
-  for (const segment of decoded.replace(/\\/g, '/').split('/')) {
+  for (const withParameters of decoded.replace(/\\/g, '/').split('/')) {
+    // Before dot segments are resolved, as Tomcat does: "..;x" is "..".
+    const segment = withParameters.split(';', 1)[0];
     if (segment === '' || segment === '.') continue;
     if (segment === '..') segments.pop();
     else segments.push(segment);
@@ -111,17 +120,41 @@ export function canonicalPath(uri: string): string | undefined {
 export function originPath(canonical: string): string {
   return canonical
     .split('/')
-    .map((segment) => encodeURIComponent(segment).replace(/%(24|26|2B|2C|3B|3D|3A|40)/g, (escape) => decodeURIComponent(escape)))
+    .map((segment) => encodeURIComponent(segment).replace(/%(24|26|2B|2C|3D|3A|40)/g, (escape) => decodeURIComponent(escape)))
     .join('/');
 }
 
+/** HEAD is GET without the body (RFC 9110 §9.3.2): a GET route prices and allows HEAD too. */
+function routeAllows(route: CompiledRoute, method: string): boolean {
+  return route.method === undefined || route.method === method || (route.method === 'GET' && method === 'HEAD');
+}
+
+export type RouteMatch =
+  | { readonly kind: 'priced'; readonly index: number }
+  | { readonly kind: 'free' }
+  /** The path is priced for other methods only: `allowed` lists them (HEAD with GET). */
+  | { readonly kind: 'methodNotAllowed'; readonly allowed: readonly string[] };
+
 /**
- * Index of the first route pricing this request (-1: free), matching case-insensitively on the
- * canonical path. A trailing slash never changes the price: most origins (Express by default, many
- * CMSs) serve `/articles/one/` as `/articles/one`, so both match as `/articles/one`.
+ * How a request is priced, matching case-insensitively on the canonical path. The first route
+ * whose path matches and that allows the method prices it, with one exception: a route for every
+ * method does not price a path that an earlier method-specific route matched with another method.
+ * With `GET /api/premium-report` ($0.01) before `/api/**` ($0.002), a POST to the report is
+ * refused (405), never sold at $0.002; a path priced for some methods only refuses the others.
+ * A trailing slash never changes the price: most origins (Express by default, many CMSs) serve
+ * `/articles/one/` as `/articles/one`, so both match as `/articles/one`.
  */
-export function findRouteIndex(routes: readonly CompiledRoute[], method: string, path: string): number {
+export function matchRoute(routes: readonly CompiledRoute[], method: string, path: string): RouteMatch {
   const lowered = withoutTrailingSlash(path).toLowerCase();
   const upperMethod = method.toUpperCase();
-  return routes.findIndex((route) => (!route.method || route.method === upperMethod) && route.matcher.test(lowered));
+  const claimedBy: string[] = [];
+  for (const [index, route] of routes.entries()) {
+    if (!route.matcher.test(lowered)) continue;
+    if (routeAllows(route, upperMethod) && (route.method !== undefined || claimedBy.length === 0)) return { kind: 'priced', index };
+    if (route.method === undefined) break;
+    claimedBy.push(route.method);
+  }
+  if (claimedBy.length === 0) return { kind: 'free' };
+  const allowed = new Set(claimedBy.flatMap((m) => (m === 'GET' ? ['GET', 'HEAD'] : [m])));
+  return { kind: 'methodNotAllowed', allowed: [...allowed] };
 }

@@ -42,6 +42,7 @@ export function cloudFrontHandlers(paywall: Paywall, log: LogSink): EdgeHandlers
           method: request.method,
           uri: request.uri,
           host: request.headers.host?.[0]?.value ?? config.distributionDomainName,
+          clientIp: request.clientIp,
           header: (name) => request.headers[name]?.[0]?.value,
         }, remainingTime(context));
         switch (outcome.kind) {
@@ -142,5 +143,7 @@ function toCloudFrontResponse(response: PaywallResponse): CloudFrontResultRespon
 const STATUS_TEXT: Record<number, string> = {
   400: 'Bad Request',
   402: 'Payment Required',
+  405: 'Method Not Allowed',
+  429: 'Too Many Requests',
   503: 'Service Unavailable',
 };

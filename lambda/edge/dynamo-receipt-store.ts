@@ -5,10 +5,11 @@ import {
   PutItemCommand,
   UpdateItemCommand,
   type AttributeValue,
+  type PutItemCommandInput,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import type { ReceiptStorePort } from '../core/ports';
-import { RECEIPT_PARTITION_KEY, type Receipt, type ReceiptStatus } from '../core/receipt';
+import { MAX_RESERVATIONS, RECEIPT_PARTITION_KEY, type Receipt, type ReceiptStatus } from '../core/receipt';
 
 /** What `cdk-x402 reconcile` found on chain for a row the edge left in doubt. */
 export type ReconciledStatus = { readonly status: 'settled'; readonly txHash: string } | { readonly status: 'released' };
@@ -23,21 +24,51 @@ export class DynamoReceiptStore implements ReceiptStorePort {
     private readonly tableName: string,
   ) {}
 
-  async reserve(receipt: Receipt): Promise<'reserved' | 'duplicate'> {
+  /**
+   * A new payment id is one conditional put. A released one (the origin failed, nothing was charged)
+   * may be presented again, up to {@link MAX_RESERVATIONS} reservations in all: its count is read,
+   * and the put is conditional on the row still being released with that count, so of parallel
+   * presentations exactly one wins.
+   */
+  async reserve(receipt: Receipt): Promise<'reserved' | 'duplicate' | 'exhausted'> {
+    const fresh = await this.putIf(receipt, 1, {
+      ConditionExpression: 'attribute_not_exists(#id)',
+      ExpressionAttributeNames: { '#id': RECEIPT_PARTITION_KEY },
+    });
+    if (fresh) return 'reserved';
+    const { Item: held } = await this.client.send(
+      new GetItemCommand({
+        TableName: this.tableName,
+        Key: { [RECEIPT_PARTITION_KEY]: { S: receipt.paymentId } },
+        ConsistentRead: true,
+        ProjectionExpression: '#status, #reservations',
+        ExpressionAttributeNames: { '#status': 'status', '#reservations': 'reservations' },
+      }),
+    );
+    if (held?.status?.S !== ('released' satisfies ReceiptStatus)) return 'duplicate';
+    // Rows written before the count existed were reserved once.
+    const seen = held.reservations?.N;
+    const count = seen === undefined ? 1 : Number(seen);
+    if (count >= MAX_RESERVATIONS) return 'exhausted';
+    const again = await this.putIf(receipt, count + 1, {
+      ConditionExpression: `#status = :released AND ${seen === undefined ? 'attribute_not_exists(#reservations)' : '#reservations = :seen'}`,
+      ExpressionAttributeNames: { '#status': 'status', '#reservations': 'reservations' },
+      ExpressionAttributeValues: { ':released': { S: 'released' satisfies ReceiptStatus }, ...(seen === undefined ? {} : { ':seen': { N: seen } }) },
+    });
+    return again ? 'reserved' : 'duplicate';
+  }
+
+  /** Writes the receipt as its `reservations`-th reservation if the condition holds; false if not. */
+  private async putIf(
+    receipt: Receipt,
+    reservations: number,
+    condition: Pick<PutItemCommandInput, 'ConditionExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'>,
+  ): Promise<boolean> {
     try {
-      await this.client.send(
-        new PutItemCommand({
-          TableName: this.tableName,
-          Item: toItem(receipt),
-          // A released authorization was never charged, so it may be presented again.
-          ConditionExpression: 'attribute_not_exists(#id) OR #status = :released',
-          ExpressionAttributeNames: { '#id': RECEIPT_PARTITION_KEY, '#status': 'status' },
-          ExpressionAttributeValues: { ':released': { S: 'released' satisfies ReceiptStatus } },
-        }),
-      );
-      return 'reserved';
+      await this.client.send(new PutItemCommand({ TableName: this.tableName, Item: toItem({ ...receipt, reservations }), ...condition }));
+      return true;
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return 'duplicate';
+      if (error instanceof ConditionalCheckFailedException) return false;
       throw error;
     }
   }

@@ -8,7 +8,7 @@ import type { SettlementRecord } from '@aws-sdk/client-wafv2';
 import type { AssetConfig, PricedRoute } from '../core/config';
 import { knownNetwork } from '../core/networks';
 import type { ReceiptStatus } from '../core/receipt';
-import { canonicalPath, compileRoutes, findRouteIndex, type CompiledRoute } from '../core/routes';
+import { canonicalPath, compileRoutes, matchRoute, type CompiledRoute } from '../core/routes';
 
 /** What the ingestion Lambda is told at deploy time (environment `X402_INGEST_SETTINGS`, JSON). */
 export interface IngestSettings {
@@ -158,7 +158,7 @@ export function routeOf(path: string | undefined, index: RouteIndex): string {
   if (!path) return UNMATCHED_ROUTE;
   const bare = path.split('?')[0];
   const canonical = canonicalPath(bare) ?? bare;
-  const found = index.routes.findIndex((route) => findRouteIndex([route], route.method ?? 'GET', canonical) === 0);
+  const found = index.routes.findIndex((route) => matchRoute([route], route.method ?? 'GET', canonical).kind === 'priced');
   return found === -1 ? UNMATCHED_ROUTE : index.routes[found].pattern;
 }
 

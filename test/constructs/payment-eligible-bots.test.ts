@@ -111,7 +111,7 @@ describe('PaymentEligibleBots (edge engine)', () => {
 });
 
 describe('PaymentEligibleBots (waf engine)', () => {
-  const routes = { 'GET /api/report': '$0.05', '/articles/*': '$0.001', '/api/**': '$0.002' };
+  const routes = { 'GET /api/report': '$0.05', '/articles/*': '$0.001', 'GET /api/**': '$0.002' };
   const { app, acl } = webAcl({ ...SETTINGS, engine: 'waf', routes });
 
   it('synthesizes without warnings', () => expectNoSynthWarnings(app));

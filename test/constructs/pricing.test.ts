@@ -171,9 +171,26 @@ describe('resolveX402Config: one error per bad-config class', () => {
     expectProblem({ ...SETTINGS, routes: { '/api/**': '$1', 'GET /api/report': '$2' } }, 'x402:routes["GET /api/report"]', /can never match/, /move "GET \/api\/report" above/));
   it('routes that overlap partially, with an example path', () =>
     expectProblem({ ...SETTINGS, routes: { '/a/*/x': '$1', '/a/b/*': '$2' } }, 'x402:routes["/a/b/*"]', /overlaps the earlier route "\/a\/\*\/x" \(both match e.g. \/a\/b\/x\)/));
-  it('accepts a specific route before a general one, and disjoint methods', () => {
-    expect(() => resolveX402Config({ ...SETTINGS, routes: { 'GET /api/report': '$2', '/api/**': '$1', 'POST /x': '$1', 'GET /x': '$1' } })).not.toThrow();
+  it('accepts a specific route before a general one, and disjoint methods, without warnings', () => {
+    // On the edge a POST to /api/report is refused (405), never sold at the price of /api/**.
+    expect(resolveX402Config({ ...SETTINGS, routes: { 'GET /api/report': '$2', '/api/**': '$1', 'POST /x': '$1', 'GET /x': '$1' } }).warnings).toEqual([]);
   });
+  it('waf engine: a method-specific route before a route for every method, naming both patterns and the fix', () =>
+    expectProblem(
+      { ...SETTINGS, engine: 'waf', routes: { 'GET /api/premium-report': '$0.01', '/api/**': '$0.002' } },
+      'x402:routes["/api/**"]',
+      /methods other than GET of paths the earlier route "GET \/api\/premium-report" matches \(e.g. POST \/api\/premium-report\) at its own price/,
+      /make "\/api\/\*\*" method-specific \(e.g. "GET \/api\/\*\*"\), make "GET \/api\/premium-report" apply to every method, or use x402:engine=edge/,
+    ));
+  it('a route for every method inside an earlier method-specific one, which the edge refuses for the other methods', () =>
+    expectProblem({ ...SETTINGS, routes: { 'GET /api/**': '$1', '/api/report': '$2' } }, 'x402:routes["/api/report"]', /can never match: .*refuses \(405\) the methods other than GET/, /move "\/api\/report" above "GET \/api\/\*\*"/));
+  it('a HEAD route after the GET route that already prices HEAD', () =>
+    expectProblem({ ...SETTINGS, routes: { 'GET /api/**': '$1', 'HEAD /api/report': '$2' } }, 'x402:routes["HEAD /api/report"]', /can never match/));
+  it('accepts an every-method exception before a method-specific general route', () => {
+    expect(() => resolveX402Config({ ...SETTINGS, routes: { '/api/report': '$2', 'GET /api/**': '$1' } })).not.toThrow();
+  });
+  it('route pattern with ";" (the edge prices paths without matrix parameters)', () =>
+    expectProblem({ ...SETTINGS, routes: { '/a;v=1': '$1' } }, 'x402:routes["/a;v=1"]', /without \?, #, %, ;/));
   it('treats a trailing slash as the same page (duplicate), but lets /a and /a/** coexist', () => {
     expectProblem({ ...SETTINGS, routes: { '/docs/': '$1', '/docs': '$2' } }, 'x402:routes["/docs"]', /duplicates the earlier route "\/docs\/"/);
     expect(() => resolveX402Config({ ...SETTINGS, routes: { '/docs': '$1', '/docs/**': '$2' } })).not.toThrow();

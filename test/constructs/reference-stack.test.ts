@@ -50,6 +50,7 @@ describe.each(['edge', 'waf'] as const)('reference stack, %s engine, from cdk.js
             'AwsSolutions-CFR4',
             'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
             'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+            'AwsSolutions-IAM5[Action::lambda:EnableReplication*]',
             'AwsSolutions-L1',
             'AwsSolutions-L1',
             'AwsSolutions-S1',

@@ -17,7 +17,7 @@ function addressesIn(relativePath: string): Map<string, string> {
 }
 
 describe('sample addresses', () => {
-  it('lists every address printed in README.md and test/, so none of them can become a mainnet payTo', () => {
+  it('lists every address printed in README.md and test/, so none of them can become a mainnet payTo (add new ones to lib/sample-addresses.ts)', () => {
     const listed = new Set(SAMPLE_ADDRESSES.map((s) => s.address.toLowerCase()));
     const found = new Map([...addressesIn('README.md'), ...addressesIn('test')]);
     expect(found.size).toBeGreaterThan(5);

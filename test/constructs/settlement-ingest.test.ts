@@ -14,8 +14,9 @@ const WAF_ROUTES = { '/articles/*': '$0.001', 'GET /api/premium-report': '$0.01'
 describe('SettlementIngest, wired into X402Paywall for the waf engine', () => {
   const { app, stack, paywall } = paywallStack({ engine: 'waf', routes: WAF_ROUTES });
   const template = Template.fromStack(stack);
-  const fn = only(template, 'AWS::Lambda::Function');
   const id = (construct: { node: { defaultChild?: unknown } }) => stack.getLogicalId(construct.node.defaultChild as never);
+  // The stack also holds the origin secret's rotation (test/constructs/origin-protection.test.ts).
+  const fn = template.toJSON().Resources[id(paywall.settlementIngest!.function)].Properties;
   const tableArn = { 'Fn::GetAtt': [id(paywall.receiptTable.table), 'Arn'] };
 
   it('synthesizes without warnings', () => expectNoSynthWarnings(app));
@@ -48,14 +49,14 @@ describe('SettlementIngest, wired into X402Paywall for the waf engine', () => {
     const role = propertiesOf(template, 'AWS::IAM::Role').find((r) => r.Description?.includes('settlement ingestion'))!;
     expect(role.AssumeRolePolicyDocument.Statement).toEqual([{ Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' } }]);
     expect(role.ManagedPolicyArns).toBeUndefined();
-    const statements = propertiesOf(template, 'AWS::IAM::Policy').flatMap((p) => p.PolicyDocument.Statement);
+    const statements = propertiesOf(template, 'AWS::IAM::Policy').filter((p) => p.Roles[0].Ref === id(paywall.settlementIngest!.role)).flatMap((p) => p.PolicyDocument.Statement);
     expect(statements).toEqual([
       { Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Effect: 'Allow', Resource: { 'Fn::GetAtt': [id(paywall.settlementIngest!.logGroup), 'Arn'] } },
       { Action: 'wafv2:ListSettlementRecords', Effect: 'Allow', Resource: '*' },
       { Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], Effect: 'Allow', Resource: tableArn },
     ]);
     expect(fn.LoggingConfig).toEqual({ LogGroup: { Ref: id(paywall.settlementIngest!.logGroup) } });
-    expect(only(template, 'AWS::Logs::LogGroup').RetentionInDays).toBe(365);
+    expect(template.toJSON().Resources[id(paywall.settlementIngest!.logGroup)].Properties.RetentionInDays).toBe(365);
   });
 
   it('alarms when runs fail in 3 intervals in a row', () => {
@@ -97,7 +98,8 @@ describe('SettlementIngest elsewhere', () => {
     });
     const template = Template.fromStack(stack);
     expect(only(template, 'AWS::Events::Rule').ScheduleExpression).toBe('rate(10 minutes)');
-    const settings = JSON.parse(only(template, 'AWS::Lambda::Function').Environment.Variables[IngestEnvironment.settings]);
+    const ingestFunction = propertiesOf(template, 'AWS::Lambda::Function').find((f) => f.Description?.includes('settlement records'))!;
+    const settings = JSON.parse(ingestFunction.Environment.Variables[IngestEnvironment.settings]);
     expect(settings).toMatchObject({ overlapSeconds: 3600, maxLookbackSeconds: 30 * 86400 });
 
     const app = new App();

@@ -68,15 +68,19 @@ describe('X402Paywall, edge engine, built distribution', () => {
     expect(viewer.Environment).toBeUndefined();
   });
 
-  it('lets Lambda@Edge assume the roles', () => {
-    for (const role of propertiesOf(template, 'AWS::IAM::Role')) {
-      expect(role.AssumeRolePolicyDocument.Statement.map((s: any) => s.Principal.Service).sort()).toEqual(['edgelambda.amazonaws.com', 'lambda.amazonaws.com']);
+  // The origin secret's rotation is a regional function with a role of its own (test/constructs/origin-protection.test.ts).
+  const rotationRole = logicalIdOf(paywall.originSecret!.rotationRole);
+
+  it('lets Lambda@Edge assume the roles of the edge functions', () => {
+    for (const [id, role] of Object.entries(template.findResources('AWS::IAM::Role'))) {
+      if (id === rotationRole) continue;
+      expect(role.Properties.AssumeRolePolicyDocument.Statement.map((s: any) => s.Principal.Service).sort()).toEqual(['edgelambda.amazonaws.com', 'lambda.amazonaws.com']);
     }
   });
 
   it('grants each edge function only the DynamoDB actions it performs, on the receipt table only', () => {
     const table = { 'Fn::GetAtt': [stack.getLogicalId(paywall.receiptTable.table.node.defaultChild as never), 'Arn'] };
-    const statements = propertiesOf(template, 'AWS::IAM::Policy').map((p) => p.PolicyDocument.Statement);
+    const statements = propertiesOf(template, 'AWS::IAM::Policy').filter((p) => p.Roles[0].Ref !== rotationRole).map((p) => p.PolicyDocument.Statement);
     expect(statements).toEqual(
       expect.arrayContaining([
         [{ Effect: 'Allow', Action: ['dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem'], Resource: table }],
@@ -157,8 +161,11 @@ describe('X402Paywall, waf engine', () => {
   it('synthesizes without warnings', () => expectNoSynthWarnings(stack));
 
   it('has no Lambda@Edge and no edge alarms, but the MonetizationConfig and Monetize rules', () => {
-    // The one function is the settlement ingestion (a regional Lambda, test/constructs/settlement-ingest.test.ts).
-    expect(propertiesOf(template, 'AWS::Lambda::Function').map((f) => f.Description)).toEqual(['cdk-x402: AWS WAF settlement records -> receipt table (waf engine)']);
+    // Regional Lambdas only: the settlement ingestion (test/constructs/settlement-ingest.test.ts) and the origin secret's rotation.
+    expect(propertiesOf(template, 'AWS::Lambda::Function').map((f) => f.Description)).toEqual([
+      'cdk-x402: AWS WAF settlement records -> receipt table (waf engine)',
+      'cdk-x402: rotates the origin secret header (Secrets Manager + CloudFront UpdateDistribution)',
+    ]);
     template.resourceCountIs('AWS::Lambda::Version', 0);
     expect(propertiesOf(template, 'AWS::CloudWatch::Alarm').map((a) => a.MetricName)).toEqual(['Errors']);
     expect(functionsKeepingLogsForever(template)).toEqual([]);

@@ -159,9 +159,10 @@ describe('Coinbase CDP auth from Secrets Manager', () => {
   });
 
   it('keeps signing with the key in hand when a refresh after the cache time fails', async () => {
-    let now = 1_000_000;
+    let now = Date.now();
     secrets.on(GetSecretValueCommand).resolvesOnce({ SecretString: JSON.stringify({ apiKeyId: 'key-123', apiKeySecret: cdpKey('ec').apiKeySecret }) }).rejects(new Error('ThrottlingException'));
-    const config = cdpConfig();
+    // Authorizations valid for an hour, so the edge's clock may move past the key's cache time.
+    const config = { ...cdpConfig(), maxTimeoutSeconds: 3600 };
     const handlers = createEdgeRuntime(config, { log: () => undefined, clock: () => now });
     await handlers.viewerRequest(await paidRequest(config));
     now += CDP_KEY_TTL_MS + 1;

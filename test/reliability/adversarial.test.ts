@@ -8,6 +8,7 @@ import { decodePaymentRequiredHeader } from '@x402/core/http';
 import type { PaymentPayload, PaymentRequirements } from '@x402/core/types';
 import type { Address, PrivateKeyAccount } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import { DEFAULT_ABUSE_LIMITS } from '../../lambda/core/abuse-guard';
 import { DEFAULT_MAX_REDELIVERIES } from '../../lambda/core/config';
 import { PAYMENT_ID_HEADER, PENDING_SETTLEMENT_HEADER, encodeHandoff } from '../../lambda/core/handoff';
 import { startLocalStack, type LocalStack } from '../../local/stack';
@@ -26,7 +27,9 @@ let terms: PaymentRequirements;
 let premiumTerms: PaymentRequirements;
 
 beforeAll(async () => {
-  stack = await startLocalStack();
+  // Over a hundred hostile payments from one address, on purpose: backing off that client is
+  // test/e2e/abuse-bounds.test.ts's subject; here every case must reach the check it is about.
+  stack = await startLocalStack({ abuseLimits: { ...DEFAULT_ABUSE_LIMITS, failuresBeforeBackoff: 1_000, smartWalletChecksPerMinute: 1_000 } });
   agent = await stack.chain.newFundedWallet(10_000_000n);
   terms = await requirementsFor(ARTICLE);
   premiumTerms = await requirementsFor('/api/premium-report');
@@ -63,7 +66,7 @@ interface HostileCase {
 const cases: HostileCase[] = [
   // Fields tampered after signing.
   { name: 'nonce changed after signing', request: async () => ({ headers: await tampered((p) => (p.payload.authorization.nonce = generatePrivateKey())) }), status: 402, reason: 'invalid_exact_evm_signature' },
-  { name: 'validBefore extended after signing', request: async () => ({ headers: await tampered((p) => (p.payload.authorization.validBefore = String(now() + 3000))) }), status: 402, reason: 'invalid_exact_evm_signature' },
+  { name: 'validBefore extended after signing', request: async () => ({ headers: await tampered((p) => (p.payload.authorization.validBefore = String(now() + 100))) }), status: 402, reason: 'invalid_exact_evm_signature' },
   { name: 'validAfter moved after signing', request: async () => ({ headers: await tampered((p) => (p.payload.authorization.validAfter = '0')) }), status: 402, reason: 'invalid_exact_evm_signature' },
   { name: 'from replaced after signing', request: async () => ({ headers: await tampered((p) => (p.payload.authorization.from = stranger().address)) }), status: 402, reason: 'invalid_exact_evm_signature' },
   { name: 'value raised after signing', request: async () => ({ headers: await tampered((p) => (p.payload.authorization.value = '1001')) }), status: 402, reason: 'invalid_exact_evm_payload_authorization_value_mismatch' },
@@ -93,6 +96,7 @@ const cases: HostileCase[] = [
   { name: 'signed for more than the price', request: async () => ({ headers: await v2({ authorization: { value: '2000' } }) }), status: 402, reason: 'invalid_exact_evm_payload_authorization_value_mismatch' },
   { name: 'signed for zero', request: async () => ({ headers: await v2({ authorization: { value: '0' } }) }), status: 402, reason: 'invalid_exact_evm_payload_authorization_value_mismatch' },
   { name: 'signed, expired', request: async () => ({ headers: await v2({ authorization: { validBefore: String(now() - 1) } }) }), status: 402, reason: 'invalid_exact_evm_payload_authorization_valid_before' },
+  { name: 'signed, valid for a year', request: async () => ({ headers: await v2({ authorization: { validBefore: String(now() + 365 * 24 * 3600) } }) }), status: 402, reason: 'invalid_exact_evm_payload_authorization_valid_before' },
   { name: 'signed, expires within 6 s', request: async () => ({ headers: await v2({ authorization: { validBefore: String(now() + 3) } }) }), status: 402, reason: 'invalid_exact_evm_payload_authorization_valid_before' },
   { name: 'signed, valid only in the future', request: async () => ({ headers: await v2({ authorization: { validAfter: String(now() + 3600) } }) }), status: 402, reason: 'invalid_exact_evm_payload_authorization_valid_after' },
   { name: 'cheap route payment on the premium route', request: async () => ({ target: '/api/premium-report', headers: await v2() }), status: 402, reason: 'invalid_exact_evm_payload_authorization_value_mismatch' },

@@ -1,7 +1,7 @@
 /**
  * Property-based fuzzing (fast-check) of everything that reads untrusted input: the header
  * decoders, the path canonicalizer and route matcher, the price parser, and the whole viewer
- * request path. None may throw; the paywall answers only 400, 402 or a deliberate 503, and never
+ * request path. None may throw; the paywall answers only 400, 402 or a deliberate 405/429/503, and never
  * forwards a priced request without a payment whose signed terms are exactly the offered ones.
  */
 import { encodePaymentSignatureHeader } from '@x402/core/http';
@@ -15,7 +15,7 @@ import { Paywall, type PaywallPorts } from '../../lambda/core/paywall';
 import { priceToAtomicUnits } from '../../lambda/core/price';
 import { isRejection } from '../../lambda/core/rejection';
 import { routeTerms } from '../../lambda/core/requirements';
-import { canonicalPath, compileRoutes, findRouteIndex, originPath, routePatternError } from '../../lambda/core/routes';
+import { canonicalPath, compileRoutes, matchRoute, originPath, routePatternError } from '../../lambda/core/routes';
 import { testEdgeConfig } from '../support/config';
 import { MemoryReceipts } from '../support/memory-receipts';
 import { forgeExact, v1Payload, v2Payload } from './support/forge';
@@ -168,13 +168,14 @@ describe('path canonicalization and route matching', () => {
     }, 1000);
   });
 
-  it('findRouteIndex never throws and a trailing slash never changes the price', () => {
+  it('matchRoute never throws and a trailing slash never changes the price', () => {
     check(fc.tuple(fc.constantFrom('GET', 'HEAD', 'POST', 'get', 'OPTIONS', 'BREW'), paths()), ([method, raw]) => {
       const path = canonicalPath(raw);
       if (path === undefined) return true;
-      const index = findRouteIndex(routes, method, path);
+      const match = matchRoute(routes, method, path);
       const trimmed = path.length > 1 ? path.replace(/\/$/, '') : path;
-      return index >= -1 && index < routes.length && findRouteIndex(routes, method, trimmed) === index && findRouteIndex(routes, method, trimmed + '/') === index;
+      const inRange = match.kind !== 'priced' || (match.index >= 0 && match.index < routes.length);
+      return inRange && JSON.stringify(matchRoute(routes, method, trimmed)) === JSON.stringify(match) && JSON.stringify(matchRoute(routes, method, trimmed + '/')) === JSON.stringify(match);
     }, 1000);
   });
 
@@ -251,7 +252,7 @@ describe('Paywall.onViewerRequest with arbitrary requests', () => {
       ),
     });
 
-  it('never throws, answers only 400/402/deliberate 503, and forwards a priced request only with the signed terms', async () => {
+  it('never throws, answers only 400/402/deliberate 405/429/503, and forwards a priced request only with the signed terms', async () => {
     await checkAsync(requests(), async ({ mode, method, uri, headers }) => {
       const { paywall: wall, receipts } = walls[mode];
       // Each run starts from an empty table: a payment the previous run reserved would be a replay.
@@ -261,10 +262,13 @@ describe('Paywall.onViewerRequest with arbitrary requests', () => {
         const { status, body } = outcome.response;
         const reason = JSON.parse(body).error as string;
         if (status === 503) return (mode === 'facilitatorDown' && reason === 'facilitator_unavailable') || (mode === 'storeDown' && reason === 'receipt_store_unavailable');
+        // 405: a method the path is not priced for; 429: too many signatures only the chain can check.
+        if (status === 405) return reason === 'method_not_allowed' && canonicalPath(uri) !== undefined && matchRoute(routes, method, canonicalPath(uri)!).kind === 'methodNotAllowed';
+        if (status === 429) return reason === 'too_many_smart_wallet_checks';
         return status === 400 || status === 402;
       }
       const path = canonicalPath(uri);
-      const priced = path !== undefined && findRouteIndex(routes, method, path) >= 0;
+      const priced = path !== undefined && matchRoute(routes, method, path).kind === 'priced';
       if (outcome.kind === 'pass') return true;
       const handoff = decodeHandoff(outcome.setHeaders[PENDING_SETTLEMENT_HEADER] ?? '');
       // Not eligible: forwarded as received, marked free so that origin-response knows it was decided.
@@ -278,7 +282,7 @@ describe('Paywall.onViewerRequest with arbitrary requests', () => {
       const original = (validV2.payload as { authorization: Record<string, string> }).authorization;
       const genuine =
         mode === 'healthy' &&
-        findRouteIndex(routes, method, path!) === 0 &&
+        JSON.stringify(matchRoute(routes, method, path!)) === JSON.stringify({ kind: 'priced', index: 0 }) &&
         auth !== undefined &&
         getAddress(auth.from) === getAddress(original.from) &&
         getAddress(auth.to) === getAddress(original.to) &&
