@@ -1,7 +1,8 @@
-import { Aws, Duration, Names, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Aws, CfnResource, Duration, Names, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { EdgeConfig } from '../lambda/core/config';
 import { EDGE_BUNDLE_SETTINGS, EDGE_ENTRIES, edgeConfigDefine } from './edge-bundle';
@@ -23,6 +24,12 @@ export interface EdgeVerifierProps {
    * (Lambda@Edge functions live in us-east-1). @default EdgeFunction's own support stack
    */
   readonly edgeStackId?: string;
+  /**
+   * How long the functions' log groups in us-east-1 keep their logs (also the log group of CDK's
+   * deploy-time reader of the function versions, when this stack is in another region).
+   * @default logs.RetentionDays.ONE_YEAR
+   */
+  readonly logRetention?: logs.RetentionDays;
 }
 
 /**
@@ -47,6 +54,13 @@ export class EdgeVerifier extends Construct {
   readonly originRequest?: cloudfront.experimental.EdgeFunction;
   /** VIEWER_REQUEST, ORIGIN_RESPONSE (and ORIGIN_REQUEST) associations, for a cache behavior's `edgeLambdas`. */
   readonly edgeLambdas: cloudfront.EdgeLambda[];
+  /**
+   * `/aws/lambda/us-east-1.<function name>` in us-east-1, one per function, with a retention: where
+   * Lambda@Edge logs when CloudFront runs the function in us-east-1. In every other region that
+   * serves requests, Lambda@Edge creates a log group of the same name on first use, without a
+   * retention, which a stack (one region) cannot declare; see "Logs" in the README.
+   */
+  readonly logGroups: logs.LogGroup[];
 
   constructor(scope: Construct, id: string, props: EdgeVerifierProps) {
     super(scope, id);
@@ -101,6 +115,9 @@ export class EdgeVerifier extends Construct {
       for (const fn of all) fn.addToRolePolicy(readKey);
     }
     for (const fn of all) acknowledgeEdgeFunctionFindings(fn);
+    const retention = props.logRetention ?? logs.RetentionDays.ONE_YEAR;
+    this.logGroups = all.map((fn) => edgeLogGroup(fn, retention));
+    if (prefix !== '') retainCrossRegionReaderLogs(stack, retention);
 
     this.edgeLambdas = [
       { eventType: cloudfront.LambdaEdgeEventType.VIEWER_REQUEST, functionVersion: this.viewerRequest.currentVersion },
@@ -127,6 +144,33 @@ function acknowledgeEdgeFunctionFindings(fn: cloudfront.experimental.EdgeFunctio
         'Pinned to nodejs22.x on purpose: lib/edge-bundle.ts targets node22 and its bundle-size check measures exactly that build, and the runtime must be one Lambda@Edge supports; move both together.',
     },
   );
+}
+
+/**
+ * The us-east-1 log group of a Lambda@Edge function, declared with a retention. The published
+ * version waits for it, so CloudFront cannot run the function (and Lambda create the group without
+ * a retention) before it exists.
+ */
+function edgeLogGroup(fn: cloudfront.experimental.EdgeFunction, retention: logs.RetentionDays): logs.LogGroup {
+  const scope = fn.lambda.node.scope as Construct;
+  const logGroup = new logs.LogGroup(scope, `${fn.lambda.node.id}EdgeLogs`, {
+    logGroupName: `/aws/lambda/us-east-1.${fn.lambda.functionName}`,
+    retention,
+  });
+  (fn.lambda as lambda.Function).currentVersion.node.addDependency(logGroup);
+  return logGroup;
+}
+
+/**
+ * Outside us-east-1, EdgeFunction reads each version ARN at deploy time with a custom resource
+ * whose provider function (one per stack, created by CDK) has no log retention: send its logs to a
+ * log group with one. Found by CDK's construct id; if CDK renames it, its logs keep CDK's default.
+ */
+function retainCrossRegionReaderLogs(stack: Stack, retention: logs.RetentionDays): void {
+  const handler = stack.node.tryFindChild('Custom::CrossRegionStringParameterReaderCustomResourceProvider')?.node.tryFindChild('Handler');
+  if (!CfnResource.isCfnResource(handler) || handler.cfnResourceType !== 'AWS::Lambda::Function' || stack.node.tryFindChild('X402EdgeArnReaderLogs')) return;
+  const logGroup = new logs.LogGroup(stack, 'X402EdgeArnReaderLogs', { retention });
+  handler.addPropertyOverride('LoggingConfig', { LogGroup: logGroup.logGroupName });
 }
 
 /** A Lambda@Edge bundle with the configuration baked in, built by the local esbuild (lib/esbuild-code.ts). */

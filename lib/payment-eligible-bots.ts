@@ -126,11 +126,29 @@ export class PaymentEligibleBotsRuleGroup extends Construct {
       capacity,
       description: `${DESCRIPTION_PREFIX} - anti-spoofing and payment eligibility, needs Bot Control labels earlier in the web ACL`,
       visibilityConfig: visibility(this.ruleGroupName),
-      rules: rules as unknown as CfnRuleGroup.RuleProperty[],
+      rules: rules.map(ruleGroupRule),
       monetizationConfig: monetizationConfig(props.config) as CfnRuleGroup.MonetizationConfigProperty | undefined,
     });
     this.ruleGroupArn = this.ruleGroup.attrArn;
   }
+}
+
+/**
+ * A rule in the rule group's form. CfnRuleGroup types the bodies of the allow, block, count,
+ * captcha and challenge actions as plain JSON, which CDK copies into the template as written,
+ * whereas CfnWebACL types them and converts their keys; so the bodies get CloudFormation's keys
+ * here (for these bodies, the camelCase name with a capital first letter).
+ */
+function ruleGroupRule(rule: Rule & { readonly priority: number }): CfnRuleGroup.RuleProperty {
+  const action = rule.action as Readonly<Record<string, unknown>> | undefined;
+  const converted = action && Object.fromEntries(Object.entries(action).map(([kind, body]) => [kind, kind === 'monetize' ? body : cloudFormationKeys(body)]));
+  return { ...rule, action: converted } as CfnRuleGroup.RuleProperty;
+}
+
+function cloudFormationKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(cloudFormationKeys);
+  if (typeof value !== 'object' || value === null) return value;
+  return Object.fromEntries(Object.entries(value).map(([key, v]) => [key.charAt(0).toUpperCase() + key.slice(1), cloudFormationKeys(v)]));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -143,15 +161,28 @@ function visibility(metricName: string): CfnWebACL.VisibilityConfigProperty {
   return { cloudWatchMetricsEnabled: true, sampledRequestsEnabled: true, metricName };
 }
 
-/** Blocks requests that carry any header WAF could have inserted: they can only be forgeries. */
+/**
+ * Blocks requests that carry any header WAF could have inserted: they can only be forgeries.
+ *
+ * WAF inspects the first 8 KB of the headers and at most 200 of them. Past that limit the rule
+ * inspects what it can (`CONTINUE`): a forged `x-amzn-waf-*` name within the inspected part is
+ * still blocked, while an honest request with large cookies is not blocked merely for its size
+ * (`MATCH` would block it; `NO_MATCH` would let any forgery through once padded past the limit).
+ * What a forgery placed beyond the limit can do: reach the edge as a header of that name, unless
+ * WAF inserts the same name, which overwrites it (our eligibility rule inserts its header on every
+ * eligible request). What it cannot do: make a request free. The edge trusts the eligibility
+ * header only as a reason to ask for payment, never as a reason to serve free content (a request
+ * that WAF finds eligible always carries WAF's own `true`, and one offering a payment is verified
+ * whatever its headers say), so a forged one can only make its sender pay.
+ */
 export function antiSpoofingRule(): Rule {
   return {
     name: RuleNames.antiSpoofing,
     action: { block: {} },
     statement: {
       byteMatchStatement: {
-        // Header names (keys) of every header; a request too large to inspect fully is blocked too.
-        fieldToMatch: { headers: { matchPattern: { all: {} }, matchScope: 'KEY', oversizeHandling: 'MATCH' } },
+        // Header names (keys) of every header, as far as WAF inspects them (see above).
+        fieldToMatch: { headers: { matchPattern: { all: {} }, matchScope: 'KEY', oversizeHandling: 'CONTINUE' } },
         positionalConstraint: 'STARTS_WITH',
         searchString: WAF_INSERTED_HEADER_PREFIX,
         textTransformations: [{ priority: 0, type: 'LOWERCASE' }],

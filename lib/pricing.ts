@@ -9,12 +9,14 @@
  */
 import { keccak_256 } from '@noble/hashes/sha3';
 import { DEFAULT_ELIGIBILITY_HEADER, type AssetConfig, type EdgeConfig, type FacilitatorAuth, type PricedRoute } from '../lambda/core/config';
+import { CDP_FACILITATOR, isCdpFacilitatorUrl } from '../lambda/core/facilitators';
 import { PAYMENT_ID_HEADER, PENDING_SETTLEMENT_HEADER } from '../lambda/core/handoff';
 import { evmChainId, knownNetwork } from '../lambda/core/networks';
 import { PaymentHeaders } from '../lambda/core/header-names';
 import { formatAtomicUnits, priceToAtomicUnits } from '../lambda/core/price';
 import { routePatternError } from '../lambda/core/routes';
 import { analyzePaths } from './route-overlap';
+import { sampleAddress } from './sample-addresses';
 
 // ---------------------------------------------------------------------------------------------
 // Settings (input)
@@ -148,7 +150,7 @@ export interface ContextKeySpec {
 
 export const DEFAULT_NETWORK = 'eip155:84532';
 export const PUBLIC_TEST_FACILITATOR = 'https://x402.org/facilitator';
-export const CDP_FACILITATOR = 'https://api.cdp.coinbase.com/platform/v2/x402';
+export { CDP_FACILITATOR };
 /** Where the edge functions look up a secret given by name. */
 const DEFAULT_SECRET_REGION = 'us-east-1';
 export const DEFAULT_ELIGIBLE_BOT_CATEGORIES = ['ai', 'http_library', 'scraping_framework'] as const;
@@ -400,7 +402,21 @@ export function resolveX402Config(settings: X402Settings): X402Config {
     problems.add('x402:network', network, 'is not a network AWS WAF monetization settles on', 'with x402:engine=waf use eip155:84532 (Base Sepolia, TEST) or eip155:8453 (Base, REAL)');
   }
 
-  const payTo = checkAddress(problems, 'x402:payTo', settings.payTo, 'set the wallet address that receives payments, e.g. -c x402:payTo=0xYourChecksummedAddress');
+  const payTo = checkAddress(
+    problems,
+    'x402:payTo',
+    settings.payTo,
+    'set the wallet address that receives payments: -c x402:payTo=0xYourChecksummedAddress on the command line, or "x402:payTo": "0x..." in the context of cdk.json',
+  );
+  const sample = payTo === undefined ? undefined : sampleAddress(payTo);
+  if (sample && !isTestnet(known)) {
+    problems.add(
+      'x402:payTo',
+      payTo,
+      `is ${sample}, printed in cdk-x402's README or tests, and x402:network ${network} is not a testnet cdk-x402 knows: real payments would go to whoever holds that address's key`,
+      'set the address of your own wallet',
+    );
+  }
 
   const asset = resolveAsset(problems, settings.asset, known, engine, warnings);
   const facilitator = resolveFacilitator(problems, settings, engine, known, warnings);
@@ -606,6 +622,11 @@ function resolveAsset(
   return { address, name: value.name, version: value.version, decimals: value.decimals, symbol: value.symbol ?? (isKnownUsdc ? 'USDC' : 'tokens') };
 }
 
+/** Base Sepolia is the one testnet cdk-x402 knows; on any other network, payments may be real money. */
+function isTestnet(known: ReturnType<typeof knownNetwork>): boolean {
+  return known?.caip2 === 'eip155:84532';
+}
+
 function resolveFacilitator(
   problems: Problems,
   settings: X402Settings,
@@ -615,7 +636,7 @@ function resolveFacilitator(
 ): EdgeConfig['facilitator'] {
   const verifyTimeoutMs = intInRange(problems, 'x402:verifyTimeoutMs', settings.verifyTimeoutMs, 3000, 500, 4000, 'a viewer-request trigger has 5 s in all, DynamoDB included');
   const settleTimeoutMs = intInRange(problems, 'x402:settleTimeoutMs', settings.settleTimeoutMs, 20000, 1000, 25000, 'an origin-response trigger has 30 s in all');
-  const testnet = known === undefined || known.caip2 === 'eip155:84532';
+  const testnet = known === undefined || isTestnet(known);
   let url = settings.facilitatorUrl;
   if (engine === 'waf') {
     if (url !== undefined) warnings.push('x402:facilitatorUrl has no effect with the waf engine: AWS verifies and settles payments itself');
@@ -648,7 +669,16 @@ function resolveFacilitator(
       if (!testnet && url === PUBLIC_TEST_FACILITATOR) {
         problems.add('x402:facilitatorUrl', url, `settles testnets only, not ${known?.displayName}`, 'use a facilitator that settles on this network (see "Going live" in the README)');
       }
-      if (parsed.hostname === new URL(CDP_FACILITATOR).hostname && !auth) {
+      const cdp = isCdpFacilitatorUrl(url);
+      if (auth && !cdp) {
+        problems.add(
+          'x402:cdpApiKeySecret',
+          settings.cdpApiKeySecret,
+          `holds a Coinbase CDP API key, which cdk-x402 only ever sends to the CDP facilitator (${new URL(CDP_FACILITATOR).host}), but x402:facilitatorUrl is ${url}`,
+          'remove x402:facilitatorUrl (the key makes the CDP facilitator the default), or remove x402:cdpApiKeySecret to use that facilitator without a CDP key',
+        );
+      }
+      if (cdp && !auth) {
         problems.add(
           'x402:cdpApiKeySecret',
           undefined,

@@ -1,6 +1,7 @@
 import { Annotations, CfnOutput, Duration, Names, RemovalPolicy, Stack, Stage, Token, Validations } from 'aws-cdk-lib';
 import type * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
@@ -10,7 +11,7 @@ import { EdgeVerifier } from './edge-verifier';
 import { guardOrigin, OriginSecret } from './origin-protection';
 import { PaymentEligibleBots } from './payment-eligible-bots';
 import { PaymentsDashboard } from './payments-dashboard';
-import { PaywalledBehavior, pricesSideEffects } from './paywalled-behavior';
+import { cfnDistributionOf, definesDistribution, PaywalledBehavior, pricesSideEffects, UNCACHED_ERROR_CODES } from './paywalled-behavior';
 import { resolveX402Config, type X402Config, type X402Settings } from './pricing';
 import { ReceiptTable } from './receipt-table';
 import { SettlementIngest, type SettlementIngestOptions } from './settlement-ingest';
@@ -22,9 +23,11 @@ export interface X402PaywallProps extends X402Settings {
   /** Build a new distribution in front of this origin. Give exactly one of `origin` and `distribution`. */
   readonly origin?: cloudfront.IOrigin;
   /**
-   * Adopt a distribution instead. A `cloudfront.Distribution` of this app gets the paywall on every
-   * behavior and the web ACL attached; an imported one (`Distribution.fromDistributionAttributes`)
-   * cannot be changed by this stack, so the parts to attach are emitted as stack outputs.
+   * Adopt a distribution instead. A `cloudfront.Distribution` of this app (from any copy of
+   * aws-cdk-lib) gets the paywall on every behavior, merged with each behavior's own policies (see
+   * PaywalledBehavior.protect), and the web ACL attached; an imported one
+   * (`Distribution.fromDistributionAttributes`) cannot be changed by this stack, so the parts to
+   * attach are emitted as stack outputs.
    */
   readonly distribution?: cloudfront.IDistribution;
   /** Alternate domain names of a built distribution (needs `certificate`, from us-east-1). */
@@ -40,6 +43,8 @@ export interface X402PaywallProps extends X402Settings {
   readonly metricRegions?: readonly string[];
   /** waf engine: tuning of the scheduled settlement ingestion into the receipt table. @default every 5 minutes, see SettlementIngestOptions */
   readonly settlementIngest?: SettlementIngestOptions;
+  /** Retention of the log groups of the edge functions (in us-east-1) and of the deploy-time helpers. @default logs.RetentionDays.ONE_YEAR */
+  readonly logRetention?: logs.RetentionDays;
 }
 
 /**
@@ -103,13 +108,14 @@ export class X402Paywall extends Construct {
     this.bots = this.globalStack
       ? new PaymentEligibleBots(this.globalStack, `${uid}Bots`, { config: this.config })
       : new PaymentEligibleBots(this, 'Bots', { config: this.config });
-    this.webAclArn = this.globalStack ? this.readWebAclArnAcrossRegions(this.globalStack, uid) : this.bots.webAclArn;
+    this.webAclArn = this.globalStack ? this.readWebAclArnAcrossRegions(this.globalStack, uid, props.logRetention ?? logs.RetentionDays.ONE_YEAR) : this.bots.webAclArn;
 
     if (this.config.engine === 'edge') {
       this.verifier = new EdgeVerifier(this, 'Verifier', {
         config: this.config,
         receiptTable: this.receiptTable,
         edgeStackId: this.globalStack?.node.id,
+        logRetention: props.logRetention,
       });
     }
     if (this.config.engine === 'waf') {
@@ -159,7 +165,7 @@ export class X402Paywall extends Construct {
         logFilePrefix: this.accessLogBucket ? 'cloudfront/' : undefined,
         // A 5xx keyed on a payment header must not be replayed from cache when the same (released,
         // unspent) payment is presented again: that hit would skip the origin-response.
-        errorResponses: [500, 502, 503, 504].map((httpStatus) => ({ httpStatus, ttl: Duration.seconds(0) })),
+        errorResponses: UNCACHED_ERROR_CODES.map((httpStatus) => ({ httpStatus, ttl: Duration.seconds(0) })),
       });
       this.originSecret = originSecret;
       if (!props.certificate) {
@@ -172,10 +178,15 @@ export class X402Paywall extends Construct {
         id: 'AwsSolutions::AwsSolutions-CFR1',
         reason: 'Payments are open to agents in every country by default; geographic restrictions are a business decision, made on the distribution (escape hatch: paywall.distribution).',
       });
-    } else if (props.distribution instanceof cloudfront.Distribution) {
-      this.distribution = props.distribution;
-      this.paywalledBehavior.protect(props.distribution);
-      props.distribution.attachWebAclId(this.webAclArn);
+    } else if (cfnDistributionOf(props.distribution!)) {
+      // Found by its resource, not by class: a Distribution of another copy of aws-cdk-lib is adopted too.
+      this.distribution = props.distribution!;
+      this.paywalledBehavior.protect(this.distribution);
+      this.attachWebAcl(this.distribution);
+    } else if (definesDistribution(props.distribution!)) {
+      throw new Error(
+        `X402Paywall ${this.node.path}: ${props.distribution!.node.path} contains a CloudFront distribution but is not one (its node.defaultChild is not the AWS::CloudFront::Distribution): pass the cloudfront.Distribution itself, so that the paywall can protect every behavior`,
+      );
     } else {
       this.distribution = props.distribution!;
       this.outputPartsToAttach();
@@ -191,8 +202,18 @@ export class X402Paywall extends Construct {
     });
   }
 
+  private attachWebAcl(distribution: cloudfront.IDistribution): void {
+    const attach = (distribution as Partial<Pick<cloudfront.Distribution, 'attachWebAclId'>>).attachWebAclId;
+    if (typeof attach !== 'function') {
+      throw new Error(
+        `X402Paywall ${this.node.path}: cannot attach the web ACL to ${distribution.node.path}, which is not a cloudfront.Distribution (it has no attachWebAclId): adopt a cloudfront.Distribution (CloudFrontWebDistribution builds legacy behaviors that cannot key the cache on payments)`,
+      );
+    }
+    attach.call(distribution, this.webAclArn);
+  }
+
   /** The web ACL lives in us-east-1; read its ARN from an SSM parameter there. */
-  private readWebAclArnAcrossRegions(globalStack: Stack, uid: string): string {
+  private readWebAclArnAcrossRegions(globalStack: Stack, uid: string, logRetention: logs.RetentionDays): string {
     const stack = Stack.of(this);
     const parameterName = `/cdk-x402/${stack.stackName}/${uid}/web-acl-arn`;
     new ssm.StringParameter(globalStack, `${uid}WebAclArn`, { parameterName, stringValue: this.bots.webAclArn });
@@ -209,6 +230,7 @@ export class X402Paywall extends Construct {
         resources: [stack.formatArn({ service: 'ssm', region: GLOBAL_REGION, resource: 'parameter', resourceName: parameterName.slice(1) })],
       }),
       installLatestAwsSdk: false,
+      logGroup: new logs.LogGroup(this, 'WebAclArnReaderLogs', { retention: logRetention }),
     });
     const provider = stack.node.tryFindChild(`AWS${cr.AwsCustomResource.PROVIDER_FUNCTION_UUID.replace(/-/g, '')}`);
     if (provider) {

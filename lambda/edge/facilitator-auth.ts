@@ -1,6 +1,8 @@
-import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { createCdpAuthHeaders } from '@coinbase/x402';
 import type { FacilitatorConfig } from '@x402/core/http';
+import type { EdgeConfig } from '../core/config';
+import { isCdpFacilitatorUrl } from '../core/facilitators';
 import type { Clock } from '../core/ports';
 
 export type CreateAuthHeaders = NonNullable<FacilitatorConfig['createAuthHeaders']>;
@@ -9,11 +11,23 @@ export type CreateAuthHeaders = NonNullable<FacilitatorConfig['createAuthHeaders
 export const CDP_KEY_TTL_MS = 5 * 60_000;
 
 /**
+ * The auth hook for the configured facilitator. A CDP API key signs calls to the Coinbase CDP
+ * facilitator only: for any other URL there are no auth headers and the secret is never read.
+ * Synth refuses that configuration already; this holds for any bundle, however it was built, since
+ * the signed token is a bearer credential that whoever receives it could replay against CDP.
+ */
+export function facilitatorAuth(facilitator: EdgeConfig['facilitator'], clock?: Clock): CreateAuthHeaders | undefined {
+  const { auth, url } = facilitator;
+  if (!auth || !isCdpFacilitatorUrl(url)) return undefined;
+  return cdpAuthFromSecret(auth.secretId, new SecretsManagerClient({ region: auth.region, maxAttempts: 2 }), clock);
+}
+
+/**
  * Auth headers for the Coinbase CDP facilitator, signed by the official `@coinbase/x402` helper
  * with the CDP API key read from Secrets Manager. If the key cannot be read the facilitator call
  * fails, and the paywall fails closed (503) like for any facilitator outage.
  */
-export function cdpAuthFromSecret(secretId: string, secrets: SecretsManagerClient, clock: Clock = Date.now): CreateAuthHeaders {
+function cdpAuthFromSecret(secretId: string, secrets: SecretsManagerClient, clock: Clock = Date.now): CreateAuthHeaders {
   let current: { readonly sign: CreateAuthHeaders; readonly fetchedAt: number } | undefined;
   let fetching: Promise<CreateAuthHeaders> | undefined;
 

@@ -1,12 +1,11 @@
 import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { HTTPFacilitatorClient, type FacilitatorConfig } from '@x402/core/http';
 import type { EdgeConfig } from '../core/config';
 import type { Clock, LogSink } from '../core/ports';
 import { Paywall, type PaywallPorts } from '../core/paywall';
 import { cloudFrontHandlers, type EdgeHandlers } from './cloudfront-adapter';
 import { DynamoReceiptStore } from './dynamo-receipt-store';
-import { cdpAuthFromSecret } from './facilitator-auth';
+import { facilitatorAuth } from './facilitator-auth';
 
 export interface EdgeRuntimeOptions {
   /** Auth headers per facilitator call; default: from `config.facilitator.auth`, else none. */
@@ -25,10 +24,7 @@ const consoleLog: LogSink = (line) => console.log(JSON.stringify(line));
 /** Wires the real ports (facilitator over HTTP, DynamoDB) to the paywall and CloudFront events. */
 export function createEdgeRuntime(config: EdgeConfig, options: EdgeRuntimeOptions = {}): EdgeHandlers {
   const log = options.log ?? consoleLog;
-  const { auth } = config.facilitator;
-  const createAuthHeaders =
-    options.createAuthHeaders ??
-    (auth && cdpAuthFromSecret(auth.secretId, new SecretsManagerClient({ region: auth.region, maxAttempts: 2 }), options.clock));
+  const createAuthHeaders = options.createAuthHeaders ?? facilitatorAuth(config.facilitator, options.clock);
   // One client per call: each call's deadline is what the trigger has left, and the deadline
   // covers the credential lookup too (a slow Secrets Manager must not outlive the function).
   const facilitator = (timeoutMs: number) =>

@@ -1,10 +1,13 @@
-import { readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync } from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
+import type { IConstruct } from 'constructs';
 import { applyNagChecks } from '../../lib/nag';
-import { resolveReferenceStackSettings, settingsFromContext, type X402Settings } from '../../lib/pricing';
+import { resolveReferenceStackSettings, settingsFromContext, toChecksumAddress, type X402Settings } from '../../lib/pricing';
 import { ReferenceStack } from '../../lib/reference-stack';
 import { X402Paywall, type X402PaywallProps } from '../../lib/x402-paywall';
 
@@ -17,14 +20,20 @@ export const ROUTES = {
 
 export const SETTINGS: X402Settings = { payTo: PAY_TO, routes: ROUTES };
 
+/**
+ * Base mainnet, paying a wallet address made up for this test run: synth refuses the addresses
+ * printed in the README and the tests (such as PAY_TO) wherever payments are real.
+ */
+export const MAINNET_SETTINGS: X402Settings = { ...SETTINGS, network: 'eip155:8453', payTo: toChecksumAddress(`0x${randomBytes(20).toString('hex')}`) };
+
 /** The repository's cdk.json context, what `npx cdk synth` reads. */
 export function cdkJsonContext(): Record<string, unknown> {
   return JSON.parse(readFileSync(path.join(__dirname, '..', '..', 'cdk.json'), 'utf8')).context;
 }
 
-/** The reference app exactly as bin/cdk-x402-app.ts builds it (nag checks included). */
+/** The reference app exactly as bin/cdk-x402-app.ts builds it (nag checks included), paying PAY_TO unless overridden. */
 export function referenceApp(overrides: Record<string, unknown> = {}): { app: App; stack: ReferenceStack } {
-  const app = new App({ context: { ...cdkJsonContext(), ...overrides } });
+  const app = new App({ context: { ...cdkJsonContext(), 'x402:payTo': PAY_TO, ...overrides } });
   const settings = settingsFromContext(app.node.getAllContext());
   const { stackName, region } = resolveReferenceStackSettings(settings);
   const stack = new ReferenceStack(app, stackName, { settings, env: { region } });
@@ -58,4 +67,64 @@ export function scrubbed(template: Template): unknown {
     .replace(/[0-9a-f]{64}/g, '[ASSET_HASH]')
     .replace(/CurrentVersion[0-9A-F]{8}[0-9a-f]{32}/g, 'CurrentVersion[HASH]');
   return JSON.parse(text);
+}
+
+interface ValidationReport {
+  readonly pluginReports: ReadonlyArray<{
+    readonly pluginName: string;
+    readonly violations: ReadonlyArray<{ readonly ruleName: string; readonly description: string; readonly violatingConstructs: ReadonlyArray<{ readonly constructPath: string }> }>;
+  }>;
+}
+
+/**
+ * Fails on any warning the synth of an app produces: construct annotations (addWarningV2, deprecated
+ * APIs) in every stack, and every finding of the synth-time validation plugins, among them CDK's
+ * built-in CloudFormation schema check, which only prints its findings (e.g. "Additional properties
+ * are not allowed" for a key CDK passed through in camelCase) and keeps them in validation-report.json.
+ */
+export function expectNoSynthWarnings(anyConstructOfTheApp: IConstruct): void {
+  const app = anyConstructOfTheApp.node.root as App;
+  const assembly = app.synth();
+  const report = JSON.parse(readFileSync(path.join(assembly.directory, 'validation-report.json'), 'utf8')) as ValidationReport;
+  const findings = report.pluginReports.flatMap((plugin) =>
+    plugin.violations.map((v) => `${plugin.pluginName} ${v.ruleName} at ${v.violatingConstructs.map((c) => c.constructPath).join(', ')}: ${v.description}`),
+  );
+  expect(findings).toEqual([]);
+  for (const stack of app.node.findAll().filter(Stack.isStack)) {
+    const warnings = Annotations.fromStack(stack).findWarning('*', Match.anyValue()).map((w) => `${w.id}: ${String(w.entry.data)}`);
+    expect(warnings).toEqual([]);
+  }
+}
+
+/**
+ * A second copy of aws-cdk-lib, as a consumer's dependency tree can hold (two versions, or one not
+ * deduplicated): the installed package hard-linked under a temporary node_modules (instant, and
+ * Node loads it as different modules, since a hard link is not resolved to the original path),
+ * with its non-bundled dependencies and `constructs` shared through symlinks. Its classes are not
+ * those of the aws-cdk-lib the tests import.
+ */
+export function secondAwsCdkLib(): { require(id: string): unknown; remove(): void } {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'cdk-x402-second-aws-cdk-lib-'));
+  const nodeModules = path.join(dir, 'node_modules');
+  const installed = path.dirname(require.resolve('aws-cdk-lib/package.json'));
+  const pkg = JSON.parse(readFileSync(path.join(installed, 'package.json'), 'utf8'));
+  const link = (from: string, to: string): void => {
+    mkdirSync(to, { recursive: true });
+    for (const entry of readdirSync(from, { withFileTypes: true })) {
+      const [source, target] = [path.join(from, entry.name), path.join(to, entry.name)];
+      if (entry.isDirectory()) link(source, target);
+      else if (entry.isSymbolicLink()) symlinkSync(readlinkSync(source), target);
+      else linkSync(source, target);
+    }
+  };
+  link(installed, path.join(nodeModules, 'aws-cdk-lib'));
+  const bundled = new Set<string>(pkg.bundleDependencies ?? []);
+  for (const dependency of [...Object.keys(pkg.dependencies).filter((d) => !bundled.has(d)), ...Object.keys(pkg.peerDependencies)]) {
+    mkdirSync(path.dirname(path.join(nodeModules, dependency)), { recursive: true });
+    symlinkSync(path.dirname(require.resolve(`${dependency}/package.json`)), path.join(nodeModules, dependency));
+  }
+  return {
+    require: (id: string) => require(path.join(nodeModules, id)),
+    remove: () => rmSync(dir, { recursive: true, force: true }),
+  };
 }

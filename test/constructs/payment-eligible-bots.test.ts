@@ -10,20 +10,22 @@ import {
   WAF_INSERTED_HEADER_PREFIX,
 } from '../../lib/payment-eligible-bots';
 import { resolveX402Config, type X402Settings } from '../../lib/pricing';
-import { only, SETTINGS } from './helpers';
+import { expectNoSynthWarnings, only, SETTINGS } from './helpers';
 
-function webAcl(settings: X402Settings = SETTINGS, region = 'us-east-1'): { template: Template; acl: Record<string, any>; bots: PaymentEligibleBots } {
+function webAcl(settings: X402Settings = SETTINGS, region = 'us-east-1'): { app: App; template: Template; acl: Record<string, any>; bots: PaymentEligibleBots } {
   const app = new App();
   const stack = new Stack(app, 'Waf', { env: { region } });
   const bots = new PaymentEligibleBots(stack, 'Bots', { config: resolveX402Config(settings), webAclName: 'site-x402' });
   const template = Template.fromStack(stack);
-  return { template, acl: only(template, 'AWS::WAFv2::WebACL'), bots };
+  return { app, template, acl: only(template, 'AWS::WAFv2::WebACL'), bots };
 }
 
 const rule = (acl: Record<string, any>, name: string) => acl.Rules.find((r: any) => r.Name === name);
 
 describe('PaymentEligibleBots (edge engine)', () => {
-  const { acl, bots } = webAcl({ ...SETTINGS, rateLimit: 300 });
+  const { app, acl, bots } = webAcl({ ...SETTINGS, rateLimit: 300 });
+
+  it('synthesizes without warnings', () => expectNoSynthWarnings(app));
 
   it('is a CLOUDFRONT web ACL that allows by default', () => {
     expect(acl.Scope).toBe('CLOUDFRONT');
@@ -42,12 +44,12 @@ describe('PaymentEligibleBots (edge engine)', () => {
     expect(bots.ruleNames).toEqual(acl.Rules.map((r: any) => r.Name));
   });
 
-  it('blocks any request carrying a client-sent x-amzn-waf-* header, oversized headers included', () => {
+  it('blocks any request carrying a client-sent x-amzn-waf-* header name, inspecting oversized headers as far as WAF can without blocking them for their size', () => {
     expect(rule(acl, RuleNames.antiSpoofing)).toMatchObject({
       Action: { Block: {} },
       Statement: {
         ByteMatchStatement: {
-          FieldToMatch: { Headers: { MatchPattern: { All: {} }, MatchScope: 'KEY', OversizeHandling: 'MATCH' } },
+          FieldToMatch: { Headers: { MatchPattern: { All: {} }, MatchScope: 'KEY', OversizeHandling: 'CONTINUE' } },
           PositionalConstraint: 'STARTS_WITH',
           SearchString: 'x-amzn-waf-',
           TextTransformations: [{ Priority: 0, Type: 'LOWERCASE' }],
@@ -110,7 +112,9 @@ describe('PaymentEligibleBots (edge engine)', () => {
 
 describe('PaymentEligibleBots (waf engine)', () => {
   const routes = { 'GET /api/report': '$0.05', '/articles/*': '$0.001', 'GET /api/**': '$0.002' };
-  const { acl } = webAcl({ ...SETTINGS, engine: 'waf', routes });
+  const { app, acl } = webAcl({ ...SETTINGS, engine: 'waf', routes });
+
+  it('synthesizes without warnings', () => expectNoSynthWarnings(app));
 
   it('sets the MonetizationConfig: chain, wallet, base price in USDC, TEST mode', () => {
     expect(acl.MonetizationConfig).toEqual({
@@ -147,10 +151,21 @@ describe('PaymentEligibleBots (waf engine)', () => {
 });
 
 describe('PaymentEligibleBotsRuleGroup', () => {
+  const settings: X402Settings = { ...SETTINGS, engine: 'waf', rateLimit: 100 };
   const app = new App();
   const stack = new Stack(app, 'Waf', { env: { region: 'us-east-1' } });
-  new PaymentEligibleBotsRuleGroup(stack, 'Rules', { config: resolveX402Config({ ...SETTINGS, engine: 'waf', rateLimit: 100 }), ruleGroupName: 'x402-rules' });
+  new PaymentEligibleBotsRuleGroup(stack, 'Rules', { config: resolveX402Config(settings), ruleGroupName: 'x402-rules' });
   const template = Template.fromStack(stack);
+
+  it('synthesizes without warnings (CloudFormation schema included)', () => expectNoSynthWarnings(app));
+
+  it('gives every rule action the CloudFormation keys, exactly as the web ACL has them', () => {
+    const group = only(template, 'AWS::WAFv2::RuleGroup');
+    expect(rule(group, RuleNames.eligible).Action).toEqual({ Count: { CustomRequestHandling: { InsertHeaders: [{ Name: 'x402-eligible', Value: 'true' }] } } });
+    expect(rule(group, RuleNames.rateLimit).Action).toEqual({ Block: { CustomResponse: { ResponseCode: 429 } } });
+    const { acl } = webAcl(settings);
+    for (const r of group.Rules) expect([r.Name, r.Action]).toEqual([r.Name, rule(acl, r.Name).Action]);
+  });
 
   it('holds the same rules, anti-spoofing first, Bot Control left to the web ACL', () => {
     const group = only(template, 'AWS::WAFv2::RuleGroup');

@@ -6,7 +6,7 @@ import { IngestMetrics, METRICS_NAMESPACE, Metrics } from '../../lambda/core/met
 import { RuleNames } from '../../lib/payment-eligible-bots';
 import { LAMBDA_EDGE_REGIONS, PaymentsDashboard } from '../../lib/payments-dashboard';
 import { resolveX402Config } from '../../lib/pricing';
-import { propertiesOf, SETTINGS } from './helpers';
+import { expectNoSynthWarnings, propertiesOf, SETTINGS } from './helpers';
 
 function dashboard(engine: 'edge' | 'waf', props: { alarmTopic?: boolean; edgeRegions?: string[] } = {}) {
   const stack = new Stack(new App(), 'Site', { env: { region: 'us-east-1' } });
@@ -19,11 +19,13 @@ function dashboard(engine: 'edge' | 'waf', props: { alarmTopic?: boolean; edgeRe
   });
   const template = Template.fromStack(stack);
   const body = JSON.stringify(propertiesOf(template, 'AWS::CloudWatch::Dashboard')[0].DashboardBody);
-  return { template, body };
+  return { stack, template, body };
 }
 
 describe('PaymentsDashboard, edge engine', () => {
-  const { template, body } = dashboard('edge', { alarmTopic: true });
+  const { stack, template, body } = dashboard('edge', { alarmTopic: true });
+
+  it('synthesizes without warnings', () => expectNoSynthWarnings(stack));
 
   it('graphs every metric the handlers emit, by the names in lambda/core/metrics.ts', () => {
     for (const name of Object.values(Metrics)) expect(body).toContain(`MetricName=\\\\\\"${name}\\\\\\"`);

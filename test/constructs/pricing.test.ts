@@ -11,7 +11,7 @@ import {
   X402ConfigError,
   type X402Settings,
 } from '../../lib/pricing';
-import { PAY_TO, SETTINGS } from './helpers';
+import { MAINNET_SETTINGS, PAY_TO, SETTINGS } from './helpers';
 
 /** The problems a configuration is refused for (fails the test if it is accepted). */
 function problemsOf(settings: X402Settings): X402ConfigError {
@@ -70,7 +70,7 @@ describe('resolveX402Config: defaults', () => {
 
 describe('resolveX402Config: the Coinbase CDP facilitator', () => {
   it('makes CDP the facilitator when its key secret is given, on mainnet too, baking in only the secret id', () => {
-    const config = resolveX402Config({ ...SETTINGS, network: 'eip155:8453', cdpApiKeySecret: 'x402/cdp-api-key' });
+    const config = resolveX402Config({ ...MAINNET_SETTINGS, cdpApiKeySecret: 'x402/cdp-api-key' });
     expect(config.facilitator).toMatchObject({ url: CDP_FACILITATOR, auth: { kind: 'cdp', secretId: 'x402/cdp-api-key', region: 'us-east-1' } });
     expect(toEdgeConfig(config, { tableName: 't', region: 'us-east-1' }).facilitator.auth).toEqual({ kind: 'cdp', secretId: 'x402/cdp-api-key', region: 'us-east-1' });
   });
@@ -205,11 +205,29 @@ describe('resolveX402Config: one error per bad-config class', () => {
     expectProblem({ ...SETTINGS, engine: 'waf', currencyMode: 'REAL' }, 'x402:currencyMode', /settles on mainnets .* but x402:network is eip155:84532/, /x402:currencyMode=TEST/));
 
   it('facilitator over plain http', () => expectProblem({ ...SETTINGS, facilitatorUrl: 'http://facilitator.example' }, 'x402:facilitatorUrl', /must be an https:\/\/ URL/));
-  it('mainnet without a facilitator', () => expectProblem({ ...SETTINGS, network: 'eip155:8453' }, 'x402:facilitatorUrl', /required on Base/));
+  it('mainnet without a facilitator', () => expectProblem(MAINNET_SETTINGS, 'x402:facilitatorUrl', /required on Base/));
   it('mainnet with the testnet-only public facilitator', () =>
-    expectProblem({ ...SETTINGS, network: 'eip155:8453', facilitatorUrl: 'https://x402.org/facilitator' }, 'x402:facilitatorUrl', /settles testnets only/));
+    expectProblem({ ...MAINNET_SETTINGS, facilitatorUrl: 'https://x402.org/facilitator' }, 'x402:facilitatorUrl', /settles testnets only/));
   it('the CDP facilitator without its API key secret', () =>
-    expectProblem({ ...SETTINGS, network: 'eip155:8453', facilitatorUrl: CDP_FACILITATOR }, 'x402:cdpApiKeySecret', /required by the Coinbase CDP facilitator/, /Secrets Manager .* -c x402:cdpApiKeySecret=/));
+    expectProblem({ ...MAINNET_SETTINGS, facilitatorUrl: CDP_FACILITATOR }, 'x402:cdpApiKeySecret', /required by the Coinbase CDP facilitator/, /Secrets Manager .* -c x402:cdpApiKeySecret=/));
+  it.each(['https://facilitator.example', 'https://api.cdp.coinbase.com.facilitator.example/platform/v2/x402'])('a CDP key secret with a facilitator that is not the CDP one (%s)', (facilitatorUrl) =>
+    expectProblem(
+      { ...MAINNET_SETTINGS, cdpApiKeySecret: 'x402/cdp-api-key', facilitatorUrl },
+      'x402:cdpApiKeySecret',
+      new RegExp(`only ever sends to the CDP facilitator \\(api\\.cdp\\.coinbase\\.com\\), but x402:facilitatorUrl is ${facilitatorUrl.replace(/[.\/]/g, '\\$&')}`),
+      /remove x402:facilitatorUrl .* or remove x402:cdpApiKeySecret/,
+    ));
+  it.each([
+    ['the sample payTo of the README and the tests', SETTINGS.payTo!],
+    ['the USDC token contract on Base', '0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913'],
+  ])('payTo = %s on mainnet', (what, payTo) =>
+    expectProblem({ ...MAINNET_SETTINGS, cdpApiKeySecret: 'x402/cdp-api-key', payTo }, 'x402:payTo', new RegExp(`is ${what}, printed in cdk-x402's README or tests, and x402:network eip155:8453 is not a testnet`), /your own wallet/));
+  it('a sample payTo on a network cdk-x402 does not know as a testnet', () =>
+    expectProblem(
+      { ...SETTINGS, network: 'eip155:1', asset: { address: '0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48', name: 'USD Coin', version: '2', decimals: 6 } },
+      'x402:payTo',
+      /x402:network eip155:1 is not a testnet cdk-x402 knows/,
+    ));
   it('a CDP key secret that is neither a secret name nor a secret ARN', () =>
     expectProblem({ ...SETTINGS, cdpApiKeySecret: 'arn:aws:s3:::my-bucket' }, 'x402:cdpApiKeySecret', /neither a Secrets Manager secret name nor a secret ARN/, /its full ARN/));
   it('verify timeout beyond the viewer trigger budget', () => expectProblem({ ...SETTINGS, verifyTimeoutMs: 6000 }, 'x402:verifyTimeoutMs', /500 to 4000/));
@@ -241,7 +259,7 @@ describe('waf engine pricing', () => {
   });
 
   it('uses an explicit base price, and REAL on Base mainnet', () => {
-    const config = resolveX402Config({ ...SETTINGS, engine: 'waf', network: 'eip155:8453', basePrice: '$0.001', routes: { '/a': '$0.003', '/b': '4000' } });
+    const config = resolveX402Config({ ...MAINNET_SETTINGS, engine: 'waf', basePrice: '$0.001', routes: { '/a': '$0.003', '/b': '4000' } });
     expect(config.waf).toEqual({ chain: 'BASE', basePrice: '0.001', multipliers: [3, 4], currencyMode: 'REAL' });
   });
 });

@@ -3,7 +3,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { RECEIPT_INDEXES, RECEIPT_PARTITION_KEY } from '../../lambda/core/receipt';
 import { ReceiptTable } from '../../lib/receipt-table';
-import { propertiesOf } from './helpers';
+import { expectNoSynthWarnings, propertiesOf } from './helpers';
 
 function setup() {
   const app = new App();
@@ -15,7 +15,9 @@ function setup() {
 }
 
 describe('ReceiptTable', () => {
-  const { receipts, template } = setup();
+  const { stack, receipts, template } = setup();
+
+  it('synthesizes without warnings', () => expectNoSynthWarnings(stack));
 
   it('keys receipts by paymentId with the byPayer and byRoute indexes over createdAt', () => {
     template.hasResourceProperties('AWS::DynamoDB::Table', {

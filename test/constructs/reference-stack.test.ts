@@ -4,7 +4,7 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { applyNagChecks } from '../../lib/nag';
-import { only, referenceApp, scrubbed } from './helpers';
+import { cdkJsonContext, expectNoSynthWarnings, only, referenceApp, scrubbed } from './helpers';
 
 /** Synthesizes with the cdk-nag plugin; returns the validation report (synth throws on violations). */
 function synthWithNag(app: App): { pluginReports: Array<{ pluginName: string; conclusion: string; violations: unknown[]; suppressedViolations?: Array<{ ruleName: string }> }> } {
@@ -15,6 +15,8 @@ function synthWithNag(app: App): { pluginReports: Array<{ pluginName: string; co
 describe.each(['edge', 'waf'] as const)('reference stack, %s engine, from cdk.json context', (engine) => {
   const { app, stack } = referenceApp({ 'x402:engine': engine });
   const template = Template.fromStack(stack);
+
+  it('synthesizes without warnings', () => expectNoSynthWarnings(app));
 
   it('defaults to us-east-1 and the stack name CdkX402', () => {
     expect(stack.region).toBe('us-east-1');
@@ -66,9 +68,15 @@ describe('reference app overrides', () => {
   it('takes any setting from -c, e.g. another region, which still synthesizes (with a us-east-1 companion)', () => {
     const { app, stack } = referenceApp({ 'x402:region': 'eu-central-1', 'x402:stackName': 'Shop' });
     expect(stack.region).toBe('eu-central-1');
-    const report = synthWithNag(app);
-    expect(report.pluginReports.every((r) => r.violations.length === 0)).toBe(true);
+    expectNoSynthWarnings(app);
     expect(app.synth().stacks.map((s) => `${s.stackName}@${s.environment.region}`).sort()).toEqual(['Shop-x402-us-east-1@us-east-1', 'Shop@eu-central-1']);
+  });
+
+  it('needs a payTo of its own: the repository\'s cdk.json has none, and synth says how to pass one', () => {
+    expect(cdkJsonContext()).not.toHaveProperty(['x402:payTo']);
+    expect(() => referenceApp({ 'x402:payTo': undefined })).toThrow(
+      /x402:payTo = \(not set\): is required\.\n\s+Fix: set the wallet address that receives payments: -c x402:payTo=0xYourChecksummedAddress on the command line, or "x402:payTo": "0x\.\.\." in the context of cdk\.json/,
+    );
   });
 
   it('fails synth on a bad context value with an actionable message', () => {

@@ -7,7 +7,7 @@ import { IngestEnvironment, type IngestSettings } from '../../lambda/ingest/sett
 import { resolveX402Config } from '../../lib/pricing';
 import { ReceiptTable } from '../../lib/receipt-table';
 import { SettlementIngest } from '../../lib/settlement-ingest';
-import { only, paywallStack, propertiesOf, SETTINGS } from './helpers';
+import { expectNoSynthWarnings, only, paywallStack, propertiesOf, SETTINGS } from './helpers';
 
 const WAF_ROUTES = { '/articles/*': '$0.001', 'GET /api/premium-report': '$0.01' };
 
@@ -18,6 +18,8 @@ describe('SettlementIngest, wired into X402Paywall for the waf engine', () => {
   // The stack also holds the origin secret's rotation (test/constructs/origin-protection.test.ts).
   const fn = template.toJSON().Resources[id(paywall.settlementIngest!.function)].Properties;
   const tableArn = { 'Fn::GetAtt': [id(paywall.receiptTable.table), 'Arn'] };
+
+  it('synthesizes without warnings', () => expectNoSynthWarnings(app));
 
   it('runs a regional nodejs24.x function, told the table, the web ACL and the settings through its environment', () => {
     expect(fn).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], Handler: 'index.handler', Timeout: 300, MemorySize: 256 });

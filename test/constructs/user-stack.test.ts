@@ -16,7 +16,7 @@ import {
   resolveX402Config,
   X402Paywall,
 } from '../../lib';
-import { only, PAY_TO } from './helpers';
+import { expectNoSynthWarnings, only, PAY_TO } from './helpers';
 
 class PublisherStack extends Stack {
   readonly site: cloudfront.Distribution;
@@ -44,6 +44,8 @@ describe('constructs imported into a plain user stack', () => {
   const stack = new PublisherStack(new App(), 'Publisher', { env: { region: 'us-east-1' } });
   const template = Template.fromStack(stack);
   const config = only(template, 'AWS::CloudFront::Distribution').DistributionConfig;
+
+  it('synthesizes without warnings', () => expectNoSynthWarnings(stack));
 
   it('puts the verifier and the paid cache/origin policies on each behavior the user wires', () => {
     for (const behavior of [config.DefaultCacheBehavior, ...config.CacheBehaviors]) {

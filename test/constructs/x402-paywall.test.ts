@@ -1,14 +1,30 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { App, Stack } from 'aws-cdk-lib';
+import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
 import { PAYMENT_ID_HEADER, PENDING_SETTLEMENT_HEADER } from '../../lambda/core/handoff';
 import { X402Paywall } from '../../lib/x402-paywall';
-import { only, PAY_TO, paywallStack, propertiesOf, SETTINGS } from './helpers';
+import { expectNoSynthWarnings, MAINNET_SETTINGS, only, PAY_TO, paywallStack, propertiesOf, secondAwsCdkLib, SETTINGS } from './helpers';
 
 const MANAGED_CACHING_DISABLED = '4135ea2d-6df8-44a3-9df3-4b5a84be39ad';
+
+/**
+ * The functions of a template whose logs would be kept forever: a function must log to a log group
+ * of the template that has a retention, either through its LoggingConfig or, for Lambda@Edge, as
+ * the `/aws/lambda/us-east-1.<name>` group that Lambda@Edge writes to in us-east-1.
+ */
+function functionsKeepingLogsForever(template: Template): string[] {
+  const retained = Object.entries(template.findResources('AWS::Logs::LogGroup')).filter(([, g]) => g.Properties.RetentionInDays > 0);
+  const edgeGroupOf = (id: string) => JSON.stringify({ 'Fn::Join': ['', ['/aws/lambda/us-east-1.', { Ref: id }]] });
+  return Object.entries(template.findResources('AWS::Lambda::Function'))
+    .filter(([id, fn]) => {
+      const target = fn.Properties.LoggingConfig?.LogGroup;
+      return !retained.some(([groupId, group]) => JSON.stringify(target) === JSON.stringify({ Ref: groupId }) || JSON.stringify(group.Properties.LogGroupName) === edgeGroupOf(id));
+    })
+    .map(([id]) => id);
+}
 
 describe('X402Paywall, edge engine, built distribution', () => {
   const { app, stack, paywall } = paywallStack();
@@ -23,6 +39,17 @@ describe('X402Paywall, edge engine, built distribution', () => {
     for (const a of associations) expect(Object.keys(a.LambdaFunctionARN)).toEqual(['Ref']);
     expect(associations.every((a: any) => a.IncludeBody === undefined)).toBe(true);
     template.resourceCountIs('AWS::Lambda::Version', 3);
+  });
+
+  it('keeps the logs of every function for a limited time: the edge functions\' us-east-1 groups, created before CloudFront can run them', () => {
+    expect(functionsKeepingLogsForever(template)).toEqual([]);
+    const groups = propertiesOf(template, 'AWS::Logs::LogGroup');
+    for (const fn of [paywall.verifier!.viewerRequest, paywall.verifier!.originRequest!, paywall.verifier!.originResponse]) {
+      expect(groups).toContainEqual({ LogGroupName: { 'Fn::Join': ['', ['/aws/lambda/us-east-1.', { Ref: logicalIdOf(fn.lambda) }]] }, RetentionInDays: 365 });
+    }
+    for (const version of Object.values(template.findResources('AWS::Lambda::Version'))) {
+      expect(version.DependsOn).toEqual([expect.stringMatching(/EdgeLogs/)]);
+    }
   });
 
   it('adds no origin-request function when no route prices a side-effecting method', () => {
@@ -111,14 +138,14 @@ describe('X402Paywall, edge engine, built distribution', () => {
     ]);
   });
 
-  it('synthesizes without warnings', () => {
-    expect(Annotations.fromStack(stack).findWarning('*', Match.anyValue())).toEqual([]);
-  });
+  it('synthesizes without warnings', () => expectNoSynthWarnings(app));
 });
 
 describe('X402Paywall, paid caching disabled', () => {
   const { stack } = paywallStack({ paidCaching: 'disabled' });
   const template = Template.fromStack(stack);
+
+  it('synthesizes without warnings', () => expectNoSynthWarnings(stack));
 
   it('uses the managed CachingDisabled policy and creates no cache policy', () => {
     expect(only(template, 'AWS::CloudFront::Distribution').DistributionConfig.DefaultCacheBehavior.CachePolicyId).toBe(MANAGED_CACHING_DISABLED);
@@ -131,6 +158,8 @@ describe('X402Paywall, waf engine', () => {
   const template = Template.fromStack(stack);
   const distribution = only(template, 'AWS::CloudFront::Distribution').DistributionConfig;
 
+  it('synthesizes without warnings', () => expectNoSynthWarnings(stack));
+
   it('has no Lambda@Edge and no edge alarms, but the MonetizationConfig and Monetize rules', () => {
     // Regional Lambdas only: the settlement ingestion (test/constructs/settlement-ingest.test.ts) and the origin secret's rotation.
     expect(propertiesOf(template, 'AWS::Lambda::Function').map((f) => f.Description)).toEqual([
@@ -139,6 +168,7 @@ describe('X402Paywall, waf engine', () => {
     ]);
     template.resourceCountIs('AWS::Lambda::Version', 0);
     expect(propertiesOf(template, 'AWS::CloudWatch::Alarm').map((a) => a.MetricName)).toEqual(['Errors']);
+    expect(functionsKeepingLogsForever(template)).toEqual([]);
     expect(distribution.DefaultCacheBehavior.LambdaFunctionAssociations).toBeUndefined();
     const acl = only(template, 'AWS::WAFv2::WebACL');
     expect(acl.MonetizationConfig.CurrencyMode).toBe('TEST');
@@ -155,24 +185,113 @@ describe('X402Paywall, waf engine', () => {
 describe('X402Paywall adopting a Distribution of the same app', () => {
   const app = new App();
   const stack = new Stack(app, 'Site', { env: { region: 'us-east-1' } });
-  const site = new cloudfront.Distribution(stack, 'Existing', { defaultBehavior: { origin: new origins.HttpOrigin('www.example.com') } });
-  site.addBehavior('/static/*', new origins.HttpOrigin('static.example.com'));
+  const tenantCache = new cloudfront.CachePolicy(stack, 'TenantCache', {
+    headerBehavior: cloudfront.CacheHeaderBehavior.allowList('X-Tenant'),
+    cookieBehavior: cloudfront.CacheCookieBehavior.allowList('session'),
+    queryStringBehavior: cloudfront.CacheQueryStringBehavior.allowList('page'),
+    minTtl: Duration.seconds(60),
+    defaultTtl: Duration.hours(1),
+    maxTtl: Duration.days(1),
+    enableAcceptEncodingGzip: true,
+    enableAcceptEncodingBrotli: false,
+  });
+  const countryForwarding = new cloudfront.OriginRequestPolicy(stack, 'CountryForwarding', {
+    headerBehavior: cloudfront.OriginRequestHeaderBehavior.allowList('cloudfront-viewer-country'),
+    cookieBehavior: cloudfront.OriginRequestCookieBehavior.all(),
+    queryStringBehavior: cloudfront.OriginRequestQueryStringBehavior.all(),
+  });
+  const site = new cloudfront.Distribution(stack, 'Existing', {
+    defaultBehavior: { origin: new origins.HttpOrigin('www.example.com'), cachePolicy: tenantCache, originRequestPolicy: countryForwarding },
+    errorResponses: [
+      { httpStatus: 404, responseHttpStatus: 404, responsePagePath: '/404.html', ttl: Duration.minutes(5) },
+      { httpStatus: 503, responseHttpStatus: 503, responsePagePath: '/busy.html', ttl: Duration.minutes(1) },
+    ],
+  });
+  site.addBehavior('/static/*', new origins.HttpOrigin('static.example.com'), { compress: false });
+  site.addBehavior('/api/*', new origins.HttpOrigin('api.example.com'), {
+    cachePolicy: cloudfront.CachePolicy.CACHING_DISABLED,
+    originRequestPolicy: cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
+  });
   const paywall = new X402Paywall(stack, 'Paywall', { ...SETTINGS, distribution: site });
-  // Added after the paywall: patched too.
+  // Added after the paywall: adopted too.
   site.addBehavior('/blog/*', new origins.HttpOrigin('blog.example.com'));
   const template = Template.fromStack(stack);
   const config = only(template, 'AWS::CloudFront::Distribution').DistributionConfig;
+  const behavior = (pattern: string) => config.CacheBehaviors.find((b: any) => b.PathPattern === pattern);
+  const resources = template.toJSON().Resources;
+  const policyConfig = (ref: { Ref: string }) => {
+    const properties = resources[ref.Ref].Properties;
+    return properties.CachePolicyConfig ?? properties.OriginRequestPolicyConfig;
+  };
+  /** What the paywall's own payment-keyed cache policy puts in the key. */
+  const paymentKey: string[] = policyConfig({ Ref: stack.getLogicalId(paywall.paywalledBehavior.cachePolicy.node.defaultChild as never) })
+    .ParametersInCacheKeyAndForwardedToOrigin.HeadersConfig.Headers;
 
-  it('puts every behavior behind the paywall: edge functions, cache and origin request policies', () => {
-    const cachePolicy = { Ref: stack.getLogicalId(paywall.paywalledBehavior.cachePolicy.node.defaultChild as never) };
-    const originRequestPolicy = { Ref: stack.getLogicalId(paywall.paywalledBehavior.originRequestPolicy.node.defaultChild as never) };
-    const behaviors = [config.DefaultCacheBehavior, ...config.CacheBehaviors];
-    expect(config.CacheBehaviors.map((b: any) => b.PathPattern)).toEqual(['/static/*', '/blog/*']);
-    for (const behavior of behaviors) {
-      expect(behavior.CachePolicyId).toEqual(cachePolicy);
-      expect(behavior.OriginRequestPolicyId).toEqual(originRequestPolicy);
-      expect(behavior.LambdaFunctionAssociations.map((a: any) => a.EventType)).toEqual(['viewer-request', 'origin-request', 'origin-response']);
+  it('synthesizes without warnings', () => expectNoSynthWarnings(stack));
+
+  it('puts the edge functions on every behavior, including one added after the paywall', () => {
+    expect(config.CacheBehaviors.map((b: any) => b.PathPattern)).toEqual(['/static/*', '/api/*', '/blog/*']);
+    for (const b of [config.DefaultCacheBehavior, ...config.CacheBehaviors]) {
+      expect(b.LambdaFunctionAssociations.map((a: any) => a.EventType)).toEqual(['viewer-request', 'origin-request', 'origin-response']);
     }
+  });
+
+  it('keeps the publisher\'s cache key (headers, cookies, query strings), compression and maximum TTL, adds the payment headers, TTLs decided by the origin', () => {
+    expect(policyConfig(config.DefaultCacheBehavior.CachePolicyId)).toMatchObject({
+      MinTTL: 0,
+      DefaultTTL: 0,
+      MaxTTL: 86400,
+      ParametersInCacheKeyAndForwardedToOrigin: {
+        HeadersConfig: { HeaderBehavior: 'whitelist', Headers: ['x-tenant', ...paymentKey] },
+        CookiesConfig: { CookieBehavior: 'whitelist', Cookies: ['session'] },
+        QueryStringsConfig: { QueryStringBehavior: 'whitelist', QueryStrings: ['page'] },
+        EnableAcceptEncodingGzip: true,
+        EnableAcceptEncodingBrotli: false,
+      },
+    });
+  });
+
+  it('keeps what the publisher forwards to the origin and adds the hand-off header', () => {
+    expect(policyConfig(config.DefaultCacheBehavior.OriginRequestPolicyId)).toMatchObject({
+      HeadersConfig: { HeaderBehavior: 'whitelist', Headers: ['cloudfront-viewer-country', PENDING_SETTLEMENT_HEADER] },
+      CookiesConfig: { CookieBehavior: 'all' },
+      QueryStringsConfig: { QueryStringBehavior: 'all' },
+    });
+  });
+
+  it('merges the managed CachingOptimized once for the behaviors that share it, keeping their own compress setting', () => {
+    const cache = behavior('/static/*').CachePolicyId;
+    expect(behavior('/blog/*').CachePolicyId).toEqual(cache);
+    expect(policyConfig(cache)).toMatchObject({
+      MinTTL: 0,
+      DefaultTTL: 0,
+      MaxTTL: 31536000,
+      ParametersInCacheKeyAndForwardedToOrigin: {
+        HeadersConfig: { HeaderBehavior: 'whitelist', Headers: paymentKey },
+        CookiesConfig: { CookieBehavior: 'none' },
+        QueryStringsConfig: { QueryStringBehavior: 'none' },
+        EnableAcceptEncodingGzip: true,
+        EnableAcceptEncodingBrotli: true,
+      },
+    });
+    expect(policyConfig(behavior('/static/*').OriginRequestPolicyId).HeadersConfig).toEqual({ HeaderBehavior: 'whitelist', Headers: [PENDING_SETTLEMENT_HEADER] });
+    expect(behavior('/static/*').Compress).toBe(false);
+    expect(behavior('/blog/*').Compress).toBe(true);
+  });
+
+  it('keeps policies that need no change: CachingDisabled, and a managed policy that forwards every header but Host', () => {
+    expect(behavior('/api/*').CachePolicyId).toBe(cloudfront.CachePolicy.CACHING_DISABLED.cachePolicyId);
+    expect(behavior('/api/*').OriginRequestPolicyId).toBe(cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER.originRequestPolicyId);
+  });
+
+  it('never caches 500/502/503/504, keeping the publisher\'s error pages', () => {
+    expect(config.CustomErrorResponses).toEqual([
+      { ErrorCode: 404, ResponseCode: 404, ResponsePagePath: '/404.html', ErrorCachingMinTTL: 300 },
+      { ErrorCode: 503, ResponseCode: 503, ResponsePagePath: '/busy.html', ErrorCachingMinTTL: 0 },
+      { ErrorCode: 500, ErrorCachingMinTTL: 0 },
+      { ErrorCode: 502, ErrorCachingMinTTL: 0 },
+      { ErrorCode: 504, ErrorCachingMinTTL: 0 },
+    ]);
   });
 
   it('attaches the web ACL and builds no second distribution', () => {
@@ -180,15 +299,34 @@ describe('X402Paywall adopting a Distribution of the same app', () => {
     expect(config.WebACLId).toEqual({ 'Fn::GetAtt': [stack.getLogicalId(paywall.bots.webAcl), 'Arn'] });
     expect(paywall.distribution).toBe(site);
   });
+});
 
-  it('refuses a behavior whose viewer-request trigger is taken', () => {
-    const app2 = new App();
-    const stack2 = new Stack(app2, 'Site', { env: { region: 'us-east-1' } });
-    const fn = new cloudfront.Function(stack2, 'Rewrite', { code: cloudfront.FunctionCode.fromInline('function handler(e) { return e.request; }') });
-    const taken = new cloudfront.Distribution(stack2, 'Existing', {
-      defaultBehavior: { origin: new origins.HttpOrigin('www.example.com'), functionAssociations: [{ function: fn, eventType: cloudfront.FunctionEventType.VIEWER_REQUEST }] },
-    });
-    expect(() => new X402Paywall(stack2, 'Paywall', { ...SETTINGS, distribution: taken })).toThrow(/Existing, behavior \*: already has a viewer-request function; cdk-x402 needs that trigger/);
+describe('X402Paywall adopting a Distribution built by another copy of aws-cdk-lib', () => {
+  const second = secondAwsCdkLib();
+  afterAll(() => second.remove());
+  const app = new App();
+  const stack = new Stack(app, 'Site', { env: { region: 'us-east-1' } });
+  const { Distribution } = second.require('aws-cdk-lib/aws-cloudfront') as typeof cloudfront;
+  const { HttpOrigin } = second.require('aws-cdk-lib/aws-cloudfront-origins') as typeof origins;
+  const site = new Distribution(stack, 'Existing', { defaultBehavior: { origin: new HttpOrigin('www.example.com') } });
+  site.addBehavior('/static/*', new HttpOrigin('static.example.com'));
+  const paywall = new X402Paywall(stack, 'Paywall', { ...SETTINGS, distribution: site });
+  const config = only(Template.fromStack(stack), 'AWS::CloudFront::Distribution').DistributionConfig;
+
+  it('is a Distribution class this copy of aws-cdk-lib does not know', () => {
+    expect(Distribution).not.toBe(cloudfront.Distribution);
+    expect(site).not.toBeInstanceOf(cloudfront.Distribution);
+    expect(site.node.defaultChild).not.toBeInstanceOf(cloudfront.CfnDistribution);
+  });
+
+  it('is protected all the same: edge functions and payment-keyed policies on every behavior, the web ACL attached', () => {
+    for (const b of [config.DefaultCacheBehavior, ...config.CacheBehaviors]) {
+      expect(b.LambdaFunctionAssociations.map((a: any) => a.EventType)).toEqual(['viewer-request', 'origin-request', 'origin-response']);
+      expect(Object.keys(b.CachePolicyId)).toEqual(['Ref']);
+      expect(Object.keys(b.OriginRequestPolicyId)).toEqual(['Ref']);
+    }
+    expect(config.WebACLId).toEqual({ 'Fn::GetAtt': [stack.getLogicalId(paywall.bots.webAcl), 'Arn'] });
+    expect(config.CustomErrorResponses.map((r: any) => r.ErrorCode)).toEqual([500, 502, 503, 504]);
   });
 });
 
@@ -213,6 +351,8 @@ describe('X402Paywall in a stack outside us-east-1', () => {
   const assembly = app.synth();
   const globalStack = paywall.globalStack!;
 
+  it('synthesizes without warnings', () => expectNoSynthWarnings(app));
+
   it('synthesizes two stacks: the site in its region, web ACL and edge functions in us-east-1', () => {
     expect(assembly.stacks.map((s) => [s.stackName, s.environment.region]).sort()).toEqual([
       ['Site', 'eu-west-1'],
@@ -231,6 +371,14 @@ describe('X402Paywall in a stack outside us-east-1', () => {
     expect(statements).toHaveLength(3);
     for (const s of statements) expect(s).toContain(':dynamodb:eu-west-1:');
     expect(paywall.verifier!.edgeConfig.receiptTable).toEqual({ tableName: 'Site-x402-receipts', region: 'eu-west-1' });
+  });
+
+  it('keeps the logs of every function in both stacks for a limited time, deploy-time helpers included', () => {
+    for (const s of [stack, globalStack]) expect([s.stackName, functionsKeepingLogsForever(Template.fromStack(s))]).toEqual([s.stackName, []]);
+    const edgeFunctions = [paywall.verifier!.viewerRequest, paywall.verifier!.originRequest!, paywall.verifier!.originResponse];
+    expect(propertiesOf(Template.fromStack(globalStack), 'AWS::Logs::LogGroup').map((g) => JSON.stringify(g.LogGroupName))).toEqual(
+      edgeFunctions.map(() => expect.stringContaining('/aws/lambda/us-east-1.')),
+    );
   });
 
   it('reads the web ACL ARN across regions for the distribution', () => {
@@ -259,7 +407,7 @@ describe('X402Paywall misuse', () => {
 
 describe('X402Paywall, edge engine with the Coinbase CDP facilitator', () => {
   it('lets every edge function read the CDP key secret, and only that secret', () => {
-    const { stack } = paywallStack({ network: 'eip155:8453', cdpApiKeySecret: 'x402/cdp-api-key' });
+    const { stack } = paywallStack({ ...MAINNET_SETTINGS, cdpApiKeySecret: 'x402/cdp-api-key' });
     const readKey = propertiesOf(Template.fromStack(stack), 'AWS::IAM::Policy')
       .flatMap((p) => p.PolicyDocument.Statement)
       .filter((statement: any) => statement.Action === 'secretsmanager:GetSecretValue');

@@ -6,6 +6,7 @@ import type { CloudFrontRequestEvent, CloudFrontResultResponse } from 'aws-lambd
 import { mockClient } from 'aws-sdk-client-mock';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import type { EdgeConfig } from '../../lambda/core/config';
+import { CDP_FACILITATOR } from '../../lambda/core/facilitators';
 import { paymentRequiredV2, routeTerms } from '../../lambda/core/requirements';
 import { compileRoutes } from '../../lambda/core/routes';
 import { CDP_KEY_TTL_MS } from '../../lambda/edge/facilitator-auth';
@@ -79,6 +80,32 @@ it('sends the auth headers of a createAuthHeaders hook with the facilitator call
 
 describe('Coinbase CDP auth from Secrets Manager', () => {
   const cdp = { kind: 'cdp', secretId: 'x402/cdp-api-key', region: 'us-east-1' } as const;
+  const cdpHost = new URL(CDP_FACILITATOR).host;
+
+  /**
+   * The CDP facilitator's URL, reached on loopback: the test server stands in for CDP's host, the
+   * way an /etc/hosts entry would (the edge's real HTTP client and fetch, only the address differs).
+   */
+  function cdpConfig(): EdgeConfig {
+    return configWith({ url: CDP_FACILITATOR, auth: cdp });
+  }
+  const realFetch = globalThis.fetch;
+  beforeEach(() => {
+    const loopback = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    jest.spyOn(globalThis, 'fetch').mockImplementation((input, init) => {
+      const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+      return realFetch(url.replace(`https://${cdpHost}`, loopback), init);
+    });
+  });
+  afterEach(() => jest.restoreAllMocks());
+
+  it('never sends the CDP key to a facilitator that is not CDP\'s: no Authorization reaches it, and the secret is not even read', async () => {
+    secrets.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify({ apiKeyId: 'key-123', apiKeySecret: cdpKey('ed25519').apiKeySecret }) });
+    const response = await viewerRequest(configWith({ auth: cdp }));
+    expect(response.status).toBe('402');
+    expect(seen).toEqual([{ path: '/verify', authorization: undefined }]);
+    expect(secrets.commandCalls(GetSecretValueCommand)).toHaveLength(0);
+  });
 
   /** A CDP secret API key in each of CDP's two formats, and the public key that checks its JWTs. */
   function cdpKey(type: 'ed25519' | 'ec'): { apiKeySecret: string; publicKey: KeyObject } {
@@ -110,9 +137,10 @@ describe('Coinbase CDP auth from Secrets Manager', () => {
     const { apiKeySecret, publicKey } = cdpKey(type);
     secrets.on(GetSecretValueCommand, { SecretId: cdp.secretId }).resolves({ SecretString: JSON.stringify({ apiKeyId: 'key-123', apiKeySecret }) });
 
-    const response = await viewerRequest(configWith({ auth: cdp }));
+    const response = await viewerRequest(cdpConfig());
     expect(response.status).toBe('402');
     expect(seen).toHaveLength(1);
+    expect(seen[0].path).toBe('/platform/v2/x402/verify');
     const [scheme, token] = seen[0].authorization!.split(' ');
     expect(scheme).toBe('Bearer');
     const { header, claims } = verifiedJwt(token, publicKey);
@@ -123,7 +151,7 @@ describe('Coinbase CDP auth from Secrets Manager', () => {
 
   it('reads the secret once for many requests', async () => {
     secrets.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify({ apiKeyId: 'key-123', apiKeySecret: cdpKey('ed25519').apiKeySecret }) });
-    const config = configWith({ auth: cdp });
+    const config = cdpConfig();
     const handlers = createEdgeRuntime(config, { log: () => undefined });
     await Promise.all([1, 2, 3].map(async () => handlers.viewerRequest(await paidRequest(config))));
     expect(seen).toHaveLength(3);
@@ -134,7 +162,7 @@ describe('Coinbase CDP auth from Secrets Manager', () => {
     let now = Date.now();
     secrets.on(GetSecretValueCommand).resolvesOnce({ SecretString: JSON.stringify({ apiKeyId: 'key-123', apiKeySecret: cdpKey('ec').apiKeySecret }) }).rejects(new Error('ThrottlingException'));
     // Authorizations valid for an hour, so the edge's clock may move past the key's cache time.
-    const config = { ...configWith({ auth: cdp }), maxTimeoutSeconds: 3600 };
+    const config = { ...cdpConfig(), maxTimeoutSeconds: 3600 };
     const handlers = createEdgeRuntime(config, { log: () => undefined, clock: () => now });
     await handlers.viewerRequest(await paidRequest(config));
     now += CDP_KEY_TTL_MS + 1;
@@ -148,7 +176,7 @@ describe('Coinbase CDP auth from Secrets Manager', () => {
     ['a secret without the key', () => secrets.on(GetSecretValueCommand).resolves({ SecretString: '{"apiKeyId":"key-123"}' })],
   ])('fails closed with 503 and never reaches the facilitator on %s', async (_, arrange) => {
     arrange();
-    const response = await viewerRequest(configWith({ auth: cdp }));
+    const response = await viewerRequest(cdpConfig());
     expect(response.status).toBe('503');
     expect(JSON.parse(response.body!).error).toBe('facilitator_unavailable');
     expect(seen).toHaveLength(0);
