@@ -25,6 +25,8 @@ let stack: LocalStack;
 let dynamoProxy: Switch;
 let agent: PrivateKeyAccount;
 const flaggedNonces = new Set<string>();
+/** Flagged cases whose content was withheld: presented again after reconciliation, they must be delivered. */
+const withheld: Array<{ path: string; payment: PaymentPayload }> = [];
 
 /** A TCP pass-through to dynalite that can be switched off (connections reset, new ones refused). */
 interface Switch {
@@ -126,6 +128,7 @@ async function paidRequestUnder(path: string, fault: { when: 'before' | 'afterVe
     if (receipt?.status === 'failed' && IN_DOUBT_REASONS.includes(receipt.errorReason ?? '')) {
       ledger.flag(`${path}: ${receipt.errorReason}`);
       flaggedNonces.add(nonceOf(pay));
+      withheld.push({ path, payment: pay });
     } else ledger.violation('paymentLost', `${path}: charged ${charged} without content (${response.status})`);
   }
   return { response, body, json: () => JSON.parse(body), charged, served, payment: pay };
@@ -326,5 +329,18 @@ describe('reconciliation', () => {
     // Nothing is left in doubt: the authorizations that were never used are released.
     expect(receipts.filter((r) => r.status === 'reserved' || (r.status === 'failed' && IN_DOUBT_REASONS.includes(r.errorReason ?? '')))).toEqual([]);
     expect(run.json().totals).toMatchObject({ mismatch: 0, canceled: 0, pending: 0, changedMeanwhile: 0 });
+  });
+
+  it('a payer charged while the content was withheld gets it by presenting the same payment again, without a second charge', async () => {
+    expect(withheld.length).toBeGreaterThan(0);
+    for (const { path, payment } of withheld) {
+      const before = await stack.chain.usdcBalance(agent.address);
+      const again = await edgeFetch(stack, path, paymentHeader(payment));
+      const body = await again.text();
+      const charged = before - (await stack.chain.usdcBalance(agent.address));
+      if (charged !== 0n) ledger.violation('doubleCharge', `${path}: charged ${charged} again on redelivery`);
+      if (again.status !== 200 || !containsPaidContent(body)) ledger.chargedUndelivered(`${path}: ${again.status} on redelivery`);
+    }
+    expect(ledger.tally.chargedUndelivered ?? 0).toBe(0);
   });
 });

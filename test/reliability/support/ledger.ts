@@ -14,6 +14,9 @@
  *   says so), or DynamoDB failed after settlement (content released, the receipt kept in the log
  *   fallback). Reported, not hidden; `cdk-x402 reconcile` then closes them from the chain, and the
  *   suite counts those it closed as reconciled.
+ * - charged but not delivered: a payer was charged and the content withheld (a flagged case with
+ *   the content withheld), and presenting the same payment again after reconciliation still did not
+ *   deliver it (redelivery). Must be zero.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -30,6 +33,8 @@ export interface Tally {
   flagged: number;
   /** Flagged cases that `cdk-x402 reconcile` closed: a settled receipt with the chain's transaction. */
   reconciled: number;
+  /** Charged, withheld, and still not delivered when the same payment was presented again. */
+  chargedUndelivered?: number;
   readonly details: string[];
 }
 
@@ -60,6 +65,11 @@ export class Ledger {
 
   reconciled(count: number): void {
     this.tally.reconciled += count;
+  }
+
+  chargedUndelivered(detail: string): void {
+    this.tally.chargedUndelivered = (this.tally.chargedUndelivered ?? 0) + 1;
+    this.tally.details.push(`chargedUndelivered: ${detail}`);
   }
 
   /** Writes the tally for the run's summary; returns the violations (expected: none). */
