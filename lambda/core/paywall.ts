@@ -63,7 +63,7 @@ export type OriginRequestOutcome =
 
 export type OriginOutcome =
   | { readonly kind: 'pass' }
-  /** Release the origin's response with these headers added (the settlement result). */
+  /** Release the origin's response with these headers added (the settlement result, if any), never cacheable by shared caches. */
   | { readonly kind: 'release'; readonly setHeaders: Record<string, string> }
   /** Withhold the origin's content and answer this instead. */
   | { readonly kind: 'respond'; readonly response: PaywallResponse };
@@ -96,6 +96,13 @@ type SettleAttempt = { readonly kind: 'answer'; readonly settlement: SettleRespo
 function inDoubt(attempt: SettleAttempt): boolean {
   return attempt.kind === 'error' || (!attempt.settlement.success && attempt.settlement.errorReason === Reasons.settlementPending);
 }
+
+/**
+ * The origin's error for a paid request, passed on but never cached: CloudFront caches some error
+ * codes (404 for 10 s by default) under the payment-id cache key, so the same payment presented
+ * again would get that copy, the origin-response would not run and its reservation would stay held.
+ */
+const UNCACHED_ERROR: OriginOutcome = { kind: 'release', setHeaders: {} };
 
 /** PAYMENT-RESPONSE (and X-PAYMENT-RESPONSE for v1 clients) for a settlement. */
 function paymentResponseHeaders(settlement: SettleResponse, x402Version: number): Record<string, string> {
@@ -197,7 +204,7 @@ export class Paywall {
       case 'settled': {
         if (originFailed && handoff.kind === 'redeliver') {
           await this.ports.receipts.returnRedelivery(handoff.paymentId, now()).catch((error: unknown) => this.storeError('returnRedelivery', handoff.paymentId, error));
-          return { kind: 'pass' };
+          return UNCACHED_ERROR;
         }
         // Settled before the origin ran (side-effecting method): whatever the origin answered is
         // the paid-for response; a failed one may be retried with the same payment (redelivery).
@@ -217,7 +224,7 @@ export class Paywall {
       });
       this.ports.log({ event: 'x402.released', paymentId: pending.paymentId, originStatus });
       this.metric({ [Metrics.paymentsReleased]: 1 }, route);
-      return { kind: 'pass' };
+      return UNCACHED_ERROR;
     }
 
     const settled = await this.settleReservation(pending, terms, remainingMs);

@@ -42,6 +42,17 @@ describe('origin failure', () => {
     expect((await stack.receipts()).find((r) => r.resource.endsWith(path))).toMatchObject({ status: 'settled' });
   });
 
+  it('never caches an origin error under the payment: the same payment presented again reaches the origin and is released again', async () => {
+    const path = '/articles/missing-for-now';
+    const payment = await signedPaymentFor(stack, agent, path);
+    stack.origin.setBehavior(path, { status: 404 });
+    expect((await edgeFetch(stack, path, paymentHeader(payment))).status).toBe(404);
+    // CloudFront would cache a plain 404 for 10 s under this payment's cache key.
+    expect((await edgeFetch(stack, path, paymentHeader(payment))).status).toBe(404);
+    expect(stack.origin.requestsFor(path)).toBe(2);
+    expect((await stack.receipts()).find((r) => r.resource.endsWith(path))).toMatchObject({ status: 'released', reservations: 2 });
+  });
+
   it('charges nothing for a 404', async () => {
     const before = await stack.chain.usdcBalance(agent.address);
     const response = await edgeFetch(stack, '/api/missing', paymentHeader(await signedPaymentFor(stack, agent, '/api/missing')));

@@ -150,3 +150,15 @@ describe('viewer-request hand-off', () => {
     expect(result).toMatchObject({ status: '402' });
   });
 });
+
+describe('an origin error for a paid request', () => {
+  it('is passed on uncacheable, so the same payment presented again reaches origin-response, not a cached copy', async () => {
+    const { handlers, receipts } = setup();
+    const exact = await forgeExact(payer, requirements);
+    const forwarded = (await handlers.viewerRequest(viewerEvent('/articles/one', { 'payment-signature': encodeHeader(v2Payload(requirements, exact)) }))) as CloudFrontRequest;
+    const notFound = await handlers.originResponse(originEvent(forwarded, '404'));
+    expect(notFound.status).toBe('404');
+    expect(notFound.headers?.['cache-control']?.[0]?.value).toBe('private, no-store');
+    expect([...receipts.rows.values()][0]).toMatchObject({ status: 'released' });
+  });
+});
