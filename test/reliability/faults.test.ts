@@ -28,19 +28,31 @@ const flaggedNonces = new Set<string>();
 /** Flagged cases whose content was withheld: presented again after reconciliation, they must be delivered. */
 const withheld: Array<{ path: string; payment: PaymentPayload }> = [];
 
-/** A TCP pass-through to dynalite that can be switched off (connections reset, new ones refused). */
+/**
+ * A TCP pass-through to dynalite that can be switched off (connections reset, new ones refused) or
+ * made to hang (connections accepted and held, nothing forwarded: requests never get an answer).
+ */
 interface Switch {
   readonly endpoint: string;
   down(on: boolean): void;
+  hang(on: boolean): void;
   close(): Promise<void>;
 }
 async function tcpSwitch(target: string): Promise<Switch> {
   const { hostname, port } = new URL(target);
   const sockets = new Set<net.Socket>();
   let isDown = false;
+  let isHanging = false;
   const server = net.createServer((client) => {
     if (isDown) {
       client.destroy();
+      return;
+    }
+    if (isHanging) {
+      sockets.add(client);
+      client.on('close', () => sockets.delete(client));
+      client.on('error', () => undefined);
+      client.resume(); // swallow the request
       return;
     }
     const upstream = net.connect(Number(port), hostname);
@@ -60,6 +72,11 @@ async function tcpSwitch(target: string): Promise<Switch> {
       isDown = on;
       if (on) for (const s of sockets) s.destroy();
     },
+    hang(on) {
+      isHanging = on;
+      // Kept-alive connections too: the next request opens one that hangs.
+      for (const s of sockets) s.destroy();
+    },
     close: () => new Promise<void>((resolve) => {
       for (const s of sockets) s.destroy();
       server.close(() => resolve());
@@ -73,6 +90,8 @@ beforeAll(async () => {
     facilitatorSettleTimeoutMs: 1000,
     facilitatorSlowMs: 2500,
     originTimeoutMs: 1500,
+    // Short enough that a function stuck on a hung DynamoDB is killed within the test.
+    functionTimeoutMs: { 'origin-response': 5000 },
     log: (line) => void logs.push(line),
     configure: async (config) => {
       dynamoProxy = await tcpSwitch(config.receiptTable.endpoint!);
@@ -83,12 +102,14 @@ beforeAll(async () => {
   // The receipt table goes away exactly while the facilitator settles (the claim is already done).
   stack.facilitator.facilitator.onBeforeSettle(async () => {
     if (downAtSettle) dynamoProxy.down(true);
+    if (hangAtSettle) dynamoProxy.hang(true);
   });
 });
 afterEach(() => {
   stack.facilitator.setFault('none');
   stack.chain.setRpcFault(undefined);
   dynamoProxy.down(false);
+  dynamoProxy.hang(false);
   stack.origin.reset();
 });
 afterAll(async () => {
@@ -99,6 +120,7 @@ afterAll(async () => {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 let downAtSettle = false;
+let hangAtSettle = false;
 const nonceOf = (payment: PaymentPayload) => ((payment.payload as { authorization: { nonce: string } }).authorization.nonce).toLowerCase();
 
 /**
@@ -125,8 +147,9 @@ async function paidRequestUnder(path: string, fault: { when: 'before' | 'afterVe
   if (!served && charged > 0n) {
     const receipt = (await stack.receipts()).find((r) => r.nonce.toLowerCase() === nonceOf(pay));
     // Flagged, not lost: the receipt says the settlement is unconfirmed, and the chain has the transfer.
-    if (receipt?.status === 'failed' && IN_DOUBT_REASONS.includes(receipt.errorReason ?? '')) {
-      ledger.flag(`${path}: ${receipt.errorReason}`);
+    const abandoned = receipt?.status === 'reserved' && receipt.settleStartedAt !== undefined;
+    if (abandoned || (receipt?.status === 'failed' && IN_DOUBT_REASONS.includes(receipt.errorReason ?? ''))) {
+      ledger.flag(`${path}: ${abandoned ? 'settlement started, the function was killed before recording it' : receipt?.errorReason}`);
       flaggedNonces.add(nonceOf(pay));
       withheld.push({ path, payment: pay });
     } else ledger.violation('paymentLost', `${path}: charged ${charged} without content (${response.status})`);
@@ -219,6 +242,19 @@ describe('DynamoDB', () => {
     flaggedNonces.add(nonceOf(outcome.payment));
     dynamoProxy.down(false);
     await expectRecovery('/articles/dynamo-settled-after');
+  });
+
+  it('hanging while the facilitator settles: the origin-response is killed at its timeout after settling; withheld and flagged, the row shows the abandoned claim', async () => {
+    const path = '/articles/killed-after-settle';
+    hangAtSettle = true;
+    const outcome = await paidRequestUnder(path, { when: 'before', apply: () => undefined });
+    hangAtSettle = false;
+    dynamoProxy.hang(false);
+    expect(outcome.response.status).toBe(503);
+    expect(outcome.served).toBe(false);
+    expect(outcome.charged).toBe(1000n);
+    expect((await stack.receipts()).find((r) => r.nonce.toLowerCase() === nonceOf(outcome.payment))).toMatchObject({ status: 'reserved', settleStartedAt: expect.any(String) });
+    await expectRecovery('/articles/killed-after-settle-after');
   });
 
   it('unreachable when the origin failed: nothing charged, the reservation simply stays', async () => {

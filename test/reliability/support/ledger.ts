@@ -12,7 +12,8 @@
  *   chain must resolve it. Either the facilitator settled and its answer was lost (x402 gives the
  *   edge no way to confirm it: the content is withheld, the receipt is `failed` with a reason that
  *   says so), or DynamoDB failed after settlement (content released, the receipt kept in the log
- *   fallback). Reported, not hidden; `cdk-x402 reconcile` then closes them from the chain, and the
+ *   fallback), or the origin-response was killed after the facilitator settled (content withheld,
+ *   the row still reserved with the claim it made, `settleStartedAt`). Reported, not hidden; `cdk-x402 reconcile` then closes them from the chain, and the
  *   suite counts those it closed as reconciled.
  * - charged but not delivered: a payer was charged and the content withheld (a flagged case with
  *   the content withheld), and presenting the same payment again after reconciliation still did not
