@@ -71,10 +71,15 @@ async function main(): Promise<void> {
     check(receipt?.status === 'settled' && receipt.txHash === settlement.transaction, 'the receipt is settled with the same transaction');
     check(payerBefore - payerAfter === 1000n && publisherAfter - publisherBefore === 1000n, 'exactly 0.001 USDC moved from agent to publisher');
 
-    step('Replaying the same payment');
-    const replay = await fetch(url, { headers: { 'payment-signature': recorder.lastPaymentHeader() ?? '' } });
+    step('Presenting the same payment again (as an agent whose response was lost would)');
+    const again = () => fetch(url, { headers: { 'payment-signature': recorder.lastPaymentHeader() ?? '' } });
+    const redelivered = await again();
+    await redelivered.arrayBuffer();
+    show('status', `${redelivered.status} ${redelivered.statusText}`);
+    check(redelivered.status === 200 && (await stack.chain.usdcBalance(agent.address)) === payerAfter, 'delivered once more, without a second charge');
+    const replay = await again();
     show('status', `${replay.status} ${(await replay.json()).error}`);
-    check(replay.status === 402, 'a payment is accepted once');
+    check(replay.status === 402, 'then refused: a payment is charged once and redelivered at most once');
   } finally {
     await stack.close();
   }

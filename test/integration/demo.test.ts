@@ -1,0 +1,20 @@
+/** `npm run demo`, the README's first quickstart command, as a user runs it. */
+import { spawn } from 'node:child_process';
+import * as path from 'node:path';
+
+const ROOT = path.join(__dirname, '..', '..');
+
+it('runs the local edge demo to the end: 402, paid 200, redelivered once without a charge, then refused', async () => {
+  const { code, output } = await new Promise<{ code: number | null; output: string }>((resolve) => {
+    const child = spawn('npm', ['run', '--silent', 'demo'], { cwd: ROOT, env: { ...process.env, NO_COLOR: '1' } });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.on('close', (exitCode) => resolve({ code: exitCode, output }));
+  });
+  expect(output).not.toContain('✗');
+  expect(code).toBe(0);
+  for (const check of ['the edge asked for payment', 'content released with a successful settlement', 'delivered once more, without a second charge', 'then refused']) {
+    expect(output).toContain(`✓ ${check}`);
+  }
+}, 120_000);
