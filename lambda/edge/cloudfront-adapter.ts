@@ -1,6 +1,7 @@
 import type {
   Context,
   CloudFrontHeaders,
+  CloudFrontRequest,
   CloudFrontRequestEvent,
   CloudFrontRequestResult,
   CloudFrontResponseEvent,
@@ -9,7 +10,7 @@ import type {
 import { INTERNAL_HEADER_PREFIX, PENDING_SETTLEMENT_HEADER } from '../core/handoff';
 import { PaymentHeaders } from '../core/header-names';
 import type { LogSink } from '../core/ports';
-import type { Paywall, PaywallResponse, RemainingTime } from '../core/paywall';
+import type { OriginFacingRequest, Paywall, PaywallResponse, RemainingTime } from '../core/paywall';
 
 /** The part of Lambda's context the handlers use (absent when called outside Lambda). */
 export type EdgeContext = Pick<Context, 'getRemainingTimeInMillis'>;
@@ -60,18 +61,14 @@ export function cloudFrontHandlers(paywall: Paywall, log: LogSink): EdgeHandlers
             return toCloudFrontResponse(outcome.response);
         }
       } catch (error) {
-        log({ event: 'x402.handler_error', trigger: 'viewer-request', error: String(error) });
-        return toCloudFrontResponse(unavailable());
+        return failClosed(log, 'viewer-request', error);
       }
     },
 
     async originRequest(event, context) {
       const { request } = event.Records[0].cf;
       try {
-        const outcome = await paywall.onOriginRequest(
-          { method: request.method, uri: request.uri, handoff: request.headers[PENDING_SETTLEMENT_HEADER]?.[0]?.value },
-          remainingTime(context),
-        );
+        const outcome = await paywall.onOriginRequest(originFacing(request), remainingTime(context));
         switch (outcome.kind) {
           case 'pass':
             return request;
@@ -82,19 +79,14 @@ export function cloudFrontHandlers(paywall: Paywall, log: LogSink): EdgeHandlers
             return toCloudFrontResponse(outcome.response);
         }
       } catch (error) {
-        log({ event: 'x402.handler_error', trigger: 'origin-request', error: String(error) });
-        return toCloudFrontResponse(unavailable());
+        return failClosed(log, 'origin-request', error);
       }
     },
 
     async originResponse(event, context) {
       const { request, response } = event.Records[0].cf;
       try {
-        const outcome = await paywall.onOriginResponse(
-          { method: request.method, uri: request.uri, handoff: request.headers[PENDING_SETTLEMENT_HEADER]?.[0]?.value },
-          Number(response.status),
-          remainingTime(context),
-        );
+        const outcome = await paywall.onOriginResponse(originFacing(request), Number(response.status), remainingTime(context));
         switch (outcome.kind) {
           case 'pass':
             return response;
@@ -107,11 +99,21 @@ export function cloudFrontHandlers(paywall: Paywall, log: LogSink): EdgeHandlers
             return toCloudFrontResponse(outcome.response, response.headers);
         }
       } catch (error) {
-        log({ event: 'x402.handler_error', trigger: 'origin-response', error: String(error) });
-        return toCloudFrontResponse(unavailable(), response.headers);
+        return failClosed(log, 'origin-response', error, response.headers);
       }
     },
   };
+}
+
+/** What the origin-facing triggers read of the request CloudFront sends to the origin. */
+function originFacing(request: CloudFrontRequest): OriginFacingRequest {
+  return { method: request.method, uri: request.uri, handoff: request.headers[PENDING_SETTLEMENT_HEADER]?.[0]?.value };
+}
+
+/** An unexpected exception: logged, and answered with a 503 instead of content. */
+function failClosed(log: LogSink, trigger: string, error: unknown, originHeaders?: CloudFrontHeaders): CloudFrontResultResponse {
+  log({ event: 'x402.handler_error', trigger, error: String(error) });
+  return toCloudFrontResponse(unavailable(), originHeaders);
 }
 
 function unavailable(): PaywallResponse {
