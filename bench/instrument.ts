@@ -17,6 +17,14 @@ export interface RequestTiming {
   facilitatorMs: number;
   /** Wall time inside receipt-store calls (DynamoDB). */
   storeMs: number;
+  /**
+   * Wall time during which at least one port call was in flight: verify and the reservation run
+   * side by side, so the edge's own time is the handler time less this union, not less the sum.
+   */
+  waitingMs: number;
+  /** Port calls in flight now, and since when one has been (for `waitingMs`). */
+  inFlight: number;
+  waitingSince: number;
   settled: boolean;
 }
 
@@ -37,8 +45,12 @@ export class EdgeTimer {
     const time = <T>(field: 'facilitatorMs' | 'storeMs', call: () => Promise<T>): Promise<T> => {
       const record = this.als.getStore();
       const started = performance.now();
+      if (record && record.inFlight++ === 0) record.waitingSince = started;
       return call().finally(() => {
-        if (record) record[field] += performance.now() - started;
+        if (!record) return;
+        const ended = performance.now();
+        record[field] += ended - started;
+        if (--record.inFlight === 0) record.waitingMs += ended - record.waitingSince;
       });
     };
     const store = ports.receipts;
@@ -73,7 +85,7 @@ export class EdgeTimer {
     const timed = <E extends { Records: Array<{ cf: { config: { requestId: string } } }> }, R>(handler: (event: E) => Promise<R>) => (event: E): Promise<R> => {
       const id = event.Records[0].cf.config.requestId;
       let record = this.records.get(id);
-      if (!record) this.records.set(id, (record = { handlerMs: 0, facilitatorMs: 0, storeMs: 0, settled: false }));
+      if (!record) this.records.set(id, (record = { handlerMs: 0, facilitatorMs: 0, storeMs: 0, waitingMs: 0, inFlight: 0, waitingSince: 0, settled: false }));
       const rec = record;
       const started = performance.now();
       return this.als.run(rec, () => handler(event)).finally(() => {

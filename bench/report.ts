@@ -75,7 +75,8 @@ For req/s a ratio above 1 favours ours; for latency, size and init time a ratio 
 (\`verifyTypedData\`, ${s.runs} runs after ${s.warmup} warm-up): median **${ms(s.medianMs)} ms**, p99 ${ms(s.p99Ms)} ms.
 
 **Edge-added time of a paid request** (time inside our viewer-request + origin-response handlers
-minus the time spent waiting on the facilitator and on DynamoDB; it includes our own local signature
+minus the time during which a facilitator or DynamoDB call was in flight (their union: verify and
+the reservation overlap); it includes our own local signature
 check, decoding, receipts and headers):
 - sequential (c=1, ${seq.requests} requests): median **${ms(seq.medianMs)} ms = ${seq.multipleOfSignature.toFixed(2)}× one signature verification**, p99 ${ms(seq.p99Ms)} ms
   (handlers ${ms(seq.handlerMedianMs)} ms, of which facilitator ${ms(seq.facilitatorMedianMs)} ms and DynamoDB ${ms(seq.storeMedianMs)} ms, medians);

@@ -212,7 +212,7 @@ function checkRun(report: BenchReport): string[] {
 }
 
 function edgeAdded(records: RequestTiming[], signatureMedianMs: number): EdgeAdded {
-  const added = records.map((r) => r.handlerMs - r.facilitatorMs - r.storeMs).sort((a, b) => a - b);
+  const added = records.map((r) => r.handlerMs - r.waitingMs).sort((a, b) => a - b);
   const median = (values: number[]) => percentile([...values].sort((a, b) => a - b), 50);
   return {
     requests: records.length,
