@@ -67,7 +67,6 @@ export class EdgeTimer {
         }),
       markFailed: timed('markFailed'),
       release: timed('release'),
-      find: timed('find'),
       claimRedelivery: timed('claimRedelivery'),
       returnRedelivery: timed('returnRedelivery'),
     };

@@ -364,8 +364,8 @@ export class Paywall {
     const [held, verdict] = await Promise.all([this.reserve(receipt), this.verify(payload, requirements, verifyTimeout)]);
 
     // A nonce already held first: the facilitator refuses a settled one, which may be redelivered.
-    if (held === 'duplicate') {
-      const again = await this.presentedAgain(paymentId, routeIndex, resource, payment.x402Version);
+    if (typeof held === 'object' && 'held' in held) {
+      const again = await this.presentedAgain(paymentId, held.held, routeIndex, resource, payment.x402Version);
       if (isRejection(again)) admission.failed();
       return again;
     }
@@ -383,7 +383,7 @@ export class Paywall {
     return { kind: 'settle', paymentId, routeIndex, resource };
   }
 
-  private async reserve(receipt: Receipt): Promise<'reserved' | 'duplicate' | 'exhausted' | Rejection> {
+  private async reserve(receipt: Receipt): Promise<Awaited<ReturnType<ReceiptStorePort['reserve']>> | Rejection> {
     try {
       return await this.ports.receipts.reserve(receipt);
     } catch (error) {
@@ -410,11 +410,10 @@ export class Paywall {
    * authorization's validity and under the redelivery allowance: the content is delivered again
    * without a charge (its first delivery was withheld or lost). Anything else is a replay.
    */
-  private async presentedAgain(paymentId: string, routeIndex: number, resource: string, x402Version: 1 | 2): Promise<PaidHandoff | Rejection> {
+  private async presentedAgain(paymentId: string, row: Receipt | undefined, routeIndex: number, resource: string, x402Version: 1 | 2): Promise<PaidHandoff | Rejection> {
     const max = this.config.maxRedeliveries ?? DEFAULT_MAX_REDELIVERIES;
     const at = new Date(this.ports.clock()).toISOString();
     try {
-      const row = await this.ports.receipts.find(paymentId);
       const redeliverable =
         row?.status === 'settled' && row.txHash && row.resource === resource && this.ports.clock() / 1000 < row.expiresAt && (row.redeliveries ?? 0) < max;
       if (row && redeliverable && (await this.ports.receipts.claimRedelivery(paymentId, max, at))) {

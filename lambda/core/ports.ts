@@ -14,10 +14,12 @@ export interface FacilitatorPort {
 /** Receipt rows; every transition is a conditional write so it happens at most once. */
 export interface ReceiptStorePort {
   /**
-   * 'duplicate' when the payment id is already held (reserved, settled or failed); 'exhausted'
+   * `{ held }` when the payment id is already held (reserved, settled or failed), with the row as
+   * stored (a strongly consistent read: a payment presented again is decided on it; undefined if it
+   * vanished meanwhile); 'exhausted'
    * when it was released and reserved `MAX_RESERVATIONS` (receipt.ts) times in all.
    */
-  reserve(receipt: Receipt): Promise<'reserved' | 'duplicate' | 'exhausted'>;
+  reserve(receipt: Receipt): Promise<'reserved' | 'exhausted' | { readonly held: Receipt | undefined }>;
   /** Drops a reservation the facilitator refused to verify: no payment ever existed. */
   forget(paymentId: string): Promise<void>;
   /**
@@ -31,8 +33,6 @@ export interface ReceiptStorePort {
   markFailed(paymentId: string, errorReason: string, at: string, txHash?: string): Promise<void>;
   /** The origin failed: nothing was charged and the authorization may be presented again. */
   release(paymentId: string, at: string): Promise<void>;
-  /** The row as stored (strongly consistent read), for a payment presented again. */
-  find(paymentId: string): Promise<Receipt | undefined>;
   /** Counts one more delivery of a settled payment; false when `max` redeliveries were made. */
   claimRedelivery(paymentId: string, max: number, at: string): Promise<boolean>;
   /** The redelivery did not happen (the origin failed): gives the count back. */

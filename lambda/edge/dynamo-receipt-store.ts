@@ -30,24 +30,16 @@ export class DynamoReceiptStore implements ReceiptStorePort {
    * and the put is conditional on the row still being released with that count, so of parallel
    * presentations exactly one wins.
    */
-  async reserve(receipt: Receipt): Promise<'reserved' | 'duplicate' | 'exhausted'> {
+  async reserve(receipt: Receipt): Promise<'reserved' | 'exhausted' | { readonly held: Receipt | undefined }> {
     const fresh = await this.putIf(receipt, 1, {
       ConditionExpression: 'attribute_not_exists(#id)',
       ExpressionAttributeNames: { '#id': RECEIPT_PARTITION_KEY },
     });
     if (fresh) return 'reserved';
-    const { Item: held } = await this.client.send(
-      new GetItemCommand({
-        TableName: this.tableName,
-        Key: { [RECEIPT_PARTITION_KEY]: { S: receipt.paymentId } },
-        ConsistentRead: true,
-        ProjectionExpression: '#status, #reservations',
-        ExpressionAttributeNames: { '#status': 'status', '#reservations': 'reservations' },
-      }),
-    );
-    if (held?.status?.S !== ('released' satisfies ReceiptStatus)) return 'duplicate';
+    const held = await this.find(receipt.paymentId);
+    if (held?.status !== 'released') return { held };
     // Rows written before the count existed were reserved once.
-    const seen = held.reservations?.N;
+    const seen = held.reservations === undefined ? undefined : String(held.reservations);
     const count = seen === undefined ? 1 : Number(seen);
     if (count >= MAX_RESERVATIONS) return 'exhausted';
     const again = await this.putIf(receipt, count + 1, {
@@ -55,7 +47,9 @@ export class DynamoReceiptStore implements ReceiptStorePort {
       ExpressionAttributeNames: { '#status': 'status', '#reservations': 'reservations' },
       ExpressionAttributeValues: { ':released': { S: 'released' satisfies ReceiptStatus }, ...(seen === undefined ? {} : { ':seen': { N: seen } }) },
     });
-    return again ? 'reserved' : 'duplicate';
+    if (again) return 'reserved';
+    // Another presentation re-reserved it first: decide on the row as it is now.
+    return { held: await this.find(receipt.paymentId) };
   }
 
   /** Writes the receipt as its `reservations`-th reservation if the condition holds; false if not. */
@@ -115,6 +109,7 @@ export class DynamoReceiptStore implements ReceiptStorePort {
     return this.transition(paymentId, 'settled', at, { txHash }, undefined, ['payment']);
   }
 
+  /** The row as stored (strongly consistent read). */
   async find(paymentId: string): Promise<Receipt | undefined> {
     const { Item } = await this.client.send(new GetItemCommand({ TableName: this.tableName, Key: this.key(paymentId), ConsistentRead: true }));
     return Item && receiptFromItem(Item);

@@ -13,7 +13,7 @@ export class MemoryReceipts implements ReceiptStorePort {
   async reserve(receipt: Receipt) {
     this.check();
     const held = this.rows.get(receipt.paymentId);
-    if (held && held.status !== 'released') return 'duplicate' as const;
+    if (held && held.status !== 'released') return { held };
     this.rows.set(receipt.paymentId, receipt);
     return 'reserved' as const;
   }
@@ -38,10 +38,6 @@ export class MemoryReceipts implements ReceiptStorePort {
   }
   async release(paymentId: string, at: string) {
     this.rows.set(paymentId, { ...this.move(paymentId, 'reserved'), status: 'released', updatedAt: at });
-  }
-  async find(paymentId: string) {
-    this.check();
-    return this.rows.get(paymentId);
   }
   async claimRedelivery(paymentId: string, max: number, at: string) {
     this.check();
