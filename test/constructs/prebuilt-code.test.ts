@@ -82,3 +82,12 @@ describe('the Lambda@Edge size quota', () => {
     expect(() => synthWithQuota(zipped)).not.toThrow();
   });
 });
+
+describe('synth through lib/index.ts, both engines', () => {
+  it('requires no esbuild and none of the handlers\' runtime packages', () => {
+    const child = spawnSync(process.execPath, ['--import', 'tsx', path.join('test', 'support', 'synth-packages.ts')], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+    expect(child.status).toBe(0);
+    // @noble/hashes: keccak-256 of the EIP-55 address checksum (lib/pricing.ts).
+    expect(JSON.parse(child.stdout)).toEqual(['@noble/hashes', 'aws-cdk-lib', 'constructs']);
+  });
+});
