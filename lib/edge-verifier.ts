@@ -5,9 +5,9 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { EdgeConfig } from '../lambda/core/config';
+import { pricesSideEffects } from './paywalled-behavior';
 import type { EdgeBundleName } from './prebuilt-bundle';
 import { prebuiltCode } from './prebuilt-code';
-import { pricesSideEffects } from './paywalled-behavior';
 import { toEdgeConfig, type X402Config } from './pricing';
 import type { ReceiptTable } from './receipt-table';
 

@@ -67,7 +67,7 @@ export function injectConfig(name: EdgeBundleName, bundle: Buffer, config: unkno
  * which older engines refuse inside string literals, lone surrogates, any non-ASCII character) is
  * written as \uXXXX. So the bytes do not depend on an encoding and the literal cannot end early.
  */
-export function jsStringLiteral(text: string): string {
+function jsStringLiteral(text: string): string {
   return JSON.stringify(text).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
