@@ -9,7 +9,11 @@ export interface EdgeBundle {
   readonly zippedBytes: number;
 }
 
-/** One edge handler as the CDK construct deploys it: the package's prebuilt bundle, this configuration injected by the same function. */
+/**
+ * One edge handler as the CDK construct deploys it: the package's prebuilt bundle, this
+ * configuration injected by the same function (test/constructs/prebuilt-code.test.ts checks that
+ * a synthesized function's code is exactly that).
+ */
 export function edgeBundle(name: EdgeBundleName, config: EdgeConfig): EdgeBundle {
   const code = injectConfig(name, readPrebuiltBundle(name), config);
   return { code, bytes: code.length, zippedBytes: zippedSize(code) };
