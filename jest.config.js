@@ -14,12 +14,13 @@ module.exports = {
   testMatch: ['**/*.test.ts'],
   transform: {
     '^.+\\.ts$': ['ts-jest', { tsconfig: { module: 'commonjs', moduleResolution: 'node10', isolatedModules: true, esModuleInterop: true, resolveJsonModule: true }, diagnostics: false }],
-    // jose (the CDP auth's JWT library) ships ESM only; Lambda gets it through esbuild, jest through this.
+    // jose (the CDP auth's JWT library) ships ESM only; the bundles get it through esbuild, jest through this.
     '/node_modules/jose/.+\\.js$': ['ts-jest', { tsconfig: { allowJs: true, module: 'commonjs', isolatedModules: true }, diagnostics: false }],
   },
   transformIgnorePatterns: ['/node_modules/(?!jose/)'],
   testTimeout: 60000,
-  // The reliability suites' summary line (cases tried, content served unpaid, payments lost, double charges).
-  globalSetup: '<rootDir>/test/reliability/global-setup.ts',
+  // Builds the prebuilt bundles if stale; the reliability suites' summary line (cases tried,
+  // content served unpaid, payments lost, double charges).
+  globalSetup: '<rootDir>/test/global-setup.ts',
   globalTeardown: '<rootDir>/test/reliability/global-teardown.ts',
 };

@@ -1,9 +1,9 @@
 /**
  * Bundle size and cold-start module init time of each side's request handler.
  *
- * Each side's entry is built with the same esbuild settings as the deployed edge bundles
- * (lib/edge-bundle.ts) twice: fully bundled (what ships to Lambda@Edge) and with packages left in
- * node_modules (how a server usually runs). Init time is measured in a fresh `node` process per run:
+ * Each side's handler twice: fully bundled (what ships to Lambda@Edge: ours is the prebuilt bundle
+ * with the configuration injected) and with packages left in node_modules (how a server usually
+ * runs), each built with the settings of the deployed edge bundles (scripts/build-bundles.ts). Init time is measured in a fresh `node` process per run:
  * the time to `require` the file, i.e. evaluate every module and build the handler/app, without
  * any network (our handler contacts nothing at init; the peer's facilitator sync is off).
  */
@@ -13,8 +13,9 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { build } from 'esbuild';
 import type { EdgeConfig } from '../lambda/core/config';
-import { EDGE_BUNDLE_SETTINGS, EDGE_ENTRIES, edgeConfigDefine } from '../lib/edge-bundle';
-import { zippedSize } from '../lib/esbuild-code';
+import { injectConfig, zippedSize } from '../lib/prebuilt-bundle';
+import { edgeBundle } from '../local/bundle-edge';
+import { BUNDLES, EDGE_SETTINGS } from '../scripts/build-bundles';
 import { percentile } from './load-worker';
 
 const REPO = path.join(__dirname, '..');
@@ -27,18 +28,17 @@ export interface ColdStartResult {
   readonly initMs: { readonly median: number; readonly min: number; readonly max: number; readonly runs: number };
 }
 
-async function bundle(entry: string, config: EdgeConfig | undefined, packagesExternal: boolean): Promise<Uint8Array> {
+async function bundle(entry: string, packagesExternal: boolean): Promise<Buffer> {
   const result = await build({
-    ...EDGE_BUNDLE_SETTINGS,
-    external: [...EDGE_BUNDLE_SETTINGS.external],
+    ...EDGE_SETTINGS,
+    external: [...EDGE_SETTINGS.external],
     ...(packagesExternal ? { packages: 'external' as const } : {}),
-    entryPoints: [entry],
+    entryPoints: [path.resolve(REPO, entry)],
     bundle: true,
     write: false,
-    define: config ? edgeConfigDefine(config) : {},
     logLevel: 'silent',
   });
-  return result.outputFiles[0].contents;
+  return Buffer.from(result.outputFiles[0].contents);
 }
 
 function timeRequire(file: string, runs: number): ColdStartResult['initMs'] {
@@ -68,17 +68,16 @@ export async function measureColdStarts(config: EdgeConfig, runs = 7): Promise<R
   rmSync(local, { recursive: true, force: true });
   mkdirSync(local, { recursive: true });
   try {
-    const measure = async (name: string, entry: string, withConfig: boolean, external: boolean): Promise<ColdStartResult> => {
-      const code = await bundle(entry, withConfig ? config : undefined, external);
+    const measure = (name: string, code: Buffer, external: boolean): ColdStartResult => {
       const file = path.join(external ? local : dir, `${name}.js`);
       writeFileSync(file, code);
       return { bytes: code.length, zippedBytes: zippedSize(code), initMs: timeRequire(file, runs) };
     };
     return {
-      oursBundled: await measure('ours-bundled', EDGE_ENTRIES.viewerRequest, true, false),
-      oursUnbundled: await measure('ours-unbundled', EDGE_ENTRIES.viewerRequest, true, true),
-      peerBundled: await measure('peer-bundled', PEER_ENTRY, false, false),
-      peerUnbundled: await measure('peer-unbundled', PEER_ENTRY, false, true),
+      oursBundled: measure('ours-bundled', edgeBundle('viewer-request', config).code, false),
+      oursUnbundled: measure('ours-unbundled', injectConfig('viewer-request', await bundle(BUNDLES['viewer-request'].entry, true), config), true),
+      peerBundled: measure('peer-bundled', await bundle(PEER_ENTRY, false), false),
+      peerUnbundled: measure('peer-unbundled', await bundle(PEER_ENTRY, true), true),
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });

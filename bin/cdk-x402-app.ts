@@ -8,7 +8,11 @@ import { App } from 'aws-cdk-lib';
 import { applyNagChecks } from '../lib/nag';
 import { resolveReferenceStackSettings, settingsFromContext, X402ConfigError } from '../lib/pricing';
 import { ReferenceStack } from '../lib/reference-stack';
+import { ensureBundles } from '../scripts/build-bundles';
 
+// In this repository the functions' prebuilt bundles come from the tree: rebuilt when a source
+// changed, so a synth never packages older code (a construct library user's synth only reads them).
+ensureBundles();
 const app = new App();
 try {
   const settings = settingsFromContext(app.node.getAllContext());

@@ -1,13 +1,16 @@
 #!/usr/bin/env node
 'use strict';
-// package.json "bin" entry of the `cdk-x402` CLI. The CLI is TypeScript (bin/cdk-x402.ts, cli/), like
-// the rest of this repository; tsx's CommonJS hook compiles it on load (about half a second).
-let tsx;
-try {
-  tsx = require('tsx/cjs/api');
-} catch {
-  process.stderr.write('cdk-x402: the tsx package is missing. Run `npm ci` in the cdk-x402 repository (tsx is one of its devDependencies), or run `npx tsx bin/cdk-x402.ts`.\n');
+// package.json "bin" entry of the `cdk-x402` CLI: the prebuilt bundle of bin/cdk-x402.ts and cli/
+// (scripts/build-bundles.ts), every package it uses inside, so plain Node runs it.
+const { existsSync } = require('node:fs');
+const path = require('node:path');
+
+const bundle = path.join(__dirname, '..', 'dist', 'bundles', 'cli', 'index.js');
+if (!existsSync(bundle)) {
+  process.stderr.write(
+    `cdk-x402: the CLI is not built (${bundle} is missing). In the cdk-x402 repository, run \`npm run build:bundles\` ` +
+      '(or run it from its sources: `npm run cli -- <args>`); an installed cdk-x402 package ships it, so reinstall the package.\n',
+  );
   process.exit(1);
 }
-tsx.register();
-require('./cdk-x402.ts');
+require(bundle);

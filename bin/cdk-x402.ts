@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
- * The `cdk-x402` CLI (package.json "bin" runs it through bin/cdk-x402.js): `report`, `toggle on|off`,
- * `status`, `reconcile` for a deployed cdk-x402 stack. Also runnable as `npx tsx bin/cdk-x402.ts ...`.
+ * The `cdk-x402` CLI: `report`, `toggle on|off`, `status`, `reconcile` for a deployed cdk-x402
+ * stack. package.json "bin" (bin/cdk-x402.js) runs its prebuilt bundle (`npm run build:bundles`);
+ * from the sources: `npm run cli -- ...` or `npx tsx bin/cdk-x402.ts ...`.
  */
 import { runCli } from '../cli/program';
 

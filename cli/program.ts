@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { Argument, Command, CommanderError, Option } from 'commander';
+import { packageRoot } from '../lib/package-root';
 import { DEFAULT_REFERENCE_STACK_NAME } from '../lib/pricing';
 import { defaultClients, Session, type CliDeps, type TargetOptions } from './context';
 import { CliError, ExitCode, type ExitCodeValue } from './errors';
@@ -46,7 +47,7 @@ export function defaultDeps(): CliDeps {
 
 function version(): string {
   try {
-    return JSON.parse(readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')).version;
+    return JSON.parse(readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')).version;
   } catch {
     return 'unknown';
   }

@@ -5,9 +5,9 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { EdgeConfig } from '../lambda/core/config';
-import { EDGE_BUNDLE_SETTINGS, EDGE_ENTRIES, edgeConfigDefine } from './edge-bundle';
-import { esbuildCode } from './esbuild-code';
 import { pricesSideEffects } from './paywalled-behavior';
+import type { EdgeBundleName } from './prebuilt-bundle';
+import { prebuiltCode } from './prebuilt-code';
 import { toEdgeConfig, type X402Config } from './pricing';
 import type { ReceiptTable } from './receipt-table';
 
@@ -33,8 +33,8 @@ export interface EdgeVerifierProps {
 }
 
 /**
- * The two Lambda@Edge functions of the edge engine, bundled by the local esbuild (never Docker)
- * with exactly the settings of lib/edge-bundle.ts and the configuration baked in:
+ * The two Lambda@Edge functions of the edge engine, each the package's prebuilt bundle with the
+ * configuration injected (lib/prebuilt-code.ts):
  * - viewer-request: 402 / verify / reserve the nonce, or redeliver a settled payment (conditional
  *   writes and reads on the receipt table only, see ReceiptTable.grantReserve);
  * - origin-request (only when a route prices POST, PUT, PATCH or DELETE): settle those before the
@@ -80,7 +80,7 @@ export class EdgeVerifier extends Construct {
       description: 'cdk-x402 viewer-request: 402, verify, reserve the payment (config baked in)',
       runtime: lambda.Runtime.NODEJS_22_X,
       handler: 'index.handler',
-      code: bundledCode(EDGE_ENTRIES.viewerRequest, this.edgeConfig, VIEWER_TRIGGER.maxZippedBytes),
+      code: edgeCode('viewer-request', this.edgeConfig, VIEWER_TRIGGER.maxZippedBytes),
       memorySize: VIEWER_TRIGGER.memoryMb,
       timeout: VIEWER_TRIGGER.timeout,
       stackId: props.edgeStackId,
@@ -89,7 +89,7 @@ export class EdgeVerifier extends Construct {
       description: 'cdk-x402 origin-response: settle on 2xx, else release (config baked in)',
       runtime: lambda.Runtime.NODEJS_22_X,
       handler: 'index.handler',
-      code: bundledCode(EDGE_ENTRIES.originResponse, this.edgeConfig, ORIGIN_TRIGGER.maxZippedBytes),
+      code: edgeCode('origin-response', this.edgeConfig, ORIGIN_TRIGGER.maxZippedBytes),
       memorySize: ORIGIN_TRIGGER.memoryMb,
       timeout: ORIGIN_TRIGGER.timeout,
       stackId: props.edgeStackId,
@@ -99,7 +99,7 @@ export class EdgeVerifier extends Construct {
         description: 'cdk-x402 origin-request: settle side-effecting paid requests before the origin runs (config baked in)',
         runtime: lambda.Runtime.NODEJS_22_X,
         handler: 'index.handler',
-        code: bundledCode(EDGE_ENTRIES.originRequest, this.edgeConfig, ORIGIN_TRIGGER.maxZippedBytes),
+        code: edgeCode('origin-request', this.edgeConfig, ORIGIN_TRIGGER.maxZippedBytes),
         memorySize: ORIGIN_TRIGGER.memoryMb,
         timeout: ORIGIN_TRIGGER.timeout,
         stackId: props.edgeStackId,
@@ -141,7 +141,7 @@ function acknowledgeEdgeFunctionFindings(fn: cloudfront.experimental.EdgeFunctio
     {
       id: 'AwsSolutions::AwsSolutions-L1',
       reason:
-        'Pinned to nodejs22.x on purpose: lib/edge-bundle.ts targets node22 and its bundle-size check measures exactly that build, and the runtime must be one Lambda@Edge supports; move both together.',
+        'Pinned to nodejs22.x on purpose: scripts/build-bundles.ts builds the edge bundles for node22, and the runtime must be one Lambda@Edge supports; move both together.',
     },
   );
 }
@@ -173,15 +173,9 @@ function retainCrossRegionReaderLogs(stack: Stack, retention: logs.RetentionDays
   handler.addPropertyOverride('LoggingConfig', { LogGroup: logGroup.logGroupName });
 }
 
-/** A Lambda@Edge bundle with the configuration baked in, built by the local esbuild (lib/esbuild-code.ts). */
-function bundledCode(entry: string, config: EdgeConfig, maxZippedBytes: number): lambda.Code {
-  return esbuildCode({
-    entry,
-    settings: EDGE_BUNDLE_SETTINGS,
-    define: edgeConfigDefine(config),
-    maxZippedBytes,
-    limitName: 'Lambda@Edge (this trigger)',
-  });
+/** A Lambda@Edge bundle with the configuration injected, checked against the trigger's size quota. */
+function edgeCode(name: EdgeBundleName, config: EdgeConfig, maxZippedBytes: number): lambda.Code {
+  return prebuiltCode(name, { config, maxZippedBytes, limitName: 'Lambda@Edge (this trigger)' });
 }
 
 /**

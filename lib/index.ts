@@ -10,4 +10,3 @@ export * from './settlement-ingest';
 export * from './deployment-outputs';
 export * from './origin-protection';
 export * from './reference-stack';
-export { EDGE_BUNDLE_SETTINGS, EDGE_ENTRIES, edgeConfigDefine } from './edge-bundle';

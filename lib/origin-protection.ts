@@ -13,7 +13,6 @@
  *   ({@link CloudFrontOriginIngress}).
  * - VPC origins (`origins.VpcOrigin`): private by construction; accepted as protected.
  */
-import * as path from 'node:path';
 import { Annotations, Duration, Lazy, Stack, Token, Validations } from 'aws-cdk-lib';
 import type * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
@@ -26,16 +25,10 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct, type IConstruct } from 'constructs';
 import { ORIGIN_SECRET_HEADER, RotationEnvironment } from '../lambda/origin/secret-header';
-import { esbuildCode, type BundleSettings } from './esbuild-code';
+import { prebuiltCode } from './prebuilt-code';
 
 /** The id of the synth warning about an origin that can be reached around CloudFront. */
 export const UNPROTECTED_ORIGIN_WARNING = 'cdk-x402:unprotected-origin';
-
-/** The rotation Lambda's entry point. */
-export const ORIGIN_ROTATION_ENTRY = path.join(__dirname, '..', 'lambda', 'origin', 'rotation-handler.ts');
-
-/** The pinned, tested AWS SDK clients go into the bundle (the runtime's may differ). */
-export const ORIGIN_ROTATION_BUNDLE_SETTINGS: BundleSettings = { platform: 'node', target: 'node24', format: 'cjs', minify: true, external: [] };
 
 /** Header names CloudFront refuses as origin custom headers (besides the x-amz-* and x-edge-* prefixes). */
 const DISALLOWED_CUSTOM_HEADERS = new Set([
@@ -130,7 +123,7 @@ export class OriginSecret extends Construct {
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
       handler: 'index.handler',
-      code: esbuildCode({ entry: ORIGIN_ROTATION_ENTRY, settings: ORIGIN_ROTATION_BUNDLE_SETTINGS }),
+      code: prebuiltCode('origin-rotation'),
       memorySize: 256,
       timeout: Duration.minutes(1),
       role: this.rotationRole,

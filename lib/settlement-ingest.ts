@@ -1,4 +1,3 @@
-import * as path from 'node:path';
 import { Duration, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -10,18 +9,9 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { IngestEnvironment, MAX_SETTLEMENT_WINDOW_SECONDS, type IngestSettings } from '../lambda/ingest/settlement-records';
-import { esbuildCode, type BundleSettings } from './esbuild-code';
+import { prebuiltCode } from './prebuilt-code';
 import type { X402Config } from './pricing';
 import type { ReceiptTable } from './receipt-table';
-
-/** The ingestion Lambda's entry point. */
-export const INGEST_ENTRY = path.join(__dirname, '..', 'lambda', 'ingest', 'handler.ts');
-
-/**
- * Everything is bundled, the AWS SDK included: the SDK that ships with the Lambda runtime may
- * predate WAF's ListSettlementRecords, so the pinned, tested client goes into the bundle.
- */
-export const INGEST_BUNDLE_SETTINGS: BundleSettings = { platform: 'node', target: 'node24', format: 'cjs', minify: true, external: [] };
 
 /** Tuning of the settlement ingestion (all optional). */
 export interface SettlementIngestOptions {
@@ -118,7 +108,7 @@ export class SettlementIngest extends Construct {
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
       handler: 'index.handler',
-      code: esbuildCode({ entry: INGEST_ENTRY, settings: INGEST_BUNDLE_SETTINGS }),
+      code: prebuiltCode('settlement-ingest'),
       memorySize: 256,
       timeout: Duration.minutes(5),
       role: this.role,

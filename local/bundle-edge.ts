@@ -1,9 +1,6 @@
 import type { EdgeConfig } from '../lambda/core/config';
-import { EDGE_BUNDLE_SETTINGS, EDGE_ENTRIES, edgeConfigDefine } from '../lib/edge-bundle';
-import { buildBundle, zippedSize } from '../lib/esbuild-code';
+import { EDGE_BUNDLES, injectConfig, readPrebuiltBundle, zippedSize, type EdgeBundleName } from '../lib/prebuilt-bundle';
 import type { EdgeEventType } from './distribution';
-
-export type EdgeEntryName = keyof typeof EDGE_ENTRIES;
 
 export interface EdgeBundle {
   readonly code: Buffer;
@@ -12,22 +9,25 @@ export interface EdgeBundle {
   readonly zippedBytes: number;
 }
 
-/** One edge handler as the CDK construct bundles it (the same builder and settings), config baked in. */
-export function bundleEdgeEntry(name: EdgeEntryName, config: EdgeConfig): EdgeBundle {
-  const code = buildBundle({ entry: EDGE_ENTRIES[name], settings: EDGE_BUNDLE_SETTINGS, define: edgeConfigDefine(config) });
+/**
+ * One edge handler as the CDK construct deploys it: the package's prebuilt bundle, this
+ * configuration injected by the same function (test/constructs/prebuilt-code.test.ts checks that
+ * a synthesized function's code is exactly that).
+ */
+export function edgeBundle(name: EdgeBundleName, config: EdgeConfig): EdgeBundle {
+  const code = injectConfig(name, readPrebuiltBundle(name), config);
   return { code, bytes: code.length, zippedBytes: zippedSize(code) };
 }
 
-/** Every edge handler of lib/edge-bundle.ts, bundled as deployed. */
-export function bundleEdge(config: EdgeConfig): Record<EdgeEntryName, EdgeBundle> {
-  return Object.fromEntries(Object.keys(EDGE_ENTRIES).map((name) => [name, bundleEdgeEntry(name as EdgeEntryName, config)])) as Record<EdgeEntryName, EdgeBundle>;
+/** Every edge handler, as deployed with this configuration. */
+export function edgeBundles(config: EdgeConfig): Record<EdgeBundleName, EdgeBundle> {
+  return Object.fromEntries(EDGE_BUNDLES.map((name) => [name, edgeBundle(name, config)])) as Record<EdgeBundleName, EdgeBundle>;
 }
 
-/** The entry a trigger's function is built from, by name: `origin-request` → `originRequest`. */
-export function entryForEventType(eventType: EdgeEventType): EdgeEntryName {
-  const name = eventType.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
-  if (!(name in EDGE_ENTRIES)) {
-    throw new Error(`the distribution associates a ${eventType} function, but lib/edge-bundle.ts EDGE_ENTRIES has no "${name}" entry to build it from`);
+/** The bundle a trigger's function runs: the one named after the trigger. */
+export function bundleForEventType(eventType: EdgeEventType): EdgeBundleName {
+  if (!(EDGE_BUNDLES as readonly string[]).includes(eventType)) {
+    throw new Error(`the distribution associates a ${eventType} function, but cdk-x402 ships no ${eventType} bundle (lib/prebuilt-bundle.ts EDGE_BUNDLES)`);
   }
-  return name as EdgeEntryName;
+  return eventType as EdgeBundleName;
 }

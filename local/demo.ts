@@ -6,7 +6,7 @@
 import { decodePaymentRequiredHeader, decodePaymentResponseHeader } from '@x402/core/http';
 import { wrapFetchWithPayment } from '@x402/fetch';
 import { officialClientFor, recordingFetch } from './agent';
-import { bundleEdge } from './bundle-edge';
+import { edgeBundle } from './bundle-edge';
 import { startLocalStack } from './stack';
 import { formatAtomicUnits } from '../lambda/core/price';
 
@@ -31,8 +31,7 @@ async function main(): Promise<void> {
     show('edge (CloudFront)', stack.edge.url);
     show('WAF', 'EMULATION: non-browser and AI-bot user agents are payment-eligible');
     show('publisher wallet', stack.payTo);
-    const bundles = await bundleEdge(stack.config);
-    show('viewer-request λ', `${(bundles.viewerRequest.zippedBytes / 1024).toFixed(1)} KB zipped (limit 1024 KB)`);
+    show('viewer-request λ', `${(edgeBundle('viewer-request', stack.config).zippedBytes / 1024).toFixed(1)} KB zipped (limit 1024 KB)`);
 
     const agent = await stack.chain.newFundedWallet(1_000_000n);
     const payerBefore = await stack.chain.usdcBalance(agent.address);

@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { buildBundle } from '../lib/esbuild-code';
+import { bundleEntry } from '../scripts/build-bundles';
 
 /** What a container is started with (the worker's `workerData`). */
 export interface ContainerInit {
@@ -99,10 +99,7 @@ export function removeLambdaCode(file: string): void {
 let runtimePath: string | undefined;
 /** The container's runtime (lambda-runtime.ts), bundled once per process. */
 function lambdaRuntime(): string {
-  runtimePath ??= writeLambdaCode('lambda-runtime', buildBundle({
-    entry: path.join(__dirname, 'lambda-runtime.ts'),
-    settings: { platform: 'node', target: 'node20', format: 'cjs', minify: false, external: [] },
-  }));
+  runtimePath ??= writeLambdaCode('lambda-runtime', bundleEntry(path.join(__dirname, 'lambda-runtime.ts'), { platform: 'node', target: 'node20', format: 'cjs', minify: false, external: [] }).code);
   return runtimePath;
 }
 

@@ -39,8 +39,8 @@ export function synthesizePaywall(input: PaywallSynthInput): SynthesizedPaywall 
   try {
     const app = new App({
       outdir,
-      // The template is what is read here: the function bundles are built with the local
-      // configuration instead, and CloudFormation's own template validation takes seconds.
+      // The template is what is read here: the functions run the prebuilt bundles with the local
+      // configuration injected instead, and CloudFormation's own template validation takes seconds.
       context: { 'aws:cdk:bundling-stacks': [] },
       builtinCloudFormationValidation: false,
     });

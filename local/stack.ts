@@ -6,7 +6,9 @@ import type { LogSink } from '../lambda/core/ports';
 import type { Receipt } from '../lambda/core/receipt';
 import type { EdgeHandlers } from '../lambda/edge/cloudfront-adapter';
 import { resolveX402Config, toEdgeConfig, type X402Settings } from '../lib/pricing';
-import { bundleEdge, entryForEventType, type EdgeBundle, type EdgeEntryName } from './bundle-edge';
+import { ensureBundles } from '../scripts/build-bundles';
+import type { EdgeBundleName } from '../lib/prebuilt-bundle';
+import { bundleForEventType, edgeBundles, type EdgeBundle } from './bundle-edge';
 import { LOCAL_NETWORK, startLocalChain, type LocalChain } from './chain';
 import { startLocalEdge, type LocalEdge } from './cloudfront';
 import { distributionFromTemplate, EDGE_EVENT_TYPES, type DistributionConfig, type EdgeEventType } from './distribution';
@@ -93,6 +95,8 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const started: Array<{ close(): Promise<void> }> = [];
   try {
+    // The functions run the package's prebuilt bundles: rebuilt first if the tree changed.
+    ensureBundles();
     const origin = await startSampleOrigin();
     started.push(origin);
     const payTo = privateKeyToAccount(generatePrivateKey()).address;
@@ -108,7 +112,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const synthesis = synthesizePaywallApart({ settings, receiptTableName: RECEIPT_TABLE, region: REGION, origin: { domainName: '127.0.0.1', httpPort: origin.port } });
     synthesis.catch(() => undefined); // awaited below; a failure meanwhile is not unhandled
     // What the verifier bakes in (EdgeVerifier: toEdgeConfig of the resolved settings), known now
-    // so the bundles build while the template synthesizes; checked against the template's below.
+    // so the bundles are ready while the template synthesizes; checked against the template's below.
     const deployed = toEdgeConfig(resolveX402Config(settings), { tableName: RECEIPT_TABLE, region: REGION });
 
     const chain = await startLocalChain({ rpcPort: options.ports?.rpc });
@@ -128,7 +132,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ...(options.abuseLimits ? { abuseLimits: options.abuseLimits } : {}),
     };
     const config = options.configure ? await options.configure(local) : local;
-    const bundles = options.inProcessHandlers ? undefined : bundleEdge(config);
+    const bundles = options.inProcessHandlers ? undefined : edgeBundles(config);
 
     const synthesized = await synthesis;
     // Compared as the bundles bake it: its JSON text.
@@ -174,22 +178,22 @@ function triggersOf(distribution: DistributionConfig): Map<string, EdgeEventType
       const functionId = behavior.functions[eventType]?.functionId;
       if (functionId === undefined) continue;
       const other = triggers.get(functionId);
-      if (other && other !== eventType) throw new Error(`function ${functionId} is associated with both ${other} and ${eventType}; the local edge builds one entry per function`);
+      if (other && other !== eventType) throw new Error(`function ${functionId} is associated with both ${other} and ${eventType}; the local edge runs one bundle per function`);
       triggers.set(functionId, eventType);
     }
   }
   return triggers;
 }
 
-/** Each function's bundle (its trigger's entry, built as deployed), in its own Lambda containers. */
-function lambdaContainers(distribution: DistributionConfig, bundles: Readonly<Record<EdgeEntryName, EdgeBundle>>, options: LocalStackOptions): EdgeFunctions {
+/** Each function's bundle (its trigger's, as deployed), in its own Lambda containers. */
+function lambdaContainers(distribution: DistributionConfig, bundles: Readonly<Record<EdgeBundleName, EdgeBundle>>, options: LocalStackOptions): EdgeFunctions {
   const log = options.log ?? (() => undefined);
   const files: string[] = [];
   const byId: Record<string, EdgeFunctionRuntime> = {};
   for (const [functionId, eventType] of triggersOf(distribution)) {
     const fn = distribution.functions[functionId]!;
-    const entry = entryForEventType(eventType);
-    const codePath = writeLambdaCode(entry, bundles[entry].code);
+    const name = bundleForEventType(eventType);
+    const codePath = writeLambdaCode(name, bundles[name].code);
     files.push(codePath);
     byId[functionId] = lambdaFunction({
       functionName: functionId,
@@ -214,8 +218,9 @@ function lambdaContainers(distribution: DistributionConfig, bundles: Readonly<Re
 function inProcessFunctions(distribution: DistributionConfig, handlers: EdgeHandlers, timeouts: LocalStackOptions['functionTimeoutMs']): EdgeFunctions {
   const byId: Record<string, EdgeFunctionRuntime> = {};
   for (const [functionId, eventType] of triggersOf(distribution)) {
-    const handler = (handlers as unknown as Record<string, ((event: never) => Promise<unknown>) | undefined>)[entryForEventType(eventType)];
-    if (!handler) throw new Error(`the in-process handlers have no ${entryForEventType(eventType)} for the ${eventType} function`);
+    const key = bundleForEventType(eventType).replace(/-([a-z])/g, (_, c: string) => c.toUpperCase()); // origin-request → originRequest
+    const handler = (handlers as unknown as Record<string, ((event: never) => Promise<unknown>) | undefined>)[key];
+    if (!handler) throw new Error(`the in-process handlers have no ${key} for the ${eventType} function`);
     byId[functionId] = inProcessFunction(handler, timeouts?.[eventType] ?? distribution.functions[functionId]!.timeoutSeconds * 1000);
   }
   return { byId, close: async () => undefined };

@@ -1,5 +1,3 @@
-import { convertToTokenAmount } from '@x402/core/utils';
-
 /**
  * Converts a configured price into atomic units of the asset, as a decimal string.
  * `"$0.001"` is a USD amount of a USD stablecoin (1 token = $1); a bare integer (`"1000"`) is
@@ -21,7 +19,8 @@ export function priceToAtomicUnits(price: string, decimals: number): { amount: s
   if (fraction.length > decimals) {
     return { error: `price "${price}" has ${fraction.length} decimals but the asset has only ${decimals}` };
   }
-  const amount = convertToTokenAmount(fraction ? `${usd[1]}.${fraction}` : usd[1], decimals);
+  // Shifting the decimal point is appending the fraction's digits, padded to the asset's decimals.
+  const amount = BigInt(usd[1] + fraction.padEnd(decimals, '0')).toString();
   return amount === '0' ? { error: `price "${price}" is zero: omit the route to make it free` } : { amount };
 }
 

@@ -49,6 +49,12 @@ export function paywallStack(props: Partial<X402PaywallProps> = {}, region = 'us
   return { app, stack, paywall };
 }
 
+/** Each Lambda function's S3 key (`<asset hash>.zip`), by logical id. */
+export function codeKeys(stack: Stack): Record<string, string> {
+  const functions = Template.fromStack(stack).findResources('AWS::Lambda::Function');
+  return Object.fromEntries(Object.entries(functions).map(([id, resource]) => [id, resource.Properties.Code.S3Key]));
+}
+
 /** Resources of one type in a template, as an array of their Properties. */
 export function propertiesOf(template: Template, type: string): Array<Record<string, any>> {
   return Object.values(template.findResources(type)).map((r) => r.Properties);

@@ -92,7 +92,7 @@ describe('X402Paywall in front of an HTTP origin: the secret origin header by de
     expect(statements[2].Resource).toHaveLength(Object.keys(template.findResources('AWS::Lambda::Version')).length);
   });
 
-  it('bundles the rotation with the local esbuild, the pinned CloudFront and Secrets Manager clients inside', () => {
+  it('deploys the prebuilt rotation bundle, the pinned CloudFront and Secrets Manager clients inside', () => {
     const assembly = app.synth();
     const code = readFileSync(path.join(assembly.directory, `asset.${(rotation.Code.S3Key as string).replace(/\.zip$/, '')}`, 'index.js'), 'utf8');
     expect(code).toContain('UpdateDistribution');

@@ -64,7 +64,7 @@ describe('SettlementIngest, wired into X402Paywall for the waf engine', () => {
     expect(alarm).toMatchObject({ Namespace: 'AWS/Lambda', MetricName: 'Errors', Period: 300, EvaluationPeriods: 3, DatapointsToAlarm: 3, Threshold: 1, TreatMissingData: 'notBreaching' });
   });
 
-  it('is bundled by the local esbuild (no Docker), the pinned AWS SDK inside (the runtime\'s may lack ListSettlementRecords)', () => {
+  it('deploys the prebuilt ingestion bundle, the pinned AWS SDK inside (the runtime\'s may lack ListSettlementRecords)', () => {
     const assembly = app.synth();
     const key = (fn.Code.S3Key as string).replace(/\.zip$/, '');
     const code = readFileSync(path.join(assembly.directory, `asset.${key}`, 'index.js'), 'utf8');

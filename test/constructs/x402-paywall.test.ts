@@ -5,6 +5,7 @@ import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
 import { PAYMENT_ID_HEADER, PENDING_SETTLEMENT_HEADER } from '../../lambda/core/handoff';
+import { EDGE_CONFIG_PLACEHOLDER } from '../../lambda/edge/baked-config';
 import { X402Paywall } from '../../lib/x402-paywall';
 import { expectNoSynthWarnings, MAINNET_SETTINGS, only, PAY_TO, paywallStack, propertiesOf, secondAwsCdkLib, SETTINGS } from './helpers';
 
@@ -91,14 +92,15 @@ describe('X402Paywall, edge engine, built distribution', () => {
     expect(statements).toHaveLength(3);
   });
 
-  it('bakes the configuration (routes, payTo, table, eligibility header) into the bundles', () => {
+  it('injects the configuration (routes, payTo, table, eligibility header) into the bundles', () => {
     const assembly = app.synth();
     for (const fn of [paywall.verifier!.viewerRequest, paywall.verifier!.originResponse]) {
       const key = functions[logicalIdOf(fn.lambda)].Properties.Code.S3Key as string;
       const code = readFileSync(path.join(assembly.directory, `asset.${key.replace(/\.zip$/, '')}`, 'index.js'), 'utf8');
-      expect(code).not.toContain('__X402_EDGE_CONFIG__');
+      expect(code).not.toContain(EDGE_CONFIG_PLACEHOLDER);
       for (const baked of [PAY_TO, '"tableName":"Site-x402-receipts"', '"region":"us-east-1"', '"pattern":"POST /api/**"', 'x-amzn-waf-x402-eligible', 'https://x402.org/facilitator']) {
-        expect(code).toContain(baked);
+        // As it stands inside the configuration's string literal.
+        expect(code).toContain(JSON.stringify(baked).slice(1, -1));
       }
     }
   });

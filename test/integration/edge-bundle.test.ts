@@ -1,21 +1,21 @@
 import { wrapFetchWithPayment } from '@x402/fetch';
-import { bundleEdge } from '../../local/bundle-edge';
+import { edgeBundles } from '../../local/bundle-edge';
 import { startLocalStack, type LocalStack } from '../../local/stack';
 import { officialClient } from '../support/payer';
 
 let stack: LocalStack;
 
-// The local edge runs the bundles exactly as deployed, each function in its own Lambda containers.
+// The local edge runs the prebuilt bundles with the configuration injected as synth does, each function in its own Lambda containers.
 beforeAll(async () => {
   stack = await startLocalStack();
 }, 60_000);
 afterAll(() => stack?.close());
 
 it('every edge bundle stays far below Lambda@Edge\'s 1 MB zipped limit', () => {
-  for (const bundle of Object.values(bundleEdge(stack.config))) expect(bundle.zippedBytes).toBeLessThan(150 * 1024);
+  for (const bundle of Object.values(edgeBundles(stack.config))) expect(bundle.zippedBytes).toBeLessThan(150 * 1024);
 });
 
-it('the deployed bundles, configuration baked in at build time, take a real payment', async () => {
+it('the prebuilt bundles, the configuration injected, take a real payment', async () => {
   const agent = await stack.chain.newFundedWallet(100_000n);
   const unpaid = await fetch(`${stack.edge.url}/articles/bundled`);
   expect(unpaid.status).toBe(402);
