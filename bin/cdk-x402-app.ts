@@ -5,8 +5,10 @@
  * AWS credentials. cdk-nag AwsSolutions checks run on every synth.
  */
 import { App } from 'aws-cdk-lib';
-import { applyNagChecks } from '../lib/nag';
-import { resolveReferenceStackSettings, settingsFromContext, X402ConfigError } from '../lib/pricing';
+import { applyNagChecks } from './nag';
+import { settingsFromContext } from '../lib/config/context';
+import { X402ConfigError } from '../lib/config/problems';
+import { resolveReferenceStackSettings } from '../lib/config/reference';
 import { ReferenceStack } from '../lib/reference-stack';
 
 const app = new App();

@@ -3,7 +3,7 @@
  * the names of the outputs, and the deployment summary (engine, network, wallet, priced routes)
  * the CLI shows in `status`. No CDK import: the stack writes it, the CLI reads it.
  */
-import type { X402Config } from './pricing';
+import type { X402Config } from './config/resolved';
 
 /** Output keys of the reference stack (`ReferenceStack`). */
 export const ReferenceOutputs = {

@@ -8,7 +8,8 @@ import type { EdgeConfig } from '../lambda/core/config';
 import { EDGE_BUNDLE_SETTINGS, EDGE_ENTRIES, edgeConfigDefine } from './edge-bundle';
 import { esbuildCode } from './esbuild-code';
 import { pricesSideEffects } from './paywalled-behavior';
-import { toEdgeConfig, type X402Config } from './pricing';
+import { toEdgeConfig } from './config/resolve';
+import type { X402Config } from './config/resolved';
 import type { ReceiptTable } from './receipt-table';
 
 /** Lambda@Edge limits (AWS docs, "Quotas on Lambda@Edge"). */

@@ -1,5 +1,12 @@
 /** cdk-x402: constructs that let a CloudFront site charge AI agents per request with x402. */
-export * from './pricing';
+export * from './config/address';
+export * from './config/context';
+export * from './config/context-keys';
+export * from './config/problems';
+export * from './config/reference';
+export * from './config/resolve';
+export * from './config/resolved';
+export * from './config/settings';
 export * from './x402-paywall';
 export * from './payment-eligible-bots';
 export * from './edge-verifier';

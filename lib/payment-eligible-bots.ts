@@ -2,7 +2,7 @@ import { Annotations, Aws, Names, Stack, Token } from 'aws-cdk-lib';
 import { CfnRuleGroup, CfnWebACL } from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
 import { PaymentHeaders } from '../lambda/core/header-names';
-import type { X402Config } from './pricing';
+import type { X402Config } from './config/resolved';
 import {
   DESCRIPTION_PREFIX,
   ELIGIBILITY_HEADER_INSERT_NAME,

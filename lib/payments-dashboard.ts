@@ -6,7 +6,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { IngestMetrics, METRICS_NAMESPACE, MetricDimensions, Metrics, type MetricName } from '../lambda/core/metrics';
 import { RuleNames } from './payment-eligible-bots';
-import type { X402Config } from './pricing';
+import type { X402Config } from './config/resolved';
 
 /**
  * Regions with CloudFront regional edge caches, where Lambda@Edge functions run and write their

@@ -5,7 +5,8 @@ import { INTERNAL_HEADER_PREFIX, PAYMENT_ID_HEADER, PENDING_SETTLEMENT_HEADER } 
 import { PaymentHeaders } from '../lambda/core/header-names';
 import { hasSideEffects } from '../lambda/core/methods';
 import type { EdgeVerifier } from './edge-verifier';
-import type { PaidCaching, X402Config } from './pricing';
+import type { X402Config } from './config/resolved';
+import type { PaidCaching } from './config/settings';
 
 /**
  * Error statuses CloudFront must not cache on paywalled behaviors: a 5xx keyed on a payment header

@@ -3,7 +3,9 @@ import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import type { Construct } from 'constructs';
 import { deploymentSummary, ReferenceOutputs } from './deployment-outputs';
-import { DEFAULT_REFERENCE_REGION, resolveReferenceStackSettings, type ReferenceStackSettings } from './pricing';
+import { DEFAULT_REFERENCE_REGION } from './config/context-keys';
+import { resolveReferenceStackSettings } from './config/reference';
+import type { ReferenceStackSettings } from './config/settings';
 import { X402Paywall } from './x402-paywall';
 
 export interface ReferenceStackProps extends StackProps {

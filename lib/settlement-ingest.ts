@@ -11,7 +11,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { IngestEnvironment, MAX_SETTLEMENT_WINDOW_SECONDS, type IngestSettings } from '../lambda/ingest/settlement-records';
 import { esbuildCode, type BundleSettings } from './esbuild-code';
-import type { X402Config } from './pricing';
+import type { X402Config } from './config/resolved';
 import type { ReceiptTable } from './receipt-table';
 
 /** The ingestion Lambda's entry point. */

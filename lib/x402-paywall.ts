@@ -12,7 +12,9 @@ import { guardOrigin, OriginSecret } from './origin-protection';
 import { PaymentEligibleBots } from './payment-eligible-bots';
 import { PaymentsDashboard } from './payments-dashboard';
 import { cfnDistributionOf, definesDistribution, PaywalledBehavior, pricesSideEffects, UNCACHED_ERROR_CODES } from './paywalled-behavior';
-import { resolveX402Config, type X402Config, type X402Settings } from './pricing';
+import { resolveX402Config } from './config/resolve';
+import type { X402Config } from './config/resolved';
+import type { X402Settings } from './config/settings';
 import { ReceiptTable } from './receipt-table';
 import { SettlementIngest, type SettlementIngestOptions } from './settlement-ingest';
 

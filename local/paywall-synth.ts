@@ -14,7 +14,7 @@ import { App, Stack } from 'aws-cdk-lib';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
 import type { EdgeConfig } from '../lambda/core/config';
-import type { X402Settings } from '../lib/pricing';
+import type { X402Settings } from '../lib/config/settings';
 import { X402Paywall } from '../lib/x402-paywall';
 
 export interface PaywallSynthInput {

@@ -6,8 +6,11 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
 import type { IConstruct } from 'constructs';
-import { applyNagChecks } from '../../lib/nag';
-import { resolveReferenceStackSettings, settingsFromContext, toChecksumAddress, type X402Settings } from '../../lib/pricing';
+import { applyNagChecks } from '../../bin/nag';
+import { toChecksumAddress } from '../../lib/config/address';
+import { settingsFromContext } from '../../lib/config/context';
+import { resolveReferenceStackSettings } from '../../lib/config/reference';
+import type { X402Settings } from '../../lib/config/settings';
 import { ReferenceStack } from '../../lib/reference-stack';
 import { X402Paywall, type X402PaywallProps } from '../../lib/x402-paywall';
 

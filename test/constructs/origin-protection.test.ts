@@ -9,7 +9,7 @@ import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { ORIGIN_SECRET_HEADER, RotationEnvironment } from '../../lambda/origin/secret-header';
 import { ReferenceOutputs } from '../../lib/deployment-outputs';
-import { applyNagChecks } from '../../lib/nag';
+import { applyNagChecks } from '../../bin/nag';
 import { CloudFrontOriginIngress, CLOUDFRONT_ORIGIN_FACING_PREFIX_LIST, OriginSecret, UNPROTECTED_ORIGIN_WARNING } from '../../lib/origin-protection';
 import { X402Paywall } from '../../lib/x402-paywall';
 import { only, paywallStack, propertiesOf, referenceApp, SETTINGS } from './helpers';

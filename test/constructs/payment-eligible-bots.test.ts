@@ -9,7 +9,8 @@ import {
   RuleNames,
   WAF_INSERTED_HEADER_PREFIX,
 } from '../../lib/payment-eligible-bots';
-import { resolveX402Config, type X402Settings } from '../../lib/pricing';
+import { resolveX402Config } from '../../lib/config/resolve';
+import type { X402Settings } from '../../lib/config/settings';
 import { expectNoSynthWarnings, only, SETTINGS } from './helpers';
 
 function webAcl(settings: X402Settings = SETTINGS, region = 'us-east-1'): { app: App; template: Template; acl: Record<string, any>; bots: PaymentEligibleBots } {

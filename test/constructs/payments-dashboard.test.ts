@@ -5,7 +5,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { IngestMetrics, METRICS_NAMESPACE, Metrics } from '../../lambda/core/metrics';
 import { RuleNames } from '../../lib/payment-eligible-bots';
 import { LAMBDA_EDGE_REGIONS, PaymentsDashboard } from '../../lib/payments-dashboard';
-import { resolveX402Config } from '../../lib/pricing';
+import { resolveX402Config } from '../../lib/config/resolve';
 import { expectNoSynthWarnings, propertiesOf, SETTINGS } from './helpers';
 
 function dashboard(engine: 'edge' | 'waf', props: { alarmTopic?: boolean; edgeRegions?: string[] } = {}) {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { CONTEXT_KEYS, contextKeysMarkdown } from '../../lib/pricing';
+import { CONTEXT_KEYS, contextKeysMarkdown } from '../../lib/config/context-keys';
 
 const readme = readFileSync(path.join(__dirname, '..', '..', 'README.md'), 'utf8');
 

@@ -4,7 +4,7 @@ import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { IngestEnvironment, type IngestSettings } from '../../lambda/ingest/settlement-records';
-import { resolveX402Config } from '../../lib/pricing';
+import { resolveX402Config } from '../../lib/config/resolve';
 import { ReceiptTable } from '../../lib/receipt-table';
 import { SettlementIngest } from '../../lib/settlement-ingest';
 import { expectNoSynthWarnings, only, paywallStack, propertiesOf, SETTINGS } from './helpers';

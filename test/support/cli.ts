@@ -18,7 +18,8 @@ import { defaultClients, type CliDeps } from '../../cli/context';
 import { runCli } from '../../cli/program';
 import { deploymentSummary, ReferenceOutputs } from '../../lib/deployment-outputs';
 import { PaymentEligibleBots } from '../../lib/payment-eligible-bots';
-import { resolveX402Config, type X402Settings } from '../../lib/pricing';
+import { resolveX402Config } from '../../lib/config/resolve';
+import type { X402Settings } from '../../lib/config/settings';
 
 export const ACCOUNT = '123456789012';
 export const WEB_ACL_NAME = 'site-x402';

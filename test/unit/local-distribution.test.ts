@@ -1,6 +1,6 @@
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import { PAYMENT_ID_HEADER, PENDING_SETTLEMENT_HEADER } from '../../lambda/core/handoff';
-import { DEFAULT_ORIGIN_REQUEST_HEADERS } from '../../lib/pricing';
+import { DEFAULT_ORIGIN_REQUEST_HEADERS } from '../../lib/config/context-keys';
 import {
   behaviorFor,
   distributionFromTemplate,

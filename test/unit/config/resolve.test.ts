@@ -1,17 +1,10 @@
-import { DEFAULT_ELIGIBILITY_HEADER } from '../../lambda/core/config';
-import {
-  addressProblem,
-  CDP_FACILITATOR,
-  CONTEXT_KEYS,
-  resolveReferenceStackSettings,
-  resolveX402Config,
-  settingsFromContext,
-  toChecksumAddress,
-  toEdgeConfig,
-  X402ConfigError,
-  type X402Settings,
-} from '../../lib/pricing';
-import { MAINNET_SETTINGS, PAY_TO, SETTINGS } from './helpers';
+/** Settings → the validated configuration: defaults, and one refusal per class of bad configuration. */
+import { DEFAULT_ELIGIBILITY_HEADER } from '../../../lambda/core/config';
+import { CDP_FACILITATOR } from '../../../lib/config/context-keys';
+import { X402ConfigError } from '../../../lib/config/problems';
+import { resolveX402Config, toEdgeConfig } from '../../../lib/config/resolve';
+import type { X402Settings } from '../../../lib/config/settings';
+import { MAINNET_SETTINGS, PAY_TO, SETTINGS } from '../../constructs/helpers';
 
 /** The problems a configuration is refused for (fails the test if it is accepted). */
 function problemsOf(settings: X402Settings): X402ConfigError {
@@ -83,57 +76,6 @@ describe('resolveX402Config: the Coinbase CDP facilitator', () => {
   it('has no facilitator auth by default, and warns that the waf engine ignores the secret', () => {
     expect(resolveX402Config(SETTINGS).facilitator.auth).toBeUndefined();
     expect(resolveX402Config({ ...SETTINGS, engine: 'waf', cdpApiKeySecret: 'x402/cdp' }).warnings).toContainEqual(expect.stringMatching(/cdpApiKeySecret has no effect/));
-  });
-});
-
-describe('settingsFromContext', () => {
-  it('parses command-line strings: JSON routes, comma lists, integers', () => {
-    const settings = settingsFromContext({
-      'x402:payTo': PAY_TO,
-      'x402:routes': '{"/a/*":"$0.002","GET /b":{"price":"3000"}}',
-      'x402:eligibleBotCategories': 'ai, scraping_framework',
-      'x402:freeBots': '["googlebot"]',
-      'x402:rateLimit': '500',
-      'aws:cdk:something': 'ignored',
-    });
-    expect(settings).toEqual({
-      payTo: PAY_TO,
-      routes: { '/a/*': '$0.002', 'GET /b': { price: '3000' } },
-      eligibleBotCategories: ['ai', 'scraping_framework'],
-      freeBots: ['googlebot'],
-      rateLimit: 500,
-    });
-  });
-
-  it('takes cdk.json values as they are', () => {
-    expect(settingsFromContext({ 'x402:routes': { '/a': '$1' }, 'x402:rateLimit': 100 })).toEqual({ routes: { '/a': '$1' }, rateLimit: 100 });
-  });
-
-  it('refuses an unknown x402 key and suggests the near one', () => {
-    expect(() => settingsFromContext({ 'x402:payto': PAY_TO })).toThrow(/x402:payto = "0x2096.*is not a cdk-x402 setting[\s\S]*did you mean x402:payTo\?/);
-  });
-
-  it('refuses malformed JSON with a quoting hint', () => {
-    expect(() => settingsFromContext({ 'x402:routes': "{'/a': '$1'}" })).toThrow(/x402:routes = .*is not valid JSON[\s\S]*Fix: quote the whole value/);
-  });
-
-  it('refuses a non-integer number', () => {
-    expect(() => settingsFromContext({ 'x402:rateLimit': 'lots' })).toThrow(/x402:rateLimit = "lots": must be an integer/);
-  });
-
-  it('lists every documented key exactly once', () => {
-    const keys = CONTEXT_KEYS.map((k) => k.key);
-    expect(new Set(keys).size).toBe(keys.length);
-    for (const spec of CONTEXT_KEYS) expect(spec.key).toBe(`x402:${spec.prop}`);
-  });
-});
-
-describe('EIP-55 addresses', () => {
-  it('computes the checksum of known addresses (EIP-55 test vectors)', () => {
-    for (const address of ['0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed', '0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359', '0xdbF03B407c01E7cD3CBea99509d93f8DDDC8C6FB']) {
-      expect(toChecksumAddress(address.toLowerCase())).toBe(address);
-      expect(addressProblem(address)).toBeUndefined();
-    }
   });
 });
 
@@ -261,19 +203,5 @@ describe('waf engine pricing', () => {
   it('uses an explicit base price, and REAL on Base mainnet', () => {
     const config = resolveX402Config({ ...MAINNET_SETTINGS, engine: 'waf', basePrice: '$0.001', routes: { '/a': '$0.003', '/b': '4000' } });
     expect(config.waf).toEqual({ chain: 'BASE', basePrice: '0.001', multipliers: [3, 4], currencyMode: 'REAL' });
-  });
-});
-
-describe('reference stack settings', () => {
-  it('requires an origin', () => {
-    expect(() => resolveReferenceStackSettings(SETTINGS)).toThrow(/x402:origin = \(not set\): is required/);
-  });
-
-  it('refuses a URL where a domain name belongs, showing the fix', () => {
-    expect(() => resolveReferenceStackSettings({ ...SETTINGS, origin: 'https://example.com/blog' })).toThrow(/x402:origin = "https:\/\/example.com\/blog": is not a domain name[\s\S]*-c x402:origin=example.com/);
-  });
-
-  it('merges its problems with the x402 ones', () => {
-    expect(() => resolveReferenceStackSettings({ ...SETTINGS, origin: 'example.com', payTo: undefined, region: 'Europe' })).toThrow(/2 problems[\s\S]*x402:payTo[\s\S]*x402:region/);
   });
 });
