@@ -1,16 +1,15 @@
 /** EVM addresses (EIP-55). */
-import { keccak_256 } from '@noble/hashes/sha3';
+import { keccak256 } from './keccak';
 import type { Problems } from './problems';
 
 /**
  * The EIP-55 checksummed form of a 20-byte hex address. cdk-x402 insists on checksummed addresses
  * because a typo in `payTo` sends real money to an address nobody controls; EIP-55 lets a random
- * typo through only about once in 4000. keccak-256 comes from @noble/hashes (audited, no
- * dependencies, the same code viem uses at runtime), since Node's `sha3-256` is not Keccak.
+ * typo through only about once in 4000.
  */
 export function toChecksumAddress(address: string): string {
   const lower = address.slice(2).toLowerCase();
-  const hash = Buffer.from(keccak_256(lower)).toString('hex');
+  const hash = Buffer.from(keccak256(new TextEncoder().encode(lower))).toString('hex');
   let out = '0x';
   for (let i = 0; i < lower.length; i++) out += parseInt(hash[i], 16) >= 8 ? lower[i].toUpperCase() : lower[i];
   return out;
