@@ -5,15 +5,14 @@
  * AWS credentials. cdk-nag AwsSolutions checks run on every synth.
  */
 import { App } from 'aws-cdk-lib';
-import { applyNagChecks } from './nag';
-import { settingsFromContext } from '../lib/config/context';
 import { X402ConfigError } from '../lib/config/problems';
 import { resolveReferenceStackSettings } from '../lib/config/reference';
 import { ReferenceStack } from '../lib/reference-stack';
+import { applyNagChecks } from './nag';
 
 const app = new App();
 try {
-  const settings = settingsFromContext(app.node.getAllContext());
+  const settings = ReferenceStack.settingsFromContext(app.node.getAllContext());
   const { stackName, region } = resolveReferenceStackSettings(settings);
   new ReferenceStack(app, stackName, { settings, env: { account: process.env.CDK_DEFAULT_ACCOUNT, region } });
   applyNagChecks(app);

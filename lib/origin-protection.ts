@@ -56,7 +56,7 @@ export interface OriginSecretProps {
    * those on exactly these versions.
    * @default none
    */
-  readonly edgeFunctionVersions?: readonly lambda.IVersion[];
+  readonly edgeFunctionVersions?: lambda.IVersion[];
   /** Retention of the rotation function's log group. @default logs.RetentionDays.ONE_YEAR */
   readonly logRetention?: logs.RetentionDays;
 }

@@ -1,6 +1,6 @@
 import type { Address } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
-import type { AbuseLimits } from '../lambda/core/abuse-guard';
+import type { AbuseLimits } from '../lambda/core/config';
 import type { EdgeConfig, PricedRoute } from '../lambda/core/config';
 import type { LogSink } from '../lambda/core/ports';
 import type { Receipt } from '../lambda/core/receipt';
@@ -101,7 +101,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const settings: X402Settings = {
       network: LOCAL_NETWORK,
       payTo,
-      routes: options.routes ?? SAMPLE_ROUTES,
+      routes: [...(options.routes ?? SAMPLE_ROUTES)],
       verifyTimeoutMs: options.facilitatorVerifyTimeoutMs ?? 3000,
       settleTimeoutMs: options.facilitatorSettleTimeoutMs ?? 10000,
       maxTimeoutSeconds: 120,

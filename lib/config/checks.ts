@@ -1,8 +1,10 @@
 /** Checks of single values shared by the resolvers; each records a problem and returns a fallback. */
 import type { Problems } from './problems';
 
-export function oneOf<T extends string>(problems: Problems, key: string, value: unknown, allowed: readonly T[], fallback: T): T {
+/** A value of a string enum (whose values are the context strings), in declaration order in the message. */
+export function oneOf<T extends string>(problems: Problems, key: string, value: unknown, values: Readonly<Record<string, T>>, fallback: T): T {
   if (value === undefined) return fallback;
+  const allowed = Object.values(values);
   if (typeof value === 'string' && (allowed as readonly string[]).includes(value)) return value as T;
   problems.add(key, value, `must be one of ${allowed.join(', ')}`, `e.g. -c ${key}=${fallback}`);
   return fallback;

@@ -1,4 +1,5 @@
 /** CDK context → settings: the `x402:*` keys parsed by the kinds of the context-key table. */
+import type { PricedRoute } from '../../lambda/core/config';
 import { CONTEXT_KEYS, type ContextKeySpec } from './context-keys';
 import { Problems } from './problems';
 import type { ReferenceStackSettings } from './settings';
@@ -6,7 +7,10 @@ import type { ReferenceStackSettings } from './settings';
 /**
  * Reads the `x402:*` keys of a CDK context (`app.node.getAllContext()`): strings from `-c` are
  * parsed (numbers, JSON objects, JSON arrays or comma-separated lists), cdk.json values taken as
- * they are. Unknown `x402:*` keys are errors (a typo must not silently drop a setting).
+ * they are, and `x402:routes` in its object form (pattern → price or {price, ...}) becomes the
+ * list of routes the props take. Unknown `x402:*` keys are errors (a typo must not silently drop a
+ * setting). Values are checked later, with the props (resolve.ts), so a missing or bad value is
+ * reported with every other problem; the result is settings as far as the context gave them.
  */
 export function settingsFromContext(context: Readonly<Record<string, unknown>>): ReferenceStackSettings {
   const problems = new Problems();
@@ -21,10 +25,22 @@ export function settingsFromContext(context: Readonly<Record<string, unknown>>):
     }
     if (raw === undefined || raw === null || raw === '') continue;
     const value = parseContextValue(spec, raw, problems);
-    if (value !== undefined) settings[spec.prop] = value;
+    if (value !== undefined) settings[spec.prop] = spec.kind === 'routes' ? routeList(value as object) : value;
   }
   problems.throwIfAny();
-  return settings as ReferenceStackSettings;
+  return settings as unknown as ReferenceStackSettings;
+}
+
+/**
+ * The object form of `x402:routes` as the list the props take, in the object's order (a list is
+ * taken as it is). A value that is neither a price nor an object stays the route's price, so the
+ * resolver's message shows it as written.
+ */
+export function routeList(value: object): PricedRoute[] {
+  if (Array.isArray(value)) return value;
+  return Object.entries(value).map(([pattern, route]) =>
+    typeof route === 'object' && route !== null && !Array.isArray(route) ? { ...route, pattern } : { pattern, price: route },
+  );
 }
 
 function parseContextValue(spec: ContextKeySpec, raw: unknown, problems: Problems): unknown {

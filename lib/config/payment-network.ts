@@ -6,7 +6,7 @@ import { checkAddress } from './address';
 import { intInRange } from './checks';
 import { PUBLIC_TEST_FACILITATOR } from './context-keys';
 import type { Problems } from './problems';
-import type { AssetSettings, X402Engine, X402Settings } from './settings';
+import type { AssetSettings, Engine, X402Settings } from './settings';
 
 /** Where the edge functions look up a secret given by name. */
 const DEFAULT_SECRET_REGION = 'us-east-1';
@@ -15,7 +15,7 @@ export function resolveAsset(
   problems: Problems,
   value: AssetSettings | undefined,
   known: ReturnType<typeof knownNetwork>,
-  engine: X402Engine,
+  engine: Engine,
   warnings: string[],
 ): AssetConfig | undefined {
   if (value === undefined) {
@@ -58,7 +58,7 @@ export function isTestnet(known: ReturnType<typeof knownNetwork>): boolean {
 export function resolveFacilitator(
   problems: Problems,
   settings: X402Settings,
-  engine: X402Engine,
+  engine: Engine,
   known: ReturnType<typeof knownNetwork>,
   warnings: string[],
 ): EdgeConfig['facilitator'] {

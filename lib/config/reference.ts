@@ -2,11 +2,11 @@
 import { DEFAULT_REFERENCE_REGION, DEFAULT_REFERENCE_STACK_NAME } from './context-keys';
 import { Problems, X402ConfigError } from './problems';
 import { resolveX402Config } from './resolve';
-import type { X402Config } from './resolved';
+import type { ResolvedConfig } from './resolved';
 import type { ReferenceStackSettings } from './settings';
 
 export interface ReferenceStackConfig {
-  readonly config: X402Config;
+  readonly config: ResolvedConfig;
   readonly origin: string;
   readonly stackName: string;
   readonly region: string;
@@ -15,7 +15,7 @@ export interface ReferenceStackConfig {
 /** Validates the reference stack's settings and the x402 settings together: one error lists every problem. */
 export function resolveReferenceStackSettings(settings: ReferenceStackSettings): ReferenceStackConfig {
   const problems = new Problems();
-  let config: X402Config | undefined;
+  let config: ResolvedConfig | undefined;
   try {
     config = resolveX402Config(settings);
   } catch (error) {

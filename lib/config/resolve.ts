@@ -11,10 +11,10 @@ import { intInRange, nameList, oneOf } from './checks';
 import { DEFAULT_ELIGIBLE_BOT_CATEGORIES, DEFAULT_ELIGIBLE_BOT_SIGNALS, DEFAULT_FREE_BOTS, DEFAULT_NETWORK, DEFAULT_ORIGIN_REQUEST_HEADERS } from './context-keys';
 import { isTestnet, resolveAsset, resolveFacilitator } from './payment-network';
 import { Problems } from './problems';
-import type { WafPricing, X402Config } from './resolved';
+import type { ResolvedConfig, WafPricing } from './resolved';
 import { resolveRoutes, stripUndefined } from './routes';
 import { sampleAddress } from './sample-addresses';
-import type { X402Settings } from './settings';
+import { BotControlInspectionLevel, Engine, OriginProtection, PaidCaching, type X402Settings } from './settings';
 import { resolveWafPricing, WAF_CHAINS } from './waf-pricing';
 
 /** Bot Control categories known when this was written (others are accepted with a warning). */
@@ -28,11 +28,11 @@ export const KNOWN_BOT_SIGNALS = ['automated_browser', 'known_bot_data_center', 
 const MAX_ORIGIN_REQUEST_HEADERS = 9;
 
 /** Validates settings (from context or props) and fills in defaults. Throws {@link X402ConfigError}. */
-export function resolveX402Config(settings: X402Settings): X402Config {
+export function resolveX402Config(settings: X402Settings): ResolvedConfig {
   const problems = new Problems();
   const warnings: string[] = [];
 
-  const engine = oneOf(problems, 'x402:engine', settings.engine, ['edge', 'waf'] as const, 'edge');
+  const engine = oneOf(problems, 'x402:engine', settings.engine, Engine, Engine.EDGE);
   const network = settings.network ?? DEFAULT_NETWORK;
   const known = knownNetwork(network);
   const chainId = evmChainId(network);
@@ -81,11 +81,11 @@ export function resolveX402Config(settings: X402Settings): X402Config {
     }
   }
 
-  const botControlInspectionLevel = oneOf(problems, 'x402:botControlInspectionLevel', settings.botControlInspectionLevel, ['COMMON', 'TARGETED'] as const, 'COMMON');
+  const botControlInspectionLevel = oneOf(problems, 'x402:botControlInspectionLevel', settings.botControlInspectionLevel, BotControlInspectionLevel, BotControlInspectionLevel.COMMON);
   const rateLimit = settings.rateLimit === undefined ? undefined : intInRange(problems, 'x402:rateLimit', settings.rateLimit, 0, 10, 2_000_000_000, 'WAF rate limits count requests per IP over 5 minutes');
-  const paidCaching = oneOf(problems, 'x402:paidCaching', settings.paidCaching, ['payment-keyed', 'disabled'] as const, 'payment-keyed');
+  const paidCaching = oneOf(problems, 'x402:paidCaching', settings.paidCaching, PaidCaching, PaidCaching.PAYMENT_KEYED);
   const originRequestHeaders = resolveOriginRequestHeaders(problems, settings.originRequestHeaders ?? DEFAULT_ORIGIN_REQUEST_HEADERS);
-  const originProtection = oneOf(problems, 'x402:originProtection', settings.originProtection, ['secret-header', 'none'] as const, 'secret-header');
+  const originProtection = oneOf(problems, 'x402:originProtection', settings.originProtection, OriginProtection, OriginProtection.SECRET_HEADER);
 
   let waf: WafPricing | undefined;
   if (engine === 'waf') {
@@ -121,7 +121,7 @@ export function resolveX402Config(settings: X402Settings): X402Config {
 }
 
 /** The configuration baked into the Lambda@Edge bundles. */
-export function toEdgeConfig(config: X402Config, receiptTable: { readonly tableName: string; readonly region: string }): EdgeConfig {
+export function toEdgeConfig(config: ResolvedConfig, receiptTable: { readonly tableName: string; readonly region: string }): EdgeConfig {
   return {
     network: config.network,
     payTo: config.payTo,

@@ -1,6 +1,6 @@
 /** The validated configuration (output of resolve.ts), what the constructs read. */
 import type { AssetConfig, EdgeConfig, PricedRoute } from '../../lambda/core/config';
-import type { BotControlInspectionLevel, CurrencyMode, OriginProtection, PaidCaching, X402Engine } from './settings';
+import type { BotControlInspectionLevel, CurrencyMode, Engine, OriginProtection, PaidCaching } from './settings';
 
 export interface ResolvedRoute extends PricedRoute {
   /** Price in atomic units of the asset. */
@@ -21,9 +21,12 @@ export interface WafPricing {
   readonly currencyMode: CurrencyMode;
 }
 
-/** Validated configuration, the input of every construct. Build it with {@link resolveX402Config}. */
-export interface X402Config {
-  readonly engine: X402Engine;
+/**
+ * Validated configuration with every default filled in (resolveX402Config), what the constructs
+ * read; the public X402Config class carries it.
+ */
+export interface ResolvedConfig {
+  readonly engine: Engine;
   readonly network: string;
   readonly networkName: string;
   readonly payTo: string;

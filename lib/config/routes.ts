@@ -6,46 +6,46 @@ import { intInRange } from './checks';
 import type { Problems } from './problems';
 import type { ResolvedRoute } from './resolved';
 import { analyzePaths } from './route-overlap';
-import type { RouteSettings, RoutesSetting, X402Engine } from './settings';
+import type { Engine } from './settings';
 import { WAF_MAX_ROUTES, WAF_PRICE_DECIMALS } from './waf-pricing';
 
-export function resolveRoutes(problems: Problems, value: RoutesSetting | undefined, asset: AssetConfig, engine: X402Engine, maxTimeoutSeconds: number): ResolvedRoute[] {
+export function resolveRoutes(problems: Problems, value: readonly PricedRoute[] | undefined, asset: AssetConfig, engine: Engine, maxTimeoutSeconds: number): ResolvedRoute[] {
   const key = 'x402:routes';
   const example = `-c '${key}={"/articles/*":"$0.001"}'`;
   if (value === undefined) {
     problems.add(key, value, 'is required: without priced routes nothing is charged', `set at least one route, e.g. ${example}`);
     return [];
   }
-  let entries: Array<[string, unknown]>;
-  if (Array.isArray(value)) entries = value.map((r: PricedRoute) => [r?.pattern, r]);
-  else if (typeof value === 'object' && value !== null) entries = Object.entries(value);
-  else {
-    problems.add(key, value, 'must be an object of pattern → price', `e.g. ${example}`);
+  if (!Array.isArray(value)) {
+    problems.add(key, value, 'must be a list of routes', "e.g. routes: [{ pattern: '/articles/*', price: '$0.001' }] (the context key takes the JSON object of pattern → price)");
     return [];
   }
-  if (entries.length === 0) {
+  if (value.length === 0) {
     problems.add(key, value, 'is empty: without priced routes nothing is charged', `set at least one route, e.g. ${example}`);
     return [];
   }
-  if (engine === 'waf' && entries.length > WAF_MAX_ROUTES) {
-    problems.add(key, `${entries.length} routes`, `has more routes than the waf engine supports (${WAF_MAX_ROUTES}: one Monetize rule each within the web ACL's capacity)`, 'merge routes with ** patterns, or use x402:engine=edge');
+  if (engine === 'waf' && value.length > WAF_MAX_ROUTES) {
+    problems.add(key, `${value.length} routes`, `has more routes than the waf engine supports (${WAF_MAX_ROUTES}: one Monetize rule each within the web ACL's capacity)`, 'merge routes with ** patterns, or use x402:engine=edge');
   }
 
   const routes: ResolvedRoute[] = [];
-  for (const [pattern, raw] of entries) {
-    const where = `${key}["${pattern}"]`;
+  for (const raw of value as readonly unknown[]) {
+    const route = (typeof raw === 'object' && raw !== null ? raw : {}) as Partial<Record<keyof PricedRoute, unknown>>;
+    const pattern = route.pattern;
     if (typeof pattern !== 'string') {
       problems.add(key, raw, 'has a route without a pattern', 'give every route a pattern like "/articles/*"');
       continue;
     }
+    const where = `${key}["${pattern}"]`;
     const patternIssue = routePatternError(pattern);
     if (patternIssue) {
       problems.add(where, pattern, `malformed route: ${patternIssue}`, 'write "[METHOD ]/path" with * for one path segment and ** for any depth, e.g. "GET /api/*"');
       continue;
     }
-    const route = typeof raw === 'string' ? { price: raw } : (raw as Partial<RouteSettings>);
-    if (typeof route !== 'object' || route === null || typeof route.price !== 'string') {
-      problems.add(where, raw, 'needs a price', 'write "$0.001" or {"price":"$0.001","description":"…"}');
+    if (typeof route.price !== 'string') {
+      // Shows what was written for the route: its price, or the route without its pattern (the context key's value).
+      const { pattern: _pattern, ...written } = route;
+      problems.add(where, route.price === undefined ? written : route.price, 'needs a price', 'write "$0.001" or {"price":"$0.001","description":"…"}');
       continue;
     }
     const price = priceToAtomicUnits(route.price, asset.decimals);
@@ -79,9 +79,9 @@ export function resolveRoutes(problems: Problems, value: RoutesSetting | undefin
       stripUndefined({
         pattern: pattern.trim(),
         price: route.price.trim(),
-        description: route.description,
-        mimeType: route.mimeType,
-        maxTimeoutSeconds: route.maxTimeoutSeconds,
+        description: route.description as string | undefined,
+        mimeType: route.mimeType as string | undefined,
+        maxTimeoutSeconds: route.maxTimeoutSeconds as number | undefined,
         amount: price.amount,
         method: parts.length === 2 ? parts[0] : undefined,
         path: parts[parts.length - 1].toLowerCase(),
@@ -112,7 +112,7 @@ function routeMethods(route: ResolvedRoute): readonly string[] | undefined {
   return route.method === 'GET' ? ['GET', 'HEAD'] : [route.method];
 }
 
-function checkOverlaps(problems: Problems, routes: readonly ResolvedRoute[], engine: X402Engine): void {
+function checkOverlaps(problems: Problems, routes: readonly ResolvedRoute[], engine: Engine): void {
   for (let j = 1; j < routes.length; j++) {
     for (let i = 0; i < j; i++) {
       const earlier = routes[i];

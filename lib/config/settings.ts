@@ -1,69 +1,103 @@
 /**
  * What cdk-x402 can be told: the construct props, each also the CDK context key `x402:<field>`
- * (see context-keys.ts). Validated by resolve.ts into the configuration every construct takes.
+ * (context-keys.ts), with enum values equal to the context strings. Validated by resolve.ts into
+ * the configuration every construct takes.
  */
 import type { PricedRoute } from '../../lambda/core/config';
 
-/** `edge`: our Lambda@Edge verifier settles through an x402 facilitator. `waf`: AWS WAF's native Monetize action. */
-export type X402Engine = 'edge' | 'waf';
-/** WAF monetization: `TEST` settles on testnets (Base Sepolia), `REAL` on mainnets (Base). */
-export type CurrencyMode = 'TEST' | 'REAL';
-/** Bot Control inspection level: `COMMON` (self-identifying bots) or `TARGETED` (adds fingerprinting, ML). */
-export type BotControlInspectionLevel = 'COMMON' | 'TARGETED';
-/**
- * How paid cache behaviors cache. `payment-keyed`: the cache key includes the payment (edge engine:
- * the payment id viewer-request derives; waf engine: the `payment-signature` and `x-payment`
- * headers), so every payment is a cache miss (and settles) while unpaid traffic (humans, free
- * routes) keeps the CDN cache. `disabled`: the managed CachingDisabled policy.
- */
-export type PaidCaching = 'payment-keyed' | 'disabled';
-/**
- * How a built distribution's origin is kept from being reached around CloudFront (see
- * lib/origin-protection.ts). `secret-header`: HTTP origins get a rotated secret header that the
- * origin checks (S3 with origin access control and VPC origins need nothing). `none`: nothing is
- * added, and synth warns about an HTTP origin.
- */
-export type OriginProtection = 'secret-header' | 'none';
-
-/** One priced route, long form (the short form is just the price string). */
-export interface RouteSettings {
-  /** `"$0.001"` (USD of a USD stablecoin) or an integer of atomic units (`"1000"`). */
-  readonly price: string;
-  /** Shown to agents in the 402. @default '' */
-  readonly description?: string;
-  /** MIME type of the paid resource, shown in the 402. @default '' */
-  readonly mimeType?: string;
-  /** Lifetime of a payment authorization for this route. @default x402:maxTimeoutSeconds */
-  readonly maxTimeoutSeconds?: number;
+/** Which part of AWS charges the agents. */
+export enum Engine {
+  /** Our Lambda@Edge functions verify each payment and settle it through an x402 facilitator. */
+  EDGE = 'edge',
+  /** AWS WAF's native Monetize action issues the 402s and settles (Base and Base Sepolia, USDC). */
+  WAF = 'waf',
 }
 
-/** Route pattern (`[METHOD ]/path`, `*` one segment, `**` any depth) → price, in precedence order. */
-export type RoutesSetting = Readonly<Record<string, string | RouteSettings>> | readonly PricedRoute[];
+/** Whether AWS WAF monetization settles real money (waf engine). */
+export enum CurrencyMode {
+  /** Settles on testnets (Base Sepolia). */
+  TEST = 'TEST',
+  /** Settles on mainnets (Base). */
+  REAL = 'REAL',
+}
+
+/** How closely AWS Bot Control inspects requests (its price differs). */
+export enum BotControlInspectionLevel {
+  /** Bots that identify themselves. */
+  COMMON = 'COMMON',
+  /** Adds browser fingerprinting and machine learning (more detection, higher WAF cost). */
+  TARGETED = 'TARGETED',
+}
+
+/** How paywalled cache behaviors cache. */
+export enum PaidCaching {
+  /**
+   * The cache key includes the payment (edge engine: the payment id the viewer-request derives;
+   * waf engine: the `payment-signature` and `x-payment` headers), so every payment is a cache miss
+   * that settles, while unpaid traffic (humans, free routes) keeps the CDN cache.
+   */
+  PAYMENT_KEYED = 'payment-keyed',
+  /** The managed CachingDisabled policy. */
+  DISABLED = 'disabled',
+}
+
+/** How a built distribution's origin is kept from being reached around CloudFront (lib/origin-protection.ts). */
+export enum OriginProtection {
+  /**
+   * HTTP origins get a rotated secret header that the origin checks; S3 origins with origin access
+   * control and VPC origins need nothing.
+   */
+  SECRET_HEADER = 'secret-header',
+  /** Nothing is added, and synth warns about an HTTP origin. */
+  NONE = 'none',
+}
 
 /** The token payments are made in (EIP-3009), with its EIP-712 domain. */
 export interface AssetSettings {
+  /** Token contract address, EIP-55 checksummed. */
   readonly address: string;
+  /** EIP-712 domain name of the token (its `name()`, e.g. "USDC"). */
   readonly name: string;
+  /** EIP-712 domain version of the token (its `version()`, e.g. "2"). */
   readonly version: string;
+  /** The token's `decimals()` (6 for USDC). */
   readonly decimals: number;
-  /** @default 'USDC' for a network's USDC, else 'tokens' */
+  /**
+   * Ticker shown to people in 402 bodies.
+   * @default 'USDC' for a network's USDC, else 'tokens'
+   */
   readonly symbol?: string;
 }
 
 /**
- * Everything cdk-x402 can be told. Each field is also the context key `x402:<field>`.
- * Only `payTo` and `routes` are required.
+ * Everything cdk-x402 can be told. Each field is also the context key `x402:<field>`, with the
+ * same validation and messages.
  */
 export interface X402Settings {
-  /** @default 'edge' */
-  readonly engine?: X402Engine;
-  /** CAIP-2 network id. @default 'eip155:84532' (Base Sepolia) */
-  readonly network?: string;
   /** Checksummed (EIP-55) address receiving the payments. */
-  readonly payTo?: string;
-  /** @default the USDC of the network */
+  readonly payTo: string;
+  /**
+   * Priced routes in precedence order: the first match prices a request. A pattern is
+   * `[METHOD ]/path` with `*` for one path segment and `**` for any depth; `GET /x` prices GET and
+   * HEAD of /x, and the edge engine refuses (405) other methods there.
+   */
+  readonly routes: PricedRoute[];
+  /** @default Engine.EDGE */
+  readonly engine?: Engine;
+  /**
+   * CAIP-2 network id: `eip155:84532` Base Sepolia, `eip155:8453` Base (the waf engine settles only on these two).
+   * @default 'eip155:84532' (Base Sepolia)
+   */
+  readonly network?: string;
+  /**
+   * The token payments are made in (edge engine).
+   * @default the USDC of the network
+   */
   readonly asset?: AssetSettings;
-  /** x402 facilitator (edge engine). @default 'https://x402.org/facilitator' on testnets; the CDP facilitator with {@link cdpApiKeySecret}; else required on mainnets */
+  /**
+   * x402 facilitator base URL (https, edge engine).
+   * @default 'https://x402.org/facilitator' on testnets; the CDP facilitator with `cdpApiKeySecret`; required on mainnets otherwise
+   */
   readonly facilitatorUrl?: string;
   /**
    * Secrets Manager secret (name in us-east-1, or full ARN) holding a Coinbase CDP secret API key
@@ -72,44 +106,74 @@ export interface X402Settings {
    * @default - no facilitator authentication
    */
   readonly cdpApiKeySecret?: string;
-  /** Bound on the facilitator's /verify in the viewer-request (5 s budget in all). @default 3000 */
+  /**
+   * Bound on the facilitator's /verify in the viewer-request, in milliseconds (500..4000; the trigger has 5 s in all).
+   * @default 3000
+   */
   readonly verifyTimeoutMs?: number;
-  /** Bound on the facilitator's /settle in the origin-response (30 s budget). @default 20000 */
+  /**
+   * Bound on the facilitator's /settle in the origin-response, in milliseconds (1000..25000; the trigger has 30 s).
+   * @default 20000
+   */
   readonly settleTimeoutMs?: number;
-  /** Default lifetime of a payment authorization, in seconds. @default 120 */
+  /**
+   * Default lifetime of a payment authorization, in seconds (30..3600).
+   * @default 120
+   */
   readonly maxTimeoutSeconds?: number;
-  readonly routes?: RoutesSetting;
-  /** Bot Control categories that must pay. @default ['ai', 'http_library', 'scraping_framework'] */
-  readonly eligibleBotCategories?: readonly string[];
-  /** Bot Control signals that make a request payment-eligible. @default ['non_browser_user_agent'] */
-  readonly eligibleBotSignals?: readonly string[];
+  /**
+   * Bot Control categories that must pay.
+   * @default ['ai', 'http_library', 'scraping_framework']
+   */
+  readonly eligibleBotCategories?: string[];
+  /**
+   * Bot Control signals that make a request payment-eligible.
+   * @default ['non_browser_user_agent']
+   */
+  readonly eligibleBotSignals?: string[];
   /**
    * Verified bots that pass free even in an eligible category: Bot Control bot names (`googlebot`)
-   * or `category:<name>`. @default ['category:search_engine']
+   * or `category:<name>`.
+   * @default ['category:search_engine']
    */
-  readonly freeBots?: readonly string[];
-  /** @default 'COMMON' */
+  readonly freeBots?: string[];
+  /** @default BotControlInspectionLevel.COMMON */
   readonly botControlInspectionLevel?: BotControlInspectionLevel;
-  /** Requests per 5 minutes per IP for payment-eligible traffic; over it, WAF answers 429. @default - no limit */
+  /**
+   * Requests per 5 minutes per IP for payment-eligible traffic (10..2000000000); over it, WAF answers 429.
+   * @default - no limit
+   */
   readonly rateLimit?: number;
-  /** waf engine. @default 'TEST' on testnets, 'REAL' on mainnets */
+  /**
+   * waf engine: whether payments are real; must agree with the network.
+   * @default CurrencyMode.TEST on testnets, CurrencyMode.REAL on mainnets
+   */
   readonly currencyMode?: CurrencyMode;
-  /** waf engine base price; every route price must be base × 1..100. @default the largest common step of the prices */
+  /**
+   * waf engine: the base price (`"$0.001"`, at least $0.001, 3 decimals); every route price must be base × 1..100.
+   * @default the largest common step of the route prices
+   */
   readonly basePrice?: string;
-  /** @default 'payment-keyed' */
+  /** @default PaidCaching.PAYMENT_KEYED */
   readonly paidCaching?: PaidCaching;
-  /** Viewer headers forwarded to the origin on paywalled behaviors (besides the payment hand-off). */
-  readonly originRequestHeaders?: readonly string[];
-  /** @default 'secret-header' */
+  /**
+   * Viewer headers forwarded to the origin on paywalled behaviors, besides the payment hand-off (at most 9).
+   * @default ['accept', 'accept-language', 'content-type', 'origin', 'referer', 'user-agent']
+   */
+  readonly originRequestHeaders?: string[];
+  /** @default OriginProtection.SECRET_HEADER */
   readonly originProtection?: OriginProtection;
 }
 
 /** The reference stack's own settings, on top of {@link X402Settings}. */
 export interface ReferenceStackSettings extends X402Settings {
-  /** Domain name of the origin the reference distribution fronts. */
-  readonly origin?: string;
+  /** Domain name of the origin the reference distribution fronts (HTTPS, TLS 1.2). */
+  readonly origin: string;
   /** @default 'CdkX402' */
   readonly stackName?: string;
-  /** @default 'us-east-1' */
+  /**
+   * Region of the stack (the edge functions and the web ACL always go to us-east-1).
+   * @default 'us-east-1'
+   */
   readonly region?: string;
 }

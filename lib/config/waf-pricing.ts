@@ -5,11 +5,11 @@ import { formatAtomicUnits, priceToAtomicUnits } from '../../lambda/core/price';
 import { oneOf } from './checks';
 import type { Problems } from './problems';
 import type { ResolvedRoute, WafPricing } from './resolved';
-import type { CurrencyMode, X402Settings } from './settings';
+import { CurrencyMode, type X402Settings } from './settings';
 
 export const WAF_CHAINS: Record<string, { chain: WafPricing['chain']; mode: CurrencyMode }> = {
-  'eip155:8453': { chain: 'BASE', mode: 'REAL' },
-  'eip155:84532': { chain: 'BASE_SEPOLIA', mode: 'TEST' },
+  'eip155:8453': { chain: 'BASE', mode: CurrencyMode.REAL },
+  'eip155:84532': { chain: 'BASE_SEPOLIA', mode: CurrencyMode.TEST },
 };
 /** WAF prices have at most 3 decimals and a $0.001 minimum; 100 is the largest PriceMultiplier. */
 export const WAF_PRICE_DECIMALS = 3;
@@ -19,7 +19,7 @@ export const WAF_MAX_ROUTES = 40;
 export function resolveWafPricing(problems: Problems, settings: X402Settings, network: string, routes: readonly ResolvedRoute[], asset: AssetConfig | undefined): WafPricing | undefined {
   const target = WAF_CHAINS[network];
   if (!target || !asset) return undefined;
-  const currencyMode = oneOf(problems, 'x402:currencyMode', settings.currencyMode, ['TEST', 'REAL'] as const, target.mode);
+  const currencyMode = oneOf(problems, 'x402:currencyMode', settings.currencyMode, CurrencyMode, target.mode);
   if (currencyMode !== target.mode) {
     problems.add(
       'x402:currencyMode',

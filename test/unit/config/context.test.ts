@@ -1,5 +1,6 @@
 /** CDK context values (command-line strings, cdk.json JSON) → settings. */
 import { settingsFromContext } from '../../../lib/config/context';
+import { resolveX402Config } from '../../../lib/config/resolve';
 import { CONTEXT_KEYS } from '../../../lib/config/context-keys';
 import { PAY_TO } from '../../constructs/helpers';
 
@@ -15,7 +16,7 @@ describe('settingsFromContext', () => {
     });
     expect(settings).toEqual({
       payTo: PAY_TO,
-      routes: { '/a/*': '$0.002', 'GET /b': { price: '3000' } },
+      routes: [{ pattern: '/a/*', price: '$0.002' }, { pattern: 'GET /b', price: '3000' }],
       eligibleBotCategories: ['ai', 'scraping_framework'],
       freeBots: ['googlebot'],
       rateLimit: 500,
@@ -23,7 +24,7 @@ describe('settingsFromContext', () => {
   });
 
   it('takes cdk.json values as they are', () => {
-    expect(settingsFromContext({ 'x402:routes': { '/a': '$1' }, 'x402:rateLimit': 100 })).toEqual({ routes: { '/a': '$1' }, rateLimit: 100 });
+    expect(settingsFromContext({ 'x402:routes': { '/a': '$1' }, 'x402:rateLimit': 100 })).toEqual({ routes: [{ pattern: '/a', price: '$1' }], rateLimit: 100 });
   });
 
   it('refuses an unknown x402 key and suggests the near one', () => {
@@ -42,5 +43,23 @@ describe('settingsFromContext', () => {
     const keys = CONTEXT_KEYS.map((k) => k.key);
     expect(new Set(keys).size).toBe(keys.length);
     for (const spec of CONTEXT_KEYS) expect(spec.key).toBe(`x402:${spec.prop}`);
+  });
+});
+
+describe('x402:routes in its object form', () => {
+  it('becomes the list of routes in the object\'s order, the key as the pattern', () => {
+    expect(settingsFromContext({ 'x402:routes': '{"GET /b":{"price":"$1","mimeType":"text/html"},"/a/*":"$0.002"}' }).routes).toEqual([
+      { pattern: 'GET /b', price: '$1', mimeType: 'text/html' },
+      { pattern: '/a/*', price: '$0.002' },
+    ]);
+  });
+
+  it.each([
+    ['a number', '{"/a":5}', '5'],
+    ['null', '{"/a":null}', 'null'],
+    ['an object without a price', '{"/a":{"description":"x"}}', '{"description":"x"}'],
+  ])('keeps the message of a route priced with %s: the value as written', (_what, routes, shown) => {
+    const settings = settingsFromContext({ 'x402:payTo': PAY_TO, 'x402:routes': routes });
+    expect(() => resolveX402Config(settings)).toThrow(`x402:routes["/a"] = ${shown}: needs a price.\n    Fix: write "$0.001" or {"price":"$0.001","description":"…"}.`);
   });
 });

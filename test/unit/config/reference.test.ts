@@ -3,7 +3,7 @@ import { SETTINGS } from '../../constructs/helpers';
 
 describe('reference stack settings', () => {
   it('requires an origin', () => {
-    expect(() => resolveReferenceStackSettings(SETTINGS)).toThrow(/x402:origin = \(not set\): is required/);
+    expect(() => resolveReferenceStackSettings({ ...SETTINGS, origin: undefined as never })).toThrow(/x402:origin = \(not set\): is required/);
   });
 
   it('refuses a URL where a domain name belongs, showing the fix', () => {
@@ -11,6 +11,6 @@ describe('reference stack settings', () => {
   });
 
   it('merges its problems with the x402 ones', () => {
-    expect(() => resolveReferenceStackSettings({ ...SETTINGS, origin: 'example.com', payTo: undefined, region: 'Europe' })).toThrow(/2 problems[\s\S]*x402:payTo[\s\S]*x402:region/);
+    expect(() => resolveReferenceStackSettings({ ...SETTINGS, origin: 'example.com', payTo: undefined as never, region: 'Europe' })).toThrow(/2 problems[\s\S]*x402:payTo[\s\S]*x402:region/);
   });
 });
