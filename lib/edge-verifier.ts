@@ -16,6 +16,7 @@ import type { ReceiptTable } from './receipt-table';
 const VIEWER_TRIGGER = { memoryMb: 128, timeout: Duration.seconds(5), maxZippedBytes: 1024 * 1024 } as const;
 const ORIGIN_TRIGGER = { memoryMb: 256, timeout: Duration.seconds(30), maxZippedBytes: 50 * 1024 * 1024 } as const;
 
+/** Props of {@link EdgeVerifier}. */
 export interface EdgeVerifierProps {
   /** The validated configuration (X402Config.resolve), for the edge engine. */
   readonly config: X402Config;

@@ -15,6 +15,7 @@ import {
 
 const BOT_CONTROL_LABELS = 'awswaf:managed:aws:bot-control';
 
+/** Props of {@link PaymentEligibleBots}. */
 export interface PaymentEligibleBotsProps {
   /** The validated configuration (X402Config.resolve). */
   readonly config: X402Config;
@@ -85,6 +86,7 @@ export class PaymentEligibleBots extends Construct {
   }
 }
 
+/** Props of {@link PaymentEligibleBotsRuleGroup}. */
 export interface PaymentEligibleBotsRuleGroupProps {
   /** The validated configuration (X402Config.resolve). */
   readonly config: X402Config;

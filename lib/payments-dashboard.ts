@@ -17,6 +17,7 @@ export const LAMBDA_EDGE_REGIONS = [
   'ap-southeast-1', 'ap-southeast-2', 'eu-central-1', 'eu-west-1', 'eu-west-2', 'sa-east-1',
 ] as const;
 
+/** Props of {@link PaymentsDashboard}. */
 export interface PaymentsDashboardProps {
   /** The validated configuration (X402Config.resolve). */
   readonly config: X402Config;
@@ -47,7 +48,10 @@ export interface PaymentsDashboardProps {
    * @default 5
    */
   readonly facilitatorErrorThreshold?: number;
-  /** @default - generated */
+  /**
+   * Name of the dashboard.
+   * @default - generated
+   */
   readonly dashboardName?: string;
   /**
    * waf engine: the settlement ingestion function, graphed with its records and errors.

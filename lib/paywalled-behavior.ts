@@ -16,6 +16,7 @@ import type { X402Config } from './config/x402-config';
  */
 export const UNCACHED_ERROR_CODES = [500, 502, 503, 504] as const;
 
+/** Props of {@link PaywalledBehavior}. */
 export interface PaywalledBehaviorProps {
   /** The validated configuration (X402Config.resolve). */
   readonly config: X402Config;

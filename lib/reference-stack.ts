@@ -9,6 +9,7 @@ import { resolveReferenceStackSettings } from './config/reference';
 import type { ReferenceStackSettings } from './config/settings';
 import { X402Paywall } from './x402-paywall';
 
+/** Props of {@link ReferenceStack}. */
 export interface ReferenceStackProps extends StackProps {
   /** Usually `ReferenceStack.settingsFromContext(app.node.getAllContext())`. */
   readonly settings: ReferenceStackSettings;

@@ -40,6 +40,7 @@ export interface SettlementIngestOptions {
   readonly logRetention?: logs.RetentionDays;
 }
 
+/** Props of {@link SettlementIngest}. */
 export interface SettlementIngestProps extends SettlementIngestOptions {
   /** The validated configuration (X402Config.resolve), for the waf engine. */
   readonly config: X402Config;

@@ -20,6 +20,7 @@ import { SettlementIngest, type SettlementIngestOptions } from './settlement-ing
 /** Where Lambda@Edge functions and CLOUDFRONT web ACLs must be created. */
 export const GLOBAL_REGION = 'us-east-1';
 
+/** Props of {@link X402Paywall}. */
 export interface X402PaywallProps extends X402Settings {
   /**
    * Build a new distribution in front of this origin. Give exactly one of `origin` and `distribution`.

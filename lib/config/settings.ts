@@ -82,7 +82,10 @@ export interface X402Settings {
    * HEAD of /x, and the edge engine refuses (405) other methods there.
    */
   readonly routes: PricedRoute[];
-  /** @default Engine.EDGE */
+  /**
+   * Which part of AWS charges the agents.
+   * @default Engine.EDGE
+   */
   readonly engine?: Engine;
   /**
    * CAIP-2 network id: `eip155:84532` Base Sepolia, `eip155:8453` Base (the waf engine settles only on these two).
@@ -137,7 +140,10 @@ export interface X402Settings {
    * @default ['category:search_engine']
    */
   readonly freeBots?: string[];
-  /** @default BotControlInspectionLevel.COMMON */
+  /**
+   * How closely AWS Bot Control inspects requests.
+   * @default BotControlInspectionLevel.COMMON
+   */
   readonly botControlInspectionLevel?: BotControlInspectionLevel;
   /**
    * Requests per 5 minutes per IP for payment-eligible traffic (10..2000000000); over it, WAF answers 429.
@@ -154,14 +160,20 @@ export interface X402Settings {
    * @default the largest common step of the route prices
    */
   readonly basePrice?: string;
-  /** @default PaidCaching.PAYMENT_KEYED */
+  /**
+   * How paywalled cache behaviors cache.
+   * @default PaidCaching.PAYMENT_KEYED
+   */
   readonly paidCaching?: PaidCaching;
   /**
    * Viewer headers forwarded to the origin on paywalled behaviors, besides the payment hand-off (at most 9).
    * @default ['accept', 'accept-language', 'content-type', 'origin', 'referer', 'user-agent']
    */
   readonly originRequestHeaders?: string[];
-  /** @default OriginProtection.SECRET_HEADER */
+  /**
+   * How a built distribution's origin is kept from being reached around CloudFront.
+   * @default OriginProtection.SECRET_HEADER
+   */
   readonly originProtection?: OriginProtection;
 }
 
@@ -169,7 +181,10 @@ export interface X402Settings {
 export interface ReferenceStackSettings extends X402Settings {
   /** Domain name of the origin the reference distribution fronts (HTTPS, TLS 1.2). */
   readonly origin: string;
-  /** @default 'CdkX402' */
+  /**
+   * Name of the reference stack.
+   * @default 'CdkX402'
+   */
   readonly stackName?: string;
   /**
    * Region of the stack (the edge functions and the web ACL always go to us-east-1).
