@@ -5,17 +5,18 @@
  * AWS credentials. cdk-nag AwsSolutions checks run on every synth.
  */
 import { App } from 'aws-cdk-lib';
-import { applyNagChecks } from '../lib/nag';
-import { resolveReferenceStackSettings, settingsFromContext, X402ConfigError } from '../lib/pricing';
+import { X402ConfigError } from '../lib/config/problems';
+import { resolveReferenceStackSettings } from '../lib/config/reference';
 import { ReferenceStack } from '../lib/reference-stack';
 import { ensureBundles } from '../scripts/build-bundles';
+import { applyNagChecks } from './nag';
 
 // In this repository the functions' prebuilt bundles come from the tree: rebuilt when a source
 // changed, so a synth never packages older code (a construct library user's synth only reads them).
 ensureBundles();
 const app = new App();
 try {
-  const settings = settingsFromContext(app.node.getAllContext());
+  const settings = ReferenceStack.settingsFromContext(app.node.getAllContext());
   const { stackName, region } = resolveReferenceStackSettings(settings);
   new ReferenceStack(app, stackName, { settings, env: { account: process.env.CDK_DEFAULT_ACCOUNT, region } });
   applyNagChecks(app);

@@ -6,7 +6,7 @@
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { WAFV2Client } from '@aws-sdk/client-wafv2';
-import { DEFAULT_REFERENCE_REGION, DEFAULT_REFERENCE_STACK_NAME } from '../lib/pricing';
+import { DEFAULT_REFERENCE_REGION, DEFAULT_REFERENCE_STACK_NAME } from '../lib/config/context-keys';
 import { parseDeploymentSummary, ReferenceOutputs, type DeploymentSummary } from '../lib/deployment-outputs';
 import { CliError, ExitCode, explainAwsError, type AwsCallContext } from './errors';
 

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { Argument, Command, CommanderError, Option } from 'commander';
 import { packageRoot } from '../lib/package-root';
-import { DEFAULT_REFERENCE_STACK_NAME } from '../lib/pricing';
+import { DEFAULT_REFERENCE_STACK_NAME } from '../lib/config/context-keys';
 import { defaultClients, Session, type CliDeps, type TargetOptions } from './context';
 import { CliError, ExitCode, type ExitCodeValue } from './errors';
 import { json, parseDuration, parseTime } from './format';

@@ -3,7 +3,7 @@
  * the names of the outputs, and the deployment summary (engine, network, wallet, priced routes)
  * the CLI shows in `status`. No CDK import: the stack writes it, the CLI reads it.
  */
-import type { X402Config } from './pricing';
+import type { ResolvedConfig } from './config/resolved';
 
 /** Output keys of the reference stack (`ReferenceStack`). */
 export const ReferenceOutputs = {
@@ -37,7 +37,7 @@ export interface DeploymentSummary {
 /** CloudFormation output values are limited in size; the summary stays below this. */
 export const MAX_SUMMARY_CHARS = 4000;
 
-export function deploymentSummary(config: X402Config): DeploymentSummary {
+export function deploymentSummary(config: ResolvedConfig): DeploymentSummary {
   const base = {
     engine: config.engine,
     network: config.network,

@@ -8,20 +8,24 @@ import type { EdgeConfig } from '../lambda/core/config';
 import { pricesSideEffects } from './paywalled-behavior';
 import type { EdgeBundleName } from './prebuilt-bundle';
 import { prebuiltCode } from './prebuilt-code';
-import { toEdgeConfig, type X402Config } from './pricing';
+import { toEdgeConfig } from './config/resolve';
+import type { X402Config } from './config/x402-config';
 import type { ReceiptTable } from './receipt-table';
 
 /** Lambda@Edge limits (AWS docs, "Quotas on Lambda@Edge"). */
 const VIEWER_TRIGGER = { memoryMb: 128, timeout: Duration.seconds(5), maxZippedBytes: 1024 * 1024 } as const;
 const ORIGIN_TRIGGER = { memoryMb: 256, timeout: Duration.seconds(30), maxZippedBytes: 50 * 1024 * 1024 } as const;
 
+/** Props of {@link EdgeVerifier}. */
 export interface EdgeVerifierProps {
+  /** The validated configuration (X402Config.resolve), for the edge engine. */
   readonly config: X402Config;
   /** Where receipts go; each function is granted exactly the one write it performs. */
   readonly receiptTable: ReceiptTable;
   /**
    * Id of the us-east-1 stack that holds the functions when this stack is in another region
-   * (Lambda@Edge functions live in us-east-1). @default EdgeFunction's own support stack
+   * (Lambda@Edge functions live in us-east-1).
+   * @default EdgeFunction's own support stack
    */
   readonly edgeStackId?: string;
   /**
@@ -44,8 +48,9 @@ export interface EdgeVerifierProps {
  * {@link PaywalledBehavior} construct does this with the right cache and origin request policies).
  */
 export class EdgeVerifier extends Construct {
-  readonly edgeConfig: EdgeConfig;
+  /** viewer-request: the 402, verification and the payment's reservation. */
   readonly viewerRequest: cloudfront.experimental.EdgeFunction;
+  /** origin-response: settles on 2xx, else releases the reservation. */
   readonly originResponse: cloudfront.experimental.EdgeFunction;
   /**
    * Only when a route prices a side-effecting method (POST, PUT, PATCH, DELETE): settles those
@@ -61,6 +66,13 @@ export class EdgeVerifier extends Construct {
    * retention, which a stack (one region) cannot declare; see "Logs" in the README.
    */
   readonly logGroups: logs.LogGroup[];
+  /** What the functions bake in. */
+  private readonly edgeConfig: EdgeConfig;
+
+  /** What the functions bake in (for the local edge and tests). @internal */
+  get _edgeConfig(): EdgeConfig {
+    return this.edgeConfig;
+  }
 
   constructor(scope: Construct, id: string, props: EdgeVerifierProps) {
     super(scope, id);
@@ -71,8 +83,9 @@ export class EdgeVerifier extends Construct {
           "new Stack(app, 'Site', { env: { region: 'us-east-1' } })",
       );
     }
-    if (props.config.engine !== 'edge') throw new Error(`EdgeVerifier ${this.node.path}: the configuration is for the ${props.config.engine} engine`);
-    this.edgeConfig = toEdgeConfig(props.config, { tableName: props.receiptTable.tableName, region: props.receiptTable.region });
+    const config = props.config._resolved;
+    if (config.engine !== 'edge') throw new Error(`EdgeVerifier ${this.node.path}: the configuration is for the ${config.engine} engine`);
+    this.edgeConfig = toEdgeConfig(config, { tableName: props.receiptTable.tableName, region: props.receiptTable.region });
 
     // Outside us-east-1 the functions are created under these ids in the shared us-east-1 stack.
     const prefix = stack.region === 'us-east-1' ? '' : Names.uniqueId(this);
@@ -94,7 +107,7 @@ export class EdgeVerifier extends Construct {
       timeout: ORIGIN_TRIGGER.timeout,
       stackId: props.edgeStackId,
     });
-    if (pricesSideEffects(props.config)) {
+    if (pricesSideEffects(config)) {
       this.originRequest = new cloudfront.experimental.EdgeFunction(this, `${prefix}OriginRequest`, {
         description: 'cdk-x402 origin-request: settle side-effecting paid requests before the origin runs (config baked in)',
         runtime: lambda.Runtime.NODEJS_22_X,

@@ -1,12 +1,18 @@
-/** cdk-x402: constructs that let a CloudFront site charge AI agents per request with x402. */
-export * from './pricing';
-export * from './x402-paywall';
-export * from './payment-eligible-bots';
-export * from './edge-verifier';
-export * from './paywalled-behavior';
-export * from './receipt-table';
-export * from './payments-dashboard';
-export * from './settlement-ingest';
-export * from './deployment-outputs';
-export * from './origin-protection';
-export * from './reference-stack';
+/**
+ * cdk-x402: constructs that let a CloudFront site charge AI agents per request with x402.
+ * The public API, jsii-shaped (enums, structs, classes); the helpers the CLI, the local edge and
+ * the tests use stay in their modules.
+ */
+export type { PricedRoute } from '../lambda/core/config';
+export { BotControlInspectionLevel, CurrencyMode, Engine, OriginProtection, PaidCaching } from './config/settings';
+export type { AssetSettings, ReferenceStackSettings, X402Settings } from './config/settings';
+export { X402Config } from './config/x402-config';
+export { X402Paywall, type X402PaywallProps } from './x402-paywall';
+export { PaymentEligibleBots, PaymentEligibleBotsRuleGroup, type PaymentEligibleBotsProps, type PaymentEligibleBotsRuleGroupProps } from './payment-eligible-bots';
+export { EdgeVerifier, type EdgeVerifierProps } from './edge-verifier';
+export { PaywalledBehavior, type PaywalledBehaviorProps } from './paywalled-behavior';
+export { ReceiptTable, type ReceiptTableProps } from './receipt-table';
+export { PaymentsDashboard, type PaymentsDashboardProps } from './payments-dashboard';
+export { SettlementIngest, type SettlementIngestOptions, type SettlementIngestProps } from './settlement-ingest';
+export { CloudFrontOriginIngress, OriginSecret, type CloudFrontOriginIngressProps, type OriginSecretProps } from './origin-protection';
+export { ReferenceStack, type ReferenceStackProps } from './reference-stack';

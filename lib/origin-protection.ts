@@ -37,6 +37,7 @@ const DISALLOWED_CUSTOM_HEADERS = new Set([
   'request-range', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'via', 'x-real-ip',
 ]);
 
+/** Props of {@link OriginSecret}. */
 export interface OriginSecretProps {
   /** The header CloudFront sends and the origin checks. @default 'x-origin-verify' */
   readonly headerName?: string;
@@ -49,7 +50,7 @@ export interface OriginSecretProps {
    * those on exactly these versions.
    * @default none
    */
-  readonly edgeFunctionVersions?: readonly lambda.IVersion[];
+  readonly edgeFunctionVersions?: lambda.IVersion[];
   /** Retention of the rotation function's log group. @default logs.RetentionDays.ONE_YEAR */
   readonly logRetention?: logs.RetentionDays;
 }
@@ -69,10 +70,15 @@ export interface OriginSecretProps {
 export class OriginSecret extends Construct {
   /** Lower-case name of the header. */
   readonly headerName: string;
+  /** The secret holding the header's values (current, pending, previous). */
   readonly secret: secretsmanager.Secret;
+  /** The function that rotates the value in Secrets Manager and in the distributions. */
   readonly rotationFunction: lambda.Function;
+  /** Its role (the permissions listed above). */
   readonly rotationRole: iam.Role;
+  /** The rotation schedule of the secret. */
   readonly rotationSchedule: secretsmanager.CfnRotationSchedule;
+  /** The rotation function's log group. */
   readonly logGroup: logs.LogGroup;
   /** Distribution construct → its id, filled as protected origins bind. */
   private readonly distributions = new Map<IConstruct, string>();
@@ -284,10 +290,14 @@ function validHeaderName(scope: IConstruct, name: string): string {
 /** CloudFront's origin-facing servers, as an AWS-managed prefix list in every region (its id differs per region). */
 export const CLOUDFRONT_ORIGIN_FACING_PREFIX_LIST = 'com.amazonaws.global.cloudfront.origin-facing';
 
+/** Props of {@link CloudFrontOriginIngress}. */
 export interface CloudFrontOriginIngressProps {
   /** The origin's security group (an ALB's or an instance's). */
   readonly securityGroup: ec2.ISecurityGroup;
-  /** @default ec2.Port.tcp(443) */
+  /**
+   * The port the origin listens on.
+   * @default ec2.Port.tcp(443)
+   */
   readonly port?: ec2.Port;
 }
 
@@ -306,6 +316,7 @@ export interface CloudFrontOriginIngressProps {
 export class CloudFrontOriginIngress extends Construct {
   /** Id of the prefix list in this stack's region (a deploy-time value). */
   readonly prefixListId: string;
+  /** The deploy-time lookup of the prefix list's id. */
   readonly lookup: cr.AwsCustomResource;
 
   constructor(scope: Construct, id: string, props: CloudFrontOriginIngressProps) {

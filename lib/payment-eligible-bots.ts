@@ -2,7 +2,8 @@ import { Annotations, Aws, Names, Stack, Token } from 'aws-cdk-lib';
 import { CfnRuleGroup, CfnWebACL } from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
 import { PaymentHeaders } from '../lambda/core/header-names';
-import type { X402Config } from './pricing';
+import type { ResolvedConfig } from './config/resolved';
+import type { X402Config } from './config/x402-config';
 import {
   DESCRIPTION_PREFIX,
   ELIGIBILITY_HEADER_INSERT_NAME,
@@ -12,23 +13,16 @@ import {
   WAF_INSERTED_HEADER_PREFIX,
 } from './waf-names';
 
-// The names live in a CDK-free module (the CLI reads them too); re-exported as part of this API.
-export {
-  DESCRIPTION_PREFIX,
-  ELIGIBILITY_HEADER_INSERT_NAME,
-  ELIGIBLE_LABEL_NAME,
-  MONETIZE_RULE_NAME,
-  PAUSED_MULTIPLIER_LABEL_PREFIX,
-  RuleNames,
-  SELF_DECLARED_AGENT_HEADER,
-  WAF_INSERTED_HEADER_PREFIX,
-} from './waf-names';
-
 const BOT_CONTROL_LABELS = 'awswaf:managed:aws:bot-control';
 
+/** Props of {@link PaymentEligibleBots}. */
 export interface PaymentEligibleBotsProps {
+  /** The validated configuration (X402Config.resolve). */
   readonly config: X402Config;
-  /** Web ACL name, also its CloudWatch metric name. @default a unique name from the construct path */
+  /**
+   * Web ACL name, also its CloudWatch metric name.
+   * @default a unique name from the construct path
+   */
   readonly webAclName?: string;
 }
 
@@ -47,34 +41,37 @@ export interface PaymentEligibleBotsProps {
  * Every rule publishes CloudWatch metrics and sampled requests. Must be deployed in us-east-1.
  */
 export class PaymentEligibleBots extends Construct {
+  /** The web ACL (escape hatch). */
   readonly webAcl: CfnWebACL;
+  /** ARN of the web ACL, for a distribution's `webAclId`. */
   readonly webAclArn: string;
   /** Name of the web ACL and of its CloudWatch metric (the `WebACL` dimension). */
   readonly webAclName: string;
   /** Fully qualified label on payment-eligible requests. */
   readonly eligibleLabel: string;
   /** Rule names in priority order. */
-  readonly ruleNames: readonly string[];
+  readonly ruleNames: string[];
 
   constructor(scope: Construct, id: string, props: PaymentEligibleBotsProps) {
     super(scope, id);
+    const config = props.config._resolved;
     this.webAclName = props.webAclName ?? Names.uniqueResourceName(this, { maxLength: 120, separator: '-' });
     this.eligibleLabel = `awswaf:${Aws.ACCOUNT_ID}:webacl:${this.webAclName}:${ELIGIBLE_LABEL_NAME}`;
     const rules = [
       antiSpoofingRule(),
-      botControlRule(props.config),
-      ...x402Rules(props.config, this.eligibleLabel),
+      botControlRule(config),
+      ...x402Rules(config, this.eligibleLabel),
     ].map((rule, priority) => ({ ...rule, priority }));
     this.ruleNames = rules.map((r) => r.name);
 
     this.webAcl = new CfnWebACL(this, 'WebAcl', {
       name: this.webAclName,
       scope: 'CLOUDFRONT',
-      description: `${DESCRIPTION_PREFIX} ${props.config.engine} engine - labels payment-eligible bots${props.config.engine === 'waf' ? ', monetizes priced routes' : ''}`,
+      description: `${DESCRIPTION_PREFIX} ${config.engine} engine - labels payment-eligible bots${config.engine === 'waf' ? ', monetizes priced routes' : ''}`,
       defaultAction: { allow: {} },
       visibilityConfig: visibility(this.webAclName),
       rules,
-      monetizationConfig: monetizationConfig(props.config),
+      monetizationConfig: monetizationConfig(config),
     });
     this.webAclArn = this.webAcl.attrArn;
 
@@ -89,34 +86,58 @@ export class PaymentEligibleBots extends Construct {
   }
 }
 
+/** Props of {@link PaymentEligibleBotsRuleGroup}. */
 export interface PaymentEligibleBotsRuleGroupProps {
+  /** The validated configuration (X402Config.resolve). */
   readonly config: X402Config;
-  /** Rule group name, also its metric name. @default a unique name from the construct path */
+  /**
+   * Rule group name, also its metric name.
+   * @default a unique name from the construct path
+   */
   readonly ruleGroupName?: string;
-  /** WCU capacity, fixed at creation. @default an estimate from the rules, with headroom */
+  /**
+   * WCU capacity, fixed at creation.
+   * @default an estimate from the rules, with headroom
+   */
   readonly capacity?: number;
 }
 
 /**
  * The same rules for a web ACL you already have: reference this group from it with a
  * `ruleGroupReferenceStatement`, placed after AWS Bot Control (managed rule groups cannot be
- * nested in a rule group; {@link botControlRule} gives you the rule to add) and before any rule
- * that allows traffic. The anti-spoofing rule comes first inside the group.
+ * nested in a rule group; {@link PaymentEligibleBotsRuleGroup.botControlRule} gives you the rule
+ * to add) and before any rule that allows traffic. The anti-spoofing rule comes first inside the
+ * group.
  */
 export class PaymentEligibleBotsRuleGroup extends Construct {
+  /**
+   * AWS Bot Control in label mode, with the inspection level of `config`, for the web ACL that
+   * references the rule group: every rule overridden to Count, so it classifies and never blocks.
+   * Give it a priority before the rule group's.
+   */
+  static botControlRule(config: X402Config, priority: number): CfnWebACL.RuleProperty {
+    return { ...botControlRule(config._resolved), priority };
+  }
+
+  /** The rule group (escape hatch). */
   readonly ruleGroup: CfnRuleGroup;
+  /** ARN of the rule group, for a `ruleGroupReferenceStatement`. */
   readonly ruleGroupArn: string;
+  /** Name of the rule group and of its CloudWatch metric. */
   readonly ruleGroupName: string;
+  /** Fully qualified label on payment-eligible requests. */
   readonly eligibleLabel: string;
-  readonly ruleNames: readonly string[];
+  /** Rule names in priority order. */
+  readonly ruleNames: string[];
 
   constructor(scope: Construct, id: string, props: PaymentEligibleBotsRuleGroupProps) {
     super(scope, id);
+    const config = props.config._resolved;
     this.ruleGroupName = props.ruleGroupName ?? Names.uniqueResourceName(this, { maxLength: 120, separator: '-' });
     this.eligibleLabel = `awswaf:${Aws.ACCOUNT_ID}:rulegroup:${this.ruleGroupName}:${ELIGIBLE_LABEL_NAME}`;
-    const rules = [antiSpoofingRule(), ...x402Rules(props.config, this.eligibleLabel)].map((rule, priority) => ({ ...rule, priority }));
+    const rules = [antiSpoofingRule(), ...x402Rules(config, this.eligibleLabel)].map((rule, priority) => ({ ...rule, priority }));
     this.ruleNames = rules.map((r) => r.name);
-    const capacity = props.capacity ?? estimateCapacity(props.config);
+    const capacity = props.capacity ?? estimateCapacity(config);
     if (capacity > 1500) {
       Annotations.of(this).addWarningV2('cdk-x402:rule-group-capacity', `the rule group needs about ${capacity} WCUs; a web ACL holds 1500 without extra charges`);
     }
@@ -127,7 +148,7 @@ export class PaymentEligibleBotsRuleGroup extends Construct {
       description: `${DESCRIPTION_PREFIX} - anti-spoofing and payment eligibility, needs Bot Control labels earlier in the web ACL`,
       visibilityConfig: visibility(this.ruleGroupName),
       rules: rules.map(ruleGroupRule),
-      monetizationConfig: monetizationConfig(props.config) as CfnRuleGroup.MonetizationConfigProperty | undefined,
+      monetizationConfig: monetizationConfig(config) as CfnRuleGroup.MonetizationConfigProperty | undefined,
     });
     this.ruleGroupArn = this.ruleGroup.attrArn;
   }
@@ -193,7 +214,7 @@ export function antiSpoofingRule(): Rule {
 }
 
 /** AWS Bot Control in label mode: every rule overridden to Count, so it classifies and never blocks. */
-export function botControlRule(config: Pick<X402Config, 'botControlInspectionLevel'>): Rule {
+export function botControlRule(config: Pick<ResolvedConfig, 'botControlInspectionLevel'>): Rule {
   return {
     name: RuleNames.botControl,
     overrideAction: { count: {} },
@@ -208,7 +229,7 @@ export function botControlRule(config: Pick<X402Config, 'botControlInspectionLev
   };
 }
 
-function x402Rules(config: X402Config, eligibleLabel: string): Rule[] {
+function x402Rules(config: ResolvedConfig, eligibleLabel: string): Rule[] {
   const rules: Rule[] = [eligibilityRule(config)];
   if (config.rateLimit !== undefined) rules.push(rateLimitRule(config.rateLimit, eligibleLabel));
   if (config.engine === 'waf' && config.waf) {
@@ -218,7 +239,7 @@ function x402Rules(config: X402Config, eligibleLabel: string): Rule[] {
 }
 
 /** Counts, labels and marks (inserted header) payment-eligible requests. */
-function eligibilityRule(config: X402Config): Rule {
+function eligibilityRule(config: ResolvedConfig): Rule {
   const paymentOffered = or(
     [PaymentHeaders.signatureV2, PaymentHeaders.signatureV1].map((name) => headerPresent(name)),
   );
@@ -257,7 +278,7 @@ function rateLimitRule(limit: number, eligibleLabel: string): Rule {
 }
 
 /** waf engine: eligible requests to the route's paths pay base × multiplier (terminating). */
-function monetizeRule(index: number, route: X402Config['routes'][number], multiplier: number, eligibleLabel: string): Rule {
+function monetizeRule(index: number, route: ResolvedConfig['routes'][number], multiplier: number, eligibleLabel: string): Rule {
   const statements: Statement[] = [label(eligibleLabel), pathMatches(route.path)];
   if (route.method) statements.push(methodIs(route.method));
   return {
@@ -333,7 +354,7 @@ function not(statement: Statement): Statement {
   return { notStatement: { statement } };
 }
 
-function monetizationConfig(config: X402Config): CfnWebACL.MonetizationConfigProperty | undefined {
+function monetizationConfig(config: ResolvedConfig): CfnWebACL.MonetizationConfigProperty | undefined {
   if (config.engine !== 'waf' || !config.waf) return undefined;
   return {
     currencyMode: config.waf.currencyMode,
@@ -346,7 +367,7 @@ function monetizationConfig(config: X402Config): CfnWebACL.MonetizationConfigPro
 }
 
 /** Rough WCU estimate with headroom (capacity cannot change after creation). */
-function estimateCapacity(config: X402Config): number {
+function estimateCapacity(config: ResolvedConfig): number {
   const labels = config.eligibleBotCategories.length + config.eligibleBotSignals.length + config.freeBotNames.length + config.freeBotCategories.length;
   const antiSpoofing = 30;
   const eligibility = 10 + 2 * labels;

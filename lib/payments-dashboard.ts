@@ -5,8 +5,8 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { IngestMetrics, METRICS_NAMESPACE, MetricDimensions, Metrics, type MetricName } from '../lambda/core/metrics';
-import { RuleNames } from './payment-eligible-bots';
-import type { X402Config } from './pricing';
+import type { X402Config } from './config/x402-config';
+import { RuleNames } from './waf-names';
 
 /**
  * Regions with CloudFront regional edge caches, where Lambda@Edge functions run and write their
@@ -17,23 +17,46 @@ export const LAMBDA_EDGE_REGIONS = [
   'ap-southeast-1', 'ap-southeast-2', 'eu-central-1', 'eu-west-1', 'eu-west-2', 'sa-east-1',
 ] as const;
 
+/** Props of {@link PaymentsDashboard}. */
 export interface PaymentsDashboardProps {
+  /** The validated configuration (X402Config.resolve). */
   readonly config: X402Config;
   /** Name of the web ACL (its CloudWatch `WebACL` dimension). */
   readonly webAclName: string;
-  /** Adds CloudFront request graphs. */
+  /**
+   * Adds CloudFront request graphs.
+   * @default - no CloudFront graphs
+   */
   readonly distributionId?: string;
-  /** Regions graphed for the edge functions' metrics. @default LAMBDA_EDGE_REGIONS */
-  readonly edgeRegions?: readonly string[];
-  /** Receives alarm and OK notifications. @default no actions */
+  /**
+   * Regions graphed for the edge functions' metrics.
+   * @default every region with a CloudFront regional edge cache (where Lambda@Edge runs)
+   */
+  readonly edgeRegions?: string[];
+  /**
+   * Receives alarm and OK notifications.
+   * @default no actions
+   */
   readonly alarmTopic?: sns.ITopic;
-  /** Settlement failures per 5 minutes that raise the alarm. @default 1 */
+  /**
+   * Settlement failures per 5 minutes that raise the alarm.
+   * @default 1
+   */
   readonly settlementFailureThreshold?: number;
-  /** Facilitator errors per 5 minutes that raise the alarm. @default 5 */
+  /**
+   * Facilitator errors per 5 minutes that raise the alarm.
+   * @default 5
+   */
   readonly facilitatorErrorThreshold?: number;
-  /** @default generated */
+  /**
+   * Name of the dashboard.
+   * @default - generated
+   */
   readonly dashboardName?: string;
-  /** waf engine: the settlement ingestion function, graphed with its records and errors. @default none */
+  /**
+   * waf engine: the settlement ingestion function, graphed with its records and errors.
+   * @default none
+   */
   readonly settlementIngestFunction?: lambda.IFunction;
 }
 
@@ -48,6 +71,7 @@ const PERIOD = Duration.minutes(5);
  * region.
  */
 export class PaymentsDashboard extends Construct {
+  /** The CloudWatch dashboard. */
   readonly dashboard: cloudwatch.Dashboard;
   /** Edge engine only: settlements refused or errored. */
   readonly settlementFailuresAlarm?: cloudwatch.Alarm;
@@ -60,7 +84,7 @@ export class PaymentsDashboard extends Construct {
 
   constructor(scope: Construct, id: string, props: PaymentsDashboardProps) {
     super(scope, id);
-    const { config } = props;
+    const config = props.config._resolved;
     const regions = props.edgeRegions ?? LAMBDA_EDGE_REGIONS;
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
       dashboardName: props.dashboardName,

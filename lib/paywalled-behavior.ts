@@ -5,7 +5,9 @@ import { INTERNAL_HEADER_PREFIX, PAYMENT_ID_HEADER, PENDING_SETTLEMENT_HEADER } 
 import { PaymentHeaders } from '../lambda/core/header-names';
 import { hasSideEffects } from '../lambda/core/methods';
 import type { EdgeVerifier } from './edge-verifier';
-import type { PaidCaching, X402Config } from './pricing';
+import type { ResolvedConfig } from './config/resolved';
+import type { PaidCaching } from './config/settings';
+import type { X402Config } from './config/x402-config';
 
 /**
  * Error statuses CloudFront must not cache on paywalled behaviors: a 5xx keyed on a payment header
@@ -14,9 +16,14 @@ import type { PaidCaching, X402Config } from './pricing';
  */
 export const UNCACHED_ERROR_CODES = [500, 502, 503, 504] as const;
 
+/** Props of {@link PaywalledBehavior}. */
 export interface PaywalledBehaviorProps {
+  /** The validated configuration (X402Config.resolve). */
   readonly config: X402Config;
-  /** The edge engine's functions; absent for the waf engine. */
+  /**
+   * The edge engine's functions.
+   * @default - none: the waf engine charges in the web ACL
+   */
   readonly verifier?: EdgeVerifier;
 }
 
@@ -51,8 +58,11 @@ export interface PaywalledBehaviorProps {
  *   policies' settings, merged with what the paywall needs.
  */
 export class PaywalledBehavior extends Construct {
+  /** The payment-keyed cache policy, or CachingDisabled (paidCaching). */
   readonly cachePolicy: cloudfront.ICachePolicy;
+  /** Forwards the payment hand-off and the configured viewer headers to the origin. */
   readonly originRequestPolicy: cloudfront.IOriginRequestPolicy;
+  /** The edge engine's function associations (none for the waf engine). */
   readonly edgeLambdas: cloudfront.EdgeLambda[];
   /** GET/HEAD/OPTIONS, or all methods when a route prices POST, PUT, PATCH or DELETE. */
   readonly allowedMethods: cloudfront.AllowedMethods;
@@ -62,7 +72,8 @@ export class PaywalledBehavior extends Construct {
 
   constructor(scope: Construct, id: string, props: PaywalledBehaviorProps) {
     super(scope, id);
-    const { config, verifier } = props;
+    const { verifier } = props;
+    const config = props.config._resolved;
     this.cachePolicy =
       config.paidCaching === 'disabled'
         ? cloudfront.CachePolicy.CACHING_DISABLED
@@ -93,8 +104,18 @@ export class PaywalledBehavior extends Construct {
     if (verifier) this.node.addValidation({ validate: () => handOffProblems(this.node.root, this.edgeLambdas) });
   }
 
-  /** Behavior options for a paywalled behavior in front of `origin`; `overrides` cannot replace the paywall's parts. */
-  behaviorOptions(origin: cloudfront.IOrigin, overrides: Omit<cloudfront.AddBehaviorOptions, 'cachePolicy' | 'originRequestPolicy' | 'edgeLambdas'> = {}): cloudfront.BehaviorOptions {
+  /**
+   * Behavior options for a paywalled behavior in front of `origin`. `overrides` may set anything
+   * but the paywall's own parts (cache policy, origin request policy, edge functions).
+   */
+  behaviorOptions(origin: cloudfront.IOrigin, overrides: cloudfront.AddBehaviorOptions = {}): cloudfront.BehaviorOptions {
+    const replaced = (['cachePolicy', 'originRequestPolicy', 'edgeLambdas'] as const).filter((part) => overrides[part] !== undefined);
+    if (replaced.length > 0) {
+      throw new Error(
+        `PaywalledBehavior ${this.node.path}: behaviorOptions overrides set ${replaced.join(', ')}, which a paywalled behavior must take from the paywall (the payment in the cache key, the hand-off header forwarded, the edge functions). ` +
+          'Fix: leave them out of the overrides; to keep settings of your own policies, adopt the distribution instead (X402Paywall with distribution, or PaywalledBehavior.protect), which merges them with the paywall\'s',
+      );
+    }
     return {
       viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
       allowedMethods: this.allowedMethods,
@@ -573,6 +594,6 @@ function policyName(scope: Construct, id: string): string {
  * Whether a route prices a side-effecting method (POST, PUT, PATCH, DELETE): the behavior then
  * allows every method, and the edge engine settles those requests before the origin runs.
  */
-export function pricesSideEffects(config: Pick<X402Config, 'routes'>): boolean {
+export function pricesSideEffects(config: Pick<ResolvedConfig, 'routes'>): boolean {
   return config.routes.some((route) => route.method !== undefined && hasSideEffects(route.method));
 }

@@ -4,13 +4,17 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { RECEIPT_INDEXES, RECEIPT_PARTITION_KEY } from '../lambda/core/receipt';
 
+/** Props of {@link ReceiptTable}. */
 export interface ReceiptTableProps {
   /**
    * Physical table name. It is baked into the Lambda@Edge bundles (they have no environment
    * variables), so it must be a plain string. @default `<stack name>-x402-receipts`
    */
   readonly tableName?: string;
-  /** @default RemovalPolicy.RETAIN: receipts are the record of revenue */
+  /**
+   * What happens to the table when it leaves the stack.
+   * @default RemovalPolicy.RETAIN: receipts are the record of revenue
+   */
   readonly removalPolicy?: RemovalPolicy;
 }
 
@@ -21,7 +25,9 @@ export interface ReceiptTableProps {
  * exactly one write action each.
  */
 export class ReceiptTable extends Construct {
+  /** The DynamoDB table. */
   readonly table: dynamodb.Table;
+  /** Its physical name (a plain string: the edge functions bake it in). */
   readonly tableName: string;
   /** Region of the table (the edge functions call it from wherever they run). */
   readonly region: string;

@@ -3,11 +3,15 @@ import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import type { Construct } from 'constructs';
 import { deploymentSummary, ReferenceOutputs } from './deployment-outputs';
-import { DEFAULT_REFERENCE_REGION, resolveReferenceStackSettings, type ReferenceStackSettings } from './pricing';
+import { settingsFromContext } from './config/context';
+import { DEFAULT_REFERENCE_REGION } from './config/context-keys';
+import { resolveReferenceStackSettings } from './config/reference';
+import type { ReferenceStackSettings } from './config/settings';
 import { X402Paywall } from './x402-paywall';
 
+/** Props of {@link ReferenceStack}. */
 export interface ReferenceStackProps extends StackProps {
-  /** Usually `settingsFromContext(app.node.getAllContext())`. */
+  /** Usually `ReferenceStack.settingsFromContext(app.node.getAllContext())`. */
   readonly settings: ReferenceStackSettings;
 }
 
@@ -19,6 +23,19 @@ export interface ReferenceStackProps extends StackProps {
  * (lambda/origin: createOriginSecretCheck); `x402:originProtection=none` opts out, with a warning.
  */
 export class ReferenceStack extends Stack {
+  /**
+   * The settings the `x402:*` keys of a CDK context give, e.g. `app.node.getAllContext()`:
+   * command-line strings (`-c x402:engine=waf`) are parsed (numbers, JSON objects and arrays,
+   * comma-separated lists), cdk.json values taken as they are, and `x402:routes` in its object
+   * form (pattern → price or `{price, description, mimeType, maxTimeoutSeconds}`) becomes the list
+   * of routes. An unknown `x402:*` key is an error naming the nearest key; the values are
+   * validated with the stack's props, every problem in one error.
+   */
+  static settingsFromContext(context: { [key: string]: any }): ReferenceStackSettings {
+    return settingsFromContext(context);
+  }
+
+  /** The paywall in front of the origin. */
   readonly paywall: X402Paywall;
 
   constructor(scope: Construct, id: string, props: ReferenceStackProps) {
@@ -49,7 +66,7 @@ export class ReferenceStack extends Stack {
     }
     new CfnOutput(this, ReferenceOutputs.deployment, {
       description: 'cdk-x402 configuration in brief (engine, network, wallet, prices), read by `cdk-x402 status`',
-      value: JSON.stringify(deploymentSummary(this.paywall.config)),
+      value: JSON.stringify(deploymentSummary(this.paywall.config._resolved)),
     });
   }
 }

@@ -8,9 +8,9 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { IngestEnvironment, MAX_SETTLEMENT_WINDOW_SECONDS, type IngestSettings } from '../lambda/ingest/settlement-records';
+import { IngestEnvironment, MAX_SETTLEMENT_WINDOW_SECONDS, type IngestSettings } from '../lambda/ingest/settings';
 import { prebuiltCode } from './prebuilt-code';
-import type { X402Config } from './pricing';
+import type { X402Config } from './config/x402-config';
 import type { ReceiptTable } from './receipt-table';
 
 /** Tuning of the settlement ingestion (all optional). */
@@ -30,14 +30,18 @@ export interface SettlementIngestOptions {
   readonly logRetention?: logs.RetentionDays;
 }
 
+/** Props of {@link SettlementIngest}. */
 export interface SettlementIngestProps extends SettlementIngestOptions {
-  /** A waf engine configuration. */
+  /** The validated configuration (X402Config.resolve), for the waf engine. */
   readonly config: X402Config;
   /** Where the settlement rows and the checkpoint go. */
   readonly receiptTable: ReceiptTable;
   /** The CLOUDFRONT web ACL whose settlements are read (the ListSettlementRecords `WebACLArn` filter). */
   readonly webAclArn: string;
-  /** Notified when ingestion keeps failing. @default no actions */
+  /**
+   * Notified when ingestion keeps failing.
+   * @default no actions
+   */
   readonly alarmTopic?: sns.ITopic;
 }
 
@@ -54,18 +58,20 @@ export interface SettlementIngestProps extends SettlementIngestOptions {
  * `dynamodb:UpdateItem` on the receipt table; writing to its own log group.
  */
 export class SettlementIngest extends Construct {
+  /** The ingestion function. */
   readonly function: lambda.Function;
+  /** Its role (the permissions listed above). */
   readonly role: iam.Role;
+  /** Its log group. */
   readonly logGroup: logs.LogGroup;
+  /** The rule that runs it every interval. */
   readonly schedule: events.Rule;
   /** Failed runs in each of 3 consecutive intervals. */
   readonly errorsAlarm: cloudwatch.Alarm;
-  /** What the function is told (also in its environment). */
-  readonly settings: IngestSettings;
 
   constructor(scope: Construct, id: string, props: SettlementIngestProps) {
     super(scope, id);
-    const { config } = props;
+    const config = props.config._resolved;
     if (config.engine !== 'waf' || !config.waf) {
       throw new Error(`SettlementIngest ${this.node.path}: settlement records exist only for the waf engine (this configuration is for ${config.engine})`);
     }
@@ -75,7 +81,8 @@ export class SettlementIngest extends Construct {
     const maxLookback = props.maxLookback ?? Duration.days(7);
     validate(this, interval, overlap, initialLookback, maxLookback);
 
-    this.settings = {
+    // What the function is told, in its environment.
+    const settings: IngestSettings = {
       network: config.network,
       payTo: config.payTo,
       asset: config.asset,
@@ -116,7 +123,7 @@ export class SettlementIngest extends Construct {
       environment: {
         [IngestEnvironment.tableName]: props.receiptTable.tableName,
         [IngestEnvironment.webAclArn]: props.webAclArn,
-        [IngestEnvironment.settings]: JSON.stringify(this.settings),
+        [IngestEnvironment.settings]: JSON.stringify(settings),
       },
       // A failed run is not retried by Lambda: the next scheduled run reads the same window again.
       retryAttempts: 0,

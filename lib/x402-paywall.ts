@@ -12,15 +12,20 @@ import { guardOrigin, OriginSecret } from './origin-protection';
 import { PaymentEligibleBots } from './payment-eligible-bots';
 import { PaymentsDashboard } from './payments-dashboard';
 import { cfnDistributionOf, definesDistribution, PaywalledBehavior, pricesSideEffects, UNCACHED_ERROR_CODES } from './paywalled-behavior';
-import { resolveX402Config, type X402Config, type X402Settings } from './pricing';
+import type { X402Settings } from './config/settings';
+import { X402Config } from './config/x402-config';
 import { ReceiptTable } from './receipt-table';
 import { SettlementIngest, type SettlementIngestOptions } from './settlement-ingest';
 
 /** Where Lambda@Edge functions and CLOUDFRONT web ACLs must be created. */
 export const GLOBAL_REGION = 'us-east-1';
 
+/** Props of {@link X402Paywall}. */
 export interface X402PaywallProps extends X402Settings {
-  /** Build a new distribution in front of this origin. Give exactly one of `origin` and `distribution`. */
+  /**
+   * Build a new distribution in front of this origin. Give exactly one of `origin` and `distribution`.
+   * @default - none: adopt `distribution`
+   */
   readonly origin?: cloudfront.IOrigin;
   /**
    * Adopt a distribution instead. A `cloudfront.Distribution` of this app (from any copy of
@@ -28,22 +33,48 @@ export interface X402PaywallProps extends X402Settings {
    * PaywalledBehavior.protect), and the web ACL attached; an imported one
    * (`Distribution.fromDistributionAttributes`) cannot be changed by this stack, so the parts to
    * attach are emitted as stack outputs.
+   * @default - none: build a distribution in front of `origin`
    */
   readonly distribution?: cloudfront.IDistribution;
-  /** Alternate domain names of a built distribution (needs `certificate`, from us-east-1). */
+  /**
+   * Alternate domain names of a built distribution (needs `certificate`).
+   * @default - the distribution's *.cloudfront.net name only
+   */
   readonly domainNames?: string[];
+  /**
+   * Certificate (in us-east-1) for `domainNames`; the built distribution then enforces TLSv1.2_2021.
+   * @default - the default *.cloudfront.net certificate
+   */
   readonly certificate?: acm.ICertificate;
-  /** Standard access logs of a built distribution, to a new bucket. @default true */
+  /**
+   * Standard access logs of a built distribution, to a new bucket (kept 90 days).
+   * @default true
+   */
   readonly accessLogs?: boolean;
-  /** @default `<stack name>-x402-receipts` */
+  /**
+   * Physical name of the receipt table.
+   * @default `<stack name>-x402-receipts`
+   */
   readonly receiptTableName?: string;
-  /** Notified by the payment alarms. @default none */
+  /**
+   * Notified by the payment alarms.
+   * @default none
+   */
   readonly alarmTopic?: sns.ITopic;
-  /** Regions graphed for edge metrics. @default LAMBDA_EDGE_REGIONS */
-  readonly metricRegions?: readonly string[];
-  /** waf engine: tuning of the scheduled settlement ingestion into the receipt table. @default every 5 minutes, see SettlementIngestOptions */
+  /**
+   * Regions graphed for edge metrics.
+   * @default every region with a CloudFront regional edge cache (where Lambda@Edge runs)
+   */
+  readonly metricRegions?: string[];
+  /**
+   * waf engine: tuning of the scheduled settlement ingestion into the receipt table.
+   * @default every 5 minutes, see SettlementIngestOptions
+   */
   readonly settlementIngest?: SettlementIngestOptions;
-  /** Retention of the log groups of the edge functions (in us-east-1) and of the deploy-time helpers. @default logs.RetentionDays.ONE_YEAR */
+  /**
+   * Retention of the log groups of the edge functions (in us-east-1) and of the deploy-time helpers.
+   * @default logs.RetentionDays.ONE_YEAR
+   */
   readonly logRetention?: logs.RetentionDays;
 }
 
@@ -58,8 +89,11 @@ export interface X402PaywallProps extends X402Settings {
  * created next to it when the stack is elsewhere.
  */
 export class X402Paywall extends Construct {
+  /** The validated configuration the parts were built from. */
   readonly config: X402Config;
+  /** One row per payment. */
   readonly receiptTable: ReceiptTable;
+  /** The CLOUDFRONT web ACL (in us-east-1). */
   readonly bots: PaymentEligibleBots;
   /** ARN of the web ACL, readable from this stack (across regions when needed). */
   readonly webAclArn: string;
@@ -67,8 +101,11 @@ export class X402Paywall extends Construct {
   readonly verifier?: EdgeVerifier;
   /** waf engine only: WAF settlement records → the receipt table, on a schedule. */
   readonly settlementIngest?: SettlementIngest;
+  /** The policies and edge functions of every paywalled behavior. */
   readonly paywalledBehavior: PaywalledBehavior;
+  /** The distribution built or adopted. */
   readonly distribution: cloudfront.IDistribution;
+  /** The access log bucket of a built distribution (accessLogs). */
   readonly accessLogBucket?: s3.Bucket;
   /**
    * The secret header CloudFront sends to the built distribution's HTTP origin (originProtection
@@ -76,6 +113,7 @@ export class X402Paywall extends Construct {
    * VPC and other origins that need none.
    */
   readonly originSecret?: OriginSecret;
+  /** The payments dashboard and alarms. */
   readonly dashboard: PaymentsDashboard;
   /** The us-east-1 stack holding the web ACL and edge functions, when this stack is elsewhere. */
   readonly globalStack?: Stack;
@@ -92,9 +130,10 @@ export class X402Paywall extends Construct {
           "new Stack(app, 'Site', { env: { region: 'us-east-1' } })",
       );
     }
-    this.config = resolveX402Config(props);
-    for (const warning of this.config.warnings) Annotations.of(this).addWarningV2('cdk-x402:config', warning);
-    if (this.config.engine === 'waf' && pricesSideEffects(this.config)) {
+    this.config = X402Config.resolve(props);
+    const config = this.config._resolved;
+    for (const warning of config.warnings) Annotations.of(this).addWarningV2('cdk-x402:config', warning);
+    if (config.engine === 'waf' && pricesSideEffects(config)) {
       Annotations.of(this).addWarningV2(
         'cdk-x402:waf-side-effects',
         'x402:routes prices POST, PUT, PATCH or DELETE, but the waf engine settles after the origin has answered (its settlement records say SKIPPED_ORIGIN_ERROR when the origin failed), so such a request changes state at the origin even when its payment then fails to settle: use x402:engine=edge, which settles these requests before the origin runs',
@@ -110,7 +149,7 @@ export class X402Paywall extends Construct {
       : new PaymentEligibleBots(this, 'Bots', { config: this.config });
     this.webAclArn = this.globalStack ? this.readWebAclArnAcrossRegions(this.globalStack, uid, props.logRetention ?? logs.RetentionDays.ONE_YEAR) : this.bots.webAclArn;
 
-    if (this.config.engine === 'edge') {
+    if (config.engine === 'edge') {
       this.verifier = new EdgeVerifier(this, 'Verifier', {
         config: this.config,
         receiptTable: this.receiptTable,
@@ -118,7 +157,7 @@ export class X402Paywall extends Construct {
         logRetention: props.logRetention,
       });
     }
-    if (this.config.engine === 'waf') {
+    if (config.engine === 'waf') {
       this.settlementIngest = new SettlementIngest(this, 'SettlementIngest', {
         ...props.settlementIngest,
         config: this.config,
@@ -148,12 +187,12 @@ export class X402Paywall extends Construct {
       let originSecret: OriginSecret | undefined;
       const origin = guardOrigin(
         props.origin,
-        this.config.originProtection === 'secret-header'
+        config.originProtection === 'secret-header'
           ? () => (originSecret ??= new OriginSecret(this, 'OriginSecret', { edgeFunctionVersions: this.verifier?.edgeLambdas.map((edge) => edge.functionVersion) }))
           : undefined,
       );
       this.distribution = new cloudfront.Distribution(this, 'Distribution', {
-        comment: `cdk-x402 ${this.config.engine} engine`,
+        comment: `cdk-x402 ${config.engine} engine`,
         defaultBehavior: this.paywalledBehavior.behaviorOptions(origin),
         webAclId: this.webAclArn,
         domainNames: props.domainNames,

@@ -14,7 +14,7 @@ import { App, Stack } from 'aws-cdk-lib';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
 import type { EdgeConfig } from '../lambda/core/config';
-import type { X402Settings } from '../lib/pricing';
+import type { X402Settings } from '../lib/config/settings';
 import { X402Paywall } from '../lib/x402-paywall';
 
 export interface PaywallSynthInput {
@@ -30,7 +30,7 @@ export interface PaywallSynthInput {
 export interface SynthesizedPaywall {
   /** The CloudFormation template of the stack holding the distribution and the edge functions. */
   readonly template: unknown;
-  /** What the edge functions bake in (EdgeVerifier.edgeConfig). */
+  /** What the edge functions bake in (EdgeVerifier._edgeConfig). */
   readonly edgeConfig: EdgeConfig;
 }
 
@@ -56,7 +56,7 @@ export function synthesizePaywall(input: PaywallSynthInput): SynthesizedPaywall 
     });
     if (!paywall.verifier) throw new Error('the local edge emulates the edge engine (x402:engine=edge)');
     const template = app.synth().getStackByName(stack.stackName).template as unknown;
-    return { template, edgeConfig: paywall.verifier.edgeConfig };
+    return { template, edgeConfig: paywall.verifier._edgeConfig };
   } finally {
     rmSync(outdir, { recursive: true, force: true });
   }

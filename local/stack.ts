@@ -1,11 +1,12 @@
 import type { Address } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
-import type { AbuseLimits } from '../lambda/core/abuse-guard';
+import type { AbuseLimits } from '../lambda/core/config';
 import type { EdgeConfig, PricedRoute } from '../lambda/core/config';
 import type { LogSink } from '../lambda/core/ports';
 import type { Receipt } from '../lambda/core/receipt';
 import type { EdgeHandlers } from '../lambda/edge/cloudfront-adapter';
-import { resolveX402Config, toEdgeConfig, type X402Settings } from '../lib/pricing';
+import { resolveX402Config, toEdgeConfig } from '../lib/config/resolve';
+import type { X402Settings } from '../lib/config/settings';
 import { ensureBundles } from '../scripts/build-bundles';
 import type { EdgeBundleName } from '../lib/prebuilt-bundle';
 import { bundleForEventType, edgeBundles, type EdgeBundle } from './bundle-edge';
@@ -104,7 +105,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const settings: X402Settings = {
       network: LOCAL_NETWORK,
       payTo,
-      routes: options.routes ?? SAMPLE_ROUTES,
+      routes: [...(options.routes ?? SAMPLE_ROUTES)],
       verifyTimeoutMs: options.facilitatorVerifyTimeoutMs ?? 3000,
       settleTimeoutMs: options.facilitatorSettleTimeoutMs ?? 10000,
       maxTimeoutSeconds: 120,

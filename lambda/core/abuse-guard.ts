@@ -9,22 +9,9 @@
  * and the payer. A payer is held responsible for a failure only once its signature is proven
  * (recovered locally, or accepted by the facilitator): anyone can write another address in `from`.
  */
+import type { AbuseLimits } from './config';
 import type { Clock } from './ports';
 import { reject, Reasons, type Rejection } from './rejection';
-
-export interface AbuseLimits {
-  /** Failed payments (refused by the facilitator, replayed, retried too often) within the window that start a backoff. */
-  readonly failuresBeforeBackoff: number;
-  readonly failureWindowSeconds: number;
-  /** The first backoff of a client or payer; each further one doubles, up to `maxBackoffSeconds`. */
-  readonly firstBackoffSeconds: number;
-  /** Also how long a key must stay quiet after a backoff before its next one starts small again. */
-  readonly maxBackoffSeconds: number;
-  /** Facilitator checks of signatures only the chain can verify, per client and per payer per minute (accepted ones are given back). */
-  readonly smartWalletChecksPerMinute: number;
-  /** Clients and payers remembered per table; the least recently seen are forgotten first. */
-  readonly trackedKeys: number;
-}
 
 export const DEFAULT_ABUSE_LIMITS: AbuseLimits = {
   failuresBeforeBackoff: 5,

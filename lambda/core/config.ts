@@ -1,5 +1,3 @@
-import type { AbuseLimits } from './abuse-guard';
-
 /**
  * The configuration the edge handlers run with. Lambda@Edge has no environment variables, so the
  * CDK construct validates it at synth time and bakes it into the bundle as JSON.
@@ -17,14 +15,26 @@ export interface AssetConfig {
   readonly symbol: string;
 }
 
+/** One priced route (a construct prop, validated at synth, and what the edge bundles carry). */
 export interface PricedRoute {
   /** `[METHOD ]/path` where `*` matches within one path segment and `**` across segments. */
   readonly pattern: string;
   /** `"$0.001"` (USD of a USD stablecoin) or an integer of atomic units (`"1000"`). */
   readonly price: string;
+  /**
+   * Shown to agents in the 402 (at most 500 characters).
+   * @default ''
+   */
   readonly description?: string;
+  /**
+   * MIME type of the paid resource, shown in the 402 (e.g. `text/html`).
+   * @default ''
+   */
   readonly mimeType?: string;
-  /** How long a payment authorization for this route may be valid. */
+  /**
+   * How long a payment authorization for this route may be valid, in seconds (30..3600).
+   * @default the configuration's maxTimeoutSeconds
+   */
   readonly maxTimeoutSeconds?: number;
 }
 
@@ -75,6 +85,21 @@ export interface EdgeConfig {
   readonly maxRedeliveries?: number;
   /** Per-container bounds on failing clients and payers; DEFAULT_ABUSE_LIMITS (abuse-guard.ts) when unset. */
   readonly abuseLimits?: AbuseLimits;
+}
+
+/** Per-container bounds on failing clients and payers (lambda/core/abuse-guard.ts). */
+export interface AbuseLimits {
+  /** Failed payments (refused by the facilitator, replayed, retried too often) within the window that start a backoff. */
+  readonly failuresBeforeBackoff: number;
+  readonly failureWindowSeconds: number;
+  /** The first backoff of a client or payer; each further one doubles, up to `maxBackoffSeconds`. */
+  readonly firstBackoffSeconds: number;
+  /** Also how long a key must stay quiet after a backoff before its next one starts small again. */
+  readonly maxBackoffSeconds: number;
+  /** Facilitator checks of signatures only the chain can verify, per client and per payer per minute (accepted ones are given back). */
+  readonly smartWalletChecksPerMinute: number;
+  /** Clients and payers remembered per table; the least recently seen are forgotten first. */
+  readonly trackedKeys: number;
 }
 
 export const DEFAULT_MAX_REDELIVERIES = 1;

@@ -1,8 +1,9 @@
 /**
  * Converts a configured price into atomic units of the asset, as a decimal string.
  * `"$0.001"` is a USD amount of a USD stablecoin (1 token = $1); a bare integer (`"1000"`) is
- * already in atomic units. String arithmetic only: no floating point ever touches money.
+ * already in atomic units. Integer arithmetic only (BigInt): no floating point ever touches money.
  * Returns an error message (string) for an invalid price; callers name the setting that held it.
+ * No imports: the synth-time constructs validate prices with this same code.
  */
 export function priceToAtomicUnits(price: string, decimals: number): { amount: string } | { error: string } {
   const trimmed = price.trim();
@@ -19,9 +20,9 @@ export function priceToAtomicUnits(price: string, decimals: number): { amount: s
   if (fraction.length > decimals) {
     return { error: `price "${price}" has ${fraction.length} decimals but the asset has only ${decimals}` };
   }
-  // Shifting the decimal point is appending the fraction's digits, padded to the asset's decimals.
-  const amount = BigInt(usd[1] + fraction.padEnd(decimals, '0')).toString();
-  return amount === '0' ? { error: `price "${price}" is zero: omit the route to make it free` } : { amount };
+  // whole × 10^decimals + the fraction scaled to `decimals` digits.
+  const amount = BigInt(usd[1]) * 10n ** BigInt(decimals) + BigInt(fraction.padEnd(decimals, '0') || '0');
+  return amount === 0n ? { error: `price "${price}" is zero: omit the route to make it free` } : { amount: amount.toString() };
 }
 
 /** Formats atomic units as a decimal token amount for people ("1000", 6 → "0.001"). */

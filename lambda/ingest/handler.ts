@@ -7,7 +7,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { WAFV2Client } from '@aws-sdk/client-wafv2';
 import { DynamoSettlementStore } from './dynamo-settlement-store';
 import { ingestSettlements, type IngestRunResult } from './ingest';
-import { IngestEnvironment, type IngestSettings } from './settlement-records';
+import { IngestEnvironment, type IngestSettings } from './settings';
 
 /** CLOUDFRONT-scope WAF resources, monetization included, are served from us-east-1 only. */
 export const WAF_CLOUDFRONT_REGION = 'us-east-1';

@@ -7,7 +7,8 @@ import { ListSettlementRecordsCommand, type SettlementRecord, type WAFV2Client }
 import { emfRecord, IngestMetrics } from '../core/metrics';
 import type { Clock, LogSink } from '../core/ports';
 import type { DynamoSettlementStore } from './dynamo-settlement-store';
-import { advanceCheckpoint, compileIngestRoutes, planWindows, toReceiptRow, type IngestSettings, type Window } from './settlement-records';
+import { advanceCheckpoint, compileIngestRoutes, planWindows, toReceiptRow, type Window } from './settlement-records';
+import type { IngestSettings } from './settings';
 
 /** ListSettlementRecords returns at most 100 records per page. */
 export const PAGE_LIMIT = 100;

@@ -6,17 +6,25 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
 import type { IConstruct } from 'constructs';
-import { applyNagChecks } from '../../lib/nag';
-import { resolveReferenceStackSettings, settingsFromContext, toChecksumAddress, type X402Settings } from '../../lib/pricing';
+import { applyNagChecks } from '../../bin/nag';
+import { toChecksumAddress } from '../../lib/config/address';
+import { resolveReferenceStackSettings } from '../../lib/config/reference';
+import type { PricedRoute } from '../../lambda/core/config';
+import type { X402Settings } from '../../lib/config/settings';
 import { ReferenceStack } from '../../lib/reference-stack';
 import { X402Paywall, type X402PaywallProps } from '../../lib/x402-paywall';
 
 export const PAY_TO = '0x209693Bc6afc0C5328bA36FaF03C514EF312287C';
-export const ROUTES = {
-  '/articles/*': { price: '$0.001', description: 'One article', mimeType: 'text/html' },
-  'GET /api/premium-report': { price: '$0.01', description: 'Premium report', mimeType: 'application/json' },
-  'POST /api/**': '$0.005',
-} as const;
+export const ROUTES: PricedRoute[] = [
+  { pattern: '/articles/*', price: '$0.001', description: 'One article', mimeType: 'text/html' },
+  { pattern: 'GET /api/premium-report', price: '$0.01', description: 'Premium report', mimeType: 'application/json' },
+  { pattern: 'POST /api/**', price: '$0.005' },
+];
+
+/** Routes written as the object form of the x402:routes context key (pattern → price). */
+export function routes(prices: Record<string, string>): PricedRoute[] {
+  return Object.entries(prices).map(([pattern, price]) => ({ pattern, price }));
+}
 
 export const SETTINGS: X402Settings = { payTo: PAY_TO, routes: ROUTES };
 
@@ -34,7 +42,7 @@ export function cdkJsonContext(): Record<string, unknown> {
 /** The reference app exactly as bin/cdk-x402-app.ts builds it (nag checks included), paying PAY_TO unless overridden. */
 export function referenceApp(overrides: Record<string, unknown> = {}): { app: App; stack: ReferenceStack } {
   const app = new App({ context: { ...cdkJsonContext(), 'x402:payTo': PAY_TO, ...overrides } });
-  const settings = settingsFromContext(app.node.getAllContext());
+  const settings = ReferenceStack.settingsFromContext(app.node.getAllContext());
   const { stackName, region } = resolveReferenceStackSettings(settings);
   const stack = new ReferenceStack(app, stackName, { settings, env: { region } });
   applyNagChecks(app);

@@ -9,8 +9,9 @@ import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { ORIGIN_SECRET_HEADER, RotationEnvironment } from '../../lambda/origin/secret-header';
 import { ReferenceOutputs } from '../../lib/deployment-outputs';
-import { applyNagChecks } from '../../lib/nag';
+import { applyNagChecks } from '../../bin/nag';
 import { CloudFrontOriginIngress, CLOUDFRONT_ORIGIN_FACING_PREFIX_LIST, OriginSecret, UNPROTECTED_ORIGIN_WARNING } from '../../lib/origin-protection';
+import { OriginProtection } from '../../lib/config/settings';
 import { X402Paywall } from '../../lib/x402-paywall';
 import { only, paywallStack, propertiesOf, referenceApp, SETTINGS } from './helpers';
 
@@ -117,7 +118,7 @@ describe('X402Paywall in front of an HTTP origin: the secret origin header by de
 
 describe('opting out of origin protection', () => {
   it('creates no secret and warns, naming the fix, when originProtection is none', () => {
-    const { stack, paywall } = paywallStack({ originProtection: 'none' });
+    const { stack, paywall } = paywallStack({ originProtection: OriginProtection.NONE });
     expect(paywall.originSecret).toBeUndefined();
     const template = Template.fromStack(stack);
     template.resourceCountIs('AWS::SecretsManager::Secret', 0);

@@ -1,21 +1,16 @@
 import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { DEFAULT_ELIGIBILITY_HEADER } from '../../lambda/core/config';
-import {
-  ELIGIBILITY_HEADER_INSERT_NAME,
-  globToWafRegex,
-  PaymentEligibleBots,
-  PaymentEligibleBotsRuleGroup,
-  RuleNames,
-  WAF_INSERTED_HEADER_PREFIX,
-} from '../../lib/payment-eligible-bots';
-import { resolveX402Config, type X402Settings } from '../../lib/pricing';
-import { expectNoSynthWarnings, only, SETTINGS } from './helpers';
+import { Engine, type X402Settings } from '../../lib/config/settings';
+import { X402Config } from '../../lib/config/x402-config';
+import { globToWafRegex, PaymentEligibleBots, PaymentEligibleBotsRuleGroup } from '../../lib/payment-eligible-bots';
+import { ELIGIBILITY_HEADER_INSERT_NAME, RuleNames, WAF_INSERTED_HEADER_PREFIX } from '../../lib/waf-names';
+import { expectNoSynthWarnings, only, routes, SETTINGS } from './helpers';
 
 function webAcl(settings: X402Settings = SETTINGS, region = 'us-east-1'): { app: App; template: Template; acl: Record<string, any>; bots: PaymentEligibleBots } {
   const app = new App();
   const stack = new Stack(app, 'Waf', { env: { region } });
-  const bots = new PaymentEligibleBots(stack, 'Bots', { config: resolveX402Config(settings), webAclName: 'site-x402' });
+  const bots = new PaymentEligibleBots(stack, 'Bots', { config: X402Config.resolve(settings), webAclName: 'site-x402' });
   const template = Template.fromStack(stack);
   return { app, template, acl: only(template, 'AWS::WAFv2::WebACL'), bots };
 }
@@ -111,8 +106,7 @@ describe('PaymentEligibleBots (edge engine)', () => {
 });
 
 describe('PaymentEligibleBots (waf engine)', () => {
-  const routes = { 'GET /api/report': '$0.05', '/articles/*': '$0.001', 'GET /api/**': '$0.002' };
-  const { app, acl } = webAcl({ ...SETTINGS, engine: 'waf', routes });
+  const { app, acl } = webAcl({ ...SETTINGS, engine: Engine.WAF, routes: routes({ 'GET /api/report': '$0.05', '/articles/*': '$0.001', 'GET /api/**': '$0.002' }) });
 
   it('synthesizes without warnings', () => expectNoSynthWarnings(app));
 
@@ -151,10 +145,10 @@ describe('PaymentEligibleBots (waf engine)', () => {
 });
 
 describe('PaymentEligibleBotsRuleGroup', () => {
-  const settings: X402Settings = { ...SETTINGS, engine: 'waf', rateLimit: 100 };
+  const settings: X402Settings = { ...SETTINGS, engine: Engine.WAF, rateLimit: 100 };
   const app = new App();
   const stack = new Stack(app, 'Waf', { env: { region: 'us-east-1' } });
-  new PaymentEligibleBotsRuleGroup(stack, 'Rules', { config: resolveX402Config(settings), ruleGroupName: 'x402-rules' });
+  new PaymentEligibleBotsRuleGroup(stack, 'Rules', { config: X402Config.resolve(settings), ruleGroupName: 'x402-rules' });
   const template = Template.fromStack(stack);
 
   it('synthesizes without warnings (CloudFormation schema included)', () => expectNoSynthWarnings(app));

@@ -3,15 +3,16 @@ import { Template } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { IngestMetrics, METRICS_NAMESPACE, Metrics } from '../../lambda/core/metrics';
-import { RuleNames } from '../../lib/payment-eligible-bots';
+import { Engine } from '../../lib/config/settings';
+import { X402Config } from '../../lib/config/x402-config';
 import { LAMBDA_EDGE_REGIONS, PaymentsDashboard } from '../../lib/payments-dashboard';
-import { resolveX402Config } from '../../lib/pricing';
-import { expectNoSynthWarnings, propertiesOf, SETTINGS } from './helpers';
+import { RuleNames } from '../../lib/waf-names';
+import { expectNoSynthWarnings, propertiesOf, routes, SETTINGS } from './helpers';
 
-function dashboard(engine: 'edge' | 'waf', props: { alarmTopic?: boolean; edgeRegions?: string[] } = {}) {
+function dashboard(engine: Engine, props: { alarmTopic?: boolean; edgeRegions?: string[] } = {}) {
   const stack = new Stack(new App(), 'Site', { env: { region: 'us-east-1' } });
   new PaymentsDashboard(stack, 'Payments', {
-    config: resolveX402Config({ ...SETTINGS, engine, routes: { '/articles/*': '$0.001' }, rateLimit: 100 }),
+    config: X402Config.resolve({ ...SETTINGS, engine, routes: routes({ '/articles/*': '$0.001' }), rateLimit: 100 }),
     webAclName: 'site-x402',
     distributionId: 'E123EXAMPLE',
     edgeRegions: props.edgeRegions,
@@ -23,7 +24,7 @@ function dashboard(engine: 'edge' | 'waf', props: { alarmTopic?: boolean; edgeRe
 }
 
 describe('PaymentsDashboard, edge engine', () => {
-  const { stack, template, body } = dashboard('edge', { alarmTopic: true });
+  const { stack, template, body } = dashboard(Engine.EDGE, { alarmTopic: true });
 
   it('synthesizes without warnings', () => expectNoSynthWarnings(stack));
 
@@ -58,7 +59,7 @@ describe('PaymentsDashboard, edge engine', () => {
 });
 
 describe('PaymentsDashboard, waf engine', () => {
-  const { template, body } = dashboard('waf', { edgeRegions: ['us-east-1'] });
+  const { template, body } = dashboard(Engine.WAF, { edgeRegions: ['us-east-1'] });
 
   it('graphs WAF and CloudFront metrics only, and has no edge alarms', () => {
     template.resourceCountIs('AWS::CloudWatch::Alarm', 0);
@@ -70,7 +71,7 @@ describe('PaymentsDashboard, waf engine', () => {
     const stack = new Stack(new App(), 'Site', { env: { region: 'us-east-1' } });
     const fn = new lambda.Function(stack, 'Ingest', { runtime: lambda.Runtime.NODEJS_24_X, handler: 'index.handler', code: lambda.Code.fromInline('exports.handler = async () => {}') });
     new PaymentsDashboard(stack, 'Payments', {
-      config: resolveX402Config({ ...SETTINGS, engine: 'waf', routes: { '/articles/*': '$0.001' } }),
+      config: X402Config.resolve({ ...SETTINGS, engine: Engine.WAF, routes: routes({ '/articles/*': '$0.001' }) }),
       webAclName: 'site-x402',
       edgeRegions: ['us-east-1'],
       settlementIngestFunction: fn,

@@ -10,7 +10,7 @@ import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import { PENDING_SETTLEMENT_HEADER } from '../../lambda/core/handoff';
-import { EdgeVerifier, PaywalledBehavior, ReceiptTable, resolveX402Config, X402Paywall } from '../../lib';
+import { EdgeVerifier, PaidCaching, PaywalledBehavior, ReceiptTable, X402Config, X402Paywall } from '../../lib';
 import { only, SETTINGS } from './helpers';
 
 function siteStack(): { app: App; stack: Stack } {
@@ -30,7 +30,7 @@ function foreignEdgeFunction(stack: Stack, id = 'Rewriter'): cloudfront.experime
 /** The building blocks wired by hand, as a publisher who writes its own behaviors does. */
 function wiredByHand(): { app: App; stack: Stack; paywalled: PaywalledBehavior; verifier: EdgeVerifier; origin: origins.HttpOrigin } {
   const { app, stack } = siteStack();
-  const config = resolveX402Config(SETTINGS);
+  const config = X402Config.resolve(SETTINGS);
   const verifier = new EdgeVerifier(stack, 'Verifier', { config, receiptTable: new ReceiptTable(stack, 'Receipts') });
   const paywalled = new PaywalledBehavior(stack, 'Paywalled', { config, verifier });
   return { app, stack, paywalled, verifier, origin: new origins.HttpOrigin('www.example.com') };
@@ -76,6 +76,16 @@ describe('the payment hand-off, on behaviors wired by hand', () => {
     const associations = only(Template.fromStack(stack), 'AWS::CloudFront::Distribution').DistributionConfig.DefaultCacheBehavior.LambdaFunctionAssociations;
     expect(associations.map((a: any) => a.EventType)).toEqual(['viewer-request', 'origin-request', 'origin-response', 'viewer-response']);
     expect(paywalled.edgeLambdas.find((l) => l.eventType === cloudfront.LambdaEdgeEventType.ORIGIN_REQUEST)?.functionVersion).toBe(verifier.originRequest);
+  });
+});
+
+describe('behaviorOptions overrides', () => {
+  it('keeps the caller\'s settings but refuses to replace the paywall\'s policies or functions, naming them', () => {
+    const { paywalled, origin } = wiredByHand();
+    expect(paywalled.behaviorOptions(origin, { compress: false })).toMatchObject({ compress: false, cachePolicy: paywalled.cachePolicy });
+    expect(() => paywalled.behaviorOptions(origin, { cachePolicy: cloudfront.CachePolicy.CACHING_OPTIMIZED, edgeLambdas: [] })).toThrow(
+      /Site\/Paywalled: behaviorOptions overrides set cachePolicy, edgeLambdas, which a paywalled behavior must take from the paywall .* Fix: leave them out of the overrides/,
+    );
   });
 });
 
@@ -129,7 +139,7 @@ describe('adopting a distribution: what synth refuses', () => {
 
   it('legacy cache settings (forwardedValues), with the fix', () => {
     const { app, stack } = siteStack();
-    const config = resolveX402Config(SETTINGS);
+    const config = X402Config.resolve(SETTINGS);
     const paywalled = new PaywalledBehavior(stack, 'Paywalled', { config, verifier: new EdgeVerifier(stack, 'Verifier', { config, receiptTable: new ReceiptTable(stack, 'Receipts') }) });
     // A distribution written as the CloudFormation resource, with legacy settings (as CloudFrontWebDistribution builds them).
     const legacy = new Construct(stack, 'Legacy');
@@ -166,7 +176,7 @@ describe('adopting a distribution with paid caching disabled', () => {
       }),
     },
   });
-  new X402Paywall(stack, 'Paywall', { ...SETTINGS, paidCaching: 'disabled', distribution: site });
+  new X402Paywall(stack, 'Paywall', { ...SETTINGS, paidCaching: PaidCaching.DISABLED, distribution: site });
   const template = Template.fromStack(stack);
   const behavior = only(template, 'AWS::CloudFront::Distribution').DistributionConfig.DefaultCacheBehavior;
 

@@ -6,7 +6,10 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { buildProgram, defaultDeps } from '../../cli/program';
-import { CONTEXT_KEYS, contextKeysMarkdown, resolveReferenceStackSettings, settingsFromContext, toChecksumAddress } from '../../lib/pricing';
+import { toChecksumAddress } from '../../lib/config/address';
+import { settingsFromContext } from '../../lib/config/context';
+import { CONTEXT_KEYS, contextKeysMarkdown } from '../../lib/config/context-keys';
+import { resolveReferenceStackSettings } from '../../lib/config/reference';
 
 const ROOT = path.join(__dirname, '..', '..');
 const read = (file: string) => readFileSync(path.join(ROOT, file), 'utf8');

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import { applyNagChecks } from '../../lib/nag';
+import { applyNagChecks } from '../../bin/nag';
 import { cdkJsonContext, expectNoSynthWarnings, only, referenceApp, scrubbed } from './helpers';
 
 /** Synthesizes with the cdk-nag plugin; returns the validation report (synth throws on violations). */

@@ -3,16 +3,17 @@ import * as path from 'node:path';
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as sns from 'aws-cdk-lib/aws-sns';
-import { IngestEnvironment, type IngestSettings } from '../../lambda/ingest/settlement-records';
-import { resolveX402Config } from '../../lib/pricing';
+import { IngestEnvironment, type IngestSettings } from '../../lambda/ingest/settings';
+import { CurrencyMode, Engine } from '../../lib/config/settings';
+import { X402Config } from '../../lib/config/x402-config';
 import { ReceiptTable } from '../../lib/receipt-table';
 import { SettlementIngest } from '../../lib/settlement-ingest';
-import { expectNoSynthWarnings, only, paywallStack, propertiesOf, SETTINGS } from './helpers';
+import { expectNoSynthWarnings, only, paywallStack, propertiesOf, routes, SETTINGS } from './helpers';
 
-const WAF_ROUTES = { '/articles/*': '$0.001', 'GET /api/premium-report': '$0.01' };
+const WAF_ROUTES = routes({ '/articles/*': '$0.001', 'GET /api/premium-report': '$0.01' });
 
 describe('SettlementIngest, wired into X402Paywall for the waf engine', () => {
-  const { app, stack, paywall } = paywallStack({ engine: 'waf', routes: WAF_ROUTES });
+  const { app, stack, paywall } = paywallStack({ engine: Engine.WAF, routes: WAF_ROUTES });
   const template = Template.fromStack(stack);
   const id = (construct: { node: { defaultChild?: unknown } }) => stack.getLogicalId(construct.node.defaultChild as never);
   // The stack also holds the origin secret's rotation (test/constructs/origin-protection.test.ts).
@@ -29,7 +30,7 @@ describe('SettlementIngest, wired into X402Paywall for the waf engine', () => {
     const settings: IngestSettings = JSON.parse(env[IngestEnvironment.settings]);
     expect(settings).toMatchObject({
       network: 'eip155:84532',
-      currencyMode: 'TEST',
+      currencyMode: CurrencyMode.TEST,
       payTo: SETTINGS.payTo,
       routes: [{ pattern: '/articles/*', price: '1000' }, { pattern: 'GET /api/premium-report', price: '10000' }],
       overlapSeconds: 900,
@@ -81,7 +82,7 @@ describe('SettlementIngest elsewhere', () => {
   });
 
   it('runs in the stack\'s region, next to the table, when the web ACL lives in a us-east-1 companion stack', () => {
-    const { stack, paywall } = paywallStack({ engine: 'waf', routes: WAF_ROUTES }, 'eu-west-1');
+    const { stack, paywall } = paywallStack({ engine: Engine.WAF, routes: WAF_ROUTES }, 'eu-west-1');
     expect(Stack.of(paywall.settlementIngest!.function).region).toBe('eu-west-1');
     const ingest = propertiesOf(Template.fromStack(stack), 'AWS::Lambda::Function').find((f) => f.Description?.includes('settlement records'))!;
     const env = ingest.Environment.Variables;
@@ -91,7 +92,7 @@ describe('SettlementIngest elsewhere', () => {
 
   it('takes its schedule, windows and alarm topic from the props', () => {
     const { stack } = paywallStack({
-      engine: 'waf',
+      engine: Engine.WAF,
       routes: WAF_ROUTES,
       settlementIngest: { interval: Duration.minutes(10), overlap: Duration.hours(1), maxLookback: Duration.days(30) },
       alarmTopic: undefined,
@@ -105,27 +106,28 @@ describe('SettlementIngest elsewhere', () => {
     const app = new App();
     const own = new Stack(app, 'Own', { env: { region: 'us-east-1' } });
     const topic = new sns.Topic(own, 'Alerts');
-    const ingest = new SettlementIngest(own, 'Ingest', {
-      config: resolveX402Config({ ...SETTINGS, engine: 'waf', routes: WAF_ROUTES }),
+    new SettlementIngest(own, 'Ingest', {
+      config: X402Config.resolve({ ...SETTINGS, engine: Engine.WAF, routes: WAF_ROUTES }),
       receiptTable: new ReceiptTable(own, 'Receipts'),
       webAclArn: 'arn:aws:wafv2:us-east-1:123456789012:global/webacl/site/abc',
       alarmTopic: topic,
     });
-    expect(only(Template.fromStack(own), 'AWS::CloudWatch::Alarm').AlarmActions).toEqual([{ Ref: own.getLogicalId(topic.node.defaultChild as never) }]);
-    expect(ingest.settings.currencyMode).toBe('TEST');
+    const ownTemplate = Template.fromStack(own);
+    expect(only(ownTemplate, 'AWS::CloudWatch::Alarm').AlarmActions).toEqual([{ Ref: own.getLogicalId(topic.node.defaultChild as never) }]);
+    expect(JSON.parse(only(ownTemplate, 'AWS::Lambda::Function').Environment.Variables[IngestEnvironment.settings]).currencyMode).toBe(CurrencyMode.TEST);
   });
 
   it('refuses an edge configuration and windows ListSettlementRecords cannot serve, saying what to change', () => {
     const make = (props: Partial<ConstructorParameters<typeof SettlementIngest>[2]>) => {
       const stack = new Stack(new App(), 'S', { env: { region: 'us-east-1' } });
       return new SettlementIngest(stack, 'Ingest', {
-        config: resolveX402Config({ ...SETTINGS, engine: 'waf', routes: WAF_ROUTES }),
+        config: X402Config.resolve({ ...SETTINGS, engine: Engine.WAF, routes: WAF_ROUTES }),
         receiptTable: new ReceiptTable(stack, 'Receipts'),
         webAclArn: 'arn:aws:wafv2:us-east-1:123456789012:global/webacl/site/abc',
         ...props,
       });
     };
-    expect(() => make({ config: resolveX402Config(SETTINGS) })).toThrow(/only for the waf engine/);
+    expect(() => make({ config: X402Config.resolve(SETTINGS) })).toThrow(/only for the waf engine/);
     expect(() => make({ maxLookback: Duration.days(100) })).toThrow(/at most 90 days, the longest window ListSettlementRecords accepts/);
     expect(() => make({ interval: Duration.seconds(30) })).toThrow(/interval must be from 1 minute to 1 day/);
     expect(() => make({ overlap: Duration.days(8) })).toThrow(/must fit within maxLookback/);

@@ -13,17 +13,17 @@ import {
   PaymentsDashboard,
   PaywalledBehavior,
   ReceiptTable,
-  resolveX402Config,
+  X402Config,
   X402Paywall,
 } from '../../lib';
-import { expectNoSynthWarnings, only, PAY_TO } from './helpers';
+import { expectNoSynthWarnings, only, PAY_TO, routes } from './helpers';
 
 class PublisherStack extends Stack {
   readonly site: cloudfront.Distribution;
 
   constructor(scope: Construct, id: string, props: StackProps) {
     super(scope, id, props);
-    const config = resolveX402Config({ payTo: PAY_TO, routes: { '/premium/**': '$0.02' } });
+    const config = X402Config.resolve({ payTo: PAY_TO, routes: routes({ '/premium/**': '$0.02' }) });
     const receipts = new ReceiptTable(this, 'Receipts');
     const bots = new PaymentEligibleBots(this, 'Bots', { config });
     const verifier = new EdgeVerifier(this, 'Verifier', { config, receiptTable: receipts });

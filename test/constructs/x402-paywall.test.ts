@@ -6,8 +6,9 @@ import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
 import { PAYMENT_ID_HEADER, PENDING_SETTLEMENT_HEADER } from '../../lambda/core/handoff';
 import { EDGE_CONFIG_PLACEHOLDER } from '../../lambda/edge/baked-config';
+import { Engine, PaidCaching } from '../../lib/config/settings';
 import { X402Paywall } from '../../lib/x402-paywall';
-import { expectNoSynthWarnings, MAINNET_SETTINGS, only, PAY_TO, paywallStack, propertiesOf, secondAwsCdkLib, SETTINGS } from './helpers';
+import { expectNoSynthWarnings, MAINNET_SETTINGS, only, PAY_TO, paywallStack, propertiesOf, routes, secondAwsCdkLib, SETTINGS } from './helpers';
 
 const MANAGED_CACHING_DISABLED = '4135ea2d-6df8-44a3-9df3-4b5a84be39ad';
 
@@ -54,7 +55,7 @@ describe('X402Paywall, edge engine, built distribution', () => {
   });
 
   it('adds no origin-request function when no route prices a side-effecting method', () => {
-    const { stack: readOnly, paywall: readOnlyPaywall } = paywallStack({ routes: { '/articles/*': '$0.001', 'GET /api/premium-report': '$0.01' } });
+    const { stack: readOnly, paywall: readOnlyPaywall } = paywallStack({ routes: routes({ '/articles/*': '$0.001', 'GET /api/premium-report': '$0.01' }) });
     const [cfn] = propertiesOf(Template.fromStack(readOnly), 'AWS::CloudFront::Distribution');
     expect(cfn.DistributionConfig.DefaultCacheBehavior.LambdaFunctionAssociations.map((a: any) => a.EventType)).toEqual(['viewer-request', 'origin-response']);
     expect(readOnlyPaywall.verifier!.originRequest).toBeUndefined();
@@ -144,7 +145,7 @@ describe('X402Paywall, edge engine, built distribution', () => {
 });
 
 describe('X402Paywall, paid caching disabled', () => {
-  const { stack } = paywallStack({ paidCaching: 'disabled' });
+  const { stack } = paywallStack({ paidCaching: PaidCaching.DISABLED });
   const template = Template.fromStack(stack);
 
   it('synthesizes without warnings', () => expectNoSynthWarnings(stack));
@@ -156,7 +157,7 @@ describe('X402Paywall, paid caching disabled', () => {
 });
 
 describe('X402Paywall, waf engine', () => {
-  const { stack } = paywallStack({ engine: 'waf', routes: { '/articles/*': '$0.001', 'GET /api/premium-report': '$0.01' } });
+  const { stack } = paywallStack({ engine: Engine.WAF, routes: routes({ '/articles/*': '$0.001', 'GET /api/premium-report': '$0.01' }) });
   const template = Template.fromStack(stack);
   const distribution = only(template, 'AWS::CloudFront::Distribution').DistributionConfig;
 
@@ -372,7 +373,7 @@ describe('X402Paywall in a stack outside us-east-1', () => {
     const statements = propertiesOf(Template.fromStack(globalStack), 'AWS::IAM::Policy').map((p) => JSON.stringify(p.PolicyDocument.Statement));
     expect(statements).toHaveLength(3);
     for (const s of statements) expect(s).toContain(':dynamodb:eu-west-1:');
-    expect(paywall.verifier!.edgeConfig.receiptTable).toEqual({ tableName: 'Site-x402-receipts', region: 'eu-west-1' });
+    expect(paywall.verifier!._edgeConfig.receiptTable).toEqual({ tableName: 'Site-x402-receipts', region: 'eu-west-1' });
   });
 
   it('keeps the logs of every function in both stacks for a limited time, deploy-time helpers included', () => {
@@ -423,7 +424,7 @@ describe('X402Paywall, edge engine with the Coinbase CDP facilitator', () => {
 
 describe('X402Paywall, waf engine, pricing a side-effecting method', () => {
   it('warns that the waf engine settles after the origin, naming the engine that settles first', () => {
-    const { stack } = paywallStack({ engine: 'waf', routes: { 'POST /api/orders': '$0.01' } });
+    const { stack } = paywallStack({ engine: Engine.WAF, routes: routes({ 'POST /api/orders': '$0.01' }) });
     const warnings = Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('settles after the origin'));
     expect(warnings).toHaveLength(1);
     expect(JSON.stringify(warnings[0].entry.data)).toContain('x402:engine=edge');

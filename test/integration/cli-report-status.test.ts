@@ -21,9 +21,11 @@ import { knownNetwork } from '../../lambda/core/networks';
 import { paymentIdOf, type Receipt } from '../../lambda/core/receipt';
 import { DynamoReceiptStore } from '../../lambda/edge/dynamo-receipt-store';
 import { DynamoSettlementStore } from '../../lambda/ingest/dynamo-settlement-store';
-import { compileIngestRoutes, toReceiptRow, type IngestSettings } from '../../lambda/ingest/settlement-records';
+import { compileIngestRoutes, toReceiptRow } from '../../lambda/ingest/settlement-records';
+import type { IngestSettings } from '../../lambda/ingest/settings';
 import { createReceiptTable, startLocalDynamo, type LocalDynamo } from '../../local/dynamo';
 import { cli, deployedWebAcl, FakeWebAcls, PAY_TO, stackOutputs, WEB_ACL_ARN } from '../support/cli';
+import { Engine } from '../../lib/config/settings';
 
 const wafMock = mockClient(WAFV2Client);
 const cfnMock = mockClient(CloudFormationClient);
@@ -170,7 +172,7 @@ describe('cdk-x402 report (receipt table, both engines)', () => {
   });
 
   it('finds the table through the reference stack\'s outputs (DescribeStacks in --region)', async () => {
-    cfnMock.on(DescribeStacksCommand, { StackName: 'CdkX402' }).resolves({ Stacks: [stackOutputs('waf', TABLE)] });
+    cfnMock.on(DescribeStacksCommand, { StackName: 'CdkX402' }).resolves({ Stacks: [stackOutputs(Engine.WAF, TABLE)] });
     const report = await run(['report', ...window, '--region', 'eu-west-1', '--json']);
     expect(report.code).toBe(ExitCode.ok);
     expect(report.json().totals.payments).toBe(3);
@@ -181,7 +183,7 @@ describe('cdk-x402 report (receipt table, both engines)', () => {
 
 describe('cdk-x402 report --source waf', () => {
   it('reads WAF\'s revenue statistics for this web ACL and currency mode: totals, by path (paged), by bot, by day', async () => {
-    const waf = new FakeWebAcls(deployedWebAcl('waf'));
+    const waf = new FakeWebAcls(deployedWebAcl(Engine.WAF));
     wafMock.on(GetWebACLCommand).callsFake(() => waf.get());
     wafMock.on(GetRevenueStatisticsSummaryCommand).resolves({ RevenueBreakdown: { TotalAmount: '0.012', TotalSettled: 3, TotalMonetizeServed: 40, Currency: 'USDC' } });
     const paths: Array<Partial<GetRevenueStatisticsCommandOutput>> = [
@@ -214,7 +216,7 @@ describe('cdk-x402 report --source waf', () => {
   });
 
   it('says so when the web ACL is an edge deployment (no MonetizationConfig)', async () => {
-    const waf = new FakeWebAcls(deployedWebAcl('edge'));
+    const waf = new FakeWebAcls(deployedWebAcl(Engine.EDGE));
     wafMock.on(GetWebACLCommand).callsFake(() => waf.get());
     const report = await run(['report', '--source', 'waf', '--web-acl-arn', WEB_ACL_ARN]);
     expect(report.code).toBe(ExitCode.usage);
@@ -224,8 +226,8 @@ describe('cdk-x402 report --source waf', () => {
 
 describe('cdk-x402 status', () => {
   it('shows the waf deployment: network, wallet, prices per route, charging, last ingestion (--json and text)', async () => {
-    cfnMock.on(DescribeStacksCommand).resolves({ Stacks: [stackOutputs('waf', TABLE)] });
-    const waf = new FakeWebAcls(deployedWebAcl('waf'));
+    cfnMock.on(DescribeStacksCommand).resolves({ Stacks: [stackOutputs(Engine.WAF, TABLE)] });
+    const waf = new FakeWebAcls(deployedWebAcl(Engine.WAF));
     wafMock.on(GetWebACLCommand).callsFake(() => waf.get());
     wafMock.on(UpdateWebACLCommand).callsFake((input) => waf.update(input));
 
@@ -259,8 +261,8 @@ describe('cdk-x402 status', () => {
   });
 
   it('shows an edge deployment from the web ACL and the stack\'s deployment summary', async () => {
-    cfnMock.on(DescribeStacksCommand).resolves({ Stacks: [stackOutputs('edge', TABLE)] });
-    const waf = new FakeWebAcls(deployedWebAcl('edge'));
+    cfnMock.on(DescribeStacksCommand).resolves({ Stacks: [stackOutputs(Engine.EDGE, TABLE)] });
+    const waf = new FakeWebAcls(deployedWebAcl(Engine.EDGE));
     wafMock.on(GetWebACLCommand).callsFake(() => waf.get());
     const status = (await run(['status', '--json'])).json();
     expect(status).toMatchObject({

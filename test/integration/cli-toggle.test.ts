@@ -7,6 +7,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { ExitCode } from '../../cli/errors';
 import { ELIGIBILITY_HEADER_INSERT_NAME, PAUSED_MULTIPLIER_LABEL_PREFIX, RuleNames } from '../../lib/waf-names';
 import { cli, deployedWebAcl, FakeWebAcls, WEB_ACL_ARN } from '../support/cli';
+import { Engine } from '../../lib/config/settings';
 
 const wafMock = mockClient(WAFV2Client);
 afterAll(() => wafMock.restore());
@@ -31,7 +32,7 @@ const userRule: Rule = {
 
 describe('cdk-x402 toggle, waf engine', () => {
   it('shows the diff and changes nothing with --dry-run', async () => {
-    const waf = fake(deployedWebAcl('waf'));
+    const waf = fake(deployedWebAcl(Engine.WAF));
     const run = await toggle('off', '--dry-run');
     expect(run.code).toBe(ExitCode.ok);
     expect(run.stdout).toContain('engine waf: charging on → off');
@@ -43,7 +44,7 @@ describe('cdk-x402 toggle, waf engine', () => {
   });
 
   it('turns charging off and on again with the lock token of its read, touching only the Monetize rules', async () => {
-    const deployed = deployedWebAcl('waf');
+    const deployed = deployedWebAcl(Engine.WAF);
     const waf = fake({ ...deployed, Rules: [...deployed.Rules!, userRule] });
     const before = structuredClone(waf.acl);
 
@@ -69,7 +70,7 @@ describe('cdk-x402 toggle, waf engine', () => {
   });
 
   it('does nothing (exit 0) when charging is already in the requested state', async () => {
-    const waf = fake(deployedWebAcl('waf'));
+    const waf = fake(deployedWebAcl(Engine.WAF));
     const run = await toggle('on');
     expect(run.code).toBe(ExitCode.ok);
     expect(run.stdout).toContain('No change: charging is already on.');
@@ -77,7 +78,7 @@ describe('cdk-x402 toggle, waf engine', () => {
   });
 
   it('re-reads and re-plans when the web ACL changed after its read (stale lock token), keeping the other change', async () => {
-    const waf = fake(deployedWebAcl('waf'));
+    const waf = fake(deployedWebAcl(Engine.WAF));
     waf.beforeUpdate = (w, attempt) => {
       if (attempt === 1) w.edit((acl) => ({ ...acl, Rules: [...acl.Rules!, userRule] }));
     };
@@ -91,7 +92,7 @@ describe('cdk-x402 toggle, waf engine', () => {
   });
 
   it('gives up with exit 5 when the web ACL keeps changing, having changed nothing', async () => {
-    const waf = fake(deployedWebAcl('waf'));
+    const waf = fake(deployedWebAcl(Engine.WAF));
     waf.beforeUpdate = (w) => w.edit((acl) => acl);
     const run = await toggle('off');
     expect(run.code).toBe(ExitCode.conflict);
@@ -102,7 +103,7 @@ describe('cdk-x402 toggle, waf engine', () => {
   });
 
   it('refuses (exit 4) to touch a web ACL whose rule named like ours was changed outside cdk-x402', async () => {
-    const deployed = deployedWebAcl('waf');
+    const deployed = deployedWebAcl(Engine.WAF);
     const tampered = { ...deployed, Rules: deployed.Rules!.map((r) => (r.Name === 'x402-monetize-route-2' ? { ...r, Action: { Block: {} } } : r)) };
     const waf = fake(tampered);
     const run = await toggle('off', '--json');
@@ -115,12 +116,12 @@ describe('cdk-x402 toggle, waf engine', () => {
 
   it('refuses a rule that only borrows our name (no eligibility label, other metric name) and a web ACL with no rule of ours', async () => {
     const impostor: Rule = { ...userRule, Name: 'x402-monetize-route-1', VisibilityConfig: { ...userRule.VisibilityConfig!, MetricName: 'x402-monetize-route-1' }, Action: { Monetize: { PriceMultiplier: '5' } } };
-    fake({ ...deployedWebAcl('edge'), Rules: [impostor] });
+    fake({ ...deployedWebAcl(Engine.EDGE), Rules: [impostor] });
     const borrowed = await toggle('off');
     expect(borrowed.code).toBe(ExitCode.refused);
     expect(borrowed.stderr).toContain('does not match the x402:payment-eligible label');
 
-    const waf = fake({ ...deployedWebAcl('edge'), Rules: [userRule], Description: 'someone else' });
+    const waf = fake({ ...deployedWebAcl(Engine.EDGE), Rules: [userRule], Description: 'someone else' });
     const foreign = await toggle('off');
     expect(foreign.code).toBe(ExitCode.refused);
     expect(foreign.stderr).toContain('has no rule cdk-x402 can switch');
@@ -130,7 +131,7 @@ describe('cdk-x402 toggle, waf engine', () => {
 
 describe('cdk-x402 toggle, edge engine', () => {
   it('switches the eligibility header of x402-payment-eligible only, and back', async () => {
-    const deployed = deployedWebAcl('edge');
+    const deployed = deployedWebAcl(Engine.EDGE);
     const waf = fake(deployed);
     const off = await toggle('off');
     expect(off.code).toBe(ExitCode.ok);

@@ -8,7 +8,7 @@ import { RESERVED_PAYMENT_ID_PREFIX, WAF_INGEST_CHECKPOINT_ID } from '../../lamb
 import { DynamoSettlementStore } from '../../lambda/ingest/dynamo-settlement-store';
 import { handler } from '../../lambda/ingest/handler';
 import { ingestSettlements, type IngestPorts } from '../../lambda/ingest/ingest';
-import { IngestEnvironment } from '../../lambda/ingest/settlement-records';
+import { IngestEnvironment } from '../../lambda/ingest/settings';
 import { createReceiptTable, startLocalDynamo, type LocalDynamo } from '../../local/dynamo';
 import { listReceipts } from '../../local/receipts';
 import { FakeSettlements, INGEST_SETTINGS, PAY_TO, throttled, WEB_ACL_ARN } from '../support/waf-settlements';

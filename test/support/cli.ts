@@ -18,14 +18,20 @@ import { defaultClients, type CliDeps } from '../../cli/context';
 import { runCli } from '../../cli/program';
 import { deploymentSummary, ReferenceOutputs } from '../../lib/deployment-outputs';
 import { PaymentEligibleBots } from '../../lib/payment-eligible-bots';
-import { resolveX402Config, type X402Settings } from '../../lib/pricing';
+import { resolveX402Config } from '../../lib/config/resolve';
+import type { Engine, X402Settings } from '../../lib/config/settings';
+import { X402Config } from '../../lib/config/x402-config';
+import type { PricedRoute } from '../../lambda/core/config';
 
 export const ACCOUNT = '123456789012';
 export const WEB_ACL_NAME = 'site-x402';
 export const WEB_ACL_ARN = `arn:aws:wafv2:us-east-1:${ACCOUNT}:global/webacl/${WEB_ACL_NAME}/3f1c5e0a-1111-2222-3333-444455556666`;
 export const PAY_TO = '0x209693Bc6afc0C5328bA36FaF03C514EF312287C';
-export const ROUTES = { '/articles/*': '$0.001', 'GET /api/premium-report': '$0.01' } as const;
-export const settingsFor = (engine: 'edge' | 'waf'): X402Settings => ({ engine, payTo: PAY_TO, routes: ROUTES });
+export const ROUTES: PricedRoute[] = [
+  { pattern: '/articles/*', price: '$0.001' },
+  { pattern: 'GET /api/premium-report', price: '$0.01' },
+];
+export const settingsFor = (engine: Engine): X402Settings => ({ engine, payTo: PAY_TO, routes: ROUTES });
 
 /** CloudFormation intrinsics in a synthesized template, resolved as a deployment in ACCOUNT would. */
 function resolve(value: unknown): unknown {
@@ -46,9 +52,9 @@ function resolve(value: unknown): unknown {
 }
 
 /** The web ACL that `PaymentEligibleBots` deploys, as GetWebACL returns it. */
-export function deployedWebAcl(engine: 'edge' | 'waf'): WebACL {
+export function deployedWebAcl(engine: Engine): WebACL {
   const stack = new Stack(new App(), 'Site', { env: { region: 'us-east-1', account: ACCOUNT } });
-  new PaymentEligibleBots(stack, 'Bots', { config: resolveX402Config(settingsFor(engine)), webAclName: WEB_ACL_NAME });
+  new PaymentEligibleBots(stack, 'Bots', { config: X402Config.resolve(settingsFor(engine)), webAclName: WEB_ACL_NAME });
   const [resource] = Object.values(Template.fromStack(stack).findResources('AWS::WAFv2::WebACL'));
   const { Scope: _scope, ...properties } = resolve(resource.Properties) as Record<string, unknown>;
   return {
@@ -62,7 +68,7 @@ export function deployedWebAcl(engine: 'edge' | 'waf'): WebACL {
 }
 
 /** The reference stack's outputs, as DescribeStacks returns them. */
-export function stackOutputs(engine: 'edge' | 'waf', tableName: string): CfnStack {
+export function stackOutputs(engine: Engine, tableName: string): CfnStack {
   const outputs: Output[] = [
     { OutputKey: ReferenceOutputs.webAclArn, OutputValue: WEB_ACL_ARN },
     { OutputKey: ReferenceOutputs.receiptTableName, OutputValue: tableName },

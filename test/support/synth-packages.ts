@@ -23,10 +23,10 @@ Module._load = function (request, parent, isMain) {
 
 // Loaded only now, so every require of the library is seen.
 const { App } = require('aws-cdk-lib') as typeof cdk;
-const { ReferenceStack, settingsFromContext } = require('../../lib/index') as typeof import('../../lib/index');
+const { ReferenceStack } = require('../../lib/index') as typeof import('../../lib/index');
 for (const engine of ['edge', 'waf']) {
   const app = new App({ context: { 'x402:engine': engine, 'x402:origin': 'origin.example.com', 'x402:payTo': '0x209693Bc6afc0C5328bA36FaF03C514EF312287C', 'x402:routes': { '/articles/*': '$0.001', 'POST /api/**': '$0.005' } } });
-  new ReferenceStack(app, `Reference-${engine}`, { settings: settingsFromContext(app.node.getAllContext()) });
+  new ReferenceStack(app, `Reference-${engine}`, { settings: ReferenceStack.settingsFromContext(app.node.getAllContext()) });
   app.synth();
 }
 process.stdout.write(JSON.stringify([...packages].sort()));

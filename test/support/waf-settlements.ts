@@ -5,7 +5,7 @@
  * `visibleAt` wall time on, like a record WAF publishes late.
  */
 import { knownNetwork } from '../../lambda/core/networks';
-import type { IngestSettings } from '../../lambda/ingest/settlement-records';
+import type { IngestSettings } from '../../lambda/ingest/settings';
 import { WAFV2ServiceException, type ListSettlementRecordsCommandInput, type ListSettlementRecordsCommandOutput, type SettlementRecord } from '@aws-sdk/client-wafv2';
 
 /** The publisher's wallet and web ACL of the ingestion tests. */

@@ -1,4 +1,5 @@
-import { AbuseGuard, clientKey, DEFAULT_ABUSE_LIMITS, FailureBackoff, LruMap, WindowBudget, type AbuseLimits, type PaymentAdmission } from '../../lambda/core/abuse-guard';
+import { AbuseGuard, clientKey, DEFAULT_ABUSE_LIMITS, FailureBackoff, LruMap, WindowBudget, type PaymentAdmission } from '../../lambda/core/abuse-guard';
+import type { AbuseLimits } from '../../lambda/core/config';
 import { isRejection, type Rejection } from '../../lambda/core/rejection';
 
 const LIMITS: AbuseLimits = { ...DEFAULT_ABUSE_LIMITS, failuresBeforeBackoff: 3, failureWindowSeconds: 60, firstBackoffSeconds: 10, maxBackoffSeconds: 40, smartWalletChecksPerMinute: 100 };

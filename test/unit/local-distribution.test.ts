@@ -1,6 +1,7 @@
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import { PAYMENT_ID_HEADER, PENDING_SETTLEMENT_HEADER } from '../../lambda/core/handoff';
-import { DEFAULT_ORIGIN_REQUEST_HEADERS } from '../../lib/pricing';
+import { DEFAULT_ORIGIN_REQUEST_HEADERS } from '../../lib/config/context-keys';
+import { PaidCaching } from '../../lib/config/settings';
 import {
   behaviorFor,
   distributionFromTemplate,
@@ -13,7 +14,7 @@ import { synthesizePaywall } from '../../local/paywall-synth';
 const PAY_TO = '0x209693Bc6afc0C5328bA36FaF03C514EF312287C';
 const synthesize = (settings: Record<string, unknown> = {}): DistributionConfig =>
   distributionFromTemplate(synthesizePaywall({
-    settings: { payTo: PAY_TO, routes: { '/articles/*': '$0.001' }, ...settings },
+    settings: { payTo: PAY_TO, routes: [{ pattern: '/articles/*', price: '$0.001' }], ...settings },
     receiptTableName: 'x402-receipts',
     region: 'us-east-1',
     origin: { domainName: '127.0.0.1', httpPort: 8080 },
@@ -63,7 +64,7 @@ describe('the distribution an X402Paywall synthesizes, as the local edge reads i
   });
 
   it('allows every method when a route prices a write, and uses the managed CachingDisabled policy by its id when caching is disabled', () => {
-    const config = synthesize({ routes: { 'POST /api/**': '$0.01' }, paidCaching: 'disabled' });
+    const config = synthesize({ routes: [{ pattern: 'POST /api/**', price: '$0.01' }], paidCaching: PaidCaching.DISABLED });
     expect(config.behaviors[0]!.allowedMethods).toEqual(expect.arrayContaining(['POST', 'PUT', 'PATCH', 'DELETE']));
     expect(config.behaviors[0]!.cachePolicy).toMatchObject({ minTtl: 0, defaultTtl: 0, maxTtl: 0, headers: { behavior: 'none', names: [] } });
   });

@@ -1,3 +1,5 @@
+import { convertToTokenAmount } from '@x402/core/utils';
+import fc from 'fast-check';
 import { formatAtomicUnits, priceToAtomicUnits } from '../../lambda/core/price';
 
 describe('priceToAtomicUnits', () => {
@@ -44,5 +46,21 @@ describe('formatAtomicUnits', () => {
     ['0', 6, '0'],
   ])('formats %s with %i decimals as %s', (amount, decimals, expected) => {
     expect(formatAtomicUnits(amount, decimals)).toBe(expected);
+  });
+});
+
+describe('priceToAtomicUnits against @x402/core', () => {
+  it('converts every dollar amount exactly as convertToTokenAmount of the official x402 packages does', () => {
+    const digits = (min: number, max: number) => fc.string({ unit: fc.constantFrom(...'0123456789'), minLength: min, maxLength: max });
+    const amounts = fc.integer({ min: 0, max: 36 }).chain((decimals) => fc.record({ decimals: fc.constant(decimals), whole: digits(1, 40), fraction: digits(0, decimals) }));
+    fc.assert(
+      fc.property(amounts, ({ decimals, whole, fraction }) => {
+        const decimal = fraction ? `${whole}.${fraction}` : whole;
+        const expected = convertToTokenAmount(decimal, decimals);
+        const result = priceToAtomicUnits(`$${decimal}`, decimals);
+        expect(result).toEqual(expected === '0' ? { error: expect.stringMatching(/is zero/) } : { amount: expected });
+      }),
+      { numRuns: 5000 },
+    );
   });
 });

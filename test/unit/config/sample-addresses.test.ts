@@ -1,8 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { SAMPLE_ADDRESSES } from '../../lib/sample-addresses';
+import { SAMPLE_ADDRESSES } from '../../../lib/config/sample-addresses';
 
-const ROOT = path.join(__dirname, '..', '..');
+const ROOT = path.join(__dirname, '..', '..', '..');
 /** 0x + exactly 40 hex digits (not a prefix of a longer hex string such as a transaction hash). */
 const ADDRESS = /(?<![0-9a-fA-Fx])0x[0-9a-fA-F]{40}(?![0-9a-fA-F])/g;
 
@@ -17,7 +17,7 @@ function addressesIn(relativePath: string): Map<string, string> {
 }
 
 describe('sample addresses', () => {
-  it('lists every address printed in README.md, docs/ and test/, so none of them can become a mainnet payTo (add new ones to lib/sample-addresses.ts)', () => {
+  it('lists every address printed in README.md, docs/ and test/, so none of them can become a mainnet payTo (add new ones to lib/config/sample-addresses.ts)', () => {
     const listed = new Set(SAMPLE_ADDRESSES.map((s) => s.address.toLowerCase()));
     const found = new Map([...addressesIn('README.md'), ...addressesIn('docs'), ...addressesIn('test')]);
     expect(found.size).toBeGreaterThan(5);

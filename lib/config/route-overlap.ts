@@ -1,7 +1,7 @@
 /**
  * Exact comparison of two route path patterns: which paths both match, and which only one does.
  * Patterns are regular languages (`*` = [^/]*, `**` = .*), so the answer is exact: a
- * breadth-first walk over the pair of subset-constructed automata. Used by lib/pricing.ts to
+ * breadth-first walk over the pair of subset-constructed automata. Used by lib/config/routes.ts to
  * refuse shadowed and partially overlapping routes at synth time, and (waf engine) method-specific
  * routes whose other methods a later route would sell.
  */

@@ -1,4 +1,4 @@
-import { analyzePaths } from '../../lib/route-overlap';
+import { analyzePaths } from '../../../lib/config/route-overlap';
 
 describe('analyzePaths', () => {
   it('finds a path both patterns match, and none only one matches, for equal patterns', () => {

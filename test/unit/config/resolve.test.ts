@@ -1,17 +1,10 @@
-import { DEFAULT_ELIGIBILITY_HEADER } from '../../lambda/core/config';
-import {
-  addressProblem,
-  CDP_FACILITATOR,
-  CONTEXT_KEYS,
-  resolveReferenceStackSettings,
-  resolveX402Config,
-  settingsFromContext,
-  toChecksumAddress,
-  toEdgeConfig,
-  X402ConfigError,
-  type X402Settings,
-} from '../../lib/pricing';
-import { MAINNET_SETTINGS, PAY_TO, SETTINGS } from './helpers';
+/** Settings → the validated configuration: defaults, and one refusal per class of bad configuration. */
+import { DEFAULT_ELIGIBILITY_HEADER } from '../../../lambda/core/config';
+import { CDP_FACILITATOR } from '../../../lib/config/context-keys';
+import { X402ConfigError } from '../../../lib/config/problems';
+import { resolveX402Config, toEdgeConfig } from '../../../lib/config/resolve';
+import { CurrencyMode, Engine, type X402Settings } from '../../../lib/config/settings';
+import { MAINNET_SETTINGS, PAY_TO, routes, SETTINGS } from '../../constructs/helpers';
 
 /** The problems a configuration is refused for (fails the test if it is accepted). */
 function problemsOf(settings: X402Settings): X402ConfigError {
@@ -82,63 +75,12 @@ describe('resolveX402Config: the Coinbase CDP facilitator', () => {
 
   it('has no facilitator auth by default, and warns that the waf engine ignores the secret', () => {
     expect(resolveX402Config(SETTINGS).facilitator.auth).toBeUndefined();
-    expect(resolveX402Config({ ...SETTINGS, engine: 'waf', cdpApiKeySecret: 'x402/cdp' }).warnings).toContainEqual(expect.stringMatching(/cdpApiKeySecret has no effect/));
-  });
-});
-
-describe('settingsFromContext', () => {
-  it('parses command-line strings: JSON routes, comma lists, integers', () => {
-    const settings = settingsFromContext({
-      'x402:payTo': PAY_TO,
-      'x402:routes': '{"/a/*":"$0.002","GET /b":{"price":"3000"}}',
-      'x402:eligibleBotCategories': 'ai, scraping_framework',
-      'x402:freeBots': '["googlebot"]',
-      'x402:rateLimit': '500',
-      'aws:cdk:something': 'ignored',
-    });
-    expect(settings).toEqual({
-      payTo: PAY_TO,
-      routes: { '/a/*': '$0.002', 'GET /b': { price: '3000' } },
-      eligibleBotCategories: ['ai', 'scraping_framework'],
-      freeBots: ['googlebot'],
-      rateLimit: 500,
-    });
-  });
-
-  it('takes cdk.json values as they are', () => {
-    expect(settingsFromContext({ 'x402:routes': { '/a': '$1' }, 'x402:rateLimit': 100 })).toEqual({ routes: { '/a': '$1' }, rateLimit: 100 });
-  });
-
-  it('refuses an unknown x402 key and suggests the near one', () => {
-    expect(() => settingsFromContext({ 'x402:payto': PAY_TO })).toThrow(/x402:payto = "0x2096.*is not a cdk-x402 setting[\s\S]*did you mean x402:payTo\?/);
-  });
-
-  it('refuses malformed JSON with a quoting hint', () => {
-    expect(() => settingsFromContext({ 'x402:routes': "{'/a': '$1'}" })).toThrow(/x402:routes = .*is not valid JSON[\s\S]*Fix: quote the whole value/);
-  });
-
-  it('refuses a non-integer number', () => {
-    expect(() => settingsFromContext({ 'x402:rateLimit': 'lots' })).toThrow(/x402:rateLimit = "lots": must be an integer/);
-  });
-
-  it('lists every documented key exactly once', () => {
-    const keys = CONTEXT_KEYS.map((k) => k.key);
-    expect(new Set(keys).size).toBe(keys.length);
-    for (const spec of CONTEXT_KEYS) expect(spec.key).toBe(`x402:${spec.prop}`);
-  });
-});
-
-describe('EIP-55 addresses', () => {
-  it('computes the checksum of known addresses (EIP-55 test vectors)', () => {
-    for (const address of ['0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed', '0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359', '0xdbF03B407c01E7cD3CBea99509d93f8DDDC8C6FB']) {
-      expect(toChecksumAddress(address.toLowerCase())).toBe(address);
-      expect(addressProblem(address)).toBeUndefined();
-    }
+    expect(resolveX402Config({ ...SETTINGS, engine: Engine.WAF, cdpApiKeySecret: 'x402/cdp' }).warnings).toContainEqual(expect.stringMatching(/cdpApiKeySecret has no effect/));
   });
 });
 
 describe('resolveX402Config: one error per bad-config class', () => {
-  it('missing payTo', () => expectProblem({ ...SETTINGS, payTo: undefined }, 'x402:payTo', /is required/, /-c x402:payTo=/));
+  it('missing payTo', () => expectProblem({ ...SETTINGS, payTo: undefined as never }, 'x402:payTo', /is required/, /-c x402:payTo=/));
   it('payTo that is not an address', () => expectProblem({ ...SETTINGS, payTo: '0x1234' }, 'x402:payTo', /not an EVM address/));
   it('payTo with a mistyped character (bad checksum)', () =>
     expectProblem({ ...SETTINGS, payTo: '0x209693Bc6afc0C5328bA36FaF03C514EF312287c' }, 'x402:payTo', /fails its EIP-55 checksum/, /copy the address again/));
@@ -148,61 +90,61 @@ describe('resolveX402Config: one error per bad-config class', () => {
 
   it('unknown network', () => expectProblem({ ...SETTINGS, network: 'solana:mainnet' }, 'x402:network', /not an EVM network/, /eip155:84532/));
   it('an EVM network without a known USDC and no asset', () => expectProblem({ ...SETTINGS, network: 'eip155:10' }, 'x402:asset', /is required on a network/));
-  it('a network AWS WAF does not settle on', () => expectProblem({ ...SETTINGS, engine: 'waf', network: 'eip155:10' }, 'x402:network', /not a network AWS WAF monetization settles on/));
+  it('a network AWS WAF does not settle on', () => expectProblem({ ...SETTINGS, engine: Engine.WAF, network: 'eip155:10' }, 'x402:network', /not a network AWS WAF monetization settles on/));
   it('unknown engine', () => expectProblem({ ...SETTINGS, engine: 'lambda' as never }, 'x402:engine', /must be one of edge, waf/));
   it('a USDC asset with the wrong EIP-712 domain', () =>
     expectProblem({ ...SETTINGS, asset: { address: '0x036CbD53842c5426634e7929541eC2318f3dCF7e', name: 'USD Coin', version: '2', decimals: 6 } }, 'x402:asset', /EIP-712 domain/));
 
   it('price with too many decimals', () =>
-    expectProblem({ ...SETTINGS, routes: { '/a': '$0.0000001' } }, 'x402:routes["/a"].price', /7 decimals but the asset has only 6/, /at most 6 decimals/));
-  it('zero price', () => expectProblem({ ...SETTINGS, routes: { '/a': '$0' } }, 'x402:routes["/a"].price', /zero/));
-  it('price that is not a price', () => expectProblem({ ...SETTINGS, routes: { '/a': '1.5 USDC' } }, 'x402:routes["/a"].price', /not "\$<dollars>"/));
+    expectProblem({ ...SETTINGS, routes: routes({ '/a': '$0.0000001' }) }, 'x402:routes["/a"].price', /7 decimals but the asset has only 6/, /at most 6 decimals/));
+  it('zero price', () => expectProblem({ ...SETTINGS, routes: routes({ '/a': '$0' }) }, 'x402:routes["/a"].price', /zero/));
+  it('price that is not a price', () => expectProblem({ ...SETTINGS, routes: routes({ '/a': '1.5 USDC' }) }, 'x402:routes["/a"].price', /not "\$<dollars>"/));
   it('price below the waf engine minimum', () =>
-    expectProblem({ ...SETTINGS, engine: 'waf', routes: { '/a': '$0.0005' } }, 'x402:routes["/a"].price', /below the waf engine's minimum of \$0.001/, /x402:engine=edge/));
+    expectProblem({ ...SETTINGS, engine: Engine.WAF, routes: routes({ '/a': '$0.0005' }) }, 'x402:routes["/a"].price', /below the waf engine's minimum of \$0.001/, /x402:engine=edge/));
   it('price with more than 3 decimals on the waf engine', () =>
-    expectProblem({ ...SETTINGS, engine: 'waf', routes: { '/a': '$0.0015' } }, 'x402:routes["/a"].price', /more than 3 decimals/));
+    expectProblem({ ...SETTINGS, engine: Engine.WAF, routes: routes({ '/a': '$0.0015' }) }, 'x402:routes["/a"].price', /more than 3 decimals/));
 
-  it('malformed route pattern', () => expectProblem({ ...SETTINGS, routes: { 'FETCH /a': '$1' } }, 'x402:routes["FETCH /a"]', /not an HTTP method/, /\[METHOD \]\/path/));
-  it('route pattern without a leading slash', () => expectProblem({ ...SETTINGS, routes: { 'articles/*': '$1' } }, 'x402:routes["articles/*"]', /must start with "\/"/));
-  it('no routes', () => expectProblem({ ...SETTINGS, routes: {} }, 'x402:routes', /is empty/));
+  it('malformed route pattern', () => expectProblem({ ...SETTINGS, routes: routes({ 'FETCH /a': '$1' }) }, 'x402:routes["FETCH /a"]', /not an HTTP method/, /\[METHOD \]\/path/));
+  it('route pattern without a leading slash', () => expectProblem({ ...SETTINGS, routes: routes({ 'articles/*': '$1' }) }, 'x402:routes["articles/*"]', /must start with "\/"/));
+  it('no routes', () => expectProblem({ ...SETTINGS, routes: [] }, 'x402:routes', /is empty/));
   it('duplicate routes (case-insensitive)', () =>
-    expectProblem({ ...SETTINGS, routes: { '/Articles/*': '$1', '/articles/*': '$2' } }, 'x402:routes["/articles/*"]', /duplicates the earlier route/));
+    expectProblem({ ...SETTINGS, routes: routes({ '/Articles/*': '$1', '/articles/*': '$2' }) }, 'x402:routes["/articles/*"]', /duplicates the earlier route/));
   it('a route shadowed by an earlier, broader one', () =>
-    expectProblem({ ...SETTINGS, routes: { '/api/**': '$1', 'GET /api/report': '$2' } }, 'x402:routes["GET /api/report"]', /can never match/, /move "GET \/api\/report" above/));
+    expectProblem({ ...SETTINGS, routes: routes({ '/api/**': '$1', 'GET /api/report': '$2' }) }, 'x402:routes["GET /api/report"]', /can never match/, /move "GET \/api\/report" above/));
   it('routes that overlap partially, with an example path', () =>
-    expectProblem({ ...SETTINGS, routes: { '/a/*/x': '$1', '/a/b/*': '$2' } }, 'x402:routes["/a/b/*"]', /overlaps the earlier route "\/a\/\*\/x" \(both match e.g. \/a\/b\/x\)/));
+    expectProblem({ ...SETTINGS, routes: routes({ '/a/*/x': '$1', '/a/b/*': '$2' }) }, 'x402:routes["/a/b/*"]', /overlaps the earlier route "\/a\/\*\/x" \(both match e.g. \/a\/b\/x\)/));
   it('accepts a specific route before a general one, and disjoint methods, without warnings', () => {
     // On the edge a POST to /api/report is refused (405), never sold at the price of /api/**.
-    expect(resolveX402Config({ ...SETTINGS, routes: { 'GET /api/report': '$2', '/api/**': '$1', 'POST /x': '$1', 'GET /x': '$1' } }).warnings).toEqual([]);
+    expect(resolveX402Config({ ...SETTINGS, routes: routes({ 'GET /api/report': '$2', '/api/**': '$1', 'POST /x': '$1', 'GET /x': '$1' }) }).warnings).toEqual([]);
   });
   it('waf engine: a method-specific route before a route for every method, naming both patterns and the fix', () =>
     expectProblem(
-      { ...SETTINGS, engine: 'waf', routes: { 'GET /api/premium-report': '$0.01', '/api/**': '$0.002' } },
+      { ...SETTINGS, engine: Engine.WAF, routes: routes({ 'GET /api/premium-report': '$0.01', '/api/**': '$0.002' }) },
       'x402:routes["/api/**"]',
       /methods other than GET of paths the earlier route "GET \/api\/premium-report" matches \(e.g. POST \/api\/premium-report\) at its own price/,
       /make "\/api\/\*\*" method-specific \(e.g. "GET \/api\/\*\*"\), make "GET \/api\/premium-report" apply to every method, or use x402:engine=edge/,
     ));
   it('a route for every method inside an earlier method-specific one, which the edge refuses for the other methods', () =>
-    expectProblem({ ...SETTINGS, routes: { 'GET /api/**': '$1', '/api/report': '$2' } }, 'x402:routes["/api/report"]', /can never match: .*refuses \(405\) the methods other than GET/, /move "\/api\/report" above "GET \/api\/\*\*"/));
+    expectProblem({ ...SETTINGS, routes: routes({ 'GET /api/**': '$1', '/api/report': '$2' }) }, 'x402:routes["/api/report"]', /can never match: .*refuses \(405\) the methods other than GET/, /move "\/api\/report" above "GET \/api\/\*\*"/));
   it('a HEAD route after the GET route that already prices HEAD', () =>
-    expectProblem({ ...SETTINGS, routes: { 'GET /api/**': '$1', 'HEAD /api/report': '$2' } }, 'x402:routes["HEAD /api/report"]', /can never match/));
+    expectProblem({ ...SETTINGS, routes: routes({ 'GET /api/**': '$1', 'HEAD /api/report': '$2' }) }, 'x402:routes["HEAD /api/report"]', /can never match/));
   it('accepts an every-method exception before a method-specific general route', () => {
-    expect(() => resolveX402Config({ ...SETTINGS, routes: { '/api/report': '$2', 'GET /api/**': '$1' } })).not.toThrow();
+    expect(() => resolveX402Config({ ...SETTINGS, routes: routes({ '/api/report': '$2', 'GET /api/**': '$1' }) })).not.toThrow();
   });
   it('route pattern with ";" (the edge prices paths without matrix parameters)', () =>
-    expectProblem({ ...SETTINGS, routes: { '/a;v=1': '$1' } }, 'x402:routes["/a;v=1"]', /without \?, #, %, ;/));
+    expectProblem({ ...SETTINGS, routes: routes({ '/a;v=1': '$1' }) }, 'x402:routes["/a;v=1"]', /without \?, #, %, ;/));
   it('treats a trailing slash as the same page (duplicate), but lets /a and /a/** coexist', () => {
-    expectProblem({ ...SETTINGS, routes: { '/docs/': '$1', '/docs': '$2' } }, 'x402:routes["/docs"]', /duplicates the earlier route "\/docs\/"/);
-    expect(() => resolveX402Config({ ...SETTINGS, routes: { '/docs': '$1', '/docs/**': '$2' } })).not.toThrow();
+    expectProblem({ ...SETTINGS, routes: routes({ '/docs/': '$1', '/docs': '$2' }) }, 'x402:routes["/docs"]', /duplicates the earlier route "\/docs\/"/);
+    expect(() => resolveX402Config({ ...SETTINGS, routes: routes({ '/docs': '$1', '/docs/**': '$2' }) })).not.toThrow();
   });
 
   it('waf price that is not base × an integer', () =>
-    expectProblem({ ...SETTINGS, engine: 'waf', basePrice: '$0.002', routes: { '/a': '$0.002', '/b': '$0.003' } }, 'x402:routes["/b"].price', /not a whole multiple of the waf base price \$0.002/, /common step such as \$0.001/));
+    expectProblem({ ...SETTINGS, engine: Engine.WAF, basePrice: '$0.002', routes: routes({ '/a': '$0.002', '/b': '$0.003' }) }, 'x402:routes["/b"].price', /not a whole multiple of the waf base price \$0.002/, /common step such as \$0.001/));
   it('waf price more than 100 × the base', () =>
-    expectProblem({ ...SETTINGS, engine: 'waf', routes: { '/a': '$0.001', '/b': '$0.2' } }, 'x402:routes["/b"].price', /200 × the waf base price \$0.001, but a WAF PriceMultiplier is at most 100/, /at least \$0.002/));
-  it('waf base price below the minimum', () => expectProblem({ ...SETTINGS, engine: 'waf', basePrice: '$0.0001' }, 'x402:basePrice', /at least \$0.001/));
+    expectProblem({ ...SETTINGS, engine: Engine.WAF, routes: routes({ '/a': '$0.001', '/b': '$0.2' }) }, 'x402:routes["/b"].price', /200 × the waf base price \$0.001, but a WAF PriceMultiplier is at most 100/, /at least \$0.002/));
+  it('waf base price below the minimum', () => expectProblem({ ...SETTINGS, engine: Engine.WAF, basePrice: '$0.0001' }, 'x402:basePrice', /at least \$0.001/));
   it('waf currency mode that contradicts the network', () =>
-    expectProblem({ ...SETTINGS, engine: 'waf', currencyMode: 'REAL' }, 'x402:currencyMode', /settles on mainnets .* but x402:network is eip155:84532/, /x402:currencyMode=TEST/));
+    expectProblem({ ...SETTINGS, engine: Engine.WAF, currencyMode: CurrencyMode.REAL }, 'x402:currencyMode', /settles on mainnets .* but x402:network is eip155:84532/, /x402:currencyMode=TEST/));
 
   it('facilitator over plain http', () => expectProblem({ ...SETTINGS, facilitatorUrl: 'http://facilitator.example' }, 'x402:facilitatorUrl', /must be an https:\/\/ URL/));
   it('mainnet without a facilitator', () => expectProblem(MAINNET_SETTINGS, 'x402:facilitatorUrl', /required on Base/));
@@ -241,39 +183,45 @@ describe('resolveX402Config: one error per bad-config class', () => {
   it('unknown paid caching mode', () => expectProblem({ ...SETTINGS, paidCaching: 'sometimes' as never }, 'x402:paidCaching', /payment-keyed, disabled/));
 
   it('reports every problem at once', () => {
-    const error = problemsOf({ payTo: '0x1', routes: { 'bad': '$0' }, rateLimit: 1 });
+    const error = problemsOf({ payTo: '0x1', routes: routes({ 'bad': '$0' }), rateLimit: 1 });
     expect(error.problems.map((p) => p.key)).toEqual(['x402:payTo', 'x402:routes["bad"]', 'x402:rateLimit']);
     expect(error.message).toMatch(/^Invalid cdk-x402 configuration \(3 problems/);
   });
 
   it('warns, without failing, about settings the engine ignores', () => {
-    expect(resolveX402Config({ ...SETTINGS, currencyMode: 'TEST' }).warnings).toEqual([expect.stringMatching(/only applies to the waf engine/)]);
+    expect(resolveX402Config({ ...SETTINGS, currencyMode: CurrencyMode.TEST }).warnings).toEqual([expect.stringMatching(/only applies to the waf engine/)]);
     expect(resolveX402Config({ ...SETTINGS, eligibleBotCategories: ['robots'] }).warnings).toEqual([expect.stringMatching(/"robots" is not a Bot Control name known/)]);
   });
 });
 
 describe('waf engine pricing', () => {
   it('derives the base price as the largest common step and one multiplier per route', () => {
-    const config = resolveX402Config({ ...SETTINGS, engine: 'waf', routes: { '/a': '$0.002', '/b': '$0.01', '/c': '$0.2' } });
-    expect(config.waf).toEqual({ chain: 'BASE_SEPOLIA', basePrice: '0.002', multipliers: [1, 5, 100], currencyMode: 'TEST' });
+    const config = resolveX402Config({ ...SETTINGS, engine: Engine.WAF, routes: routes({ '/a': '$0.002', '/b': '$0.01', '/c': '$0.2' }) });
+    expect(config.waf).toEqual({ chain: 'BASE_SEPOLIA', basePrice: '0.002', multipliers: [1, 5, 100], currencyMode: CurrencyMode.TEST });
   });
 
   it('uses an explicit base price, and REAL on Base mainnet', () => {
-    const config = resolveX402Config({ ...MAINNET_SETTINGS, engine: 'waf', basePrice: '$0.001', routes: { '/a': '$0.003', '/b': '4000' } });
-    expect(config.waf).toEqual({ chain: 'BASE', basePrice: '0.001', multipliers: [3, 4], currencyMode: 'REAL' });
+    const config = resolveX402Config({ ...MAINNET_SETTINGS, engine: Engine.WAF, basePrice: '$0.001', routes: routes({ '/a': '$0.003', '/b': '4000' }) });
+    expect(config.waf).toEqual({ chain: 'BASE', basePrice: '0.001', multipliers: [3, 4], currencyMode: CurrencyMode.REAL });
   });
 });
 
-describe('reference stack settings', () => {
-  it('requires an origin', () => {
-    expect(() => resolveReferenceStackSettings(SETTINGS)).toThrow(/x402:origin = \(not set\): is required/);
+describe('routes: a list of structs', () => {
+  it('names the route of a struct without a price, showing what was written for it', () => {
+    const error = problemsOf({ ...SETTINGS, routes: [{ pattern: '/a', description: 'An article' } as never] });
+    expect(error.problems).toEqual([expect.objectContaining({ key: 'x402:routes["/a"]', value: { description: 'An article' }, problem: 'needs a price' })]);
   });
 
-  it('refuses a URL where a domain name belongs, showing the fix', () => {
-    expect(() => resolveReferenceStackSettings({ ...SETTINGS, origin: 'https://example.com/blog' })).toThrow(/x402:origin = "https:\/\/example.com\/blog": is not a domain name[\s\S]*-c x402:origin=example.com/);
-  });
+  it.each([
+    ['mimeType', { mimeType: 'html' }, /is not a MIME type/],
+    ['maxTimeoutSeconds', { maxTimeoutSeconds: 5 }, /30 to 3600/],
+    ['description', { description: 'x'.repeat(501) }, /at most 500 characters/],
+    ['price', { price: '1.5 USDC' }, /not "\$<dollars>"/],
+  ])('names the field of a struct with a bad %s', (field, bad, problem) =>
+    expectProblem({ ...SETTINGS, routes: [{ pattern: '/a', price: '$0.001', ...bad }] }, `x402:routes["/a"].${field}`, problem));
 
-  it('merges its problems with the x402 ones', () => {
-    expect(() => resolveReferenceStackSettings({ ...SETTINGS, origin: 'example.com', payTo: undefined, region: 'Europe' })).toThrow(/2 problems[\s\S]*x402:payTo[\s\S]*x402:region/);
-  });
+  it('refuses a struct without a pattern', () => expectProblem({ ...SETTINGS, routes: [{ price: '$1' } as never] }, 'x402:routes', /has a route without a pattern/, /"\/articles\/\*"/));
+
+  it('refuses the object form of the context key written as props, with the list form as the fix', () =>
+    expectProblem({ ...SETTINGS, routes: { '/a': '$1' } as never }, 'x402:routes', /must be a list of routes/, /routes: \[\{ pattern: '\/articles\/\*', price: '\$0.001' \}\]/));
 });

@@ -1,0 +1,53 @@
+/** The validated configuration (output of resolve.ts), what the constructs read. */
+import type { AssetConfig, EdgeConfig, PricedRoute } from '../../lambda/core/config';
+import type { BotControlInspectionLevel, CurrencyMode, Engine, OriginProtection, PaidCaching } from './settings';
+
+export interface ResolvedRoute extends PricedRoute {
+  /** Price in atomic units of the asset. */
+  readonly amount: string;
+  /** Upper-case method, or undefined for every method. */
+  readonly method?: string;
+  /** The path glob, lower-case (matching is case-insensitive). */
+  readonly path: string;
+}
+
+export interface WafPricing {
+  /** `BASE` or `BASE_SEPOLIA` (AWS::WAFv2::WebACL PaymentNetwork.Chain). */
+  readonly chain: 'BASE' | 'BASE_SEPOLIA';
+  /** Decimal USDC string, e.g. `"0.001"`. */
+  readonly basePrice: string;
+  /** One per route, same order: the route's price = base × multiplier. */
+  readonly multipliers: readonly number[];
+  readonly currencyMode: CurrencyMode;
+}
+
+/**
+ * Validated configuration with every default filled in (resolveX402Config), what the constructs
+ * read; the public X402Config class carries it.
+ */
+export interface ResolvedConfig {
+  readonly engine: Engine;
+  readonly network: string;
+  readonly networkName: string;
+  readonly payTo: string;
+  readonly asset: AssetConfig;
+  readonly facilitator: EdgeConfig['facilitator'];
+  readonly maxTimeoutSeconds: number;
+  readonly routes: readonly ResolvedRoute[];
+  readonly eligibleBotCategories: readonly string[];
+  readonly eligibleBotSignals: readonly string[];
+  readonly freeBotNames: readonly string[];
+  readonly freeBotCategories: readonly string[];
+  readonly botControlInspectionLevel: BotControlInspectionLevel;
+  readonly rateLimit?: number;
+  readonly paidCaching: PaidCaching;
+  readonly originRequestHeaders: readonly string[];
+  readonly originProtection: OriginProtection;
+  /** Request header our WAF rule inserts on payment-eligible traffic (after WAF's prefix). */
+  readonly eligibilityHeader: string;
+  /** Only for the waf engine. */
+  readonly waf?: WafPricing;
+  /** Settings that are valid but have no effect, worth a synth warning. */
+  readonly warnings: readonly string[];
+}
+

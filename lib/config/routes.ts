@@ -1,0 +1,170 @@
+/** Priced routes: patterns, prices and the order in which they match. */
+import type { AssetConfig, PricedRoute } from '../../lambda/core/config';
+import { priceToAtomicUnits } from '../../lambda/core/price';
+import { routePatternError } from '../../lambda/core/routes';
+import { intInRange } from './checks';
+import type { Problems } from './problems';
+import type { ResolvedRoute } from './resolved';
+import { analyzePaths } from './route-overlap';
+import type { Engine } from './settings';
+import { WAF_MAX_ROUTES, WAF_PRICE_DECIMALS } from './waf-pricing';
+
+export function resolveRoutes(problems: Problems, value: readonly PricedRoute[] | undefined, asset: AssetConfig, engine: Engine, maxTimeoutSeconds: number): ResolvedRoute[] {
+  const key = 'x402:routes';
+  const example = `-c '${key}={"/articles/*":"$0.001"}'`;
+  if (value === undefined) {
+    problems.add(key, value, 'is required: without priced routes nothing is charged', `set at least one route, e.g. ${example}`);
+    return [];
+  }
+  if (!Array.isArray(value)) {
+    problems.add(key, value, 'must be a list of routes', "e.g. routes: [{ pattern: '/articles/*', price: '$0.001' }] (the context key takes the JSON object of pattern → price)");
+    return [];
+  }
+  if (value.length === 0) {
+    problems.add(key, value, 'is empty: without priced routes nothing is charged', `set at least one route, e.g. ${example}`);
+    return [];
+  }
+  if (engine === 'waf' && value.length > WAF_MAX_ROUTES) {
+    problems.add(key, `${value.length} routes`, `has more routes than the waf engine supports (${WAF_MAX_ROUTES}: one Monetize rule each within the web ACL's capacity)`, 'merge routes with ** patterns, or use x402:engine=edge');
+  }
+
+  const routes: ResolvedRoute[] = [];
+  for (const raw of value as readonly unknown[]) {
+    const route = (typeof raw === 'object' && raw !== null ? raw : {}) as Partial<Record<keyof PricedRoute, unknown>>;
+    const pattern = route.pattern;
+    if (typeof pattern !== 'string') {
+      problems.add(key, raw, 'has a route without a pattern', 'give every route a pattern like "/articles/*"');
+      continue;
+    }
+    const where = `${key}["${pattern}"]`;
+    const patternIssue = routePatternError(pattern);
+    if (patternIssue) {
+      problems.add(where, pattern, `malformed route: ${patternIssue}`, 'write "[METHOD ]/path" with * for one path segment and ** for any depth, e.g. "GET /api/*"');
+      continue;
+    }
+    if (typeof route.price !== 'string') {
+      // Shows what was written for the route: its price, or the route without its pattern (the context key's value).
+      const { pattern: _pattern, ...written } = route;
+      problems.add(where, route.price === undefined ? written : route.price, 'needs a price', 'write "$0.001" or {"price":"$0.001","description":"…"}');
+      continue;
+    }
+    const price = priceToAtomicUnits(route.price, asset.decimals);
+    if ('error' in price) {
+      problems.add(`${where}.price`, route.price, price.error, `write dollars with at most ${asset.decimals} decimals ("$0.001") or an integer of atomic units ("1000")`);
+      continue;
+    }
+    if (route.description !== undefined && (typeof route.description !== 'string' || route.description.length > 500)) {
+      problems.add(`${where}.description`, route.description, 'must be a string of at most 500 characters', 'shorten it');
+    }
+    if (route.mimeType !== undefined && (typeof route.mimeType !== 'string' || !/^[\w.+-]+\/[\w.+-]+$/.test(route.mimeType))) {
+      problems.add(`${where}.mimeType`, route.mimeType, 'is not a MIME type', 'e.g. "text/html" or "application/json"');
+    }
+    if (route.maxTimeoutSeconds !== undefined) {
+      intInRange(problems, `${where}.maxTimeoutSeconds`, route.maxTimeoutSeconds, maxTimeoutSeconds, 30, 3600, 'the authorization lifetime');
+    }
+    if (engine === 'waf') {
+      const step = 10n ** BigInt(Math.max(0, asset.decimals - WAF_PRICE_DECIMALS));
+      const amount = BigInt(price.amount);
+      if (amount < step) {
+        problems.add(`${where}.price`, route.price, `is below the waf engine's minimum of $0.001`, 'charge at least "$0.001", or use x402:engine=edge for smaller prices');
+        continue;
+      }
+      if (amount % step !== 0n) {
+        problems.add(`${where}.price`, route.price, 'has more than 3 decimals, which AWS WAF prices cannot express', 'round it to $0.001 steps, or use x402:engine=edge');
+        continue;
+      }
+    }
+    const parts = pattern.trim().split(/\s+/);
+    routes.push(
+      stripUndefined({
+        pattern: pattern.trim(),
+        price: route.price.trim(),
+        description: route.description as string | undefined,
+        mimeType: route.mimeType as string | undefined,
+        maxTimeoutSeconds: route.maxTimeoutSeconds as number | undefined,
+        amount: price.amount,
+        method: parts.length === 2 ? parts[0] : undefined,
+        path: parts[parts.length - 1].toLowerCase(),
+      }),
+    );
+  }
+  checkOverlaps(problems, routes, engine);
+  return routes;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Route overlap analysis
+//
+// Routes are tried in order and the first match prices the request, with one rule for methods
+// (lambda/core/routes.ts matchRoute): a route for every method does not price a path that an
+// earlier method-specific route matched, so the edge refuses (405) the methods that route does not
+// list instead of selling them at the broader price. Two routes may overlap only when the earlier
+// one is strictly more specific (an exception carved out of the later one). A later route that an
+// earlier one fully covers can never match (shadowed); two routes that overlap partially make the
+// price depend on their order by accident. Both fail synth, with an example path;
+// lib/route-overlap.ts finds those paths exactly. The waf engine has no such refusal: there a
+// method-specific route before a route for every method would sell its other methods at the
+// broader price, so that shape fails synth too.
+
+/** Methods a route prices (HEAD with GET, as the edge does); undefined for every method. */
+function routeMethods(route: ResolvedRoute): readonly string[] | undefined {
+  if (route.method === undefined) return undefined;
+  return route.method === 'GET' ? ['GET', 'HEAD'] : [route.method];
+}
+
+function checkOverlaps(problems: Problems, routes: readonly ResolvedRoute[], engine: Engine): void {
+  for (let j = 1; j < routes.length; j++) {
+    for (let i = 0; i < j; i++) {
+      const earlier = routes[i];
+      const later = routes[j];
+      const earlierMethods = routeMethods(earlier);
+      const laterMethods = routeMethods(later);
+      const methodsMeet = !earlierMethods || !laterMethods || laterMethods.some((m) => earlierMethods.includes(m));
+      if (!methodsMeet) continue;
+      const paths = analyzePaths(earlier.path, later.path);
+      if (paths.both === undefined) continue;
+      const where = `x402:routes["${later.pattern}"]`;
+      if (engine === 'waf' && earlierMethods && !laterMethods) {
+        const otherMethod = earlierMethods.includes('POST') ? 'GET' : 'POST';
+        problems.add(
+          where,
+          later.pattern,
+          `would price the methods other than ${earlier.method} of paths the earlier route "${earlier.pattern}" matches (e.g. ${otherMethod} ${paths.both}) at its own price: AWS WAF cannot refuse the methods a route does not list`,
+          `make "${later.pattern}" method-specific (e.g. "${earlier.method} ${later.pattern}"), make "${earlier.pattern}" apply to every method, or use x402:engine=edge, which answers 405 to those methods`,
+        );
+        continue;
+      }
+      // A route for every method after a method-specific one is refused (405) on the shared paths
+      // for the other methods, so only the paths matter; otherwise the later route's methods must
+      // all be priced by the earlier one.
+      const laterWithinEarlier = paths.onlyB === undefined && (!earlierMethods || !laterMethods || laterMethods.every((m) => earlierMethods.includes(m)));
+      const earlierWithinLater = paths.onlyA === undefined;
+      const sameMethods = earlier.method === later.method;
+      if (laterWithinEarlier && earlierWithinLater && sameMethods) {
+        problems.add(where, later.pattern, `duplicates the earlier route "${earlier.pattern}" (matching is case-insensitive)`, 'remove one of them');
+      } else if (laterWithinEarlier) {
+        const why = earlier.method && !later.method
+          ? `the earlier route "${earlier.pattern}" matches every path it would, and the edge refuses (405) the methods other than ${earlier.method} there rather than sell them at another price`
+          : `the earlier route "${earlier.pattern}" matches every request it would (first match wins)`;
+        problems.add(where, later.pattern, `can never match: ${why}`, `move "${later.pattern}" above "${earlier.pattern}" if it is an exception, or remove it`);
+      } else if (!earlierWithinLater) {
+        problems.add(
+          where,
+          later.pattern,
+          `overlaps the earlier route "${earlier.pattern}" (both match e.g. ${methodLabel(earlier, later)}${paths.both}) without either containing the other, so the price of such paths depends on their order`,
+          'make the patterns disjoint, or add a more specific route for the shared paths above both',
+        );
+      }
+      // earlierWithinLater only: an intended exception (specific before general). Fine.
+    }
+  }
+}
+
+function methodLabel(a: ResolvedRoute, b: ResolvedRoute): string {
+  const method = a.method ?? b.method;
+  return method ? `${method} ` : '';
+}
+
+export function stripUndefined<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}

@@ -1,0 +1,194 @@
+/**
+ * What cdk-x402 can be told: the construct props, each also the CDK context key `x402:<field>`
+ * (context-keys.ts), with enum values equal to the context strings. Validated by resolve.ts into
+ * the configuration every construct takes.
+ */
+import type { PricedRoute } from '../../lambda/core/config';
+
+/** Which part of AWS charges the agents. */
+export enum Engine {
+  /** Our Lambda@Edge functions verify each payment and settle it through an x402 facilitator. */
+  EDGE = 'edge',
+  /** AWS WAF's native Monetize action issues the 402s and settles (Base and Base Sepolia, USDC). */
+  WAF = 'waf',
+}
+
+/** Whether AWS WAF monetization settles real money (waf engine). */
+export enum CurrencyMode {
+  /** Settles on testnets (Base Sepolia). */
+  TEST = 'TEST',
+  /** Settles on mainnets (Base). */
+  REAL = 'REAL',
+}
+
+/** How closely AWS Bot Control inspects requests (its price differs). */
+export enum BotControlInspectionLevel {
+  /** Bots that identify themselves. */
+  COMMON = 'COMMON',
+  /** Adds browser fingerprinting and machine learning (more detection, higher WAF cost). */
+  TARGETED = 'TARGETED',
+}
+
+/** How paywalled cache behaviors cache. */
+export enum PaidCaching {
+  /**
+   * The cache key includes the payment (edge engine: the payment id the viewer-request derives;
+   * waf engine: the `payment-signature` and `x-payment` headers), so every payment is a cache miss
+   * that settles, while unpaid traffic (humans, free routes) keeps the CDN cache.
+   */
+  PAYMENT_KEYED = 'payment-keyed',
+  /** The managed CachingDisabled policy. */
+  DISABLED = 'disabled',
+}
+
+/** How a built distribution's origin is kept from being reached around CloudFront (lib/origin-protection.ts). */
+export enum OriginProtection {
+  /**
+   * HTTP origins get a rotated secret header that the origin checks; S3 origins with origin access
+   * control and VPC origins need nothing.
+   */
+  SECRET_HEADER = 'secret-header',
+  /** Nothing is added, and synth warns about an HTTP origin. */
+  NONE = 'none',
+}
+
+/** The token payments are made in (EIP-3009), with its EIP-712 domain. */
+export interface AssetSettings {
+  /** Token contract address, EIP-55 checksummed. */
+  readonly address: string;
+  /** EIP-712 domain name of the token (its `name()`, e.g. "USDC"). */
+  readonly name: string;
+  /** EIP-712 domain version of the token (its `version()`, e.g. "2"). */
+  readonly version: string;
+  /** The token's `decimals()` (6 for USDC). */
+  readonly decimals: number;
+  /**
+   * Ticker shown to people in 402 bodies.
+   * @default 'USDC' for a network's USDC, else 'tokens'
+   */
+  readonly symbol?: string;
+}
+
+/**
+ * Everything cdk-x402 can be told. Each field is also the context key `x402:<field>`, with the
+ * same validation and messages.
+ */
+export interface X402Settings {
+  /** Checksummed (EIP-55) address receiving the payments. */
+  readonly payTo: string;
+  /**
+   * Priced routes in precedence order: the first match prices a request. A pattern is
+   * `[METHOD ]/path` with `*` for one path segment and `**` for any depth; `GET /x` prices GET and
+   * HEAD of /x, and the edge engine refuses (405) other methods there.
+   */
+  readonly routes: PricedRoute[];
+  /**
+   * Which part of AWS charges the agents.
+   * @default Engine.EDGE
+   */
+  readonly engine?: Engine;
+  /**
+   * CAIP-2 network id: `eip155:84532` Base Sepolia, `eip155:8453` Base (the waf engine settles only on these two).
+   * @default 'eip155:84532' (Base Sepolia)
+   */
+  readonly network?: string;
+  /**
+   * The token payments are made in (edge engine).
+   * @default the USDC of the network
+   */
+  readonly asset?: AssetSettings;
+  /**
+   * x402 facilitator base URL (https, edge engine).
+   * @default 'https://x402.org/facilitator' on testnets; the CDP facilitator with `cdpApiKeySecret`; required on mainnets otherwise
+   */
+  readonly facilitatorUrl?: string;
+  /**
+   * Secrets Manager secret (name in us-east-1, or full ARN) holding a Coinbase CDP secret API key
+   * as JSON `{"apiKeyId": "...", "apiKeySecret": "..."}`; the edge functions read it at run time to
+   * sign each call to the CDP facilitator. Only its id is baked into the bundle.
+   * @default - no facilitator authentication
+   */
+  readonly cdpApiKeySecret?: string;
+  /**
+   * Bound on the facilitator's /verify in the viewer-request, in milliseconds (500..4000; the trigger has 5 s in all).
+   * @default 3000
+   */
+  readonly verifyTimeoutMs?: number;
+  /**
+   * Bound on the facilitator's /settle in the origin-response, in milliseconds (1000..25000; the trigger has 30 s).
+   * @default 20000
+   */
+  readonly settleTimeoutMs?: number;
+  /**
+   * Default lifetime of a payment authorization, in seconds (30..3600).
+   * @default 120
+   */
+  readonly maxTimeoutSeconds?: number;
+  /**
+   * Bot Control categories that must pay.
+   * @default ['ai', 'http_library', 'scraping_framework']
+   */
+  readonly eligibleBotCategories?: string[];
+  /**
+   * Bot Control signals that make a request payment-eligible.
+   * @default ['non_browser_user_agent']
+   */
+  readonly eligibleBotSignals?: string[];
+  /**
+   * Verified bots that pass free even in an eligible category: Bot Control bot names (`googlebot`)
+   * or `category:<name>`.
+   * @default ['category:search_engine']
+   */
+  readonly freeBots?: string[];
+  /**
+   * How closely AWS Bot Control inspects requests.
+   * @default BotControlInspectionLevel.COMMON
+   */
+  readonly botControlInspectionLevel?: BotControlInspectionLevel;
+  /**
+   * Requests per 5 minutes per IP for payment-eligible traffic (10..2000000000); over it, WAF answers 429.
+   * @default - no limit
+   */
+  readonly rateLimit?: number;
+  /**
+   * waf engine: whether payments are real; must agree with the network.
+   * @default CurrencyMode.TEST on testnets, CurrencyMode.REAL on mainnets
+   */
+  readonly currencyMode?: CurrencyMode;
+  /**
+   * waf engine: the base price (`"$0.001"`, at least $0.001, 3 decimals); every route price must be base × 1..100.
+   * @default the largest common step of the route prices
+   */
+  readonly basePrice?: string;
+  /**
+   * How paywalled cache behaviors cache.
+   * @default PaidCaching.PAYMENT_KEYED
+   */
+  readonly paidCaching?: PaidCaching;
+  /**
+   * Viewer headers forwarded to the origin on paywalled behaviors, besides the payment hand-off (at most 9).
+   * @default ['accept', 'accept-language', 'content-type', 'origin', 'referer', 'user-agent']
+   */
+  readonly originRequestHeaders?: string[];
+  /**
+   * How a built distribution's origin is kept from being reached around CloudFront.
+   * @default OriginProtection.SECRET_HEADER
+   */
+  readonly originProtection?: OriginProtection;
+}
+
+/** The reference stack's own settings, on top of {@link X402Settings}. */
+export interface ReferenceStackSettings extends X402Settings {
+  /** Domain name of the origin the reference distribution fronts (HTTPS, TLS 1.2). */
+  readonly origin: string;
+  /**
+   * Name of the reference stack.
+   * @default 'CdkX402'
+   */
+  readonly stackName?: string;
+  /**
+   * Region of the stack (the edge functions and the web ACL always go to us-east-1).
+   * @default 'us-east-1'
+   */
+  readonly region?: string;
+}
