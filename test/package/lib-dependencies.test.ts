@@ -9,11 +9,6 @@ import * as ts from 'typescript';
 
 const ROOT = path.join(__dirname, '..', '..');
 const ALLOWED = [/^aws-cdk-lib(\/|$)/, /^constructs$/, /^node:/];
-/**
- * Until the prebuilt bundles land, lib/esbuild-code.ts bundles the Lambda code at synth with
- * esbuild; the bundles replace it and this exception goes with it.
- */
-const TEMPORARILY_ALLOWED: Readonly<Record<string, string>> = { 'lib/esbuild-code.ts': 'esbuild' };
 
 function imports(file: string): string[] {
   const info = ts.preProcessFile(readFileSync(path.join(ROOT, file), 'utf8'), true, true);
@@ -54,7 +49,7 @@ describe('the construct library\'s imports', () => {
 
   it('name no package but aws-cdk-lib, constructs and node: built-ins', () => {
     const offending = [...graph].flatMap(([file, packages]) =>
-      packages.filter((name) => !ALLOWED.some((allowed) => allowed.test(name)) && TEMPORARILY_ALLOWED[file] !== name).map((name) => `${file} imports ${name}`),
+      packages.filter((name) => !ALLOWED.some((allowed) => allowed.test(name))).map((name) => `${file} imports ${name}`),
     );
     expect(offending).toEqual([]);
   });
