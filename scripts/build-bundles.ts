@@ -93,7 +93,7 @@ export function buildBundle(name: BundleName): BuiltBundle {
 }
 
 /** Builds every bundle into dist/bundles/ and records what they were built from. */
-export function buildBundles(): Record<BundleName, Buffer> {
+function buildBundles(): Record<BundleName, Buffer> {
   const names = Object.keys(BUNDLES) as BundleName[];
   const built = Object.fromEntries(names.map((name) => [name, buildBundle(name)])) as Record<BundleName, BuiltBundle>;
   const inputs = [...new Set(names.flatMap((name) => built[name].inputs))].sort();
