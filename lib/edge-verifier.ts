@@ -1,4 +1,4 @@
-import { Aws, CfnResource, Duration, Names, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Aws, CfnResource, Duration, Names, Stack, Token } from 'aws-cdk-lib';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -11,6 +11,7 @@ import { prebuiltCode } from './prebuilt-code';
 import { toEdgeConfig } from './config/resolve';
 import type { X402Config } from './config/x402-config';
 import type { ReceiptTable } from './receipt-table';
+import { acknowledgeFindings } from './cdk-compat';
 
 /** Lambda@Edge limits (AWS docs, "Quotas on Lambda@Edge"). */
 const VIEWER_TRIGGER = { memoryMb: 128, timeout: Duration.seconds(5), maxZippedBytes: 1024 * 1024 } as const;
@@ -145,7 +146,8 @@ export class EdgeVerifier extends Construct {
  * lives in a us-east-1 stack when this stack is elsewhere), with their reasons.
  */
 function acknowledgeEdgeFunctionFindings(fn: cloudfront.experimental.EdgeFunction): void {
-  Validations.of(fn.lambda).acknowledge(
+  acknowledgeFindings(
+    fn.lambda,
     {
       id: 'AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
       reason:

@@ -13,7 +13,7 @@
  *   ({@link CloudFrontOriginIngress}).
  * - VPC origins (`origins.VpcOrigin`): private by construction; accepted as protected.
  */
-import { Annotations, Duration, Lazy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Annotations, Duration, Lazy, Stack, Token } from 'aws-cdk-lib';
 import type * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -26,6 +26,7 @@ import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct, type IConstruct } from 'constructs';
 import { ORIGIN_SECRET_HEADER, RotationEnvironment } from '../lambda/origin/secret-header';
 import { prebuiltCode } from './prebuilt-code';
+import { acknowledgeFindings, NODEJS_24_RUNTIME } from './cdk-compat';
 
 /** The id of the synth warning about an origin that can be reached around CloudFront. */
 export const UNPROTECTED_ORIGIN_WARNING = 'cdk-x402:unprotected-origin';
@@ -117,7 +118,7 @@ export class OriginSecret extends Construct {
       this.rotationRole.addToPrincipalPolicy(
         new iam.PolicyStatement({ actions: ['lambda:GetFunction', 'lambda:EnableReplication*'], resources: edgeVersions.map((v) => v.edgeArn) }),
       );
-      Validations.of(this.rotationRole).acknowledge({
+      acknowledgeFindings(this.rotationRole, {
         id: 'AwsSolutions::AwsSolutions-IAM5[Action::lambda:EnableReplication*]',
         reason:
           'CloudFront documents the action with its asterisk ("lambda:EnableReplication*", Lambda@Edge permissions) as needed to associate Lambda@Edge functions with a distribution, which UpdateDistribution re-submits; it is limited to the edge function versions given.',
@@ -126,7 +127,7 @@ export class OriginSecret extends Construct {
 
     this.rotationFunction = new lambda.Function(this, 'RotationFunction', {
       description: 'cdk-x402: rotates the origin secret header (Secrets Manager + CloudFront UpdateDistribution)',
-      runtime: lambda.Runtime.NODEJS_24_X,
+      runtime: NODEJS_24_RUNTIME,
       architecture: lambda.Architecture.ARM_64,
       handler: 'index.handler',
       code: prebuiltCode('origin-rotation'),
@@ -332,13 +333,13 @@ export class CloudFrontOriginIngress extends Construct {
       policy: cr.AwsCustomResourcePolicy.fromStatements([new iam.PolicyStatement({ actions: ['ec2:DescribeManagedPrefixLists'], resources: ['*'] })]),
       installLatestAwsSdk: false,
     });
-    Validations.of(this.lookup).acknowledge({
+    acknowledgeFindings(this.lookup, {
       id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
       reason: 'ec2:DescribeManagedPrefixLists supports no resource-level permissions (EC2 Describe* actions take "*"); it is read-only and the only action granted.',
     });
     const provider = Stack.of(this).node.tryFindChild(`AWS${cr.AwsCustomResource.PROVIDER_FUNCTION_UUID.replace(/-/g, '')}`);
     if (provider) {
-      Validations.of(provider).acknowledge({
+      acknowledgeFindings(provider, {
         id: 'AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
         reason: 'CDK\'s AwsCustomResource provider (looks up the CloudFront prefix list id at deploy time): logging only; its EC2 access is a separate read-only statement.',
       });

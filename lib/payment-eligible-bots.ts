@@ -71,8 +71,8 @@ export class PaymentEligibleBots extends Construct {
       defaultAction: { allow: {} },
       visibilityConfig: visibility(this.webAclName),
       rules,
-      monetizationConfig: monetizationConfig(config),
     });
+    writeMonetization(this.webAcl, rules, config);
     this.webAclArn = this.webAcl.attrArn;
 
     this.node.addValidation({
@@ -148,8 +148,8 @@ export class PaymentEligibleBotsRuleGroup extends Construct {
       description: `${DESCRIPTION_PREFIX} - anti-spoofing and payment eligibility, needs Bot Control labels earlier in the web ACL`,
       visibilityConfig: visibility(this.ruleGroupName),
       rules: rules.map(ruleGroupRule),
-      monetizationConfig: monetizationConfig(config) as CfnRuleGroup.MonetizationConfigProperty | undefined,
     });
+    writeMonetization(this.ruleGroup, rules, config);
     this.ruleGroupArn = this.ruleGroup.attrArn;
   }
 }
@@ -352,6 +352,21 @@ function and(statements: Statement[]): Statement {
 
 function not(statement: Statement): Statement {
   return { notStatement: { statement } };
+}
+
+/**
+ * The waf engine's MonetizationConfig and Monetize rule actions, written as CloudFormation
+ * properties: the L1 types for them arrived in aws-cdk-lib 2.27x, and the L1 of an older
+ * aws-cdk-lib (the peer range starts at 2.170) silently drops properties it does not know.
+ */
+function writeMonetization(resource: CfnWebACL | CfnRuleGroup, rules: readonly Rule[], config: ResolvedConfig): void {
+  const monetization = monetizationConfig(config);
+  if (!monetization) return;
+  resource.addPropertyOverride('MonetizationConfig', cloudFormationKeys(monetization));
+  rules.forEach((rule, index) => {
+    const monetize = (rule.action as CfnWebACL.RuleActionProperty | undefined)?.monetize as CfnWebACL.MonetizeActionProperty | undefined;
+    if (monetize) resource.addPropertyOverride(`Rules.${index}.Action.Monetize`, cloudFormationKeys(monetize));
+  });
 }
 
 function monetizationConfig(config: ResolvedConfig): CfnWebACL.MonetizationConfigProperty | undefined {

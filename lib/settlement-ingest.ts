@@ -1,4 +1,4 @@
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -12,6 +12,7 @@ import { IngestEnvironment, MAX_SETTLEMENT_WINDOW_SECONDS, type IngestSettings }
 import { prebuiltCode } from './prebuilt-code';
 import type { X402Config } from './config/x402-config';
 import type { ReceiptTable } from './receipt-table';
+import { acknowledgeFindings, NODEJS_24_RUNTIME } from './cdk-compat';
 
 /** Tuning of the settlement ingestion (all optional). */
 export interface SettlementIngestOptions {
@@ -104,7 +105,7 @@ export class SettlementIngest extends Construct {
       new iam.PolicyStatement({ actions: ['wafv2:ListSettlementRecords'], resources: ['*'] }),
     );
     props.receiptTable.grantSettlementIngest(this.role);
-    Validations.of(this.role).acknowledge({
+    acknowledgeFindings(this.role, {
       id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
       reason:
         'wafv2:ListSettlementRecords supports no resource-level permissions (the service authorization reference lists no resource type for it), so its Resource must be "*"; it is the only action on "*", read-only, and the function filters by this web ACL (WebACLArn).',
@@ -112,7 +113,7 @@ export class SettlementIngest extends Construct {
 
     this.function = new lambda.Function(this, 'Function', {
       description: 'cdk-x402: AWS WAF settlement records -> receipt table (waf engine)',
-      runtime: lambda.Runtime.NODEJS_24_X,
+      runtime: NODEJS_24_RUNTIME,
       architecture: lambda.Architecture.ARM_64,
       handler: 'index.handler',
       code: prebuiltCode('settlement-ingest'),

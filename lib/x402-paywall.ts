@@ -1,4 +1,4 @@
-import { Annotations, CfnOutput, Duration, Names, RemovalPolicy, Stack, Stage, Token, Validations } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, Duration, Names, RemovalPolicy, Stack, Stage, Token } from 'aws-cdk-lib';
 import type * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -16,6 +16,7 @@ import type { X402Settings } from './config/settings';
 import { X402Config } from './config/x402-config';
 import { ReceiptTable } from './receipt-table';
 import { SettlementIngest, type SettlementIngestOptions } from './settlement-ingest';
+import { acknowledgeFindings } from './cdk-compat';
 
 /** Where Lambda@Edge functions and CLOUDFRONT web ACLs must be created. */
 export const GLOBAL_REGION = 'us-east-1';
@@ -179,7 +180,7 @@ export class X402Paywall extends Construct {
           lifecycleRules: [{ expiration: Duration.days(90) }],
           removalPolicy: RemovalPolicy.RETAIN,
         });
-        Validations.of(this.accessLogBucket).acknowledge({
+        acknowledgeFindings(this.accessLogBucket, {
           id: 'AwsSolutions::AwsSolutions-S1',
           reason: 'This bucket receives the CloudFront access logs; logging its own accesses would need yet another bucket, endlessly. It blocks public access, enforces TLS and expires objects after 90 days.',
         });
@@ -208,12 +209,12 @@ export class X402Paywall extends Construct {
       });
       this.originSecret = originSecret;
       if (!props.certificate) {
-        Validations.of(this.distribution).acknowledge({
+        acknowledgeFindings(this.distribution, {
           id: 'AwsSolutions::AwsSolutions-CFR4',
           reason: 'No custom domain was given, so the distribution uses the default *.cloudfront.net certificate, whose security policy CloudFront fixes at TLSv1. Pass domainNames and a certificate: the paywall then enforces TLSv1.2_2021.',
         });
       }
-      Validations.of(this.distribution).acknowledge({
+      acknowledgeFindings(this.distribution, {
         id: 'AwsSolutions::AwsSolutions-CFR1',
         reason: 'Payments are open to agents in every country by default; geographic restrictions are a business decision, made on the distribution (escape hatch: paywall.distribution).',
       });
@@ -273,7 +274,7 @@ export class X402Paywall extends Construct {
     });
     const provider = stack.node.tryFindChild(`AWS${cr.AwsCustomResource.PROVIDER_FUNCTION_UUID.replace(/-/g, '')}`);
     if (provider) {
-      Validations.of(provider).acknowledge({
+      acknowledgeFindings(provider, {
         id: 'AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
         reason: 'CDK\'s AwsCustomResource provider (reads the web ACL ARN from SSM in us-east-1 at deploy time): logging only; its SSM access is a separate statement scoped to the one parameter.',
       });
@@ -306,6 +307,7 @@ function globalStackFor(stack: Stack): Stack {
     env: { region: GLOBAL_REGION, account: stack.account },
     description: `cdk-x402: web ACL and Lambda@Edge functions for ${stack.stackName} (must live in ${GLOBAL_REGION})`,
   });
-  stack.addStackDependency(global);
+  // node.addDependency between stacks is a stack dependency on every aws-cdk-lib (addStackDependency came later).
+  stack.node.addDependency(global);
   return global;
 }

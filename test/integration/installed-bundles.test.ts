@@ -34,7 +34,7 @@ function inApp(script: string) {
   return spawnSync(process.execPath, ['-e', script], { cwd: app, encoding: 'utf8', timeout: 30_000, env: { ...process.env, NODE_OPTIONS: '', NODE_PATH: '' } });
 }
 
-const READ = "const b = require('cdk-x402/dist/lib/prebuilt-bundle.js'); const code = b.readPrebuiltBundle('viewer-request'); console.log(JSON.stringify({ file: b.bundleFile('viewer-request'), bytes: code.length, placeholders: code.toString().split(b.PLACEHOLDER_LITERAL.toString()).length - 1 }));";
+const READ = "const b = require('./node_modules/cdk-x402/dist/lib/prebuilt-bundle.js'); const code = b.readPrebuiltBundle('viewer-request'); console.log(JSON.stringify({ file: b.bundleFile('viewer-request'), bytes: code.length, placeholders: code.toString().split(b.PLACEHOLDER_LITERAL.toString()).length - 1 }));";
 
 it('finds the bundles of the installed package from its compiled lib/, at any depth below its package.json', () => {
   mkdirSync(path.join(installed, 'dist', 'bundles', 'viewer-request'), { recursive: true });
