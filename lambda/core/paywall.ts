@@ -8,7 +8,7 @@ import { emfRecord, MetricDimensions, Metrics, type MetricName } from './metrics
 import { PaymentHeaders } from './header-names';
 import { decodePaymentHeader, findPaymentHeader, parseStoredPayment, serializePayment, type DecodedPayment } from './payment-header';
 import type { Clock, FacilitatorPort, LogSink, ReceiptStorePort } from './ports';
-import { precheckExactEvm } from './precheck';
+import { ExactEvmPrecheck } from './precheck';
 import { IN_DOUBT_REASONS, MAX_RESERVATIONS, paymentIdOf, type Receipt } from './receipt';
 import { isRejection, methodNotAllowed, oneLine, reasonCode, reject, Reasons, type Rejection } from './rejection';
 import { challengeBody, paymentRequiredV2, requirementsV1, resourceUrl, routeTerms, type RouteTerms } from './requirements';
@@ -121,6 +121,7 @@ export class Paywall {
   private readonly routes: CompiledRoute[];
   private readonly terms: RouteTerms[];
   private readonly guard: AbuseGuard;
+  private readonly precheck: ExactEvmPrecheck;
 
   constructor(
     private readonly config: EdgeConfig,
@@ -129,6 +130,7 @@ export class Paywall {
     this.routes = compileRoutes(config);
     this.terms = this.routes.map((route) => routeTerms(route, config));
     this.guard = new AbuseGuard(config.abuseLimits ?? DEFAULT_ABUSE_LIMITS, ports.clock);
+    this.precheck = new ExactEvmPrecheck(config);
   }
 
   async onViewerRequest(request: PaywallRequest, remainingMs?: RemainingTime): Promise<ViewerOutcome> {
@@ -333,9 +335,9 @@ export class Paywall {
     if (isRejection(paymentHeader)) return paymentHeader;
     const payment = decodePaymentHeader(paymentHeader.version, paymentHeader.value);
     if (isRejection(payment)) return payment;
-    const checked = await precheckExactEvm(payment, terms, this.config, Math.floor(this.ports.clock() / 1000));
+    const checked = await this.precheck.check(payment, terms, Math.floor(this.ports.clock() / 1000));
     if (isRejection(checked)) return checked;
-    const admission = this.guard.admit({ clientIp, payer: checked.payer }, checked.signatureRecovered);
+    const admission = this.guard.admit({ clientIp, payer: checked.payer }, checked.signature === 'recovered');
     if (isRejection(admission)) return admission;
 
     const { authorization } = checked;
