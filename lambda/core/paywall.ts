@@ -1,13 +1,14 @@
 import { encodePaymentRequiredHeader, encodePaymentResponseHeader } from '@x402/core/http';
 import type { PaymentPayload, PaymentRequirements, SettleResponse } from '@x402/core/types';
 import { AbuseGuard, DEFAULT_ABUSE_LIMITS } from './abuse-guard';
+import { AccountKinds } from './account-kinds';
 import { DEFAULT_MAX_REDELIVERIES, type EdgeConfig } from './config';
 import { decodeHandoff, encodeHandoff, PAYMENT_ID_HEADER, PENDING_SETTLEMENT_HEADER, type Handoff, type PaidHandoff } from './handoff';
 import { hasSideEffects } from './methods';
 import { emfRecord, MetricDimensions, Metrics, type MetricName } from './metrics';
 import { PaymentHeaders } from './header-names';
 import { decodePaymentHeader, findPaymentHeader, parseStoredPayment, serializePayment, type DecodedPayment } from './payment-header';
-import type { Clock, FacilitatorPort, LogSink, ReceiptStorePort } from './ports';
+import type { ChainPort, Clock, FacilitatorPort, LogSink, ReceiptStorePort } from './ports';
 import { ExactEvmPrecheck } from './precheck';
 import { IN_DOUBT_REASONS, MAX_RESERVATIONS, paymentIdOf, type Receipt } from './receipt';
 import { isRejection, methodNotAllowed, oneLine, reasonCode, reject, Reasons, type Rejection } from './rejection';
@@ -73,6 +74,8 @@ export interface PaywallPorts {
   readonly receipts: ReceiptStorePort;
   readonly clock: Clock;
   readonly log: LogSink;
+  /** Wired exactly when `config.chainRpc` is set. */
+  readonly chain?: ChainPort;
 }
 
 /** Seconds a client should wait before retrying after a dependency failed. */
@@ -110,6 +113,11 @@ function paymentResponseHeaders(settlement: SettleResponse, x402Version: number)
   return x402Version === 1 ? { [PaymentHeaders.responseV1]: encoded, [PaymentHeaders.responseV2]: encoded } : { [PaymentHeaders.responseV2]: encoded };
 }
 
+/** A signature that does not recover to `from`, an account without code: only its own key could have signed. */
+function forgedEoaSignature(payer: string): Rejection {
+  return reject(402, Reasons.signature, `the signature does not recover to "from" (${payer}), an account without contract code: sign the authorization with the key of "from"`);
+}
+
 /** A settled payment's receipt write is retried this often before falling back to the log. */
 const RECEIPT_WRITE_ATTEMPTS = 3;
 
@@ -122,6 +130,8 @@ export class Paywall {
   private readonly terms: RouteTerms[];
   private readonly guard: AbuseGuard;
   private readonly precheck: ExactEvmPrecheck;
+  /** Tells EOAs from contracts when a signature does not recover (only with `config.chainRpc`). */
+  private readonly accountKinds: AccountKinds | undefined;
 
   constructor(
     private readonly config: EdgeConfig,
@@ -129,8 +139,14 @@ export class Paywall {
   ) {
     this.routes = compileRoutes(config);
     this.terms = this.routes.map((route) => routeTerms(route, config));
-    this.guard = new AbuseGuard(config.abuseLimits ?? DEFAULT_ABUSE_LIMITS, ports.clock);
+    const limits = config.abuseLimits ?? DEFAULT_ABUSE_LIMITS;
+    this.guard = new AbuseGuard(limits, ports.clock);
     this.precheck = new ExactEvmPrecheck(config);
+    if ((config.chainRpc === undefined) !== (ports.chain === undefined)) {
+      throw new Error('config.chainRpc and ports.chain go together: wire a chain port exactly when an RPC URL is configured');
+    }
+    const rpc = config.chainRpc;
+    this.accountKinds = rpc && ports.chain && new AccountKinds(ports.chain, rpc.timeoutMs, ports.clock, ports.log, limits.trackedKeys);
   }
 
   async onViewerRequest(request: PaywallRequest, remainingMs?: RemainingTime): Promise<ViewerOutcome> {
@@ -337,8 +353,16 @@ export class Paywall {
     if (isRejection(payment)) return payment;
     const checked = await this.precheck.check(payment, terms, Math.floor(this.ports.clock() / 1000));
     if (isRejection(checked)) return checked;
+    // A signature that does not recover, naming an account known to have no code, is a forgery:
+    // refused for free. Not known yet: one bounded lookup, budgeted like a facilitator check.
+    const unrecovered = checked.signature === 'unrecovered' ? this.accountKinds : undefined;
+    if (unrecovered?.known(checked.payer) === 'eoa') return forgedEoaSignature(checked.payer);
     const admission = this.guard.admit({ clientIp, payer: checked.payer }, checked.signature === 'recovered');
     if (isRejection(admission)) return admission;
+    if (unrecovered && (await unrecovered.lookup(checked.payer, remaining() - VIEWER_RESERVE_MS)) === 'eoa') {
+      admission.failed();
+      return forgedEoaSignature(checked.payer);
+    }
 
     const { authorization } = checked;
     const paymentId = paymentIdOf(this.config.network, this.config.asset.address, checked.payer, authorization.nonce);
