@@ -124,6 +124,20 @@ const RECEIPT_WRITE_ATTEMPTS = 3;
 /**
  * The x402 request path, transport-neutral: decide → verify → reserve on the way in; settle or
  * release → record on the way out. It fails closed: every error path answers without content.
+ *
+ * Serial round trips of a paid request (asserted by test/unit/paywall-round-trips.test.ts):
+ * - viewer-request: 1. The local check needs none; verify and the reservation run side by side.
+ *   (A signature that does not recover adds one `eth_getCode` of the payer, once per container
+ *   and payer, with `chainRpc`.)
+ * - GET, HEAD: origin-request 0; origin-response 3: claim the reservation (it holds the signed
+ *   authorization, which never travels in the hand-off, or the origin could settle it), settle,
+ *   record the receipt (before answering: a frozen container writes nothing). 4 in all.
+ * - POST, PUT, PATCH, DELETE: origin-request 3 (the same claim, settle, record, before the origin
+ *   runs); origin-response 0. 4 in all.
+ * Each is one DynamoDB request or one facilitator call. Fewer would break a guarantee: settling
+ * before the origin answered charges for failed GETs; settling unclaimed leaves no mark that money
+ * may move if the function dies before recording (and lets a release drop the row meanwhile);
+ * answering before the record leaves a settlement without its receipt.
  */
 export class Paywall {
   private readonly routes: CompiledRoute[];
