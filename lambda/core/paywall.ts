@@ -369,11 +369,11 @@ export class Paywall {
     if (isRejection(checked)) return checked;
     // A signature that does not recover, naming an account known to have no code, is a forgery:
     // refused for free. Not known yet: one bounded lookup, budgeted like a facilitator check.
-    const unrecovered = checked.signature === 'unrecovered' ? this.accountKinds : undefined;
-    if (unrecovered?.known(checked.payer) === 'eoa') return forgedEoaSignature(checked.payer);
+    const accountKinds = checked.signature === 'unrecovered' ? this.accountKinds : undefined;
+    if (accountKinds?.known(checked.payer) === 'eoa') return forgedEoaSignature(checked.payer);
     const admission = this.guard.admit({ clientIp, payer: checked.payer }, checked.signature === 'recovered');
     if (isRejection(admission)) return admission;
-    if (unrecovered && (await unrecovered.lookup(checked.payer, remaining() - VIEWER_RESERVE_MS)) === 'eoa') {
+    if (accountKinds && (await accountKinds.lookup(checked.payer, remaining() - VIEWER_RESERVE_MS)) === 'eoa') {
       admission.failed();
       return forgedEoaSignature(checked.payer);
     }
