@@ -14,10 +14,11 @@ module.exports = {
   testMatch: ['**/*.test.ts'],
   transform: {
     '^.+\\.ts$': ['ts-jest', { tsconfig: { module: 'commonjs', moduleResolution: 'node10', isolatedModules: true, esModuleInterop: true, resolveJsonModule: true }, diagnostics: false }],
-    // jose (the CDP auth's JWT library) ships ESM only; the bundles get it through esbuild, jest through this.
-    '/node_modules/jose/.+\\.js$': ['ts-jest', { tsconfig: { allowJs: true, module: 'commonjs', isolatedModules: true }, diagnostics: false }],
+    // ESM-only packages (jose: the CDP auth's JWT library; libsecp256k1's WASM wrapper): the bundles get
+    // them through esbuild, jest through this.
+    '/node_modules/(jose|@solar-republic/wasm-secp256k1)/.+\\.js$': ['ts-jest', { tsconfig: { allowJs: true, module: 'commonjs', isolatedModules: true }, diagnostics: false }],
   },
-  transformIgnorePatterns: ['/node_modules/(?!jose/)'],
+  transformIgnorePatterns: ['/node_modules/(?!(jose|@solar-republic/wasm-secp256k1)/)'],
   testTimeout: 60000,
   // Builds the prebuilt bundles if stale; the reliability suites' summary line (cases tried,
   // content served unpaid, payments lost, double charges).

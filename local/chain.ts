@@ -112,6 +112,8 @@ export interface LocalChain {
    * fails a settlement after its transaction was mined, `eth_sendRawTransaction` before it is sent.
    */
   setRpcFault(fault: RpcFault | undefined): void;
+  /** How often this JSON-RPC method was called so far, by anyone using {@link provider} or {@link rpcUrl}. */
+  rpcCalls(method: string): number;
   /** A fresh random key with `usdcAtomic` minted to it (and `ethWei` of ETH if given; payers need none). */
   newFundedWallet(usdcAtomic: bigint, opts?: { ethWei?: bigint }): Promise<PrivateKeyAccount>;
   /** Mints `usdcAtomic` to any address. */
@@ -160,8 +162,10 @@ export async function startLocalChain(opts: LocalChainOptions = {}): Promise<Loc
   });
   const node: Eip1193Provider = await createProvider(config, 'hardhat');
   let rpcFault: { methods: readonly string[]; remaining: number } | undefined;
+  const rpcCalls = new Map<string, number>();
   const provider: Eip1193Provider = {
     request(args) {
+      rpcCalls.set(args.method, (rpcCalls.get(args.method) ?? 0) + 1);
       if (rpcFault?.methods.includes(args.method) && rpcFault.remaining > 0) {
         if (--rpcFault.remaining === 0) rpcFault = undefined;
         return Promise.reject(Object.assign(new Error(`injected RPC fault: ${args.method} failed`), { code: -32603 }));
@@ -220,6 +224,7 @@ export async function startLocalChain(opts: LocalChainOptions = {}): Promise<Loc
     setRpcFault(fault) {
       rpcFault = fault ? { methods: fault.methods, remaining: fault.times ?? Infinity } : undefined;
     },
+    rpcCalls: (method) => rpcCalls.get(method) ?? 0,
     mint,
     async newFundedWallet(usdcAtomic, walletOpts = {}) {
       const account = privateKeyToAccount(generatePrivateKey());

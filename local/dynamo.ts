@@ -23,6 +23,8 @@ export interface LocalDynamo {
   /** e.g. `http://127.0.0.1:41235`; pass as `endpoint` to other DynamoDB clients. */
   readonly endpoint: string;
   readonly client: DynamoDBClient;
+  /** TCP connections accepted so far (clients that keep connections alive open few). */
+  readonly connections: number;
   close(): Promise<void>;
 }
 
@@ -36,12 +38,17 @@ export async function startLocalDynamo(opts: { port?: number } = {}): Promise<Lo
   // Node closes idle keep-alive sockets after 5 s; a client reusing one just then gets ECONNRESET
   // (seen on a loaded machine). DynamoDB keeps connections far longer: so does the local one.
   server.keepAliveTimeout = 120_000;
+  let connections = 0;
+  server.on('connection', () => connections++);
   const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const client = new DynamoDBClient({ endpoint, region: LOCAL_DYNAMO_REGION, credentials: LOCAL_DYNAMO_CREDENTIALS, maxAttempts: 1 });
   let closed = false;
   return {
     endpoint,
     client,
+    get connections() {
+      return connections;
+    },
     async close() {
       if (closed) return;
       closed = true;

@@ -49,6 +49,8 @@ export interface LocalFacilitator {
   readonly facilitator: x402Facilitator;
   /** Requests received per endpoint (counted in every fault mode). */
   readonly calls: { verify: number; settle: number; supported: number };
+  /** TCP connections accepted so far (clients that keep connections alive open few). */
+  readonly connections: number;
   setFault(mode: FacilitatorFault): void;
   close(): Promise<void>;
 }
@@ -183,6 +185,8 @@ export async function startLocalFacilitator(chain: LocalChain, opts: LocalFacili
       (err) => send(res, 500, { error: 'internal_error', message: String(err) }),
     );
   });
+  let connections = 0;
+  server.on('connection', () => connections++);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port ?? 0, '127.0.0.1', () => resolve());
@@ -193,6 +197,9 @@ export async function startLocalFacilitator(chain: LocalChain, opts: LocalFacili
     url: `http://127.0.0.1:${port}`,
     facilitator,
     calls,
+    get connections() {
+      return connections;
+    },
     setFault(mode) {
       fault = mode;
     },

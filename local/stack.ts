@@ -50,7 +50,7 @@ export interface LocalStackOptions {
   readonly abuseLimits?: AbuseLimits;
   /** Receives every line the edge functions log (JSON objects as they are, EMF records included; other lines as `{ message }`). */
   readonly log?: LogSink;
-  /** Rewrites the edge configuration before it is baked into the function bundles, e.g. to route DynamoDB through a fault-injecting proxy. */
+  /** Rewrites the edge configuration before it is baked into the function bundles, e.g. to route DynamoDB through a fault-injecting proxy, or to drop `chainRpc`. */
   readonly configure?: (config: EdgeConfig) => EdgeConfig | Promise<EdgeConfig>;
   /** Lambda@Edge timeouts by trigger, instead of the template's (5 s viewer, 30 s origin). */
   readonly functionTimeoutMs?: Partial<Record<EdgeEventType, number>>;
@@ -81,6 +81,8 @@ export interface LocalStack {
 }
 
 const RECEIPT_TABLE = 'x402-receipts';
+/** What a deploy's `chainRpc.timeoutMs` would be by default. */
+const LOCAL_CHAIN_RPC_TIMEOUT_MS = 500;
 /** Lambda@Edge functions and the distribution then share one template. */
 const REGION = 'us-east-1';
 
@@ -125,11 +127,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     await createReceiptTable(dynamo.client, RECEIPT_TABLE);
     if (deployed.asset.address.toLowerCase() !== chain.usdc.toLowerCase()) throw new Error(`the deployed asset ${deployed.asset.address} is not the local chain's USDC ${chain.usdc}`);
 
-    // What a local edge points elsewhere than a deploy: the facilitator and DynamoDB, on loopback.
+    // What a local edge points elsewhere than a deploy: the facilitator, DynamoDB and the chain's
+    // RPC (the recommended configuration: bad EOA signatures are refused at the edge), on loopback.
     const local: EdgeConfig = {
       ...deployed,
       facilitator: { ...deployed.facilitator, url: facilitator.url },
       receiptTable: { ...deployed.receiptTable, endpoint: dynamo.endpoint },
+      chainRpc: { url: chain.rpcUrl, timeoutMs: LOCAL_CHAIN_RPC_TIMEOUT_MS },
       ...(options.abuseLimits ? { abuseLimits: options.abuseLimits } : {}),
     };
     const config = options.configure ? await options.configure(local) : local;

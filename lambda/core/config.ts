@@ -85,6 +85,17 @@ export interface EdgeConfig {
   readonly maxRedeliveries?: number;
   /** Per-container bounds on failing clients and payers; DEFAULT_ABUSE_LIMITS (abuse-guard.ts) when unset. */
   readonly abuseLimits?: AbuseLimits;
+  /**
+   * A JSON-RPC endpoint of `network`, asked `eth_getCode(from)` only when a signature does not
+   * recover to its payer: no code means an EOA, whose bad signature is then refused at the edge
+   * instead of by the facilitator; answers are cached per container. Unset: every such signature
+   * goes to the facilitator (as a smart wallet's might be valid), rate-bounded per client and payer.
+   */
+  readonly chainRpc?: {
+    readonly url: string;
+    /** Bounds each lookup; an unanswered one sends the payment to the facilitator. */
+    readonly timeoutMs: number;
+  };
 }
 
 /** Per-container bounds on failing clients and payers (lambda/core/abuse-guard.ts). */

@@ -1,14 +1,15 @@
 import { encodePaymentRequiredHeader, encodePaymentResponseHeader } from '@x402/core/http';
 import type { PaymentPayload, PaymentRequirements, SettleResponse } from '@x402/core/types';
 import { AbuseGuard, DEFAULT_ABUSE_LIMITS } from './abuse-guard';
+import { AccountKinds } from './account-kinds';
 import { DEFAULT_MAX_REDELIVERIES, type EdgeConfig } from './config';
 import { decodeHandoff, encodeHandoff, PAYMENT_ID_HEADER, PENDING_SETTLEMENT_HEADER, type Handoff, type PaidHandoff } from './handoff';
 import { hasSideEffects } from './methods';
 import { emfRecord, MetricDimensions, Metrics, type MetricName } from './metrics';
 import { PaymentHeaders } from './header-names';
 import { decodePaymentHeader, findPaymentHeader, parseStoredPayment, serializePayment, type DecodedPayment } from './payment-header';
-import type { Clock, FacilitatorPort, LogSink, ReceiptStorePort } from './ports';
-import { precheckExactEvm } from './precheck';
+import type { ChainPort, Clock, FacilitatorPort, LogSink, ReceiptStorePort } from './ports';
+import { ExactEvmPrecheck } from './precheck';
 import { IN_DOUBT_REASONS, MAX_RESERVATIONS, paymentIdOf, type Receipt } from './receipt';
 import { isRejection, methodNotAllowed, oneLine, reasonCode, reject, Reasons, type Rejection } from './rejection';
 import { challengeBody, paymentRequiredV2, requirementsV1, resourceUrl, routeTerms, type RouteTerms } from './requirements';
@@ -73,6 +74,8 @@ export interface PaywallPorts {
   readonly receipts: ReceiptStorePort;
   readonly clock: Clock;
   readonly log: LogSink;
+  /** Wired exactly when `config.chainRpc` is set. */
+  readonly chain?: ChainPort;
 }
 
 /** Seconds a client should wait before retrying after a dependency failed. */
@@ -110,17 +113,39 @@ function paymentResponseHeaders(settlement: SettleResponse, x402Version: number)
   return x402Version === 1 ? { [PaymentHeaders.responseV1]: encoded, [PaymentHeaders.responseV2]: encoded } : { [PaymentHeaders.responseV2]: encoded };
 }
 
+/** A signature that does not recover to `from`, an account without code: only its own key could have signed. */
+function forgedEoaSignature(payer: string): Rejection {
+  return reject(402, Reasons.signature, `the signature does not recover to "from" (${payer}), an account without contract code: sign the authorization with the key of "from"`);
+}
+
 /** A settled payment's receipt write is retried this often before falling back to the log. */
 const RECEIPT_WRITE_ATTEMPTS = 3;
 
 /**
  * The x402 request path, transport-neutral: decide → verify → reserve on the way in; settle or
  * release → record on the way out. It fails closed: every error path answers without content.
+ *
+ * Serial round trips of a paid request (asserted by test/unit/paywall-round-trips.test.ts):
+ * - viewer-request: 1. The local check needs none; verify and the reservation run side by side.
+ *   (A signature that does not recover adds one `eth_getCode` of the payer, once per container
+ *   and payer, with `chainRpc`.)
+ * - GET, HEAD: origin-request 0; origin-response 3: claim the reservation (it holds the signed
+ *   authorization, which never travels in the hand-off, or the origin could settle it), settle,
+ *   record the receipt (before answering: a frozen container writes nothing). 4 in all.
+ * - POST, PUT, PATCH, DELETE: origin-request 3 (the same claim, settle, record, before the origin
+ *   runs); origin-response 0. 4 in all.
+ * Each is one DynamoDB request or one facilitator call. Fewer would break a guarantee: settling
+ * before the origin answered charges for failed GETs; settling unclaimed leaves no mark that money
+ * may move if the function dies before recording (and lets a release drop the row meanwhile);
+ * answering before the record leaves a settlement without its receipt.
  */
 export class Paywall {
   private readonly routes: CompiledRoute[];
   private readonly terms: RouteTerms[];
   private readonly guard: AbuseGuard;
+  private readonly precheck: ExactEvmPrecheck;
+  /** Tells EOAs from contracts when a signature does not recover (only with `config.chainRpc`). */
+  private readonly accountKinds: AccountKinds | undefined;
 
   constructor(
     private readonly config: EdgeConfig,
@@ -128,7 +153,14 @@ export class Paywall {
   ) {
     this.routes = compileRoutes(config);
     this.terms = this.routes.map((route) => routeTerms(route, config));
-    this.guard = new AbuseGuard(config.abuseLimits ?? DEFAULT_ABUSE_LIMITS, ports.clock);
+    const limits = config.abuseLimits ?? DEFAULT_ABUSE_LIMITS;
+    this.guard = new AbuseGuard(limits, ports.clock);
+    this.precheck = new ExactEvmPrecheck(config);
+    if ((config.chainRpc === undefined) !== (ports.chain === undefined)) {
+      throw new Error('config.chainRpc and ports.chain go together: wire a chain port exactly when an RPC URL is configured');
+    }
+    const rpc = config.chainRpc;
+    this.accountKinds = rpc && ports.chain && new AccountKinds(ports.chain, rpc.timeoutMs, ports.clock, ports.log, limits.trackedKeys);
   }
 
   async onViewerRequest(request: PaywallRequest, remainingMs?: RemainingTime): Promise<ViewerOutcome> {
@@ -333,10 +365,18 @@ export class Paywall {
     if (isRejection(paymentHeader)) return paymentHeader;
     const payment = decodePaymentHeader(paymentHeader.version, paymentHeader.value);
     if (isRejection(payment)) return payment;
-    const checked = await precheckExactEvm(payment, terms, this.config, Math.floor(this.ports.clock() / 1000));
+    const checked = await this.precheck.check(payment, terms, Math.floor(this.ports.clock() / 1000));
     if (isRejection(checked)) return checked;
-    const admission = this.guard.admit({ clientIp, payer: checked.payer }, checked.signatureRecovered);
+    // A signature that does not recover, naming an account known to have no code, is a forgery:
+    // refused for free. Not known yet: one bounded lookup, budgeted like a facilitator check.
+    const accountKinds = checked.signature === 'unrecovered' ? this.accountKinds : undefined;
+    if (accountKinds?.known(checked.payer) === 'eoa') return forgedEoaSignature(checked.payer);
+    const admission = this.guard.admit({ clientIp, payer: checked.payer }, checked.signature === 'recovered');
     if (isRejection(admission)) return admission;
+    if (accountKinds && (await accountKinds.lookup(checked.payer, remaining() - VIEWER_RESERVE_MS)) === 'eoa') {
+      admission.failed();
+      return forgedEoaSignature(checked.payer);
+    }
 
     const { authorization } = checked;
     const paymentId = paymentIdOf(this.config.network, this.config.asset.address, checked.payer, authorization.nonce);

@@ -39,6 +39,12 @@ export interface ReceiptStorePort {
   returnRedelivery(paymentId: string, at: string): Promise<void>;
 }
 
+/** The chain itself, over JSON-RPC: only wired when `chainRpc` is configured. */
+export interface ChainPort {
+  /** Whether `address` has code at the latest block (a contract, or an EIP-7702-delegated EOA). */
+  hasCode(address: string, timeoutMs: number): Promise<boolean>;
+}
+
 /** Milliseconds since the epoch. */
 export type Clock = () => number;
 

@@ -1,11 +1,12 @@
 import { deepEqual } from '@x402/core/utils';
-import { authorizationTypes } from '@x402/evm';
-import { getAddress, isAddress, isErc6492Signature, isHex, recoverTypedDataAddress, type Address, type Hex } from 'viem';
+import { getAddress, isAddress, isErc6492Signature, isHex, type Address, type Hex } from 'viem';
 import type { EdgeConfig } from './config';
 import { evmChainId } from './networks';
 import type { DecodedPayment } from './payment-header';
-import { reject, Reasons, type Rejection } from './rejection';
+import { isRejection, reject, Reasons, type Rejection } from './rejection';
 import type { RouteTerms } from './requirements';
+import { recoverSigner } from './secp256k1';
+import { domainSeparator, transferDigest, type TransferAuthorization } from './transfer-digest';
 
 /** The EIP-3009 authorization an exact/EVM payment carries. */
 export interface ExactEvmAuthorization {
@@ -20,12 +21,7 @@ export interface ExactEvmAuthorization {
 export interface PrecheckedPayment {
   readonly payer: Address;
   readonly authorization: ExactEvmAuthorization;
-  /**
-   * true: the signature recovers to the payer (an EOA's), so the payer is proven. false: only the
-   * chain can check it (an ERC-1271 or ERC-6492 smart wallet, or a bad signature, which looks the
-   * same): the facilitator decides, and the paywall bounds how often it is asked.
-   */
-  readonly signatureRecovered: boolean;
+  readonly signature: SignatureCheck;
 }
 
 /** The facilitator refuses authorizations that expire within 6 s; so do we, without asking it. */
@@ -38,70 +34,85 @@ const MIN_VALIDITY_SECONDS = 6n;
 export const VALID_BEFORE_SKEW_SECONDS = 30;
 const EOA_SIGNATURE_HEX_LENGTH = 2 + 65 * 2;
 
+/**
+ * What the local check made of the signature:
+ * - recovered: a 65-byte EOA signature that recovers to `from`: the payer is proven;
+ * - unrecovered: it does not recover to `from`. An ERC-1271 smart wallet's signature looks like
+ *   this (of another length, or 65 bytes from its owner's key), and so does a forgery: only
+ *   `from`'s code tells them apart (none: an EOA, so a forgery), else the facilitator decides;
+ * - counterfactual: ERC-6492-wrapped, from a wallet not deployed yet: only the facilitator can tell.
+ */
+export type SignatureCheck = 'recovered' | 'unrecovered' | 'counterfactual';
 
 /**
- * Checks an exact/EVM payment against the route's terms without any network round trip, so
- * garbage, tampering and stale or too long-lived authorizations never reach the facilitator. It
- * tells whether the signature recovers to the payer; the facilitator still verifies what only the
- * chain knows (balance, nonce unused, smart-wallet signatures).
+ * Checks exact/EVM payments against the route's terms without any network round trip, so garbage,
+ * tampering and stale or too long-lived authorizations never reach the facilitator. It tells
+ * whether the signature recovers to the payer; the facilitator still verifies what only the chain
+ * knows (balance, nonce unused, smart-wallet signatures).
  */
-export async function precheckExactEvm(
-  payment: DecodedPayment,
-  terms: RouteTerms,
-  config: Pick<EdgeConfig, 'network' | 'payTo' | 'asset'>,
-  nowSeconds: number,
-): Promise<PrecheckedPayment | Rejection> {
-  const termsProblem = payment.x402Version === 2 ? mismatchV2(payment.payload.accepted, terms) : mismatchV1(payment.payload, terms);
-  if (termsProblem) return termsProblem;
+export class ExactEvmPrecheck {
+  /** payTo in lower case, as addresses are compared. */
+  private readonly recipient: string;
+  private readonly separator: Uint8Array;
 
-  const parsed = parseExactEvmPayload(payment.payload.payload);
-  if ('kind' in parsed) return parsed;
-  const { authorization, signature } = parsed;
+  constructor(private readonly config: Pick<EdgeConfig, 'network' | 'payTo' | 'asset'>) {
+    const chainId = evmChainId(config.network);
+    if (chainId === undefined) throw new Error(`network "${config.network}" is not eip155:<chainId>: exact/EVM payments need an EVM chain id`);
+    this.recipient = config.payTo.toLowerCase();
+    this.separator = domainSeparator({ name: config.asset.name, version: config.asset.version, chainId, verifyingContract: config.asset.address });
+  }
 
-  if (getAddress(authorization.to) !== getAddress(config.payTo)) {
-    return reject(402, Reasons.recipientMismatch, `authorization pays ${authorization.to}, not ${config.payTo}`);
+  async check(payment: DecodedPayment, terms: RouteTerms, nowSeconds: number): Promise<PrecheckedPayment | Rejection> {
+    const termsProblem = payment.x402Version === 2 ? mismatchV2(payment.payload.accepted, terms) : mismatchV1(payment.payload, terms);
+    if (termsProblem) return termsProblem;
+
+    const parsed = parseExactEvmPayload(payment.payload.payload);
+    if ('kind' in parsed) return parsed;
+    const { authorization, signature } = parsed;
+
+    if (authorization.to.toLowerCase() !== this.recipient) {
+      return reject(402, Reasons.recipientMismatch, `authorization pays ${authorization.to}, not ${this.config.payTo}`);
+    }
+    if (authorization.value !== BigInt(terms.requirements.amount)) {
+      return reject(402, Reasons.valueMismatch, `authorization value ${authorization.value} is not the price ${terms.requirements.amount}`);
+    }
+    const now = BigInt(nowSeconds);
+    if (authorization.validBefore < now + MIN_VALIDITY_SECONDS) {
+      return reject(402, Reasons.validBefore, `authorization expired or expires within ${MIN_VALIDITY_SECONDS} s (validBefore ${authorization.validBefore})`);
+    }
+    if (authorization.validAfter > now) {
+      return reject(402, Reasons.validAfter, `authorization is not valid before ${authorization.validAfter}`);
+    }
+    const latestValidBefore = now + BigInt(terms.route.maxTimeoutSeconds + VALID_BEFORE_SKEW_SECONDS);
+    if (authorization.validBefore > latestValidBefore) {
+      return reject(
+        402,
+        Reasons.validBefore,
+        `authorization is valid until ${authorization.validBefore}, beyond this route's maxTimeoutSeconds (${terms.route.maxTimeoutSeconds} s): sign one valid until at most ${latestValidBefore}`,
+      );
+    }
+    const checked = await checkSignature(this.separator, authorization, signature);
+    if (isRejection(checked)) return checked;
+    return { payer: authorization.from, authorization, signature: checked };
   }
-  if (authorization.value !== BigInt(terms.requirements.amount)) {
-    return reject(402, Reasons.valueMismatch, `authorization value ${authorization.value} is not the price ${terms.requirements.amount}`);
-  }
-  const now = BigInt(nowSeconds);
-  if (authorization.validBefore < now + MIN_VALIDITY_SECONDS) {
-    return reject(402, Reasons.validBefore, `authorization expired or expires within ${MIN_VALIDITY_SECONDS} s (validBefore ${authorization.validBefore})`);
-  }
-  if (authorization.validAfter > now) {
-    return reject(402, Reasons.validAfter, `authorization is not valid before ${authorization.validAfter}`);
-  }
-  const latestValidBefore = now + BigInt(terms.route.maxTimeoutSeconds + VALID_BEFORE_SKEW_SECONDS);
-  if (authorization.validBefore > latestValidBefore) {
-    return reject(
-      402,
-      Reasons.validBefore,
-      `authorization is valid until ${authorization.validBefore}, beyond this route's maxTimeoutSeconds (${terms.route.maxTimeoutSeconds} s): sign one valid until at most ${latestValidBefore}`,
-    );
-  }
-  return { payer: authorization.from, authorization, signatureRecovered: await recoversToPayer(signature, authorization, config) };
 }
 
 /**
- * Whether an EOA signature of these terms recovers to `from`. A smart wallet's signature does not:
- * ERC-6492-wrapped (counterfactual wallets), of another length (ERC-1271 wallets sign as they
- * like), or 65 bytes from the wallet's owner key (recovering to the owner, not the wallet).
+ * The signature's verdict for these terms (domain separator and authorization). A signature that
+ * recovers to `from` but in a form USDC's `ECRecover` refuses (s in the upper half, or v as 0/1
+ * instead of 27/28) proves `from` an EOA whose transfer would revert: refused here, with the fix.
  */
-async function recoversToPayer(signature: Hex, authorization: ExactEvmAuthorization, config: Pick<EdgeConfig, 'network' | 'asset'>): Promise<boolean> {
-  if (signature.length !== EOA_SIGNATURE_HEX_LENGTH || isErc6492Signature(signature)) return false;
-  const signer = await recoverTypedDataAddress({
-    domain: {
-      name: config.asset.name,
-      version: config.asset.version,
-      chainId: evmChainId(config.network),
-      verifyingContract: config.asset.address as Address,
-    },
-    types: authorizationTypes,
-    primaryType: 'TransferWithAuthorization',
-    message: authorization,
-    signature,
-  }).catch(() => undefined);
-  return signer !== undefined && getAddress(signer) === authorization.from;
+export async function checkSignature(separator: Uint8Array, authorization: TransferAuthorization, signature: Hex): Promise<SignatureCheck | Rejection> {
+  if (isErc6492Signature(signature)) return 'counterfactual';
+  const signer = await recoverSigner(transferDigest(separator, authorization), signature);
+  if (signer?.address !== authorization.from.toLowerCase()) return 'unrecovered';
+  if (signer.vIsParity) {
+    return reject(402, Reasons.signature, `the signature's v is ${signature.slice(-2)}: USDC accepts only 27 or 28 (0x1b, 0x1c); add 27 to it`);
+  }
+  if (signer.highS) {
+    return reject(402, Reasons.signature, "the signature's s is in the upper half of the curve order (its malleable twin): USDC refuses it; use s' = n - s with the other v (EIP-2)");
+  }
+  return 'recovered';
 }
 
 function mismatchV2(accepted: unknown, terms: RouteTerms): Rejection | undefined {
@@ -156,7 +167,8 @@ function parseExactEvmPayload(raw: Record<string, unknown>): { authorization: Ex
     signature: signature as Hex,
     authorization: {
       from: getAddress(auth.from as string),
-      to: getAddress(auth.to as string),
+      // Only compared (in lower case) and signed over: no checksum to compute.
+      to: auth.to as Address,
       value: BigInt(auth.value as string),
       validAfter: BigInt(auth.validAfter as string),
       validBefore: BigInt(auth.validBefore as string),

@@ -7,7 +7,7 @@ import type { Clock } from '../core/ports';
 
 export type CreateAuthHeaders = NonNullable<FacilitatorConfig['createAuthHeaders']>;
 
-/** A fetched key is reused this long: Secrets Manager stays off the hot path, rotation still lands. */
+/** A fetched key is refreshed after this long (in the background), so a rotation lands. */
 export const CDP_KEY_TTL_MS = 5 * 60_000;
 
 /**
@@ -31,10 +31,9 @@ function cdpAuthFromSecret(secretId: string, secrets: SecretsManagerClient, cloc
   let current: { readonly sign: CreateAuthHeaders; readonly fetchedAt: number } | undefined;
   let fetching: Promise<CreateAuthHeaders> | undefined;
 
-  const signer = async (): Promise<CreateAuthHeaders> => {
-    if (current && clock() - current.fetchedAt < CDP_KEY_TTL_MS) return current.sign;
-    // One fetch at a time: concurrent cold requests share it.
-    fetching ??= readCdpKey(secretId, secrets)
+  // One fetch at a time: concurrent requests share it.
+  const refresh = (): Promise<CreateAuthHeaders> =>
+    (fetching ??= readCdpKey(secretId, secrets)
       .then(({ apiKeyId, apiKeySecret }) => {
         current = { sign: createCdpAuthHeaders(apiKeyId, apiKeySecret) as CreateAuthHeaders, fetchedAt: clock() };
         return current.sign;
@@ -46,8 +45,14 @@ function cdpAuthFromSecret(secretId: string, secrets: SecretsManagerClient, cloc
       })
       .finally(() => {
         fetching = undefined;
-      });
-    return fetching;
+      }));
+
+  const signer = async (): Promise<CreateAuthHeaders> => {
+    if (!current) return refresh();
+    // Past the cache time, the key in hand signs this call while the refresh runs beside it:
+    // Secrets Manager (a regional round trip) is never on a paid request's path once a key is held.
+    if (clock() - current.fetchedAt >= CDP_KEY_TTL_MS) void refresh();
+    return current.sign;
   };
   return async () => (await signer())();
 }

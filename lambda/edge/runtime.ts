@@ -3,6 +3,7 @@ import { HTTPFacilitatorClient, type FacilitatorConfig } from '@x402/core/http';
 import type { EdgeConfig } from '../core/config';
 import type { Clock, LogSink } from '../core/ports';
 import { Paywall, type PaywallPorts } from '../core/paywall';
+import { jsonRpcChain } from './chain-rpc';
 import { cloudFrontHandlers, type EdgeHandlers } from './cloudfront-adapter';
 import { DynamoReceiptStore } from './dynamo-receipt-store';
 import { facilitatorAuth } from './facilitator-auth';
@@ -44,6 +45,7 @@ export function createEdgeRuntime(config: EdgeConfig, options: EdgeRuntimeOption
     receipts: new DynamoReceiptStore(dynamo, config.receiptTable.tableName),
     clock: options.clock ?? Date.now,
     log,
+    chain: config.chainRpc && jsonRpcChain(config.chainRpc.url),
   };
   const paywall = new Paywall(config, options.wrapPorts ? options.wrapPorts(ports) : ports);
   return cloudFrontHandlers(paywall, log);

@@ -88,8 +88,19 @@ it('takes a v1 X-PAYMENT from the legacy official client (x402-fetch) and answer
   expect((await stack.receipts()).find((r) => r.payer === legacyAgent.address)).toMatchObject({ status: 'settled', x402Version: 1, amount: '10000' });
 });
 
+it('keeps its connections to the facilitator and to DynamoDB alive: payments in a row open no new ones', async () => {
+  const pay = wrapFetchWithPayment(fetch, officialClient(agent));
+  // Warms the functions' containers and their connections.
+  expect((await pay(`${stack.edge.url}/articles/keep-alive`)).status).toBe(200);
+  const calls = () => stack.facilitator.calls.verify + stack.facilitator.calls.settle;
+  const before = { calls: calls(), facilitator: stack.facilitator.connections, dynamo: stack.dynamo.connections };
+  for (let i = 0; i < 5; i++) expect((await pay(`${stack.edge.url}/articles/keep-alive-${i}`)).status).toBe(200);
+  expect(calls() - before.calls).toBe(10);
+  expect({ facilitator: stack.facilitator.connections - before.facilitator, dynamo: stack.dynamo.connections - before.dynamo }).toEqual({ facilitator: 0, dynamo: 0 });
+});
+
 describe('money', () => {
   it('reconciles: every settled receipt is an on-chain transfer and vice versa', async () => {
-    expect((await expectReceiptsReconcile(stack)).settled).toBe(2);
+    expect((await expectReceiptsReconcile(stack)).settled).toBe(8);
   });
 });

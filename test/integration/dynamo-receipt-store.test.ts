@@ -55,3 +55,22 @@ it('forgets an untouched reservation, but never one being settled', async () => 
   await store.forget('settling');
   expect(await store.find('settling')).toMatchObject({ status: 'reserved', settleStartedAt: expect.any(String) });
 });
+
+it('makes each transition of the paid path one DynamoDB request (reserve, claim, record), a presented-again payment two', async () => {
+  let requests = 0;
+  const counted = new DynamoReceiptStore({ send: ((command: never) => (requests++, ddb.client.send(command))) as typeof ddb.client.send }, 'receipts');
+  const row = reservedRow('one-request-each');
+  const each: number[] = [];
+  const count = async (transition: () => Promise<unknown>) => {
+    const before = requests;
+    await transition();
+    each.push(requests - before);
+  };
+  await count(() => counted.reserve(row));
+  await count(() => counted.claimForSettlement(row.paymentId, at()));
+  await count(() => counted.markSettled(row.paymentId, '0x' + 'cd'.repeat(32), at()));
+  // The conditional put fails, then the row is read. DynamoDB's ReturnValuesOnConditionCheckFailure
+  // could return it with the failure, but dynalite, which every test runs on, lacks it.
+  await count(() => counted.reserve(row));
+  expect(each).toEqual([1, 1, 1, 2]);
+});

@@ -11,8 +11,9 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(() => stack?.close());
 
-it('every edge bundle stays far below Lambda@Edge\'s 1 MB zipped limit', () => {
-  for (const bundle of Object.values(edgeBundles(stack.config))) expect(bundle.zippedBytes).toBeLessThan(150 * 1024);
+// libsecp256k1's WASM (inlined, gzipped) is most of each: about 150 KB of the ~210 KB zipped.
+it('every edge bundle stays under 300 KB zipped, far below Lambda@Edge\'s 1 MB viewer-trigger limit', () => {
+  for (const bundle of Object.values(edgeBundles(stack.config))) expect(bundle.zippedBytes).toBeLessThan(300 * 1024);
 });
 
 it('the prebuilt bundles, the configuration injected, take a real payment', async () => {

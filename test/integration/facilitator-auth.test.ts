@@ -171,6 +171,32 @@ describe('Coinbase CDP auth from Secrets Manager', () => {
     expect(seen.map((call) => call.authorization?.startsWith('Bearer '))).toEqual([true, true]);
   });
 
+  it('refreshes the key after the cache time beside the request, which signs with the key in hand instead of waiting for Secrets Manager', async () => {
+    let now = Date.now();
+    const [first, second] = [cdpKey('ed25519'), cdpKey('ed25519')];
+    let answerRefresh = () => undefined as void;
+    const refreshAnswered = new Promise<void>((resolve) => (answerRefresh = resolve));
+    secrets
+      .on(GetSecretValueCommand)
+      .resolvesOnce({ SecretString: JSON.stringify({ apiKeyId: 'key-1', apiKeySecret: first.apiKeySecret }) })
+      .callsFake(async () => {
+        await refreshAnswered;
+        return { SecretString: JSON.stringify({ apiKeyId: 'key-2', apiKeySecret: second.apiKeySecret }) };
+      });
+    const config = { ...cdpConfig(), maxTimeoutSeconds: 3600 };
+    const handlers = createEdgeRuntime(config, { log: () => undefined, clock: () => now });
+    await handlers.viewerRequest(await paidRequest(config));
+    now += CDP_KEY_TTL_MS + 1;
+    // Completes while Secrets Manager has not answered the refresh.
+    await handlers.viewerRequest(await paidRequest(config));
+    answerRefresh();
+    await new Promise((resolve) => setImmediate(resolve));
+    await handlers.viewerRequest(await paidRequest(config));
+    expect(secrets.commandCalls(GetSecretValueCommand)).toHaveLength(2);
+    const kids = seen.map((call, i) => verifiedJwt(call.authorization!.split(' ')[1], i < 2 ? first.publicKey : second.publicKey).header.kid);
+    expect(kids).toEqual(['key-1', 'key-1', 'key-2']);
+  });
+
   it.each([
     ['an unreadable secret', () => secrets.on(GetSecretValueCommand).rejects(new Error('AccessDeniedException'))],
     ['a secret without the key', () => secrets.on(GetSecretValueCommand).resolves({ SecretString: '{"apiKeyId":"key-123"}' })],

@@ -1,0 +1,109 @@
+/**
+ * The serial round trips (facilitator, DynamoDB, chain RPC) of each trigger on the paid path, as
+ * documented at the Paywall class: counted through the ports, over real signed payments.
+ */
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import type { PaymentPayload } from '@x402/core/types';
+import { PENDING_SETTLEMENT_HEADER } from '../../lambda/core/handoff';
+import { Paywall, type OriginRequestOutcome, type ViewerOutcome } from '../../lambda/core/paywall';
+import { paymentRequiredV2, routeTerms } from '../../lambda/core/requirements';
+import { compileRoutes } from '../../lambda/core/routes';
+import { testEdgeConfig } from '../support/config';
+import { MemoryReceipts } from '../support/memory-receipts';
+import { encodePayment, signPayment } from '../support/payer';
+import { RoundTrips } from '../support/round-trips';
+
+const config = testEdgeConfig({ chainRpc: { url: 'http://127.0.0.1:1', timeoutMs: 500 } });
+const terms = routeTerms(compileRoutes(config)[0], config);
+const SMART_WALLET = privateKeyToAccount(generatePrivateKey()).address;
+
+function setup() {
+  const trips = new RoundTrips();
+  const paywall = new Paywall(
+    config,
+    trips.wrap({
+      facilitator: {
+        verify: async () => ({ isValid: true }),
+        settle: async (payload) => ({ success: true, transaction: `0x${'ab'.repeat(32)}`, network: 'eip155:84532', payer: (payload.payload as { authorization: { from: string } }).authorization.from }),
+      },
+      receipts: new MemoryReceipts(),
+      chain: { hasCode: async (address) => address.toLowerCase() === SMART_WALLET.toLowerCase() },
+      clock: Date.now,
+      log: () => undefined,
+    }),
+  );
+  return { paywall, trips };
+}
+
+async function signed(uri: string, from?: string): Promise<string> {
+  const payload: PaymentPayload = await signPayment(privateKeyToAccount(generatePrivateKey()), paymentRequiredV2(terms, `https://example.com${uri}`));
+  if (from) (payload.payload as { authorization: { from: string } }).authorization.from = from;
+  return encodePayment(payload);
+}
+
+/** A viewer request carrying a freshly signed payment (signed before any invocation is counted). */
+async function paidRequest(method: string, uri: string, from?: string) {
+  const header = await signed(uri, from);
+  return { method, uri, host: 'example.com', clientIp: '203.0.113.9', header: (name: string) => (name === 'payment-signature' ? header : undefined) };
+}
+
+function handoffOf(outcome: ViewerOutcome | OriginRequestOutcome): string {
+  if (outcome.kind !== 'forward') throw new Error(`expected the request forwarded, got ${JSON.stringify(outcome)}`);
+  return outcome.setHeaders[PENDING_SETTLEMENT_HEADER];
+}
+
+const VERIFY_WHILE_RESERVING = ['facilitator.verify', 'receipts.reserve'];
+const CLAIM_SETTLE_RECORD = [['receipts.claimForSettlement'], ['facilitator.settle'], ['receipts.markSettled']];
+
+it('a paid GET: viewer-request 1 (verify while reserving), origin-request 0, origin-response 3 (claim, settle, record)', async () => {
+  const { paywall, trips } = setup();
+  const viewerRequest = await paidRequest('GET', '/articles/get');
+  const viewer = await trips.during(() => paywall.onViewerRequest(viewerRequest));
+  expect(viewer.levels).toEqual([VERIFY_WHILE_RESERVING]);
+  const handoff = handoffOf(viewer.result);
+  const originRequest = await trips.during(() => paywall.onOriginRequest({ method: 'GET', uri: '/articles/get', handoff }));
+  expect(originRequest).toEqual({ result: { kind: 'pass' }, levels: [] });
+  const originResponse = await trips.during(() => paywall.onOriginResponse({ method: 'GET', uri: '/articles/get', handoff }, 200));
+  expect(originResponse.result.kind).toBe('release');
+  expect(originResponse.levels).toEqual(CLAIM_SETTLE_RECORD);
+});
+
+it('a paid POST: viewer-request 1, origin-request 3 (settled before the origin runs), origin-response 0', async () => {
+  const { paywall, trips } = setup();
+  const viewerRequest = await paidRequest('POST', '/articles/post');
+  const viewer = await trips.during(() => paywall.onViewerRequest(viewerRequest));
+  expect(viewer.levels).toEqual([VERIFY_WHILE_RESERVING]);
+  const originRequest = await trips.during(() => paywall.onOriginRequest({ method: 'POST', uri: '/articles/post', handoff: handoffOf(viewer.result) }));
+  expect(originRequest.levels).toEqual(CLAIM_SETTLE_RECORD);
+  const originResponse = await trips.during(() => paywall.onOriginResponse({ method: 'POST', uri: '/articles/post', handoff: handoffOf(originRequest.result) }, 201));
+  expect(originResponse).toEqual({ result: expect.objectContaining({ kind: 'release' }), levels: [] });
+});
+
+it('an origin that failed: origin-response 1 (the release), no settlement', async () => {
+  const { paywall, trips } = setup();
+  const viewerRequest = await paidRequest('GET', '/articles/down');
+  const viewer = await trips.during(() => paywall.onViewerRequest(viewerRequest));
+  const originResponse = await trips.during(() => paywall.onOriginResponse({ method: 'GET', uri: '/articles/down', handoff: handoffOf(viewer.result) }, 502));
+  expect(originResponse.levels).toEqual([['receipts.release']]);
+});
+
+it('a smart wallet: one eth_getCode before its first verify in a container, none after', async () => {
+  const { paywall, trips } = setup();
+  const firstRequest = await paidRequest('GET', '/articles/w1', SMART_WALLET);
+  const first = await trips.during(() => paywall.onViewerRequest(firstRequest));
+  expect(first.levels).toEqual([['chain.hasCode'], VERIFY_WHILE_RESERVING]);
+  const secondRequest = await paidRequest('GET', '/articles/w2', SMART_WALLET);
+  const second = await trips.during(() => paywall.onViewerRequest(secondRequest));
+  expect(second.levels).toEqual([VERIFY_WHILE_RESERVING]);
+});
+
+it('a bad signature naming an EOA: refused after one eth_getCode, then with none at all', async () => {
+  const { paywall, trips } = setup();
+  const eoa = privateKeyToAccount(generatePrivateKey()).address;
+  const firstRequest = await paidRequest('GET', '/articles/f1', eoa);
+  const first = await trips.during(() => paywall.onViewerRequest(firstRequest));
+  expect(first).toMatchObject({ result: { kind: 'respond', response: { status: 402 } }, levels: [['chain.hasCode']] });
+  const againRequest = await paidRequest('GET', '/articles/f2', eoa);
+  const again = await trips.during(() => paywall.onViewerRequest(againRequest));
+  expect(again).toMatchObject({ result: { kind: 'respond', response: { status: 402 } }, levels: [] });
+});
