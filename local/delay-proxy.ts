@@ -24,7 +24,7 @@ export interface DelayProxyOptions {
   readonly target: string;
   /** Round-trip time added between client and server. @default 0 */
   readonly roundTripMs?: number;
-  /** Round trips a new connection costs before its first byte: 1 for TCP, 2 for TCP + TLS 1.3. @default 2 */
+  /** Round trips a new connection costs before its first byte: 1 for TCP, 2 for TCP + TLS 1.3. @default {@link TLS_HANDSHAKE_ROUND_TRIPS} */
   readonly handshakeRoundTrips?: number;
 }
 
@@ -53,6 +53,9 @@ export interface DelayProxy {
   dropConnections(): void;
   close(): Promise<void>;
 }
+
+/** TCP's handshake, then TLS 1.3's: what a new HTTPS connection waits before its request leaves. */
+export const TLS_HANDSHAKE_ROUND_TRIPS = 2;
 
 /** Wall clock in epoch ms with sub-ms precision: the same in every process of this machine. */
 export const epochMs = (): number => performance.timeOrigin + performance.now();
@@ -100,7 +103,7 @@ class DelayedPipe {
 
 export async function startDelayProxy(options: DelayProxyOptions): Promise<DelayProxy> {
   const target = new URL(options.target);
-  const handshakeRoundTrips = options.handshakeRoundTrips ?? 2;
+  const handshakeRoundTrips = options.handshakeRoundTrips ?? TLS_HANDSHAKE_ROUND_TRIPS;
   let roundTripMs = checkRoundTrip(options.roundTripMs ?? 0);
   let log: LoggedExchange[] = [];
   let opened = 0;

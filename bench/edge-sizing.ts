@@ -1,0 +1,185 @@
+/**
+ * Edge CPU sizing: the deployed viewer-request and origin-response bundles, each memory size in
+ * turn, in a process (bench/quota-host.ts) held to Lambda's CPU share for that size by a cgroup
+ * quota (bench/cpu-quota.ts), while the local edge sends them paid and refused requests one at a
+ * time. Per invocation: wall time (what Lambda@Edge bills) and the process's CPU time; per size,
+ * the bundles' cold init under the same quota.
+ *
+ * Where no cgroup can be created (not root, no cpu controller) the quota is not enforced: the
+ * figures are then the unthrottled ones, and the report shows the CPU-time scaling estimate only.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import * as path from 'node:path';
+import { encodePaymentSignatureHeader } from '@x402/core/http';
+import { generatePrivateKey } from 'viem/accounts';
+import type { EdgeConfig } from '../lambda/core/config';
+import type { EdgeHandlers } from '../lambda/edge/cloudfront-adapter';
+import { buildBundle } from '../lib/esbuild-code';
+import { bundleEdgeEntry } from '../local/bundle-edge';
+import { LOCAL_DYNAMO_CREDENTIALS } from '../local/dynamo';
+import { lambdaEnvironment, removeLambdaCode, writeLambdaCode } from '../local/lambda-container';
+import { cgroupCpu, cpuShareFor, createCpuQuota, MB_PER_VCPU, type CgroupCpu, type CpuQuota } from './cpu-quota';
+import { AGENT_HEADERS, PRICED_PATH, type Bench, type Side } from './harness';
+import type { FromHost, HostEntry, Timed, ToHost } from './quota-host';
+
+/** What a paid request and a refused one invoke, per handler. */
+export type SizedCall = 'viewerRequestPaid' | 'originResponsePaid' | 'viewerRequestRefused';
+
+export interface SizingRun {
+  readonly memoryMb: number;
+  readonly cpuShare: number;
+  /** How the share was enforced, or why it was not. */
+  readonly quota: string;
+  readonly enforced: boolean;
+  /** Loading each bundle in a fresh process under the quota. */
+  readonly init: Partial<Record<HostEntry, Timed>>;
+  readonly calls: Record<SizedCall, Timed[]>;
+}
+
+export interface SizingReport {
+  readonly cgroup: string;
+  readonly runs: SizingRun[];
+}
+
+export interface SizingSettings {
+  readonly memoryMb: readonly number[];
+  readonly paidRequests: number;
+  readonly refusedRequests: number;
+}
+
+// Every entry, as the distribution may associate any of them; the report shows the paid path's two.
+const ENTRIES: readonly HostEntry[] = ['viewerRequest', 'originRequest', 'originResponse'];
+
+export async function runEdgeSizing(bench: Bench, ours: Side, config: EdgeConfig, settings: SizingSettings): Promise<SizingReport> {
+  const cgroup = cgroupCpu();
+  const files: Partial<Record<HostEntry, string>> = {};
+  for (const entry of ENTRIES) files[entry] = writeLambdaCode(`sizing-${entry}`, bundleEdgeEntry(entry, config).code);
+  const hostFile = writeLambdaCode('quota-host', buildBundle({ entry: path.join(__dirname, 'quota-host.ts'), settings: { platform: 'node', target: 'node20', format: 'cjs', minify: false, external: [] } }));
+  const refused = await refusedPayment(bench, ours);
+  const runs: SizingRun[] = [];
+  try {
+    for (const memoryMb of settings.memoryMb) {
+      const host = await startQuotaHost(hostFile, files, memoryMb, cgroup);
+      try {
+        bench.router.use(host.handlers);
+        // The first requests open connections and warm the JIT, as a container's first invocations do.
+        await bench.paid(ours, 3, 1);
+        host.calls.length = 0;
+        await bench.paid(ours, settings.paidRequests, 1);
+        const paid = host.calls.splice(0);
+        await bench.loader.run({ url: ours.url, path: PRICED_PATH, headers: { ...AGENT_HEADERS, 'payment-signature': refused }, connections: 1, amount: settings.refusedRequests, expectStatus: 402 });
+        const refusals = host.calls.splice(0);
+        const of = (calls: typeof paid, entry: HostEntry) => calls.filter((c) => c.entry === entry).map((c) => c.timed);
+        runs.push({
+          memoryMb,
+          cpuShare: cpuShareFor(memoryMb),
+          quota: host.quota?.description ?? `not enforced: ${host.quotaError}`,
+          enforced: host.quota !== undefined,
+          init: host.init,
+          calls: { viewerRequestPaid: of(paid, 'viewerRequest'), originResponsePaid: of(paid, 'originResponse'), viewerRequestRefused: of(refusals, 'viewerRequest') },
+        });
+        bench.say(`  ${String(memoryMb).padStart(4)} MB (${host.quota ? 'quota' : 'no quota'}): viewer-request paid p50 ${median(of(paid, 'viewerRequest')).toFixed(1)} ms, origin-response p50 ${median(of(paid, 'originResponse')).toFixed(1)} ms, refused p50 ${median(of(refusals, 'viewerRequest')).toFixed(1)} ms`);
+      } finally {
+        bench.router.use();
+        await host.close();
+      }
+    }
+  } finally {
+    for (const file of [...Object.values(files), hostFile]) removeLambdaCode(file);
+  }
+  return { cgroup: cgroup.kind === 'none' ? `none (${cgroup.reason})` : `cgroup ${cgroup.kind} at ${cgroup.root}`, runs };
+}
+
+const median = (timed: Timed[]) => {
+  const walls = timed.map((t) => t.wallMs).sort((a, b) => a - b);
+  return walls[Math.floor((walls.length - 1) / 2)] ?? NaN;
+};
+
+/** A real payment whose nonce was changed after signing (its signature no longer matches). */
+export async function refusedPayment(bench: Bench, side: Side): Promise<string> {
+  const payment = await bench.payers.sign(await bench.terms(side));
+  const authorization = { ...(payment.payload.authorization as object), nonce: generatePrivateKey() };
+  return encodePaymentSignatureHeader({ ...payment, payload: { ...payment.payload, authorization } });
+}
+
+interface QuotaHost {
+  readonly handlers: EdgeHandlers;
+  readonly init: Partial<Record<HostEntry, Timed>>;
+  readonly quota: CpuQuota | undefined;
+  readonly quotaError: string | undefined;
+  /** Every invocation since start (or since the caller emptied it). */
+  readonly calls: Array<{ entry: HostEntry; timed: Timed }>;
+  close(): Promise<void>;
+}
+
+/** The trigger's timeout, as the function's remaining time when invoked outside Lambda. */
+const TIMEOUT_MS: Record<HostEntry, number> = { viewerRequest: 5_000, originRequest: 30_000, originResponse: 30_000 };
+
+async function startQuotaHost(hostFile: string, files: Partial<Record<HostEntry, string>>, memoryMb: number, cgroup: CgroupCpu): Promise<QuotaHost> {
+  const child: ChildProcess = fork(hostFile, [], {
+    execArgv: [],
+    env: { ...process.env, NODE_OPTIONS: '', ...lambdaEnvironment(`sizing-${memoryMb}`, memoryMb, LOCAL_DYNAMO_CREDENTIALS) },
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  });
+  const waiting = new Map<number, (message: Extract<FromHost, { type: 'result' }>) => void>();
+  let onLoaded: ((init: Partial<Record<HostEntry, Timed>>) => void) | undefined;
+  const ready = new Promise<void>((resolve, reject) => {
+    child.on('message', (message: FromHost) => {
+      if (message.type === 'ready') resolve();
+      else if (message.type === 'loaded') onLoaded?.(message.init);
+      else {
+        waiting.get(message.id)?.(message);
+        waiting.delete(message.id);
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`the sizing host exited (${code})`)));
+  });
+  const send = (message: ToHost) => child.send(message);
+  let quota: CpuQuota | undefined;
+  let quotaError: string | undefined;
+  try {
+    await ready;
+    // Under the quota before init, so the cold start is measured at the size's CPU share.
+    try {
+      quota = createCpuQuota(`cdk-x402-bench-${process.pid}-${memoryMb}mb`, memoryMb / MB_PER_VCPU, cgroup);
+      quota.add(child.pid!);
+    } catch (error) {
+      quota?.remove();
+      quota = undefined;
+      quotaError = error instanceof Error ? error.message : String(error);
+    }
+    const init = await new Promise<Partial<Record<HostEntry, Timed>>>((resolve) => {
+      onLoaded = resolve;
+      send({ type: 'load', files });
+    });
+    const calls: QuotaHost['calls'] = [];
+    let nextId = 0;
+    const invoke = (entry: HostEntry) => async (event: unknown, context?: { getRemainingTimeInMillis(): number }) => {
+      const id = nextId++;
+      const answer = await new Promise<Extract<FromHost, { type: 'result' }>>((resolve) => {
+        waiting.set(id, resolve);
+        send({ type: 'invoke', id, entry, event: JSON.stringify(event), remainingMs: context?.getRemainingTimeInMillis() ?? TIMEOUT_MS[entry] });
+      });
+      calls.push({ entry, timed: answer.timed });
+      if (!answer.ok) throw new Error(answer.value);
+      return JSON.parse(answer.value) as never;
+    };
+    return {
+      handlers: { viewerRequest: invoke('viewerRequest'), originRequest: invoke('originRequest'), originResponse: invoke('originResponse') },
+      init,
+      quota,
+      quotaError,
+      calls,
+      async close() {
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill();
+        await exited;
+        quota?.remove();
+      },
+    };
+  } catch (error) {
+    child.kill();
+    quota?.remove();
+    throw error;
+  }
+}
