@@ -1,7 +1,7 @@
 /**
  * Edge CPU sizing: the deployed viewer-request and origin-response bundles, each memory size in
- * turn, in a process (bench/quota-host.ts) held to Lambda's CPU share for that size by a cgroup
- * quota (bench/cpu-quota.ts), while the local edge sends them paid and refused requests one at a
+ * turn, each function in a process of its own (bench/quota-host.ts) held to Lambda's CPU share for
+ * that size by a cgroup quota (bench/cpu-quota.ts), while the local edge sends them paid and refused requests one at a
  * time. Per invocation: wall time (what Lambda@Edge bills) and the process's CPU time; per size,
  * the bundles' cold init under the same quota.
  *
@@ -13,14 +13,16 @@ import * as path from 'node:path';
 import { encodePaymentSignatureHeader } from '@x402/core/http';
 import { generatePrivateKey } from 'viem/accounts';
 import type { EdgeConfig } from '../lambda/core/config';
-import type { EdgeHandlers } from '../lambda/edge/cloudfront-adapter';
 import { buildBundle } from '../lib/esbuild-code';
 import { bundleEdgeEntry } from '../local/bundle-edge';
 import { LOCAL_DYNAMO_CREDENTIALS } from '../local/dynamo';
 import { lambdaEnvironment, removeLambdaCode, writeLambdaCode } from '../local/lambda-container';
-import { cgroupCpu, cpuShareFor, createCpuQuota, MB_PER_VCPU, type CgroupCpu, type CpuQuota } from './cpu-quota';
+import { cgroupCpu, cpuShareFor, createCpuQuota, type CgroupCpu, type CpuQuota } from './cpu-quota';
 import { AGENT_HEADERS, PRICED_PATH, type Bench, type Side } from './harness';
 import type { FromHost, HostEntry, Timed, ToHost } from './quota-host';
+
+/** The paid path's two functions. */
+export type SizedEntry = 'viewerRequest' | 'originResponse';
 
 /** What a paid request and a refused one invoke, per handler. */
 export type SizedCall = 'viewerRequestPaid' | 'originResponsePaid' | 'viewerRequestRefused';
@@ -31,8 +33,10 @@ export interface SizingRun {
   /** How the share was enforced, or why it was not. */
   readonly quota: string;
   readonly enforced: boolean;
-  /** Loading each bundle in a fresh process under the quota. */
-  readonly init: Partial<Record<HostEntry, Timed>>;
+  /** Loading each function's bundle in its fresh process under the quota. */
+  readonly init: Record<SizedEntry, Timed>;
+  /** Each function's process: the largest resident memory seen (what the size must hold). */
+  readonly peakRssMb: Record<SizedEntry, number>;
   readonly calls: Record<SizedCall, Timed[]>;
 }
 
@@ -52,36 +56,40 @@ const ENTRIES: readonly HostEntry[] = ['viewerRequest', 'originRequest', 'origin
 
 export async function runEdgeSizing(bench: Bench, ours: Side, config: EdgeConfig, settings: SizingSettings): Promise<SizingReport> {
   const cgroup = cgroupCpu();
-  const files: Partial<Record<HostEntry, string>> = {};
-  for (const entry of ENTRIES) files[entry] = writeLambdaCode(`sizing-${entry}`, bundleEdgeEntry(entry, config).code);
+  const files = Object.fromEntries(ENTRIES.map((entry) => [entry, writeLambdaCode(`sizing-${entry}`, bundleEdgeEntry(entry, config).code)])) as Record<HostEntry, string>;
   const hostFile = writeLambdaCode('quota-host', buildBundle({ entry: path.join(__dirname, 'quota-host.ts'), settings: { platform: 'node', target: 'node20', format: 'cjs', minify: false, external: [] } }));
   const refused = await refusedPayment(bench, ours);
   const runs: SizingRun[] = [];
   try {
     for (const memoryMb of settings.memoryMb) {
-      const host = await startQuotaHost(hostFile, files, memoryMb, cgroup);
+      // One function, one execution environment with its own quota: as on Lambda@Edge.
+      const hosts: Partial<Record<HostEntry, QuotaHost>> = {};
       try {
-        bench.router.use(host.handlers);
+        for (const entry of ENTRIES) hosts[entry] = await startQuotaHost(hostFile, entry, files[entry], memoryMb, cgroup);
+        const host = (entry: HostEntry) => hosts[entry]!;
+        bench.router.use({ viewerRequest: host('viewerRequest').invoke, originRequest: host('originRequest').invoke, originResponse: host('originResponse').invoke });
+        const drain = (entry: HostEntry) => host(entry).calls.splice(0);
         // The first requests open connections and warm the JIT, as a container's first invocations do.
         await bench.paid(ours, 3, 1);
-        host.calls.length = 0;
+        for (const entry of ENTRIES) drain(entry);
         await bench.paid(ours, settings.paidRequests, 1);
-        const paid = host.calls.splice(0);
+        const paid = { viewerRequest: drain('viewerRequest'), originResponse: drain('originResponse') };
         await bench.loader.run({ url: ours.url, path: PRICED_PATH, headers: { ...AGENT_HEADERS, 'payment-signature': refused }, connections: 1, amount: settings.refusedRequests, expectStatus: 402 });
-        const refusals = host.calls.splice(0);
-        const of = (calls: typeof paid, entry: HostEntry) => calls.filter((c) => c.entry === entry).map((c) => c.timed);
+        const refusals = drain('viewerRequest');
+        const viewer = host('viewerRequest');
         runs.push({
           memoryMb,
           cpuShare: cpuShareFor(memoryMb),
-          quota: host.quota?.description ?? `not enforced: ${host.quotaError}`,
-          enforced: host.quota !== undefined,
-          init: host.init,
-          calls: { viewerRequestPaid: of(paid, 'viewerRequest'), originResponsePaid: of(paid, 'originResponse'), viewerRequestRefused: of(refusals, 'viewerRequest') },
+          quota: viewer.quota?.description ?? `not enforced: ${viewer.quotaError}`,
+          enforced: viewer.quota !== undefined,
+          init: { viewerRequest: viewer.init, originResponse: host('originResponse').init },
+          peakRssMb: { viewerRequest: viewer.peakRssMb(), originResponse: host('originResponse').peakRssMb() },
+          calls: { viewerRequestPaid: paid.viewerRequest, originResponsePaid: paid.originResponse, viewerRequestRefused: refusals },
         });
-        bench.say(`  ${String(memoryMb).padStart(4)} MB (${host.quota ? 'quota' : 'no quota'}): viewer-request paid p50 ${median(of(paid, 'viewerRequest')).toFixed(1)} ms, origin-response p50 ${median(of(paid, 'originResponse')).toFixed(1)} ms, refused p50 ${median(of(refusals, 'viewerRequest')).toFixed(1)} ms`);
+        bench.say(`  ${String(memoryMb).padStart(4)} MB (${viewer.quota ? 'quota' : 'no quota'}): viewer-request paid p50 ${median(paid.viewerRequest).toFixed(1)} ms, origin-response p50 ${median(paid.originResponse).toFixed(1)} ms, refused p50 ${median(refusals).toFixed(1)} ms`);
       } finally {
         bench.router.use();
-        await host.close();
+        for (const h of Object.values(hosts)) await h.close();
       }
     }
   } finally {
@@ -90,7 +98,7 @@ export async function runEdgeSizing(bench: Bench, ours: Side, config: EdgeConfig
   return { cgroup: cgroup.kind === 'none' ? `none (${cgroup.reason})` : `cgroup ${cgroup.kind} at ${cgroup.root}`, runs };
 }
 
-const median = (timed: Timed[]) => {
+const median = (timed: readonly Timed[]) => {
   const walls = timed.map((t) => t.wallMs).sort((a, b) => a - b);
   return walls[Math.floor((walls.length - 1) / 2)] ?? NaN;
 };
@@ -103,30 +111,34 @@ export async function refusedPayment(bench: Bench, side: Side): Promise<string> 
 }
 
 interface QuotaHost {
-  readonly handlers: EdgeHandlers;
-  readonly init: Partial<Record<HostEntry, Timed>>;
+  /** The function's handler, run in the host. */
+  readonly invoke: (event: never, context?: { getRemainingTimeInMillis(): number }) => Promise<never>;
+  readonly init: Timed;
   readonly quota: CpuQuota | undefined;
   readonly quotaError: string | undefined;
+  peakRssMb(): number;
   /** Every invocation since start (or since the caller emptied it). */
-  readonly calls: Array<{ entry: HostEntry; timed: Timed }>;
+  readonly calls: Timed[];
   close(): Promise<void>;
 }
 
 /** The trigger's timeout, as the function's remaining time when invoked outside Lambda. */
 const TIMEOUT_MS: Record<HostEntry, number> = { viewerRequest: 5_000, originRequest: 30_000, originResponse: 30_000 };
 
-async function startQuotaHost(hostFile: string, files: Partial<Record<HostEntry, string>>, memoryMb: number, cgroup: CgroupCpu): Promise<QuotaHost> {
+async function startQuotaHost(hostFile: string, entry: HostEntry, file: string, memoryMb: number, cgroup: CgroupCpu): Promise<QuotaHost> {
   const child: ChildProcess = fork(hostFile, [], {
     execArgv: [],
-    env: { ...process.env, NODE_OPTIONS: '', ...lambdaEnvironment(`sizing-${memoryMb}`, memoryMb, LOCAL_DYNAMO_CREDENTIALS) },
+    env: { ...process.env, NODE_OPTIONS: '', ...lambdaEnvironment(`sizing-${entry}-${memoryMb}`, memoryMb, LOCAL_DYNAMO_CREDENTIALS) },
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
   const waiting = new Map<number, (message: Extract<FromHost, { type: 'result' }>) => void>();
-  let onLoaded: ((init: Partial<Record<HostEntry, Timed>>) => void) | undefined;
+  let onLoaded: ((init: Timed) => void) | undefined;
+  let peakRss = 0;
   const ready = new Promise<void>((resolve, reject) => {
     child.on('message', (message: FromHost) => {
-      if (message.type === 'ready') resolve();
-      else if (message.type === 'loaded') onLoaded?.(message.init);
+      if (message.type === 'ready') return resolve();
+      peakRss = Math.max(peakRss, message.rssMb);
+      if (message.type === 'loaded') onLoaded?.(message.init[entry]!);
       else {
         waiting.get(message.id)?.(message);
         waiting.delete(message.id);
@@ -141,34 +153,34 @@ async function startQuotaHost(hostFile: string, files: Partial<Record<HostEntry,
     await ready;
     // Under the quota before init, so the cold start is measured at the size's CPU share.
     try {
-      quota = createCpuQuota(`cdk-x402-bench-${process.pid}-${memoryMb}mb`, memoryMb / MB_PER_VCPU, cgroup);
+      quota = createCpuQuota(`cdk-x402-bench-${process.pid}-${entry}-${memoryMb}mb`, cpuShareFor(memoryMb), cgroup);
       quota.add(child.pid!);
     } catch (error) {
       quota?.remove();
       quota = undefined;
       quotaError = error instanceof Error ? error.message : String(error);
     }
-    const init = await new Promise<Partial<Record<HostEntry, Timed>>>((resolve) => {
+    const init = await new Promise<Timed>((resolve) => {
       onLoaded = resolve;
-      send({ type: 'load', files });
+      send({ type: 'load', files: { [entry]: file } });
     });
-    const calls: QuotaHost['calls'] = [];
+    const calls: Timed[] = [];
     let nextId = 0;
-    const invoke = (entry: HostEntry) => async (event: unknown, context?: { getRemainingTimeInMillis(): number }) => {
-      const id = nextId++;
-      const answer = await new Promise<Extract<FromHost, { type: 'result' }>>((resolve) => {
-        waiting.set(id, resolve);
-        send({ type: 'invoke', id, entry, event: JSON.stringify(event), remainingMs: context?.getRemainingTimeInMillis() ?? TIMEOUT_MS[entry] });
-      });
-      calls.push({ entry, timed: answer.timed });
-      if (!answer.ok) throw new Error(answer.value);
-      return JSON.parse(answer.value) as never;
-    };
     return {
-      handlers: { viewerRequest: invoke('viewerRequest'), originRequest: invoke('originRequest'), originResponse: invoke('originResponse') },
+      async invoke(event, context) {
+        const id = nextId++;
+        const answer = await new Promise<Extract<FromHost, { type: 'result' }>>((resolve) => {
+          waiting.set(id, resolve);
+          send({ type: 'invoke', id, entry, event: JSON.stringify(event), remainingMs: context?.getRemainingTimeInMillis() ?? TIMEOUT_MS[entry] });
+        });
+        calls.push(answer.timed);
+        if (!answer.ok) throw new Error(answer.value);
+        return JSON.parse(answer.value) as never;
+      },
       init,
       quota,
       quotaError,
+      peakRssMb: () => peakRss,
       calls,
       async close() {
         const exited = new Promise((resolve) => child.once('exit', resolve));

@@ -1,6 +1,6 @@
 /**
- * The side-by-side load phases: free pass-through, 402 challenge, refused payment (fixed
- * durations), and valid paid requests at c=10 and c=1 (fixed counts). Each phase warms every side
+ * The side-by-side load phases: free pass-through and 402 challenge (fixed durations), refused
+ * payment and valid paid requests at c=10 and c=1 (fixed counts). Each phase warms every side
  * up, then runs `repetitions` times with the sides interleaved (ours, peer + origin, peer in
  * process, again...), so that a machine whose load drifts affects every side alike. Every run's raw
  * figures are kept.
@@ -35,25 +35,28 @@ export async function runLoadPhases(bench: Bench, sides: readonly Side[], settin
   };
   const base = { connections: settings.connections, headers: AGENT_HEADERS };
 
-  const fixedJobs: Record<'free' | 'challenge' | 'badPayment', (side: Side) => Promise<Omit<LoadJob, 'id' | 'durationSeconds'>>> = {
+  const fixedJobs: Record<'free' | 'challenge' | 'badPayment', (side: Side) => Promise<Omit<LoadJob, 'id'>>> = {
     free: async (side) => ({ ...base, url: side.url, path: FREE_PATH, expectStatus: 200 }),
     challenge: async (side) => ({ ...base, url: side.url, path: PRICED_PATH, expectStatus: 402 }),
     badPayment: async (side) => {
       // A real payment whose nonce was changed after signing: the signature no longer matches.
       const payment = await bench.payers.sign(await bench.terms(side));
       const bad = { ...payment, payload: { ...payment.payload, authorization: { ...(payment.payload.authorization as object), nonce: generatePrivateKey() } } };
-      return { ...base, url: side.url, path: PRICED_PATH, headers: { ...AGENT_HEADERS, 'payment-signature': encodePaymentSignatureHeader(bad) }, expectStatus: 402 };
+      return { ...base, url: side.url, path: PRICED_PATH, headers: { ...AGENT_HEADERS, 'payment-signature': encodePaymentSignatureHeader(bad) }, expectStatus: 402, amount: settings.badPaymentRequests };
     },
   };
   for (const phase of ['free', 'challenge', 'badPayment'] as const) {
-    const jobs = new Map<SideName, Omit<LoadJob, 'id' | 'durationSeconds'>>();
+    const jobs = new Map<SideName, Omit<LoadJob, 'id'>>();
     for (const side of sides) {
       const job = await fixedJobs[phase](side);
       jobs.set(side.name, job);
-      await bench.loader.run({ ...job, durationSeconds: settings.warmupSeconds });
+      await bench.loader.run({ ...job, amount: undefined, durationSeconds: settings.warmupSeconds });
     }
     for (let rep = 0; rep < settings.repetitions; rep++) {
-      for (const side of sides) await record(phase, side, () => bench.loader.run({ ...jobs.get(side.name)!, durationSeconds: settings.phaseSeconds }));
+      for (const side of sides) {
+        const job = jobs.get(side.name)!;
+        await record(phase, side, () => bench.loader.run(job.amount === undefined ? { ...job, durationSeconds: settings.phaseSeconds } : job));
+      }
     }
   }
 

@@ -1,7 +1,7 @@
 /**
  * A Lambda execution environment for the edge sizing bench, in a process of its own so that a CPU
- * quota (bench/cpu-quota.ts) can be put on it: it loads the deployed edge bundles (the init phase
- * of a cold start, timed) and runs one invocation at a time, as the Lambda runtime calls a handler,
+ * quota (bench/cpu-quota.ts) can be put on it: it loads a function's deployed bundle (the init
+ * phase of a cold start, timed) and runs one invocation at a time, as the Lambda runtime calls a handler,
  * timing each: wall time (what Lambda bills) and CPU time of this process.
  *
  * The parent (bench/edge-sizing.ts) forks it, puts it under the quota once it is idle, then sends
@@ -23,10 +23,13 @@ export interface Timed {
 
 export type FromHost =
   | { readonly type: 'ready' }
-  | { readonly type: 'loaded'; readonly init: Readonly<Partial<Record<HostEntry, Timed>>> }
-  | { readonly type: 'result'; readonly id: number; readonly ok: boolean; readonly value: string; readonly timed: Timed };
+  | { readonly type: 'loaded'; readonly init: Readonly<Partial<Record<HostEntry, Timed>>>; readonly rssMb: number }
+  /** `rssMb`: the process's resident memory after the invocation (what the memory size must hold). */
+  | { readonly type: 'result'; readonly id: number; readonly ok: boolean; readonly value: string; readonly timed: Timed; readonly rssMb: number };
 
 type Handler = (event: unknown, context: unknown) => Promise<unknown>;
+
+const rssMb = () => process.memoryUsage().rss / 2 ** 20;
 
 const cpuMsSince = (start: NodeJS.CpuUsage) => {
   const used = process.cpuUsage(start);
@@ -54,7 +57,7 @@ if (require.main === module) {
           handlers[entry] = loaded.value.handler;
           init[entry] = loaded.timed;
         }
-        send({ type: 'loaded', init });
+        send({ type: 'loaded', init, rssMb: rssMb() });
       })();
       return;
     }
@@ -67,7 +70,7 @@ if (require.main === module) {
       } catch (error) {
         return { ok: false, value: error instanceof Error ? `${error.name}: ${error.message}` : String(error) };
       }
-    }).then(({ value, timed: t }) => send({ type: 'result', id: message.id, ...value, timed: t }));
+    }).then(({ value, timed: t }) => send({ type: 'result', id: message.id, ...value, timed: t, rssMb: rssMb() }));
   });
   process.on('disconnect', () => process.exit(0));
   send({ type: 'ready' });

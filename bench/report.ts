@@ -60,6 +60,8 @@ export function edgeAdded(records: RequestTiming[], signatureMedianMs: number): 
 const ms = (v: number) => (!Number.isFinite(v) ? 'n/a' : v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
 const ratio = (ours: number, theirs: number) => (theirs > 0 && Number.isFinite(ours / theirs) ? `${(ours / theirs).toFixed(2)}×` : 'n/a');
 const usd = (v: number) => `$${v < 0.1 ? v.toFixed(4) : v.toFixed(2)}`;
+/** A price as published: `$0.60`, `$0.00005001`. */
+const price = (v: number) => `$${v >= 0.01 ? v.toFixed(2) : String(v)}`;
 
 /** Median and range over repetitions, e.g. `43 (40–47)`. */
 function spread(values: number[], format: (v: number) => string): { median: number; text: string } {
@@ -232,16 +234,18 @@ function renderSizing(z: SizingReport, r: BenchReport): string {
   const full = z.runs.find((run) => run.memoryMb === MB_PER_VCPU);
   const localSettle = r.edgeAdded?.sequential.settleMedianMs;
   const baseSettle = r.baseLike?.lines[0]?.sides.ours?.settleMedianMs;
-  const settleExtra = localSettle !== undefined && baseSettle !== undefined ? Math.max(0, baseSettle - localSettle) : undefined;
+  // What settling on Base adds to the origin-response's loopback duration (the loopback settle itself, when measured, is already in it).
+  const settleExtra = baseSettle !== undefined ? Math.max(0, baseSettle - (localSettle ?? 0)) : undefined;
   const latencyRows = z.runs.map((run) => {
     const cell = (calls: Array<{ wallMs: number; cpuMs: number }>) => `${ms(medianOf(walls(calls)))} / ${ms(p99Of(walls(calls)))} (${ms(medianOf(cpus(calls)))})`;
     const estimate = full && run !== full ? ms(scaledMedianMs(full.calls.viewerRequestPaid, run.memoryMb, MB_PER_VCPU)) : '–';
     const init = (entry: 'viewerRequest' | 'originResponse') => ms(run.init[entry]?.wallMs ?? NaN);
-    return `| ${run.memoryMb} MB (${(100 * run.cpuShare).toFixed(1)}% of a CPU${run.enforced ? '' : ', not enforced'}) | ${cell(run.calls.viewerRequestPaid)} | ${estimate} | ${cell(run.calls.viewerRequestRefused)} | ${cell(run.calls.originResponsePaid)} | ${init('viewerRequest')} / ${init('originResponse')} |`;
+    return `| ${run.memoryMb} MB (${(100 * run.cpuShare).toFixed(1)}% of a CPU${run.enforced ? '' : ', not enforced'}) | ${cell(run.calls.viewerRequestPaid)} | ${estimate} | ${cell(run.calls.viewerRequestRefused)} | ${cell(run.calls.originResponsePaid)} | ${init('viewerRequest')} / ${init('originResponse')} | ${run.peakRssMb.viewerRequest.toFixed(0)} / ${run.peakRssMb.originResponse.toFixed(0)} |`;
   });
   const costRows = z.runs.map((run) => {
     const cost = (calls: Array<{ wallMs: number }>, extra = 0) => usd(costPerMillion(walls(calls), run.memoryMb, extra));
-    return `| ${run.memoryMb} MB${run.memoryMb > VIEWER_TRIGGER_MAX_MB ? ' (origin triggers only)' : ''} | ${cost(run.calls.viewerRequestPaid)} | ${cost(run.calls.viewerRequestRefused)} | ${cost(run.calls.originResponsePaid)} | ${settleExtra !== undefined ? cost(run.calls.originResponsePaid, settleExtra) : 'n/a'} |`;
+    const viewer = (calls: Array<{ wallMs: number }>) => (run.memoryMb > VIEWER_TRIGGER_MAX_MB ? `(${cost(calls)})` : cost(calls));
+    return `| ${run.memoryMb} MB | ${viewer(run.calls.viewerRequestPaid)} | ${viewer(run.calls.viewerRequestRefused)} | ${cost(run.calls.originResponsePaid)} | ${settleExtra !== undefined ? cost(run.calls.originResponsePaid, settleExtra) : 'n/a'} |`;
   });
   // Origin-response: the smallest size that adds at most 5% of what a payer waits on Base anyway.
   const basePaidP50 = r.baseLike?.lines[0]?.sides.ours?.sequential.load.p50;
@@ -254,20 +258,24 @@ function renderSizing(z: SizingReport, r: BenchReport): string {
   const originCost = (mb: number) => at(mb) && usd(costPerMillion(walls(at(mb)!.calls.originResponsePaid), mb, settleExtra ?? 0));
   return `## Edge CPU sizing: Lambda's CPU share per memory size
 
-The deployed viewer-request and origin-response bundles run in a process of their own held to
+The deployed viewer-request and origin-response bundles run, each in a process of its own, held to
 Lambda's CPU share for each memory size (1,769 MB = one vCPU, so 128 MB ≈ 7.2% of a CPU) by a CPU
 quota (${z.cgroup}; ${z.runs[0]?.quota ?? ''} at 128 MB: a 20 ms period, as measured on Lambda),
 while the local edge sends them paid requests (${r.settings.sizing.paidRequests} per size after 3 warm-ups)
 and refused ones (${r.settings.sizing.refusedRequests}, bad signature) one at a time. DynamoDB and the facilitator run
 outside the quota, as remote services do. Wall time per invocation is what Lambda@Edge bills; CPU is
-the process's CPU time for it. Cold init = loading each bundle in the fresh process under the quota.
+the process's CPU time for it. Each function has a process (and a quota) of its own, as each has
+its own execution environment on Lambda. Cold init = loading the function's bundle in its fresh
+process under the quota (the AWS SDK from node_modules, as the Lambda runtime provides it); Lambda
+may give the init phase more CPU than this (not documented), so read it as the worst case.
 
-| memory (CPU share) | viewer-request, paid: p50 / p99 ms (CPU ms) | its p50 estimated from the 1 vCPU run's CPU time × 1,769 / MB | viewer-request, refused: p50 / p99 ms (CPU ms) | origin-response, paid: p50 / p99 ms (CPU ms) | cold init ms: viewer-request / origin-response |
-|---|---|---|---|---|---|
+| memory (CPU share) | viewer-request, paid: p50 / p99 ms (CPU ms) | its p50 estimated from the 1 vCPU run's CPU time × 1,769 / MB | viewer-request, refused: p50 / p99 ms (CPU ms) | origin-response, paid: p50 / p99 ms (CPU ms) | cold init ms: viewer-request / origin-response | peak RSS MB: viewer-request / origin-response |
+|---|---|---|---|---|---|---|
 ${latencyRows.join('\n')}
 
-Cost per million invocations at the Lambda@Edge list price (${LAMBDA_EDGE_PRICING.source}: $${LAMBDA_EDGE_PRICING.usdPerMillionRequests} per million
-requests + $${LAMBDA_EDGE_PRICING.usdPerGbSecond} per GB-second, billed per ${LAMBDA_EDGE_PRICING.billedIncrementMs} ms of wall time), from the mean billed duration above:
+Cost per million invocations at the Lambda@Edge list price (${LAMBDA_EDGE_PRICING.source}: ${price(LAMBDA_EDGE_PRICING.usdPerMillionRequests)} per million
+requests + ${price(LAMBDA_EDGE_PRICING.usdPerGbSecond)} per GB-second, billed per ${LAMBDA_EDGE_PRICING.billedIncrementMs} ms of wall time), from the mean billed duration above.
+Viewer triggers cannot have more than ${VIEWER_TRIGGER_MAX_MB} MB: their costs in brackets only show what the same work would cost there.
 
 | memory | viewer-request, paid | viewer-request, refused | origin-response, paid (loopback settle) | origin-response, paid, with Base's settle wait${settleExtra !== undefined ? ` (+${ms(settleExtra)} ms, Base-like section)` : ''} |
 |---|---|---|---|---|
@@ -278,7 +286,14 @@ ${costRows.join('\n')}
 its CPU work is the thing to make cheaper, not its memory. origin-response: **${originPick} MB**, the smallest size
 whose median adds at most ${ms(budgetMs)} ms (${basePaidP50 !== undefined ? `5% of our paid p50 at c=1 on the Base-like chain, ${ms(basePaidP50)} ms` : 'no Base-like run: a fixed 10 ms'}) to the fastest size's:
 its median is ${originAt(originPick)} ms there (${originAt(256) ?? 'n/a'} ms at 256 MB), and with Base's settle wait its duration is
-mostly waiting, billed per GB: ${originCost(originPick)} per million at ${originPick} MB against ${originCost(256) ?? 'n/a'} at 256 MB.`;
+mostly waiting, billed per GB: ${originCost(originPick)} per million at ${originPick} MB against ${originCost(256) ?? 'n/a'} at 256 MB.${memoryNote(at(originPick))}`;
+}
+
+/** Whether the picked size holds what the process used. */
+function memoryNote(run: SizingReport['runs'][number] | undefined): string {
+  if (!run) return '';
+  const rss = run.peakRssMb.originResponse;
+  return ` Its process peaked at ${rss.toFixed(0)} MB resident there, ${rss <= run.memoryMb ? 'within' : '**more than**'} the ${run.memoryMb} MB.`;
 }
 
 const METHOD = (r: BenchReport) => `## Method
@@ -292,9 +307,9 @@ const METHOD = (r: BenchReport) => `## Method
   from ${r.settings.payerWallets} funded wallets right before each paid run, one fresh authorization per request.
 - **Same load generator, one thing at a time.** autocannon (programmatic API) runs in a separate
   process; phases run sequentially; within a phase every side is warmed up (${r.settings.warmupSeconds} s, or
-  ${r.settings.paidWarmup} paid requests), then the sides take turns, ${r.settings.repetitions} runs each. Free, 402 and bad-payment
-  runs last ${r.settings.phaseSeconds} s at ${r.settings.connections} connections; paid runs send ${r.settings.paidRequests} requests at ${r.settings.connections} connections and
-  ${r.settings.paidSequentialRequests} at 1. autocannon sends each paid request with the next pre-signed header
+  ${r.settings.paidWarmup} paid requests), then the sides take turns, ${r.settings.repetitions} runs each. Free and 402 runs last
+  ${r.settings.phaseSeconds} s at ${r.settings.connections} connections; bad-payment runs send ${r.settings.badPaymentRequests} requests at ${r.settings.connections} connections, paid runs
+  ${r.settings.paidRequests} at ${r.settings.connections} connections and ${r.settings.paidSequentialRequests} at 1. autocannon sends each paid request with the next pre-signed header
   (\`setupRequest\`), so no header is reused. Latencies are per response in floating-point ms.
   **Throughput** is responses ÷ the time from the first request sent to the last response received:
   autocannon only notices that a fixed-count run is done on its 1 s tick, so its own duration
