@@ -67,6 +67,11 @@ export interface RequestTrips {
   readonly exchanges: Record<FarService, number>;
   /** Exchanges that opened a connection (paid a handshake). */
   readonly newConnections: number;
+  /**
+   * The request's exchanges in time order, those in flight together joined by ∥, e.g.
+   * `DynamoDB PutItem ∥ facilitator POST /verify → DynamoDB UpdateItem`.
+   */
+  readonly path: string;
 }
 
 export interface FarRun {
@@ -147,13 +152,33 @@ const summary = (values: number[]) => {
 /** The exchanges that started and ended within one request's span (requests are sent one at a time). */
 function tripsWithin(start: number, end: number, logs: ReadonlyArray<readonly [FarService, readonly Exchange[]]>): RequestTrips {
   const exchanges: Record<FarService, number> = { dynamodb: 0, facilitator: 0 };
-  const inside: Exchange[] = [];
+  const inside: Array<{ service: FarService; exchange: Exchange & { endedAt: number } }> = [];
   for (const [service, log] of logs) {
     for (const e of log) {
       if (e.startedAt < start || e.endedAt === undefined || e.endedAt > end) continue;
-      inside.push(e);
+      inside.push({ service, exchange: e as Exchange & { endedAt: number } });
       exchanges[service]++;
     }
   }
-  return { serialRoundTrips: serialRoundTrips(inside), exchanges, newConnections: inside.filter((e) => e.handshakeRoundTrips > 0).length };
+  return {
+    serialRoundTrips: serialRoundTrips(inside.map((i) => i.exchange)),
+    exchanges,
+    newConnections: inside.filter((i) => i.exchange.handshakeRoundTrips > 0).length,
+    path: describePath(inside),
+  };
+}
+
+/** Groups exchanges that overlap in time into stages, in order. */
+function describePath(inside: ReadonlyArray<{ service: FarService; exchange: Exchange & { endedAt: number } }>): string {
+  const sorted = [...inside].sort((a, b) => a.exchange.startedAt - b.exchange.startedAt);
+  const stages: Array<{ endedAt: number; names: string[] }> = [];
+  for (const { service, exchange } of sorted) {
+    const name = service === 'dynamodb' ? `DynamoDB ${exchange.request.split('.').pop() || '?'}` : `facilitator ${exchange.request || '?'}`;
+    const last = stages[stages.length - 1];
+    if (last && exchange.startedAt < last.endedAt) {
+      last.names.push(name);
+      last.endedAt = Math.max(last.endedAt, exchange.endedAt);
+    } else stages.push({ endedAt: exchange.endedAt, names: [name] });
+  }
+  return stages.map((s) => s.names.join(' ∥ ')).join(' → ');
 }

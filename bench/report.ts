@@ -196,6 +196,15 @@ function renderFar(f: FarReport): string {
   });
   const ours = f.runs.filter((r) => r.side === 'ours' && r.roundTripMs > 0);
   const serial = ours.length > 0 ? medianOf(ours.flatMap((r) => r.warmTrips.map((t) => t.serialRoundTrips))) : NaN;
+  // The most frequent path of each side at the longest round trip, as the proxies saw it.
+  const longest = Math.max(...f.runs.map((r) => r.roundTripMs));
+  const paths = (['ours', 'peer'] as const).map((side) => {
+    const run = f.runs.find((r) => r.side === side && r.roundTripMs === longest);
+    const counts = new Map<string, number>();
+    for (const t of run?.warmTrips ?? []) counts.set(t.path, (counts.get(t.path) ?? 0) + 1);
+    const [path = 'n/a'] = [...counts.entries()].sort((a, b) => b[1] - a[1]).map(([p]) => p);
+    return `- ${side === 'ours' ? 'ours' : '@x402/express'}: ${path}`;
+  });
   return `## Far from home: round trips to DynamoDB and the facilitator
 
 Lambda@Edge runs at the regional edge cache nearest the viewer; the receipt table and the facilitator
@@ -213,6 +222,8 @@ ${rows.join('\n')}
 
 ${Number.isFinite(serial) ? `Our paid path waits for **${serial} round trips one after another** with connections kept alive; each
 adds a full round trip to the payer's latency (the rows above: latency grows by about that many round trips).` : ''}
+The paid path as the proxies saw it (${longest} ms, connections kept; ∥ = in flight together, → = one after the other):
+${paths.join('\n')}
 
 **What a multi-region (global) table could and could not change.** A DynamoDB global table replica in the
 edge's region would make the receipt writes local (a few ms instead of a round trip to us-east-1).

@@ -37,6 +37,8 @@ export interface Exchange {
   readonly startedAt: number;
   /** When the last byte of the answer reached the client; undefined while unanswered. */
   readonly endedAt: number | undefined;
+  /** For HTTP/1.1: the request line, and DynamoDB's operation (`X-Amz-Target`) if any, e.g. `POST / DynamoDB_20120810.PutItem`. */
+  readonly request: string;
 }
 
 export interface DelayProxy {
@@ -65,6 +67,15 @@ interface LoggedExchange {
   readonly handshakeRoundTrips: number;
   startedAt: number;
   endedAt: number | undefined;
+  request: string;
+}
+
+/** What an HTTP/1.1 request's first bytes say it is (empty for anything else). */
+function describeRequest(head: string): string {
+  const [line = '', ...headers] = head.split('\r\n');
+  if (!/^[A-Z]+ \S+ HTTP\/1\.[01]$/.test(line)) return '';
+  const target = headers.find((h) => h.toLowerCase().startsWith('x-amz-target:'));
+  return [line.replace(/ HTTP\/1\.[01]$/, ''), target?.slice('x-amz-target:'.length).trim()].filter(Boolean).join(' ');
 }
 
 type Item = { readonly at: number; readonly chunk?: Buffer; readonly end?: true; readonly answers?: LoggedExchange };
@@ -132,7 +143,7 @@ export async function startDelayProxy(options: DelayProxyOptions): Promise<Delay
       const now = epochMs();
       if (answered) {
         // A new turn; a connection's first one starts when it connected (its handshake is part of it).
-        current = { connection, handshakeRoundTrips: firstExchange ? handshakeRoundTrips : 0, startedAt: firstExchange ? acceptedAt : now, endedAt: undefined };
+        current = { connection, handshakeRoundTrips: firstExchange ? handshakeRoundTrips : 0, startedAt: firstExchange ? acceptedAt : now, endedAt: undefined, request: describeRequest(chunk.toString('latin1', 0, 4096)) };
         firstExchange = false;
         log.push(current);
         answered = false;

@@ -33,10 +33,10 @@ afterAll(async () => {
   });
 });
 
-async function get(agent: http.Agent, url: string, body?: Buffer): Promise<{ ms: number; text: Buffer }> {
+async function get(agent: http.Agent, url: string, body?: Buffer, headers: Record<string, string> = {}): Promise<{ ms: number; text: Buffer }> {
   const started = performance.now();
   const text = await new Promise<Buffer>((resolve, reject) => {
-    const req = http.request(url, { agent, method: body ? 'POST' : 'GET' }, (res) => {
+    const req = http.request(url, { agent, method: body ? 'POST' : 'GET', headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve(Buffer.concat(chunks)));
@@ -81,7 +81,7 @@ describe('delay proxy', () => {
       expect(second.ms).toBeGreaterThanOrEqual(RTT - 2);
       expect(second.ms).toBeLessThan(RTT + 200);
       const log = proxy.exchanges();
-      expect(log.map((e) => [e.connection, e.handshakeRoundTrips])).toEqual([[1, 2], [1, 0]]);
+      expect(log.map((e) => [e.connection, e.handshakeRoundTrips, e.request])).toEqual([[1, 2, 'GET /a'], [1, 0, 'GET /b']]);
       expect(serialRoundTrips(log)).toBe(4);
       expect(proxy.connectionsOpened).toBe(1);
 
@@ -111,19 +111,21 @@ describe('delay proxy', () => {
     await withProxy(async (proxy, agent) => {
       const body = Buffer.alloc(1 << 20);
       for (let i = 0; i < body.length; i++) body[i] = (i * 7919) % 251;
-      const echoed = await get(agent, `${proxy.url}/echo`, body);
+      const echoed = await get(agent, `${proxy.url}/echo`, body, { 'X-Amz-Target': 'DynamoDB_20120810.PutItem' });
       expect(createHash('sha256').update(echoed.text).digest('hex')).toBe(createHash('sha256').update(body).digest('hex'));
       const closed = await get(agent, `${proxy.url}/close`);
       expect(closed.text.toString()).toBe('ok /close');
       const after = await get(agent, `${proxy.url}/after`);
       expect(after.text.toString()).toBe('ok /after');
       expect(proxy.connectionsOpened).toBe(2);
+      // Each exchange says what it was: the request line, and DynamoDB's operation.
+      expect(proxy.exchanges().map((e) => e.request)).toEqual(['POST /echo DynamoDB_20120810.PutItem', 'GET /close', 'GET /after']);
     });
   });
 });
 
 describe('serialRoundTrips', () => {
-  const ex = (startedAt: number, endedAt: number | undefined, handshakeRoundTrips = 0): Exchange => ({ connection: 1, handshakeRoundTrips, startedAt, endedAt });
+  const ex = (startedAt: number, endedAt: number | undefined, handshakeRoundTrips = 0): Exchange => ({ connection: 1, handshakeRoundTrips, startedAt, endedAt, request: '' });
 
   it('is the heaviest chain of exchanges that do not overlap', () => {
     expect(serialRoundTrips([])).toBe(0);
