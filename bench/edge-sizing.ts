@@ -1,25 +1,25 @@
 /**
  * Edge CPU sizing: the deployed viewer-request and origin-response bundles, each memory size in
  * turn, each function in a process of its own (bench/quota-host.ts) held to Lambda's CPU share for
- * that size by a cgroup quota (bench/cpu-quota.ts), while the local edge sends them paid and refused requests one at a
- * time. Per invocation: wall time (what Lambda@Edge bills) and the process's CPU time; per size,
- * the bundles' cold init under the same quota.
+ * that size by a cgroup quota (bench/cpu-quota.ts), while the local edge sends them paid and
+ * refused requests one at a time. Per invocation: wall time (what Lambda@Edge bills) and the
+ * process's CPU time; per size, each bundle's cold init under the same quota.
  *
  * Where no cgroup can be created (not root, no cpu controller) the quota is not enforced: the
- * figures are then the unthrottled ones, and the report shows the CPU-time scaling estimate only.
+ * figures are then the unthrottled ones, marked so, and the report's estimate from CPU time is the
+ * column to read.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
-import { encodePaymentSignatureHeader } from '@x402/core/http';
-import { generatePrivateKey } from 'viem/accounts';
 import type { EdgeConfig } from '../lambda/core/config';
 import { buildBundle } from '../lib/esbuild-code';
 import { bundleEdgeEntry } from '../local/bundle-edge';
 import { LOCAL_DYNAMO_CREDENTIALS } from '../local/dynamo';
 import { lambdaEnvironment, removeLambdaCode, writeLambdaCode } from '../local/lambda-container';
 import { cgroupCpu, cpuShareFor, createCpuQuota, type CgroupCpu, type CpuQuota } from './cpu-quota';
-import { AGENT_HEADERS, PRICED_PATH, type Bench, type Side } from './harness';
+import { AGENT_HEADERS, PRICED_PATH, refusedPayment, type Bench, type Side } from './harness';
 import type { FromHost, HostEntry, Timed, ToHost } from './quota-host';
+import { medianOf } from './sizing-cost';
 
 /** The paid path's two functions. */
 export type SizedEntry = 'viewerRequest' | 'originResponse';
@@ -58,7 +58,7 @@ export async function runEdgeSizing(bench: Bench, ours: Side, config: EdgeConfig
   const cgroup = cgroupCpu();
   const files = Object.fromEntries(ENTRIES.map((entry) => [entry, writeLambdaCode(`sizing-${entry}`, bundleEdgeEntry(entry, config).code)])) as Record<HostEntry, string>;
   const hostFile = writeLambdaCode('quota-host', buildBundle({ entry: path.join(__dirname, 'quota-host.ts'), settings: { platform: 'node', target: 'node20', format: 'cjs', minify: false, external: [] } }));
-  const refused = await refusedPayment(bench, ours);
+  const refused = await refusedPayment(bench.payers, await bench.terms(ours));
   const runs: SizingRun[] = [];
   try {
     for (const memoryMb of settings.memoryMb) {
@@ -98,17 +98,7 @@ export async function runEdgeSizing(bench: Bench, ours: Side, config: EdgeConfig
   return { cgroup: cgroup.kind === 'none' ? `none (${cgroup.reason})` : `cgroup ${cgroup.kind} at ${cgroup.root}`, runs };
 }
 
-const median = (timed: readonly Timed[]) => {
-  const walls = timed.map((t) => t.wallMs).sort((a, b) => a - b);
-  return walls[Math.floor((walls.length - 1) / 2)] ?? NaN;
-};
-
-/** A real payment whose nonce was changed after signing (its signature no longer matches). */
-export async function refusedPayment(bench: Bench, side: Side): Promise<string> {
-  const payment = await bench.payers.sign(await bench.terms(side));
-  const authorization = { ...(payment.payload.authorization as object), nonce: generatePrivateKey() };
-  return encodePaymentSignatureHeader({ ...payment, payload: { ...payment.payload, authorization } });
-}
+const median = (timed: readonly Timed[]) => medianOf(timed.map((t) => t.wallMs));
 
 interface QuotaHost {
   /** The function's handler, run in the host. */

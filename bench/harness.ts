@@ -5,13 +5,14 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import * as http from 'node:http';
+import type { RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import type { x402Client } from '@x402/core/client';
 import { decodePaymentRequiredHeader, encodePaymentSignatureHeader } from '@x402/core/http';
 import type { PaymentPayload, PaymentRequired } from '@x402/core/types';
-import type { RequestListener } from 'node:http';
 import type { PrivateKeyAccount } from 'viem';
+import { generatePrivateKey } from 'viem/accounts';
 import { officialClientFor } from '../local/agent';
 import type { LocalStack } from '../local/stack';
 import type { EdgeRouter } from './edge-router';
@@ -77,6 +78,13 @@ export class Payers {
     for (let i = 0; i < count; i++) out.push(encodePaymentSignatureHeader(await this.sign(terms)));
     return out;
   }
+}
+
+/** A real payment whose nonce was changed after signing: its signature no longer matches (a `payment-signature` value). */
+export async function refusedPayment(payers: Payers, terms: PaymentRequired): Promise<string> {
+  const payment = await payers.sign(terms);
+  const authorization = { ...(payment.payload.authorization as object), nonce: generatePrivateKey() };
+  return encodePaymentSignatureHeader({ ...payment, payload: { ...payment.payload, authorization } });
 }
 
 /** Paid 200s per payTo over the whole run (warm-ups included): each must be one transfer on chain. */

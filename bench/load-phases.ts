@@ -5,9 +5,7 @@
  * process, again...), so that a machine whose load drifts affects every side alike. Every run's raw
  * figures are kept.
  */
-import { encodePaymentSignatureHeader } from '@x402/core/http';
-import { generatePrivateKey } from 'viem/accounts';
-import { AGENT_HEADERS, FREE_PATH, PRICED_PATH, type Bench, type Side, type SideName } from './harness';
+import { AGENT_HEADERS, FREE_PATH, PRICED_PATH, refusedPayment, type Bench, type Side, type SideName } from './harness';
 import type { RequestTiming } from './instrument';
 import type { LoadJob, LoadResult } from './load-worker';
 import type { BenchSettings } from './settings';
@@ -39,10 +37,8 @@ export async function runLoadPhases(bench: Bench, sides: readonly Side[], settin
     free: async (side) => ({ ...base, url: side.url, path: FREE_PATH, expectStatus: 200 }),
     challenge: async (side) => ({ ...base, url: side.url, path: PRICED_PATH, expectStatus: 402 }),
     badPayment: async (side) => {
-      // A real payment whose nonce was changed after signing: the signature no longer matches.
-      const payment = await bench.payers.sign(await bench.terms(side));
-      const bad = { ...payment, payload: { ...payment.payload, authorization: { ...(payment.payload.authorization as object), nonce: generatePrivateKey() } } };
-      return { ...base, url: side.url, path: PRICED_PATH, headers: { ...AGENT_HEADERS, 'payment-signature': encodePaymentSignatureHeader(bad) }, expectStatus: 402, amount: settings.badPaymentRequests };
+      const bad = await refusedPayment(bench.payers, await bench.terms(side));
+      return { ...base, url: side.url, path: PRICED_PATH, headers: { ...AGENT_HEADERS, 'payment-signature': bad }, expectStatus: 402, amount: settings.badPaymentRequests };
     },
   };
   for (const phase of ['free', 'challenge', 'badPayment'] as const) {

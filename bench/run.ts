@@ -18,18 +18,19 @@ import type { PrivateKeyAccount } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { DEFAULT_ABUSE_LIMITS } from '../lambda/core/abuse-guard';
 import type { EdgeConfig } from '../lambda/core/config';
+import type { Receipt } from '../lambda/core/receipt';
 import type { EdgeHandlers } from '../lambda/edge/cloudfront-adapter';
 import { createEdgeRuntime } from '../lambda/edge/runtime';
 import { BASE_BLOCK_TIME_MS } from '../local/chain';
 import { createReceiptTable, LOCAL_DYNAMO_CREDENTIALS, LOCAL_DYNAMO_REGION } from '../local/dynamo';
 import { listReceipts } from '../local/receipts';
-import { startLocalStack } from '../local/stack';
+import { startLocalStack, type LocalStack } from '../local/stack';
 import { runBaseLikeSection } from './base-like';
 import { measureColdStarts } from './cold-start';
 import { EdgeRouter } from './edge-router';
 import { runEdgeSizing } from './edge-sizing';
 import { farConfig, recordSpans, runFarFromHome, startFarProxies, type FarProxies } from './far-from-home';
-import { createBench, listen, Payers, PaidLedger, startDynamoProcess, startLoader, type Side } from './harness';
+import { createBench, listen, Payers, PaidLedger, startDynamoProcess, startLoader, type Bench, type Side } from './harness';
 import { EdgeTimer } from './instrument';
 import { runLoadPhases } from './load-phases';
 import { createExpressPeer, type CachedPage } from './peer/express-app';
@@ -180,7 +181,7 @@ async function main(): Promise<void> {
 }
 
 /** Every paid 200 must be exactly one transfer on chain to its side's payTo, and each of ours a settled receipt. */
-async function settlementCheck(bench: ReturnType<typeof createBench>, stack: { chain: { settledTransfers(): Promise<Array<{ to: string }>> } }, sides: Side[], receipts: () => Promise<Array<{ status: string }>>): Promise<NonNullable<BenchReport['settlements']>> {
+async function settlementCheck(bench: Bench, stack: LocalStack, sides: Side[], receipts: () => Promise<Receipt[]>): Promise<NonNullable<BenchReport['settlements']>> {
   const transfers = await stack.chain.settledTransfers();
   const onChain = (payTo: string) => transfers.filter((t) => t.to.toLowerCase() === payTo).length;
   const label = (payTo: string) => (payTo === sides[0].payTo.toLowerCase() ? 'ours' : '@x402/express');

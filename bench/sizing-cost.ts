@@ -7,6 +7,7 @@
  * is wall time from the handler's start to its return, waits on the network included; GB =
  * memory MB / 1,024 as in AWS's pricing examples.
  */
+import { percentile } from './load-worker';
 import type { Timed } from './quota-host';
 
 export const LAMBDA_EDGE_PRICING = {
@@ -27,15 +28,9 @@ export function costPerMillion(durationsMs: readonly number[], memoryMb: number,
   return pricing.usdPerMillionRequests + 1e6 * meanSeconds * (memoryMb / 1024) * pricing.usdPerGbSecond;
 }
 
-export const medianOf = (values: readonly number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted.length === 0 ? NaN : sorted[Math.ceil(sorted.length / 2) - 1];
-};
-
-export const p99Of = (values: readonly number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.ceil(0.99 * sorted.length) - 1)];
-};
+const sorted = (values: readonly number[]) => [...values].sort((a, b) => a - b);
+export const medianOf = (values: readonly number[]): number => percentile(sorted(values), 50);
+export const p99Of = (values: readonly number[]): number => percentile(sorted(values), 99);
 
 /**
  * A handler's median at `memoryMb` predicted from a run at one full CPU: its waits stay, its CPU
