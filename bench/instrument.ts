@@ -9,12 +9,15 @@ import { performance } from 'node:perf_hooks';
 import type { PaywallPorts } from '../lambda/core/paywall';
 import type { ReceiptStorePort } from '../lambda/core/ports';
 import type { EdgeHandlers } from '../lambda/edge/cloudfront-adapter';
+import { epochMs } from '../local/delay-proxy';
 
 export interface RequestTiming {
   /** Wall time inside the viewer-request and origin-response handlers. */
   handlerMs: number;
   /** Wall time inside facilitator calls (verify, settle). */
   facilitatorMs: number;
+  /** Of which settle (on Base, the wait for the block). */
+  settleMs: number;
   /** Wall time inside receipt-store calls (DynamoDB). */
   storeMs: number;
   /**
@@ -26,6 +29,9 @@ export interface RequestTiming {
   inFlight: number;
   waitingSince: number;
   settled: boolean;
+  /** First handler start and last handler end, epoch ms (local/delay-proxy.ts `epochMs`). */
+  startedAt: number;
+  endedAt: number;
 }
 
 export class EdgeTimer {
@@ -41,8 +47,15 @@ export class EdgeTimer {
     return [...this.records.values()].filter((r) => r.settled);
   }
 
+  /** Each completed paid request's span inside our handlers, epoch ms, in order. */
+  paidWindows(): Array<readonly [number, number]> {
+    return this.paidRequests()
+      .map((r) => [r.startedAt, r.endedAt] as const)
+      .sort((a, b) => a[0] - b[0]);
+  }
+
   wrapPorts = (ports: PaywallPorts): PaywallPorts => {
-    const time = <T>(field: 'facilitatorMs' | 'storeMs', call: () => Promise<T>): Promise<T> => {
+    const time = <T>(field: 'facilitatorMs' | 'storeMs', call: () => Promise<T>, also?: 'settleMs'): Promise<T> => {
       const record = this.als.getStore();
       const started = performance.now();
       if (record && record.inFlight++ === 0) record.waitingSince = started;
@@ -50,6 +63,7 @@ export class EdgeTimer {
         if (!record) return;
         const ended = performance.now();
         record[field] += ended - started;
+        if (also) record[also] += ended - started;
         if (--record.inFlight === 0) record.waitingMs += ended - record.waitingSince;
       });
     };
@@ -74,7 +88,7 @@ export class EdgeTimer {
       ...ports,
       facilitator: {
         verify: (...args) => time('facilitatorMs', () => ports.facilitator.verify(...args)),
-        settle: (...args) => time('facilitatorMs', () => ports.facilitator.settle(...args)),
+        settle: (...args) => time('facilitatorMs', () => ports.facilitator.settle(...args), 'settleMs'),
       },
       receipts,
     };
@@ -84,11 +98,12 @@ export class EdgeTimer {
     const timed = <E extends { Records: Array<{ cf: { config: { requestId: string } } }> }, R>(handler: (event: E) => Promise<R>) => (event: E): Promise<R> => {
       const id = event.Records[0].cf.config.requestId;
       let record = this.records.get(id);
-      if (!record) this.records.set(id, (record = { handlerMs: 0, facilitatorMs: 0, storeMs: 0, waitingMs: 0, inFlight: 0, waitingSince: 0, settled: false }));
-      const rec = record;
       const started = performance.now();
+      if (!record) this.records.set(id, (record = { handlerMs: 0, facilitatorMs: 0, settleMs: 0, storeMs: 0, waitingMs: 0, inFlight: 0, waitingSince: 0, settled: false, startedAt: epochMs(), endedAt: 0 }));
+      const rec = record;
       return this.als.run(rec, () => handler(event)).finally(() => {
         rec.handlerMs += performance.now() - started;
+        rec.endedAt = epochMs();
       });
     };
     return { viewerRequest: timed(handlers.viewerRequest), originRequest: timed(handlers.originRequest), originResponse: timed(handlers.originResponse) };

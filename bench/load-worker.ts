@@ -8,8 +8,13 @@
  * payment and is counted as an unexpected status).
  * Latencies are taken from autocannon's per-response event (floating-point milliseconds) rather
  * than its histogram, which rounds to whole milliseconds.
+ *
+ * Throughput is responses ÷ the time from the first request sent to the last response received.
+ * autocannon itself only notices that a fixed-count job is done on its 1 s tick, so its own
+ * duration (kept as `wallSeconds`) is a whole number of seconds plus a few ms.
  */
 import autocannon from 'autocannon';
+import { epochMs } from '../local/delay-proxy';
 
 export interface LoadJob {
   readonly id: number;
@@ -24,18 +29,26 @@ export interface LoadJob {
   readonly durationSeconds?: number;
   readonly amount?: number;
   readonly expectStatus: number;
+  /** Return each request's [sent, received] in epoch ms (to attribute work logged elsewhere to it). */
+  readonly recordWindows?: boolean;
 }
 
 export interface LoadResult {
   readonly requests: number;
+  /** From the first request sent to the last response received. */
   readonly seconds: number;
+  /** requests ÷ seconds. */
   readonly rps: number;
+  /** The job as autocannon ran it, start to done (fixed-count jobs end on its 1 s tick). */
+  readonly wallSeconds: number;
   readonly p50: number;
   readonly p99: number;
   readonly mean: number;
   readonly statuses: Record<string, number>;
   readonly unexpected: number;
   readonly errors: number;
+  /** With `recordWindows`: each response's [sent, received], epoch ms, in order of arrival. */
+  readonly windows?: ReadonlyArray<readonly [number, number]>;
 }
 
 export function percentile(sorted: readonly number[], p: number): number {
@@ -46,6 +59,9 @@ export function percentile(sorted: readonly number[], p: number): number {
 
 async function run(job: LoadJob): Promise<LoadResult> {
   const latencies: number[] = [];
+  const windows: Array<[number, number]> = [];
+  let firstSent = Infinity;
+  let lastReceived = -Infinity;
   const statuses: Record<string, number> = {};
   let next = 0;
   const pool = job.perRequestHeader;
@@ -75,23 +91,31 @@ async function run(job: LoadJob): Promise<LoadResult> {
       (error, done) => (error ? reject(error) : resolve(done)),
     );
     instance.on('response', (_client, statusCode, _bytes, responseTime) => {
+      const received = epochMs();
+      const sent = received - responseTime;
+      firstSent = Math.min(firstSent, sent);
+      lastReceived = Math.max(lastReceived, received);
+      if (job.recordWindows) windows.push([sent, received]);
       latencies.push(responseTime);
       statuses[statusCode] = (statuses[statusCode] ?? 0) + 1;
     });
   });
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const wallSeconds = Number(process.hrtime.bigint() - started) / 1e9;
   latencies.sort((a, b) => a - b);
   const total = latencies.length;
+  const seconds = total > 0 ? (lastReceived - firstSent) / 1000 : 0;
   return {
     requests: total,
     seconds,
-    rps: total / seconds,
+    rps: seconds > 0 ? total / seconds : 0,
+    wallSeconds,
     p50: percentile(latencies, 50),
     p99: percentile(latencies, 99),
     mean: latencies.reduce((sum, v) => sum + v, 0) / Math.max(1, total),
     statuses,
     unexpected: total - (statuses[job.expectStatus] ?? 0),
     errors: result.errors + result.timeouts,
+    ...(job.recordWindows ? { windows } : {}),
   };
 }
 

@@ -1,42 +1,99 @@
 /** The shape of bench/results/latest.json and its markdown rendering. */
+import { feesPer1000Usd, paidCount, transactionsPerPaidRequest, type BaseLikeReport } from './base-like';
 import type { ColdStartResult } from './cold-start';
-import type { LoadResult } from './load-worker';
+import { MB_PER_VCPU } from './cpu-quota';
+import type { SizingReport } from './edge-sizing';
+import type { FarReport, FarRun } from './far-from-home';
+import type { SideName } from './harness';
+import type { RequestTiming } from './instrument';
+import type { PhaseName, PhaseRun, PhaseRuns } from './load-phases';
+import { percentile } from './load-worker';
+import type { BenchSettings, SectionName } from './settings';
 import type { SignatureCost } from './signature-cost';
-
-export type SideName = 'ours' | 'peerOrigin' | 'peerMemory';
-type PhaseName = 'free' | 'challenge' | 'badPayment' | 'paid' | 'paidSequential';
+import { costPerMillion, LAMBDA_EDGE_PRICING, medianOf, p99Of, recommendMemory, scaledMedianMs, VIEWER_TRIGGER_MAX_MB } from './sizing-cost';
 
 export interface EdgeAdded {
   readonly requests: number;
-  /** Handler time minus facilitator and DynamoDB time, per paid request. */
+  /** Handler time minus the time a facilitator or DynamoDB call was in flight, per paid request. */
   readonly medianMs: number;
   readonly p99Ms: number;
   readonly handlerMedianMs: number;
   readonly facilitatorMedianMs: number;
+  readonly settleMedianMs: number;
   readonly storeMedianMs: number;
   readonly multipleOfSignature: number;
 }
 
 export interface BenchReport {
   generatedAt: string;
-  machine: { cpu: string; cores: number; memoryGiB: number; node: string; platform: string };
-  settings: Record<string, number>;
-  phases: Record<PhaseName, Partial<Record<SideName, LoadResult>>>;
-  coldStart: Record<'oursBundled' | 'oursUnbundled' | 'peerBundled' | 'peerUnbundled', ColdStartResult>;
-  signature: SignatureCost;
-  edgeAdded: { sequential: EdgeAdded; loaded: EdgeAdded };
-  /** On-chain transfers to each side's payTo over the whole run (warm-ups included). */
-  settlements: { ours: number; oursReceipts: number; peer: number };
+  machine: { cpu: string; cores: number; memoryGiB: number; node: string; platform: string; loadAverage: number[] };
+  settings: BenchSettings;
+  sections: SectionName[];
+  phases?: PhaseRuns;
+  coldStart?: Record<'oursBundled' | 'oursUnbundled' | 'peerBundled' | 'peerUnbundled', ColdStartResult>;
+  signature?: SignatureCost;
+  edgeAdded?: { sequential: EdgeAdded; loaded: EdgeAdded };
+  baseLike?: BaseLikeReport;
+  far?: FarReport;
+  sizing?: SizingReport;
+  /** Paid 200s (warm-ups included) against on-chain transfers, per payTo. */
+  settlements?: { byPayTo: Array<{ side: string; payTo: string; paid: number; onChain: number }>; oursReceipts: number };
   wallSeconds: number;
 }
 
-const ms = (v: number) => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
+export function edgeAdded(records: RequestTiming[], signatureMedianMs: number): EdgeAdded {
+  const sorted = (values: number[]) => [...values].sort((a, b) => a - b);
+  const added = sorted(records.map((r) => r.handlerMs - r.waitingMs));
+  const median = (values: number[]) => percentile(sorted(values), 50);
+  return {
+    requests: records.length,
+    medianMs: percentile(added, 50),
+    p99Ms: percentile(added, 99),
+    handlerMedianMs: median(records.map((r) => r.handlerMs)),
+    facilitatorMedianMs: median(records.map((r) => r.facilitatorMs)),
+    settleMedianMs: median(records.map((r) => r.settleMs)),
+    storeMedianMs: median(records.map((r) => r.storeMs)),
+    multipleOfSignature: percentile(added, 50) / signatureMedianMs,
+  };
+}
+
+const ms = (v: number) => (!Number.isFinite(v) ? 'n/a' : v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
 const ratio = (ours: number, theirs: number) => (theirs > 0 && Number.isFinite(ours / theirs) ? `${(ours / theirs).toFixed(2)}×` : 'n/a');
+const usd = (v: number) => `$${v < 0.1 ? v.toFixed(4) : v.toFixed(2)}`;
+/** A price as published: `$0.60`, `$0.00005001`. */
+const price = (v: number) => `$${v >= 0.01 ? v.toFixed(2) : String(v)}`;
+
+/** Median and range over repetitions, e.g. `43 (40–47)`. */
+function spread(values: number[], format: (v: number) => string): { median: number; text: string } {
+  const sorted = [...values].sort((a, b) => a - b);
+  const median = percentile(sorted, 50);
+  const [lo, hi] = [sorted[0], sorted[sorted.length - 1]];
+  return { median, text: `${format(median)} (${format(lo)}–${format(hi)})` };
+}
 
 export function renderMarkdown(r: BenchReport): string {
+  const parts = [
+    `# cdk-x402 benchmark: our edge vs the official @x402/express middleware
+
+Generated ${r.generatedAt} by \`npm run bench\`${r.sections.length < 4 ? ` --only=${r.sections.join(',')}` : ''} in ${r.wallSeconds.toFixed(0)} s.
+Machine: ${r.machine.cpu}, ${r.machine.cores} cores, ${r.machine.memoryGiB} GiB, Node ${r.machine.node}, ${r.machine.platform}; load average at the end ${r.machine.loadAverage.join(' / ')} (1 / 5 / 15 min: anything above about 1 means other work shared the cores).`,
+  ];
+  if (r.phases && r.coldStart && r.signature && r.edgeAdded) parts.push(renderSideBySide(r, r.phases, r.coldStart, r.signature, r.edgeAdded));
+  if (r.baseLike) parts.push(renderBaseLike(r.baseLike));
+  if (r.far) parts.push(renderFar(r.far));
+  if (r.sizing) parts.push(renderSizing(r.sizing, r));
+  if (r.settlements) {
+    parts.push(`## Settlements
+
+Every paid 200 of the run (warm-ups and every section included) against the transfers on chain:
+${r.settlements.byPayTo.map((s) => `${s.side} ${s.paid} paid, ${s.onChain} on chain`).join('; ')}; our settled receipts: ${r.settlements.oursReceipts}.`);
+  }
+  parts.push(METHOD(r));
+  return parts.join('\n\n') + '\n';
+}
+
+function renderSideBySide(r: BenchReport, phases: PhaseRuns, c: NonNullable<BenchReport['coldStart']>, s: SignatureCost, edge: NonNullable<BenchReport['edgeAdded']>): string {
   const rows: string[] = [];
-  const row = (label: string, ours: number, origin: number, memory: number, format: (v: number) => string) =>
-    rows.push(`| ${label} | ${format(ours)} | ${format(origin)} | ${ratio(ours, origin)} | ${format(memory)} | ${ratio(ours, memory)} |`);
   const titles: Record<PhaseName, string> = {
     free: 'free pass-through',
     challenge: '402 challenge',
@@ -44,26 +101,34 @@ export function renderMarkdown(r: BenchReport): string {
     paid: `valid paid request, end to end (c=${r.settings.connections})`,
     paidSequential: 'valid paid request, end to end (c=1)',
   };
+  const measures: Array<[string, (l: PhaseRun) => number, (v: number) => string]> = [
+    ['req/s', (l) => l.rps, (v) => v.toFixed(0)],
+    ['p50 ms', (l) => l.p50, ms],
+    ['p99 ms', (l) => l.p99, ms],
+  ];
+  // Facilitator calls per response show what each side asks the facilitator for (e.g. a refused
+  // signature that could be a smart wallet's goes to /verify on both sides).
+  const callsPerResponse = (l: PhaseRun) => (l.facilitatorCalls.verify + l.facilitatorCalls.settle) / Math.max(1, l.requests);
   for (const phase of Object.keys(titles) as PhaseName[]) {
-    const p = r.phases[phase];
-    const [o, a, b] = [p.ours!, p.peerOrigin!, p.peerMemory!];
-    row(`${titles[phase]}: req/s`, o.rps, a.rps, b.rps, (v) => v.toFixed(0));
-    row(`${titles[phase]}: p50 ms`, o.p50, a.p50, b.p50, ms);
-    row(`${titles[phase]}: p99 ms`, o.p99, a.p99, b.p99, ms);
+    const withCalls: Array<[string, (l: PhaseRun) => number, (v: number) => string]> =
+      phase === 'free' || phase === 'challenge' ? measures : [...measures, ['facilitator calls per response (/verify + /settle)', callsPerResponse, (v) => v.toFixed(2)]];
+    for (const [label, pick, format] of withCalls) {
+      const cells = (['ours', 'peerOrigin', 'peerMemory'] as SideName[]).map((side) => spread((phases[phase][side] ?? []).map(pick), format));
+      rows.push(`| ${titles[phase]}: ${label} | ${cells[0].text} | ${cells[1].text} | ${ratio(cells[0].median, cells[1].median)} | ${cells[2].text} | ${ratio(cells[0].median, cells[2].median)} |`);
+    }
   }
-  const c = r.coldStart;
   const kb = (v: number) => `${(v / 1024).toFixed(1)} KB`;
-  row('handler bundle, zipped (same esbuild settings)', c.oursBundled.zippedBytes, c.peerBundled.zippedBytes, c.peerBundled.zippedBytes, kb);
-  row('cold-start module init, bundled: ms (median)', c.oursBundled.initMs.median, c.peerBundled.initMs.median, c.peerBundled.initMs.median, ms);
-  row('cold-start module init, from node_modules: ms (median)', c.oursUnbundled.initMs.median, c.peerUnbundled.initMs.median, c.peerUnbundled.initMs.median, ms);
+  const fixed = (label: string, ours: number, peer: number, format: (v: number) => string) => rows.push(`| ${label} | ${format(ours)} | ${format(peer)} | ${ratio(ours, peer)} | ${format(peer)} | ${ratio(ours, peer)} |`);
+  fixed('handler bundle, zipped (same esbuild settings)', c.oursBundled.zippedBytes, c.peerBundled.zippedBytes, kb);
+  fixed('cold-start module init, bundled: ms (median)', c.oursBundled.initMs.median, c.peerBundled.initMs.median, ms);
+  fixed('cold-start module init, from node_modules: ms (median)', c.oursUnbundled.initMs.median, c.peerUnbundled.initMs.median, ms);
+  const reps = r.settings.repetitions;
+  return `## Side by side
 
-  const s = r.signature;
-  const seq = r.edgeAdded.sequential;
-  const loaded = r.edgeAdded.loaded;
-  return `# cdk-x402 benchmark: our edge vs the official @x402/express middleware
-
-Generated ${r.generatedAt} by \`npm run bench\` in ${r.wallSeconds.toFixed(0)} s.
-Machine: ${r.machine.cpu}, ${r.machine.cores} cores, ${r.machine.memoryGiB} GiB, Node ${r.machine.node}, ${r.machine.platform}.
+Each load line: the median of ${reps} runs per side (the sides interleaved), with the lowest and highest in
+brackets; the ratio is of the medians. Throughput is responses ÷ the time from the first request sent
+to the last response received. Every run's raw figures (requests, that window, autocannon's own
+duration, percentiles, statuses) are in \`latest.json\` under \`phases\`.
 
 | line | ours: local edge (CloudFront emulation + our λ@Edge handlers + origin hop) | @x402/express + origin hop | ratio ours/theirs | @x402/express, content in-process | ratio ours/theirs |
 |---|---|---|---|---|---|
@@ -76,16 +141,173 @@ For req/s a ratio above 1 favours ours; for latency, size and init time a ratio 
 
 **Edge-added time of a paid request** (time inside our viewer-request + origin-response handlers
 minus the time during which a facilitator or DynamoDB call was in flight (their union: verify and
-the reservation overlap); it includes our own local signature
-check, decoding, receipts and headers):
-- sequential (c=1, ${seq.requests} requests): median **${ms(seq.medianMs)} ms = ${seq.multipleOfSignature.toFixed(2)}× one signature verification**, p99 ${ms(seq.p99Ms)} ms
-  (handlers ${ms(seq.handlerMedianMs)} ms, of which facilitator ${ms(seq.facilitatorMedianMs)} ms and DynamoDB ${ms(seq.storeMedianMs)} ms, medians);
-- under load (c=${r.settings.connections}, ${loaded.requests} requests): median ${ms(loaded.medianMs)} ms = ${loaded.multipleOfSignature.toFixed(2)}×, p99 ${ms(loaded.p99Ms)} ms
-  (includes event-loop queueing behind other requests in the same process).
+the reservation overlap); it includes our own local signature check, decoding, receipts and headers),
+over the ${reps} runs of each paid phase:
+- sequential (c=1, ${edge.sequential.requests} requests): median **${ms(edge.sequential.medianMs)} ms = ${edge.sequential.multipleOfSignature.toFixed(2)}× one signature verification**, p99 ${ms(edge.sequential.p99Ms)} ms
+  (handlers ${ms(edge.sequential.handlerMedianMs)} ms, of which facilitator ${ms(edge.sequential.facilitatorMedianMs)} ms (settle ${ms(edge.sequential.settleMedianMs)} ms) and DynamoDB ${ms(edge.sequential.storeMedianMs)} ms, medians);
+- under load (c=${r.settings.connections}, ${edge.loaded.requests} requests): median ${ms(edge.loaded.medianMs)} ms = ${edge.loaded.multipleOfSignature.toFixed(2)}×, p99 ${ms(edge.loaded.p99Ms)} ms
+  (includes event-loop queueing behind other requests in the same process).`;
+}
 
-Settlements on chain during the run (warm-ups included): ours ${r.settlements.ours} (settled receipts: ${r.settlements.oursReceipts}), @x402/express ${r.settlements.peer}.
+function renderBaseLike(b: BaseLikeReport): string {
+  const rows: string[] = [];
+  for (const line of b.lines) {
+    for (const [side, s] of Object.entries(line.sides)) {
+      if (!s) continue;
+      const tx = transactionsPerPaidRequest(s);
+      const fees = feesPer1000Usd(tx.facilitator, b.pricing);
+      const revenue = 1000 * b.priceUsd;
+      rows.push(
+        `| ${line.model} | ${side === 'ours' ? 'ours' : '@x402/express + origin hop'} | ${ms(s.sequential.load.p50)} / ${ms(s.sequential.load.p99)} | ${ms(s.loaded.load.p50)} / ${ms(s.loaded.load.p99)} | ${s.loaded.load.rps.toFixed(1)} | ${tx.facilitator.toFixed(2)} (${tx.all.toFixed(2)}) | ${usd(fees)} (${((100 * fees) / revenue).toFixed(0)}% of ${usd(revenue)}) |`,
+      );
+    }
+  }
+  const first = b.lines[0]?.sides;
+  const settle = first?.ours?.settleMedianMs;
+  const requests = first?.ours ? `${paidCount(first.ours.sequential)} requests at c=1 and ${paidCount(first.ours.loaded)} at c=10` : '';
+  return `## Base-like chain: a block every ${(b.blockTimeMs / 1000).toFixed(1)} s
 
-## Method
+The local chain mines a block every ${b.blockTimeMs} ms (\`--block-time-ms\` changes it), as Base does, so
+a settlement waits in the mempool for the next block; everything else is as above. Per side and billing
+model: ${requests} (after one warm-up request), the facilitator's transactions counted from its
+account nonce and all transactions from the blocks mined meanwhile.
+
+| billing model | side | c=1: p50 / p99 ms | c=10: p50 / p99 ms | c=10: req/s | on-chain transactions per paid request: facilitator's (all) | CDP facilitator fees per 1,000 paid requests (share of the revenue at the route's price) |
+|---|---|---|---|---|---|---|
+${rows.join('\n')}
+
+${settle !== undefined ? `Our median wait inside the facilitator's settle: ${ms(settle)} ms. ` : ''}Requests sent back to back at c=1 each wait
+about a whole block: the next request's settlement is sent just after the previous block was mined.
+Fees at CDP's published price (${b.pricing.source}): the first ${b.pricing.freeTransactionsPerMonth.toLocaleString('en-US')} on-chain facilitator
+transactions a month are free, then $${b.pricing.usdPerTransaction} per on-chain transaction whatever the amount; the
+column counts fees beyond the free tier. Billing models that settle less often (passes, \`upto\`,
+batch settlement) add their lines to this table (\`BILLING_MODELS\` in bench/base-like.ts).`;
+}
+
+function renderFar(f: FarReport): string {
+  const trips = (run: FarRun, pick: (t: FarRun['warmTrips'][number]) => number) => {
+    const values = run.warmTrips.map(pick).sort((a, b) => a - b);
+    const [lo, mid, hi] = [values[0], percentile(values, 50), values[values.length - 1]];
+    return lo === hi ? `${mid}` : `${mid} (${lo}–${hi})`;
+  };
+  const rows = f.runs.map((run) => {
+    const cold = run.coldTrips.map((t) => t.serialRoundTrips);
+    return `| ${run.roundTripMs} ms | ${run.side === 'ours' ? 'ours' : '@x402/express + origin hop'} | ${ms(run.warm.p50)} / ${ms(run.warm.p99)} | **${trips(run, (t) => t.serialRoundTrips)}** | ${trips(run, (t) => t.exchanges.dynamodb)} + ${trips(run, (t) => t.exchanges.facilitator)} | ${ms(medianOf(run.coldLatencyMs))} | ${medianOf(cold)} (${medianOf(run.coldTrips.map((t) => t.newConnections))} new connections) |`;
+  });
+  const ours = f.runs.filter((r) => r.side === 'ours' && r.roundTripMs > 0);
+  const serial = ours.length > 0 ? medianOf(ours.flatMap((r) => r.warmTrips.map((t) => t.serialRoundTrips))) : NaN;
+  // The most frequent path of each side at the longest round trip, as the proxies saw it.
+  const longest = Math.max(...f.runs.map((r) => r.roundTripMs));
+  const paths = (['ours', 'peer'] as const).map((side) => {
+    const run = f.runs.find((r) => r.side === side && r.roundTripMs === longest);
+    const counts = new Map<string, number>();
+    for (const t of run?.warmTrips ?? []) counts.set(t.path, (counts.get(t.path) ?? 0) + 1);
+    const [path = 'n/a'] = [...counts.entries()].sort((a, b) => b[1] - a[1]).map(([p]) => p);
+    return `- ${side === 'ours' ? 'ours' : '@x402/express'}: ${path}`;
+  });
+  return `## Far from home: round trips to DynamoDB and the facilitator
+
+Lambda@Edge runs at the regional edge cache nearest the viewer; the receipt table and the facilitator
+stay in one region. Loopback TCP proxies (local/delay-proxy.ts) hold every byte for half the round-trip
+time each way, and a new connection for ${f.handshakeRoundTrips} round trips more (TCP, then TLS 1.3) before its first byte:
+80 ms is about Europe to us-east-1, 200 ms Asia to us-east-1. The peer gets the same delay to its
+facilitator (it has no table). Paid requests one at a time; every exchange the proxies log inside a
+request's span in the server (ours: from our viewer-request's start to our origin-response's end)
+counts for it. "Serial" is the heaviest chain of exchanges no two of which overlap in time (calls in
+flight together count once; a new connection weighs its handshake too).
+
+| round trip | side | p50 / p99 ms (connections kept) | serial round trips per request (range) | exchanges per request: DynamoDB + facilitator | p50 ms on new connections | serial round trips on new connections |
+|---|---|---|---|---|---|---|
+${rows.join('\n')}
+
+${Number.isFinite(serial) ? `Our paid path waits for **${serial} round trips one after another** with connections kept alive; each
+adds a full round trip to the payer's latency (the rows above: latency grows by about that many round trips).` : ''}
+The paid path as the proxies saw it (${longest} ms, connections kept; ∥ = in flight together, → = one after the other):
+${paths.join('\n')}
+
+**What a multi-region (global) table could and could not change.** A DynamoDB global table replica in the
+edge's region would make the receipt writes local (a few ms instead of a round trip to us-east-1).
+But with the default multi-Region eventual consistency, a conditional write is checked against the
+local replica only and replication takes up to about a second, last writer wins: the same payment
+presented at two edges in two regions at once could be reserved in both. The chain still lets the
+authorization settle once (the second settle fails with the nonce already used, and our
+origin-response then withholds the content: fail closed), but the table's single-use guarantee and
+the redelivery count become per-region. Multi-Region Strong Consistency makes conditional writes
+consistent across regions, but only within one region set of three replicas (e.g. all in the US),
+and it makes each write wait for another region: it cannot make an Asian edge's write local.
+Neither helps the facilitator's round trips (verify, settle), which stay with wherever the
+facilitator runs.`;
+}
+
+function renderSizing(z: SizingReport, r: BenchReport): string {
+  const walls = (t: Array<{ wallMs: number }>) => t.map((x) => x.wallMs);
+  const cpus = (t: Array<{ cpuMs: number }>) => t.map((x) => x.cpuMs);
+  const full = z.runs.find((run) => run.memoryMb === MB_PER_VCPU);
+  const localSettle = r.edgeAdded?.sequential.settleMedianMs;
+  const baseSettle = r.baseLike?.lines[0]?.sides.ours?.settleMedianMs;
+  // What settling on Base adds to the origin-response's loopback duration (the loopback settle itself, when measured, is already in it).
+  const settleExtra = baseSettle !== undefined ? Math.max(0, baseSettle - (localSettle ?? 0)) : undefined;
+  const latencyRows = z.runs.map((run) => {
+    const cell = (calls: Array<{ wallMs: number; cpuMs: number }>) => `${ms(medianOf(walls(calls)))} / ${ms(p99Of(walls(calls)))} (${ms(medianOf(cpus(calls)))})`;
+    const estimate = full && run !== full ? ms(scaledMedianMs(full.calls.viewerRequestPaid, run.memoryMb, MB_PER_VCPU)) : '–';
+    const init = (entry: 'viewerRequest' | 'originResponse') => ms(run.init[entry]?.wallMs ?? NaN);
+    return `| ${run.memoryMb} MB (${(100 * run.cpuShare).toFixed(1)}% of a CPU${run.enforced ? '' : ', not enforced'}) | ${cell(run.calls.viewerRequestPaid)} | ${estimate} | ${cell(run.calls.viewerRequestRefused)} | ${cell(run.calls.originResponsePaid)} | ${init('viewerRequest')} / ${init('originResponse')} | ${run.peakRssMb.viewerRequest.toFixed(0)} / ${run.peakRssMb.originResponse.toFixed(0)} |`;
+  });
+  const costRows = z.runs.map((run) => {
+    const cost = (calls: Array<{ wallMs: number }>, extra = 0) => usd(costPerMillion(walls(calls), run.memoryMb, extra));
+    const viewer = (calls: Array<{ wallMs: number }>) => (run.memoryMb > VIEWER_TRIGGER_MAX_MB ? `(${cost(calls)})` : cost(calls));
+    return `| ${run.memoryMb} MB | ${viewer(run.calls.viewerRequestPaid)} | ${viewer(run.calls.viewerRequestRefused)} | ${cost(run.calls.originResponsePaid)} | ${settleExtra !== undefined ? cost(run.calls.originResponsePaid, settleExtra) : 'n/a'} |`;
+  });
+  // Origin-response: the smallest size that adds at most 5% of what a payer waits on Base anyway.
+  const basePaidP50 = r.baseLike?.lines[0]?.sides.ours?.sequential.load.p50;
+  const budgetMs = basePaidP50 !== undefined ? 0.05 * basePaidP50 : 10;
+  const originMedians = z.runs.map((run) => ({ memoryMb: run.memoryMb, medianMs: medianOf(walls(run.calls.originResponsePaid)) }));
+  const originPick = recommendMemory(originMedians, budgetMs);
+  const at = (mb: number) => z.runs.find((run) => run.memoryMb === mb);
+  const viewer128 = at(VIEWER_TRIGGER_MAX_MB);
+  const originAt = (mb: number) => at(mb) && ms(medianOf(walls(at(mb)!.calls.originResponsePaid)));
+  const originCost = (mb: number) => at(mb) && usd(costPerMillion(walls(at(mb)!.calls.originResponsePaid), mb, settleExtra ?? 0));
+  return `## Edge CPU sizing: Lambda's CPU share per memory size
+
+The deployed viewer-request and origin-response bundles run, each in a process of its own, held to
+Lambda's CPU share for each memory size (1,769 MB = one vCPU, so 128 MB ≈ 7.2% of a CPU) by a CPU
+quota (${z.cgroup}; ${z.runs[0]?.quota ?? ''} at 128 MB: a 20 ms period, as measured on Lambda),
+while the local edge sends them paid requests (${r.settings.sizing.paidRequests} per size after 3 warm-ups)
+and refused ones (${r.settings.sizing.refusedRequests}, bad signature) one at a time. DynamoDB and the facilitator run
+outside the quota, as remote services do. Wall time per invocation is what Lambda@Edge bills; CPU is
+the process's CPU time for it. Each function has a process (and a quota) of its own, as each has
+its own execution environment on Lambda. Cold init = loading the function's bundle in its fresh
+process under the quota (the AWS SDK from node_modules, as the Lambda runtime provides it); Lambda
+may give the init phase more CPU than this (not documented), so read it as the worst case.
+
+| memory (CPU share) | viewer-request, paid: p50 / p99 ms (CPU ms) | its p50 estimated from the 1 vCPU run's CPU time × 1,769 / MB | viewer-request, refused: p50 / p99 ms (CPU ms) | origin-response, paid: p50 / p99 ms (CPU ms) | cold init ms: viewer-request / origin-response | peak RSS MB: viewer-request / origin-response |
+|---|---|---|---|---|---|---|
+${latencyRows.join('\n')}
+
+Cost per million invocations at the Lambda@Edge list price (${LAMBDA_EDGE_PRICING.source}: ${price(LAMBDA_EDGE_PRICING.usdPerMillionRequests)} per million
+requests + ${price(LAMBDA_EDGE_PRICING.usdPerGbSecond)} per GB-second, billed per ${LAMBDA_EDGE_PRICING.billedIncrementMs} ms of wall time), from the mean billed duration above.
+Viewer triggers cannot have more than ${VIEWER_TRIGGER_MAX_MB} MB: their costs in brackets only show what the same work would cost there.
+
+| memory | viewer-request, paid | viewer-request, refused | origin-response, paid (loopback settle) | origin-response, paid, with Base's settle wait${settleExtra !== undefined ? ` (+${ms(settleExtra)} ms, Base-like section)` : ''} |
+|---|---|---|---|---|
+${costRows.join('\n')}
+
+**Recommendation.** viewer-request: **${VIEWER_TRIGGER_MAX_MB} MB**, the only size CloudFront allows for viewer triggers
+(their maximum${viewer128 ? `; at it a paid request's pre-check, reservation and verify take ${ms(medianOf(walls(viewer128.calls.viewerRequestPaid)))} ms at the median and a refused one ${ms(medianOf(walls(viewer128.calls.viewerRequestRefused)))} ms` : ''}):
+its CPU work is the thing to make cheaper, not its memory. origin-response: **${originPick} MB**, the smallest size
+whose median adds at most ${ms(budgetMs)} ms (${basePaidP50 !== undefined ? `5% of our paid p50 at c=1 on the Base-like chain, ${ms(basePaidP50)} ms` : 'no Base-like run: a fixed 10 ms'}) to the fastest size's:
+its median is ${originAt(originPick)} ms there (${originAt(256) ?? 'n/a'} ms at 256 MB), and with Base's settle wait its duration is
+mostly waiting, billed per GB: ${originCost(originPick)} per million at ${originPick} MB against ${originCost(256) ?? 'n/a'} at 256 MB.${memoryNote(at(originPick))}`;
+}
+
+/** Whether the picked size holds what the process used. */
+function memoryNote(run: SizingReport['runs'][number] | undefined): string {
+  if (!run) return '';
+  const rss = run.peakRssMb.originResponse;
+  return ` Its process peaked at ${rss.toFixed(0)} MB resident there, ${rss <= run.memoryMb ? 'within' : '**more than**'} the ${run.memoryMb} MB.`;
+}
+
+const METHOD = (r: BenchReport) => `## Method
 - **Same everything but the middleware.** One process hosts the local chain (Hardhat, chain id 84532,
   USDC at Base Sepolia's address), the official x402 facilitator (@x402/core + @x402/evm, HTTP on
   127.0.0.1), the sample origin and the servers under test; dynalite (our receipt table) runs in a
@@ -93,15 +315,18 @@ Settlements on chain during the run (warm-ups included): ours ${r.settlements.ou
   \`/articles/*\` at the same amount of the same asset with the same \`maxTimeoutSeconds\` (the run
   checks that their 402 terms are identical except \`payTo\`) and call the same facilitator.
   Payments are made by the same official client (\`x402Client\` + \`ExactEvmScheme\`), pre-signed
-  from ${r.settings.payerWallets} funded wallets right before each paid phase, one fresh authorization per request.
+  from ${r.settings.payerWallets} funded wallets right before each paid run, one fresh authorization per request.
 - **Same load generator, one thing at a time.** autocannon (programmatic API) runs in a separate
-  process; phases run sequentially, and within a phase one side at a time after a warm-up
-  (${r.settings.warmupSeconds} s, or ${r.settings.paidWarmup} paid requests). Free, 402 and bad-payment phases run ${r.settings.phaseSeconds} s at
-  ${r.settings.connections} connections; paid phases send ${r.settings.paidRequests} requests at ${r.settings.connections} connections and ${r.settings.paidSequentialRequests} at 1.
-  autocannon sends each paid request with the next pre-signed header (\`setupRequest\`), so no
-  header is reused. Latencies are per response in floating-point ms; req/s = responses / wall time.
+  process; phases run sequentially; within a phase every side is warmed up (${r.settings.warmupSeconds} s, or
+  ${r.settings.paidWarmup} paid requests), then the sides take turns, ${r.settings.repetitions} runs each. Free and 402 runs last
+  ${r.settings.phaseSeconds} s at ${r.settings.connections} connections; bad-payment runs send ${r.settings.badPaymentRequests} requests at ${r.settings.connections} connections, paid runs
+  ${r.settings.paidRequests} at ${r.settings.connections} connections and ${r.settings.paidSequentialRequests} at 1. autocannon sends each paid request with the next pre-signed header
+  (\`setupRequest\`), so no header is reused. Latencies are per response in floating-point ms.
+  **Throughput** is responses ÷ the time from the first request sent to the last response received:
+  autocannon only notices that a fixed-count run is done on its 1 s tick, so its own duration
+  (\`wallSeconds\` in the JSON) is a whole number of seconds plus a few ms and is not used.
   The run fails unless every response had the expected status (200 / 402 / 402 / 200) and every
-  paid 200 is exactly one on-chain transfer.
+  paid 200 is exactly one on-chain transfer and (ours) one settled receipt.
 - **What differs, honestly.** Our edge is measured through the local CloudFront emulation (WAF
   rules, event JSON round trips, response validation) and always makes an HTTP hop to the origin
   (no keep-alive, as configured in the emulation); the express middleware serves from the process it
@@ -109,11 +334,11 @@ Settlements on chain during the run (warm-ups included): ours ${r.settlements.ou
   kind of hop (a proxy handler, no keep-alive); the "in-process" column serves the same bytes from
   memory, the middleware's usual deployment. On real CloudFront the viewer-request runs in Lambda@Edge
   at the POP, so absolute numbers here are loopback numbers: compare ratios, not milliseconds.
-  Our paid path also makes two DynamoDB calls (reserve, then record the settlement) that the
+  Our paid path also makes DynamoDB calls (reserve, then claim and record the settlement) that the
   peer, which keeps no receipts and has no replay lock of its own, does not make.
-- **Noise.** Two cores run the load generator, the servers, dynalite and the chain. Between runs on
-  this machine, paid-phase throughput and p99s moved by up to about 30%; the 402, bad-payment,
-  size and init lines were stable within about 10%.
+- **Noise.** Two cores run the load generator, the servers, dynalite and the chain; when other work
+  shares the machine (see the load average above), every figure is slower and noisier, which the
+  ranges show. Compare ratios taken in the same run.
 - **Bad payments.** A real payment whose nonce was changed after signing. Ours rejects it with a
   local EIP-712 check before any network call; @x402/express asks the facilitator's /verify.
 - **Bundles and cold start.** Each side's request handler built with the deployed edge bundles'
@@ -122,4 +347,3 @@ Settlements on chain during the run (warm-ups included): ours ${r.settlements.ou
   \`node\` process (median of ${r.settings.coldStartRuns}), bundled and with packages loaded from node_modules;
   no network at init on either side (the peer's facilitator sync is off).
 `;
-}

@@ -7,8 +7,10 @@
  *
  * The chain is Hardhat 2's EDR network created directly from an in-memory config (no
  * hardhat.config file, independent of the current directory), so several independent chains can
- * run in one process. Blocks are mined on every transaction (automine) and may share a timestamp,
- * so chain time follows the wall clock and authorizations don't expire during long runs.
+ * run in one process. By default blocks are mined on every transaction (automine); with
+ * `blockTimeMs` (or `setBlockTime`) a block is mined every so often instead, as on Base (2 s), and
+ * a settlement waits in the mempool for it. Blocks may share a timestamp, so chain time follows
+ * the wall clock and authorizations don't expire during long runs.
  *
  * ```ts
  * const chain = await startLocalChain();
@@ -123,6 +125,13 @@ export interface LocalChain {
   authorizationUsed(payer: Address, nonce: Hex): Promise<boolean>;
   /** Every AuthorizationUsed + Transfer pair since block 0, in chain order (for reconciliation). */
   settledTransfers(): Promise<SettledTransfer[]>;
+  /** The interval between blocks in ms, or undefined when every transaction is mined at once. */
+  readonly blockTimeMs: number | undefined;
+  /**
+   * Switches mining: a block every `ms` (transactions wait for it, like Base's 2 s blocks), or
+   * `undefined` for one block per transaction. Transactions waiting in the mempool are mined first.
+   */
+  setBlockTime(ms: number | undefined): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -136,12 +145,18 @@ export interface LocalChainOptions {
   readonly rpcPort?: number;
   /** Facilitator private key; random by default. */
   readonly facilitatorKey?: Hex;
+  /** Mine a block every this many ms (Base: {@link BASE_BLOCK_TIME_MS}) instead of one per transaction. */
+  readonly blockTimeMs?: number;
 }
+
+/** Base's block time (mainnet and Sepolia). */
+export const BASE_BLOCK_TIME_MS = 2000;
 
 const GENESIS_ETH = parseEther('10000');
 
 /** Starts a fresh chain (~0.3 s). Call close() when done so the RPC endpoint stops listening. */
 export async function startLocalChain(opts: LocalChainOptions = {}): Promise<LocalChain> {
+  checkBlockTime(opts.blockTimeMs);
   const facilitatorKey = opts.facilitatorKey ?? generatePrivateKey();
   const facilitatorAccount = privateKeyToAccount(facilitatorKey);
   // The funder is owned by the node (it signs eth_sendTransaction itself and assigns nonces
@@ -174,25 +189,45 @@ export async function startLocalChain(opts: LocalChainOptions = {}): Promise<Loc
     },
   };
 
-  const send = async (tx: { to?: Address; data: Hex; value?: bigint }): Promise<Hex> => {
+  let blockTimeMs: number | undefined;
+  const setBlockTime = async (ms: number | undefined): Promise<void> => {
+    checkBlockTime(ms);
+    if (ms === undefined) {
+      await provider.request({ method: 'evm_setIntervalMining', params: [0] });
+      await provider.request({ method: 'evm_setAutomine', params: [true] });
+      // Automine covers new transactions only: mine those that waited for the next interval.
+      const pending = (await provider.request({ method: 'eth_getBlockByNumber', params: ['pending', false] })) as { transactions: unknown[] } | null;
+      if (pending && pending.transactions.length > 0) await provider.request({ method: 'evm_mine' });
+    } else {
+      await provider.request({ method: 'evm_setAutomine', params: [false] });
+      await provider.request({ method: 'evm_setIntervalMining', params: [ms] });
+    }
+    blockTimeMs = ms;
+  };
+
+  /** Sends from the funder and returns once the transaction is mined (at once with automine, else in the next block). */
+  const send = async (tx: { to?: Address; data: Hex; value?: bigint }): Promise<{ contractAddress: Address | null }> => {
     const hash = (await provider.request({
       method: 'eth_sendTransaction',
       params: [{ from: funder, data: tx.data, ...(tx.to ? { to: tx.to } : {}), ...(tx.value ? { value: toHex(tx.value) } : {}) }],
     })) as Hex;
-    return hash;
+    for (;;) {
+      const receipt = (await provider.request({ method: 'eth_getTransactionReceipt', params: [hash] })) as { contractAddress: Address | null; status: Hex } | null;
+      if (receipt) {
+        if (receipt.status !== '0x1') throw new Error(`local chain: transaction ${hash} reverted`);
+        return receipt;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
   };
 
   // Deploy once to get the runtime code with its immutables (EIP-712 name/version, chain id)
   // filled in, then move that code to the USDC address and clear the deploy address.
-  const deployHash = await send({ data: LocalUSDCArtifact.bytecode as Hex });
-  const deployReceipt = (await provider.request({ method: 'eth_getTransactionReceipt', params: [deployHash] })) as {
-    contractAddress: Address;
-    status: Hex;
-  };
-  if (deployReceipt.status !== '0x1') throw new Error('LocalUSDC deployment failed');
-  const runtime = (await provider.request({ method: 'eth_getCode', params: [deployReceipt.contractAddress, 'latest'] })) as Hex;
+  const deployed = await send({ data: LocalUSDCArtifact.bytecode as Hex });
+  if (!deployed.contractAddress) throw new Error('LocalUSDC deployment failed: no contract address');
+  const runtime = (await provider.request({ method: 'eth_getCode', params: [deployed.contractAddress, 'latest'] })) as Hex;
   await provider.request({ method: 'hardhat_setCode', params: [LOCAL_USDC_ADDRESS, runtime] });
-  await provider.request({ method: 'hardhat_setCode', params: [deployReceipt.contractAddress, '0x'] });
+  await provider.request({ method: 'hardhat_setCode', params: [deployed.contractAddress, '0x'] });
   await provider.request({ method: 'hardhat_setCode', params: [MULTICALL3_ADDRESS, LocalMulticallArtifact.deployedBytecode] });
 
   const rpc = await serveJsonRpc(provider, opts.rpcPort ?? 0);
@@ -206,9 +241,10 @@ export async function startLocalChain(opts: LocalChainOptions = {}): Promise<Loc
   const publicClient = createPublicClient({ chain, transport: custom(provider, { retryCount: 0 }), pollingInterval: 50 });
 
   const mint = async (to: Address, usdcAtomic: bigint): Promise<void> => {
-    // Automine: the transaction is mined (or rejected with its revert reason) when this returns.
     await send({ to: LOCAL_USDC_ADDRESS, data: encodeFunctionData({ abi: localUsdcAbi, functionName: 'mint', args: [to, usdcAtomic] }) });
   };
+
+  if (opts.blockTimeMs !== undefined) await setBlockTime(opts.blockTimeMs);
 
   let closed = false;
   return {
@@ -260,12 +296,24 @@ export async function startLocalChain(opts: LocalChainOptions = {}): Promise<Loc
       }
       return out;
     },
+    get blockTimeMs() {
+      return blockTimeMs;
+    },
+    setBlockTime,
     async close() {
       if (closed) return;
       closed = true;
+      // Interval mining runs on a timer: stop it, or the process keeps mining after close.
+      if (blockTimeMs !== undefined) await setBlockTime(undefined).catch(() => undefined);
       await rpc.close();
     },
   };
+}
+
+function checkBlockTime(ms: number | undefined): void {
+  if (ms !== undefined && !(Number.isInteger(ms) && ms > 0)) {
+    throw new Error(`blockTimeMs must be a positive whole number of milliseconds (e.g. ${BASE_BLOCK_TIME_MS}), or undefined to mine every transaction at once; got ${String(ms)}`);
+  }
 }
 
 /** A loopback HTTP JSON-RPC endpoint (single and batch requests) in front of an EIP-1193 provider. */

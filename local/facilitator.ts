@@ -64,7 +64,8 @@ const sendQueues = new WeakMap<LocalChain, { tail: Promise<unknown> }>();
  * Transactions are sent one at a time (prepare, sign, broadcast), receipts are awaited
  * concurrently: viem's local-account path reads the `pending` nonce for each transaction, so two
  * concurrent settlements would otherwise sign the same nonce and one would fail with "nonce too
- * low". With automine each broadcast is mined before the next one is prepared. Transactions signed
+ * low". With automine each broadcast is mined before the next one is prepared; with interval
+ * mining the `pending` nonce counts the broadcasts waiting for the next block. Transactions signed
  * with the facilitator key outside these signers (or in another process) are not coordinated.
  */
 export function localFacilitatorSigner(chain: LocalChain) {

@@ -1,0 +1,149 @@
+/**
+ * The Base-like section: the local chain mines a block every 2 s (configurable), as Base does, so
+ * a settlement waits for its block. For each billing model, on each side that offers it: latency
+ * at c=1 and c=10, on-chain transactions per paid request, and what the CDP facilitator would
+ * charge for them per 1,000 requests.
+ *
+ * A billing model (passes, upto, batch settlement, ...) adds its line by appending a
+ * {@link BillingModel} to {@link BILLING_MODELS}: it says how one side serves `requests` paid
+ * requests at a concurrency; the section measures the rest the same way for every line.
+ */
+import type { Address, Hex } from 'viem';
+import type { LocalChain } from '../local/chain';
+import { percentile, type LoadResult } from './load-worker';
+import type { Bench, Side } from './harness';
+
+/**
+ * CDP facilitator pricing as published (docs.cdp.coinbase.com/x402/seller/facilitator, read
+ * 2026-12): the first 1,000 on-chain facilitator transactions each month are free, then $0.001 per
+ * on-chain transaction; fees depend on on-chain activity, not on payment amounts.
+ */
+export const CDP_FACILITATOR_PRICING = {
+  usdPerTransaction: 0.001,
+  freeTransactionsPerMonth: 1000,
+  source: 'https://docs.cdp.coinbase.com/x402/seller/facilitator',
+} as const;
+
+export type BillingSide = 'ours' | 'peer';
+
+export interface BillingModel {
+  /** The line's name, e.g. `exact, one payment per request`. */
+  readonly name: string;
+  /** How a paid request is paid under this model, for the report's notes. */
+  readonly description: string;
+  readonly sides: readonly BillingSide[];
+  /** Serves `requests` paid requests at `connections` on `side`; every response must be a 200. */
+  run(bench: Bench, side: Side, requests: number, connections: number): Promise<LoadResult>;
+}
+
+export const EXACT_PER_REQUEST: BillingModel = {
+  name: 'exact, one payment per request',
+  description: 'each request carries its own EIP-3009 authorization; the facilitator settles each in its own transaction',
+  sides: ['ours', 'peer'],
+  run: (bench, side, requests, connections) => bench.paid(side, requests, connections),
+};
+
+export const BILLING_MODELS: readonly BillingModel[] = [EXACT_PER_REQUEST];
+
+export interface ChainActivity {
+  /** Transactions the facilitator account sent (what CDP bills). */
+  readonly facilitatorTransactions: number;
+  /** Every transaction mined meanwhile, whoever sent it. */
+  readonly allTransactions: number;
+  readonly blocks: number;
+}
+
+export interface BillingRun {
+  readonly load: LoadResult;
+  readonly chain: ChainActivity;
+}
+
+export interface BillingLineSide {
+  readonly sequential: BillingRun;
+  readonly loaded: BillingRun;
+  /** Ours only: median time inside the facilitator's settle per paid request (the wait for the block). */
+  readonly settleMedianMs?: number;
+}
+
+export interface BillingLine {
+  readonly model: string;
+  readonly description: string;
+  readonly sides: Partial<Record<BillingSide, BillingLineSide>>;
+}
+
+export interface BaseLikeReport {
+  readonly blockTimeMs: number;
+  readonly pricing: typeof CDP_FACILITATOR_PRICING;
+  /** The route's price in USD (the revenue per paid request). */
+  readonly priceUsd: number;
+  readonly lines: BillingLine[];
+}
+
+export interface BaseLikeSettings {
+  readonly blockTimeMs: number;
+  readonly sequentialRequests: number;
+  readonly loadedRequests: number;
+  readonly connections: number;
+}
+
+export async function runBaseLikeSection(bench: Bench, sides: Record<BillingSide, Side>, priceUsd: number, settings: BaseLikeSettings): Promise<BaseLikeReport> {
+  const chain = bench.stack.chain;
+  const lines: BillingLine[] = [];
+  await chain.setBlockTime(settings.blockTimeMs);
+  try {
+    for (const model of BILLING_MODELS) {
+      const line: BillingLine = { model: model.name, description: model.description, sides: {} };
+      for (const name of model.sides) {
+        const side = sides[name];
+        // One request first: connections and caches warm at this block time.
+        await model.run(bench, side, 1, 1);
+        bench.timer.reset();
+        const sequential = await measureChain(chain, chain.facilitatorAccount.address, () => model.run(bench, side, settings.sequentialRequests, 1));
+        const loaded = await measureChain(chain, chain.facilitatorAccount.address, () => model.run(bench, side, settings.loadedRequests, settings.connections));
+        const settles = bench.timer.paidRequests().map((r) => r.settleMs).sort((a, b) => a - b);
+        line.sides[name] = { sequential, loaded, ...(name === 'ours' && settles.length > 0 ? { settleMedianMs: percentile(settles, 50) } : {}) };
+        bench.say(`  ${model.name} / ${name}: c=1 p50 ${sequential.load.p50.toFixed(0)} ms, c=${settings.connections} p50 ${loaded.load.p50.toFixed(0)} ms, ${sequential.chain.facilitatorTransactions + loaded.chain.facilitatorTransactions} facilitator transactions for ${paidCount(sequential) + paidCount(loaded)} paid requests`);
+      }
+      lines.push(line);
+    }
+  } finally {
+    await chain.setBlockTime(undefined);
+  }
+  return { blockTimeMs: settings.blockTimeMs, pricing: CDP_FACILITATOR_PRICING, priceUsd, lines };
+}
+
+export const paidCount = (run: BillingRun): number => run.load.statuses['200'] ?? 0;
+
+/** On-chain transactions per paid request, over both runs of a side. */
+export function transactionsPerPaidRequest(side: BillingLineSide): { facilitator: number; all: number } {
+  const paid = paidCount(side.sequential) + paidCount(side.loaded);
+  return {
+    facilitator: (side.sequential.chain.facilitatorTransactions + side.loaded.chain.facilitatorTransactions) / paid,
+    all: (side.sequential.chain.allTransactions + side.loaded.chain.allTransactions) / paid,
+  };
+}
+
+/** CDP's fees for 1,000 paid requests beyond the monthly free tier. */
+export const feesPer1000Usd = (facilitatorTransactionsPerRequest: number, pricing = CDP_FACILITATOR_PRICING): number =>
+  1000 * facilitatorTransactionsPerRequest * pricing.usdPerTransaction;
+
+/** Runs `work` and counts what reached the chain meanwhile (after waiting for the mempool to be mined). */
+async function measureChain(chain: LocalChain, facilitator: Address, work: () => Promise<LoadResult>): Promise<BillingRun> {
+  const rpc = <T>(method: string, params: unknown[] = []) => chain.provider.request({ method, params }) as Promise<T>;
+  const nonce = async () => Number(await rpc<Hex>('eth_getTransactionCount', [facilitator, 'latest']));
+  const block = async () => Number(await rpc<Hex>('eth_blockNumber'));
+  const [firstBlock, firstNonce] = [await block(), await nonce()];
+  const load = await work();
+  const graceMs = 3 * (chain.blockTimeMs ?? 0) + 5000;
+  const deadline = Date.now() + graceMs;
+  for (;;) {
+    const pending = await rpc<{ transactions: unknown[] } | null>('eth_getBlockByNumber', ['pending', false]);
+    if (!pending || pending.transactions.length === 0) break;
+    if (Date.now() > deadline) throw new Error(`transactions still waiting to be mined ${graceMs} ms after the run`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  const [lastBlock, lastNonce] = [await block(), await nonce()];
+  let allTransactions = 0;
+  for (let n = firstBlock + 1; n <= lastBlock; n++) allTransactions += Number(await rpc<Hex>('eth_getBlockTransactionCountByNumber', [`0x${n.toString(16)}`]));
+  return { load, chain: { facilitatorTransactions: lastNonce - firstNonce, allTransactions, blocks: lastBlock - firstBlock } };
+}

@@ -1,0 +1,176 @@
+/**
+ * What every bench section drives the sides with: the load generator (autocannon in its own
+ * process), the paying clients, and a ledger of paid responses that the run checks against the
+ * chain at the end.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import * as http from 'node:http';
+import type { RequestListener } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as path from 'node:path';
+import type { x402Client } from '@x402/core/client';
+import { decodePaymentRequiredHeader, encodePaymentSignatureHeader } from '@x402/core/http';
+import type { PaymentPayload, PaymentRequired } from '@x402/core/types';
+import type { PrivateKeyAccount } from 'viem';
+import { generatePrivateKey } from 'viem/accounts';
+import { officialClientFor } from '../local/agent';
+import type { LocalStack } from '../local/stack';
+import type { EdgeRouter } from './edge-router';
+import type { EdgeTimer } from './instrument';
+import type { LoadJob, LoadResult } from './load-worker';
+
+export type SideName = 'ours' | 'peerOrigin' | 'peerMemory';
+
+export interface Side {
+  readonly name: SideName;
+  readonly url: string;
+  readonly payTo: string;
+}
+
+export const PRICED_PATH = '/articles/bench';
+export const FREE_PATH = '/';
+export const AGENT_HEADERS = { 'user-agent': 'bench-agent/1.0', accept: 'application/json' } as const;
+
+export interface Loader {
+  run(job: Omit<LoadJob, 'id'>): Promise<LoadResult>;
+  close(): void;
+}
+
+/** The load generator in a child process, one job at a time. */
+export function startLoader(): Loader {
+  const child = fork(path.join(__dirname, 'load-worker.ts'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  let nextId = 0;
+  const waiting = new Map<number, { resolve(r: LoadResult): void; reject(e: Error): void }>();
+  child.on('message', (message: { id: number; result?: LoadResult; error?: string }) => {
+    const waiter = waiting.get(message.id);
+    waiting.delete(message.id);
+    if (message.error !== undefined) waiter?.reject(new Error(message.error));
+    else waiter?.resolve(message.result!);
+  });
+  child.on('exit', (code) => {
+    for (const waiter of waiting.values()) waiter.reject(new Error(`load generator exited (${code})`));
+    waiting.clear();
+  });
+  return {
+    run(job) {
+      const id = nextId++;
+      return new Promise<LoadResult>((resolve, reject) => {
+        waiting.set(id, { resolve, reject });
+        child.send({ ...job, id });
+      });
+    },
+    close: () => void child.kill(),
+  };
+}
+
+/** Official clients for many wallets, used round-robin, each payment with a fresh random nonce. */
+export class Payers {
+  private readonly clients: x402Client[];
+  private next = 0;
+  constructor(wallets: PrivateKeyAccount[]) {
+    this.clients = wallets.map((w) => officialClientFor(w));
+  }
+  sign(terms: PaymentRequired): Promise<PaymentPayload> {
+    return this.clients[this.next++ % this.clients.length].createPaymentPayload(terms);
+  }
+  async signMany(terms: PaymentRequired, count: number): Promise<string[]> {
+    const out: string[] = [];
+    for (let i = 0; i < count; i++) out.push(encodePaymentSignatureHeader(await this.sign(terms)));
+    return out;
+  }
+}
+
+/** A real payment whose nonce was changed after signing: its signature no longer matches (a `payment-signature` value). */
+export async function refusedPayment(payers: Payers, terms: PaymentRequired): Promise<string> {
+  const payment = await payers.sign(terms);
+  const authorization = { ...(payment.payload.authorization as object), nonce: generatePrivateKey() };
+  return encodePaymentSignatureHeader({ ...payment, payload: { ...payment.payload, authorization } });
+}
+
+/** Paid 200s per payTo over the whole run (warm-ups included): each must be one transfer on chain. */
+export class PaidLedger {
+  private readonly byPayTo = new Map<string, number>();
+  add(payTo: string, result: LoadResult): void {
+    const key = payTo.toLowerCase();
+    this.byPayTo.set(key, (this.byPayTo.get(key) ?? 0) + (result.statuses['200'] ?? 0));
+  }
+  entries(): Array<[string, number]> {
+    return [...this.byPayTo.entries()];
+  }
+}
+
+/** What a bench section gets. */
+export interface Bench {
+  readonly stack: LocalStack;
+  readonly loader: Loader;
+  readonly payers: Payers;
+  readonly ledger: PaidLedger;
+  readonly timer: EdgeTimer;
+  /** Where the local edge's functions run (in this process by default; see {@link EdgeRouter}). */
+  readonly router: EdgeRouter;
+  say(line: string): void;
+  /** The side's 402 terms (fetched once per side URL). */
+  terms(side: Side): Promise<PaymentRequired>;
+  /** `amount` paid requests at `connections`, each with its own authorization signed just before (valid for maxTimeoutSeconds); counted in the ledger. */
+  paid(side: Side, amount: number, connections: number, job?: Partial<Omit<LoadJob, 'id'>>): Promise<LoadResult>;
+}
+
+export function createBench(parts: Omit<Bench, 'terms' | 'paid'>): Bench {
+  const terms = new Map<string, Promise<PaymentRequired>>();
+  const bench: Bench = {
+    ...parts,
+    terms(side) {
+      let found = terms.get(side.url);
+      if (!found) terms.set(side.url, (found = challengeTerms(side.url)));
+      return found;
+    },
+    async paid(side, amount, connections, job = {}) {
+      const values = await parts.payers.signMany(await bench.terms(side), amount);
+      const result = await parts.loader.run({
+        connections,
+        headers: AGENT_HEADERS,
+        url: side.url,
+        path: PRICED_PATH,
+        amount,
+        perRequestHeader: { name: 'payment-signature', values },
+        expectStatus: 200,
+        ...job,
+      });
+      parts.ledger.add(side.payTo, result);
+      return result;
+    },
+  };
+  return bench;
+}
+
+async function challengeTerms(url: string): Promise<PaymentRequired> {
+  const response = await fetch(`${url}${PRICED_PATH}`, { headers: AGENT_HEADERS });
+  await response.arrayBuffer();
+  const header = response.headers.get('payment-required');
+  if (response.status !== 402 || !header) throw new Error(`${url}${PRICED_PATH}: expected a 402 with PAYMENT-REQUIRED, got ${response.status}`);
+  return decodePaymentRequiredHeader(header);
+}
+
+/** Serves an app on 127.0.0.1 (random port). */
+export async function listen(app: RequestListener): Promise<{ url: string; close: () => Promise<void> }> {
+  const server = http.createServer(app);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    url,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+/** dynalite in its own process (bench/dynamo-process.ts): DynamoDB is remote for Lambda@Edge. */
+export function startDynamoProcess(): Promise<{ child: ChildProcess; endpoint: string }> {
+  const child = fork(path.join(__dirname, 'dynamo-process.ts'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  return new Promise((resolve, reject) => {
+    child.once('message', (message: { endpoint: string }) => resolve({ child, endpoint: message.endpoint }));
+    child.once('exit', (code) => reject(new Error(`dynalite process exited (${code})`)));
+  });
+}

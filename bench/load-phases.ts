@@ -1,0 +1,78 @@
+/**
+ * The side-by-side load phases: free pass-through and 402 challenge (fixed durations), refused
+ * payment and valid paid requests at c=10 and c=1 (fixed counts). Each phase warms every side
+ * up, then runs `repetitions` times with the sides interleaved (ours, peer + origin, peer in
+ * process, again...), so that a machine whose load drifts affects every side alike. Every run's raw
+ * figures are kept.
+ */
+import { AGENT_HEADERS, FREE_PATH, PRICED_PATH, refusedPayment, type Bench, type Side, type SideName } from './harness';
+import type { RequestTiming } from './instrument';
+import type { LoadJob, LoadResult } from './load-worker';
+import type { BenchSettings } from './settings';
+
+export type PhaseName = 'free' | 'challenge' | 'badPayment' | 'paid' | 'paidSequential';
+/** One run, and the calls the (shared) facilitator received during it. */
+export type PhaseRun = LoadResult & { readonly facilitatorCalls: { readonly verify: number; readonly settle: number } };
+/** Every run of every phase, per side, in the order run. */
+export type PhaseRuns = Record<PhaseName, Partial<Record<SideName, PhaseRun[]>>>;
+
+export interface LoadPhases {
+  readonly phases: PhaseRuns;
+  /** Our handlers' timings for every measured paid request, by phase. */
+  readonly edge: { readonly loaded: RequestTiming[]; readonly sequential: RequestTiming[] };
+}
+
+export async function runLoadPhases(bench: Bench, sides: readonly Side[], settings: BenchSettings): Promise<LoadPhases> {
+  const phases: PhaseRuns = { free: {}, challenge: {}, badPayment: {}, paid: {}, paidSequential: {} };
+  const calls = bench.stack.facilitator.calls;
+  const record = async (phase: PhaseName, side: Side, run: () => Promise<LoadResult>) => {
+    const [verify, settle] = [calls.verify, calls.settle];
+    const result = await run();
+    (phases[phase][side.name] ??= []).push({ ...result, facilitatorCalls: { verify: calls.verify - verify, settle: calls.settle - settle } });
+    bench.say(`${phase.padEnd(14)} ${side.name.padEnd(10)} ${line(result)}`);
+  };
+  const base = { connections: settings.connections, headers: AGENT_HEADERS };
+
+  const fixedJobs: Record<'free' | 'challenge' | 'badPayment', (side: Side) => Promise<Omit<LoadJob, 'id'>>> = {
+    free: async (side) => ({ ...base, url: side.url, path: FREE_PATH, expectStatus: 200 }),
+    challenge: async (side) => ({ ...base, url: side.url, path: PRICED_PATH, expectStatus: 402 }),
+    badPayment: async (side) => {
+      const bad = await refusedPayment(bench.payers, await bench.terms(side));
+      return { ...base, url: side.url, path: PRICED_PATH, headers: { ...AGENT_HEADERS, 'payment-signature': bad }, expectStatus: 402, amount: settings.badPaymentRequests };
+    },
+  };
+  for (const phase of ['free', 'challenge', 'badPayment'] as const) {
+    const jobs = new Map<SideName, Omit<LoadJob, 'id'>>();
+    for (const side of sides) {
+      const job = await fixedJobs[phase](side);
+      jobs.set(side.name, job);
+      await bench.loader.run({ ...job, amount: undefined, durationSeconds: settings.warmupSeconds });
+    }
+    for (let rep = 0; rep < settings.repetitions; rep++) {
+      for (const side of sides) {
+        const job = jobs.get(side.name)!;
+        await record(phase, side, () => bench.loader.run(job.amount === undefined ? { ...job, durationSeconds: settings.phaseSeconds } : job));
+      }
+    }
+  }
+
+  const edge = { loaded: [] as RequestTiming[], sequential: [] as RequestTiming[] };
+  for (const side of sides) await bench.paid(side, settings.paidWarmup, 5);
+  for (const [phase, amount, connections, timings] of [
+    ['paid', settings.paidRequests, settings.connections, edge.loaded],
+    ['paidSequential', settings.paidSequentialRequests, 1, edge.sequential],
+  ] as const) {
+    for (let rep = 0; rep < settings.repetitions; rep++) {
+      for (const side of sides) {
+        bench.timer.reset();
+        await record(phase, side, () => bench.paid(side, amount, connections));
+        if (side.name === 'ours') timings.push(...bench.timer.paidRequests());
+      }
+    }
+  }
+  return { phases, edge };
+}
+
+function line(r: LoadResult): string {
+  return `${r.rps.toFixed(0).padStart(5)} req/s  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  (${r.requests} in ${r.seconds.toFixed(3)} s; autocannon ${r.wallSeconds.toFixed(3)} s; ${r.unexpected} unexpected)`;
+}

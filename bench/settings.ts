@@ -1,0 +1,27 @@
+/** How much `npm run bench` sends in each section (about 5 minutes in all on a 2-core machine). */
+export const SETTINGS = {
+  connections: 10,
+  /** Every load phase runs this many times per side, the sides interleaved. */
+  repetitions: 3,
+  /** Free and 402 phases: fixed durations. */
+  phaseSeconds: 2,
+  warmupSeconds: 1,
+  /** Bad-payment phase: a fixed count, so that the facilitator calls it caused are all counted. */
+  badPaymentRequests: 100,
+  /** Paid phases: fixed counts, each request with its own authorization. */
+  paidRequests: 150,
+  paidSequentialRequests: 60,
+  paidWarmup: 20,
+  payerWallets: 30,
+  signatureRuns: 1000,
+  coldStartRuns: 5,
+  baseLike: { blockTimeMs: 2000, sequentialRequests: 8, loadedRequests: 40 },
+  far: { roundTripsMs: [0, 80, 200], requests: 6, coldRequests: 2 },
+  sizing: { memoryMb: [128, 256, 512, 1024, 1769], paidRequests: 15, refusedRequests: 15 },
+};
+
+export type BenchSettings = typeof SETTINGS;
+
+/** The sections `--only` can pick. */
+export const SECTIONS = ['load', 'baseLike', 'far', 'sizing'] as const;
+export type SectionName = (typeof SECTIONS)[number];
