@@ -6,7 +6,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Template } from 'aws-cdk-lib/assertions';
@@ -153,9 +153,19 @@ export function treeBytes(dir: string): number {
   return total;
 }
 
-/** Copies a tree (for an app that must carry its own second copy of a package). */
-export function copyTree(from: string, to: string): void {
-  cpSync(from, to, { recursive: true, dereference: true });
+/**
+ * A second copy of aws-cdk-lib (hard links, so it costs no space) inside this repository's
+ * node_modules, where its own dependencies resolve: a different path, so Node loads it as a
+ * different module from the app's copy.
+ */
+export function secondCdkLibCopy(): string {
+  const copy = path.join(NODE_MODULES, '.cdk-x402-second-copy', 'aws-cdk-lib');
+  if (!existsSync(path.join(copy, 'package.json'))) {
+    rmSync(copy, { recursive: true, force: true });
+    mkdirSync(path.dirname(copy), { recursive: true });
+    execFileSync('cp', ['-al', CDK_LIBS.current, copy]);
+  }
+  return copy;
 }
 
 /**
