@@ -1,5 +1,5 @@
 /**
- * What lets the constructs run on every aws-cdk-lib the peer range admits (2.170 and later), where
+ * What lets the constructs run on every aws-cdk-lib the peer range admits (2.180 and later), where
  * an API they use is newer than that. Each helper says which release brought the newer API.
  */
 import * as cdk from 'aws-cdk-lib';
@@ -7,7 +7,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { IConstruct } from 'constructs';
 
 /**
- * The Node.js 24 Lambda runtime, by name: `Runtime.NODEJS_24_X` is newer than aws-cdk-lib 2.170
+ * The Node.js 24 Lambda runtime, by name: `Runtime.NODEJS_24_X` is newer than aws-cdk-lib 2.180
  * (Lambda itself supports it whatever the CDK version).
  */
 export const NODEJS_24_RUNTIME = new lambda.Runtime('nodejs24.x', lambda.RuntimeFamily.NODEJS, { supportsInlineCode: true });

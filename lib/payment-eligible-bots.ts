@@ -357,7 +357,7 @@ function not(statement: Statement): Statement {
 /**
  * The waf engine's MonetizationConfig and Monetize rule actions, written as CloudFormation
  * properties: the L1 types for them arrived in aws-cdk-lib 2.27x, and the L1 of an older
- * aws-cdk-lib (the peer range starts at 2.170) silently drops properties it does not know.
+ * aws-cdk-lib (the peer range starts at 2.180) silently drops properties it does not know.
  */
 function writeMonetization(resource: CfnWebACL | CfnRuleGroup, rules: readonly Rule[], config: ResolvedConfig): void {
   const monetization = monetizationConfig(config);

@@ -1,7 +1,11 @@
 /**
  * The jsii build of the library, run on a copy of its sources: it must compile with no error and
- * no warning (`npm run build:jsii` fails on warnings), and API.md must be what jsii-docgen makes
- * of the assembly, so the checked-in reference never goes stale.
+ * no warning but one kind, and API.md must be what jsii-docgen makes of the assembly, so the
+ * checked-in reference never goes stale.
+ *
+ * The one kind: jsii asks for a devDependency on the lowest aws-cdk-lib and constructs of the peer
+ * range (JSII6). The repository develops against aws-cdk-lib 2.276, whose L1 types the waf engine
+ * uses; the lowest version of the range is proven at synth by test/consumer instead.
  */
 import { execFileSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
@@ -22,8 +26,13 @@ describe('the jsii build', () => {
   }, 240_000);
   afterAll(() => rmSync(copy, { recursive: true, force: true }));
 
-  it('compiles the library to JavaScript, declarations and a .jsii assembly with 0 errors and 0 warnings', () => {
-    expect(buildOutput).toMatch(/Errors: 0 \| Warnings: 0/);
+  it('compiles the library to JavaScript, declarations and a .jsii assembly with 0 errors, and no warning but the lowest-peer devDependency one', () => {
+    expect(buildOutput).toMatch(/Errors: 0 \| Warnings: \d+/);
+    const warnings = buildOutput.split('\n').filter((line) => /^warning /.test(line));
+    expect(warnings.map((line) => line.replace(/ at .*/, ''))).toEqual([
+      'warning JSII6: A "peerDependency" on "aws-cdk-lib"',
+      'warning JSII6: A "peerDependency" on "constructs"',
+    ]);
     const assembly = JSON.parse(readFileSync(path.join(copy, '.jsii'), 'utf8'));
     expect(Object.keys(assembly.types)).toContain('cdk-x402.X402Paywall');
     expect(require(path.join(copy, 'dist', 'lib', 'index.js')).X402Paywall).toBeDefined();
