@@ -1,8 +1,7 @@
-import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { Stack, type StackProps } from 'aws-cdk-lib';
 import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import type { Construct } from 'constructs';
-import { deploymentSummary, ReferenceOutputs } from './deployment-outputs';
 import { settingsFromContext } from './config/context';
 import { DEFAULT_REFERENCE_REGION } from './config/context-keys';
 import { resolveReferenceStackSettings } from './config/reference';
@@ -51,22 +50,6 @@ export class ReferenceStack extends Stack {
         protocolPolicy: cloudfront.OriginProtocolPolicy.HTTPS_ONLY,
         originSslProtocols: [cloudfront.OriginSslPolicy.TLS_V1_2],
       }),
-    });
-
-    // The `cdk-x402` CLI finds the deployment through these (lib/deployment-outputs.ts).
-    new CfnOutput(this, ReferenceOutputs.distributionDomainName, { value: this.paywall.distribution.distributionDomainName });
-    new CfnOutput(this, ReferenceOutputs.webAclArn, { value: this.paywall.webAclArn });
-    new CfnOutput(this, ReferenceOutputs.receiptTableName, { value: this.paywall.receiptTable.tableName });
-    new CfnOutput(this, ReferenceOutputs.dashboardName, { value: this.paywall.dashboard.dashboard.dashboardName });
-    if (this.paywall.originSecret) {
-      new CfnOutput(this, ReferenceOutputs.originSecretArn, {
-        description: `CloudFront sends this secret's value in the ${this.paywall.originSecret.headerName} header; the origin must serve only requests carrying it (createOriginSecretCheck in cdk-x402/lambda/origin, or the same check in any language)`,
-        value: this.paywall.originSecret.secret.secretArn,
-      });
-    }
-    new CfnOutput(this, ReferenceOutputs.deployment, {
-      description: 'cdk-x402 configuration in brief (engine, network, wallet, prices), read by `cdk-x402 status`',
-      value: JSON.stringify(deploymentSummary(this.paywall.config._resolved)),
     });
   }
 }

@@ -7,6 +7,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
+import { deploymentSummary, ReferenceOutputs } from './deployment-outputs';
 import { EdgeVerifier } from './edge-verifier';
 import { guardOrigin, OriginSecret } from './origin-protection';
 import { PaymentEligibleBots } from './payment-eligible-bots';
@@ -77,6 +78,14 @@ export interface X402PaywallProps extends X402Settings {
    * @default logs.RetentionDays.ONE_YEAR
    */
   readonly logRetention?: logs.RetentionDays;
+  /**
+   * Emit the stack outputs the `cdk-x402` CLI reads (`ReceiptTableName`, `WebAclArn`,
+   * `X402Deployment`, ...), so that `cdk-x402 status --stack <this stack>` finds the deployment.
+   * A stack holds one set: give a second paywall in the same stack `false` (the CLI then takes
+   * `--table` and `--web-acl-arn` for it).
+   * @default true
+   */
+  readonly cliOutputs?: boolean;
 }
 
 /**
@@ -239,6 +248,31 @@ export class X402Paywall extends Construct {
       edgeRegions: props.metricRegions,
       alarmTopic: props.alarmTopic,
       settlementIngestFunction: this.settlementIngest?.function,
+    });
+    if (props.cliOutputs ?? true) this.emitCliOutputs();
+  }
+
+  /** The outputs the `cdk-x402` CLI finds a deployment by (lib/deployment-outputs.ts), at stack level under fixed ids. */
+  private emitCliOutputs(): void {
+    const stack = Stack.of(this);
+    if (stack.node.tryFindChild(ReferenceOutputs.deployment)) {
+      throw new Error(
+        `X402Paywall ${this.node.path}: stack ${stack.stackName} already has the cdk-x402 CLI's outputs (of another X402Paywall or of your own); give this paywall cliOutputs: false and point the CLI at it with --table and --web-acl-arn`,
+      );
+    }
+    new CfnOutput(stack, ReferenceOutputs.distributionDomainName, { value: this.distribution.distributionDomainName });
+    new CfnOutput(stack, ReferenceOutputs.webAclArn, { value: this.webAclArn });
+    new CfnOutput(stack, ReferenceOutputs.receiptTableName, { value: this.receiptTable.tableName });
+    new CfnOutput(stack, ReferenceOutputs.dashboardName, { value: this.dashboard.dashboard.dashboardName });
+    if (this.originSecret) {
+      new CfnOutput(stack, ReferenceOutputs.originSecretArn, {
+        description: `CloudFront sends this secret's value in the ${this.originSecret.headerName} header; the origin must serve only requests carrying it (createOriginSecretCheck in the repository's lambda/origin, or the same check in any language)`,
+        value: this.originSecret.secret.secretArn,
+      });
+    }
+    new CfnOutput(stack, ReferenceOutputs.deployment, {
+      description: 'cdk-x402 configuration in brief (engine, network, wallet, prices), read by `cdk-x402 status`',
+      value: JSON.stringify(deploymentSummary(this.config._resolved)),
     });
   }
 

@@ -340,12 +340,35 @@ describe('X402Paywall with an imported distribution', () => {
   new X402Paywall(stack, 'Paywall', { ...SETTINGS, distribution: imported });
   const template = Template.fromStack(stack);
 
-  it('outputs what to attach and warns that it could not attach it', () => {
+  it('outputs what to attach, besides the CLI\'s outputs, and warns that it could not attach it', () => {
     template.resourceCountIs('AWS::CloudFront::Distribution', 0);
-    expect(Object.keys(template.findOutputs('*')).sort()).toEqual(
-      ['PaywallAttachCachePolicyId', 'PaywallAttachOriginRequestPolicyId', 'PaywallAttachOriginResponseVersionArn', 'PaywallAttachViewerRequestVersionArn', 'PaywallAttachWebAclArn'].map((k) => expect.stringMatching(new RegExp(`^${k}`))),
-    );
+    expect(Object.keys(template.findOutputs('*')).sort()).toEqual([
+      'DashboardName',
+      'DistributionDomainName',
+      ...['PaywallAttachCachePolicyId', 'PaywallAttachOriginRequestPolicyId', 'PaywallAttachOriginResponseVersionArn', 'PaywallAttachViewerRequestVersionArn', 'PaywallAttachWebAclArn'].map((k) => expect.stringMatching(new RegExp(`^${k}`))),
+      'ReceiptTableName',
+      'WebAclArn',
+      'X402Deployment',
+    ]);
     Annotations.fromStack(stack).hasWarning('/Site/Paywall', Match.stringLikeRegexp('the distribution is imported'));
+  });
+});
+
+describe('the outputs the cdk-x402 CLI reads', () => {
+  const settings = { ...SETTINGS, origin: new origins.HttpOrigin('origin.example.com') };
+
+  it('are emitted by the paywall at stack level, so that `cdk-x402 status --stack <stack>` finds a library user\'s deployment', () => {
+    const { stack } = paywallStack();
+    const outputs = Template.fromStack(stack).findOutputs('*');
+    expect(Object.keys(outputs)).toEqual(expect.arrayContaining(['DistributionDomainName', 'WebAclArn', 'ReceiptTableName', 'DashboardName', 'OriginSecretArn', 'X402Deployment']));
+    expect(JSON.parse(outputs.X402Deployment.Value)).toMatchObject({ engine: 'edge', payTo: SETTINGS.payTo });
+  });
+
+  it('are refused a second time in one stack, naming the fix, and left out with cliOutputs: false', () => {
+    const { stack } = paywallStack();
+    expect(() => new X402Paywall(stack, 'Second', settings)).toThrow(/already has the cdk-x402 CLI's outputs .* give this paywall cliOutputs: false/);
+    const second = new X402Paywall(stack, 'Third', { ...settings, cliOutputs: false });
+    expect(second.receiptTable).toBeDefined();
   });
 });
 
