@@ -24,6 +24,6 @@ export interface Acknowledgement {
  * then reports these findings, each explained by its reason here.
  */
 export function acknowledgeFindings(scope: IConstruct, ...acknowledgements: Acknowledgement[]): void {
-  const validations = (cdk as { Validations?: typeof cdk.Validations }).Validations;
+  const validations = (cdk as unknown as { Validations?: { of(scope: IConstruct): { acknowledge(...acknowledgements: Acknowledgement[]): void } } }).Validations;
   validations?.of(scope).acknowledge(...acknowledgements);
 }

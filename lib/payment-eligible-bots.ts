@@ -70,7 +70,7 @@ export class PaymentEligibleBots extends Construct {
       description: `${DESCRIPTION_PREFIX} ${config.engine} engine - labels payment-eligible bots${config.engine === 'waf' ? ', monetizes priced routes' : ''}`,
       defaultAction: { allow: {} },
       visibilityConfig: visibility(this.webAclName),
-      rules,
+      rules: rules.map(cfnRule),
     });
     writeMonetization(this.webAcl, rules, config);
     this.webAclArn = this.webAcl.attrArn;
@@ -116,7 +116,7 @@ export class PaymentEligibleBotsRuleGroup extends Construct {
    * Give it a priority before the rule group's.
    */
   static botControlRule(config: X402Config, priority: number): CfnWebACL.RuleProperty {
-    return { ...botControlRule(config._resolved), priority };
+    return cfnRule({ ...botControlRule(config._resolved), priority });
   }
 
   /** The rule group (escape hatch). */
@@ -161,9 +161,14 @@ export class PaymentEligibleBotsRuleGroup extends Construct {
  * here (for these bodies, the camelCase name with a capital first letter).
  */
 function ruleGroupRule(rule: Rule & { readonly priority: number }): CfnRuleGroup.RuleProperty {
-  const action = rule.action as Readonly<Record<string, unknown>> | undefined;
-  const converted = action && Object.fromEntries(Object.entries(action).map(([kind, body]) => [kind, kind === 'monetize' ? body : cloudFormationKeys(body)]));
+  const action = cfnRule(rule).action as Readonly<Record<string, unknown>> | undefined;
+  const converted = action && Object.fromEntries(Object.entries(action).map(([kind, body]) => [kind, cloudFormationKeys(body)]));
   return { ...rule, action: converted } as CfnRuleGroup.RuleProperty;
+}
+
+/** A rule as the L1 takes it: a Monetize action is left empty here, for writeMonetization to write. */
+function cfnRule(rule: Rule & { readonly priority: number }): CfnWebACL.RuleProperty {
+  return { ...rule, action: rule.action && 'monetize' in rule.action ? {} : rule.action };
 }
 
 function cloudFormationKeys(value: unknown): unknown {
@@ -175,7 +180,28 @@ function cloudFormationKeys(value: unknown): unknown {
 // ---------------------------------------------------------------------------------------------
 // Rules (plain data, shared by the web ACL and the rule group)
 
-type Rule = Omit<CfnWebACL.RuleProperty, 'priority'>;
+/**
+ * A rule as this file builds it. Its action may be WAF's Monetize, typed here because the L1 types
+ * of aws-cdk-lib before 2.27x lack it (writeMonetization writes it as a CloudFormation property).
+ */
+type Rule = Omit<CfnWebACL.RuleProperty, 'priority' | 'action'> & { readonly action?: CfnWebACL.RuleActionProperty | MonetizeRuleAction };
+
+/** The Monetize rule action (CloudFormation `Action.Monetize`). */
+interface MonetizeRuleAction {
+  readonly monetize: { readonly priceMultiplier: string };
+}
+
+/** The web ACL's MonetizationConfig (CloudFormation `MonetizationConfig`). */
+interface MonetizationConfig {
+  readonly currencyMode: string;
+  readonly cryptoConfig: {
+    readonly paymentNetworks: ReadonlyArray<{
+      readonly chain: string;
+      readonly walletAddress: string;
+      readonly prices: ReadonlyArray<{ readonly amount: string; readonly currency: string }>;
+    }>;
+  };
+}
 type Statement = CfnWebACL.StatementProperty;
 
 function visibility(metricName: string): CfnWebACL.VisibilityConfigProperty {
@@ -364,12 +390,11 @@ function writeMonetization(resource: CfnWebACL | CfnRuleGroup, rules: readonly R
   if (!monetization) return;
   resource.addPropertyOverride('MonetizationConfig', cloudFormationKeys(monetization));
   rules.forEach((rule, index) => {
-    const monetize = (rule.action as CfnWebACL.RuleActionProperty | undefined)?.monetize as CfnWebACL.MonetizeActionProperty | undefined;
-    if (monetize) resource.addPropertyOverride(`Rules.${index}.Action.Monetize`, cloudFormationKeys(monetize));
+    if (rule.action && 'monetize' in rule.action) resource.addPropertyOverride(`Rules.${index}.Action.Monetize`, cloudFormationKeys(rule.action.monetize));
   });
 }
 
-function monetizationConfig(config: ResolvedConfig): CfnWebACL.MonetizationConfigProperty | undefined {
+function monetizationConfig(config: ResolvedConfig): MonetizationConfig | undefined {
   if (config.engine !== 'waf' || !config.waf) return undefined;
   return {
     currencyMode: config.waf.currencyMode,

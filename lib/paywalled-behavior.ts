@@ -227,14 +227,14 @@ export class PaywalledBehavior extends Construct {
 
   /** The hand-off headers the paywall's own origin request policy forwards (none for the waf engine). */
   private handOffHeaders(): Selection {
-    const own = (this.originRequestPolicy.node.defaultChild as cloudfront.CfnOriginRequestPolicy).originRequestPolicyConfig as cloudfront.CfnOriginRequestPolicy.OriginRequestPolicyConfigProperty;
+    const own = ownPolicyResource<cloudfront.CfnOriginRequestPolicy>(this.originRequestPolicy).originRequestPolicyConfig as cloudfront.CfnOriginRequestPolicy.OriginRequestPolicyConfigProperty;
     const headers = ((own.headersConfig as cloudfront.CfnOriginRequestPolicy.HeadersConfigProperty).headers ?? []).filter((h) => h.startsWith(INTERNAL_HEADER_PREFIX));
     return headers.length > 0 ? { behavior: 'whitelist', names: headers } : NONE;
   }
 
   /** What the paywall's payment-keyed cache policy puts in the key, and its TTLs. */
   private paymentKeyedSettings(): CacheSettings {
-    return cacheSettingsOf((this.cachePolicy.node.defaultChild as cloudfront.CfnCachePolicy).cachePolicyConfig)!;
+    return cacheSettingsOf(ownPolicyResource<cloudfront.CfnCachePolicy>(this.cachePolicy).cachePolicyConfig)!;
   }
 
   private cachePolicyWith(where: string, settings: CacheSettings, sourceName: string): string {
@@ -596,4 +596,13 @@ function policyName(scope: Construct, id: string): string {
  */
 export function pricesSideEffects(config: Pick<ResolvedConfig, 'routes'>): boolean {
   return config.routes.some((route) => route.method !== undefined && hasSideEffects(route.method));
+}
+
+/**
+ * The L1 resource of a policy this construct created: a construct (the ICachePolicy and
+ * IOriginRequestPolicy types of older aws-cdk-lib, 2.180 among them, do not say so).
+ */
+function ownPolicyResource<T>(policy: object): T {
+  if (!Construct.isConstruct(policy)) throw new Error('cdk-x402: PaywalledBehavior expected a policy it created itself');
+  return policy.node.defaultChild as T;
 }
