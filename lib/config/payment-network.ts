@@ -79,7 +79,7 @@ export function resolveFacilitator(
         'x402:facilitatorUrl',
         url,
         `is required on ${known?.displayName ?? 'this network'}: the public facilitator ${PUBLIC_TEST_FACILITATOR} settles testnets only`,
-        'set -c x402:cdpApiKeySecret=<secret with your CDP API key> for the Coinbase CDP facilitator, or -c x402:facilitatorUrl=https://<a facilitator that settles on this network> (see "Going live" in the README)',
+        'set -c x402:cdpApiKeySecret=<secret with your CDP API key> for the Coinbase CDP facilitator, or -c x402:facilitatorUrl=https://<a facilitator that settles on this network> (see docs/going-live.md)',
       );
     }
     url = PUBLIC_TEST_FACILITATOR;
@@ -95,7 +95,7 @@ export function resolveFacilitator(
     } else {
       url = url.replace(/\/+$/, '');
       if (!testnet && url === PUBLIC_TEST_FACILITATOR) {
-        problems.add('x402:facilitatorUrl', url, `settles testnets only, not ${known?.displayName}`, 'use a facilitator that settles on this network (see "Going live" in the README)');
+        problems.add('x402:facilitatorUrl', url, `settles testnets only, not ${known?.displayName}`, 'use a facilitator that settles on this network (see docs/going-live.md)');
       }
       const cdp = isCdpFacilitatorUrl(url);
       if (auth && !cdp) {
@@ -117,6 +117,31 @@ export function resolveFacilitator(
     }
   }
   return auth ? { url, verifyTimeoutMs, settleTimeoutMs, auth } : { url, verifyTimeoutMs, settleTimeoutMs };
+}
+
+/** The RPC endpoint the edge asks whether a payer has code (edge engine; `undefined` when not set). */
+export function resolveChainRpc(problems: Problems, settings: X402Settings, engine: Engine, warnings: string[]): EdgeConfig['chainRpc'] {
+  const timeoutMs = intInRange(problems, 'x402:rpcTimeoutMs', settings.rpcTimeoutMs, 500, 100, 2000, 'a viewer-request trigger has 5 s in all, the facilitator and DynamoDB included');
+  const url = settings.rpcUrl;
+  if (url === undefined) {
+    if (settings.rpcTimeoutMs !== undefined) warnings.push('x402:rpcTimeoutMs has no effect without x402:rpcUrl');
+    return undefined;
+  }
+  if (engine === 'waf') {
+    warnings.push('x402:rpcUrl has no effect with the waf engine: AWS verifies payments itself');
+    return undefined;
+  }
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(url);
+  } catch {
+    parsed = undefined;
+  }
+  if (!parsed || parsed.protocol !== 'https:' || parsed.hash !== '') {
+    problems.add('x402:rpcUrl', url, 'must be an https:// URL without fragment (Lambda@Edge calls it over the internet)', 'e.g. -c x402:rpcUrl=https://<a JSON-RPC endpoint of x402:network>');
+    return undefined;
+  }
+  return { url, timeoutMs };
 }
 
 const SECRET_NAME = /^[A-Za-z0-9/_+=.@-]{1,512}$/;

@@ -9,7 +9,7 @@ import { evmChainId, knownNetwork } from '../../lambda/core/networks';
 import { checkAddress } from './address';
 import { intInRange, nameList, oneOf } from './checks';
 import { DEFAULT_ELIGIBLE_BOT_CATEGORIES, DEFAULT_ELIGIBLE_BOT_SIGNALS, DEFAULT_FREE_BOTS, DEFAULT_NETWORK, DEFAULT_ORIGIN_REQUEST_HEADERS } from './context-keys';
-import { isTestnet, resolveAsset, resolveFacilitator } from './payment-network';
+import { isTestnet, resolveAsset, resolveChainRpc, resolveFacilitator } from './payment-network';
 import { Problems } from './problems';
 import type { ResolvedConfig, WafPricing } from './resolved';
 import { resolveRoutes, stripUndefined } from './routes';
@@ -60,6 +60,7 @@ export function resolveX402Config(settings: X402Settings): ResolvedConfig {
 
   const asset = resolveAsset(problems, settings.asset, known, engine, warnings);
   const facilitator = resolveFacilitator(problems, settings, engine, known, warnings);
+  const chainRpc = resolveChainRpc(problems, settings, engine, warnings);
   const maxTimeoutSeconds = intInRange(problems, 'x402:maxTimeoutSeconds', settings.maxTimeoutSeconds, 120, 30, 3600, 'the agent signs an authorization valid this long');
 
   const routes = asset ? resolveRoutes(problems, settings.routes, asset, engine, maxTimeoutSeconds) : [];
@@ -103,6 +104,7 @@ export function resolveX402Config(settings: X402Settings): ResolvedConfig {
     payTo: payTo!,
     asset: asset!,
     facilitator,
+    ...(chainRpc ? { chainRpc } : {}),
     maxTimeoutSeconds,
     routes,
     eligibleBotCategories,
@@ -127,6 +129,7 @@ export function toEdgeConfig(config: ResolvedConfig, receiptTable: { readonly ta
     payTo: config.payTo,
     asset: config.asset,
     facilitator: config.facilitator,
+    ...(config.chainRpc ? { chainRpc: config.chainRpc } : {}),
     routes: config.routes.map((r) => stripUndefined({ pattern: r.pattern, price: r.price, description: r.description, mimeType: r.mimeType, maxTimeoutSeconds: r.maxTimeoutSeconds })),
     eligibilityHeader: config.eligibilityHeader,
     receiptTable: { tableName: receiptTable.tableName, region: receiptTable.region },

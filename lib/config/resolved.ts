@@ -32,6 +32,7 @@ export interface ResolvedConfig {
   readonly payTo: string;
   readonly asset: AssetConfig;
   readonly facilitator: EdgeConfig['facilitator'];
+  readonly chainRpc?: EdgeConfig['chainRpc'];
   readonly maxTimeoutSeconds: number;
   readonly routes: readonly ResolvedRoute[];
   readonly eligibleBotCategories: readonly string[];

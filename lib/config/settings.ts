@@ -110,6 +110,20 @@ export interface X402Settings {
    */
   readonly cdpApiKeySecret?: string;
   /**
+   * JSON-RPC endpoint (https) of the payment network, asked `eth_getCode(from)` when a signature
+   * does not recover to the payer (edge engine): an account without code is refused at the edge,
+   * one with code (a smart wallet) goes to the facilitator. A valid signature never waits for it.
+   * The URL, with any key in it, is baked into the edge functions' code.
+   * @default - no RPC: every such signature goes to the facilitator, rate-bounded per payer and client
+   */
+  readonly rpcUrl?: string;
+  /**
+   * Bound on each `eth_getCode` of `rpcUrl`, in milliseconds (100..2000); one unanswered in time
+   * leaves the payment to the facilitator.
+   * @default 500
+   */
+  readonly rpcTimeoutMs?: number;
+  /**
    * Bound on the facilitator's /verify in the viewer-request, in milliseconds (500..4000; the trigger has 5 s in all).
    * @default 3000
    */

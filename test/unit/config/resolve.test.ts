@@ -225,3 +225,28 @@ describe('routes: a list of structs', () => {
   it('refuses the object form of the context key written as props, with the list form as the fix', () =>
     expectProblem({ ...SETTINGS, routes: { '/a': '$1' } as never }, 'x402:routes', /must be a list of routes/, /routes: \[\{ pattern: '\/articles\/\*', price: '\$0.001' \}\]/));
 });
+
+describe('x402:rpcUrl, the RPC endpoint that tells an EOA from a smart wallet at the edge', () => {
+  const base = { payTo: '0x209693Bc6afc0C5328bA36FaF03C514EF312287C', routes: [{ pattern: '/a', price: '$0.001' }] };
+
+  it('bakes the endpoint and its bound into the edge configuration', () => {
+    const config = resolveX402Config({ ...base, rpcUrl: 'https://rpc.example.com/v1/key', rpcTimeoutMs: 300 });
+    expect(toEdgeConfig(config, { tableName: 't', region: 'us-east-1' }).chainRpc).toEqual({ url: 'https://rpc.example.com/v1/key', timeoutMs: 300 });
+    expect(toEdgeConfig(resolveX402Config({ ...base, rpcUrl: 'https://rpc.example.com' }), { tableName: 't', region: 'us-east-1' }).chainRpc!.timeoutMs).toBe(500);
+  });
+
+  it('leaves it out when not set', () => {
+    expect(toEdgeConfig(resolveX402Config(base), { tableName: 't', region: 'us-east-1' })).not.toHaveProperty('chainRpc');
+  });
+
+  it('refuses a plain-http endpoint and a bound out of range, naming the key and the fix', () => {
+    expect(() => resolveX402Config({ ...base, rpcUrl: 'http://rpc.example.com' })).toThrow(/x402:rpcUrl = "http:\/\/rpc.example.com": must be an https:\/\/ URL[\s\S]*x402:rpcUrl=https:\/\//);
+    expect(() => resolveX402Config({ ...base, rpcUrl: 'https://rpc.example.com', rpcTimeoutMs: 5000 })).toThrow(/x402:rpcTimeoutMs/);
+  });
+
+  it('warns that the waf engine has no use for it', () => {
+    const config = resolveX402Config({ ...base, engine: Engine.WAF, rpcUrl: 'https://rpc.example.com' });
+    expect(config.chainRpc).toBeUndefined();
+    expect(config.warnings).toContainEqual(expect.stringContaining('x402:rpcUrl has no effect with the waf engine'));
+  });
+});
