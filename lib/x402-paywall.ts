@@ -86,6 +86,11 @@ export interface X402PaywallProps extends X402Settings {
    * @default true
    */
   readonly cliOutputs?: boolean;
+  /**
+   * Memory of the edge engine's origin-request and origin-response functions, in MB (128..10240).
+   * @default 256
+   */
+  readonly originFunctionMemoryMb?: number;
 }
 
 /**
@@ -165,6 +170,7 @@ export class X402Paywall extends Construct {
         receiptTable: this.receiptTable,
         edgeStackId: this.globalStack?.node.id,
         logRetention: props.logRetention,
+        originFunctionMemoryMb: props.originFunctionMemoryMb,
       });
     }
     if (config.engine === 'waf') {

@@ -372,6 +372,25 @@ describe('the outputs the cdk-x402 CLI reads', () => {
   });
 });
 
+describe('the memory of the edge functions', () => {
+  const memoryOf = (stack: Stack) => propertiesOf(Template.fromStack(stack), 'AWS::Lambda::Function').map((f) => f.MemorySize).sort((a, b) => a - b);
+
+  it('is 128 MB for the viewer-request (CloudFront\'s most for a viewer trigger) and 256 MB for the origin functions unless told otherwise', () => {
+    const count = (sizes: number[], mb: number) => sizes.filter((size) => size === mb).length;
+    // The routes price POST, so there are an origin-request and an origin-response function.
+    const defaults = memoryOf(paywallStack().stack);
+    const tuned = memoryOf(paywallStack({ originFunctionMemoryMb: 512 }).stack);
+    expect(count(defaults, 128)).toBeGreaterThanOrEqual(1);
+    expect(count(defaults, 256) - count(tuned, 256)).toBe(2);
+    expect(count(tuned, 512) - count(defaults, 512)).toBe(2);
+    expect(count(tuned, 128)).toBe(count(defaults, 128));
+  });
+
+  it('refuses an origin function memory Lambda@Edge does not take, naming the prop', () => {
+    expect(() => paywallStack({ originFunctionMemoryMb: 64 })).toThrow(/originFunctionMemoryMb = 64: .* from 128 to 10240/);
+  });
+});
+
 describe('X402Paywall in a stack outside us-east-1', () => {
   const { app, stack, paywall } = paywallStack({}, 'eu-west-1');
   const assembly = app.synth();
