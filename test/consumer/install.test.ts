@@ -66,10 +66,17 @@ describe('installed into fresh apps (offline)', () => {
     expect(treeBytes(path.join(dir, 'node_modules', 'cdk-x402'))).toBeLessThanOrEqual(5 * 1024 * 1024);
   });
 
-  it('synthesizes the plain JavaScript example with node', () => {
+  it('synthesizes the plain JavaScript example with node, and with `cdk synth` (offline, no credentials)', () => {
     const dir = app({ files: exampleFiles('plain-javascript') });
     synthExample(dir);
     expectPaywalled(templates(dir));
+
+    rmSync(path.join(dir, 'cdk.out'), { recursive: true, force: true });
+    run(path.join(REPO, 'node_modules', '.bin', 'cdk'), ['synth', '-q', '--no-notices', '-c', 'price=$0.005'], dir, { CDK_DISABLE_CLI_TELEMETRY: 'true' });
+    const stacks = templates(dir);
+    expectPaywalled(stacks);
+    // The price came from the context given on the command line: $0.005 is 5000 atomic units of USDC.
+    expect(JSON.parse(stacks.JsSite.findOutputs('X402Deployment').X402Deployment.Value).routes).toEqual([{ pattern: '/articles/*', amount: '5000' }]);
   });
 
   it('synthesizes a TypeScript example the way `cdk init` apps ran, by ts-node (type-checked), and type-checks under NodeNext', () => {
