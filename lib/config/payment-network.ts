@@ -84,13 +84,8 @@ export function resolveFacilitator(
     }
     url = PUBLIC_TEST_FACILITATOR;
   } else {
-    let parsed: URL | undefined;
-    try {
-      parsed = new URL(url);
-    } catch {
-      parsed = undefined;
-    }
-    if (!parsed || parsed.protocol !== 'https:' || parsed.search !== '' || parsed.hash !== '') {
+    const parsed = httpsUrl(url);
+    if (!parsed || parsed.search !== '') {
       problems.add('x402:facilitatorUrl', url, 'must be an https:// URL without query or fragment (Lambda@Edge calls it over the internet)', `e.g. -c x402:facilitatorUrl=${PUBLIC_TEST_FACILITATOR}`);
     } else {
       url = url.replace(/\/+$/, '');
@@ -131,17 +126,22 @@ export function resolveChainRpc(problems: Problems, settings: X402Settings, engi
     warnings.push('x402:rpcUrl has no effect with the waf engine: AWS verifies payments itself');
     return undefined;
   }
-  let parsed: URL | undefined;
-  try {
-    parsed = new URL(url);
-  } catch {
-    parsed = undefined;
-  }
-  if (!parsed || parsed.protocol !== 'https:' || parsed.hash !== '') {
+  if (!httpsUrl(url)) {
     problems.add('x402:rpcUrl', url, 'must be an https:// URL without fragment (Lambda@Edge calls it over the internet)', 'e.g. -c x402:rpcUrl=https://<a JSON-RPC endpoint of x402:network>');
     return undefined;
   }
   return { url, timeoutMs };
+}
+
+/** `value` parsed when it is an https:// URL without a fragment (what Lambda@Edge can call), else undefined. */
+function httpsUrl(value: string): URL | undefined {
+  let parsed: URL;
+  try {
+    parsed = new URL(value);
+  } catch {
+    return undefined;
+  }
+  return parsed.protocol === 'https:' && parsed.hash === '' ? parsed : undefined;
 }
 
 const SECRET_NAME = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
