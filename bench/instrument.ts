@@ -20,6 +20,8 @@ export interface RequestTiming {
   settleMs: number;
   /** Wall time inside receipt-store calls (DynamoDB). */
   storeMs: number;
+  /** Wall time inside chain RPC calls (the simulated transfer, eth_getCode). */
+  chainMs: number;
   /**
    * Wall time during which at least one port call was in flight: verify and the reservation run
    * side by side, so the edge's own time is the handler time less this union, not less the sum.
@@ -55,7 +57,7 @@ export class EdgeTimer {
   }
 
   wrapPorts = (ports: PaywallPorts): PaywallPorts => {
-    const time = <T>(field: 'facilitatorMs' | 'storeMs', call: () => Promise<T>, also?: 'settleMs'): Promise<T> => {
+    const time = <T>(field: 'facilitatorMs' | 'storeMs' | 'chainMs', call: () => Promise<T>, also?: 'settleMs'): Promise<T> => {
       const record = this.als.getStore();
       const started = performance.now();
       if (record && record.inFlight++ === 0) record.waitingSince = started;
@@ -83,7 +85,9 @@ export class EdgeTimer {
       release: timed('release'),
       claimRedelivery: timed('claimRedelivery'),
       returnRedelivery: timed('returnRedelivery'),
+      handoffKey: timed('handoffKey'),
     };
+    const chain = ports.chain;
     return {
       ...ports,
       facilitator: {
@@ -91,6 +95,14 @@ export class EdgeTimer {
         settle: (...args) => time('facilitatorMs', () => ports.facilitator.settle(...args), 'settleMs'),
       },
       receipts,
+      ...(chain
+        ? {
+            chain: {
+              hasCode: (...args) => time('chainMs', () => chain.hasCode(...args)),
+              call: (...args) => time('chainMs', () => chain.call(...args)),
+            },
+          }
+        : {}),
     };
   };
 
@@ -99,7 +111,7 @@ export class EdgeTimer {
       const id = event.Records[0].cf.config.requestId;
       let record = this.records.get(id);
       const started = performance.now();
-      if (!record) this.records.set(id, (record = { handlerMs: 0, facilitatorMs: 0, settleMs: 0, storeMs: 0, waitingMs: 0, inFlight: 0, waitingSince: 0, settled: false, startedAt: epochMs(), endedAt: 0 }));
+      if (!record) this.records.set(id, (record = { handlerMs: 0, facilitatorMs: 0, settleMs: 0, storeMs: 0, chainMs: 0, waitingMs: 0, inFlight: 0, waitingSince: 0, settled: false, startedAt: epochMs(), endedAt: 0 }));
       const rec = record;
       return this.als.run(rec, () => handler(event)).finally(() => {
         rec.handlerMs += performance.now() - started;

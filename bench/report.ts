@@ -21,6 +21,7 @@ export interface EdgeAdded {
   readonly facilitatorMedianMs: number;
   readonly settleMedianMs: number;
   readonly storeMedianMs: number;
+  readonly chainMedianMs: number;
   readonly multipleOfSignature: number;
 }
 
@@ -53,6 +54,7 @@ export function edgeAdded(records: RequestTiming[], signatureMedianMs: number): 
     facilitatorMedianMs: median(records.map((r) => r.facilitatorMs)),
     settleMedianMs: median(records.map((r) => r.settleMs)),
     storeMedianMs: median(records.map((r) => r.storeMs)),
+    chainMedianMs: median(records.map((r) => r.chainMs)),
     multipleOfSignature: percentile(added, 50) / signatureMedianMs,
   };
 }
@@ -140,11 +142,11 @@ For req/s a ratio above 1 favours ours; for latency, size and init time a ratio 
 (\`verifyTypedData\`, ${s.runs} runs after ${s.warmup} warm-up): median **${ms(s.medianMs)} ms**, p99 ${ms(s.p99Ms)} ms.
 
 **Edge-added time of a paid request** (time inside our viewer-request + origin-response handlers
-minus the time during which a facilitator or DynamoDB call was in flight (their union: verify and
+minus the time during which a facilitator, DynamoDB or chain RPC call was in flight (their union: verify and
 the reservation overlap); it includes our own local signature check, decoding, receipts and headers),
 over the ${reps} runs of each paid phase:
 - sequential (c=1, ${edge.sequential.requests} requests): median **${ms(edge.sequential.medianMs)} ms = ${edge.sequential.multipleOfSignature.toFixed(2)}× one signature verification**, p99 ${ms(edge.sequential.p99Ms)} ms
-  (handlers ${ms(edge.sequential.handlerMedianMs)} ms, of which facilitator ${ms(edge.sequential.facilitatorMedianMs)} ms (settle ${ms(edge.sequential.settleMedianMs)} ms) and DynamoDB ${ms(edge.sequential.storeMedianMs)} ms, medians);
+  (handlers ${ms(edge.sequential.handlerMedianMs)} ms, of which facilitator ${ms(edge.sequential.facilitatorMedianMs)} ms (settle ${ms(edge.sequential.settleMedianMs)} ms), DynamoDB ${ms(edge.sequential.storeMedianMs)} ms and chain RPC ${ms(edge.sequential.chainMedianMs)} ms, medians);
 - under load (c=${r.settings.connections}, ${edge.loaded.requests} requests): median ${ms(edge.loaded.medianMs)} ms = ${edge.loaded.multipleOfSignature.toFixed(2)}×, p99 ${ms(edge.loaded.p99Ms)} ms
   (includes event-loop queueing behind other requests in the same process).`;
 }

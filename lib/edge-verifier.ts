@@ -53,6 +53,8 @@ export interface EdgeVerifierProps {
  * - origin-request (only when a route prices POST, PUT, PATCH or DELETE): settle those before the
  *   origin runs (`dynamodb:UpdateItem`);
  * - origin-response: settle on 2xx or release (`dynamodb:UpdateItem` on the receipt table only).
+ * Both origin-facing functions also read the hand-off sealing key's row (`dynamodb:GetItem` on
+ * that one partition key, ReceiptTable.grantHandoffKeyRead).
  * Attach {@link edgeLambdas} to every behavior that can serve priced content (the
  * {@link PaywalledBehavior} construct does this with the right cache and origin request policies).
  */
@@ -133,7 +135,10 @@ export class EdgeVerifier extends Construct {
     }
     const originFacing = [this.originResponse, ...(this.originRequest ? [this.originRequest] : [])];
     props.receiptTable.grantReserve(this.viewerRequest);
-    for (const fn of originFacing) props.receiptTable.grantTransition(fn);
+    for (const fn of originFacing) {
+      props.receiptTable.grantTransition(fn);
+      props.receiptTable.grantHandoffKeyRead(fn);
+    }
     const all = [this.viewerRequest, ...originFacing];
     const { auth } = this.edgeConfig.facilitator;
     if (auth) {

@@ -4,7 +4,7 @@
  * the tests use stay in their modules.
  */
 export type { PricedRoute } from '../lambda/core/config';
-export { BotControlInspectionLevel, CurrencyMode, Engine, OriginProtection, PaidCaching } from './config/settings';
+export { BotControlInspectionLevel, CurrencyMode, Engine, OriginProtection, PaidCaching, PaymentVerifier } from './config/settings';
 export type { AssetSettings, ReferenceStackSettings, X402Settings } from './config/settings';
 export { X402Config } from './config/x402-config';
 export { X402Paywall, type X402PaywallProps } from './x402-paywall';

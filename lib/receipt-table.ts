@@ -2,7 +2,7 @@ import { Names, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { RECEIPT_INDEXES, RECEIPT_PARTITION_KEY } from '../lambda/core/receipt';
+import { HANDOFF_KEY_ID, RECEIPT_INDEXES, RECEIPT_PARTITION_KEY } from '../lambda/core/receipt';
 
 /** Props of {@link ReceiptTable}. */
 export interface ReceiptTableProps {
@@ -83,6 +83,21 @@ export class ReceiptTable extends Construct {
   /** Conditional status transitions only (`dynamodb:UpdateItem`): settle, fail or release. */
   grantTransition(grantee: iam.IGrantable): iam.Grant {
     return this.grantActions(grantee, ['dynamodb:UpdateItem']);
+  }
+
+  /**
+   * Reading the one row that holds the key sealing payments in the edge triggers' hand-off
+   * (`dynamodb:GetItem`, limited to that partition key by `dynamodb:LeadingKeys`): the
+   * origin-facing triggers open with it what the viewer-request sealed.
+   */
+  grantHandoffKeyRead(grantee: iam.IGrantable): iam.Grant {
+    const arn = this.tableArnFor(principalConstruct(grantee) ?? this);
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['dynamodb:GetItem'],
+      resourceArns: [arn],
+      conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [HANDOFF_KEY_ID] } },
+    });
   }
 
   /**

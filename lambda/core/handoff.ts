@@ -18,7 +18,9 @@ export const PAYMENT_ID_HEADER = 'x-x402-payment-id';
  * carries one, so the origin-response can tell "free by decision" from "hand-off lost" and
  * withhold the content in the second case.
  * - free: not payment-eligible (a person, an allow-listed bot); nothing to settle;
- * - settle: verified and reserved; the origin-response settles on 2xx, else releases;
+ * - settle: verified and reserved; the origin-response settles on 2xx, else releases. `sealed`:
+ *   the signed payment, encrypted for the origin-facing triggers (handoff-seal.ts), so that they
+ *   need not read it from the reservation first;
  * - redeliver: already settled earlier but the content did not reach the payer; deliver again
  *   without a charge (the receipt row counts redeliveries);
  * - settled: settled by the origin-request trigger before a side-effecting request (POST, PUT,
@@ -26,7 +28,7 @@ export const PAYMENT_ID_HEADER = 'x-x402-payment-id';
  */
 export type Handoff =
   | { readonly kind: 'free'; readonly routeIndex: number }
-  | { readonly kind: 'settle'; readonly paymentId: string; readonly routeIndex: number; readonly resource: string }
+  | { readonly kind: 'settle'; readonly paymentId: string; readonly routeIndex: number; readonly resource: string; readonly sealed?: string }
   | {
       readonly kind: 'redeliver' | 'settled';
       readonly paymentId: string;
@@ -62,7 +64,10 @@ export function decodeHandoff(value: string): Handoff | undefined {
   const resource = text('resource');
   if (kind === 'free') return { kind, routeIndex: index };
   if (!paymentId || !resource) return undefined;
-  if (kind === 'settle') return { kind, paymentId, routeIndex: index, resource };
+  if (kind === 'settle') {
+    const sealed = text('sealed');
+    return sealed === undefined ? { kind, paymentId, routeIndex: index, resource } : { kind, paymentId, routeIndex: index, resource, sealed };
+  }
   const payer = text('payer');
   const txHash = text('txHash');
   const { x402Version } = fields;

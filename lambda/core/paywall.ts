@@ -4,16 +4,18 @@ import { AbuseGuard, DEFAULT_ABUSE_LIMITS } from './abuse-guard';
 import { AccountKinds } from './account-kinds';
 import { DEFAULT_MAX_REDELIVERIES, type EdgeConfig } from './config';
 import { decodeHandoff, encodeHandoff, PAYMENT_ID_HEADER, PENDING_SETTLEMENT_HEADER, type Handoff, type PaidHandoff } from './handoff';
+import { HandoffSeal } from './handoff-seal';
 import { hasSideEffects } from './methods';
 import { emfRecord, MetricDimensions, Metrics, type MetricName } from './metrics';
 import { PaymentHeaders } from './header-names';
 import { decodePaymentHeader, findPaymentHeader, parseStoredPayment, serializePayment, type DecodedPayment } from './payment-header';
 import type { ChainPort, Clock, FacilitatorPort, LogSink, ReceiptStorePort } from './ports';
-import { ExactEvmPrecheck } from './precheck';
+import { ExactEvmPrecheck, type PrecheckedPayment } from './precheck';
 import { IN_DOUBT_REASONS, MAX_RESERVATIONS, paymentIdOf, type Receipt } from './receipt';
 import { isRejection, methodNotAllowed, oneLine, reasonCode, reject, Reasons, type Rejection } from './rejection';
 import { challengeBody, paymentRequiredV2, requirementsV1, resourceUrl, routeTerms, type RouteTerms } from './requirements';
 import { canonicalPath, compileRoutes, matchRoute, originPath, type CompiledRoute } from './routes';
+import { transferWithAuthorizationCalldata } from './transfer-digest';
 
 /** What a viewer request needs from its transport. */
 export interface PaywallRequest {
@@ -118,6 +120,19 @@ function forgedEoaSignature(payer: string): Rejection {
   return reject(402, Reasons.signature, `the signature does not recover to "from" (${payer}), an account without contract code: sign the authorization with the key of "from"`);
 }
 
+/** The x402 reason for a simulated transfer's revert message (the facilitator's own mapping, in short). */
+function simulationReason(message: string): string {
+  if (/authorization.*(used|canceled)|AuthorizationAlreadyUsed/i.test(message)) return Reasons.nonceAlreadyUsed;
+  if (/exceeds balance|insufficient.*balance|InsufficientBalance/i.test(message)) return Reasons.insufficientBalance;
+  if (/authorization.*(expired|valid before)/i.test(message)) return Reasons.validBefore;
+  if (/authorization.*not.*(yet )?valid|valid after/i.test(message)) return Reasons.validAfter;
+  if (/invalid signature|SignerMismatch/i.test(message)) return Reasons.signature;
+  return Reasons.simulationFailed;
+}
+
+/** After a simulation the RPC did not answer, none is tried for this long (the facilitator verifies meanwhile). */
+const SIMULATION_BACKOFF_MS = 5_000;
+
 /** A settled payment's receipt write is retried this often before falling back to the log. */
 const RECEIPT_WRITE_ATTEMPTS = 3;
 
@@ -126,18 +141,21 @@ const RECEIPT_WRITE_ATTEMPTS = 3;
  * release → record on the way out. It fails closed: every error path answers without content.
  *
  * Serial round trips of a paid request (asserted by test/unit/paywall-round-trips.test.ts):
- * - viewer-request: 1. The local check needs none; verify and the reservation run side by side.
- *   (A signature that does not recover adds one `eth_getCode` of the payer, once per container
- *   and payer, with `chainRpc`.)
- * - GET, HEAD: origin-request 0; origin-response 3: claim the reservation (it holds the signed
- *   authorization, which never travels in the hand-off, or the origin could settle it), settle,
- *   record the receipt (before answering: a frozen container writes nothing). 4 in all.
- * - POST, PUT, PATCH, DELETE: origin-request 3 (the same claim, settle, record, before the origin
- *   runs); origin-response 0. 4 in all.
- * Each is one DynamoDB request or one facilitator call. Fewer would break a guarantee: settling
- * before the origin answered charges for failed GETs; settling unclaimed leaves no mark that money
- * may move if the function dies before recording (and lets a release drop the row meanwhile);
- * answering before the record leaves a settlement without its receipt.
+ * - viewer-request: 1. The local check needs none; the verification (the facilitator's /verify,
+ *   or with `chainRpc.verifyTransfers` one `eth_call` simulating an EOA's transfer) and the
+ *   reservation run side by side. (A signature that does not recover adds one `eth_getCode` of
+ *   the payer, once per container and payer, with `chainRpc`.)
+ * - GET, HEAD: origin-request 0; origin-response 2: settle (while the reservation is marked as
+ *   being settled, for reconciliation), then record the receipt (before answering: a frozen
+ *   container writes nothing). 3 in all. The signed payment travels sealed in the hand-off
+ *   (handoff-seal.ts: the origin sees only ciphertext); a container that has not read the sealing
+ *   key yet claims it from the reservation first: 4 for its first paid request.
+ * - POST, PUT, PATCH, DELETE: origin-request 2 (the same settle and record, before the origin
+ *   runs); origin-response 0. 3 in all.
+ * Each is one DynamoDB request, one facilitator call or one RPC call. Fewer would break a
+ * guarantee: settling before the origin answered charges for failed GETs; answering before the
+ * record leaves a settlement without its receipt; without the reservation, a nonce could be
+ * admitted twice before either settled.
  */
 export class Paywall {
   private readonly routes: CompiledRoute[];
@@ -146,6 +164,11 @@ export class Paywall {
   private readonly precheck: ExactEvmPrecheck;
   /** Tells EOAs from contracts when a signature does not recover (only with `config.chainRpc`). */
   private readonly accountKinds: AccountKinds | undefined;
+  /** Seals payments into the hand-off (viewer-request writes the key when there is none yet). */
+  private readonly viewerSeal: HandoffSeal;
+  /** Opens them in the origin-facing triggers (which only read the key). */
+  private readonly originSeal: HandoffSeal;
+  private simulationDownUntil = 0;
 
   constructor(
     private readonly config: EdgeConfig,
@@ -161,6 +184,8 @@ export class Paywall {
     }
     const rpc = config.chainRpc;
     this.accountKinds = rpc && ports.chain && new AccountKinds(ports.chain, rpc.timeoutMs, ports.clock, ports.log, limits.trackedKeys);
+    this.viewerSeal = new HandoffSeal(() => ports.receipts.handoffKey({ create: true }), ports.clock, ports.log);
+    this.originSeal = new HandoffSeal(() => ports.receipts.handoffKey({ create: false }), ports.clock, ports.log);
   }
 
   async onViewerRequest(request: PaywallRequest, remainingMs?: RemainingTime): Promise<ViewerOutcome> {
@@ -277,12 +302,27 @@ export class Paywall {
     const route = { [MetricDimensions.route]: terms.route.pattern };
     const started = this.ports.clock();
     const remaining = remainingMs ?? (() => ORIGIN_TRIGGER_MS - (this.ports.clock() - started));
-    let stored: string | undefined;
-    try {
-      stored = await this.ports.receipts.claimForSettlement(pending.paymentId, now());
-    } catch (error) {
-      this.storeError('claimForSettlement', pending.paymentId, error);
-      return this.refuse(reject(503, Reasons.receiptStoreUnavailable, 'payments cannot be recorded right now, so the content is withheld; nothing was charged', RETRY_AFTER_SECONDS), terms, pending.resource);
+    const opened = pending.sealed === undefined ? undefined : this.originSeal.open(pending.paymentId, pending.sealed);
+    let stored: string | undefined = opened;
+    // With the payment sealed in the hand-off, the reservation is marked while the settle runs (a
+    // mark for reconciliation, should this function die before recording); the chain itself lets
+    // the authorization settle only once.
+    let marked: Promise<void> = Promise.resolve();
+    if (opened !== undefined) {
+      marked = this.ports.receipts.claimForSettlement(pending.paymentId, now()).then(
+        (claimed) => {
+          if (claimed === undefined) this.ports.log({ event: 'x402.reservation_not_claimed', paymentId: pending.paymentId });
+        },
+        (error: unknown) => this.storeError('claimForSettlement', pending.paymentId, error),
+      );
+    } else {
+      try {
+        // Read the sealing key meanwhile, so that this container's next paid request need not claim first.
+        [stored] = await Promise.all([this.ports.receipts.claimForSettlement(pending.paymentId, now()), this.originSeal.ready(remaining() - RECORD_RESERVE_MS)]);
+      } catch (error) {
+        this.storeError('claimForSettlement', pending.paymentId, error);
+        return this.refuse(reject(503, Reasons.receiptStoreUnavailable, 'payments cannot be recorded right now, so the content is withheld; nothing was charged', RETRY_AFTER_SECONDS), terms, pending.resource);
+      }
     }
     const payment = stored === undefined ? undefined : parseStoredPayment(stored);
     if (!payment) {
@@ -293,6 +333,7 @@ export class Paywall {
     const { payload, requirements } = this.facilitatorArgs(payment, terms, pending.resource);
     const settleBudget = () => Math.min(this.config.facilitator.settleTimeoutMs, remaining() - RECORD_RESERVE_MS);
     if (settleBudget() < MIN_SETTLE_MS) {
+      await marked;
       await this.ports.receipts.release(pending.paymentId, now()).catch((error: unknown) => this.storeError('release', pending.paymentId, error));
       return this.refuse(reject(503, Reasons.edgeDeadline, 'the edge ran out of time before settling, so the content is withheld; nothing was charged', RETRY_AFTER_SECONDS), terms, pending.resource);
     }
@@ -307,6 +348,7 @@ export class Paywall {
     if (inDoubt(first) && settleBudget() >= MIN_SETTLE_MS) {
       outcome = await this.settleOnce(payload, requirements, pending.paymentId, settleBudget());
     }
+    await marked;
     if (outcome.kind === 'error') {
       this.metric({ [Metrics.facilitatorErrors]: 1, [Metrics.settlementsFailed]: 1 }, route);
       await this.recordFailure(pending.paymentId, Reasons.unexpectedSettleError, now());
@@ -400,8 +442,11 @@ export class Paywall {
       payment: serializePayment(payment),
     };
     const { payload, requirements } = this.facilitatorArgs(payment, terms, resource);
-    const verifyTimeout = Math.max(1, Math.min(this.config.facilitator.verifyTimeoutMs, remaining() - VIEWER_RESERVE_MS));
-    const [held, verdict] = await Promise.all([this.reserve(receipt), this.verify(payload, requirements, verifyTimeout)]);
+    const verifyBudget = () => Math.max(1, Math.min(this.config.facilitator.verifyTimeoutMs, remaining() - VIEWER_RESERVE_MS));
+    const verification = this.simulatesTransfer(checked)
+      ? this.simulateTransfer(checked, verifyBudget()).then((verdict) => verdict ?? this.verify(payload, requirements, verifyBudget()))
+      : this.verify(payload, requirements, verifyBudget());
+    const [held, verdict, canSeal] = await Promise.all([this.reserve(receipt), verification, this.viewerSeal.ready(verifyBudget())]);
 
     // A nonce already held first: the facilitator refuses a settled one, which may be redelivered.
     if (typeof held === 'object' && 'held' in held) {
@@ -420,7 +465,32 @@ export class Paywall {
     }
     admission.verified();
     if (isRejection(held)) return held;
-    return { kind: 'settle', paymentId, routeIndex, resource };
+    const sealed = canSeal ? this.viewerSeal.seal(paymentId, receipt.payment!) : undefined;
+    return sealed === undefined ? { kind: 'settle', paymentId, routeIndex, resource } : { kind: 'settle', paymentId, routeIndex, resource, sealed };
+  }
+
+  /** Whether this payment's verification is a simulated transfer rather than the facilitator's /verify. */
+  private simulatesTransfer(checked: PrecheckedPayment): boolean {
+    return checked.signature === 'recovered' && this.config.chainRpc?.verifyTransfers === true && this.ports.clock() >= this.simulationDownUntil;
+  }
+
+  /**
+   * An EOA payment whose signature recovered locally, checked on chain by one `eth_call` of its
+   * `transferWithAuthorization`: what the facilitator's /verify itself simulates (balance, nonce
+   * unused, validity, the token's own signature check), without the facilitator. Undefined when
+   * the RPC gave no verdict: then the facilitator verifies, as without an RPC.
+   */
+  private async simulateTransfer(checked: PrecheckedPayment, timeoutMs: number): Promise<'valid' | Rejection | undefined> {
+    const calldata = transferWithAuthorizationCalldata(checked.authorization, checked.signatureHex);
+    try {
+      const call = await this.ports.chain!.call(this.config.asset.address, calldata, Math.min(timeoutMs, this.config.chainRpc!.timeoutMs));
+      if (call.kind === 'returned') return 'valid';
+      return reject(402, simulationReason(call.message), `the transfer would fail on chain, so nothing was charged: ${oneLine(call.message)}`);
+    } catch (error) {
+      this.simulationDownUntil = this.ports.clock() + SIMULATION_BACKOFF_MS;
+      this.ports.log({ event: 'x402.chain_rpc_error', operation: 'eth_call', payer: checked.payer, error: String(error) });
+      return undefined;
+    }
   }
 
   private async reserve(receipt: Receipt): Promise<Awaited<ReturnType<ReceiptStorePort['reserve']>> | Rejection> {

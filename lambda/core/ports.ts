@@ -37,13 +37,25 @@ export interface ReceiptStorePort {
   claimRedelivery(paymentId: string, max: number, at: string): Promise<boolean>;
   /** The redelivery did not happen (the origin failed): gives the count back. */
   returnRedelivery(paymentId: string, at: string): Promise<void>;
+  /**
+   * The hand-off sealing key (HANDOFF_KEY_ID's row); with `create`, a random one is written first
+   * when there is none (a conditional put: of concurrent creators one wins, all read its key).
+   */
+  handoffKey(options: { readonly create: boolean }): Promise<Uint8Array>;
 }
 
 /** The chain itself, over JSON-RPC: only wired when `chainRpc` is configured. */
 export interface ChainPort {
   /** Whether `address` has code at the latest block (a contract, or an EIP-7702-delegated EOA). */
   hasCode(address: string, timeoutMs: number): Promise<boolean>;
+  /**
+   * `eth_call` of `data` to `to` at the latest block: whether it would return or revert (with the
+   * node's revert message). Throws when the node gave no such verdict (unreachable, slow, refusing).
+   */
+  call(to: string, data: string, timeoutMs: number): Promise<ContractCall>;
 }
+
+export type ContractCall = { readonly kind: 'returned' } | { readonly kind: 'reverted'; readonly message: string };
 
 /** Milliseconds since the epoch. */
 export type Clock = () => number;

@@ -22,6 +22,8 @@ export interface PrecheckedPayment {
   readonly payer: Address;
   readonly authorization: ExactEvmAuthorization;
   readonly signature: SignatureCheck;
+  /** The signature as sent (0x-hex). */
+  readonly signatureHex: Hex;
 }
 
 /** The facilitator refuses authorizations that expire within 6 s; so do we, without asking it. */
@@ -93,7 +95,7 @@ export class ExactEvmPrecheck {
     }
     const checked = await checkSignature(this.separator, authorization, signature);
     if (isRejection(checked)) return checked;
-    return { payer: authorization.from, authorization, signature: checked };
+    return { payer: authorization.from, authorization, signature: checked, signatureHex: signature };
   }
 }
 

@@ -16,6 +16,9 @@ export const RESERVED_PAYMENT_ID_PREFIX = '#';
 /** The waf engine's ingestion checkpoint row (lambda/ingest writes it, the CLI's `status` reads it). */
 export const WAF_INGEST_CHECKPOINT_ID = `${RESERVED_PAYMENT_ID_PREFIX}checkpoint:waf-settlements`;
 
+/** The row holding the key that seals payments in the triggers' hand-off (lambda/core/handoff-seal.ts). */
+export const HANDOFF_KEY_ID = `${RESERVED_PAYMENT_ID_PREFIX}handoff-key`;
+
 /** Global secondary indexes for revenue reports over time. */
 export const RECEIPT_INDEXES = {
   byPayer: { name: 'byPayer', partitionKey: 'payer', sortKey: 'createdAt' },

@@ -78,6 +78,10 @@ export const Reasons = {
   /** The trigger had too little time left to settle and record: nothing was charged. */
   edgeDeadline: 'edge_deadline',
   unexpectedVerifyError: 'unexpected_verify_error',
+  /** x402 SDK: the payer's balance is below the authorized value. */
+  insufficientBalance: 'invalid_exact_evm_insufficient_balance',
+  /** x402 SDK: simulating the transfer on chain reverted for another reason. */
+  simulationFailed: 'invalid_exact_evm_transaction_simulation_failed',
   unexpectedSettleError: 'unexpected_settle_error',
 } as const;
 

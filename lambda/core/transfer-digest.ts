@@ -60,6 +60,31 @@ export function transferDigest(separator: Uint8Array, authorization: TransferAut
   return keccak_256(message);
 }
 
+const TRANSFER_WITH_AUTHORIZATION_SELECTOR = keccak_256(
+  utf8.encode('transferWithAuthorization(address,address,uint256,uint256,uint256,bytes32,uint8,bytes32,bytes32)'),
+).subarray(0, 4);
+
+/**
+ * Calldata of the token's `transferWithAuthorization(from, to, value, validAfter, validBefore,
+ * nonce, v, r, s)` for a 65-byte `r ‖ s ‖ v` signature: what a facilitator sends on chain, and
+ * what an `eth_call` simulates without sending it.
+ */
+export function transferWithAuthorizationCalldata(authorization: TransferAuthorization, signature: string): string {
+  if (signature.length !== 2 + 65 * 2) throw new RangeError(`expected a 65-byte signature, got ${(signature.length - 2) / 2} bytes`);
+  const words = new Uint8Array(4 + 9 * WORD);
+  words.set(TRANSFER_WITH_AUTHORIZATION_SELECTOR, 0);
+  putHex(words, 4, authorization.from, 20);
+  putHex(words, 4 + WORD, authorization.to, 20);
+  putUint(words, 4 + 2 * WORD, authorization.value);
+  putUint(words, 4 + 3 * WORD, authorization.validAfter);
+  putUint(words, 4 + 4 * WORD, authorization.validBefore);
+  putHex(words, 4 + 5 * WORD, authorization.nonce, 32);
+  putUint(words, 4 + 6 * WORD, BigInt(`0x${signature.slice(130, 132)}`));
+  putHex(words, 4 + 7 * WORD, `0x${signature.slice(2, 66)}`, 32);
+  putHex(words, 4 + 8 * WORD, `0x${signature.slice(66, 130)}`, 32);
+  return `0x${Buffer.from(words).toString('hex')}`;
+}
+
 /** A `bytes` value of `size` bytes (address: 20, bytes32: 32), right-aligned in its word like abi.encode. */
 function putHex(words: Uint8Array, offset: number, hex: string, size: number): void {
   if (hex.length !== 2 + 2 * size || !/^0x[0-9a-fA-F]*$/.test(hex)) throw new RangeError(`expected ${size} bytes of 0x-hex, got "${hex}"`);

@@ -8,8 +8,10 @@ import {
   type PutItemCommandInput,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
+import { randomBytes } from 'node:crypto';
+import { HANDOFF_KEY_BYTES } from '../core/handoff-seal';
 import type { ReceiptStorePort } from '../core/ports';
-import { MAX_RESERVATIONS, RECEIPT_PARTITION_KEY, type Receipt, type ReceiptStatus } from '../core/receipt';
+import { HANDOFF_KEY_ID, MAX_RESERVATIONS, RECEIPT_PARTITION_KEY, type Receipt, type ReceiptStatus } from '../core/receipt';
 
 /** What `cdk-x402 reconcile` found on chain for a row the edge left in doubt. */
 export type ReconciledStatus = { readonly status: 'settled'; readonly txHash: string } | { readonly status: 'released' };
@@ -153,6 +155,35 @@ export class DynamoReceiptStore implements ReceiptStorePort {
 
   release(paymentId: string, at: string): Promise<void> {
     return this.transition(paymentId, 'released', at, {});
+  }
+
+  async handoffKey({ create }: { readonly create: boolean }): Promise<Uint8Array> {
+    const read = async () => {
+      const { Item } = await this.client.send(
+        new GetItemCommand({ TableName: this.tableName, Key: this.key(HANDOFF_KEY_ID), ConsistentRead: true, ProjectionExpression: '#key', ExpressionAttributeNames: { '#key': 'key' } }),
+      );
+      return Item?.key?.B;
+    };
+    const stored = await read();
+    if (stored) return stored;
+    if (!create) throw new Error(`the receipt table has no ${HANDOFF_KEY_ID} row yet (the viewer-request writes it)`);
+    const key = randomBytes(HANDOFF_KEY_BYTES);
+    try {
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.tableName,
+          Item: { ...this.key(HANDOFF_KEY_ID), key: { B: key } },
+          ConditionExpression: 'attribute_not_exists(#id)',
+          ExpressionAttributeNames: { '#id': RECEIPT_PARTITION_KEY },
+        }),
+      );
+      return key;
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      const winner = await read();
+      if (!winner) throw new Error(`the ${HANDOFF_KEY_ID} row vanished while it was written`);
+      return winner;
+    }
   }
 
   /**

@@ -3,10 +3,10 @@ import type { AssetConfig, EdgeConfig, FacilitatorAuth } from '../../lambda/core
 import { CDP_FACILITATOR, isCdpFacilitatorUrl } from '../../lambda/core/facilitators';
 import type { knownNetwork } from '../../lambda/core/networks';
 import { checkAddress } from './address';
-import { intInRange } from './checks';
+import { intInRange, oneOf } from './checks';
 import { PUBLIC_TEST_FACILITATOR } from './context-keys';
 import type { Problems } from './problems';
-import type { AssetSettings, Engine, X402Settings } from './settings';
+import { PaymentVerifier, type AssetSettings, type Engine, type X402Settings } from './settings';
 
 /** Where the edge functions look up a secret given by name. */
 const DEFAULT_SECRET_REGION = 'us-east-1';
@@ -117,9 +117,13 @@ export function resolveFacilitator(
 /** The RPC endpoint the edge asks whether a payer has code (edge engine; `undefined` when not set). */
 export function resolveChainRpc(problems: Problems, settings: X402Settings, engine: Engine, warnings: string[]): EdgeConfig['chainRpc'] {
   const timeoutMs = intInRange(problems, 'x402:rpcTimeoutMs', settings.rpcTimeoutMs, 500, 100, 2000, 'a viewer-request trigger has 5 s in all, the facilitator and DynamoDB included');
+  const verifier = oneOf(problems, 'x402:verifier', settings.verifier, PaymentVerifier, PaymentVerifier.FACILITATOR);
   const url = settings.rpcUrl;
   if (url === undefined) {
     if (settings.rpcTimeoutMs !== undefined) warnings.push('x402:rpcTimeoutMs has no effect without x402:rpcUrl');
+    if (verifier === PaymentVerifier.RPC && engine !== 'waf') {
+      problems.add('x402:verifier', verifier, 'needs x402:rpcUrl, the endpoint that simulates each transfer', 'set -c x402:rpcUrl=https://<a JSON-RPC endpoint of x402:network>, or use x402:verifier=facilitator');
+    }
     return undefined;
   }
   if (engine === 'waf') {
@@ -130,7 +134,7 @@ export function resolveChainRpc(problems: Problems, settings: X402Settings, engi
     problems.add('x402:rpcUrl', url, 'must be an https:// URL without fragment (Lambda@Edge calls it over the internet)', 'e.g. -c x402:rpcUrl=https://<a JSON-RPC endpoint of x402:network>');
     return undefined;
   }
-  return { url, timeoutMs };
+  return verifier === PaymentVerifier.RPC ? { url, timeoutMs, verifyTransfers: true } : { url, timeoutMs };
 }
 
 /** `value` parsed when it is an https:// URL without a fragment (what Lambda@Edge can call), else undefined. */

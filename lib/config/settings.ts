@@ -52,6 +52,20 @@ export enum OriginProtection {
   NONE = 'none',
 }
 
+/** Who checks on chain what the edge's local check cannot (balance, nonce unused), before the origin is asked (edge engine). */
+export enum PaymentVerifier {
+  /** The facilitator's /verify, for every payment. */
+  FACILITATOR = 'facilitator',
+  /**
+   * An EOA payment whose signature the edge recovered is checked by simulating its transfer with
+   * one `eth_call` on `rpcUrl` (what the facilitator's /verify itself simulates): one facilitator
+   * call per payment (the settle) instead of two. Smart-wallet payments, and any payment the RPC
+   * does not answer in time, go to the facilitator's /verify. A facilitator outage is then met at
+   * settlement, after the origin answered: the content is withheld and nothing is charged.
+   */
+  RPC = 'rpc',
+}
+
 /** The token payments are made in (EIP-3009), with its EIP-712 domain. */
 export interface AssetSettings {
   /** Token contract address, EIP-55 checksummed. */
@@ -118,11 +132,16 @@ export interface X402Settings {
    */
   readonly rpcUrl?: string;
   /**
-   * Bound on each `eth_getCode` of `rpcUrl`, in milliseconds (100..2000); one unanswered in time
-   * leaves the payment to the facilitator.
+   * Bound on each `eth_getCode` and `eth_call` of `rpcUrl`, in milliseconds (100..2000); one
+   * unanswered in time leaves the payment to the facilitator.
    * @default 500
    */
   readonly rpcTimeoutMs?: number;
+  /**
+   * Who checks a payment on chain before the origin is asked (edge engine); `RPC` needs `rpcUrl`.
+   * @default PaymentVerifier.FACILITATOR
+   */
+  readonly verifier?: PaymentVerifier;
   /**
    * Bound on the facilitator's /verify in the viewer-request, in milliseconds (500..4000; the trigger has 5 s in all).
    * @default 3000

@@ -80,13 +80,16 @@ describe('X402Paywall, edge engine, built distribution', () => {
     }
   });
 
-  it('grants each edge function only the DynamoDB actions it performs, on the receipt table only', () => {
+  it('grants each edge function only the DynamoDB actions it performs, on the receipt table only (origin-facing ones read only the hand-off key row)', () => {
     const table = { 'Fn::GetAtt': [stack.getLogicalId(paywall.receiptTable.table.node.defaultChild as never), 'Arn'] };
     const statements = propertiesOf(template, 'AWS::IAM::Policy').filter((p) => p.Roles[0].Ref !== rotationRole).map((p) => p.PolicyDocument.Statement);
     expect(statements).toEqual(
       expect.arrayContaining([
         [{ Effect: 'Allow', Action: ['dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem'], Resource: table }],
-        [{ Effect: 'Allow', Action: 'dynamodb:UpdateItem', Resource: table }],
+        [
+          { Effect: 'Allow', Action: 'dynamodb:UpdateItem', Resource: table },
+          { Effect: 'Allow', Action: 'dynamodb:GetItem', Resource: table, Condition: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['#handoff-key'] } } },
+        ],
       ]),
     );
     // viewer-request, origin-request (POST is priced) and origin-response.

@@ -1,9 +1,11 @@
 /** The chain port the edge wires for `chainRpc`, against the local chain's JSON-RPC endpoint. */
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
-import { startLocalChain, type LocalChain } from '../../local/chain';
+import { toHex } from 'viem';
+import { generatePrivateKey, privateKeyToAccount, type PrivateKeyAccount } from 'viem/accounts';
+import { LOCAL_CHAIN_ID, LOCAL_USDC_EIP712, startLocalChain, type LocalChain } from '../../local/chain';
 import { jsonRpcChain } from '../../lambda/edge/chain-rpc';
+import { transferWithAuthorizationCalldata } from '../../lambda/core/transfer-digest';
 
 let chain: LocalChain;
 beforeAll(async () => {
@@ -34,4 +36,40 @@ it('gives up on an RPC that never answers within the timeout', async () => {
     silent.closeAllConnections();
     await new Promise((resolve) => silent.close(resolve));
   }
+});
+
+/** The calldata of a real EIP-3009 authorization signed by `payer` for `value`. */
+async function transferCall(payer: PrivateKeyAccount, value: bigint, nonce = toHex(crypto.getRandomValues(new Uint8Array(32)))): Promise<string> {
+  const now = BigInt(Math.floor(Date.now() / 1000));
+  const authorization = { from: payer.address, to: privateKeyToAccount(generatePrivateKey()).address, value, validAfter: now - 600n, validBefore: now + 600n, nonce };
+  const signature = await payer.signTypedData({
+    domain: { ...LOCAL_USDC_EIP712, chainId: LOCAL_CHAIN_ID, verifyingContract: chain.usdc },
+    types: {
+      TransferWithAuthorization: [
+        { name: 'from', type: 'address' },
+        { name: 'to', type: 'address' },
+        { name: 'value', type: 'uint256' },
+        { name: 'validAfter', type: 'uint256' },
+        { name: 'validBefore', type: 'uint256' },
+        { name: 'nonce', type: 'bytes32' },
+      ],
+    },
+    primaryType: 'TransferWithAuthorization',
+    message: authorization,
+  });
+  return transferWithAuthorizationCalldata(authorization, signature);
+}
+
+it('simulates a transfer with eth_call: a funded one returns, an unfunded one reverts with the token\'s reason, nothing is sent', async () => {
+  const rpc = jsonRpcChain(chain.rpcUrl);
+  const payer = await chain.newFundedWallet(1000n);
+  expect(await rpc.call(chain.usdc, await transferCall(payer, 1000n), 2000)).toEqual({ kind: 'returned' });
+  expect(await rpc.call(chain.usdc, await transferCall(payer, 1001n), 2000)).toEqual({ kind: 'reverted', message: expect.stringMatching(/exceeds balance/) });
+  expect(await chain.usdcBalance(payer.address)).toBe(1000n);
+});
+
+it('an RPC error that is not a revert is no verdict', async () => {
+  chain.setRpcFault({ methods: ['eth_call'], times: 1 });
+  await expect(jsonRpcChain(chain.rpcUrl).call(chain.usdc, '0x', 2000)).rejects.toThrow(/eth_call/);
+  await expect(jsonRpcChain('http://127.0.0.1:1').call(chain.usdc, '0x', 2000)).rejects.toThrow();
 });

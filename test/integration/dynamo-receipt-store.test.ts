@@ -74,3 +74,13 @@ it('makes each transition of the paid path one DynamoDB request (reserve, claim,
   await count(() => counted.reserve(row));
   expect(each).toEqual([1, 1, 1, 2]);
 });
+
+it('creates the hand-off sealing key once: concurrent creators and later readers all get the same 32 bytes', async () => {
+  const separate = new DynamoReceiptStore(ddb.client, 'handoff-keys');
+  await createReceiptTable(ddb.client, 'handoff-keys');
+  await expect(separate.handoffKey({ create: false })).rejects.toThrow(/no #handoff-key row yet/);
+  const keys = await Promise.all(Array.from({ length: 6 }, () => separate.handoffKey({ create: true })));
+  expect(keys[0]).toHaveLength(32);
+  for (const key of keys) expect(Buffer.from(key).equals(Buffer.from(keys[0]))).toBe(true);
+  expect(Buffer.from(await separate.handoffKey({ create: false })).equals(Buffer.from(keys[0]))).toBe(true);
+});

@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { HANDOFF_KEY_BYTES } from '../../lambda/core/handoff-seal';
 import type { ReceiptStorePort } from '../../lambda/core/ports';
 import type { Receipt } from '../../lambda/core/receipt';
 
@@ -9,6 +11,7 @@ import type { Receipt } from '../../lambda/core/receipt';
 export class MemoryReceipts implements ReceiptStorePort {
   readonly rows = new Map<string, Receipt>();
   failing = false;
+  private key: Uint8Array | undefined;
 
   async reserve(receipt: Receipt) {
     this.check();
@@ -49,6 +52,12 @@ export class MemoryReceipts implements ReceiptStorePort {
   async returnRedelivery(paymentId: string, at: string) {
     const row = this.move(paymentId, 'settled');
     this.rows.set(paymentId, { ...row, redeliveries: Math.max(0, (row.redeliveries ?? 0) - 1), updatedAt: at });
+  }
+  async handoffKey({ create }: { readonly create: boolean }) {
+    this.check();
+    if (!this.key && create) this.key = randomBytes(HANDOFF_KEY_BYTES);
+    if (!this.key) throw new Error('no hand-off key row yet');
+    return this.key;
   }
 
   private check(): void {

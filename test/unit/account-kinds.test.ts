@@ -17,6 +17,7 @@ function scriptedChain() {
       if (!reachable) throw new Error('connect ECONNREFUSED');
       return address === WALLET;
     },
+    call: () => Promise.reject(new Error('AccountKinds only asks eth_getCode')),
   };
   return {
     chain,

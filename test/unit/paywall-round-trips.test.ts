@@ -17,17 +17,17 @@ const config = testEdgeConfig({ chainRpc: { url: 'http://127.0.0.1:1', timeoutMs
 const terms = routeTerms(compileRoutes(config)[0], config);
 const SMART_WALLET = privateKeyToAccount(generatePrivateKey()).address;
 
-function setup() {
+function setup(edgeConfig = config) {
   const trips = new RoundTrips();
   const paywall = new Paywall(
-    config,
+    edgeConfig,
     trips.wrap({
       facilitator: {
         verify: async () => ({ isValid: true }),
         settle: async (payload) => ({ success: true, transaction: `0x${'ab'.repeat(32)}`, network: 'eip155:84532', payer: (payload.payload as { authorization: { from: string } }).authorization.from }),
       },
       receipts: new MemoryReceipts(),
-      chain: { hasCode: async (address) => address.toLowerCase() === SMART_WALLET.toLowerCase() },
+      chain: { hasCode: async (address) => address.toLowerCase() === SMART_WALLET.toLowerCase(), call: async () => ({ kind: 'returned' }) },
       clock: Date.now,
       log: () => undefined,
     }),
@@ -53,37 +53,56 @@ function handoffOf(outcome: ViewerOutcome | OriginRequestOutcome): string {
 }
 
 const VERIFY_WHILE_RESERVING = ['facilitator.verify', 'receipts.reserve'];
-const CLAIM_SETTLE_RECORD = [['receipts.claimForSettlement'], ['facilitator.settle'], ['receipts.markSettled']];
+/** A container's first paid request also reads the hand-off sealing key, alongside what it waits for anyway. */
+const FIRST_VERIFY_WHILE_RESERVING = ['facilitator.verify', 'receipts.handoffKey', 'receipts.reserve'];
+const SETTLE_RECORD = [['facilitator.settle', 'receipts.claimForSettlement'], ['receipts.markSettled']];
+const FIRST_CLAIM_SETTLE_RECORD = [['receipts.claimForSettlement', 'receipts.handoffKey'], ['facilitator.settle'], ['receipts.markSettled']];
 
-it('a paid GET: viewer-request 1 (verify while reserving), origin-request 0, origin-response 3 (claim, settle, record)', async () => {
-  const { paywall, trips } = setup();
-  const viewerRequest = await paidRequest('GET', '/articles/get');
+/** Viewer-request, origin-request and origin-response of one paid request, each counted. */
+async function paidFlow(paywall: Paywall, trips: RoundTrips, method: string, uri: string, originStatus: number) {
+  const viewerRequest = await paidRequest(method, uri);
   const viewer = await trips.during(() => paywall.onViewerRequest(viewerRequest));
-  expect(viewer.levels).toEqual([VERIFY_WHILE_RESERVING]);
-  const handoff = handoffOf(viewer.result);
-  const originRequest = await trips.during(() => paywall.onOriginRequest({ method: 'GET', uri: '/articles/get', handoff }));
-  expect(originRequest).toEqual({ result: { kind: 'pass' }, levels: [] });
-  const originResponse = await trips.during(() => paywall.onOriginResponse({ method: 'GET', uri: '/articles/get', handoff }, 200));
-  expect(originResponse.result.kind).toBe('release');
-  expect(originResponse.levels).toEqual(CLAIM_SETTLE_RECORD);
+  const originRequest = await trips.during(() => paywall.onOriginRequest({ method, uri, handoff: handoffOf(viewer.result) }));
+  const handoff = originRequest.result.kind === 'forward' ? handoffOf(originRequest.result) : handoffOf(viewer.result);
+  const originResponse = await trips.during(() => paywall.onOriginResponse({ method, uri, handoff }, originStatus));
+  return { viewer, originRequest, originResponse };
+}
+
+it('a paid GET: viewer-request 1 (verify while reserving), origin-request 0, origin-response 2 (settle while marking, record)', async () => {
+  const { paywall, trips } = setup();
+  const first = await paidFlow(paywall, trips, 'GET', '/articles/first', 200);
+  expect(first.viewer.levels).toEqual([FIRST_VERIFY_WHILE_RESERVING]);
+  expect(first.originRequest).toEqual({ result: { kind: 'pass' }, levels: [] });
+  expect(first.originResponse.result.kind).toBe('release');
+  expect(first.originResponse.levels).toEqual(FIRST_CLAIM_SETTLE_RECORD);
+
+  const next = await paidFlow(paywall, trips, 'GET', '/articles/next', 200);
+  expect(next.viewer.levels).toEqual([VERIFY_WHILE_RESERVING]);
+  expect(next.originRequest.levels).toEqual([]);
+  expect(next.originResponse.result.kind).toBe('release');
+  expect(next.originResponse.levels).toEqual(SETTLE_RECORD);
 });
 
-it('a paid POST: viewer-request 1, origin-request 3 (settled before the origin runs), origin-response 0', async () => {
+it('a paid POST: viewer-request 1, origin-request 2 (settled before the origin runs), origin-response 0', async () => {
   const { paywall, trips } = setup();
-  const viewerRequest = await paidRequest('POST', '/articles/post');
-  const viewer = await trips.during(() => paywall.onViewerRequest(viewerRequest));
+  await paidFlow(paywall, trips, 'POST', '/articles/warm', 201);
+  const { viewer, originRequest, originResponse } = await paidFlow(paywall, trips, 'POST', '/articles/post', 201);
   expect(viewer.levels).toEqual([VERIFY_WHILE_RESERVING]);
-  const originRequest = await trips.during(() => paywall.onOriginRequest({ method: 'POST', uri: '/articles/post', handoff: handoffOf(viewer.result) }));
-  expect(originRequest.levels).toEqual(CLAIM_SETTLE_RECORD);
-  const originResponse = await trips.during(() => paywall.onOriginResponse({ method: 'POST', uri: '/articles/post', handoff: handoffOf(originRequest.result) }, 201));
+  expect(originRequest.levels).toEqual(SETTLE_RECORD);
   expect(originResponse).toEqual({ result: expect.objectContaining({ kind: 'release' }), levels: [] });
+});
+
+it('with verifyTransfers: an EOA payment is verified by one simulated transfer instead of the facilitator', async () => {
+  const { paywall, trips } = setup(testEdgeConfig({ chainRpc: { url: 'http://127.0.0.1:1', timeoutMs: 500, verifyTransfers: true } }));
+  await paidFlow(paywall, trips, 'GET', '/articles/warm', 200);
+  const { viewer, originResponse } = await paidFlow(paywall, trips, 'GET', '/articles/simulated', 200);
+  expect(viewer.levels).toEqual([['chain.call', 'receipts.reserve']]);
+  expect(originResponse.levels).toEqual(SETTLE_RECORD);
 });
 
 it('an origin that failed: origin-response 1 (the release), no settlement', async () => {
   const { paywall, trips } = setup();
-  const viewerRequest = await paidRequest('GET', '/articles/down');
-  const viewer = await trips.during(() => paywall.onViewerRequest(viewerRequest));
-  const originResponse = await trips.during(() => paywall.onOriginResponse({ method: 'GET', uri: '/articles/down', handoff: handoffOf(viewer.result) }, 502));
+  const { originResponse } = await paidFlow(paywall, trips, 'GET', '/articles/down', 502);
   expect(originResponse.levels).toEqual([['receipts.release']]);
 });
 
@@ -91,12 +110,11 @@ it('a smart wallet: one eth_getCode before its first verify in a container, none
   const { paywall, trips } = setup();
   const firstRequest = await paidRequest('GET', '/articles/w1', SMART_WALLET);
   const first = await trips.during(() => paywall.onViewerRequest(firstRequest));
-  expect(first.levels).toEqual([['chain.hasCode'], VERIFY_WHILE_RESERVING]);
+  expect(first.levels).toEqual([['chain.hasCode'], FIRST_VERIFY_WHILE_RESERVING]);
   const secondRequest = await paidRequest('GET', '/articles/w2', SMART_WALLET);
   const second = await trips.during(() => paywall.onViewerRequest(secondRequest));
   expect(second.levels).toEqual([VERIFY_WHILE_RESERVING]);
 });
-
 it('a bad signature naming an EOA: refused after one eth_getCode, then with none at all', async () => {
   const { paywall, trips } = setup();
   const eoa = privateKeyToAccount(generatePrivateKey()).address;

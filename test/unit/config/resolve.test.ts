@@ -3,7 +3,7 @@ import { DEFAULT_ELIGIBILITY_HEADER } from '../../../lambda/core/config';
 import { CDP_FACILITATOR } from '../../../lib/config/context-keys';
 import { X402ConfigError } from '../../../lib/config/problems';
 import { resolveX402Config, toEdgeConfig } from '../../../lib/config/resolve';
-import { CurrencyMode, Engine, type X402Settings } from '../../../lib/config/settings';
+import { CurrencyMode, Engine, PaymentVerifier, type X402Settings } from '../../../lib/config/settings';
 import { MAINNET_SETTINGS, PAY_TO, routes, SETTINGS } from '../../constructs/helpers';
 
 /** The problems a configuration is refused for (fails the test if it is accepted). */
@@ -242,6 +242,14 @@ describe('x402:rpcUrl, the RPC endpoint that tells an EOA from a smart wallet at
   it('refuses a plain-http endpoint and a bound out of range, naming the key and the fix', () => {
     expect(() => resolveX402Config({ ...base, rpcUrl: 'http://rpc.example.com' })).toThrow(/x402:rpcUrl = "http:\/\/rpc.example.com": must be an https:\/\/ URL[\s\S]*x402:rpcUrl=https:\/\//);
     expect(() => resolveX402Config({ ...base, rpcUrl: 'https://rpc.example.com', rpcTimeoutMs: 5000 })).toThrow(/x402:rpcTimeoutMs/);
+  });
+
+  it('with x402:verifier=rpc, has the edge simulate transfers on it; refuses that without an endpoint or with an unknown verifier', () => {
+    const config = resolveX402Config({ ...base, rpcUrl: 'https://rpc.example.com', verifier: PaymentVerifier.RPC });
+    expect(toEdgeConfig(config, { tableName: 't', region: 'us-east-1' }).chainRpc).toEqual({ url: 'https://rpc.example.com', timeoutMs: 500, verifyTransfers: true });
+    expect(toEdgeConfig(resolveX402Config({ ...base, rpcUrl: 'https://rpc.example.com', verifier: PaymentVerifier.FACILITATOR }), { tableName: 't', region: 'us-east-1' }).chainRpc).not.toHaveProperty('verifyTransfers');
+    expect(() => resolveX402Config({ ...base, verifier: PaymentVerifier.RPC })).toThrow(/x402:verifier = "rpc": needs x402:rpcUrl[\s\S]*-c x402:rpcUrl=https:\/\//);
+    expect(() => resolveX402Config({ ...base, rpcUrl: 'https://rpc.example.com', verifier: 'chain' as never })).toThrow(/x402:verifier = "chain": must be one of facilitator, rpc/);
   });
 
   it('warns that the waf engine has no use for it', () => {
