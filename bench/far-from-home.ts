@@ -1,8 +1,8 @@
 /**
  * Far from home: Lambda@Edge runs at the regional edge cache nearest the viewer, while the receipt
  * table and the facilitator sit in one region. Delay proxies (local/delay-proxy.ts) put a round
- * trip between our handlers and DynamoDB and the facilitator (and between the peer and its
- * facilitator); the section measures paid requests one at a time and attributes every exchange the
+ * trip between our handlers and DynamoDB, the facilitator and the chain RPC (and between the peer
+ * and its facilitator); the section measures paid requests one at a time and attributes every exchange the
  * proxies logged to the request during which it happened, to count its round trips: how many, to
  * which service, how many on new connections, and how many the request waited for one after
  * another (local/delay-proxy.ts `serialRoundTrips`).
@@ -14,31 +14,35 @@ import { epochMs, serialRoundTrips, startDelayProxy, TLS_HANDSHAKE_ROUND_TRIPS, 
 import type { Bench, Side } from './harness';
 import { percentile, type LoadResult } from './load-worker';
 
-export type FarService = 'dynamodb' | 'facilitator';
+export type FarService = 'dynamodb' | 'facilitator' | 'rpc';
 
 export interface FarProxies {
   readonly dynamodb: DelayProxy;
   readonly facilitator: DelayProxy;
+  /** Our route to the chain's JSON-RPC endpoint (the simulated transfers, eth_getCode). */
+  readonly rpc: DelayProxy;
   /** The peer's own route to the facilitator. */
   readonly peerFacilitator: DelayProxy;
   close(): Promise<void>;
 }
 
-export async function startFarProxies(dynamoEndpoint: string, facilitatorUrl: string): Promise<FarProxies> {
+export async function startFarProxies(dynamoEndpoint: string, facilitatorUrl: string, rpcUrl: string): Promise<FarProxies> {
   const proxies = {
     dynamodb: await startDelayProxy({ target: dynamoEndpoint }),
     facilitator: await startDelayProxy({ target: facilitatorUrl }),
+    rpc: await startDelayProxy({ target: rpcUrl }),
     peerFacilitator: await startDelayProxy({ target: facilitatorUrl }),
   };
   return { ...proxies, close: async () => void (await Promise.all(Object.values(proxies).map((p) => p.close()))) };
 }
 
-/** The edge configuration with DynamoDB and the facilitator reached through the proxies. */
+/** The edge configuration with DynamoDB, the facilitator and the chain RPC reached through the proxies. */
 export function farConfig(config: EdgeConfig, proxies: FarProxies): EdgeConfig {
   return {
     ...config,
     facilitator: { ...config.facilitator, url: proxies.facilitator.url },
     receiptTable: { ...config.receiptTable, endpoint: proxies.dynamodb.url },
+    ...(config.chainRpc ? { chainRpc: { ...config.chainRpc, url: proxies.rpc.url } } : {}),
   };
 }
 
@@ -108,7 +112,7 @@ export async function runFarFromHome(bench: Bench, proxies: FarProxies, sides: {
   try {
     bench.router.use(sides.oursFar);
     for (const roundTripMs of settings.roundTripsMs) {
-      for (const proxy of [proxies.dynamodb, proxies.facilitator, proxies.peerFacilitator]) proxy.roundTripMs = roundTripMs;
+      for (const proxy of [proxies.dynamodb, proxies.facilitator, proxies.rpc, proxies.peerFacilitator]) proxy.roundTripMs = roundTripMs;
       for (const name of ['ours', 'peer'] as const) {
         const { side, spans, services } = sides[name];
         const measure = async (requests: number): Promise<{ load: LoadResult; trips: RequestTrips[] }> => {
@@ -151,7 +155,7 @@ const summary = (values: number[]) => {
 
 /** The exchanges that started and ended within one request's span (requests are sent one at a time). */
 function tripsWithin(start: number, end: number, logs: ReadonlyArray<readonly [FarService, readonly Exchange[]]>): RequestTrips {
-  const exchanges: Record<FarService, number> = { dynamodb: 0, facilitator: 0 };
+  const exchanges: Record<FarService, number> = { dynamodb: 0, facilitator: 0, rpc: 0 };
   const inside: Array<{ service: FarService; exchange: Exchange & { endedAt: number } }> = [];
   for (const [service, log] of logs) {
     for (const e of log) {
@@ -173,7 +177,8 @@ function describePath(inside: ReadonlyArray<{ service: FarService; exchange: Exc
   const sorted = [...inside].sort((a, b) => a.exchange.startedAt - b.exchange.startedAt);
   const stages: Array<{ endedAt: number; names: string[] }> = [];
   for (const { service, exchange } of sorted) {
-    const name = service === 'dynamodb' ? `DynamoDB ${exchange.request.split('.').pop() || '?'}` : `facilitator ${exchange.request || '?'}`;
+    const name =
+      service === 'dynamodb' ? `DynamoDB ${exchange.request.split('.').pop() || '?'}` : service === 'rpc' ? `chain RPC ${exchange.request || '?'}` : `facilitator ${exchange.request || '?'}`;
     const last = stages[stages.length - 1];
     if (last && exchange.startedAt < last.endedAt) {
       last.names.push(name);

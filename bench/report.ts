@@ -194,7 +194,7 @@ function renderFar(f: FarReport): string {
   };
   const rows = f.runs.map((run) => {
     const cold = run.coldTrips.map((t) => t.serialRoundTrips);
-    return `| ${run.roundTripMs} ms | ${run.side === 'ours' ? 'ours' : '@x402/express + origin hop'} | ${ms(run.warm.p50)} / ${ms(run.warm.p99)} | **${trips(run, (t) => t.serialRoundTrips)}** | ${trips(run, (t) => t.exchanges.dynamodb)} + ${trips(run, (t) => t.exchanges.facilitator)} | ${ms(medianOf(run.coldLatencyMs))} | ${medianOf(cold)} (${medianOf(run.coldTrips.map((t) => t.newConnections))} new connections) |`;
+    return `| ${run.roundTripMs} ms | ${run.side === 'ours' ? 'ours' : '@x402/express + origin hop'} | ${ms(run.warm.p50)} / ${ms(run.warm.p99)} | **${trips(run, (t) => t.serialRoundTrips)}** | ${trips(run, (t) => t.exchanges.dynamodb)} + ${trips(run, (t) => t.exchanges.facilitator)} + ${trips(run, (t) => t.exchanges.rpc)} | ${ms(medianOf(run.coldLatencyMs))} | ${medianOf(cold)} (${medianOf(run.coldTrips.map((t) => t.newConnections))} new connections) |`;
   });
   const ours = f.runs.filter((r) => r.side === 'ours' && r.roundTripMs > 0);
   const serial = ours.length > 0 ? medianOf(ours.flatMap((r) => r.warmTrips.map((t) => t.serialRoundTrips))) : NaN;
@@ -207,10 +207,10 @@ function renderFar(f: FarReport): string {
     const [path = 'n/a'] = [...counts.entries()].sort((a, b) => b[1] - a[1]).map(([p]) => p);
     return `- ${side === 'ours' ? 'ours' : '@x402/express'}: ${path}`;
   });
-  return `## Far from home: round trips to DynamoDB and the facilitator
+  return `## Far from home: round trips to DynamoDB, the facilitator and the chain RPC
 
-Lambda@Edge runs at the regional edge cache nearest the viewer; the receipt table and the facilitator
-stay in one region. Loopback TCP proxies (local/delay-proxy.ts) hold every byte for half the round-trip
+Lambda@Edge runs at the regional edge cache nearest the viewer; the receipt table, the facilitator
+and (taken as the worst case) the chain's RPC endpoint stay in one region. Loopback TCP proxies (local/delay-proxy.ts) hold every byte for half the round-trip
 time each way, and a new connection for ${f.handshakeRoundTrips} round trips more (TCP, then TLS 1.3) before its first byte:
 80 ms is about Europe to us-east-1, 200 ms Asia to us-east-1. The peer gets the same delay to its
 facilitator (it has no table). Paid requests one at a time; every exchange the proxies log inside a
@@ -218,7 +218,7 @@ request's span in the server (ours: from our viewer-request's start to our origi
 counts for it. "Serial" is the heaviest chain of exchanges no two of which overlap in time (calls in
 flight together count once; a new connection weighs its handshake too).
 
-| round trip | side | p50 / p99 ms (connections kept) | serial round trips per request (range) | exchanges per request: DynamoDB + facilitator | p50 ms on new connections | serial round trips on new connections |
+| round trip | side | p50 / p99 ms (connections kept) | serial round trips per request (range) | exchanges per request: DynamoDB + facilitator + chain RPC | p50 ms on new connections | serial round trips on new connections |
 |---|---|---|---|---|---|---|
 ${rows.join('\n')}
 
@@ -237,8 +237,10 @@ origin-response then withholds the content: fail closed), but the table's single
 the redelivery count become per-region. Multi-Region Strong Consistency makes conditional writes
 consistent across regions, but only within one region set of three replicas (e.g. all in the US),
 and it makes each write wait for another region: it cannot make an Asian edge's write local.
-Neither helps the facilitator's round trips (verify, settle), which stay with wherever the
-facilitator runs.`;
+Neither helps the facilitator's round trip (settle), which stays with wherever the facilitator
+runs. What the paid path cannot lose: the reservation (a nonce admitted once before the origin is
+asked), the settle (after the origin answered, for a GET) and the receipt (before the content is
+released): 3, each one round trip; the verification rides along with the reservation.`;
 }
 
 function renderSizing(z: SizingReport, r: BenchReport): string {
@@ -336,8 +338,12 @@ const METHOD = (r: BenchReport) => `## Method
   kind of hop (a proxy handler, no keep-alive); the "in-process" column serves the same bytes from
   memory, the middleware's usual deployment. On real CloudFront the viewer-request runs in Lambda@Edge
   at the POP, so absolute numbers here are loopback numbers: compare ratios, not milliseconds.
-  Our paid path also makes DynamoDB calls (reserve, then claim and record the settlement) that the
-  peer, which keeps no receipts and has no replay lock of its own, does not make.
+  Our paid path also makes DynamoDB calls (reserve, then record the settlement; the mark that a
+  settlement started rides along with the settle) that the peer, which keeps no receipts and has no
+  replay lock of its own, does not make. Ours runs with \`x402:verifier=rpc\` on the local chain's
+  RPC: an EOA payment whose signature the edge recovered is verified by one simulated
+  \`transferWithAuthorization\` (\`eth_call\`) beside the reservation, so the facilitator is called
+  once per payment (the settle); the peer calls /verify and /settle.
 - **Noise.** Two cores run the load generator, the servers, dynalite and the chain; when other work
   shares the machine (see the load average above), every figure is slower and noisier, which the
   ranges show. Compare ratios taken in the same run.

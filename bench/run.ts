@@ -82,6 +82,8 @@ async function main(): Promise<void> {
     let router: EdgeRouter | undefined;
     const stack = await startLocalStack({
       log,
+      // The recommended configuration with an RPC endpoint: x402:verifier=rpc.
+      configure: (config) => ({ ...config, chainRpc: { ...config.chainRpc!, verifyTransfers: true } }),
       // The load phases send thousands of refused payments from one client: measure the edge's
       // work on each, not its back-off (which answers 429 without any work after five).
       abuseLimits: { ...DEFAULT_ABUSE_LIMITS, failuresBeforeBackoff: Number.MAX_SAFE_INTEGER, smartWalletChecksPerMinute: Number.MAX_SAFE_INTEGER },
@@ -92,7 +94,7 @@ async function main(): Promise<void> {
         await createReceiptTable(dynamoClient, receiptTable);
         edgeConfig = { ...config, receiptTable: { ...config.receiptTable, endpoint: dynamo.endpoint } };
         const runtime = (c: EdgeConfig) => createEdgeRuntime(c, { credentials: LOCAL_DYNAMO_CREDENTIALS, log, wrapPorts: timer.wrapPorts });
-        const proxies = await startFarProxies(dynamo.endpoint, config.facilitator.url);
+        const proxies = await startFarProxies(dynamo.endpoint, config.facilitator.url, config.chainRpc!.url);
         closers.push(() => proxies.close());
         far = { proxies, handlers: runtime(farConfig(edgeConfig, proxies)) };
         router = new EdgeRouter(runtime(edgeConfig));
@@ -153,7 +155,7 @@ async function main(): Promise<void> {
         bench,
         proxies,
         {
-          ours: { side: ours, spans: { reset: () => timer.reset(), spans: () => timer.paidWindows() }, services: [['dynamodb', proxies.dynamodb], ['facilitator', proxies.facilitator]] },
+          ours: { side: ours, spans: { reset: () => timer.reset(), spans: () => timer.paidWindows() }, services: [['dynamodb', proxies.dynamodb], ['facilitator', proxies.facilitator], ['rpc', proxies.rpc]] },
           peer: { side: farPeerSide, spans: peerFarApp.spans, services: [['facilitator', proxies.peerFacilitator]] },
           oursFar: far!.handlers,
         },
