@@ -6,10 +6,10 @@
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as api from '../../lib';
-import { BotControlInspectionLevel, CurrencyMode, Engine, OriginProtection, PaidCaching, ReferenceStack, type ReferenceStackSettings } from '../../lib';
+import { BotControlInspectionLevel, CurrencyMode, Engine, OriginProtection, PaidCaching, PaymentVerifier, ReferenceStack, type ReferenceStackSettings } from '../../lib';
 import { cdkJsonContext, PAY_TO, routes } from './helpers';
 
-const ENUMS = { Engine, CurrencyMode, BotControlInspectionLevel, PaidCaching, OriginProtection };
+const ENUMS = { Engine, CurrencyMode, BotControlInspectionLevel, PaidCaching, OriginProtection, PaymentVerifier };
 
 describe('the public API', () => {
   it('exports classes and enums only: no free functions, no plain constants', () => {
