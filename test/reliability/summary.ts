@@ -24,7 +24,7 @@ export async function teardown(): Promise<void> {
   const line =
     `reliability: ${sum('cases')} cases tried (${suites}); content served unpaid: ${sum('servedUnpaid')}, ` +
     `payments lost: ${sum('paymentsLost')}, double charges: ${sum('doubleCharges')}; ` +
-    `flagged for reconciliation (charged, outcome kept on a failed receipt, an abandoned claim or in the log fallback): ${sum('flagged')}, ` +
+    `flagged for reconciliation (charged, outcome kept on a failed receipt, a reservation abandoned after settling, or in the log fallback): ${sum('flagged')}, ` +
     `reconciled by cdk-x402 reconcile: ${sum('reconciled')}; charged but not delivered (after redelivery): ${sum('chargedUndelivered')}`;
   process.stdout.write(`\n${line}\n`);
   const violations = tallies.flatMap((t) => t.details.filter((d) => !d.startsWith('flagged:')).map((d) => `${t.suite}: ${d}`));
