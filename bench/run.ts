@@ -18,6 +18,7 @@ import type { PrivateKeyAccount } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { DEFAULT_ABUSE_LIMITS } from '../lambda/core/abuse-guard';
 import type { EdgeConfig } from '../lambda/core/config';
+import { ExactEvmPrecheck } from '../lambda/core/precheck';
 import type { Receipt } from '../lambda/core/receipt';
 import type { EdgeHandlers } from '../lambda/edge/cloudfront-adapter';
 import { createEdgeRuntime } from '../lambda/edge/runtime';
@@ -91,7 +92,7 @@ async function main(): Promise<void> {
         receiptTable = config.receiptTable.tableName;
         await createReceiptTable(dynamoClient, receiptTable);
         edgeConfig = { ...config, receiptTable: { ...config.receiptTable, endpoint: dynamo.endpoint } };
-        const runtime = (c: EdgeConfig) => createEdgeRuntime(c, { credentials: LOCAL_DYNAMO_CREDENTIALS, log, wrapPorts: timer.wrapPorts });
+        const runtime = (c: EdgeConfig) => createEdgeRuntime(c, { credentials: LOCAL_DYNAMO_CREDENTIALS, log, wrapPorts: timer.wrapPorts, precheck: new ExactEvmPrecheck(c) });
         const proxies = await startFarProxies(dynamo.endpoint, config.facilitator.url);
         closers.push(() => proxies.close());
         far = { proxies, handlers: runtime(farConfig(edgeConfig, proxies)) };
