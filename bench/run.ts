@@ -6,7 +6,7 @@
  * far from home (round trips to DynamoDB and the facilitator), and under Lambda's CPU share for
  * each memory size. Writes bench/results/latest.json and latest.md.
  *
- * Options: `--only=load,baseLike,far,sizing` runs some sections and writes
+ * Options: `--only=load,cold,baseLike,far,sizing` runs some sections and writes
  * bench/results/partial.{json,md} instead; `--block-time-ms=N` sets the Base-like block time.
  */
 import { writeFileSync } from 'node:fs';
@@ -140,6 +140,8 @@ async function main(): Promise<void> {
       report.signature = await measureSignatureCost({ ...stack.config.asset, chainId }, settings.signatureRuns);
       say(`  median ${report.signature.medianMs.toFixed(3)} ms, p99 ${report.signature.p99Ms.toFixed(3)} ms`);
       report.edgeAdded = { sequential: edgeAdded(load.edge.sequential, report.signature.medianMs), loaded: edgeAdded(load.edge.loaded, report.signature.medianMs) };
+    }
+    if (sections.includes('cold')) {
       say('bundles and cold starts (fresh node processes)');
       report.coldStart = await measureColdStarts(stack.config, settings.coldStartRuns);
     }

@@ -45,14 +45,28 @@ const UNCOMPRESSED_KEY_BYTES = 65;
 /** Recovers the uncompressed public key (65 bytes) of a compact signature `r ‖ s`, or undefined. */
 export type RecoverPublicKey = (signature64: Uint8Array, digest: Uint8Array, recoveryBit: number) => Uint8Array | undefined;
 
+/** Signed by viem with a fixed key over keccak256("cdk-x402: libsecp256k1 self-test"). */
+const KNOWN_ANSWER = {
+  digest: Buffer.from('df57e3e7aa8f6466e541cff03566a9fa44355b39ad186b55ba053b278caee9e6', 'hex'),
+  signature: '0xc48e56e24ccf4e3b6ef6aca852982ee3031abdf67a888282eeccd37b6d57703d015957eef325ef90063508f094e5852f46025d8b9979b062a0d4eda7bcbf71ab1c',
+  signer: '0x2c7536e3605d9c16a7a3d7b1898e529396a65c23',
+};
+
 let recover: RecoverPublicKey | undefined;
 
 /**
- * libsecp256k1, instantiated once per process (container). viewer-request calls it while its
- * module loads, so Lambda's init phase pays for it rather than the first paid request.
+ * libsecp256k1, instantiated once per process (container), then checked on a known signature: that
+ * proves the binding matches the binary, and compiles the recovery path now (V8 compiles a WASM
+ * function on its first call). viewer-request calls it while its module loads, so Lambda's init
+ * phase pays for all of it rather than the first paid request.
  */
 export function loadSecp256k1(): RecoverPublicKey {
-  return (recover ??= instantiate());
+  if (recover) return recover;
+  const instance = instantiate();
+  if (signerWith(instance, KNOWN_ANSWER.digest, KNOWN_ANSWER.signature)?.address !== KNOWN_ANSWER.signer) {
+    throw new Error('libsecp256k1 recovers the wrong signer from a known signature: the bindings in lambda/core/secp256k1.ts do not match its WASM');
+  }
+  return (recover = instance);
 }
 
 function instantiate(): RecoverPublicKey {
@@ -123,6 +137,10 @@ export interface RecoveredSigner {
  * viem's `recoverAddress`, which accepts the same forms.
  */
 export function recoverSigner(digest: Uint8Array, signature: string): RecoveredSigner | undefined {
+  return signerWith(loadSecp256k1(), digest, signature);
+}
+
+function signerWith(recoverPublicKey: RecoverPublicKey, digest: Uint8Array, signature: string): RecoveredSigner | undefined {
   if (signature.length !== SIGNATURE_HEX_LENGTH) return undefined;
   const bytes = Buffer.from(signature.slice(2), 'hex');
   if (bytes.length !== 65) return undefined;
@@ -130,7 +148,7 @@ export function recoverSigner(digest: Uint8Array, signature: string): RecoveredS
   const recoveryBit = v === 27 || v === 28 ? v - 27 : v === 0 || v === 1 ? v : undefined;
   if (recoveryBit === undefined) return undefined;
   // libsecp256k1 refuses r or s ≥ n (parse) and r or s = 0 or no curve point (recover).
-  const publicKey = loadSecp256k1()(bytes.subarray(0, 64), digest, recoveryBit);
+  const publicKey = recoverPublicKey(bytes.subarray(0, 64), digest, recoveryBit);
   if (publicKey === undefined) return undefined;
   return {
     address: `0x${Buffer.from(keccak_256(publicKey.subarray(1))).subarray(12).toString('hex')}`,
