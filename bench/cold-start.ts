@@ -5,10 +5,11 @@
  * with the configuration injected) and with packages left in node_modules (how a server usually
  * runs), each built with the settings of the deployed edge bundles (scripts/build-bundles.ts). Init time is measured in a fresh `node` process per run:
  * from `require` of the file until the event loop has nothing left to do, i.e. evaluate every
- * module, build the handler/app and finish whatever work they started meanwhile (ours compiles,
- * instantiates and self-tests libsecp256k1's WASM while viewer-request loads: all of it counts,
- * as it would if it ran asynchronously), without any network (our handler contacts nothing at
- * init; the peer's facilitator sync is off).
+ * module, build the handler/app and finish whatever work they started meanwhile, background
+ * compilation included (viewer-request compiles and instantiates libsecp256k1's WASM and recovers
+ * one known signature while it loads; V8 compiles that code path on the first call and optimizes
+ * it on background threads: all of it counts), without any network (our handler contacts nothing
+ * at init; the peer's facilitator sync is off).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';

@@ -376,7 +376,9 @@ const METHOD = (r: BenchReport) => `## Method
   esbuild settings (minified, node22, cjs; the AWS SDK external because the Lambda runtime provides
   it); size = the code deflated as a zip entry. Init time = from \`require\` of that file in a fresh
   \`node\` process until its event loop is idle (median of ${r.settings.coldStartRuns}), bundled and with packages
-  loaded from node_modules: ours includes compiling, instantiating and self-testing libsecp256k1's
-  WASM, which viewer-request does while it loads; no network at init on either side (the peer's
+  loaded from node_modules: ours includes compiling and instantiating libsecp256k1's WASM and one
+  recovery of a known signature, which viewer-request does while it loads (V8 compiles the
+  recovery's WASM code on that first call, and optimizes it in the background until the process
+  is idle: otherwise the first paid request's cost); no network at init on either side (the peer's
   facilitator sync is off).
 `;

@@ -3,10 +3,10 @@
  * binary of `@solar-republic/wasm-secp256k1`, embedded by scripts/embed-secp256k1-wasm.ts): no
  * native addon, nothing to fetch at run time, about 4× faster than pure-JS recovery.
  *
- * The module is compiled and instantiated synchronously (V8 compiles its functions lazily: ~2 ms),
- * bound here to the few exports recovery needs. The package's own entry would add ~20 ms of
- * JavaScript base64 decoding and gunzip, and its wrapper touches the global `Response`, which makes
- * Node load its whole fetch implementation (~20 ms) at init.
+ * The module is compiled and instantiated synchronously (~5 ms: V8 compiles each function on its
+ * first call), bound here to the few exports recovery needs. The package's own entry would add
+ * ~20 ms of JavaScript base64 decoding and gunzip, and its wrapper touches the global `Response`,
+ * which makes Node load its fetch implementation (~20 ms) at init (figures at one vCPU).
  */
 import { keccak_256 } from '@noble/hashes/sha3';
 import { SECP256K1_WASM_BASE64 } from './secp256k1-wasm';
@@ -57,8 +57,9 @@ let recover: RecoverPublicKey | undefined;
 /**
  * libsecp256k1, instantiated once per process (container), then checked on a known signature: that
  * proves the binding matches the binary, and compiles the recovery path now (V8 compiles a WASM
- * function on its first call). viewer-request calls it while its module loads, so Lambda's init
- * phase pays for all of it rather than the first paid request.
+ * function on its first call and optimizes the hot ones in the background: most of the WASM's
+ * cost). viewer-request calls it while its module loads, so Lambda's init phase pays for all of
+ * it rather than the first paid request.
  */
 export function loadSecp256k1(): RecoverPublicKey {
   if (recover) return recover;
