@@ -8,7 +8,7 @@ import type { SideName } from './harness';
 import type { RequestTiming } from './instrument';
 import type { PhaseName, PhaseRun, PhaseRuns } from './load-phases';
 import { percentile } from './load-worker';
-import type { BenchSettings, SectionName } from './settings';
+import { SECTIONS, type BenchSettings, type SectionName } from './settings';
 import type { SignatureCost } from './signature-cost';
 import { costPerMillion, LAMBDA_EDGE_PRICING, medianOf, p99Of, recommendMemory, scaledMedianMs, VIEWER_TRIGGER_MAX_MB } from './sizing-cost';
 
@@ -77,14 +77,16 @@ export function renderMarkdown(r: BenchReport): string {
   const parts = [
     `# cdk-x402 benchmark: our edge vs the official @x402/express middleware
 
-Generated ${r.generatedAt} by \`npm run bench\`${r.sections.length < 4 ? ` --only=${r.sections.join(',')}` : ''} in ${r.wallSeconds.toFixed(0)} s.
+Generated ${r.generatedAt} by \`npm run bench\`${r.sections.length < SECTIONS.length ? ` --only=${r.sections.join(',')}` : ''} in ${r.wallSeconds.toFixed(0)} s.
 Machine: ${r.machine.cpu}, ${r.machine.cores} cores, ${r.machine.memoryGiB} GiB, Node ${r.machine.node}, ${r.machine.platform}; load average at the end ${r.machine.loadAverage.join(' / ')} (1 / 5 / 15 min: anything above about 1 means other work shared the cores).`,
   ];
-  if (r.phases && r.coldStart && r.signature && r.edgeAdded) parts.push(renderSideBySide(r, r.phases, r.coldStart, r.signature, r.edgeAdded));
+  if (r.phases && r.signature && r.edgeAdded) parts.push(renderSideBySide(r, r.phases, r.coldStart, r.signature, r.edgeAdded));
+  else if (r.coldStart) parts.push(renderColdStart(r.coldStart));
   if (r.baseLike) parts.push(renderBaseLike(r.baseLike));
   if (r.far) parts.push(renderFar(r.far));
   if (r.sizing) parts.push(renderSizing(r.sizing, r));
-  if (r.settlements) {
+  // A run without paid requests (e.g. --only=cold) has nothing to reconcile.
+  if (r.settlements && r.settlements.byPayTo.length > 0) {
     parts.push(`## Settlements
 
 Every paid 200 of the run (warm-ups and every section included) against the transfers on chain:
@@ -94,7 +96,36 @@ ${r.settlements.byPayTo.map((s) => `${s.side} ${s.paid} paid, ${s.onChain} on ch
   return parts.join('\n\n') + '\n';
 }
 
-function renderSideBySide(r: BenchReport, phases: PhaseRuns, c: NonNullable<BenchReport['coldStart']>, s: SignatureCost, edge: NonNullable<BenchReport['edgeAdded']>): string {
+interface ColdStartLine {
+  readonly label: string;
+  readonly ours: number;
+  readonly peer: number;
+  readonly format: (v: number) => string;
+}
+
+function coldStartLines(c: NonNullable<BenchReport['coldStart']>): ColdStartLine[] {
+  const kb = (v: number) => `${(v / 1024).toFixed(1)} KB`;
+  return [
+    { label: 'handler bundle, zipped (same esbuild settings)', ours: c.oursBundled.zippedBytes, peer: c.peerBundled.zippedBytes, format: kb },
+    { label: 'cold-start module init, bundled: ms (median)', ours: c.oursBundled.initMs.median, peer: c.peerBundled.initMs.median, format: ms },
+    { label: 'cold-start module init, from node_modules: ms (median)', ours: c.oursUnbundled.initMs.median, peer: c.peerUnbundled.initMs.median, format: ms },
+  ];
+}
+
+/** The cold-start lines alone, when the load phases did not run (\`--only=cold\`). */
+function renderColdStart(c: NonNullable<BenchReport['coldStart']>): string {
+  const range = (r: ColdStartResult) => `${ms(r.initMs.min)}–${ms(r.initMs.max)}`;
+  return `## Bundles and cold start
+
+| line | ours: viewer-request | @x402/express | ratio ours/theirs |
+|---|---|---|---|
+${coldStartLines(c).map((l) => `| ${l.label} | ${l.format(l.ours)} | ${l.format(l.peer)} | ${ratio(l.ours, l.peer)} |`).join('\n')}
+
+Ranges of init (ms), bundled: ours ${range(c.oursBundled)}, peer ${range(c.peerBundled)}; from node_modules: ours ${range(c.oursUnbundled)}, peer ${range(c.peerUnbundled)}.
+For size and init time a ratio below 1 favours ours.`;
+}
+
+function renderSideBySide(r: BenchReport, phases: PhaseRuns, c: BenchReport['coldStart'], s: SignatureCost, edge: NonNullable<BenchReport['edgeAdded']>): string {
   const rows: string[] = [];
   const titles: Record<PhaseName, string> = {
     free: 'free pass-through',
@@ -119,11 +150,10 @@ function renderSideBySide(r: BenchReport, phases: PhaseRuns, c: NonNullable<Benc
       rows.push(`| ${titles[phase]}: ${label} | ${cells[0].text} | ${cells[1].text} | ${ratio(cells[0].median, cells[1].median)} | ${cells[2].text} | ${ratio(cells[0].median, cells[2].median)} |`);
     }
   }
-  const kb = (v: number) => `${(v / 1024).toFixed(1)} KB`;
-  const fixed = (label: string, ours: number, peer: number, format: (v: number) => string) => rows.push(`| ${label} | ${format(ours)} | ${format(peer)} | ${ratio(ours, peer)} | ${format(peer)} | ${ratio(ours, peer)} |`);
-  fixed('handler bundle, zipped (same esbuild settings)', c.oursBundled.zippedBytes, c.peerBundled.zippedBytes, kb);
-  fixed('cold-start module init, bundled: ms (median)', c.oursBundled.initMs.median, c.peerBundled.initMs.median, ms);
-  fixed('cold-start module init, from node_modules: ms (median)', c.oursUnbundled.initMs.median, c.peerUnbundled.initMs.median, ms);
+  // The peer's bundle does not depend on where its content comes from: the same in both columns.
+  for (const l of c ? coldStartLines(c) : []) {
+    rows.push(`| ${l.label} | ${l.format(l.ours)} | ${l.format(l.peer)} | ${ratio(l.ours, l.peer)} | ${l.format(l.peer)} | ${ratio(l.ours, l.peer)} |`);
+  }
   const reps = r.settings.repetitions;
   return `## Side by side
 
@@ -281,7 +311,8 @@ and refused ones (${r.settings.sizing.refusedRequests}, bad signature) one at a 
 outside the quota, as remote services do. Wall time per invocation is what Lambda@Edge bills; CPU is
 the process's CPU time for it. Each function has a process (and a quota) of its own, as each has
 its own execution environment on Lambda. Cold init = loading the function's bundle in its fresh
-process under the quota (the AWS SDK from node_modules, as the Lambda runtime provides it); Lambda
+process under the quota (the AWS SDK from node_modules, as the Lambda runtime provides it;
+viewer-request's libsecp256k1 WASM included, instantiated synchronously while it loads); Lambda
 may give the init phase more CPU than this (not documented), so read it as the worst case.
 
 | memory (CPU share) | viewer-request, paid: p50 / p99 ms (CPU ms) | its p50 estimated from the 1 vCPU run's CPU time × 1,769 / MB | viewer-request, refused: p50 / p99 ms (CPU ms) | origin-response, paid: p50 / p99 ms (CPU ms) | cold init ms: viewer-request / origin-response | peak RSS MB: viewer-request / origin-response |
@@ -351,7 +382,11 @@ const METHOD = (r: BenchReport) => `## Method
   local EIP-712 check before any network call; @x402/express asks the facilitator's /verify.
 - **Bundles and cold start.** Each side's request handler built with the deployed edge bundles'
   esbuild settings (minified, node22, cjs; the AWS SDK external because the Lambda runtime provides
-  it); size = the code deflated as a zip entry. Init time = \`require\` of that file in a fresh
-  \`node\` process (median of ${r.settings.coldStartRuns}), bundled and with packages loaded from node_modules;
-  no network at init on either side (the peer's facilitator sync is off).
+  it); size = the code deflated as a zip entry. Init time = from \`require\` of that file in a fresh
+  \`node\` process until its event loop is idle (median of ${r.settings.coldStartRuns}), bundled and with packages
+  loaded from node_modules: ours includes compiling and instantiating libsecp256k1's WASM and one
+  recovery of a known signature, which viewer-request does while it loads (V8 compiles the
+  recovery's WASM code on that first call, and optimizes it in the background until the process
+  is idle: otherwise the first paid request's cost); no network at init on either side (the peer's
+  facilitator sync is off).
 `;

@@ -6,7 +6,7 @@
  * far from home (round trips to DynamoDB and the facilitator), and under Lambda's CPU share for
  * each memory size. Writes bench/results/latest.json and latest.md.
  *
- * Options: `--only=load,baseLike,far,sizing` runs some sections and writes
+ * Options: `--only=load,cold,baseLike,far,sizing` runs some sections and writes
  * bench/results/partial.{json,md} instead; `--block-time-ms=N` sets the Base-like block time.
  */
 import { writeFileSync } from 'node:fs';
@@ -18,6 +18,7 @@ import type { PrivateKeyAccount } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { DEFAULT_ABUSE_LIMITS } from '../lambda/core/abuse-guard';
 import type { EdgeConfig } from '../lambda/core/config';
+import { ExactEvmPrecheck } from '../lambda/core/precheck';
 import type { Receipt } from '../lambda/core/receipt';
 import type { EdgeHandlers } from '../lambda/edge/cloudfront-adapter';
 import { createEdgeRuntime } from '../lambda/edge/runtime';
@@ -93,7 +94,7 @@ async function main(): Promise<void> {
         receiptTable = config.receiptTable.tableName;
         await createReceiptTable(dynamoClient, receiptTable);
         edgeConfig = { ...config, receiptTable: { ...config.receiptTable, endpoint: dynamo.endpoint } };
-        const runtime = (c: EdgeConfig) => createEdgeRuntime(c, { credentials: LOCAL_DYNAMO_CREDENTIALS, log, wrapPorts: timer.wrapPorts });
+        const runtime = (c: EdgeConfig) => createEdgeRuntime(c, { credentials: LOCAL_DYNAMO_CREDENTIALS, log, wrapPorts: timer.wrapPorts, precheck: new ExactEvmPrecheck(c) });
         const proxies = await startFarProxies(dynamo.endpoint, config.facilitator.url, config.chainRpc!.url);
         closers.push(() => proxies.close());
         far = { proxies, handlers: runtime(farConfig(edgeConfig, proxies)) };
@@ -141,6 +142,8 @@ async function main(): Promise<void> {
       report.signature = await measureSignatureCost({ ...stack.config.asset, chainId }, settings.signatureRuns);
       say(`  median ${report.signature.medianMs.toFixed(3)} ms, p99 ${report.signature.p99Ms.toFixed(3)} ms`);
       report.edgeAdded = { sequential: edgeAdded(load.edge.sequential, report.signature.medianMs), loaded: edgeAdded(load.edge.loaded, report.signature.medianMs) };
+    }
+    if (sections.includes('cold')) {
       say('bundles and cold starts (fresh node processes)');
       report.coldStart = await measureColdStarts(stack.config, settings.coldStartRuns);
     }

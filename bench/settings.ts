@@ -23,5 +23,5 @@ export const SETTINGS = {
 export type BenchSettings = typeof SETTINGS;
 
 /** The sections `--only` can pick. */
-export const SECTIONS = ['load', 'baseLike', 'far', 'sizing'] as const;
+export const SECTIONS = ['load', 'cold', 'baseLike', 'far', 'sizing'] as const;
 export type SectionName = (typeof SECTIONS)[number];

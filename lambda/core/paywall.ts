@@ -10,7 +10,7 @@ import { emfRecord, MetricDimensions, Metrics, type MetricName } from './metrics
 import { PaymentHeaders } from './header-names';
 import { decodePaymentHeader, findPaymentHeader, parseStoredPayment, serializePayment, type DecodedPayment } from './payment-header';
 import type { ChainPort, Clock, FacilitatorPort, LogSink, ReceiptStorePort } from './ports';
-import { ExactEvmPrecheck, type PrecheckedPayment } from './precheck';
+import type { PaymentPrecheck, PrecheckedPayment } from './precheck';
 import { IN_DOUBT_REASONS, MAX_RESERVATIONS, paymentIdOf, type Receipt } from './receipt';
 import { isRejection, methodNotAllowed, oneLine, reasonCode, reject, Reasons, type Rejection } from './rejection';
 import { challengeBody, paymentRequiredV2, requirementsV1, resourceUrl, routeTerms, type RouteTerms } from './requirements';
@@ -133,6 +133,11 @@ function simulationReason(message: string): string {
 /** After a simulation the RPC did not answer, none is tried for this long (the facilitator verifies meanwhile). */
 const SIMULATION_BACKOFF_MS = 5_000;
 
+/** The origin-facing functions' pre-check: asked to admit a payment, it fails closed (the adapter answers 503). */
+const NO_PRECHECK: PaymentPrecheck = {
+  check: () => Promise.reject(new Error('this paywall has no payment pre-check: only the viewer-request function admits payments')),
+};
+
 /** A settled payment's receipt write is retried this often before falling back to the log. */
 const RECEIPT_WRITE_ATTEMPTS = 3;
 
@@ -161,7 +166,6 @@ export class Paywall {
   private readonly routes: CompiledRoute[];
   private readonly terms: RouteTerms[];
   private readonly guard: AbuseGuard;
-  private readonly precheck: ExactEvmPrecheck;
   /** Tells EOAs from contracts when a signature does not recover (only with `config.chainRpc`). */
   private readonly accountKinds: AccountKinds | undefined;
   /** Seals payments into the hand-off (viewer-request writes the key when there is none yet). */
@@ -170,15 +174,16 @@ export class Paywall {
   private readonly originSeal: HandoffSeal;
   private simulationDownUntil = 0;
 
+  /** `precheck`: only for the viewer-request side (lambda/core/precheck.ts); without one, a payment is never admitted. */
   constructor(
     private readonly config: EdgeConfig,
     private readonly ports: PaywallPorts,
+    private readonly precheck: PaymentPrecheck = NO_PRECHECK,
   ) {
     this.routes = compileRoutes(config);
     this.terms = this.routes.map((route) => routeTerms(route, config));
     const limits = config.abuseLimits ?? DEFAULT_ABUSE_LIMITS;
     this.guard = new AbuseGuard(limits, ports.clock);
-    this.precheck = new ExactEvmPrecheck(config);
     if ((config.chainRpc === undefined) !== (ports.chain === undefined)) {
       throw new Error('config.chainRpc and ports.chain go together: wire a chain port exactly when an RPC URL is configured');
     }

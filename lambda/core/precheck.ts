@@ -47,12 +47,20 @@ const EOA_SIGNATURE_HEX_LENGTH = 2 + 65 * 2;
 export type SignatureCheck = 'recovered' | 'unrecovered' | 'counterfactual';
 
 /**
+ * The local check of a payment against the route's terms. Only viewer-request admits payments, so
+ * only its entry builds one: the origin-facing bundles carry neither the check nor libsecp256k1.
+ */
+export interface PaymentPrecheck {
+  check(payment: DecodedPayment, terms: RouteTerms, nowSeconds: number): Promise<PrecheckedPayment | Rejection>;
+}
+
+/**
  * Checks exact/EVM payments against the route's terms without any network round trip, so garbage,
  * tampering and stale or too long-lived authorizations never reach the facilitator. It tells
  * whether the signature recovers to the payer; the facilitator still verifies what only the chain
  * knows (balance, nonce unused, smart-wallet signatures).
  */
-export class ExactEvmPrecheck {
+export class ExactEvmPrecheck implements PaymentPrecheck {
   /** payTo in lower case, as addresses are compared. */
   private readonly recipient: string;
   private readonly separator: Uint8Array;
@@ -106,7 +114,7 @@ export class ExactEvmPrecheck {
  */
 export async function checkSignature(separator: Uint8Array, authorization: TransferAuthorization, signature: Hex): Promise<SignatureCheck | Rejection> {
   if (isErc6492Signature(signature)) return 'counterfactual';
-  const signer = await recoverSigner(transferDigest(separator, authorization), signature);
+  const signer = recoverSigner(transferDigest(separator, authorization), signature);
   if (signer?.address !== authorization.from.toLowerCase()) return 'unrecovered';
   if (signer.vIsParity) {
     return reject(402, Reasons.signature, `the signature's v is ${signature.slice(-2)}: USDC accepts only 27 or 28 (0x1b, 0x1c); add 27 to it`);

@@ -3,6 +3,7 @@ import { HTTPFacilitatorClient, type FacilitatorConfig } from '@x402/core/http';
 import type { EdgeConfig } from '../core/config';
 import type { Clock, LogSink } from '../core/ports';
 import { Paywall, type PaywallPorts } from '../core/paywall';
+import type { PaymentPrecheck } from '../core/precheck';
 import { jsonRpcChain } from './chain-rpc';
 import { cloudFrontHandlers, type EdgeHandlers } from './cloudfront-adapter';
 import { DynamoReceiptStore } from './dynamo-receipt-store';
@@ -15,6 +16,11 @@ export interface EdgeRuntimeOptions {
   readonly credentials?: DynamoDBClientConfig['credentials'];
   readonly clock?: Clock;
   readonly log?: LogSink;
+  /**
+   * The viewer side's local payment check (`new ExactEvmPrecheck(config)`); default none, and no
+   * payment is admitted. The origin-facing entries leave it out, and with it libsecp256k1's WASM.
+   */
+  readonly precheck?: PaymentPrecheck;
   /** Only for measurement (bench/): wraps the real ports, e.g. with timers. */
   readonly wrapPorts?: (ports: PaywallPorts) => PaywallPorts;
 }
@@ -47,7 +53,7 @@ export function createEdgeRuntime(config: EdgeConfig, options: EdgeRuntimeOption
     log,
     chain: config.chainRpc && jsonRpcChain(config.chainRpc.url),
   };
-  const paywall = new Paywall(config, options.wrapPorts ? options.wrapPorts(ports) : ports);
+  const paywall = new Paywall(config, options.wrapPorts ? options.wrapPorts(ports) : ports, options.precheck);
   return cloudFrontHandlers(paywall, log);
 }
 

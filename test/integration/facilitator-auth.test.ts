@@ -7,6 +7,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import type { EdgeConfig } from '../../lambda/core/config';
 import { CDP_FACILITATOR } from '../../lambda/core/facilitators';
+import { ExactEvmPrecheck } from '../../lambda/core/precheck';
 import { paymentRequiredV2, routeTerms } from '../../lambda/core/requirements';
 import { compileRoutes } from '../../lambda/core/routes';
 import { CDP_KEY_TTL_MS } from '../../lambda/edge/facilitator-auth';
@@ -62,7 +63,7 @@ async function paidRequest(config: EdgeConfig): Promise<CloudFrontRequestEvent> 
 }
 
 async function viewerRequest(config: EdgeConfig, options: EdgeRuntimeOptions = {}): Promise<CloudFrontResultResponse> {
-  const handlers = createEdgeRuntime(config, { log: () => undefined, ...options });
+  const handlers = createEdgeRuntime(config, { log: () => undefined, precheck: new ExactEvmPrecheck(config), ...options });
   return (await handlers.viewerRequest(await paidRequest(config))) as CloudFrontResultResponse;
 }
 
@@ -152,7 +153,7 @@ describe('Coinbase CDP auth from Secrets Manager', () => {
   it('reads the secret once for many requests', async () => {
     secrets.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify({ apiKeyId: 'key-123', apiKeySecret: cdpKey('ed25519').apiKeySecret }) });
     const config = cdpConfig();
-    const handlers = createEdgeRuntime(config, { log: () => undefined });
+    const handlers = createEdgeRuntime(config, { log: () => undefined, precheck: new ExactEvmPrecheck(config) });
     await Promise.all([1, 2, 3].map(async () => handlers.viewerRequest(await paidRequest(config))));
     expect(seen).toHaveLength(3);
     expect(secrets.commandCalls(GetSecretValueCommand)).toHaveLength(1);
@@ -163,7 +164,7 @@ describe('Coinbase CDP auth from Secrets Manager', () => {
     secrets.on(GetSecretValueCommand).resolvesOnce({ SecretString: JSON.stringify({ apiKeyId: 'key-123', apiKeySecret: cdpKey('ec').apiKeySecret }) }).rejects(new Error('ThrottlingException'));
     // Authorizations valid for an hour, so the edge's clock may move past the key's cache time.
     const config = { ...cdpConfig(), maxTimeoutSeconds: 3600 };
-    const handlers = createEdgeRuntime(config, { log: () => undefined, clock: () => now });
+    const handlers = createEdgeRuntime(config, { log: () => undefined, clock: () => now, precheck: new ExactEvmPrecheck(config) });
     await handlers.viewerRequest(await paidRequest(config));
     now += CDP_KEY_TTL_MS + 1;
     await handlers.viewerRequest(await paidRequest(config));
@@ -184,7 +185,7 @@ describe('Coinbase CDP auth from Secrets Manager', () => {
         return { SecretString: JSON.stringify({ apiKeyId: 'key-2', apiKeySecret: second.apiKeySecret }) };
       });
     const config = { ...cdpConfig(), maxTimeoutSeconds: 3600 };
-    const handlers = createEdgeRuntime(config, { log: () => undefined, clock: () => now });
+    const handlers = createEdgeRuntime(config, { log: () => undefined, clock: () => now, precheck: new ExactEvmPrecheck(config) });
     await handlers.viewerRequest(await paidRequest(config));
     now += CDP_KEY_TTL_MS + 1;
     // Completes while Secrets Manager has not answered the refresh.

@@ -7,6 +7,7 @@ import { decodePaymentRequiredHeader } from '@x402/core/http';
 import type { CloudFrontRequest, CloudFrontRequestEvent, CloudFrontResponseEvent, CloudFrontResultResponse } from 'aws-lambda';
 import type { PrivateKeyAccount } from 'viem';
 import type { EdgeHandlers } from '../../lambda/edge/cloudfront-adapter';
+import { ExactEvmPrecheck } from '../../lambda/core/precheck';
 import { createEdgeRuntime } from '../../lambda/edge/runtime';
 import { LOCAL_DYNAMO_CREDENTIALS } from '../../local/dynamo';
 import { startLocalStack, type LocalStack } from '../../local/stack';
@@ -19,7 +20,7 @@ let agent: PrivateKeyAccount;
 
 beforeAll(async () => {
   stack = await startLocalStack();
-  handlers = createEdgeRuntime(stack.config, { credentials: LOCAL_DYNAMO_CREDENTIALS, log: () => undefined });
+  handlers = createEdgeRuntime(stack.config, { credentials: LOCAL_DYNAMO_CREDENTIALS, log: () => undefined, precheck: new ExactEvmPrecheck(stack.config) });
   agent = await stack.chain.newFundedWallet(1_000_000n);
 });
 afterAll(() => stack?.close());

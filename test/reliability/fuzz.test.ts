@@ -12,6 +12,7 @@ import { privateKeyToAccount } from 'viem/accounts';
 import { decodeHandoff, encodeHandoff, PENDING_SETTLEMENT_HEADER, type Handoff } from '../../lambda/core/handoff';
 import { decodePaymentHeader, findPaymentHeader, parseStoredPayment } from '../../lambda/core/payment-header';
 import { Paywall, type PaywallPorts } from '../../lambda/core/paywall';
+import { ExactEvmPrecheck } from '../../lambda/core/precheck';
 import { priceToAtomicUnits } from '../../lambda/core/price';
 import { isRejection } from '../../lambda/core/rejection';
 import { routeTerms } from '../../lambda/core/requirements';
@@ -231,7 +232,7 @@ describe('Paywall.onViewerRequest with arbitrary requests', () => {
       clock: Date.now,
       log: () => undefined,
     };
-    return { paywall: new Paywall(config, ports), receipts };
+    return { paywall: new Paywall(config, ports, new ExactEvmPrecheck(config)), receipts };
   }
   const walls = { healthy: paywall('healthy'), facilitatorDown: paywall('facilitatorDown'), storeDown: paywall('storeDown') };
 

@@ -4,6 +4,7 @@ import { privateKeyToAccount } from 'viem/accounts';
 import { decodeHandoff, encodeHandoff, PAYMENT_ID_HEADER, PENDING_SETTLEMENT_HEADER } from '../../lambda/core/handoff';
 import { Metrics } from '../../lambda/core/metrics';
 import { Paywall } from '../../lambda/core/paywall';
+import { ExactEvmPrecheck } from '../../lambda/core/precheck';
 import { routeTerms } from '../../lambda/core/requirements';
 import { compileRoutes } from '../../lambda/core/routes';
 import { cloudFrontHandlers } from '../../lambda/edge/cloudfront-adapter';
@@ -15,7 +16,7 @@ const config = testEdgeConfig();
 const payer = privateKeyToAccount('0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b4690d1');
 const requirements = routeTerms(compileRoutes(config)[0], config).requirements as PaymentRequirements;
 
-function setup() {
+function setup(withPrecheck = true) {
   const receipts = new MemoryReceipts();
   const logs: Array<Record<string, unknown>> = [];
   const settles: unknown[] = [];
@@ -30,7 +31,7 @@ function setup() {
     receipts,
     clock: Date.now,
     log: (line) => void logs.push(line),
-  });
+  }, withPrecheck ? new ExactEvmPrecheck(config) : undefined);
   return { paywall, receipts, logs, settles, handlers: cloudFrontHandlers(paywall, (line) => void logs.push(line)) };
 }
 
@@ -85,6 +86,16 @@ describe('origin-response without the viewer-request hand-off', () => {
 });
 
 describe('viewer-request hand-off', () => {
+  it('never admits a payment without a pre-check (the origin-facing functions carry none): 503, nothing reserved or forwarded', async () => {
+    const { handlers, receipts, logs } = setup(false);
+    const header = encodeHeader(v2Payload(requirements, await forgeExact(payer, requirements)));
+    const result = (await handlers.viewerRequest(viewerEvent('/articles/one', { 'payment-signature': header }))) as { status: string; body: string };
+    expect(result.status).toBe('503');
+    expect(JSON.parse(result.body)).toMatchObject({ error: 'edge_unavailable' });
+    expect(receipts.rows.size).toBe(0);
+    expect(logs.some((line) => String(line.error).includes('no payment pre-check'))).toBe(true);
+  });
+
   it('marks a priced request that need not pay (a person) as free, and origin-response releases it', async () => {
     const { handlers } = setup();
     const forwarded = (await handlers.viewerRequest(viewerEvent('/articles/one', { 'user-agent': 'Mozilla/5.0' }))) as CloudFrontRequest;

@@ -6,6 +6,7 @@ import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import type { PaymentPayload } from '@x402/core/types';
 import { PENDING_SETTLEMENT_HEADER } from '../../lambda/core/handoff';
 import { Paywall, type OriginRequestOutcome, type ViewerOutcome } from '../../lambda/core/paywall';
+import { ExactEvmPrecheck } from '../../lambda/core/precheck';
 import { paymentRequiredV2, routeTerms } from '../../lambda/core/requirements';
 import { compileRoutes } from '../../lambda/core/routes';
 import { testEdgeConfig } from '../support/config';
@@ -31,6 +32,7 @@ function setup(edgeConfig = config) {
       clock: Date.now,
       log: () => undefined,
     }),
+    new ExactEvmPrecheck(config),
   );
   return { paywall, trips };
 }
