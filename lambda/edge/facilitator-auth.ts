@@ -1,5 +1,4 @@
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { createCdpAuthHeaders } from '@coinbase/x402';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { FacilitatorConfig } from '@x402/core/http';
 import type { EdgeConfig } from '../core/config';
 import { isCdpFacilitatorUrl } from '../core/facilitators';
@@ -19,7 +18,7 @@ export const CDP_KEY_TTL_MS = 5 * 60_000;
 export function facilitatorAuth(facilitator: EdgeConfig['facilitator'], clock?: Clock): CreateAuthHeaders | undefined {
   const { auth, url } = facilitator;
   if (!auth || !isCdpFacilitatorUrl(url)) return undefined;
-  return cdpAuthFromSecret(auth.secretId, new SecretsManagerClient({ region: auth.region, maxAttempts: 2 }), clock);
+  return cdpAuthFromSecret(auth.secretId, auth.region, clock);
 }
 
 /**
@@ -27,15 +26,27 @@ export function facilitatorAuth(facilitator: EdgeConfig['facilitator'], clock?: 
  * with the CDP API key read from Secrets Manager. If the key cannot be read the facilitator call
  * fails, and the paywall fails closed (503) like for any facilitator outage.
  */
-function cdpAuthFromSecret(secretId: string, secrets: SecretsManagerClient, clock: Clock = Date.now): CreateAuthHeaders {
+function cdpAuthFromSecret(secretId: string, region: string, clock: Clock = Date.now): CreateAuthHeaders {
   let current: { readonly sign: CreateAuthHeaders; readonly fetchedAt: number } | undefined;
   let fetching: Promise<CreateAuthHeaders> | undefined;
+  // The AWS SDK client and the CDP signer load with the first facilitator call, not at init: a
+  // cold start that serves free requests and 402s never pays for them.
+  let modules: Promise<readonly [typeof import('@aws-sdk/client-secrets-manager'), typeof import('@coinbase/x402'), SecretsManagerClient]> | undefined;
+  const load = () =>
+    (modules ??= Promise.all([import('@aws-sdk/client-secrets-manager'), import('@coinbase/x402')]).then(
+      ([sdk, cdp]) => [sdk, cdp, new sdk.SecretsManagerClient({ region, maxAttempts: 2 })] as const,
+      (error: unknown) => {
+        modules = undefined;
+        throw error;
+      },
+    ));
 
   // One fetch at a time: concurrent requests share it.
   const refresh = (): Promise<CreateAuthHeaders> =>
-    (fetching ??= readCdpKey(secretId, secrets)
-      .then(({ apiKeyId, apiKeySecret }) => {
-        current = { sign: createCdpAuthHeaders(apiKeyId, apiKeySecret) as CreateAuthHeaders, fetchedAt: clock() };
+    (fetching ??= load()
+      .then(async ([sdk, cdp, secrets]) => {
+        const { apiKeyId, apiKeySecret } = await readCdpKey(secretId, secrets, sdk.GetSecretValueCommand);
+        current = { sign: cdp.createCdpAuthHeaders(apiKeyId, apiKeySecret) as CreateAuthHeaders, fetchedAt: clock() };
         return current.sign;
       })
       // A failed refresh keeps the key in hand (still valid unless revoked); no key at all fails.
@@ -57,8 +68,12 @@ function cdpAuthFromSecret(secretId: string, secrets: SecretsManagerClient, cloc
   return async () => (await signer())();
 }
 
-async function readCdpKey(secretId: string, secrets: SecretsManagerClient): Promise<{ apiKeyId: string; apiKeySecret: string }> {
-  const { SecretString } = await secrets.send(new GetSecretValueCommand({ SecretId: secretId }));
+async function readCdpKey(
+  secretId: string,
+  secrets: SecretsManagerClient,
+  GetSecretValue: typeof import('@aws-sdk/client-secrets-manager').GetSecretValueCommand,
+): Promise<{ apiKeyId: string; apiKeySecret: string }> {
+  const { SecretString } = await secrets.send(new GetSecretValue({ SecretId: secretId }));
   let parsed: unknown;
   try {
     parsed = JSON.parse(SecretString ?? '');

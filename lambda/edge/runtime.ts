@@ -1,12 +1,11 @@
-import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { HTTPFacilitatorClient, type FacilitatorConfig } from '@x402/core/http';
 import type { EdgeConfig } from '../core/config';
-import type { Clock, LogSink } from '../core/ports';
+import type { Clock, LogSink, ReceiptStorePort } from '../core/ports';
 import { Paywall, type PaywallPorts } from '../core/paywall';
 import type { PaymentPrecheck } from '../core/precheck';
 import { jsonRpcChain } from './chain-rpc';
 import { cloudFrontHandlers, type EdgeHandlers } from './cloudfront-adapter';
-import { DynamoReceiptStore } from './dynamo-receipt-store';
 import { facilitatorAuth } from './facilitator-auth';
 
 export interface EdgeRuntimeOptions {
@@ -36,25 +35,60 @@ export function createEdgeRuntime(config: EdgeConfig, options: EdgeRuntimeOption
   // covers the credential lookup too (a slow Secrets Manager must not outlive the function).
   const facilitator = (timeoutMs: number) =>
     new HTTPFacilitatorClient({ url: config.facilitator.url, timeoutMs: Math.max(1, Math.floor(timeoutMs)), createAuthHeaders });
-  const dynamo = new DynamoDBClient({
-    region: config.receiptTable.region,
-    endpoint: config.receiptTable.endpoint,
-    credentials: options.credentials,
-    // Viewer triggers get 5 s in all: one quick retry, then fail closed with a 503.
-    maxAttempts: 2,
+  const receipts = receiptStoreOnFirstUse(async () => {
+    const [{ DynamoDBClient }, { DynamoReceiptStore }] = await Promise.all([import('@aws-sdk/client-dynamodb'), import('./dynamo-receipt-store')]);
+    const dynamo = new DynamoDBClient({
+      region: config.receiptTable.region,
+      endpoint: config.receiptTable.endpoint,
+      credentials: options.credentials,
+      // Viewer triggers get 5 s in all: one quick retry, then fail closed with a 503.
+      maxAttempts: 2,
+    });
+    return new DynamoReceiptStore(dynamo, config.receiptTable.tableName);
   });
   const ports: PaywallPorts = {
     facilitator: {
       verify: (payload, requirements, timeoutMs) => withinMs(timeoutMs, 'verify', facilitator(timeoutMs).verify(payload, requirements)),
       settle: (payload, requirements, timeoutMs) => withinMs(timeoutMs, 'settle', facilitator(timeoutMs).settle(payload, requirements)),
     },
-    receipts: new DynamoReceiptStore(dynamo, config.receiptTable.tableName),
+    receipts,
     clock: options.clock ?? Date.now,
     log,
     chain: config.chainRpc && jsonRpcChain(config.chainRpc.url),
   };
   const paywall = new Paywall(config, options.wrapPorts ? options.wrapPorts(ports) : ports, options.precheck);
   return cloudFrontHandlers(paywall, log);
+}
+
+const RECEIPT_STORE_METHODS = [
+  'reserve',
+  'forget',
+  'claimForSettlement',
+  'markSettled',
+  'markFailed',
+  'release',
+  'claimRedelivery',
+  'returnRedelivery',
+  'handoffKey',
+] as const satisfies ReadonlyArray<keyof ReceiptStorePort>;
+
+/**
+ * The receipt store, made on its first call: loading the AWS SDK is tens of ms of a cold start,
+ * which the requests most containers serve (free ones, 402s) never need. A failed load is tried
+ * again by the next call (that one fails closed, as for an unreachable table).
+ */
+function receiptStoreOnFirstUse(create: () => Promise<ReceiptStorePort>): ReceiptStorePort {
+  let store: Promise<ReceiptStorePort> | undefined;
+  const made = () =>
+    (store ??= create().catch((error: unknown) => {
+      store = undefined;
+      throw error;
+    }));
+  const port: Partial<Record<keyof ReceiptStorePort, unknown>> = {};
+  for (const name of RECEIPT_STORE_METHODS) {
+    port[name] = async (...args: unknown[]) => ((await made())[name] as (...a: unknown[]) => Promise<unknown>)(...args);
+  }
+  return port as ReceiptStorePort;
 }
 
 /** Rejects when `promise` has not settled within `ms` (the work itself may go on; we stop waiting). */
