@@ -375,8 +375,7 @@ const METHOD = (r: BenchReport) => `## Method
   kind of hop (a proxy handler, no keep-alive); the "in-process" column serves the same bytes from
   memory, the middleware's usual deployment. On real CloudFront the viewer-request runs in Lambda@Edge
   at the POP, so absolute numbers here are loopback numbers: compare ratios, not milliseconds.
-  Our paid path also makes DynamoDB calls (reserve, then record the settlement; the mark that a
-  settlement started rides along with the settle) that the peer, which keeps no receipts and has no
+  Our paid path also makes DynamoDB calls (reserve, then record the settlement) that the peer, which keeps no receipts and has no
   replay lock of its own, does not make. Ours runs with \`x402:verifier=rpc\` on the local chain's
   RPC: an EOA payment whose signature the edge recovered is verified by one simulated
   \`transferWithAuthorization\` (\`eth_call\`) beside the reservation, so the facilitator is called

@@ -150,11 +150,12 @@ const RECEIPT_WRITE_ATTEMPTS = 3;
  *   or with `chainRpc.verifyTransfers` one `eth_call` simulating an EOA's transfer) and the
  *   reservation run side by side. (A signature that does not recover adds one `eth_getCode` of
  *   the payer, once per container and payer, with `chainRpc`.)
- * - GET, HEAD: origin-request 0; origin-response 2: settle (while the reservation is marked as
- *   being settled, for reconciliation), then record the receipt (before answering: a frozen
- *   container writes nothing). 3 in all. The signed payment travels sealed in the hand-off
- *   (handoff-seal.ts: the origin sees only ciphertext); a container that has not read the sealing
- *   key yet claims it from the reservation first: 4 for its first paid request.
+ * - GET, HEAD: origin-request 0; origin-response 2: settle, then record the receipt (before
+ *   answering: a frozen container writes nothing). 3 in all. The signed payment travels sealed in
+ *   the hand-off (handoff-seal.ts: the origin sees only ciphertext); a container that has not read
+ *   the sealing key yet claims it from the reservation first (which also marks it as being
+ *   settled): 4 for its first paid request. A function cut off between settling and recording
+ *   leaves the reservation, which `cdk-x402 reconcile` closes from the chain once it expired.
  * - POST, PUT, PATCH, DELETE: origin-request 2 (the same settle and record, before the origin
  *   runs); origin-response 0. 3 in all.
  * Each is one DynamoDB request, one facilitator call or one RPC call. Fewer would break a
@@ -309,18 +310,7 @@ export class Paywall {
     const remaining = remainingMs ?? (() => ORIGIN_TRIGGER_MS - (this.ports.clock() - started));
     const opened = pending.sealed === undefined ? undefined : this.originSeal.open(pending.paymentId, pending.sealed);
     let stored: string | undefined = opened;
-    // With the payment sealed in the hand-off, the reservation is marked while the settle runs (a
-    // mark for reconciliation, should this function die before recording); the chain itself lets
-    // the authorization settle only once.
-    let marked: Promise<void> = Promise.resolve();
-    if (opened !== undefined) {
-      marked = this.ports.receipts.claimForSettlement(pending.paymentId, now()).then(
-        (claimed) => {
-          if (claimed === undefined) this.ports.log({ event: 'x402.reservation_not_claimed', paymentId: pending.paymentId });
-        },
-        (error: unknown) => this.storeError('claimForSettlement', pending.paymentId, error),
-      );
-    } else {
+    if (opened === undefined) {
       try {
         // Read the sealing key meanwhile, so that this container's next paid request need not claim first.
         [stored] = await Promise.all([this.ports.receipts.claimForSettlement(pending.paymentId, now()), this.originSeal.ready(remaining() - RECORD_RESERVE_MS)]);
@@ -338,7 +328,6 @@ export class Paywall {
     const { payload, requirements } = this.facilitatorArgs(payment, terms, pending.resource);
     const settleBudget = () => Math.min(this.config.facilitator.settleTimeoutMs, remaining() - RECORD_RESERVE_MS);
     if (settleBudget() < MIN_SETTLE_MS) {
-      await marked;
       await this.ports.receipts.release(pending.paymentId, now()).catch((error: unknown) => this.storeError('release', pending.paymentId, error));
       return this.refuse(reject(503, Reasons.edgeDeadline, 'the edge ran out of time before settling, so the content is withheld; nothing was charged', RETRY_AFTER_SECONDS), terms, pending.resource);
     }
@@ -353,7 +342,6 @@ export class Paywall {
     if (inDoubt(first) && settleBudget() >= MIN_SETTLE_MS) {
       outcome = await this.settleOnce(payload, requirements, pending.paymentId, settleBudget());
     }
-    await marked;
     if (outcome.kind === 'error') {
       this.metric({ [Metrics.facilitatorErrors]: 1, [Metrics.settlementsFailed]: 1 }, route);
       await this.recordFailure(pending.paymentId, Reasons.unexpectedSettleError, now());

@@ -57,7 +57,7 @@ function handoffOf(outcome: ViewerOutcome | OriginRequestOutcome): string {
 const VERIFY_WHILE_RESERVING = ['facilitator.verify', 'receipts.reserve'];
 /** A container's first paid request also reads the hand-off sealing key, alongside what it waits for anyway. */
 const FIRST_VERIFY_WHILE_RESERVING = ['facilitator.verify', 'receipts.handoffKey', 'receipts.reserve'];
-const SETTLE_RECORD = [['facilitator.settle', 'receipts.claimForSettlement'], ['receipts.markSettled']];
+const SETTLE_RECORD = [['facilitator.settle'], ['receipts.markSettled']];
 const FIRST_CLAIM_SETTLE_RECORD = [['receipts.claimForSettlement', 'receipts.handoffKey'], ['facilitator.settle'], ['receipts.markSettled']];
 
 /** Viewer-request, origin-request and origin-response of one paid request, each counted. */
@@ -70,7 +70,7 @@ async function paidFlow(paywall: Paywall, trips: RoundTrips, method: string, uri
   return { viewer, originRequest, originResponse };
 }
 
-it('a paid GET: viewer-request 1 (verify while reserving), origin-request 0, origin-response 2 (settle while marking, record)', async () => {
+it('a paid GET: viewer-request 1 (verify while reserving), origin-request 0, origin-response 2 (settle, record)', async () => {
   const { paywall, trips } = setup();
   const first = await paidFlow(paywall, trips, 'GET', '/articles/first', 200);
   expect(first.viewer.levels).toEqual([FIRST_VERIFY_WHILE_RESERVING]);
