@@ -72,6 +72,17 @@ export interface Receipt {
   readonly redeliveries?: number;
   /** How often the authorization was reserved: 1, plus one per presentation after a release. */
   readonly reservations?: number;
+  /** `pass`: the payment bought a pass (the fields below, set once its pass was issued); unset: a request. */
+  readonly kind?: 'pass';
+  readonly passName?: string;
+  /** The pass's route patterns, as a JSON array. */
+  readonly passScope?: string;
+  readonly passSeconds?: number;
+  /** Epoch seconds: the pass's `nbf` and `exp`. */
+  readonly passNotBefore?: number;
+  readonly passExpiresAt?: number;
+  /** The pass's `jti`. */
+  readonly passId?: string;
 }
 
 /**

@@ -77,6 +77,18 @@ export const Reasons = {
   handoffMissing: 'payment_handoff_missing',
   /** The trigger had too little time left to settle and record: nothing was charged. */
   edgeDeadline: 'edge_deadline',
+  /** Passes (lambda/core/passes/): a bearer pass that is not one of ours, or not for this request. */
+  passMalformed: 'pass_malformed',
+  passTooLarge: 'pass_too_large',
+  passUnsupportedAlgorithm: 'pass_unsupported_algorithm',
+  passUnknownKey: 'pass_unknown_key',
+  passBadSignature: 'pass_bad_signature',
+  passOtherSite: 'pass_other_site',
+  passExpired: 'pass_expired',
+  passNotYetValid: 'pass_not_yet_valid',
+  passOutOfScope: 'pass_out_of_scope',
+  /** The pass was paid for (receipt recorded) but could not be signed: present the same payment again. */
+  passSigningUnavailable: 'pass_signing_unavailable',
   unexpectedVerifyError: 'unexpected_verify_error',
   unexpectedSettleError: 'unexpected_settle_error',
 } as const;

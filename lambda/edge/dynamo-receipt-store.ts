@@ -8,6 +8,7 @@ import {
   type PutItemCommandInput,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
+import type { PassRecord, PassRecordsPort } from '../core/passes/scheme';
 import type { ReceiptStorePort } from '../core/ports';
 import { MAX_RESERVATIONS, RECEIPT_PARTITION_KEY, type Receipt, type ReceiptStatus } from '../core/receipt';
 
@@ -18,7 +19,7 @@ export type ReconciledStatus = { readonly status: 'settled'; readonly txHash: st
  * Receipt rows in DynamoDB. Each transition is conditional on the current status, so a replayed
  * nonce cannot be reserved twice and a settled row can never be released or failed afterwards.
  */
-export class DynamoReceiptStore implements ReceiptStorePort {
+export class DynamoReceiptStore implements ReceiptStorePort, PassRecordsPort {
   constructor(
     private readonly client: Pick<DynamoDBClient, 'send'>,
     private readonly tableName: string,
@@ -147,6 +148,38 @@ export class DynamoReceiptStore implements ReceiptStorePort {
     );
   }
 
+  /** Adds the pass to its settled receipt row: `kind: pass` and the pass's terms (once; a second write finds them set). */
+  async recordPass(paymentId: string, record: PassRecord, at: string): Promise<void> {
+    await this.client.send(
+      new UpdateItemCommand({
+        TableName: this.tableName,
+        Key: this.key(paymentId),
+        UpdateExpression: 'SET #kind = :pass, #passName = :name, #passScope = :scope, #passSeconds = :seconds, #passNotBefore = :nbf, #passExpiresAt = :exp, #passId = :id, #updatedAt = :at',
+        ConditionExpression: '#status = :settled AND attribute_not_exists(#passId)',
+        ExpressionAttributeNames: {
+          '#kind': 'kind', '#passName': 'passName', '#passScope': 'passScope', '#passSeconds': 'passSeconds', '#passNotBefore': 'passNotBefore',
+          '#passExpiresAt': 'passExpiresAt', '#passId': 'passId', '#updatedAt': 'updatedAt', '#status': 'status',
+        },
+        ExpressionAttributeValues: {
+          ':pass': { S: 'pass' },
+          ':name': { S: record.passName },
+          ':scope': { S: JSON.stringify(record.passScope) },
+          ':seconds': { N: String(record.passSeconds) },
+          ':nbf': { N: String(record.passNotBefore) },
+          ':exp': { N: String(record.passExpiresAt) },
+          ':id': { S: record.passId },
+          ':at': { S: at },
+          ':settled': { S: 'settled' satisfies ReceiptStatus },
+        },
+      }),
+    );
+  }
+
+  async findPass(paymentId: string): Promise<PassRecord | undefined> {
+    const row = await this.find(paymentId);
+    return row && passRecordOf(row);
+  }
+
   markFailed(paymentId: string, errorReason: string, at: string, txHash?: string): Promise<void> {
     return this.transition(paymentId, 'failed', at, txHash ? { errorReason, txHash } : { errorReason });
   }
@@ -215,6 +248,13 @@ export class DynamoReceiptStore implements ReceiptStorePort {
   private key(paymentId: string): Record<string, AttributeValue> {
     return { [RECEIPT_PARTITION_KEY]: { S: paymentId } };
   }
+}
+
+/** The pass a receipt row records, if its pass was issued. */
+export function passRecordOf(row: Receipt): PassRecord | undefined {
+  const { passName, passScope, passSeconds, passNotBefore, passExpiresAt, passId } = row;
+  if (row.kind !== 'pass' || !passName || !passScope || !passId || passSeconds === undefined || passNotBefore === undefined || passExpiresAt === undefined) return undefined;
+  return { passName, passScope: JSON.parse(passScope) as string[], passSeconds, passNotBefore, passExpiresAt, passId };
 }
 
 function toItem(receipt: Receipt): Record<string, AttributeValue> {

@@ -5,8 +5,10 @@ import type { Clock, LogSink } from '../core/ports';
 import { Paywall, type PaywallPorts } from '../core/paywall';
 import { jsonRpcChain } from './chain-rpc';
 import { cloudFrontHandlers, type EdgeHandlers } from './cloudfront-adapter';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DynamoReceiptStore } from './dynamo-receipt-store';
 import { facilitatorAuth } from './facilitator-auth';
+import { passSigner } from './pass-signer';
 
 export interface EdgeRuntimeOptions {
   /** Auth headers per facilitator call; default: from `config.facilitator.auth`, else none. */
@@ -37,15 +39,20 @@ export function createEdgeRuntime(config: EdgeConfig, options: EdgeRuntimeOption
     // Viewer triggers get 5 s in all: one quick retry, then fail closed with a 503.
     maxAttempts: 2,
   });
+  const receipts = new DynamoReceiptStore(dynamo, config.receiptTable.tableName);
+  const signingKey = config.passes?.signingKey;
   const ports: PaywallPorts = {
     facilitator: {
       verify: (payload, requirements, timeoutMs) => withinMs(timeoutMs, 'verify', facilitator(timeoutMs).verify(payload, requirements)),
       settle: (payload, requirements, timeoutMs) => withinMs(timeoutMs, 'settle', facilitator(timeoutMs).settle(payload, requirements)),
     },
-    receipts: new DynamoReceiptStore(dynamo, config.receiptTable.tableName),
+    receipts,
     clock: options.clock ?? Date.now,
     log,
     chain: config.chainRpc && jsonRpcChain(config.chainRpc.url),
+    ...(config.passes ? { passRecords: receipts } : {}),
+    // Only the origin-facing bundles carry a signing key (lib/prebuilt-bundle.ts configForBundle).
+    ...(signingKey ? { passSigner: passSigner(signingKey, () => new SecretsManagerClient({ region: signingKey.kind === 'secrets-manager' ? signingKey.region : undefined, maxAttempts: 2 })) } : {}),
   };
   const paywall = new Paywall(config, options.wrapPorts ? options.wrapPorts(ports) : ports);
   return cloudFrontHandlers(paywall, log);
