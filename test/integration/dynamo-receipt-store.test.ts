@@ -74,3 +74,15 @@ it('makes each transition of the paid path one DynamoDB request (reserve, claim,
   await count(() => counted.reserve(row));
   expect(each).toEqual([1, 1, 1, 2]);
 });
+
+it('records a sold pass once on its settled row (kind pass, its terms) and reads it back', async () => {
+  const record = { passName: 'day', passScope: ['/articles/*'], passSeconds: 86_400, passNotBefore: 1_800_000_000, passExpiresAt: 1_800_086_400, passId: 'jti-1' };
+  await store.reserve(reservedRow('pass-sale'));
+  await expect(store.recordPass('pass-sale', record, at())).rejects.toThrow(/conditional/i);
+  await store.markSettled('pass-sale', '0x02', at());
+  expect(await store.findPass('pass-sale')).toBeUndefined();
+  await store.recordPass('pass-sale', record, at());
+  expect(await store.findPass('pass-sale')).toEqual(record);
+  expect(await store.find('pass-sale')).toMatchObject({ status: 'settled', kind: 'pass', passScope: '["/articles/*"]', passExpiresAt: 1_800_086_400 });
+  await expect(store.recordPass('pass-sale', { ...record, passId: 'jti-2' }, at())).rejects.toThrow(/conditional/i);
+});

@@ -1,12 +1,14 @@
+import type { PassRecord, PassRecordsPort } from '../../lambda/core/passes/scheme';
 import type { ReceiptStorePort } from '../../lambda/core/ports';
 import type { Receipt } from '../../lambda/core/receipt';
+import { passRecordOf } from '../../lambda/edge/dynamo-receipt-store';
 
 /**
  * The receipt store's transitions over a Map, for unit tests of the pure paywall (the DynamoDB
  * store itself is tested against dynalite). `failing` makes every call throw, as an unreachable
  * database does.
  */
-export class MemoryReceipts implements ReceiptStorePort {
+export class MemoryReceipts implements ReceiptStorePort, PassRecordsPort {
   readonly rows = new Map<string, Receipt>();
   failing = false;
 
@@ -49,6 +51,17 @@ export class MemoryReceipts implements ReceiptStorePort {
   async returnRedelivery(paymentId: string, at: string) {
     const row = this.move(paymentId, 'settled');
     this.rows.set(paymentId, { ...row, redeliveries: Math.max(0, (row.redeliveries ?? 0) - 1), updatedAt: at });
+  }
+
+  async recordPass(paymentId: string, record: PassRecord, at: string) {
+    const row = this.move(paymentId, 'settled');
+    if (row.passId) throw new Error(`ConditionalCheckFailed: ${paymentId} has a pass already`);
+    this.rows.set(paymentId, { ...row, kind: 'pass', ...record, passScope: JSON.stringify(record.passScope), updatedAt: at });
+  }
+  async findPass(paymentId: string) {
+    this.check();
+    const row = this.rows.get(paymentId);
+    return row && passRecordOf(row);
   }
 
   private check(): void {
