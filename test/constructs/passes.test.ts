@@ -7,9 +7,9 @@ import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
 import { X402Paywall } from '../../lib/x402-paywall';
 import type { IConstruct } from 'constructs';
 import { codeKeys, paywallStack, propertiesOf, ROUTES } from './helpers';
-import { passKeyPair } from '../support/pass-keys';
+import { newPassKeyPair } from '../../local/pass-key';
 
-const KEY = passKeyPair();
+const KEY = newPassKeyPair();
 const PASS_PROPS = {
   // Reads only: the origin-request function exists for the passes alone.
   routes: ROUTES.filter((r) => !r.pattern.startsWith('POST')),

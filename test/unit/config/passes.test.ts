@@ -5,9 +5,9 @@ import { X402ConfigError } from '../../../lib/config/problems';
 import { resolveX402Config, toEdgeConfig } from '../../../lib/config/resolve';
 import { Engine, type PassKey, type PassOffer, type X402Settings } from '../../../lib/config/settings';
 import { PAY_TO, SETTINGS } from '../../constructs/helpers';
-import { passKeyPair } from '../../support/pass-keys';
+import { newPassKeyPair } from '../../../local/pass-key';
 
-const KEY = passKeyPair();
+const KEY = newPassKeyPair();
 const ACTIVE: PassKey = { kid: 'k1', publicKey: KEY.jwk, secret: 'x402/pass-key-k1' };
 const DAY: PassOffer = { name: 'day', price: '$0.50', duration: '24h', routes: ['/articles/*'] };
 const TABLE = { tableName: 't', region: 'us-east-1' };
@@ -107,7 +107,7 @@ describe('x402:passKeys', () => {
   });
 
   it('needs exactly one active key, with a secret', () => {
-    const retired: PassKey = { kid: 'k0', publicKey: passKeyPair().jwk, retiredAt: new Date().toISOString() };
+    const retired: PassKey = { kid: 'k0', publicKey: newPassKeyPair().jwk, retiredAt: new Date().toISOString() };
     const config = resolveX402Config(withPasses([DAY], [ACTIVE, retired]));
     expect(config.passes?.verifyKeys.map((k) => k.kid)).toEqual(['k1', 'k0']);
     expect(config.passes?.signingKey.kid).toBe('k1');
@@ -123,7 +123,7 @@ describe('x402:passKeys', () => {
   });
 
   it('says when a retired key can be removed (every pass it signed has expired)', () => {
-    const old: PassKey = { kid: 'k0', publicKey: passKeyPair().jwk, retiredAt: '2020-01-01T00:00:00Z' };
+    const old: PassKey = { kid: 'k0', publicKey: newPassKeyPair().jwk, retiredAt: '2020-01-01T00:00:00Z' };
     expect(resolveX402Config(withPasses([DAY], [ACTIVE, old])).warnings).toEqual([expect.stringMatching(/k0.*can be removed/)]);
   });
 });

@@ -5,10 +5,10 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { isRejection } from '../../../lambda/core/rejection';
 import { assemblePassToken, passSigningInput, PassVerifier, type PassClaims } from '../../../lambda/core/passes/token';
 import { passSigner } from '../../../lambda/edge/pass-signer';
-import { passKeyPair } from '../../support/pass-keys';
+import { newPassKeyPair } from '../../../local/pass-key';
 
 const secrets = mockClient(SecretsManagerClient);
-const KEY = passKeyPair();
+const KEY = newPassKeyPair();
 const SITE = 'site';
 const CLAIMS: PassClaims = { iss: SITE, sub: `0x${'ab'.repeat(20)}`, pass: 'day', scope: ['/articles/*'], nbf: 1000, exp: 2000, jti: 'j' };
 const SECRET = { kid: 'k1', kind: 'secrets-manager', secretId: 'x402/pass-key-k1', region: 'us-east-1' } as const;

@@ -14,9 +14,9 @@ import { passSigner } from '../../../lambda/edge/pass-signer';
 import { testEdgeConfig } from '../../support/config';
 import { MemoryReceipts } from '../../support/memory-receipts';
 import { encodePayment, signPayment } from '../../support/payer';
-import { passKeyPair } from '../../support/pass-keys';
+import { newPassKeyPair } from '../../../local/pass-key';
 
-const KEY = passKeyPair();
+const KEY = newPassKeyPair();
 const SITE = `0x${'12'.repeat(20)}/0123456789abcdef`;
 const PASSES: NonNullable<EdgeConfig['passes']> = {
   siteId: SITE,
