@@ -53,6 +53,14 @@ describe('a paywall that sells passes', () => {
     expect(verifier._edgeConfig.passes).toMatchObject({ siteId: expect.stringMatching(/^0x209693bc6afc0c5328ba36faf03c514ef312287c\/[0-9a-f]{16}$/), offers: [{ name: 'day', durationSeconds: 86_400 }] });
   });
 
+  it('graphs pass sales and pass use on the dashboard (nowhere else are they counted)', () => {
+    const [dashboard] = propertiesOf(template, 'AWS::CloudWatch::Dashboard');
+    const body = JSON.stringify(stack.resolve(dashboard.DashboardBody));
+    expect(body).toContain('Passes: sold, and requests opened by a pass');
+    expect(body).toMatch(/MetricName=\W+PassRequests/);
+    expect(body).toMatch(/MetricName=\W+PassesSold/);
+  });
+
   it('keeps its site id from synth to synth, and gives another stack another one (whose passes are refused here)', () => {
     expect(paywallStack(PASS_PROPS).paywall.verifier!._edgeConfig.passes!.siteId).toBe(verifier._edgeConfig.passes!.siteId);
     const staging = new Stack(new App(), 'Staging', { env: { region: 'us-east-1' } });
