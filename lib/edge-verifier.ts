@@ -123,7 +123,7 @@ export class EdgeVerifier extends Construct {
     // Passes are sold there too: settled, then answered with the signed pass instead of the origin's response.
     if (pricesSideEffects(config) || config.passes) {
       this.originRequest = new cloudfront.experimental.EdgeFunction(this, `${prefix}OriginRequest`, {
-        description: 'cdk-x402 origin-request: settle side-effecting paid requests and pass sales before the origin runs (config baked in)',
+        description: `cdk-x402 origin-request: settle ${config.passes ? 'pass sales and ' : ''}side-effecting paid requests before the origin runs (config baked in)`,
         runtime: lambda.Runtime.NODEJS_22_X,
         handler: 'index.handler',
         code: edgeCode('origin-request', this.edgeConfig, ORIGIN_TRIGGER.maxZippedBytes),
