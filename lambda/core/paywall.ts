@@ -194,8 +194,11 @@ export class Paywall {
       return match.kind === 'methodNotAllowed' ? this.refuse(methodNotAllowed(request.method, match.allowed)) : { kind: 'forward', uri: originPath(path), setHeaders: {} };
     }
     const routeIndex = match.index;
+    const sale = this.passes?.offerAt(routeIndex) !== undefined;
+    // A HEAD would pay for a pass whose body CloudFront then drops.
+    if (sale && request.method.toUpperCase() !== 'GET') return this.refuse(methodNotAllowed(request.method, ['GET']));
     // Whoever asks for a pass is buying one: the terms, whatever WAF made of the client.
-    if (!eligible && !this.passes?.offerAt(routeIndex)) {
+    if (!eligible && !sale) {
       // Free by decision: say so, so that the origin-response can tell it from a lost hand-off.
       return { kind: 'forward', uri: request.uri, setHeaders: { [PENDING_SETTLEMENT_HEADER]: encodeHandoff({ kind: 'free', routeIndex }) } };
     }

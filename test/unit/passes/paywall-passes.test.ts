@@ -101,6 +101,13 @@ describe('a 402 on a route a pass opens', () => {
 });
 
 describe('buying a pass', () => {
+  it('sells it to GET only: a HEAD would pay for a body CloudFront drops (405 before any payment is looked at)', async () => {
+    const { paywall, calls } = setup();
+    const answer = responded(await paywall.onViewerRequest(request(SALE, { 'payment-signature': 'x' }, 'HEAD')));
+    expect(answer).toMatchObject({ status: 405, headers: { allow: 'GET' } });
+    expect(calls).toEqual([]);
+  });
+
   it('settles the payment and answers the signed pass from the edge, with PAYMENT-RESPONSE and a pass receipt', async () => {
     const { paywall, receipts, calls } = setup();
     const sale = await buy(paywall);
