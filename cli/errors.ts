@@ -86,7 +86,7 @@ function iamActionOf(operation: string): string {
   const service: Record<string, string> = {
     DescribeStacks: 'cloudformation', GetWebACL: 'wafv2', UpdateWebACL: 'wafv2', ListSettlementRecords: 'wafv2',
     GetRevenueStatistics: 'wafv2', GetRevenueStatisticsSummary: 'wafv2', GetRevenueStatisticsTimeSeries: 'wafv2',
-    Scan: 'dynamodb', Query: 'dynamodb', GetItem: 'dynamodb', UpdateItem: 'dynamodb', CreateSecret: 'secretsmanager',
+    Scan: 'dynamodb', Query: 'dynamodb', GetItem: 'dynamodb', UpdateItem: 'dynamodb', PutItem: 'dynamodb', CreateSecret: 'secretsmanager',
   };
   return `${service[operation] ?? '<service>'}:${operation}`;
 }

@@ -1,5 +1,5 @@
 /**
- * `cdk-x402 pass-key create | retire`: the keys passes are signed with. `create` makes a P-256 key
+ * `cdk-x402 pass-key create | retire` and `cdk-x402 pass revoke`: the keys passes are signed with, and the revocation list. `create` makes a P-256 key
  * pair, stores the private key (PKCS#8 PEM) in Secrets Manager, and prints the `x402:passKeys`
  * entry (the public key as a JWK and the secret's ARN) for cdk.json; only the origin-facing edge
  * function is granted to read the secret. `retire` marks a key in cdk.json: it stops signing at the
@@ -10,7 +10,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { MAX_PASS_SECONDS, parsePassDuration } from '../lambda/core/passes/offers';
 import type { PassKey } from '../lib/config/settings';
-import type { Session } from './context';
+import { REVOCATION_REFRESH_SECONDS } from '../lambda/core/passes/revocations';
+import { DynamoReceiptStore } from '../lambda/edge/dynamo-receipt-store';
+import type { Session, TargetOptions } from './context';
 import { CliError, ExitCode } from './errors';
 
 /** Passes are verified by the viewer-request in every edge location; the secret is read from here by default. */
@@ -105,4 +107,34 @@ export function formatRetiredPassKey(retired: RetiredPassKey): string {
     `Those have all expired by ${retired.removableAfter}; then remove the entry (and delete its secret) and deploy again. Synth says so too.`,
     '',
   ].join('\n');
+}
+
+export interface RevokedPass {
+  readonly passId: string;
+  readonly tableName: string;
+  /** Until when it stays on the list (its pass's expiry). */
+  readonly listedUntil: string;
+}
+
+/** Puts a pass on the table's revocation list; every viewer-request container refuses it within a minute. */
+export async function revokePass(session: Session, options: TargetOptionsWithPass): Promise<RevokedPass> {
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(options.passId)) throw new CliError(`--pass-id ${options.passId} is not a pass id (the passId of the sale, the jti of the pass)`, ExitCode.usage);
+  const now = session.deps.now();
+  const until = options.expiresAt === undefined ? now + MAX_PASS_SECONDS * 1000 : Date.parse(options.expiresAt);
+  if (Number.isNaN(until)) throw new CliError(`--expires-at ${options.expiresAt} is not an ISO 8601 time`, ExitCode.usage, 'give the pass\'s expiresAt (its sale answer and receipt row hold it)');
+  const target = await session.target({ table: true });
+  const store = new DynamoReceiptStore(session.deps.clients.dynamo(session.region), target.tableName!);
+  await session.aws({ operation: 'PutItem', resource: `receipt table ${target.tableName}` }, () =>
+    store.revokePass(options.passId, Math.ceil(until / 1000), Math.floor(now / 1000), new Date(now).toISOString()),
+  );
+  return { passId: options.passId, tableName: target.tableName!, listedUntil: new Date(until).toISOString() };
+}
+
+export interface TargetOptionsWithPass extends TargetOptions {
+  readonly passId: string;
+  readonly expiresAt?: string;
+}
+
+export function formatRevokedPass(revoked: RevokedPass): string {
+  return `Pass ${revoked.passId} is revoked (listed in ${revoked.tableName} until ${revoked.listedUntil}): the edge refuses it within a minute (${REVOCATION_REFRESH_SECONDS} s, each container's reload).\n`;
 }

@@ -11,7 +11,7 @@ import { DEFAULT_REFERENCE_STACK_NAME } from '../lib/config/context-keys';
 import { defaultClients, Session, type CliDeps, type TargetOptions } from './context';
 import { CliError, ExitCode, type ExitCodeValue } from './errors';
 import { json, parseDuration, parseTime } from './format';
-import { createPassKey, formatCreatedPassKey, formatRetiredPassKey, PASS_KEY_REGION, retirePassKey } from './pass-key';
+import { createPassKey, formatCreatedPassKey, formatRetiredPassKey, formatRevokedPass, PASS_KEY_REGION, retirePassKey, revokePass } from './pass-key';
 import { formatReconcile, reconcile } from './reconcile';
 import { formatReport, report } from './report';
 import { formatStatus, status } from './status';
@@ -208,6 +208,27 @@ export function buildProgram(deps: CliDeps, setExit: (code: ExitCodeValue) => vo
     .action((opts) => {
       const retired = retirePassKey(opts.context, opts.kid, deps.now());
       deps.io.stdout(opts.json ? json(retired) : formatRetiredPassKey(retired));
+      setExit(ExitCode.ok);
+    });
+
+  withTarget(
+    program
+      .command('pass')
+      .summary('revoke a pass')
+      .description('Passes sold by the edge (x402:passes).')
+      .command('revoke')
+      .description(
+        'Puts a pass on the revocation list in the receipt table: every viewer-request container refuses it (402 pass_revoked) within a minute, ' +
+          'as each reloads the list in the background. Entries leave the list when their pass expires.',
+      ),
+  )
+    .requiredOption('--pass-id <id>', 'the pass id (passId of the sale answer and of the receipt row; the jti of the pass)')
+    .option('--expires-at <time>', "the pass's expiresAt (ISO 8601), how long it stays listed (default: 31 days, the longest a pass lasts)")
+    .addHelpText('after', `\nExamples:\n  cdk-x402 pass revoke --pass-id S2N5sp9LC-nNjJ-BqKgT7gV-dN-EH0Ip --expires-at 2026-12-03T04:24:22Z\n\nPermissions: dynamodb:GetItem and dynamodb:PutItem on the receipt table.\n${FINDING_HELP}\n${EXIT_CODES_HELP}`)
+    .action(async (opts) => {
+      const s = session(opts);
+      const revoked = await revokePass(s, opts);
+      s.out(opts.json ? json(revoked) : formatRevokedPass(revoked));
       setExit(ExitCode.ok);
     });
 

@@ -12,6 +12,7 @@ import type { ChainPort, Clock, FacilitatorPort, LogSink, ReceiptStorePort } fro
 import { ExactEvmPrecheck } from './precheck';
 import { IN_DOUBT_REASONS, MAX_RESERVATIONS, paymentIdOf, type Receipt } from './receipt';
 import { passSalePath } from './passes/offers';
+import { PassRevocations } from './passes/revocations';
 import { PassScheme, type PassRecordsPort, type PassSignerPort } from './passes/scheme';
 import { isRejection, methodNotAllowed, oneLine, reasonCode, reject, Reasons, type Rejection } from './rejection';
 import { challengeBody, paymentRequiredV2, requirementsV1, resourceOrigin, resourcePath, resourceUrl, routeTerms, type RouteTerms } from './requirements';
@@ -159,7 +160,7 @@ export class Paywall {
     private readonly config: EdgeConfig,
     private readonly ports: PaywallPorts,
   ) {
-    this.passes = config.passes && new PassScheme(config.passes, config);
+    this.passes = config.passes && ports.passRecords && new PassScheme(config.passes, config, new PassRevocations(ports.passRecords, ports.clock, ports.log));
     this.routes = compileRoutes({ ...config, routes: [...(this.passes?.saleRoutes ?? []), ...config.routes] });
     this.terms = this.routes.map((route) => routeTerms(route, config));
     const limits = config.abuseLimits ?? DEFAULT_ABUSE_LIMITS;

@@ -16,6 +16,12 @@ export const RESERVED_PAYMENT_ID_PREFIX = '#';
 /** The waf engine's ingestion checkpoint row (lambda/ingest writes it, the CLI's `status` reads it). */
 export const WAF_INGEST_CHECKPOINT_ID = `${RESERVED_PAYMENT_ID_PREFIX}checkpoint:waf-settlements`;
 
+/**
+ * The revocation list of passes (lambda/core/passes/revocations.ts): attribute `revoked`, a map of
+ * pass id → the pass's `exp`; `cdk-x402 pass revoke` writes it, the viewer-request reads it.
+ */
+export const PASS_REVOCATIONS_ID = `${RESERVED_PAYMENT_ID_PREFIX}revoked-passes`;
+
 /** Global secondary indexes for revenue reports over time. */
 export const RECEIPT_INDEXES = {
   byPayer: { name: 'byPayer', partitionKey: 'payer', sortKey: 'createdAt' },

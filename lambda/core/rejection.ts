@@ -87,6 +87,8 @@ export const Reasons = {
   passExpired: 'pass_expired',
   passNotYetValid: 'pass_not_yet_valid',
   passOutOfScope: 'pass_out_of_scope',
+  /** The publisher revoked the pass (`cdk-x402 pass revoke`). */
+  passRevoked: 'pass_revoked',
   /** The pass was paid for (receipt recorded) but could not be signed: present the same payment again. */
   passSigningUnavailable: 'pass_signing_unavailable',
   unexpectedVerifyError: 'unexpected_verify_error',

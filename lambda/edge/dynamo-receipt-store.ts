@@ -10,7 +10,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import type { PassRecord, PassRecordsPort } from '../core/passes/scheme';
 import type { ReceiptStorePort } from '../core/ports';
-import { MAX_RESERVATIONS, RECEIPT_PARTITION_KEY, type Receipt, type ReceiptStatus } from '../core/receipt';
+import { MAX_RESERVATIONS, PASS_REVOCATIONS_ID, RECEIPT_PARTITION_KEY, type Receipt, type ReceiptStatus } from '../core/receipt';
 
 /** What `cdk-x402 reconcile` found on chain for a row the edge left in doubt. */
 export type ReconciledStatus = { readonly status: 'settled'; readonly txHash: string } | { readonly status: 'released' };
@@ -178,6 +178,40 @@ export class DynamoReceiptStore implements ReceiptStorePort, PassRecordsPort {
   async findPass(paymentId: string): Promise<PassRecord | undefined> {
     const row = await this.find(paymentId);
     return row && passRecordOf(row);
+  }
+
+  /** The revocation list (an eventually consistent read: the viewer-request reloads it every minute anyway). */
+  async revokedPasses(): Promise<Readonly<Record<string, number>>> {
+    const { Item } = await this.client.send(new GetItemCommand({ TableName: this.tableName, Key: this.key(PASS_REVOCATIONS_ID), ProjectionExpression: 'revoked' }));
+    return Object.fromEntries(Object.entries(Item?.revoked?.M ?? {}).map(([passId, exp]) => [passId, Number(exp.N)]));
+  }
+
+  /**
+   * Puts a pass on the revocation list (`cdk-x402 pass revoke`) and drops the entries whose passes
+   * have expired, so the list stays as small as the passes still valid. Each write is conditional
+   * on the list's `version` as read, so two revocations at once never lose one: the loser reads again.
+   */
+  async revokePass(passId: string, expiresAt: number, nowSeconds: number, at: string): Promise<void> {
+    for (;;) {
+      const { Item } = await this.client.send(new GetItemCommand({ TableName: this.tableName, Key: this.key(PASS_REVOCATIONS_ID), ConsistentRead: true }));
+      const kept = Object.entries(Item?.revoked?.M ?? {}).filter(([, exp]) => Number(exp.N) > nowSeconds);
+      const revoked = Object.fromEntries([...kept, [passId, { N: String(expiresAt) }]]);
+      const seen = Item?.version?.N;
+      try {
+        await this.client.send(
+          new PutItemCommand({
+            TableName: this.tableName,
+            Item: { ...this.key(PASS_REVOCATIONS_ID), revoked: { M: revoked }, version: { N: String(Number(seen ?? 0) + 1) }, updatedAt: { S: at } },
+            ConditionExpression: seen === undefined ? 'attribute_not_exists(#version)' : '#version = :seen',
+            ExpressionAttributeNames: { '#version': 'version' },
+            ...(seen === undefined ? {} : { ExpressionAttributeValues: { ':seen': { N: seen } } }),
+          }),
+        );
+        return;
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      }
+    }
   }
 
   markFailed(paymentId: string, errorReason: string, at: string, txHash?: string): Promise<void> {

@@ -1,11 +1,13 @@
-/** `cdk-x402 pass-key create | retire`, in-process, Secrets Manager mocked with the SDK's shapes. */
+/** `cdk-x402 pass-key create | retire` (Secrets Manager mocked with the SDK's shapes) and `pass revoke` (dynalite), in-process. */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { CreateSecretCommand, ResourceExistsException, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { assemblePassToken, passSigningInput, PassVerifier } from '../../lambda/core/passes/token';
+import { DynamoReceiptStore } from '../../lambda/edge/dynamo-receipt-store';
 import { passSigner } from '../../lambda/edge/pass-signer';
+import { createReceiptTable, startLocalDynamo, type LocalDynamo } from '../../local/dynamo';
 import { resolveX402Config } from '../../lib/config/resolve';
 import { PAY_TO, ROUTES, cli } from '../support/cli';
 
@@ -51,4 +53,21 @@ it('retire marks the key in cdk.json and says when it can be removed (after the 
   expect(written.context['x402:passKeys']).toEqual([{ kid: 'old', publicKey: {}, secret: ARN, retiredAt: '2026-12-01T00:00:00.000Z' }, { kid: 'new', publicKey: {}, secret: ARN }]);
   expect(written.app).toBe('x');
   expect((await cli(['pass-key', 'retire', '--kid', 'gone', '--context', file])).code).toBe(2);
+});
+
+describe('pass revoke', () => {
+  let ddb: LocalDynamo;
+  beforeAll(async () => {
+    ddb = await startLocalDynamo();
+    await createReceiptTable(ddb.client, 'receipts');
+  });
+  afterAll(() => ddb?.close());
+
+  it('lists the pass in the table, for the edge to refuse it, until the pass expires', async () => {
+    const run = await cli(['pass', 'revoke', '--pass-id', 'S2N5sp9LC-nNjJ-BqKgT7gV-dN-EH0Ip', '--expires-at', '2026-12-03T04:24:22Z', '--table', 'receipts', '--json', '-q'], { dynamo: ddb.client });
+    expect(run.code).toBe(0);
+    expect(run.json()).toEqual({ passId: 'S2N5sp9LC-nNjJ-BqKgT7gV-dN-EH0Ip', tableName: 'receipts', listedUntil: '2026-12-03T04:24:22.000Z' });
+    expect(await new DynamoReceiptStore(ddb.client, 'receipts').revokedPasses()).toEqual({ 'S2N5sp9LC-nNjJ-BqKgT7gV-dN-EH0Ip': Date.parse('2026-12-03T04:24:22Z') / 1000 });
+    expect((await cli(['pass', 'revoke', '--pass-id', 'not a pass', '--table', 'receipts'], { dynamo: ddb.client })).code).toBe(2);
+  });
 });

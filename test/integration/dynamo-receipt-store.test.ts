@@ -86,3 +86,10 @@ it('records a sold pass once on its settled row (kind pass, its terms) and reads
   expect(await store.find('pass-sale')).toMatchObject({ status: 'settled', kind: 'pass', passScope: '["/articles/*"]', passExpiresAt: 1_800_086_400 });
   await expect(store.recordPass('pass-sale', { ...record, passId: 'jti-2' }, at())).rejects.toThrow(/conditional/i);
 });
+
+it('keeps a revocation list that concurrent revocations all land on, dropping the entries of expired passes', async () => {
+  const now = 1_800_000_000;
+  await store.revokePass('expired', now - 1, now - 10, at());
+  await Promise.all(['a', 'b', 'c', 'd', 'e'].map((id) => store.revokePass(id, now + 3600, now, at())));
+  expect(await store.revokedPasses()).toEqual({ a: now + 3600, b: now + 3600, c: now + 3600, d: now + 3600, e: now + 3600 });
+});

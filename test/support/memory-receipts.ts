@@ -64,6 +64,13 @@ export class MemoryReceipts implements ReceiptStorePort, PassRecordsPort {
     return row && passRecordOf(row);
   }
 
+  /** What `revokedPasses` answers (the list the CLI writes to the table). */
+  revoked: Record<string, number> = {};
+  async revokedPasses() {
+    this.check();
+    return { ...this.revoked };
+  }
+
   private check(): void {
     if (this.failing) throw new Error('DynamoDB unreachable');
   }

@@ -9,6 +9,7 @@ import { compilePattern, matchRoute, type CompiledPattern } from '../routes';
 import { passExtension, passSalePath, passSaleRoute, PASS_HEADER, type AdvertisedPass } from './offers';
 import { assemblePassToken, claimsToBePass, passId, passSigningInput, PassVerifier, type PassClaims } from './token';
 import { priceToAtomicUnits } from '../price';
+import type { PassRevocations, PassRevocationsPort } from './revocations';
 
 /** Signs pass tokens with the active key; lives only in the origin-facing functions. */
 export interface PassSignerPort {
@@ -27,7 +28,7 @@ export interface PassRecord {
   readonly passId: string;
 }
 
-export interface PassRecordsPort {
+export interface PassRecordsPort extends PassRevocationsPort {
   /** Adds the pass to the settled receipt row of its payment. */
   recordPass(paymentId: string, record: PassRecord, at: string): Promise<void>;
   /** The pass recorded for a payment, if any. */
@@ -54,6 +55,8 @@ export class PassScheme {
   constructor(
     private readonly passes: PassesConfig,
     config: Pick<EdgeConfig, 'network' | 'asset'>,
+    /** The viewer-request's copy of the revocation list; without it no pass is revoked. */
+    private readonly revocations?: PassRevocations,
   ) {
     this.saleRoutes = passes.offers.map(passSaleRoute);
     this.verifier = new PassVerifier(passes.verifyKeys, passes.siteId);
@@ -99,6 +102,7 @@ export class PassScheme {
     if (matchRoute(this.compiledScope(claims.scope), method, path).kind !== 'priced') {
       return reject(402, Reasons.passOutOfScope, `the "${claims.pass}" pass opens ${claims.scope.join(', ')}, not ${method} ${path}`);
     }
+    if (this.revocations?.isRevoked(claims.jti)) return reject(402, Reasons.passRevoked, `the publisher revoked this pass (${claims.jti}): buy a new one`);
     return claims;
   }
 

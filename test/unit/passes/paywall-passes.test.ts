@@ -215,6 +215,21 @@ describe('using a pass', () => {
     expect(await reasonFor(json.pass)).toBe('pass_expired');
   });
 
+  it('refuses a revoked pass once the container has reloaded the list, without waiting on the table for it', async () => {
+    let now = Date.now();
+    const { paywall, receipts } = setup({ clock: () => now });
+    const { json } = await buy(paywall);
+    const read = async () => paywall.onViewerRequest(request('/articles/one', { authorization: `Bearer ${json.pass}` }));
+    expect((await read()).kind).toBe('forward');
+    receipts.revoked = { [json.passId]: Date.parse(json.expiresAt) / 1000 };
+    expect((await read()).kind).toBe('forward');
+    now += 60_000;
+    expect((await read()).kind).toBe('forward');
+    await new Promise((resolve) => setImmediate(resolve));
+    const refused = responded(await read());
+    expect(refused).toMatchObject({ status: 402, json: { error: 'pass_revoked' } });
+  });
+
   it('leaves a bearer token that is not a pass to the origin, and lets a payment win over a pass', async () => {
     const { paywall } = setup();
     expect(await paywall.onViewerRequest(request('/articles/one', { authorization: 'Bearer opaque-session-token' }))).toMatchObject({ kind: 'forward' });
