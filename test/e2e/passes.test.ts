@@ -8,6 +8,9 @@ import { wrapFetchWithPayment } from '@x402/fetch';
 import { createWalletClient, http, type PrivateKeyAccount } from 'viem';
 import { baseSepolia } from 'viem/chains';
 import { wrapFetchWithPayment as wrapFetchWithPaymentV1 } from 'x402-fetch';
+import { PassScheme } from '../../lambda/core/passes/scheme';
+import { passSigner } from '../../lambda/edge/pass-signer';
+import { newPassKeyPair } from '../../local/pass-key';
 import { startLocalStack, type LocalStack } from '../../local/stack';
 import { expectReceiptsReconcile } from '../support/edge-client';
 import { officialClient } from '../support/payer';
@@ -84,4 +87,32 @@ it('refuses a pass out of its scope or tampered with 402, the reason and the off
   const widened = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(claims, 'base64url').toString()), scope: ['/**'] })).toString('base64url');
   expect(await refused('/articles/tampered', `${header}.${widened}.${signature}`)).toBe('pass_bad_signature');
   expect(stack.origin.requests).toBe(origin);
+});
+
+it('refuses expired, not-yet-valid, wrong-key and other-publisher passes with their reason code and the offer', async () => {
+  const passes = stack.config.passes!;
+  const [offer] = passes.offers;
+  const now = Math.floor(Date.now() / 1000);
+  const unused = () => {
+    throw new Error('no AWS on the local edge');
+  };
+  const sign = (scheme: PassScheme, key: NonNullable<typeof passes.signingKey>, issuedAt: number) =>
+    scheme.issue(offer, passSigner(key, unused), agent.address, `e2e-${issuedAt}-${Math.random()}`, issuedAt).then((issued) => issued.token);
+  const ours = new PassScheme(passes, stack.config);
+  const strangerKey = { kid: passes.signingKey!.kid, kind: 'local' as const, privateKeyPem: newPassKeyPair().privateKeyPem };
+  const otherPublisher = new PassScheme({ ...passes, siteId: `0x${'34'.repeat(20)}/0123456789abcdef` }, stack.config);
+  const cases: Array<[string, string]> = [
+    [await sign(ours, passes.signingKey!, now - offer.durationSeconds - 120), 'pass_expired'],
+    [await sign(ours, passes.signingKey!, now + 3600), 'pass_not_yet_valid'],
+    [await sign(ours, strangerKey, now), 'pass_bad_signature'],
+    [await sign(otherPublisher, passes.signingKey!, now), 'pass_other_site'],
+  ];
+  for (const [token, reason] of cases) {
+    const response = await fetch(`${stack.edge.url}/articles/refused`, { headers: { authorization: `Bearer ${token}` } });
+    expect(response.status).toBe(402);
+    expect(decodePaymentRequiredHeader(response.headers.get('payment-required')!).extensions).toHaveProperty('x402-pass');
+    expect((await response.json()).error).toBe(reason);
+  }
+  // Signed by our key, for our site, now: accepted (the cases above differ in one thing each).
+  expect((await fetch(`${stack.edge.url}/articles/accepted`, { headers: { authorization: `Bearer ${await sign(ours, passes.signingKey!, now)}` } })).status).toBe(200);
 });
