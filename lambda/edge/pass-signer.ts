@@ -1,18 +1,23 @@
 import { createPrivateKey, sign, type KeyObject } from 'node:crypto';
-import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { PassSigningKey } from '../core/config';
 import type { PassSignerPort } from '../core/passes/scheme';
 
 /**
  * The pass signer of the origin-facing functions. The private key is read from Secrets Manager
  * (a PKCS#8 PEM of a P-256 key, as `cdk-x402 pass-key create` stores it) on the first sale of a
- * container and kept; a failed read is retried by the next sale. (KMS would keep the key out of
- * the function's memory altogether; its SDK client is not among this package's dependencies.)
+ * container and kept; a failed read is retried by the next sale. The AWS SDK client loads with that
+ * first sale, not at init (a cold start that serves no sale never pays for it). (KMS would keep
+ * the key out of the function's memory altogether; its SDK client is not among this package's
+ * dependencies.)
  */
-export function passSigner(key: PassSigningKey, secrets: () => Pick<SecretsManagerClient, 'send'>): PassSignerPort {
+export function passSigner(key: PassSigningKey): PassSignerPort {
   if (key.kind === 'local') return signerWith(key.kid, async () => privateKey(key.privateKeyPem, 'the local signing key'));
+  let client: SecretsManagerClient | undefined;
   return signerWith(key.kid, async () => {
-    const { SecretString } = await secrets().send(new GetSecretValueCommand({ SecretId: key.secretId }));
+    const sdk = await import('@aws-sdk/client-secrets-manager');
+    client ??= new sdk.SecretsManagerClient({ region: key.region, maxAttempts: 2 });
+    const { SecretString } = await client.send(new sdk.GetSecretValueCommand({ SecretId: key.secretId }));
     return privateKey(SecretString ?? '', `secret ${key.secretId}`);
   });
 }

@@ -5,7 +5,6 @@ import type { Clock, LogSink } from '../core/ports';
 import { Paywall, type PaywallPorts } from '../core/paywall';
 import { jsonRpcChain } from './chain-rpc';
 import { cloudFrontHandlers, type EdgeHandlers } from './cloudfront-adapter';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DynamoReceiptStore } from './dynamo-receipt-store';
 import { facilitatorAuth } from './facilitator-auth';
 import { passSigner } from './pass-signer';
@@ -52,7 +51,7 @@ export function createEdgeRuntime(config: EdgeConfig, options: EdgeRuntimeOption
     chain: config.chainRpc && jsonRpcChain(config.chainRpc.url),
     ...(config.passes ? { passRecords: receipts } : {}),
     // Only the origin-facing bundles carry a signing key (lib/prebuilt-bundle.ts configForBundle).
-    ...(signingKey ? { passSigner: passSigner(signingKey, () => new SecretsManagerClient({ region: signingKey.kind === 'secrets-manager' ? signingKey.region : undefined, maxAttempts: 2 })) } : {}),
+    ...(signingKey ? { passSigner: passSigner(signingKey) } : {}),
   };
   const paywall = new Paywall(config, options.wrapPorts ? options.wrapPorts(ports) : ports);
   return cloudFrontHandlers(paywall, log);

@@ -27,7 +27,7 @@ it('create stores a P-256 private key in Secrets Manager and prints the x402:pas
   // The printed entry is valid configuration, and the stored key signs passes its public key verifies.
   const config = resolveX402Config({ payTo: PAY_TO, routes: ROUTES, passes: [{ name: 'day', price: '$0.5', duration: '24h', routes: ['/articles/*'] }], passKeys: [entry] });
   expect(config.passes?.signingKey).toEqual({ kid: 'site-1', kind: 'secrets-manager', secretId: ARN, region: 'us-east-1' });
-  const signer = passSigner({ kid: 'site-1', kind: 'local', privateKeyPem: call.args[0].input.SecretString! }, () => { throw new Error('unused'); });
+  const signer = passSigner({ kid: 'site-1', kind: 'local', privateKeyPem: call.args[0].input.SecretString! });
   const claims = { iss: 's', sub: 'p', pass: 'day', scope: ['/articles/*'], nbf: 0, exp: 10, jti: 'j' };
   const input = passSigningInput('site-1', claims);
   expect(new PassVerifier(config.passes!.verifyKeys, 's').verify(assemblePassToken(input, await signer.sign(input)), 5)).toEqual(claims);

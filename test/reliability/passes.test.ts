@@ -41,15 +41,12 @@ const header = () => JSON.parse(Buffer.from(parts()[0], 'base64url').toString())
 const withClaims = (change: Record<string, unknown>) => `${parts()[0]}.${b64({ ...claims(), ...change })}.${parts()[2]}`;
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 const now = () => Math.floor(Date.now() / 1000);
-const unused = () => {
-  throw new Error('no AWS on the local edge');
-};
 async function signedBy(options: { siteId?: string; pem?: string; kid?: string; issuedAt?: number; scope?: string[] }): Promise<string> {
   const passes = stack.config.passes!;
   const scheme = new PassScheme({ ...passes, siteId: options.siteId ?? passes.siteId }, stack.config);
   const key = { kid: options.kid ?? passes.signingKey!.kid, kind: 'local' as const, privateKeyPem: options.pem ?? (passes.signingKey as { privateKeyPem: string }).privateKeyPem };
   const offer = { ...passes.offers[0], scope: options.scope ?? passes.offers[0].scope };
-  return (await scheme.issue(offer, passSigner(key, unused), agent.address, `hostile-${Math.random()}`, options.issuedAt ?? now())).token;
+  return (await scheme.issue(offer, passSigner(key), agent.address, `hostile-${Math.random()}`, options.issuedAt ?? now())).token;
 }
 
 interface HostilePass {

@@ -39,7 +39,7 @@ function setup(options: { signer?: PassSignerPort; clock?: () => number } = {}) 
     },
     receipts,
     passRecords: receipts,
-    passSigner: options.signer ?? passSigner(PASSES.signingKey!, () => { throw new Error('no AWS here'); }),
+    passSigner: options.signer ?? passSigner(PASSES.signingKey!),
     clock: options.clock ?? Date.now,
     log: (line) => log.push(line),
   });
@@ -139,7 +139,7 @@ describe('buying a pass', () => {
     expect(stillFailing.status).toBe(503);
     expect(row().redeliveries).toBe(0);
 
-    signer = passSigner(PASSES.signingKey!, () => { throw new Error('unused'); });
+    signer = passSigner(PASSES.signingKey!);
     const again = await buy(paywall, failed.payment);
     expect(again.status).toBe(200);
     expect(calls.filter((c) => c === 'settle')).toHaveLength(1);
@@ -200,7 +200,7 @@ describe('using a pass', () => {
     const { paywall } = setup({ clock: () => now });
     const { json } = await buy(paywall);
     const other = new PassScheme({ ...PASSES, siteId: `0x${'34'.repeat(20)}/fedcba9876543210` }, config);
-    const signer = passSigner(PASSES.signingKey!, () => { throw new Error('unused'); });
+    const signer = passSigner(PASSES.signingKey!);
     const otherSite = await other.issue(PASSES.offers[0], signer, json.payer, 'p', Math.floor(now / 1000));
     const forged = `${json.pass.slice(0, -4)}AAAA`;
     const reasonFor = async (token: string) => {
