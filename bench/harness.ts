@@ -30,6 +30,10 @@ export interface Side {
 export const PRICED_PATH = '/articles/bench';
 export const FREE_PATH = '/';
 export const AGENT_HEADERS = { 'user-agent': 'bench-agent/1.0', accept: 'application/json' } as const;
+/** A browser: not payment-eligible, served free (the baseline a pass holder is compared with). */
+export const BROWSER_HEADERS = { 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0', accept: 'text/html' } as const;
+/** The pass our side sells (bench/run.ts configures it): a day of the priced route. */
+export const BENCH_PASS = { name: 'day', price: '$0.05', duration: '24h', routes: ['/articles/*'] } as const;
 
 export interface Loader {
   run(job: Omit<LoadJob, 'id'>): Promise<LoadResult>;
@@ -91,8 +95,11 @@ export async function refusedPayment(payers: Payers, terms: PaymentRequired): Pr
 export class PaidLedger {
   private readonly byPayTo = new Map<string, number>();
   add(payTo: string, result: LoadResult): void {
+    this.count(payTo, result.statuses['200'] ?? 0);
+  }
+  count(payTo: string, paid: number): void {
     const key = payTo.toLowerCase();
-    this.byPayTo.set(key, (this.byPayTo.get(key) ?? 0) + (result.statuses['200'] ?? 0));
+    this.byPayTo.set(key, (this.byPayTo.get(key) ?? 0) + paid);
   }
   entries(): Array<[string, number]> {
     return [...this.byPayTo.entries()];
@@ -113,10 +120,13 @@ export interface Bench {
   terms(side: Side): Promise<PaymentRequired>;
   /** `amount` paid requests at `connections`, each with its own authorization signed just before (valid for maxTimeoutSeconds); counted in the ledger. */
   paid(side: Side, amount: number, connections: number, job?: Partial<Omit<LoadJob, 'id'>>): Promise<LoadResult>;
+  /** A pass of {@link BENCH_PASS} for the side, bought once with an official-client payment (counted in the ledger). */
+  pass(side: Side): Promise<string>;
 }
 
-export function createBench(parts: Omit<Bench, 'terms' | 'paid'>): Bench {
+export function createBench(parts: Omit<Bench, 'terms' | 'paid' | 'pass'>): Bench {
   const terms = new Map<string, Promise<PaymentRequired>>();
+  const passes = new Map<string, Promise<string>>();
   const bench: Bench = {
     ...parts,
     terms(side) {
@@ -139,8 +149,27 @@ export function createBench(parts: Omit<Bench, 'terms' | 'paid'>): Bench {
       parts.ledger.add(side.payTo, result);
       return result;
     },
+    pass(side) {
+      let found = passes.get(side.url);
+      if (!found) {
+        passes.set(side.url, (found = buyPass(side, parts.payers)));
+        found.then(() => parts.ledger.count(side.payTo, 1), () => passes.delete(side.url));
+      }
+      return found;
+    },
   };
   return bench;
+}
+
+async function buyPass(side: Side, payers: Payers): Promise<string> {
+  const url = `${side.url}/.well-known/x402/pass/${BENCH_PASS.name}`;
+  const challenge = await fetch(url, { headers: AGENT_HEADERS });
+  await challenge.arrayBuffer();
+  const terms = decodePaymentRequiredHeader(challenge.headers.get('payment-required') ?? '');
+  const bought = await fetch(url, { headers: { ...AGENT_HEADERS, 'payment-signature': encodePaymentSignatureHeader(await payers.sign(terms)) } });
+  const body = (await bought.json()) as { pass?: string };
+  if (bought.status !== 200 || !body.pass) throw new Error(`${url}: buying a pass answered ${bought.status} ${JSON.stringify(body)}`);
+  return body.pass;
 }
 
 async function challengeTerms(url: string): Promise<PaymentRequired> {

@@ -1,5 +1,5 @@
 /** The shape of bench/results/latest.json and its markdown rendering. */
-import { feesPer1000Usd, paidCount, transactionsPerPaidRequest, type BaseLikeReport } from './base-like';
+import { EXACT_PER_REQUEST, FREE_PASS_THROUGH, feesPer1000Usd, paidCount, PASS_HOLDER, transactionsPerPaidRequest, type BaseLikeReport } from './base-like';
 import type { ColdStartResult } from './cold-start';
 import { MB_PER_VCPU } from './cpu-quota';
 import type { SizingReport } from './edge-sizing';
@@ -202,12 +202,22 @@ function renderBaseLike(b: BaseLikeReport): string {
   }
   const first = b.lines[0]?.sides;
   const settle = first?.ours?.settleMedianMs;
+  const lineOf = (model: string) => b.lines.find((l) => l.model === model)?.sides.ours;
+  const [exact, pass, free] = [lineOf(EXACT_PER_REQUEST.name), lineOf(PASS_HOLDER.name), lineOf(FREE_PASS_THROUGH.name)];
+  const passes =
+    exact && pass && free
+      ? `\n\n**A pass holder's request** (${paidCount(pass.sequential)} at c=1, same run): p50 ${ms(pass.sequential.load.p50)} ms against ${ms(free.sequential.load.p50)} ms for the ` +
+        `free pass-through, **${ms(pass.sequential.load.p50 - free.sequential.load.p50)} ms added** (${(pass.sequential.load.p50 / free.sequential.load.p50).toFixed(2)}×), and ` +
+        `**${(exact.sequential.load.p50 / pass.sequential.load.p50).toFixed(0)}× faster** than exact per request (${ms(exact.sequential.load.p50)} ms). Per 1,000 reads: 1,000 on-chain ` +
+        `transactions and ${usd(feesPer1000Usd(1, b.pricing))} of CDP fees with exact per request; with passes, one transaction and ${usd(b.pricing.usdPerTransaction)} per pass bought ` +
+        `(its purchase is an exact payment, made before the measured runs).`
+      : '';
   const requests = first?.ours ? `${paidCount(first.ours.sequential)} requests at c=1 and ${paidCount(first.ours.loaded)} at c=10` : '';
   return `## Base-like chain: a block every ${(b.blockTimeMs / 1000).toFixed(1)} s
 
 The local chain mines a block every ${b.blockTimeMs} ms (\`--block-time-ms\` changes it), as Base does, so
 a settlement waits in the mempool for the next block; everything else is as above. Per side and billing
-model: ${requests} (after one warm-up request), the facilitator's transactions counted from its
+model: ${requests} (after one warm-up request; the pass and free lines: the counts they say, after 200), the facilitator's transactions counted from its
 account nonce and all transactions from the blocks mined meanwhile.
 
 | billing model | side | c=1: p50 / p99 ms | c=10: p50 / p99 ms | c=10: req/s | on-chain transactions per paid request: facilitator's (all) | CDP facilitator fees per 1,000 paid requests (share of the revenue at the route's price) |
@@ -219,7 +229,7 @@ about a whole block: the next request's settlement is sent just after the previo
 Fees at CDP's published price (${b.pricing.source}): the first ${b.pricing.freeTransactionsPerMonth.toLocaleString('en-US')} on-chain facilitator
 transactions a month are free, then $${b.pricing.usdPerTransaction} per on-chain transaction whatever the amount; the
 column counts fees beyond the free tier. Billing models that settle less often (passes, \`upto\`,
-batch settlement) add their lines to this table (\`BILLING_MODELS\` in bench/base-like.ts).`;
+batch settlement) add their lines to this table (\`BILLING_MODELS\` in bench/base-like.ts).${passes}`;
 }
 
 function renderFar(f: FarReport): string {

@@ -31,7 +31,7 @@ import { measureColdStarts } from './cold-start';
 import { EdgeRouter } from './edge-router';
 import { runEdgeSizing } from './edge-sizing';
 import { farConfig, recordSpans, runFarFromHome, startFarProxies, type FarProxies } from './far-from-home';
-import { createBench, listen, Payers, PaidLedger, startDynamoProcess, startLoader, type Bench, type Side } from './harness';
+import { BENCH_PASS, createBench, listen, Payers, PaidLedger, startDynamoProcess, startLoader, type Bench, type Side } from './harness';
 import { EdgeTimer } from './instrument';
 import { runLoadPhases } from './load-phases';
 import { createExpressPeer, type CachedPage } from './peer/express-app';
@@ -85,6 +85,7 @@ async function main(): Promise<void> {
       log,
       // The recommended configuration with an RPC endpoint: x402:verifier=rpc.
       configure: (config) => ({ ...config, chainRpc: { ...config.chainRpc!, verifyTransfers: true } }),
+      passes: [{ ...BENCH_PASS, routes: [...BENCH_PASS.routes] }],
       // The load phases send thousands of refused payments from one client: measure the edge's
       // work on each, not its back-off (which answers 429 without any work after five).
       abuseLimits: { ...DEFAULT_ABUSE_LIMITS, failuresBeforeBackoff: Number.MAX_SAFE_INTEGER, smartWalletChecksPerMinute: Number.MAX_SAFE_INTEGER },

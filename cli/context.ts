@@ -5,6 +5,7 @@
  */
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { WAFV2Client } from '@aws-sdk/client-wafv2';
 import { DEFAULT_REFERENCE_REGION, DEFAULT_REFERENCE_STACK_NAME } from '../lib/config/context-keys';
 import { parseDeploymentSummary, ReferenceOutputs, type DeploymentSummary } from '../lib/deployment-outputs';
@@ -22,6 +23,7 @@ export interface ClientFactory {
   cloudFormation(region: string): Pick<CloudFormationClient, 'send'>;
   waf(): Pick<WAFV2Client, 'send'>;
   dynamo(region: string): Pick<DynamoDBClient, 'send'>;
+  secrets(region: string): Pick<SecretsManagerClient, 'send'>;
 }
 
 export interface CliDeps {
@@ -37,6 +39,7 @@ export const defaultClients: ClientFactory = {
   cloudFormation: (region) => new CloudFormationClient({ region }),
   waf: () => new WAFV2Client({ region: WAF_REGION }),
   dynamo: (region) => new DynamoDBClient({ region }),
+  secrets: (region) => new SecretsManagerClient({ region }),
 };
 
 /** Options shared by every command. */

@@ -67,6 +67,9 @@ export function explainAwsError(error: unknown, ctx: AwsCallContext): CliError {
   if (name === 'ResourceNotFoundException') {
     return new CliError(`${ctx.resource} does not exist in ${ctx.region} (${ctx.operation})`, ExitCode.aws, 'pass --region of the stack that holds it (the receipt table lives in the stack\'s region, which may not be us-east-1), or the right --table', details);
   }
+  if (name === 'ResourceExistsException') {
+    return new CliError(`${ctx.resource} exists already in ${ctx.region} (${ctx.operation})`, ExitCode.aws, 'choose another --kid (or --secret-name); a key that exists is not replaced', details);
+  }
   if (name === 'ValidationError' && /does not exist/i.test(message)) {
     return new CliError(`${ctx.resource} does not exist in ${ctx.region}`, ExitCode.aws, 'pass --stack <name> and --region <region> of the deployed reference stack, or name the resources directly with --table and --web-acl-arn', details);
   }
@@ -83,7 +86,7 @@ function iamActionOf(operation: string): string {
   const service: Record<string, string> = {
     DescribeStacks: 'cloudformation', GetWebACL: 'wafv2', UpdateWebACL: 'wafv2', ListSettlementRecords: 'wafv2',
     GetRevenueStatistics: 'wafv2', GetRevenueStatisticsSummary: 'wafv2', GetRevenueStatisticsTimeSeries: 'wafv2',
-    Scan: 'dynamodb', Query: 'dynamodb', GetItem: 'dynamodb', UpdateItem: 'dynamodb',
+    Scan: 'dynamodb', Query: 'dynamodb', GetItem: 'dynamodb', UpdateItem: 'dynamodb', PutItem: 'dynamodb', CreateSecret: 'secretsmanager',
   };
   return `${service[operation] ?? '<service>'}:${operation}`;
 }

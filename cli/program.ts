@@ -11,6 +11,7 @@ import { DEFAULT_REFERENCE_STACK_NAME } from '../lib/config/context-keys';
 import { defaultClients, Session, type CliDeps, type TargetOptions } from './context';
 import { CliError, ExitCode, type ExitCodeValue } from './errors';
 import { json, parseDuration, parseTime } from './format';
+import { createPassKey, formatCreatedPassKey, formatRetiredPassKey, formatRevokedPass, PASS_KEY_REGION, retirePassKey, revokePass } from './pass-key';
 import { formatReconcile, reconcile } from './reconcile';
 import { formatReport, report } from './report';
 import { formatStatus, status } from './status';
@@ -174,6 +175,60 @@ export function buildProgram(deps: CliDeps, setExit: (code: ExitCodeValue) => vo
       const s = session(opts);
       const result = await reconcile(s, { ...opts, graceSeconds: Math.floor(parseDuration(opts.grace, '--grace') / 1000) });
       s.out(opts.json ? json(result) : formatReconcile(result));
+      setExit(ExitCode.ok);
+    });
+
+  const passKey = program.command('pass-key').summary('create or retire the keys passes are signed with').description('The keys passes (x402:passes) are signed with: `create` one (Secrets Manager), `retire` one (in cdk.json).');
+  passKey
+    .command('create')
+    .description(
+      'Creates a P-256 key pair, stores its private key (PKCS#8 PEM) in Secrets Manager, and prints the x402:passKeys entry for cdk.json: ' +
+        'the public key as a JWK (baked into the viewer-request, which verifies passes offline) and the secret\'s ARN (read by the origin-request function only, which signs them).',
+    )
+    .option('--kid <kid>', 'key id in the pass header (default: k<yyyymmdd>-<random>)')
+    .option('--secret-name <name>', 'name of the new secret (default: cdk-x402/pass-key-<kid>)')
+    .option('--region <region>', 'region of the secret', PASS_KEY_REGION)
+    .option('--profile <name>', 'AWS profile of the credentials (default: $AWS_PROFILE)')
+    .option('--json', 'print the entry as one JSON document')
+    .option('-q, --quiet', 'no progress on stderr')
+    .addHelpText('after', `\nExamples:\n  cdk-x402 pass-key create\n  cdk-x402 pass-key create --kid site-2026-12 --json\n\nPermissions: secretsmanager:CreateSecret and secretsmanager:TagResource.\n${EXIT_CODES_HELP}`)
+    .action(async (opts) => {
+      const s = session({ stack: DEFAULT_REFERENCE_STACK_NAME, ...opts });
+      const created = await createPassKey(s, opts);
+      s.out(opts.json ? json(created.entry) : formatCreatedPassKey(created));
+      setExit(ExitCode.ok);
+    });
+  passKey
+    .command('retire')
+    .description('Marks a pass key retired (retiredAt) in cdk.json: after the next deploy it stops signing and keeps verifying until the passes it signed have expired. No AWS call.')
+    .requiredOption('--kid <kid>', 'the key to retire')
+    .option('--context <file>', 'the cdk.json that lists x402:passKeys', 'cdk.json')
+    .option('--json', 'print the result as one JSON document')
+    .addHelpText('after', `\nExamples:\n  cdk-x402 pass-key retire --kid k20261101-ab12\n${EXIT_CODES_HELP}`)
+    .action((opts) => {
+      const retired = retirePassKey(opts.context, opts.kid, deps.now());
+      deps.io.stdout(opts.json ? json(retired) : formatRetiredPassKey(retired));
+      setExit(ExitCode.ok);
+    });
+
+  withTarget(
+    program
+      .command('pass')
+      .summary('revoke a pass')
+      .description('Passes sold by the edge (x402:passes).')
+      .command('revoke')
+      .description(
+        'Puts a pass on the revocation list in the receipt table: every viewer-request container refuses it (402 pass_revoked) within a minute, ' +
+          'as each reloads the list in the background. Entries leave the list when their pass expires.',
+      ),
+  )
+    .requiredOption('--pass-id <id>', 'the pass id (passId of the sale answer and of the receipt row; the jti of the pass)')
+    .option('--expires-at <time>', "the pass's expiresAt (ISO 8601), how long it stays listed (default: 31 days, the longest a pass lasts)")
+    .addHelpText('after', `\nExamples:\n  cdk-x402 pass revoke --pass-id S2N5sp9LC-nNjJ-BqKgT7gV-dN-EH0Ip --expires-at 2026-12-03T04:24:22Z\n\nPermissions: dynamodb:GetItem and dynamodb:PutItem on the receipt table.\n${FINDING_HELP}\n${EXIT_CODES_HELP}`)
+    .action(async (opts) => {
+      const s = session(opts);
+      const revoked = await revokePass(s, opts);
+      s.out(opts.json ? json(revoked) : formatRevokedPass(revoked));
       setExit(ExitCode.ok);
     });
 

@@ -4,6 +4,7 @@
  * the rows. Money is summed as bigint atomic units and formatted, never as floating point.
  */
 import { KNOWN_NETWORKS, knownNetwork } from '../lambda/core/networks';
+import { PASS_SALE_PREFIX } from '../lambda/core/passes/offers';
 import { formatAtomicUnits } from '../lambda/core/price';
 
 /** The receipt fields a report reads. */
@@ -17,6 +18,9 @@ export interface ReceiptLike {
   readonly asset: string;
   readonly route: string;
   readonly createdAt: string;
+  /** `pass` once a sold pass was issued (docs/passes.md). */
+  readonly kind?: string;
+  readonly passName?: string;
 }
 
 export interface AssetAmount {
@@ -56,6 +60,8 @@ export interface RevenueReport {
   readonly byRoute: readonly RevenueLine[];
   readonly byPayer: readonly RevenueLine[];
   readonly byDay: readonly RevenueLine[];
+  /** table source: passes sold, by pass name (their payments are in the other groups too). */
+  readonly byPass?: readonly RevenueLine[];
   /** waf source only: revenue by bot (WAF's SourceName). */
   readonly bySource?: readonly RevenueLine[];
   readonly notes: readonly string[];
@@ -132,6 +138,7 @@ export function revenueFromReceipts(rows: readonly ReceiptLike[], since: Date, u
   const byRoute = new Map<string, Accumulator>();
   const byPayer = new Map<string, Accumulator>();
   const byDay = new Map<string, Accumulator>();
+  const byPass = new Map<string, Accumulator>();
   const total = new Accumulator();
   const byStatus: Record<string, number> = {};
   const byEngine: Record<string, number> = {};
@@ -150,6 +157,8 @@ export function revenueFromReceipts(rows: readonly ReceiptLike[], since: Date, u
     add(byRoute, row.route);
     add(byPayer, row.payer);
     add(byDay, row.createdAt.slice(0, 10));
+    const pass = passSold(row);
+    if (pass) add(byPass, pass);
   }
   const amounts = total.amounts();
   const notes: string[] = [];
@@ -165,8 +174,16 @@ export function revenueFromReceipts(rows: readonly ReceiptLike[], since: Date, u
     byRoute: lines(byRoute, 'revenue'),
     byPayer: lines(byPayer, 'revenue'),
     byDay: lines(byDay, 'key'),
-    notes,
+    ...(byPass.size > 0 ? { byPass: lines(byPass, 'revenue') } : {}),
+    notes: byPass.size > 0 ? [...notes, 'pass use is not in the table (it writes nothing): see the PassRequests metric on the dashboard'] : notes,
   };
+}
+
+/** The pass a settled row bought: its recorded name, or the sale route's (a pass whose issue is still pending). */
+function passSold(row: ReceiptLike): string | undefined {
+  if (row.kind === 'pass' && row.passName) return row.passName;
+  const sale = `GET ${PASS_SALE_PREFIX}`;
+  return row.route.startsWith(sale) ? `${row.route.slice(sale.length)} (not issued yet)` : undefined;
 }
 
 /** WAF's decimal USDC amounts ("0.011") as atomic units. */

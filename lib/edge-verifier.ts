@@ -100,7 +100,7 @@ export class EdgeVerifier extends Construct {
     }
     const config = props.config._resolved;
     if (config.engine !== 'edge') throw new Error(`EdgeVerifier ${this.node.path}: the configuration is for the ${config.engine} engine`);
-    this.edgeConfig = toEdgeConfig(config, { tableName: props.receiptTable.tableName, region: props.receiptTable.region });
+    this.edgeConfig = toEdgeConfig(config, { tableName: props.receiptTable.tableName, region: props.receiptTable.region }, { stackName: stack.stackName, constructPath: this.node.path });
 
     // Outside us-east-1 the functions are created under these ids in the shared us-east-1 stack.
     const prefix = stack.region === 'us-east-1' ? '' : Names.uniqueId(this);
@@ -122,9 +122,10 @@ export class EdgeVerifier extends Construct {
       timeout: ORIGIN_TRIGGER.timeout,
       stackId: props.edgeStackId,
     });
-    if (pricesSideEffects(config)) {
+    // Passes are sold there too: settled, then answered with the signed pass instead of the origin's response.
+    if (pricesSideEffects(config) || config.passes) {
       this.originRequest = new cloudfront.experimental.EdgeFunction(this, `${prefix}OriginRequest`, {
-        description: 'cdk-x402 origin-request: settle side-effecting paid requests before the origin runs (config baked in)',
+        description: `cdk-x402 origin-request: settle ${config.passes ? 'pass sales and ' : ''}side-effecting paid requests before the origin runs (config baked in)`,
         runtime: lambda.Runtime.NODEJS_22_X,
         handler: 'index.handler',
         code: edgeCode('origin-request', this.edgeConfig, ORIGIN_TRIGGER.maxZippedBytes),
@@ -138,6 +139,12 @@ export class EdgeVerifier extends Construct {
     for (const fn of originFacing) {
       props.receiptTable.grantTransition(fn);
       props.receiptTable.grantHandoffKeyRead(fn);
+    }
+    const signingKey = this.edgeConfig.passes?.signingKey;
+    if (signingKey?.kind === 'secrets-manager' && this.originRequest) {
+      // Only the function that sells passes reads the private key, and the rows it re-issues from.
+      this.originRequest.addToRolePolicy(new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [secretArn(signingKey.secretId, signingKey.region)] }));
+      props.receiptTable.grantPassRecords(this.originRequest);
     }
     const all = [this.viewerRequest, ...originFacing];
     const { auth } = this.edgeConfig.facilitator;

@@ -5,7 +5,7 @@
  */
 export type { PricedRoute } from '../lambda/core/config';
 export { BotControlInspectionLevel, CurrencyMode, Engine, OriginProtection, PaidCaching, PaymentVerifier } from './config/settings';
-export type { AssetSettings, ReferenceStackSettings, X402Settings } from './config/settings';
+export type { AssetSettings, PassKey, PassOffer, PassPublicKeyJwk, ReferenceStackSettings, X402Settings } from './config/settings';
 export { X402Config } from './config/x402-config';
 export { X402Paywall, type X402PaywallProps } from './x402-paywall';
 export { PaymentEligibleBots, PaymentEligibleBotsRuleGroup, type PaymentEligibleBotsProps, type PaymentEligibleBotsRuleGroupProps } from './payment-eligible-bots';

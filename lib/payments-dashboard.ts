@@ -130,6 +130,13 @@ export class PaymentsDashboard extends Construct {
           ...total(Metrics.handoffMissing, 'hand-off lost'),
         ]),
       );
+      if (config.passes) {
+        // Pass use writes nothing to the receipt table: these metrics are where it is counted.
+        this.dashboard.addWidgets(
+          graph('Passes: sold, and requests opened by a pass', [...total(Metrics.passesSold, 'sold'), ...total(Metrics.passRequests, 'requests')]),
+          graph('Pass requests by route', regions.map((region) => search(`{${METRICS_NAMESPACE},${MetricDimensions.route}} MetricName="${Metrics.passRequests}"`, `[${region}] `, region, false))),
+        );
+      }
 
       this.settlementFailuresAlarm = this.alarm('SettlementFailures', Metrics.settlementsFailed, props.settlementFailureThreshold ?? 1,
         'cdk-x402: settlements failed (refused or facilitator error): the content was withheld and nothing was charged');

@@ -46,9 +46,20 @@ export function readPrebuiltBundle(name: BundleName): Buffer {
 export const PLACEHOLDER_LITERAL = Buffer.from(JSON.stringify(EDGE_CONFIG_PLACEHOLDER));
 
 /**
+ * What a bundle bakes of the configuration: the viewer-request never signs passes, so it never
+ * carries where the signing key is (nor, on the local edge, the key itself); public keys only.
+ */
+export function configForBundle(name: EdgeBundleName, config: unknown): unknown {
+  const passes = (config as { passes?: Record<string, unknown> } | undefined)?.passes;
+  if (name !== 'viewer-request' || !passes || passes.signingKey === undefined) return config;
+  const { signingKey: _origin_only, ...verifyOnly } = passes;
+  return { ...(config as object), passes: verifyOnly };
+}
+
+/**
  * The bundle with its placeholder literal replaced by the configuration's JSON text as a string
- * literal. Refuses a bundle without exactly one placeholder, so a configuration is never half
- * applied or silently missing.
+ * literal ({@link configForBundle}). Refuses a bundle without exactly one placeholder, so a
+ * configuration is never half applied or silently missing.
  */
 export function injectConfig(name: EdgeBundleName, bundle: Buffer, config: unknown): Buffer {
   const at = bundle.indexOf(PLACEHOLDER_LITERAL);
@@ -58,7 +69,7 @@ export function injectConfig(name: EdgeBundleName, bundle: Buffer, config: unkno
         'rebuild the bundles with `npm run build:bundles` (in an installed package: reinstall cdk-x402)',
     );
   }
-  return Buffer.concat([bundle.subarray(0, at), Buffer.from(jsStringLiteral(JSON.stringify(config)), 'ascii'), bundle.subarray(at + PLACEHOLDER_LITERAL.length)]);
+  return Buffer.concat([bundle.subarray(0, at), Buffer.from(jsStringLiteral(JSON.stringify(configForBundle(name, config))), 'ascii'), bundle.subarray(at + PLACEHOLDER_LITERAL.length)]);
 }
 
 /**

@@ -101,6 +101,14 @@ export class ReceiptTable extends Construct {
   }
 
   /**
+   * What the origin-request does for a pass sale: write the pass onto its settled receipt row and
+   * read it back when the same payment asks for the pass again (`dynamodb:UpdateItem`, `dynamodb:GetItem`).
+   */
+  grantPassRecords(grantee: iam.IGrantable): iam.Grant {
+    return this.grantActions(grantee, ['dynamodb:GetItem', 'dynamodb:UpdateItem']);
+  }
+
+  /**
    * What the waf engine's settlement ingestion does (lambda/ingest): conditional upserts of
    * settlement rows and of its checkpoint row (`dynamodb:UpdateItem`), and reading the checkpoint
    * (`dynamodb:GetItem`), on the table only.

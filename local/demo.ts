@@ -11,6 +11,9 @@ import { startLocalStack } from './stack';
 import { formatAtomicUnits } from '../lambda/core/price';
 
 const started = Date.now();
+/** The pass the demo sells, and how many articles the agent reads with it. */
+const DAY_PASS = { name: 'day', price: '$0.05', duration: '24h', routes: ['/articles/*'], description: 'Every article for a day' };
+const READS_WITH_PASS = 20;
 const step = (title: string) => console.log(`\n━━ ${title}`);
 const show = (label: string, value: unknown) => console.log(`   ${label.padEnd(22)} ${typeof value === 'string' ? value : JSON.stringify(value)}`);
 const usdc = (atomic: bigint) => `${formatAtomicUnits(atomic.toString(), 6)} USDC`;
@@ -22,7 +25,7 @@ function check(condition: boolean, what: string): void {
 
 async function main(): Promise<void> {
   step('Starting the local edge (everything on 127.0.0.1)');
-  const stack = await startLocalStack();
+  const stack = await startLocalStack({ passes: [DAY_PASS] });
   try {
     show('chain', `${stack.chain.rpcUrl}  (chain id ${stack.chain.chainId}, USDC at ${stack.chain.usdc})`);
     show('facilitator', `${stack.facilitator.url}  (official @x402/core + @x402/evm)`);
@@ -79,6 +82,39 @@ async function main(): Promise<void> {
     const replay = await again();
     show('status', `${replay.status} ${(await replay.json()).error}`);
     check(replay.status === 402, 'then refused: a payment is charged once and redelivered at most once');
+
+    const passUrl = `${stack.edge.url}/.well-known/x402/pass/${DAY_PASS.name}`;
+    step(`Agent buys a ${DAY_PASS.duration} pass (${DAY_PASS.price}) at ${passUrl}, with the same official client`);
+    show('offered in the 402', (terms.extensions?.['x402-pass'] as { passes: unknown[] } | undefined)?.passes?.[0]);
+    const transfersBefore = (await stack.chain.settledTransfers()).length;
+    const bought = await pay(passUrl);
+    const sale = await bought.json();
+    show('status', `${bought.status} ${bought.statusText}`);
+    show('pass', `${sale.pass.slice(0, 48)}… (${sale.pass.length} characters, ES256)`);
+    show('valid', `${sale.notBefore} → ${sale.expiresAt} for ${sale.scope.join(', ')}`);
+    const transfersAfterSale = (await stack.chain.settledTransfers()).length;
+    check(bought.status === 200 && transfersAfterSale === transfersBefore + 1, 'the pass was paid with one on-chain transfer and answered by the edge');
+
+    step(`Agent reads ${READS_WITH_PASS} articles with "Authorization: Bearer <pass>"`);
+    const facilitatorCalls = () => stack.facilitator.calls.verify + stack.facilitator.calls.settle;
+    const callsBefore = facilitatorCalls();
+    const balanceBefore = await stack.chain.usdcBalance(agent.address);
+    const readStarted = Date.now();
+    let served = 0;
+    for (let i = 0; i < READS_WITH_PASS; i++) {
+      const read = await fetch(`${stack.edge.url}/articles/with-a-pass-${i}`, { headers: { authorization: `Bearer ${sale.pass}` } });
+      await read.arrayBuffer();
+      if (read.status === 200) served++;
+    }
+    const transfersNow = (await stack.chain.settledTransfers()).length;
+    show('served', `${served}/${READS_WITH_PASS} in ${Date.now() - readStarted} ms`);
+    show('on-chain transfers', `${transfersNow - transfersAfterSale} more (counted from the chain's AuthorizationUsed events)`);
+    show('facilitator calls', `${facilitatorCalls() - callsBefore} more`);
+    check(served === READS_WITH_PASS && transfersNow === transfersAfterSale && facilitatorCalls() === callsBefore, `${READS_WITH_PASS} articles, 0 further on-chain transactions, 0 facilitator calls`);
+    check((await stack.chain.usdcBalance(agent.address)) === balanceBefore, 'and the agent\'s balance did not move');
+    const passReceipt = (await stack.receipts()).find((r) => r.kind === 'pass');
+    show('pass receipt', passReceipt);
+    check(passReceipt?.status === 'settled' && passReceipt.passId === sale.passId, 'the pass purchase is a settled receipt (kind pass)');
   } finally {
     await stack.close();
   }

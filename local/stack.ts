@@ -6,7 +6,7 @@ import type { LogSink } from '../lambda/core/ports';
 import type { Receipt } from '../lambda/core/receipt';
 import type { EdgeHandlers } from '../lambda/edge/cloudfront-adapter';
 import { resolveX402Config, toEdgeConfig } from '../lib/config/resolve';
-import type { X402Settings } from '../lib/config/settings';
+import type { PassOffer, X402Settings } from '../lib/config/settings';
 import { ensureBundles } from '../scripts/build-bundles';
 import type { EdgeBundleName } from '../lib/prebuilt-bundle';
 import { bundleForEventType, edgeBundles, type EdgeBundle } from './bundle-edge';
@@ -17,6 +17,7 @@ import { createReceiptTable, LOCAL_DYNAMO_CREDENTIALS, startLocalDynamo, type Lo
 import { startLocalFacilitator, type LocalFacilitator } from './facilitator';
 import { inProcessFunction, lambdaEnvironment, lambdaFunction, removeLambdaCode, writeLambdaCode, type EdgeFunctionRuntime } from './lambda-container';
 import { startSampleOrigin, type SampleOrigin } from './origin';
+import { newPassKeyPair } from './pass-key';
 import { listReceipts } from './receipts';
 import { synthesizePaywallApart } from './synth';
 
@@ -60,6 +61,12 @@ export interface LocalStackOptions {
    * does not end them; every test uses the containers.
    */
   readonly inProcessHandlers?: (config: EdgeConfig) => EdgeHandlers | Promise<EdgeHandlers>;
+  /**
+   * Passes on sale (x402:passes), signed with a key pair made for this stack: the deployed
+   * configuration names a Secrets Manager secret, which the local edge replaces with the key itself
+   * in the origin-facing bundles (the viewer-request gets the public key only, as deployed).
+   */
+  readonly passes?: readonly PassOffer[];
   /** Fixed ports for a stack people connect to (`npm run dev`); 0 = random. */
   readonly ports?: { readonly edge?: number; readonly rpc?: number; readonly facilitator?: number };
 }
@@ -85,6 +92,9 @@ const RECEIPT_TABLE = 'x402-receipts';
 const LOCAL_CHAIN_RPC_TIMEOUT_MS = 500;
 /** Lambda@Edge functions and the distribution then share one template. */
 const REGION = 'us-east-1';
+/** What local/paywall-synth.ts builds: the verifier's place, which the passes' site id is derived from. */
+const SYNTH_SITE = { stackName: 'LocalEdge', constructPath: 'LocalEdge/Paywall/Verifier' } as const;
+const LOCAL_PASS_KID = 'local';
 
 // Lambda runs Node 22; this machine's Node 20 only makes the SDK warn about its future support.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -112,11 +122,15 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       settleTimeoutMs: options.facilitatorSettleTimeoutMs ?? 10000,
       maxTimeoutSeconds: 120,
     };
+    const passKey = options.passes ? newPassKeyPair() : undefined;
+    if (options.passes && passKey) {
+      Object.assign(settings, { passes: [...options.passes], passKeys: [{ kid: LOCAL_PASS_KID, publicKey: passKey.jwk, secret: 'cdk-x402/local-pass-key' }] });
+    }
     const synthesis = synthesizePaywallApart({ settings, receiptTableName: RECEIPT_TABLE, region: REGION, origin: { domainName: '127.0.0.1', httpPort: origin.port } });
     synthesis.catch(() => undefined); // awaited below; a failure meanwhile is not unhandled
     // What the verifier bakes in (EdgeVerifier: toEdgeConfig of the resolved settings), known now
     // so the bundles are ready while the template synthesizes; checked against the template's below.
-    const deployed = toEdgeConfig(resolveX402Config(settings), { tableName: RECEIPT_TABLE, region: REGION });
+    const deployed = toEdgeConfig(resolveX402Config(settings), { tableName: RECEIPT_TABLE, region: REGION }, SYNTH_SITE);
 
     const chain = await startLocalChain({ rpcPort: options.ports?.rpc });
     started.push(chain);
@@ -135,6 +149,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       receiptTable: { ...deployed.receiptTable, endpoint: dynamo.endpoint },
       chainRpc: { url: chain.rpcUrl, timeoutMs: LOCAL_CHAIN_RPC_TIMEOUT_MS },
       ...(options.abuseLimits ? { abuseLimits: options.abuseLimits } : {}),
+      ...(deployed.passes && passKey ? { passes: { ...deployed.passes, signingKey: { kid: LOCAL_PASS_KID, kind: 'local', privateKeyPem: passKey.privateKeyPem } } } : {}),
     };
     const config = options.configure ? await options.configure(local) : local;
     const bundles = options.inProcessHandlers ? undefined : edgeBundles(config);

@@ -103,6 +103,47 @@ export interface EdgeConfig {
      */
     readonly verifyTransfers?: boolean;
   };
+  /** Time-bound passes sold at their own URL and verified offline (lambda/core/passes/, docs/passes.md). */
+  readonly passes?: PassesConfig;
+}
+
+/** One pass on sale, validated at synth (lib/config/passes.ts). */
+export interface PassOfferConfig {
+  /** `[a-z0-9-]`, at most 32 characters: the last segment of its sale URL. */
+  readonly name: string;
+  /** `"$0.50"` or atomic units, like a route's price. */
+  readonly price: string;
+  readonly durationSeconds: number;
+  /** Route patterns the pass opens (each covered by a priced route). */
+  readonly scope: readonly string[];
+  readonly description?: string;
+}
+
+/** A P-256 public key as a JWK (RFC 7518 §6.2.1). */
+export interface PassPublicJwk {
+  readonly kty: 'EC';
+  readonly crv: 'P-256';
+  /** base64url of the 32-byte x coordinate. */
+  readonly x: string;
+  /** base64url of the 32-byte y coordinate. */
+  readonly y: string;
+}
+
+/** Where the origin-facing functions read the signing key from. */
+export type PassSigningKey =
+  /** A Secrets Manager secret whose string is the PKCS#8 PEM of the P-256 private key. */
+  | { readonly kid: string; readonly kind: 'secrets-manager'; readonly secretId: string; readonly region: string }
+  /** Only for the local edge and tests: the PEM itself. Synth never writes this form. */
+  | { readonly kid: string; readonly kind: 'local'; readonly privateKeyPem: string };
+
+export interface PassesConfig {
+  /** The `iss` of this deployment's passes: a pass of another site (or publisher) is refused. */
+  readonly siteId: string;
+  readonly offers: readonly PassOfferConfig[];
+  /** Every key a pass may be signed with: the active one and the retired ones whose passes may still be valid. */
+  readonly verifyKeys: readonly { readonly kid: string; readonly jwk: PassPublicJwk }[];
+  /** Only in the origin-facing functions' bundles (the viewer-request never signs). */
+  readonly signingKey?: PassSigningKey;
 }
 
 /** Per-container bounds on failing clients and payers (lambda/core/abuse-guard.ts). */

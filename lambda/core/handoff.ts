@@ -24,10 +24,13 @@ export const PAYMENT_ID_HEADER = 'x-x402-payment-id';
  * - redeliver: already settled earlier but the content did not reach the payer; deliver again
  *   without a charge (the receipt row counts redeliveries);
  * - settled: settled by the origin-request trigger before a side-effecting request (POST, PUT,
- *   PATCH, DELETE) reached the origin; origin-response only reports the settlement.
+ *   PATCH, DELETE) reached the origin; origin-response only reports the settlement;
+ * - pass: opened by a valid pass (verified offline, lambda/core/passes/); nothing to settle, and
+ *   the origin-response releases the content.
  */
 export type Handoff =
   | { readonly kind: 'free'; readonly routeIndex: number }
+  | { readonly kind: 'pass'; readonly routeIndex: number; readonly passId: string; readonly payer: string }
   | { readonly kind: 'settle'; readonly paymentId: string; readonly routeIndex: number; readonly resource: string; readonly sealed?: string }
   | {
       readonly kind: 'redeliver' | 'settled';
@@ -40,7 +43,7 @@ export type Handoff =
     };
 
 /** A hand-off for a paid request (it names the payment: the cache key and the receipt row). */
-export type PaidHandoff = Exclude<Handoff, { readonly kind: 'free' }>;
+export type PaidHandoff = Exclude<Handoff, { readonly kind: 'free' | 'pass' }>;
 
 export function encodeHandoff(handoff: Handoff): string {
   return Buffer.from(JSON.stringify(handoff), 'utf8').toString('base64url');
@@ -63,6 +66,11 @@ export function decodeHandoff(value: string): Handoff | undefined {
   const paymentId = text('paymentId');
   const resource = text('resource');
   if (kind === 'free') return { kind, routeIndex: index };
+  if (kind === 'pass') {
+    const passId = text('passId');
+    const payer = text('payer');
+    return passId && payer ? { kind, routeIndex: index, passId, payer } : undefined;
+  }
   if (!paymentId || !resource) return undefined;
   if (kind === 'settle') {
     const sealed = text('sealed');

@@ -16,6 +16,10 @@ export const Metrics = {
   /** A priced request reached origin-response without its viewer-request hand-off: withheld. */
   handoffMissing: 'PaymentHandoffMissing',
   revenueAtomic: 'RevenueAtomicUnits',
+  /** A pass sold and issued (its payment is in PaymentsSettled and RevenueAtomicUnits too). */
+  passesSold: 'PassesSold',
+  /** A priced request opened by a valid pass (verified offline, nothing settled). */
+  passRequests: 'PassRequests',
   facilitatorErrors: 'FacilitatorErrors',
   receiptStoreErrors: 'ReceiptStoreErrors',
   verifierLatency: 'VerifierLatencyMs',

@@ -12,8 +12,11 @@ import { decodePaymentHeader, findPaymentHeader, parseStoredPayment, serializePa
 import type { ChainPort, Clock, FacilitatorPort, LogSink, ReceiptStorePort } from './ports';
 import type { PaymentPrecheck, PrecheckedPayment } from './precheck';
 import { IN_DOUBT_REASONS, MAX_RESERVATIONS, paymentIdOf, type Receipt } from './receipt';
+import { passSalePath } from './passes/offers';
+import { PassRevocations } from './passes/revocations';
+import { PassScheme, type PassRecordsPort, type PassSignerPort } from './passes/scheme';
 import { isRejection, methodNotAllowed, oneLine, reasonCode, reject, Reasons, type Rejection } from './rejection';
-import { challengeBody, paymentRequiredV2, requirementsV1, resourceUrl, routeTerms, type RouteTerms } from './requirements';
+import { challengeBody, paymentRequiredV2, requirementsV1, resourceOrigin, resourcePath, resourceUrl, routeTerms, type RouteTerms } from './requirements';
 import { canonicalPath, compileRoutes, matchRoute, originPath, type CompiledRoute } from './routes';
 import { transferWithAuthorizationCalldata } from './transfer-digest';
 
@@ -78,6 +81,10 @@ export interface PaywallPorts {
   readonly log: LogSink;
   /** Wired exactly when `config.chainRpc` is set. */
   readonly chain?: ChainPort;
+  /** Passes (config.passes): the receipt rows they are recorded on; wired with them. */
+  readonly passRecords?: PassRecordsPort;
+  /** Wired exactly when `config.passes.signingKey` is set: the origin-facing functions only. */
+  readonly passSigner?: PassSignerPort;
 }
 
 /** Seconds a client should wait before retrying after a dependency failed. */
@@ -174,6 +181,8 @@ export class Paywall {
   /** Opens them in the origin-facing triggers (which only read the key). */
   private readonly originSeal: HandoffSeal;
   private simulationDownUntil = 0;
+  /** Passes on sale (`config.passes`): their sale routes come first in {@link routes}. */
+  private readonly passes: PassScheme | undefined;
 
   /** `precheck`: only for the viewer-request side (lambda/core/precheck.ts); without one, a payment is never admitted. */
   constructor(
@@ -181,12 +190,17 @@ export class Paywall {
     private readonly ports: PaywallPorts,
     private readonly precheck: PaymentPrecheck = NO_PRECHECK,
   ) {
-    this.routes = compileRoutes(config);
+    this.passes = config.passes && ports.passRecords && new PassScheme(config.passes, config, new PassRevocations(ports.passRecords, ports.clock, ports.log));
+    this.routes = compileRoutes({ ...config, routes: [...(this.passes?.saleRoutes ?? []), ...config.routes] });
     this.terms = this.routes.map((route) => routeTerms(route, config));
     const limits = config.abuseLimits ?? DEFAULT_ABUSE_LIMITS;
     this.guard = new AbuseGuard(limits, ports.clock);
     if ((config.chainRpc === undefined) !== (ports.chain === undefined)) {
       throw new Error('config.chainRpc and ports.chain go together: wire a chain port exactly when an RPC URL is configured');
+    }
+    if (config.passes && !ports.passRecords) throw new Error('config.passes needs ports.passRecords: a sold pass is recorded on its receipt row');
+    if ((config.passes?.signingKey === undefined) !== (ports.passSigner === undefined)) {
+      throw new Error('config.passes.signingKey and ports.passSigner go together: wire a signer exactly where the signing key is configured');
     }
     const rpc = config.chainRpc;
     this.accountKinds = rpc && ports.chain && new AccountKinds(ports.chain, rpc.timeoutMs, ports.clock, ports.log, limits.trackedKeys);
@@ -197,7 +211,9 @@ export class Paywall {
   async onViewerRequest(request: PaywallRequest, remainingMs?: RemainingTime): Promise<ViewerOutcome> {
     const started = this.ports.clock();
     const paymentHeader = findPaymentHeader((name) => request.header(name));
-    const eligible = request.header(this.config.eligibilityHeader) === 'true' || paymentHeader !== undefined;
+    // A payment wins over a pass: the client is paying (again), maybe because its pass ran out.
+    const pass = paymentHeader === undefined ? this.passes?.presented((name) => request.header(name)) : undefined;
+    const eligible = request.header(this.config.eligibilityHeader) === 'true' || paymentHeader !== undefined || pass !== undefined;
 
     const path = canonicalPath(request.uri);
     if (path === undefined) {
@@ -210,13 +226,18 @@ export class Paywall {
       return match.kind === 'methodNotAllowed' ? this.refuse(methodNotAllowed(request.method, match.allowed)) : { kind: 'forward', uri: originPath(path), setHeaders: {} };
     }
     const routeIndex = match.index;
-    if (!eligible) {
+    const sale = this.passes?.offerAt(routeIndex) !== undefined;
+    // A HEAD would pay for a pass whose body CloudFront then drops.
+    if (sale && request.method.toUpperCase() !== 'GET') return this.refuse(methodNotAllowed(request.method, ['GET']));
+    // Whoever asks for a pass is buying one: the terms, whatever WAF made of the client.
+    if (!eligible && !sale) {
       // Free by decision: say so, so that the origin-response can tell it from a lost hand-off.
       return { kind: 'forward', uri: request.uri, setHeaders: { [PENDING_SETTLEMENT_HEADER]: encodeHandoff({ kind: 'free', routeIndex }) } };
     }
     const terms = this.terms[routeIndex];
     const resource = resourceUrl(request.host, path);
 
+    if (pass !== undefined) return this.admitPass(pass, request.method, path, routeIndex, terms, resource);
     if (paymentHeader === undefined) {
       this.metric({ [Metrics.paymentRequired]: 1 }, { [MetricDimensions.route]: terms.route.pattern });
       return this.refuse(reject(402, Reasons.paymentRequired, ''), terms, resource);
@@ -244,6 +265,7 @@ export class Paywall {
     const handoff = request.handoff === undefined ? undefined : decodeHandoff(request.handoff);
     const terms = handoff && this.terms[handoff.routeIndex];
     if (!handoff || !terms) return request.handoff === undefined && !this.isPriced(request) ? { kind: 'pass' } : this.handoffLost(request);
+    if (this.passes?.offerAt(handoff.routeIndex)) return this.sellPass(handoff, terms, remainingMs);
     if (handoff.kind !== 'settle' || !hasSideEffects(request.method)) return { kind: 'pass' };
     const settled = await this.settleReservation(handoff, terms, remainingMs);
     if (settled.kind === 'respond') return settled;
@@ -263,6 +285,9 @@ export class Paywall {
     switch (handoff.kind) {
       case 'free':
         return { kind: 'pass' };
+      case 'pass':
+        // Paid for by the pass: nothing to settle; like any paid response, not for shared caches.
+        return { kind: 'release', setHeaders: {} };
       case 'redeliver':
       case 'settled': {
         if (originFailed && handoff.kind === 'redeliver') {
@@ -532,6 +557,90 @@ export class Paywall {
     return reject(402, Reasons.nonceAlreadyUsed, 'this payment authorization was already presented; sign a new one');
   }
 
+  /** A bearer pass on a priced route, checked offline: no facilitator, no table, no key service. */
+  private admitPass(token: string, method: string, path: string, routeIndex: number, terms: RouteTerms, resource: string): ViewerOutcome {
+    const claims = this.passes!.admit(token, routeIndex, method, path, Math.floor(this.ports.clock() / 1000));
+    if (isRejection(claims)) return this.refuse(claims, terms, resource);
+    this.metric({ [Metrics.passRequests]: 1 }, { [MetricDimensions.route]: terms.route.pattern });
+    return {
+      kind: 'forward',
+      uri: originPath(path),
+      setHeaders: { [PENDING_SETTLEMENT_HEADER]: encodeHandoff({ kind: 'pass', routeIndex, passId: claims.jti, payer: claims.sub }) },
+    };
+  }
+
+  /**
+   * A pass sale, in the origin-request: the payment is settled as any exact payment, then the edge
+   * answers the signed pass itself (the origin is never asked). The same payment presented again
+   * (the redelivery path) re-issues the pass recorded for it, so a signing failure after the
+   * settlement loses no money: the receipt is written before the pass is signed.
+   */
+  private async sellPass(handoff: Handoff, terms: RouteTerms, remainingMs: RemainingTime | undefined): Promise<OriginRequestOutcome> {
+    const offer = this.passes!.offerAt(handoff.routeIndex)!;
+    if (handoff.kind === 'free' || handoff.kind === 'pass' || handoff.kind === 'settled') {
+      // Not paid for (a person, say): a refusal, never the origin's copy of the sale path.
+      return this.refuse(reject(402, Reasons.paymentRequired, `pay for the pass with an x402 payment (GET ${passSalePath(offer.name)} without one returns the terms)`));
+    }
+    const at = () => new Date(this.ports.clock()).toISOString();
+    let payer: string;
+    let paid: Record<string, string>;
+    let recorded;
+    if (handoff.kind === 'settle') {
+      const settled = await this.settleReservation(handoff, terms, remainingMs);
+      if (settled.kind === 'respond') return settled;
+      payer = settled.payer;
+      paid = paymentResponseHeaders(settled.settlement, settled.x402Version);
+    } else {
+      payer = handoff.payer;
+      const network = (handoff.x402Version === 1 ? terms.v1Network : terms.network) as SettleResponse['network'];
+      paid = paymentResponseHeaders({ success: true, transaction: handoff.txHash, network, payer }, handoff.x402Version);
+      try {
+        recorded = await this.ports.passRecords!.findPass(handoff.paymentId);
+      } catch (error) {
+        this.storeError('findPass', handoff.paymentId, error);
+        return this.passNotIssued(handoff, paid, Reasons.receiptStoreUnavailable, at);
+      }
+    }
+    let issued;
+    try {
+      issued = await this.passes!.issue(offer, this.ports.passSigner!, payer, handoff.paymentId, Math.floor(this.ports.clock() / 1000), recorded);
+    } catch (error) {
+      this.ports.log({ event: 'x402.pass_signing_error', paymentId: handoff.paymentId, error: String(error) });
+      return this.passNotIssued(handoff, paid, Reasons.passSigningUnavailable, at);
+    }
+    if (!recorded) {
+      await this.ports.passRecords!.recordPass(handoff.paymentId, issued.record, at()).catch((error: unknown) => {
+        // The money is on the settled receipt already; the log keeps what the row lacks.
+        this.storeError('recordPass', handoff.paymentId, error);
+        this.ports.log({ event: 'x402.pass_record_fallback', paymentId: handoff.paymentId, ...issued.record });
+      });
+      this.metric({ [Metrics.passesSold]: 1 }, { [MetricDimensions.route]: terms.route.pattern });
+    }
+    const { claims } = issued;
+    const body = {
+      pass: issued.token,
+      name: claims.pass,
+      scope: claims.scope,
+      notBefore: new Date(claims.nbf * 1000).toISOString(),
+      expiresAt: new Date(claims.exp * 1000).toISOString(),
+      passId: claims.jti,
+      payer: claims.sub,
+      usage: 'send "Authorization: Bearer <pass>" with each request in scope',
+    };
+    return { kind: 'respond', response: { status: 200, headers: { 'content-type': 'application/json', 'cache-control': 'private, no-store', ...paid }, body: JSON.stringify(body) } };
+  }
+
+  /** Paid, but the pass could not be made: 503, and the same payment may ask again (its redelivery is given back). */
+  private async passNotIssued(handoff: PaidHandoff, paid: Record<string, string>, reason: string, at: () => string): Promise<Responded> {
+    if (handoff.kind === 'redeliver') {
+      await this.ports.receipts.returnRedelivery(handoff.paymentId, at()).catch((error: unknown) => this.storeError('returnRedelivery', handoff.paymentId, error));
+    }
+    const refused = this.refuse(
+      reject(503, reason, 'your payment is settled and recorded, but the pass could not be issued right now: send the same request with the same payment header again to receive it', RETRY_AFTER_SECONDS),
+    );
+    return { ...refused, response: { ...refused.response, headers: { ...refused.response.headers, ...paid } } };
+  }
+
   /**
    * Priced, but the viewer-request's decision did not arrive (a policy or another function dropped
    * it, or viewer-request is not associated): never release content unsettled.
@@ -607,7 +716,7 @@ export class Paywall {
       const isChallenge = rejection.reason === Reasons.paymentRequired;
       if (rejection.status === 402) {
         headers[PaymentHeaders.required] = encodePaymentRequiredHeader(
-          paymentRequiredV2(terms, resource, isChallenge ? undefined : rejection.reason),
+          paymentRequiredV2(terms, resource, isChallenge ? undefined : rejection.reason, this.passes?.challenge(resourcePath(resource), resourceOrigin(resource))),
         );
       }
       body = challengeBody(terms, this.config, resource, rejection.reason, isChallenge ? undefined : rejection.message);

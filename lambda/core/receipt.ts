@@ -19,6 +19,12 @@ export const WAF_INGEST_CHECKPOINT_ID = `${RESERVED_PAYMENT_ID_PREFIX}checkpoint
 /** The row holding the key that seals payments in the triggers' hand-off (lambda/core/handoff-seal.ts). */
 export const HANDOFF_KEY_ID = `${RESERVED_PAYMENT_ID_PREFIX}handoff-key`;
 
+/**
+ * The revocation list of passes (lambda/core/passes/revocations.ts): attribute `revoked`, a map of
+ * pass id → the pass's `exp`; `cdk-x402 pass revoke` writes it, the viewer-request reads it.
+ */
+export const PASS_REVOCATIONS_ID = `${RESERVED_PAYMENT_ID_PREFIX}revoked-passes`;
+
 /** Global secondary indexes for revenue reports over time. */
 export const RECEIPT_INDEXES = {
   byPayer: { name: 'byPayer', partitionKey: 'payer', sortKey: 'createdAt' },
@@ -75,6 +81,17 @@ export interface Receipt {
   readonly redeliveries?: number;
   /** How often the authorization was reserved: 1, plus one per presentation after a release. */
   readonly reservations?: number;
+  /** `pass`: the payment bought a pass (the fields below, set once its pass was issued); unset: a request. */
+  readonly kind?: 'pass';
+  readonly passName?: string;
+  /** The pass's route patterns, as a JSON array. */
+  readonly passScope?: string;
+  readonly passSeconds?: number;
+  /** Epoch seconds: the pass's `nbf` and `exp`. */
+  readonly passNotBefore?: number;
+  readonly passExpiresAt?: number;
+  /** The pass's `jti`. */
+  readonly passId?: string;
 }
 
 /**

@@ -77,6 +77,20 @@ export const Reasons = {
   handoffMissing: 'payment_handoff_missing',
   /** The trigger had too little time left to settle and record: nothing was charged. */
   edgeDeadline: 'edge_deadline',
+  /** Passes (lambda/core/passes/): a bearer pass that is not one of ours, or not for this request. */
+  passMalformed: 'pass_malformed',
+  passTooLarge: 'pass_too_large',
+  passUnsupportedAlgorithm: 'pass_unsupported_algorithm',
+  passUnknownKey: 'pass_unknown_key',
+  passBadSignature: 'pass_bad_signature',
+  passOtherSite: 'pass_other_site',
+  passExpired: 'pass_expired',
+  passNotYetValid: 'pass_not_yet_valid',
+  passOutOfScope: 'pass_out_of_scope',
+  /** The publisher revoked the pass (`cdk-x402 pass revoke`). */
+  passRevoked: 'pass_revoked',
+  /** The pass was paid for (receipt recorded) but could not be signed: present the same payment again. */
+  passSigningUnavailable: 'pass_signing_unavailable',
   unexpectedVerifyError: 'unexpected_verify_error',
   /** x402 SDK: the payer's balance is below the authorized value. */
   insufficientBalance: 'invalid_exact_evm_insufficient_balance',

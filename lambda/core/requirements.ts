@@ -36,7 +36,18 @@ export function resourceUrl(host: string, path: string): string {
   return `https://${host}${path}`;
 }
 
-export function paymentRequiredV2(terms: RouteTerms, resource: string, error?: string): PaymentRequired {
+/** The path of a {@link resourceUrl} (hosts have no "/"). */
+export function resourcePath(resource: string): string {
+  return resource.slice(resource.indexOf('/', 'https://'.length));
+}
+
+/** `https://<host>` of a {@link resourceUrl}. */
+export function resourceOrigin(resource: string): string {
+  return resource.slice(0, resource.indexOf('/', 'https://'.length));
+}
+
+/** `extensions`: other ways to pay (e.g. the passes that open the resource: lambda/core/passes/offers.ts). */
+export function paymentRequiredV2(terms: RouteTerms, resource: string, error?: string, extensions?: Record<string, unknown>): PaymentRequired {
   return {
     x402Version: 2,
     ...(error ? { error } : {}),
@@ -46,6 +57,7 @@ export function paymentRequiredV2(terms: RouteTerms, resource: string, error?: s
       mimeType: terms.route.mimeType,
     },
     accepts: [terms.requirements],
+    ...(extensions ? { extensions } : {}),
   };
 }
 

@@ -1,15 +1,19 @@
 import type { EdgeConfig, PricedRoute } from './config';
 import { priceToAtomicUnits } from './price';
 
-export interface CompiledRoute {
+/** A pattern compiled for {@link matchRoute}. */
+export interface CompiledPattern {
   readonly pattern: string;
   /** Upper-case method, or undefined when every method is priced. */
   readonly method?: string;
+  readonly matcher: RegExp;
+}
+
+export interface CompiledRoute extends CompiledPattern {
   readonly amount: string;
   readonly description: string;
   readonly mimeType: string;
   readonly maxTimeoutSeconds: number;
-  readonly matcher: RegExp;
 }
 
 const METHOD = /^(GET|HEAD|POST|PUT|PATCH|DELETE|OPTIONS)$/;
@@ -34,22 +38,25 @@ export function routePatternError(pattern: string): string | undefined {
 /** Compiles validated routes; throws on an invalid one (the constructs validate first, with context). */
 export function compileRoutes(config: Pick<EdgeConfig, 'routes' | 'asset' | 'maxTimeoutSeconds'>): CompiledRoute[] {
   return config.routes.map((route: PricedRoute) => {
-    const problem = routePatternError(route.pattern);
-    if (problem) throw new Error(problem);
     const price = priceToAtomicUnits(route.price, config.asset.decimals);
     if ('error' in price) throw new Error(`route "${route.pattern}": ${price.error}`);
-    const parts = route.pattern.trim().split(/\s+/);
-    const path = parts[parts.length - 1];
     return {
-      pattern: route.pattern,
-      method: parts.length === 2 ? parts[0] : undefined,
+      ...compilePattern(route.pattern),
       amount: price.amount,
       description: route.description ?? '',
       mimeType: route.mimeType ?? '',
       maxTimeoutSeconds: route.maxTimeoutSeconds ?? config.maxTimeoutSeconds,
-      matcher: globToRegExp(path.toLowerCase()),
     };
   });
+}
+
+/** A `[METHOD ]/path` pattern for {@link matchRoute}; throws on an invalid one. */
+export function compilePattern(pattern: string): CompiledPattern {
+  const problem = routePatternError(pattern);
+  if (problem) throw new Error(problem);
+  const parts = pattern.trim().split(/\s+/);
+  const path = parts[parts.length - 1];
+  return { pattern, method: parts.length === 2 ? parts[0] : undefined, matcher: globToRegExp(path.toLowerCase()) };
 }
 
 /** Patterns and paths are matched without a trailing slash (see {@link matchRoute}). */
@@ -125,7 +132,7 @@ export function originPath(canonical: string): string {
 }
 
 /** HEAD is GET without the body (RFC 9110 §9.3.2): a GET route prices and allows HEAD too. */
-function routeAllows(route: CompiledRoute, method: string): boolean {
+function routeAllows(route: CompiledPattern, method: string): boolean {
   return route.method === undefined || route.method === method || (route.method === 'GET' && method === 'HEAD');
 }
 
@@ -144,7 +151,7 @@ export type RouteMatch =
  * A trailing slash never changes the price: most origins (Express by default, many CMSs) serve
  * `/articles/one/` as `/articles/one`, so both match as `/articles/one`.
  */
-export function matchRoute(routes: readonly CompiledRoute[], method: string, path: string): RouteMatch {
+export function matchRoute(routes: readonly CompiledPattern[], method: string, path: string): RouteMatch {
   const lowered = withoutTrailingSlash(path).toLowerCase();
   const upperMethod = method.toUpperCase();
   const claimedBy: string[] = [];

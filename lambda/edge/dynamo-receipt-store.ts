@@ -10,8 +10,9 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { randomBytes } from 'node:crypto';
 import { HANDOFF_KEY_BYTES } from '../core/handoff-seal';
+import type { PassRecord, PassRecordsPort } from '../core/passes/scheme';
 import type { ReceiptStorePort } from '../core/ports';
-import { HANDOFF_KEY_ID, MAX_RESERVATIONS, RECEIPT_PARTITION_KEY, type Receipt, type ReceiptStatus } from '../core/receipt';
+import { HANDOFF_KEY_ID, MAX_RESERVATIONS, PASS_REVOCATIONS_ID, RECEIPT_PARTITION_KEY, type Receipt, type ReceiptStatus } from '../core/receipt';
 
 /** What `cdk-x402 reconcile` found on chain for a row the edge left in doubt. */
 export type ReconciledStatus = { readonly status: 'settled'; readonly txHash: string } | { readonly status: 'released' };
@@ -20,7 +21,7 @@ export type ReconciledStatus = { readonly status: 'settled'; readonly txHash: st
  * Receipt rows in DynamoDB. Each transition is conditional on the current status, so a replayed
  * nonce cannot be reserved twice and a settled row can never be released or failed afterwards.
  */
-export class DynamoReceiptStore implements ReceiptStorePort {
+export class DynamoReceiptStore implements ReceiptStorePort, PassRecordsPort {
   constructor(
     private readonly client: Pick<DynamoDBClient, 'send'>,
     private readonly tableName: string,
@@ -149,6 +150,72 @@ export class DynamoReceiptStore implements ReceiptStorePort {
     );
   }
 
+  /** Adds the pass to its settled receipt row: `kind: pass` and the pass's terms (once; a second write finds them set). */
+  async recordPass(paymentId: string, record: PassRecord, at: string): Promise<void> {
+    await this.client.send(
+      new UpdateItemCommand({
+        TableName: this.tableName,
+        Key: this.key(paymentId),
+        UpdateExpression: 'SET #kind = :pass, #passName = :name, #passScope = :scope, #passSeconds = :seconds, #passNotBefore = :nbf, #passExpiresAt = :exp, #passId = :id, #updatedAt = :at',
+        ConditionExpression: '#status = :settled AND attribute_not_exists(#passId)',
+        ExpressionAttributeNames: {
+          '#kind': 'kind', '#passName': 'passName', '#passScope': 'passScope', '#passSeconds': 'passSeconds', '#passNotBefore': 'passNotBefore',
+          '#passExpiresAt': 'passExpiresAt', '#passId': 'passId', '#updatedAt': 'updatedAt', '#status': 'status',
+        },
+        ExpressionAttributeValues: {
+          ':pass': { S: 'pass' },
+          ':name': { S: record.passName },
+          ':scope': { S: JSON.stringify(record.passScope) },
+          ':seconds': { N: String(record.passSeconds) },
+          ':nbf': { N: String(record.passNotBefore) },
+          ':exp': { N: String(record.passExpiresAt) },
+          ':id': { S: record.passId },
+          ':at': { S: at },
+          ':settled': { S: 'settled' satisfies ReceiptStatus },
+        },
+      }),
+    );
+  }
+
+  async findPass(paymentId: string): Promise<PassRecord | undefined> {
+    const row = await this.find(paymentId);
+    return row && passRecordOf(row);
+  }
+
+  /** The revocation list (an eventually consistent read: the viewer-request reloads it every minute anyway). */
+  async revokedPasses(): Promise<Readonly<Record<string, number>>> {
+    const { Item } = await this.client.send(new GetItemCommand({ TableName: this.tableName, Key: this.key(PASS_REVOCATIONS_ID), ProjectionExpression: 'revoked' }));
+    return Object.fromEntries(Object.entries(Item?.revoked?.M ?? {}).map(([passId, exp]) => [passId, Number(exp.N)]));
+  }
+
+  /**
+   * Puts a pass on the revocation list (`cdk-x402 pass revoke`) and drops the entries whose passes
+   * have expired, so the list stays as small as the passes still valid. Each write is conditional
+   * on the list's `version` as read, so two revocations at once never lose one: the loser reads again.
+   */
+  async revokePass(passId: string, expiresAt: number, nowSeconds: number, at: string): Promise<void> {
+    for (;;) {
+      const { Item } = await this.client.send(new GetItemCommand({ TableName: this.tableName, Key: this.key(PASS_REVOCATIONS_ID), ConsistentRead: true }));
+      const kept = Object.entries(Item?.revoked?.M ?? {}).filter(([, exp]) => Number(exp.N) > nowSeconds);
+      const revoked = Object.fromEntries([...kept, [passId, { N: String(expiresAt) }]]);
+      const seen = Item?.version?.N;
+      try {
+        await this.client.send(
+          new PutItemCommand({
+            TableName: this.tableName,
+            Item: { ...this.key(PASS_REVOCATIONS_ID), revoked: { M: revoked }, version: { N: String(Number(seen ?? 0) + 1) }, updatedAt: { S: at } },
+            ConditionExpression: seen === undefined ? 'attribute_not_exists(#version)' : '#version = :seen',
+            ExpressionAttributeNames: { '#version': 'version' },
+            ...(seen === undefined ? {} : { ExpressionAttributeValues: { ':seen': { N: seen } } }),
+          }),
+        );
+        return;
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      }
+    }
+  }
+
   markFailed(paymentId: string, errorReason: string, at: string, txHash?: string): Promise<void> {
     return this.transition(paymentId, 'failed', at, txHash ? { errorReason, txHash } : { errorReason });
   }
@@ -246,6 +313,13 @@ export class DynamoReceiptStore implements ReceiptStorePort {
   private key(paymentId: string): Record<string, AttributeValue> {
     return { [RECEIPT_PARTITION_KEY]: { S: paymentId } };
   }
+}
+
+/** The pass a receipt row records, if its pass was issued. */
+export function passRecordOf(row: Receipt): PassRecord | undefined {
+  const { passName, passScope, passSeconds, passNotBefore, passExpiresAt, passId } = row;
+  if (row.kind !== 'pass' || !passName || !passScope || !passId || passSeconds === undefined || passNotBefore === undefined || passExpiresAt === undefined) return undefined;
+  return { passName, passScope: JSON.parse(passScope) as string[], passSeconds, passNotBefore, passExpiresAt, passId };
 }
 
 function toItem(receipt: Receipt): Record<string, AttributeValue> {

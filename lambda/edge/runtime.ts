@@ -1,12 +1,14 @@
 import type { DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { HTTPFacilitatorClient, type FacilitatorConfig } from '@x402/core/http';
 import type { EdgeConfig } from '../core/config';
+import type { PassRecordsPort } from '../core/passes/scheme';
 import type { Clock, LogSink, ReceiptStorePort } from '../core/ports';
 import { Paywall, type PaywallPorts } from '../core/paywall';
 import type { PaymentPrecheck } from '../core/precheck';
 import { jsonRpcChain } from './chain-rpc';
 import { cloudFrontHandlers, type EdgeHandlers } from './cloudfront-adapter';
 import { facilitatorAuth } from './facilitator-auth';
+import { passSigner } from './pass-signer';
 
 export interface EdgeRuntimeOptions {
   /** Auth headers per facilitator call; default: from `config.facilitator.auth`, else none. */
@@ -46,6 +48,7 @@ export function createEdgeRuntime(config: EdgeConfig, options: EdgeRuntimeOption
     });
     return new DynamoReceiptStore(dynamo, config.receiptTable.tableName);
   });
+  const signingKey = config.passes?.signingKey;
   const ports: PaywallPorts = {
     facilitator: {
       verify: (payload, requirements, timeoutMs) => withinMs(timeoutMs, 'verify', facilitator(timeoutMs).verify(payload, requirements)),
@@ -55,6 +58,9 @@ export function createEdgeRuntime(config: EdgeConfig, options: EdgeRuntimeOption
     clock: options.clock ?? Date.now,
     log,
     chain: config.chainRpc && jsonRpcChain(config.chainRpc.url),
+    ...(config.passes ? { passRecords: receipts } : {}),
+    // Only the origin-facing bundles carry a signing key (lib/prebuilt-bundle.ts configForBundle).
+    ...(signingKey ? { passSigner: passSigner(signingKey) } : {}),
   };
   const paywall = new Paywall(config, options.wrapPorts ? options.wrapPorts(ports) : ports, options.precheck);
   return cloudFrontHandlers(paywall, log);
@@ -70,25 +76,31 @@ const RECEIPT_STORE_METHODS = [
   'claimRedelivery',
   'returnRedelivery',
   'handoffKey',
-] as const satisfies ReadonlyArray<keyof ReceiptStorePort>;
+  'recordPass',
+  'findPass',
+  'revokedPasses',
+] as const satisfies ReadonlyArray<keyof ReceiptRows>;
+
+/** Both ports the receipt table serves (DynamoReceiptStore implements them). */
+type ReceiptRows = ReceiptStorePort & PassRecordsPort;
 
 /**
  * The receipt store, made on its first call: loading the AWS SDK is tens of ms of a cold start,
  * which the requests most containers serve (free ones, 402s) never need. A failed load is tried
  * again by the next call (that one fails closed, as for an unreachable table).
  */
-function receiptStoreOnFirstUse(create: () => Promise<ReceiptStorePort>): ReceiptStorePort {
-  let store: Promise<ReceiptStorePort> | undefined;
+function receiptStoreOnFirstUse(create: () => Promise<ReceiptRows>): ReceiptRows {
+  let store: Promise<ReceiptRows> | undefined;
   const made = () =>
     (store ??= create().catch((error: unknown) => {
       store = undefined;
       throw error;
     }));
-  const port: Partial<Record<keyof ReceiptStorePort, unknown>> = {};
+  const port: Partial<Record<keyof ReceiptRows, unknown>> = {};
   for (const name of RECEIPT_STORE_METHODS) {
     port[name] = async (...args: unknown[]) => ((await made())[name] as (...a: unknown[]) => Promise<unknown>)(...args);
   }
-  return port as ReceiptStorePort;
+  return port as ReceiptRows;
 }
 
 /** Rejects when `promise` has not settled within `ms` (the work itself may go on; we stop waiting). */

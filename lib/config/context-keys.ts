@@ -5,7 +5,7 @@
 import { CDP_FACILITATOR } from '../../lambda/core/facilitators';
 import type { ReferenceStackSettings } from './settings';
 
-type ValueKind = 'string' | 'integer' | 'list' | 'object' | 'routes';
+type ValueKind = 'string' | 'integer' | 'list' | 'object' | 'routes' | 'passes' | 'objects';
 
 export interface ContextKeySpec {
   readonly key: `x402:${string}`;
@@ -53,6 +53,8 @@ export const CONTEXT_KEYS: readonly ContextKeySpec[] = [
   { key: 'x402:paidCaching', prop: 'paidCaching', kind: 'string', default: 'payment-keyed', appliesTo: 'both', description: '`payment-keyed` (cache key includes the payment: the derived payment id with the edge engine, the payment headers with waf) or `disabled` (CachingDisabled)' },
   { key: 'x402:originRequestHeaders', prop: 'originRequestHeaders', kind: 'list', default: DEFAULT_ORIGIN_REQUEST_HEADERS.join(','), appliesTo: 'both', description: 'viewer headers forwarded to the origin on paywalled behaviors (max 9)' },
   { key: 'x402:originProtection', prop: 'originProtection', kind: 'string', default: 'secret-header', appliesTo: 'both', description: '`secret-header` (HTTP origins get a rotated secret header the origin checks) or `none` (synth warns: the origin can be reached around CloudFront)' },
+  { key: 'x402:passes', prop: 'passes', kind: 'passes', default: '(none)', appliesTo: 'edge', description: 'name → `{price, duration, routes, description?}`: time-bound passes sold at `/.well-known/x402/pass/<name>` (duration 1m..31d; each route within a priced route), presented as `Authorization: Bearer <pass>` (docs/passes.md)' },
+  { key: 'x402:passKeys', prop: 'passKeys', kind: 'objects', default: '(none)', appliesTo: 'edge', description: 'pass signing keys as `cdk-x402 pass-key create` prints them: `[{kid, publicKey, secret, retiredAt?}]`, one active; retired keys verify until their passes expire' },
   { key: 'x402:origin', prop: 'origin', kind: 'string', default: '(required)', appliesTo: 'reference', description: 'domain name of the origin behind the reference distribution' },
   { key: 'x402:stackName', prop: 'stackName', kind: 'string', default: DEFAULT_REFERENCE_STACK_NAME, appliesTo: 'reference', description: 'name of the reference stack' },
   { key: 'x402:region', prop: 'region', kind: 'string', default: DEFAULT_REFERENCE_REGION, appliesTo: 'reference', description: 'region of the reference stack (edge functions and the web ACL always go to us-east-1)' },

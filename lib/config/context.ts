@@ -25,7 +25,7 @@ export function settingsFromContext(context: Readonly<Record<string, unknown>>):
     }
     if (raw === undefined || raw === null || raw === '') continue;
     const value = parseContextValue(spec, raw, problems);
-    if (value !== undefined) settings[spec.prop] = spec.kind === 'routes' ? routeList(value as object) : value;
+    if (value !== undefined) settings[spec.prop] = spec.kind === 'routes' ? routeList(value as object) : spec.kind === 'passes' ? namedList(value as object) : value;
   }
   problems.throwIfAny();
   return settings as unknown as ReferenceStackSettings;
@@ -41,6 +41,12 @@ export function routeList(value: object): PricedRoute[] {
   return Object.entries(value).map(([pattern, route]) =>
     typeof route === 'object' && route !== null && !Array.isArray(route) ? { ...route, pattern } : { pattern, price: route },
   );
+}
+
+/** The object form of `x402:passes` (name → offer) as the list the props take; a list is taken as it is. */
+export function namedList(value: object): unknown[] {
+  if (Array.isArray(value)) return value;
+  return Object.entries(value).map(([name, offer]) => (typeof offer === 'object' && offer !== null && !Array.isArray(offer) ? { ...offer, name } : { name, price: offer }));
 }
 
 function parseContextValue(spec: ContextKeySpec, raw: unknown, problems: Problems): unknown {
@@ -66,11 +72,18 @@ function parseContextValue(spec: ContextKeySpec, raw: unknown, problems: Problem
       if (value !== undefined) problems.add(spec.key, raw, 'must be a list of strings', `write a JSON array or a comma-separated list, e.g. -c ${spec.key}=${spec.default}`);
       return undefined;
     }
+    case 'objects': {
+      const value = typeof raw === 'string' ? parseJson(spec, raw.trim(), problems) : raw;
+      if (value === undefined || Array.isArray(value)) return value;
+      problems.add(spec.key, raw, 'must be a JSON array', 'paste the entries `cdk-x402 pass-key create` prints');
+      return undefined;
+    }
     case 'object':
+    case 'passes':
     case 'routes': {
       const value = typeof raw === 'string' ? parseJson(spec, raw.trim(), problems) : raw;
       if (value === undefined) return undefined;
-      if (typeof value === 'object' && value !== null && (spec.kind === 'routes' || !Array.isArray(value))) return value;
+      if (typeof value === 'object' && value !== null && (spec.kind !== 'object' || !Array.isArray(value))) return value;
       problems.add(spec.key, raw, 'must be a JSON object', spec.kind === 'routes' ? `e.g. -c '${spec.key}={"/articles/*":"$0.001"}'` : 'see the configuration reference in the README');
       return undefined;
     }

@@ -151,16 +151,26 @@ function httpsUrl(value: string): URL | undefined {
 const SECRET_NAME = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
 const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:([a-z0-9-]+):\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/;
 
+/** A Secrets Manager secret given by ARN (its region) or by name (in us-east-1), or undefined if it is neither. */
+export function secretLocation(secret: string): { readonly secretId: string; readonly region: string } | undefined {
+  const arn = SECRET_ARN.exec(secret);
+  if (arn) return { secretId: secret, region: arn[1] };
+  if (SECRET_NAME.test(secret) && !secret.startsWith('arn:')) return { secretId: secret, region: DEFAULT_SECRET_REGION };
+  return undefined;
+}
+
+/** What to write instead of a value that is not a secret. */
+export const SECRET_FIX = "use the secret's name (in us-east-1, e.g. x402/cdp-api-key) or its full ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>-AbCdEf)";
+
 function resolveCdpAuth(problems: Problems, secret: string | undefined): FacilitatorAuth | undefined {
   if (secret === undefined) return undefined;
-  const arn = SECRET_ARN.exec(secret);
-  if (arn) return { kind: 'cdp', secretId: secret, region: arn[1] };
-  if (SECRET_NAME.test(secret) && !secret.startsWith('arn:')) return { kind: 'cdp', secretId: secret, region: DEFAULT_SECRET_REGION };
+  const location = secretLocation(secret);
+  if (location) return { kind: 'cdp', ...location };
   problems.add(
     'x402:cdpApiKeySecret',
     secret,
     'is neither a Secrets Manager secret name nor a secret ARN',
-    'use the secret\'s name (in us-east-1, e.g. x402/cdp-api-key) or its full ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>-AbCdEf)',
+    SECRET_FIX,
   );
   return undefined;
 }

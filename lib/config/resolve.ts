@@ -10,6 +10,7 @@ import { checkAddress } from './address';
 import { intInRange, nameList, oneOf } from './checks';
 import { DEFAULT_ELIGIBLE_BOT_CATEGORIES, DEFAULT_ELIGIBLE_BOT_SIGNALS, DEFAULT_FREE_BOTS, DEFAULT_NETWORK, DEFAULT_ORIGIN_REQUEST_HEADERS } from './context-keys';
 import { isTestnet, resolveAsset, resolveChainRpc, resolveFacilitator } from './payment-network';
+import { passSiteId, resolvePasses } from './passes';
 import { Problems } from './problems';
 import type { ResolvedConfig, WafPricing } from './resolved';
 import { resolveRoutes, stripUndefined } from './routes';
@@ -64,6 +65,7 @@ export function resolveX402Config(settings: X402Settings): ResolvedConfig {
   const maxTimeoutSeconds = intInRange(problems, 'x402:maxTimeoutSeconds', settings.maxTimeoutSeconds, 120, 30, 3600, 'the agent signs an authorization valid this long');
 
   const routes = asset ? resolveRoutes(problems, settings.routes, asset, engine, maxTimeoutSeconds) : [];
+  const passes = resolvePasses(problems, settings, engine, routes, asset, warnings);
 
   const eligibleBotCategories = nameList(problems, 'x402:eligibleBotCategories', settings.eligibleBotCategories ?? DEFAULT_ELIGIBLE_BOT_CATEGORIES, KNOWN_BOT_CATEGORIES, warnings);
   const eligibleBotSignals = nameList(problems, 'x402:eligibleBotSignals', settings.eligibleBotSignals ?? DEFAULT_ELIGIBLE_BOT_SIGNALS, KNOWN_BOT_SIGNALS, warnings);
@@ -118,12 +120,20 @@ export function resolveX402Config(settings: X402Settings): ResolvedConfig {
     originProtection,
     eligibilityHeader: DEFAULT_ELIGIBILITY_HEADER,
     waf,
+    ...(passes ? { passes } : {}),
     warnings,
   };
 }
 
-/** The configuration baked into the Lambda@Edge bundles. */
-export function toEdgeConfig(config: ResolvedConfig, receiptTable: { readonly tableName: string; readonly region: string }): EdgeConfig {
+/** Where a deployment's passes come from: its `iss` is derived from it ({@link passSiteId}). */
+export interface PassSite {
+  readonly stackName: string;
+  readonly constructPath: string;
+}
+
+/** The configuration baked into the Lambda@Edge bundles (`site` is required when passes are on sale). */
+export function toEdgeConfig(config: ResolvedConfig, receiptTable: { readonly tableName: string; readonly region: string }, site?: PassSite): EdgeConfig {
+  if (config.passes && !site) throw new Error('cdk-x402: toEdgeConfig needs the site of a configuration that sells passes (their iss)');
   return {
     network: config.network,
     payTo: config.payTo,
@@ -134,6 +144,7 @@ export function toEdgeConfig(config: ResolvedConfig, receiptTable: { readonly ta
     eligibilityHeader: config.eligibilityHeader,
     receiptTable: { tableName: receiptTable.tableName, region: receiptTable.region },
     maxTimeoutSeconds: config.maxTimeoutSeconds,
+    ...(config.passes && site ? { passes: { siteId: passSiteId(config.payTo, site.stackName, site.constructPath), ...config.passes } } : {}),
   };
 }
 

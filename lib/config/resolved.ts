@@ -1,5 +1,6 @@
 /** The validated configuration (output of resolve.ts), what the constructs read. */
 import type { AssetConfig, EdgeConfig, PricedRoute } from '../../lambda/core/config';
+import type { ResolvedPasses } from './passes';
 import type { BotControlInspectionLevel, CurrencyMode, Engine, OriginProtection, PaidCaching } from './settings';
 
 export interface ResolvedRoute extends PricedRoute {
@@ -48,6 +49,8 @@ export interface ResolvedConfig {
   readonly eligibilityHeader: string;
   /** Only for the waf engine. */
   readonly waf?: WafPricing;
+  /** Passes on sale (edge engine). */
+  readonly passes?: ResolvedPasses;
   /** Settings that are valid but have no effect, worth a synth warning. */
   readonly warnings: readonly string[];
 }

@@ -83,6 +83,60 @@ export interface AssetSettings {
   readonly symbol?: string;
 }
 
+/** A time-bound pass on sale (edge engine): one payment, then offline-verified requests until it expires. */
+export interface PassOffer {
+  /** Lower-case letters, digits and `-` (at most 32): the pass is sold at `/.well-known/x402/pass/<name>`. */
+  readonly name: string;
+  /** `"$0.50"` (USD of a USD stablecoin) or an integer of atomic units, like a route's price. */
+  readonly price: string;
+  /** How long a pass is valid from its purchase: `<n>m`, `<n>h` or `<n>d`, from 1m to 31d. */
+  readonly duration: string;
+  /** Route patterns the pass opens; each must lie within a priced route of `routes`. */
+  readonly routes: string[];
+  /**
+   * Requests one pass allows. Designed (docs/passes.md) but not enforced yet: synth refuses it.
+   * @default - no quota
+   */
+  readonly quota?: number;
+  /**
+   * Shown to agents in the 402 that advertises the pass and at its sale URL (at most 500 characters).
+   * @default '<duration> pass for <routes>'
+   */
+  readonly description?: string;
+}
+
+/** A P-256 public key as a JWK, as `cdk-x402 pass-key create` prints it. */
+export interface PassPublicKeyJwk {
+  /** Always `EC`. */
+  readonly kty: string;
+  /** Always `P-256`. */
+  readonly crv: string;
+  /** base64url x coordinate. */
+  readonly x: string;
+  /** base64url y coordinate. */
+  readonly y: string;
+}
+
+/** A key that signs (or signed) passes; `cdk-x402 pass-key create` prints the entry. */
+export interface PassKey {
+  /** Key id in the pass header (`[A-Za-z0-9_-]`, at most 64). */
+  readonly kid: string;
+  /** The public key, baked into the viewer-request to verify passes offline. */
+  readonly publicKey: PassPublicKeyJwk;
+  /**
+   * Secrets Manager secret (name in us-east-1, or ARN) holding the PKCS#8 PEM private key; only the
+   * origin-facing functions may read it. Required for the active (not retired) key.
+   * @default - none: a retired key that only verifies
+   */
+  readonly secret?: string;
+  /**
+   * When the key was retired (ISO 8601): it no longer signs, and verifies until the last pass it
+   * signed has expired (at most 31 days later; synth then says it can be removed).
+   * @default - the active key
+   */
+  readonly retiredAt?: string;
+}
+
 /**
  * Everything cdk-x402 can be told. Each field is also the context key `x402:<field>`, with the
  * same validation and messages.
@@ -208,6 +262,18 @@ export interface X402Settings {
    * @default OriginProtection.SECRET_HEADER
    */
   readonly originProtection?: OriginProtection;
+  /**
+   * Time-bound passes on sale (edge engine only; needs `passKeys`): each sold at
+   * `/.well-known/x402/pass/<name>`, then presented as `Authorization: Bearer <pass>`.
+   * @default - no passes
+   */
+  readonly passes?: PassOffer[];
+  /**
+   * The keys passes are signed with: exactly one active key with its secret, and the retired keys
+   * whose passes may still be valid.
+   * @default - none (required with `passes`)
+   */
+  readonly passKeys?: PassKey[];
 }
 
 /** The reference stack's own settings, on top of {@link X402Settings}. */

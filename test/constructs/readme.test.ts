@@ -124,7 +124,8 @@ describe('cdk command lines in the README and docs/', () => {
 
 describe('the cdk-x402 CLI in the docs', () => {
   const program = buildProgram(defaultDeps(), () => undefined);
-  const commands = new Map(program.commands.map((c) => [c.name(), c]));
+  // Subcommands (`pass-key create`) by their full name.
+  const commands = new Map(program.commands.flatMap((c) => (c.commands.length > 0 ? c.commands.map((sub) => [`${c.name()} ${sub.name()}`, sub] as const) : [[c.name(), c] as const])));
   const optionsOf = (name: string) => new Set(['--help', '-h', ...(commands.get(name)?.options ?? []).flatMap((o) => [o.long, o.short]).filter((f): f is string => f !== undefined)]);
 
   it('docs/cli.md names every command and every option', () => {
@@ -142,9 +143,10 @@ describe('the cdk-x402 CLI in the docs', () => {
 
   it.each(lines.map((l) => [l.file, l.words.join(' '), l.words.slice(2)] as const))('%s: `%s` uses a command and options the CLI has', (_file, _line, words) => {
     if (words[0] === '--help' || words[0] === '--version' || words[0] === '-V') return;
-    expect([...commands.keys()]).toContain(words[0]);
-    const known = optionsOf(words[0]);
-    for (const word of words.slice(1).filter((w) => w.startsWith('-'))) expect(known).toContain(word.split('=')[0]);
+    const name = commands.has(words[0]) ? words[0] : `${words[0]} ${words[1]}`;
+    expect([...commands.keys()]).toContain(name);
+    const known = optionsOf(name);
+    for (const word of words.slice(name.split(' ').length).filter((w) => w.startsWith('-'))) expect(known).toContain(word.split('=')[0]);
   });
 });
 

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 
 const ROOT = path.join(__dirname, '..', '..');
 
-it('runs the local edge demo to the end: 402, paid 200, redelivered once without a charge, then refused', async () => {
+it('runs the local edge demo to the end: 402, paid 200, redelivered once without a charge, then refused; a pass bought, then reads with no transaction', async () => {
   const { code, output } = await new Promise<{ code: number | null; output: string }>((resolve) => {
     const child = spawn('npm', ['run', '--silent', 'demo'], { cwd: ROOT, env: { ...process.env, NO_COLOR: '1' } });
     let output = '';
@@ -14,7 +14,15 @@ it('runs the local edge demo to the end: 402, paid 200, redelivered once without
   });
   expect(output).not.toContain('✗');
   expect(code).toBe(0);
-  for (const check of ['the edge asked for payment', 'content released with a successful settlement', 'delivered once more, without a second charge', 'then refused']) {
+  for (const check of [
+    'the edge asked for payment',
+    'content released with a successful settlement',
+    'delivered once more, without a second charge',
+    'then refused',
+    'the pass was paid with one on-chain transfer',
+    '20 articles, 0 further on-chain transactions, 0 facilitator calls',
+    'the pass purchase is a settled receipt (kind pass)',
+  ]) {
     expect(output).toContain(`✓ ${check}`);
   }
 }, 120_000);

@@ -84,3 +84,22 @@ it('creates the hand-off sealing key once: concurrent creators and later readers
   for (const key of keys) expect(Buffer.from(key).equals(Buffer.from(keys[0]))).toBe(true);
   expect(Buffer.from(await separate.handoffKey({ create: false })).equals(Buffer.from(keys[0]))).toBe(true);
 });
+
+it('records a sold pass once on its settled row (kind pass, its terms) and reads it back', async () => {
+  const record = { passName: 'day', passScope: ['/articles/*'], passSeconds: 86_400, passNotBefore: 1_800_000_000, passExpiresAt: 1_800_086_400, passId: 'jti-1' };
+  await store.reserve(reservedRow('pass-sale'));
+  await expect(store.recordPass('pass-sale', record, at())).rejects.toThrow(/conditional/i);
+  await store.markSettled('pass-sale', '0x02', at());
+  expect(await store.findPass('pass-sale')).toBeUndefined();
+  await store.recordPass('pass-sale', record, at());
+  expect(await store.findPass('pass-sale')).toEqual(record);
+  expect(await store.find('pass-sale')).toMatchObject({ status: 'settled', kind: 'pass', passScope: '["/articles/*"]', passExpiresAt: 1_800_086_400 });
+  await expect(store.recordPass('pass-sale', { ...record, passId: 'jti-2' }, at())).rejects.toThrow(/conditional/i);
+});
+
+it('keeps a revocation list that concurrent revocations all land on, dropping the entries of expired passes', async () => {
+  const now = 1_800_000_000;
+  await store.revokePass('expired', now - 1, now - 10, at());
+  await Promise.all(['a', 'b', 'c', 'd', 'e'].map((id) => store.revokePass(id, now + 3600, now, at())));
+  expect(await store.revokedPasses()).toEqual({ a: now + 3600, b: now + 3600, c: now + 3600, d: now + 3600, e: now + 3600 });
+});

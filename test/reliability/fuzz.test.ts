@@ -112,13 +112,16 @@ describe('header decoders never throw', () => {
       const decoded = decodeHandoff(value);
       if (decoded === undefined) return true;
       if (!Number.isInteger(decoded.routeIndex) || decoded.routeIndex < 0) return false;
-      return decoded.kind === 'free' || (typeof decoded.paymentId === 'string' && decoded.paymentId !== '' && typeof decoded.resource === 'string');
+      if (decoded.kind === 'free') return true;
+      if (decoded.kind === 'pass') return decoded.passId !== '' && decoded.payer !== '';
+      return typeof decoded.paymentId === 'string' && decoded.paymentId !== '' && typeof decoded.resource === 'string';
     });
   });
 
   it('decodeHandoff reads back what encodeHandoff wrote', () => {
     const handoffs: fc.Arbitrary<Handoff> = fc.oneof(
       fc.record({ kind: fc.constant('free' as const), routeIndex: fc.nat() }),
+      fc.record({ kind: fc.constant('pass' as const), routeIndex: fc.nat(), passId: fc.string({ minLength: 1 }), payer: fc.string({ minLength: 1 }) }),
       fc.record({ kind: fc.constant('settle' as const), paymentId: fc.string({ minLength: 1 }), routeIndex: fc.nat(), resource: fc.string({ minLength: 1 }) }),
       fc.record({
         kind: fc.constant('redeliver' as const),

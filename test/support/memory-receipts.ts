@@ -1,14 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { HANDOFF_KEY_BYTES } from '../../lambda/core/handoff-seal';
+import type { PassRecord, PassRecordsPort } from '../../lambda/core/passes/scheme';
 import type { ReceiptStorePort } from '../../lambda/core/ports';
 import type { Receipt } from '../../lambda/core/receipt';
+import { passRecordOf } from '../../lambda/edge/dynamo-receipt-store';
 
 /**
  * The receipt store's transitions over a Map, for unit tests of the pure paywall (the DynamoDB
  * store itself is tested against dynalite). `failing` makes every call throw, as an unreachable
  * database does.
  */
-export class MemoryReceipts implements ReceiptStorePort {
+export class MemoryReceipts implements ReceiptStorePort, PassRecordsPort {
   readonly rows = new Map<string, Receipt>();
   failing = false;
   private key: Uint8Array | undefined;
@@ -58,6 +60,24 @@ export class MemoryReceipts implements ReceiptStorePort {
     if (!this.key && create) this.key = randomBytes(HANDOFF_KEY_BYTES);
     if (!this.key) throw new Error('no hand-off key row yet');
     return this.key;
+  }
+
+  async recordPass(paymentId: string, record: PassRecord, at: string) {
+    const row = this.move(paymentId, 'settled');
+    if (row.passId) throw new Error(`ConditionalCheckFailed: ${paymentId} has a pass already`);
+    this.rows.set(paymentId, { ...row, kind: 'pass', ...record, passScope: JSON.stringify(record.passScope), updatedAt: at });
+  }
+  async findPass(paymentId: string) {
+    this.check();
+    const row = this.rows.get(paymentId);
+    return row && passRecordOf(row);
+  }
+
+  /** What `revokedPasses` answers (the list the CLI writes to the table). */
+  revoked: Record<string, number> = {};
+  async revokedPasses() {
+    this.check();
+    return { ...this.revoked };
   }
 
   private check(): void {

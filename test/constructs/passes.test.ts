@@ -1,0 +1,70 @@
+/** Passes in the deployed stack: who sells them, who may read the signing key, what each bundle carries. */
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { App, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
+import { X402Paywall } from '../../lib/x402-paywall';
+import type { IConstruct } from 'constructs';
+import { codeKeys, paywallStack, propertiesOf, ROUTES } from './helpers';
+import { newPassKeyPair } from '../../local/pass-key';
+
+const KEY = newPassKeyPair();
+const PASS_PROPS = {
+  // Reads only: the origin-request function exists for the passes alone.
+  routes: ROUTES.filter((r) => !r.pattern.startsWith('POST')),
+  passes: [{ name: 'day', price: '$0.50', duration: '24h', routes: ['/articles/*'] }],
+  passKeys: [{ kid: 'k1', publicKey: KEY.jwk, secret: 'x402/pass-key-k1' }],
+};
+
+function deployedCode(app: App, s3Key: string): string {
+  return readFileSync(path.join(app.synth().directory, `asset.${s3Key.replace(/\.zip$/, '')}`, 'index.js'), 'utf8');
+}
+const idOf = (stack: Stack, fn: IConstruct) => stack.getLogicalId(fn.node.defaultChild as never);
+
+describe('a paywall that sells passes', () => {
+  const { app, stack, paywall } = paywallStack(PASS_PROPS);
+  const verifier = paywall.verifier!;
+  const template = Template.fromStack(stack);
+
+  it('adds the origin-request function that sells them, even when no route prices a write', () => {
+    expect(verifier.originRequest).toBeDefined();
+    const [distribution] = propertiesOf(template, 'AWS::CloudFront::Distribution');
+    const events = distribution.DistributionConfig.DefaultCacheBehavior.LambdaFunctionAssociations.map((a: { EventType: string }) => a.EventType);
+    expect(events).toEqual(['viewer-request', 'origin-request', 'origin-response']);
+  });
+
+  it('lets only the origin-request function read the signing key', () => {
+    const readsPassKey = (s: { Action: string | string[]; Resource: unknown }) =>
+      [s.Action].flat().includes('secretsmanager:GetSecretValue') && JSON.stringify(s.Resource).includes(':secret:x402/pass-key-k1-??????');
+    const readers = propertiesOf(template, 'AWS::IAM::Policy').filter((policy) => policy.PolicyDocument.Statement.some(readsPassKey));
+    expect(readers).toHaveLength(1);
+    const role = stack.resolve((verifier.originRequest!.lambda.role!.node.defaultChild as never as { ref: string }).ref);
+    expect(readers[0].Roles).toEqual([role]);
+  });
+
+  it('bakes public keys only into the viewer-request, and where the key is into the origin-request', () => {
+    const keys = codeKeys(stack);
+    const viewer = deployedCode(app, keys[idOf(stack, verifier.viewerRequest.lambda)]);
+    const origin = deployedCode(app, keys[idOf(stack, verifier.originRequest!.lambda)]);
+    expect(viewer).toContain(KEY.jwk.x);
+    expect(viewer).not.toContain('x402/pass-key-k1');
+    expect(origin).toContain('x402/pass-key-k1');
+    expect(verifier._edgeConfig.passes).toMatchObject({ siteId: expect.stringMatching(/^0x209693bc6afc0c5328ba36faf03c514ef312287c\/[0-9a-f]{16}$/), offers: [{ name: 'day', durationSeconds: 86_400 }] });
+  });
+
+  it('graphs pass sales and pass use on the dashboard (nowhere else are they counted)', () => {
+    const [dashboard] = propertiesOf(template, 'AWS::CloudWatch::Dashboard');
+    const body = JSON.stringify(stack.resolve(dashboard.DashboardBody));
+    expect(body).toContain('Passes: sold, and requests opened by a pass');
+    expect(body).toMatch(/MetricName=\W+PassRequests/);
+    expect(body).toMatch(/MetricName=\W+PassesSold/);
+  });
+
+  it('keeps its site id from synth to synth, and gives another stack another one (whose passes are refused here)', () => {
+    expect(paywallStack(PASS_PROPS).paywall.verifier!._edgeConfig.passes!.siteId).toBe(verifier._edgeConfig.passes!.siteId);
+    const staging = new Stack(new App(), 'Staging', { env: { region: 'us-east-1' } });
+    const other = new X402Paywall(staging, 'Paywall', { payTo: paywall.config.payTo, ...PASS_PROPS, origin: new origins.HttpOrigin('origin.example.com') });
+    expect(other.verifier!._edgeConfig.passes!.siteId).not.toBe(verifier._edgeConfig.passes!.siteId);
+  });
+});
