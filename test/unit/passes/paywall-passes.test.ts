@@ -10,6 +10,7 @@ import type { EdgeConfig } from '../../../lambda/core/config';
 import { decodeHandoff, PENDING_SETTLEMENT_HEADER } from '../../../lambda/core/handoff';
 import { PassScheme, type PassSignerPort } from '../../../lambda/core/passes/scheme';
 import { Paywall, type OriginRequestOutcome, type PaywallRequest, type ViewerOutcome } from '../../../lambda/core/paywall';
+import { ExactEvmPrecheck } from '../../../lambda/core/precheck';
 import { passSigner } from '../../../lambda/edge/pass-signer';
 import { testEdgeConfig } from '../../support/config';
 import { MemoryReceipts } from '../../support/memory-receipts';
@@ -42,7 +43,7 @@ function setup(options: { signer?: PassSignerPort; clock?: () => number } = {}) 
     passSigner: options.signer ?? passSigner(PASSES.signingKey!),
     clock: options.clock ?? Date.now,
     log: (line) => log.push(line),
-  });
+  }, new ExactEvmPrecheck(config));
   return { paywall, receipts, calls, log };
 }
 
