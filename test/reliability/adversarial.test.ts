@@ -14,6 +14,7 @@ import { PAYMENT_ID_HEADER, PENDING_SETTLEMENT_HEADER, encodeHandoff } from '../
 import { startLocalStack, type LocalStack } from '../../local/stack';
 import { expectReceiptsReconcile } from '../support/edge-client';
 import { encodeHeader, forgeExact, v1Payload, v2Payload } from './support/forge';
+import { moneyBooks } from './support/books';
 import { Ledger } from './support/ledger';
 import { containsPaidContent, rawRequest, type RawResponse } from './support/raw-http';
 
@@ -146,23 +147,13 @@ function forgedHandoff(payment: PaymentPayload): string {
   return encodeHandoff({ kind: 'settle', paymentId: `eip155:84532:x:${agent.address}:${(payment.payload.authorization as { nonce: string }).nonce}`, routeIndex: 0, resource: `https://x${ARTICLE}` });
 }
 
-/** Everything the money invariants look at, before and after a case. */
-async function books() {
-  return {
-    payer: await stack.chain.usdcBalance(agent.address),
-    publisher: await stack.chain.usdcBalance(stack.payTo),
-    settled: (await stack.receipts()).filter((r) => r.status === 'settled').length,
-    transfers: (await stack.chain.settledTransfers()).length,
-  };
-}
-
 describe('hostile inputs never get content or move money', () => {
   it.each(cases)('$name → $status', async ({ name, request, status, reason }) => {
     const { target = ARTICLE, method = 'GET', headers } = await request();
-    const before = await books();
+    const before = await moneyBooks(stack, agent.address);
     const originBefore = stack.origin.received.filter((r) => containsPaidContent(r.path) || /articles|premium/i.test(r.path)).length;
     const response: RawResponse = await rawRequest(stack.edge.url, target, { method, headers });
-    const after = await books();
+    const after = await moneyBooks(stack, agent.address);
     ledger.tried();
 
     const reachedPricedOrigin = stack.origin.received.filter((r) => /articles|premium/i.test(r.path)).length > originBefore;
@@ -198,10 +189,10 @@ describe('replays across both header versions: one authorization is charged once
 
   async function presentations(path: string, order: Version[], parallel: boolean) {
     const exact = await signed();
-    const before = await books();
+    const before = await moneyBooks(stack, agent.address);
     const send = (version: Version) => rawRequest(stack.edge.url, path, { headers: header(version, exact) });
     const responses = parallel ? await Promise.all(order.map(send)) : await order.reduce<Promise<RawResponse[]>>(async (acc, v) => [...(await acc), await send(v)], Promise.resolve([]));
-    const after = await books();
+    const after = await moneyBooks(stack, agent.address);
     ledger.tried(order.length);
     const served = responses.filter((r) => r.status === 200 && containsPaidContent(r.body)).length;
     const charged = before.payer - after.payer;

@@ -14,6 +14,7 @@ import { newPassKeyPair } from '../../local/pass-key';
 import { startLocalStack, type LocalStack } from '../../local/stack';
 import { expectReceiptsReconcile } from '../support/edge-client';
 import { officialClient } from '../support/payer';
+import { moneyBooks } from './support/books';
 import { Ledger } from './support/ledger';
 import { containsPaidContent, rawRequest } from './support/raw-http';
 
@@ -94,22 +95,13 @@ const cases: HostilePass[] = [
   { name: 'pass under another auth scheme', request: async () => ({ headers: { authorization: `Token ${pass}` } }), status: 402, reason: 'payment_required' },
 ];
 
-async function books() {
-  return {
-    payer: await stack.chain.usdcBalance(agent.address),
-    publisher: await stack.chain.usdcBalance(stack.payTo),
-    settled: (await stack.receipts()).filter((r) => r.status === 'settled').length,
-    transfers: (await stack.chain.settledTransfers()).length,
-  };
-}
-
 describe('hostile passes never get content or move money', () => {
   it.each(cases)('$name → $status $reason', async ({ name, request, status, reason }) => {
     const { target = ARTICLE, headers } = await request();
-    const before = await books();
+    const before = await moneyBooks(stack, agent.address);
     const originBefore = stack.origin.received.length;
     const response = await rawRequest(stack.edge.url, target, { headers });
-    const after = await books();
+    const after = await moneyBooks(stack, agent.address);
     ledger.tried();
     if (containsPaidContent(response.body) || (response.status >= 200 && response.status < 300)) ledger.violation('servedUnpaid', `${name}: ${response.status}`);
     if (JSON.stringify(after, (_k, v) => (typeof v === 'bigint' ? String(v) : v)) !== JSON.stringify(before, (_k, v) => (typeof v === 'bigint' ? String(v) : v))) ledger.violation('paymentLost', `${name}: money moved without content`);
