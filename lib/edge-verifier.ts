@@ -15,7 +15,7 @@ import { acknowledgeFindings } from './cdk-compat';
 
 /** Lambda@Edge limits (AWS docs, "Quotas on Lambda@Edge"). */
 const VIEWER_TRIGGER = { memoryMb: 128, timeout: Duration.seconds(5), maxZippedBytes: 1024 * 1024 } as const;
-const ORIGIN_TRIGGER = { memoryMb: 256, timeout: Duration.seconds(30), maxZippedBytes: 50 * 1024 * 1024 } as const;
+const ORIGIN_TRIGGER = { memoryMb: 128, timeout: Duration.seconds(30), maxZippedBytes: 50 * 1024 * 1024 } as const;
 
 /** Props of {@link EdgeVerifier}. */
 export interface EdgeVerifierProps {
@@ -39,8 +39,9 @@ export interface EdgeVerifierProps {
    * Memory of the origin-request and origin-response functions, in MB (128..10240; Lambda gives CPU
    * in proportion: 1,769 MB is one vCPU). The viewer-request function has 128 MB, the most
    * CloudFront allows a viewer trigger. `npm run bench` measures latency and cost per million
-   * requests at 128, 256, 512 and 1,024 MB.
-   * @default 256
+   * requests at 128, 256, 512 and 1,024 MB: with Base's 2 s settlement the origin-response's
+   * duration is mostly waiting, so 128 MB costs half of 256 MB for a few tens of ms more.
+   * @default 128
    */
   readonly originFunctionMemoryMb?: number;
 }

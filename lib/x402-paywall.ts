@@ -88,7 +88,7 @@ export interface X402PaywallProps extends X402Settings {
   readonly cliOutputs?: boolean;
   /**
    * Memory of the edge engine's origin-request and origin-response functions, in MB (128..10240).
-   * @default 256
+   * @default 128
    */
   readonly originFunctionMemoryMb?: number;
 }
