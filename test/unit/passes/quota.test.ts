@@ -119,6 +119,43 @@ describe('several containers', () => {
     expect(total).toBeLessThanOrEqual(quota + 2 * flushEvery(quota));
   });
 
+  /**
+   * `count` containers use one pass in turn until all refuse; each flush answers after `latency`
+   * further uses (of all containers): the round trip, in uses. The admitted total.
+   */
+  async function inTurn(count: number, quota: number, latency: number) {
+    const usage = new MemoryPassUsage();
+    usage.held = latency > 0;
+    const { list } = containers(count, usage);
+    const waited = new Map<object, number>();
+    let admitted = 0;
+    for (let turn = 0, refusals = 0; refusals < 3 * count; turn++) {
+      if (list[turn % count].admit('p', quota, EXP)) (admitted++, (refusals = 0));
+      else refusals++;
+      for (const flush of [...usage.pending]) {
+        waited.set(flush, (waited.get(flush) ?? 0) + 1);
+        if (waited.get(flush)! >= latency) flush.land();
+      }
+      await settle();
+    }
+    return admitted;
+  }
+
+  it.each([
+    [10, 1000, 0],
+    [10, 1000, 50],
+    [10, 100_000, 100],
+    [3, 20, 5],
+  ])('%i containers on a quota of %i, answers %i uses late: over by at most containers × flushEvery + the uses during one round trip', async (count, quota, latency) => {
+    const admitted = await inTurn(count, quota, latency);
+    expect(admitted).toBeGreaterThanOrEqual(quota);
+    expect(admitted - quota).toBeLessThanOrEqual(count * flushEvery(quota) + latency);
+  });
+
+  it('flushes each use near the end, so ten containers answered at once overshoot by fewer than ten uses', async () => {
+    expect((await inTurn(10, 1000, 0)) - 1000).toBeLessThan(10);
+  });
+
   it("a new container for a used-up pass admits only its first use before the table's count reaches it", async () => {
     const { usage, list } = containers(2);
     expect(await useUntilRefused(list[0], 'p', 50)).toBe(50);
