@@ -7,9 +7,10 @@
  *
  * Exactness: one container alone never admits more than the quota. With C containers serving one
  * pass, each may admit the uses the others have not heard of yet: the overshoot is at most
- * C × (flushEvery + uses admitted during one flush's round trip), never an undercount of the
- * holder's uses (a flush whose answer was lost is retried with the same sequence number, and the
- * row applies each container's sequence number once).
+ * C × flushEvery + (uses per second) × (a flush's round trip). The table never counts a use twice
+ * (a flush whose answer was lost is sent again with the same sequence number, and the row applies
+ * each container's sequence once), so no holder is refused before the quota; it can miss uses (a
+ * container retired before its flush), which only adds to the overshoot.
  *
  * The table unreachable: the pass keeps working on this container's own count (it never exceeds
  * the quota here), and the uses are retried until the table takes them. A holder paid for the
