@@ -10,6 +10,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { randomBytes } from 'node:crypto';
 import { HANDOFF_KEY_BYTES } from '../core/handoff-seal';
+import type { PassUsage } from '../core/passes/quota';
 import type { PassRecord, PassRecordsPort } from '../core/passes/scheme';
 import type { ReceiptStorePort } from '../core/ports';
 import { HANDOFF_KEY_ID, MAX_RESERVATIONS, PASS_REVOCATIONS_ID, PASS_USES_PREFIX, RECEIPT_PARTITION_KEY, type Receipt, type ReceiptStatus } from '../core/receipt';
@@ -187,23 +188,31 @@ export class DynamoReceiptStore implements ReceiptStorePort, PassRecordsPort {
   /**
    * Adds a container's flushed uses to the pass's counter row, once per (container, sequence): the
    * row keeps each container's last applied sequence, so a flush sent again after its answer was
-   * lost is refused by the condition instead of counted twice. One write unit while the row is
-   * under 1 KB (about 40 containers' sequence numbers).
+   * lost is refused by the condition instead of counted twice; a container's first flush also
+   * counts it in `containers`. One write unit while the row is under 1 KB (about 40 containers'
+   * sequence numbers).
    */
-  async addPassUses(passId: string, container: string, sequence: number, uses: number, expiresAt: number): Promise<number | 'duplicate'> {
+  async addPassUses(passId: string, container: string, sequence: number, uses: number, expiresAt: number): Promise<PassUsage | 'duplicate'> {
     try {
       const { Attributes } = await this.client.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: this.key(`${PASS_USES_PREFIX}${passId}`),
-          UpdateExpression: 'ADD #uses :uses SET #seq = :seq, #exp = :exp',
+          // `containers` is always set, so UPDATED_NEW always returns it.
+          UpdateExpression: 'ADD #uses :uses SET #seq = :seq, #exp = :exp, #containers = if_not_exists(#containers, :zero) + :newContainer',
           ConditionExpression: 'attribute_not_exists(#seq) OR #seq < :seq',
-          ExpressionAttributeNames: { '#uses': 'uses', '#seq': `f_${container}`, '#exp': 'passExpiresAt' },
-          ExpressionAttributeValues: { ':uses': { N: String(uses) }, ':seq': { N: String(sequence) }, ':exp': { N: String(expiresAt) } },
+          ExpressionAttributeNames: { '#uses': 'uses', '#seq': `f_${container}`, '#exp': 'passExpiresAt', '#containers': 'containers' },
+          ExpressionAttributeValues: {
+            ':uses': { N: String(uses) },
+            ':seq': { N: String(sequence) },
+            ':exp': { N: String(expiresAt) },
+            ':zero': { N: '0' },
+            ':newContainer': { N: sequence === 1 ? '1' : '0' },
+          },
           ReturnValues: 'UPDATED_NEW',
         }),
       );
-      return Number(Attributes?.uses?.N ?? uses);
+      return { uses: Number(Attributes?.uses?.N ?? uses), containers: Number(Attributes?.containers?.N ?? 1) };
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) return 'duplicate';
       throw error;

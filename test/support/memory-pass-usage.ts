@@ -1,4 +1,4 @@
-import type { PassUsagePort } from '../../lambda/core/passes/quota';
+import type { PassUsage, PassUsagePort } from '../../lambda/core/passes/quota';
 
 /** A flush sent to the table and not answered yet (`held`): the test decides when and how it lands. */
 export interface HeldFlush {
@@ -30,16 +30,16 @@ export class MemoryPassUsage implements PassUsagePort {
     return this.rows.get(passId)?.uses ?? 0;
   }
 
-  addPassUses(passId: string, container: string, sequence: number, uses: number): Promise<number | 'duplicate'> {
+  addPassUses(passId: string, container: string, sequence: number, uses: number): Promise<PassUsage | 'duplicate'> {
     this.writes++;
     if (this.failing) return Promise.reject(new Error('DynamoDB unreachable'));
-    const apply = (): number | 'duplicate' => {
+    const apply = (): PassUsage | 'duplicate' => {
       const row = this.rows.get(passId) ?? { uses: 0, sequences: new Map<string, number>() };
       this.rows.set(passId, row);
       if ((row.sequences.get(container) ?? 0) >= sequence) return 'duplicate';
       row.sequences.set(container, sequence);
       row.uses += uses;
-      return row.uses;
+      return { uses: row.uses, containers: row.sequences.size };
     };
     if (!this.held) return Promise.resolve(apply());
     return new Promise((resolve, reject) => {

@@ -23,11 +23,17 @@ import type { Clock, LogSink } from '../ports';
 /** The counter rows: one per pass with a quota, keyed by its id. */
 export interface PassUsagePort {
   /**
-   * Adds `uses` to the pass's count unless this container's flush `sequence` was applied already;
-   * answers the count after the write, or 'duplicate' when that sequence had been applied (a
-   * flush whose first answer was lost).
+   * Adds `uses` to the pass's count unless this container's flush `sequence` was applied already
+   * (and, with sequence 1, one to its containers); answers both counts after the write, or
+   * 'duplicate' when that sequence had been applied (a flush whose first answer was lost).
    */
-  addPassUses(passId: string, container: string, sequence: number, uses: number, expiresAt: number): Promise<number | 'duplicate'>;
+  addPassUses(passId: string, container: string, sequence: number, uses: number, expiresAt: number): Promise<PassUsage | 'duplicate'>;
+}
+
+/** A pass's counter row after a flush: all containers' flushed uses, and how many containers ever flushed. */
+export interface PassUsage {
+  readonly uses: number;
+  readonly containers: number;
 }
 
 /** A container flushes a pass's uses at least this often while the pass is used. */
@@ -40,12 +46,12 @@ export const QUOTA_FLUSH_USES = 50;
  */
 export const QUOTA_FLUSH_TIMEOUT_SECONDS = 10;
 /**
- * Near its quota, a container keeps at most 1/25 of the uses it thinks are left unflushed. With 10
- * containers taking turns on a quota of 1000 and the table answering at once (the scenario of
- * test/unit/passes/quota.test.ts), this took the overshoot from 180 uses to 9, for 0.11 writes per
- * use instead of 0.06.
+ * Near its quota, a container keeps unflushed at most its share (among the containers the table
+ * says use the pass) of half the uses it thinks are left. With 10 containers taking turns on a
+ * quota of 1000, the table answering at once (test/unit/passes/quota.test.ts), the overshoot is 10
+ * uses for 0.08 writes per use; with 100 containers 664 (a fixed 1/25 per container: 9 and 1,719).
  */
-const ENDGAME_SHARE = 25;
+const ENDGAME_SHARE = 2;
 /** Passes counted per container; the least recently used are flushed and forgotten first. */
 export const MAX_COUNTED_PASSES = 1000;
 
@@ -68,6 +74,8 @@ interface PassCount {
   readonly expiresAt: number;
   /** The global count as the table last answered (all containers' flushed uses). */
   known: number;
+  /** Containers that have flushed uses of the pass, as the table last answered (at least this one). */
+  containers: number;
   /** Admitted here, not sent yet. */
   unflushed: number;
   inFlight: Flush | undefined;
@@ -113,7 +121,7 @@ export class PassQuotas {
       // Most recently used last: the map's first entry is the one to evict.
       this.counts.delete(passId);
     } else {
-      count = { quota, expiresAt, known: 0, unflushed: 0, inFlight: undefined, sequence: 0, lastFlushAt: undefined };
+      count = { quota, expiresAt, known: 0, containers: 1, unflushed: 0, inFlight: undefined, sequence: 0, lastFlushAt: undefined };
       if (this.counts.size >= this.maxPasses) this.evictOldest();
     }
     this.counts.set(passId, count);
@@ -142,13 +150,13 @@ export class PassQuotas {
   }
 
   /**
-   * Uses kept before a flush: {@link flushEvery}, and near the end 1/{@link ENDGAME_SHARE} of what this container
-   * thinks is left, so the last uses are flushed one by one (where overshoot happens) and the
-   * bulk in batches (where writes are spent).
+   * Uses kept before a flush: {@link flushEvery}, and near the end this container's share of
+   * 1/{@link ENDGAME_SHARE} of what it thinks is left, so the last uses are flushed one by one
+   * (where overshoot happens) and the bulk in batches (where writes are spent).
    */
   private flushThreshold(count: PassCount): number {
     const left = count.quota - count.known - (count.inFlight?.uses ?? 0) - count.unflushed;
-    return Math.max(1, Math.min(flushEvery(count.quota), Math.floor(left / ENDGAME_SHARE)));
+    return Math.max(1, Math.min(flushEvery(count.quota), Math.floor(left / (ENDGAME_SHARE * count.containers))));
   }
 
   private flush(passId: string, count: PassCount): Promise<void> {
@@ -167,13 +175,15 @@ export class PassQuotas {
     flight.retryAt = sentAt + QUOTA_FLUSH_TIMEOUT_SECONDS * 1000;
     count.lastFlushAt = sentAt;
     try {
-      const total = await this.port.addPassUses(passId, this.container, flight.sequence, flight.uses, count.expiresAt);
+      const usage = await this.port.addPassUses(passId, this.container, flight.sequence, flight.uses, count.expiresAt);
       if (count.inFlight === flight) {
         count.inFlight = undefined;
         // A duplicate's count is not known: ours is in it, so add ours to the last known.
-        count.known = total === 'duplicate' ? count.known + flight.uses : Math.max(count.known, total);
-      } else if (total !== 'duplicate') {
-        count.known = Math.max(count.known, total);
+        if (usage === 'duplicate') count.known += flight.uses;
+      }
+      if (usage !== 'duplicate') {
+        count.known = Math.max(count.known, usage.uses);
+        count.containers = Math.max(count.containers, usage.containers);
       }
     } catch (error) {
       // Kept in flight: a use after the pause sends it again with the same sequence (applied at most once).
