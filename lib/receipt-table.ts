@@ -74,7 +74,9 @@ export class ReceiptTable extends Construct {
    * What the viewer-request does, all conditional on the row's state: reserve a nonce
    * (`dynamodb:PutItem`), drop the reservation of a payment the facilitator refused
    * (`dynamodb:DeleteItem`), read a payment presented again (`dynamodb:GetItem`) and count its
-   * redelivery (`dynamodb:UpdateItem`).
+   * redelivery (`dynamodb:UpdateItem`). With passes it also reads the revocation list
+   * (`dynamodb:GetItem`) and adds the uses of passes with a quota to their counter rows
+   * (`dynamodb:UpdateItem`, in the background: lambda/core/passes/quota.ts).
    */
   grantReserve(grantee: iam.IGrantable): iam.Grant {
     return this.grantActions(grantee, ['dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem']);

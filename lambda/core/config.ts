@@ -116,6 +116,8 @@ export interface PassOfferConfig {
   readonly durationSeconds: number;
   /** Route patterns the pass opens (each covered by a priced route). */
   readonly scope: readonly string[];
+  /** Requests one pass allows (counted per pass id: lambda/core/passes/quota.ts); none: unlimited. */
+  readonly quota?: number;
   readonly description?: string;
 }
 

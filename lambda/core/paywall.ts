@@ -13,6 +13,7 @@ import type { ChainPort, Clock, FacilitatorPort, LogSink, ReceiptStorePort } fro
 import type { PaymentPrecheck, PrecheckedPayment } from './precheck';
 import { IN_DOUBT_REASONS, MAX_RESERVATIONS, paymentIdOf, type Receipt } from './receipt';
 import { passSalePath } from './passes/offers';
+import { PassQuotas } from './passes/quota';
 import { PassRevocations } from './passes/revocations';
 import { PassScheme, type PassRecordsPort, type PassSignerPort } from './passes/scheme';
 import { isRejection, methodNotAllowed, oneLine, reasonCode, reject, Reasons, type Rejection } from './rejection';
@@ -190,7 +191,10 @@ export class Paywall {
     private readonly ports: PaywallPorts,
     private readonly precheck: PaymentPrecheck = NO_PRECHECK,
   ) {
-    this.passes = config.passes && ports.passRecords && new PassScheme(config.passes, config, new PassRevocations(ports.passRecords, ports.clock, ports.log));
+    this.passes =
+      config.passes &&
+      ports.passRecords &&
+      new PassScheme(config.passes, config, new PassRevocations(ports.passRecords, ports.clock, ports.log), new PassQuotas(ports.passRecords, ports.clock, ports.log));
     this.routes = compileRoutes({ ...config, routes: [...(this.passes?.saleRoutes ?? []), ...config.routes] });
     this.terms = this.routes.map((route) => routeTerms(route, config));
     const limits = config.abuseLimits ?? DEFAULT_ABUSE_LIMITS;

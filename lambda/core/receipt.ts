@@ -25,6 +25,13 @@ export const HANDOFF_KEY_ID = `${RESERVED_PAYMENT_ID_PREFIX}handoff-key`;
  */
 export const PASS_REVOCATIONS_ID = `${RESERVED_PAYMENT_ID_PREFIX}revoked-passes`;
 
+/**
+ * Counter rows of passes with a quota (lambda/core/passes/quota.ts): `<prefix><passId>`, attribute
+ * `uses` (all containers' flushed uses), `passExpiresAt`, and per container `f_<id>`, the sequence
+ * number of its last applied flush.
+ */
+export const PASS_USES_PREFIX = `${RESERVED_PAYMENT_ID_PREFIX}pass-uses:`;
+
 /** Global secondary indexes for revenue reports over time. */
 export const RECEIPT_INDEXES = {
   byPayer: { name: 'byPayer', partitionKey: 'payer', sortKey: 'createdAt' },
@@ -92,6 +99,8 @@ export interface Receipt {
   readonly passExpiresAt?: number;
   /** The pass's `jti`. */
   readonly passId?: string;
+  /** The pass's `quota` (requests), when its offer had one. */
+  readonly passQuota?: number;
 }
 
 /**

@@ -87,6 +87,7 @@ export const Reasons = {
   passExpired: 'pass_expired',
   passNotYetValid: 'pass_not_yet_valid',
   passOutOfScope: 'pass_out_of_scope',
+  passQuotaExhausted: 'pass_quota_exhausted',
   /** The publisher revoked the pass (`cdk-x402 pass revoke`). */
   passRevoked: 'pass_revoked',
   /** The pass was paid for (receipt recorded) but could not be signed: present the same payment again. */

@@ -10,9 +10,10 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { randomBytes } from 'node:crypto';
 import { HANDOFF_KEY_BYTES } from '../core/handoff-seal';
+import type { PassUsage } from '../core/passes/quota';
 import type { PassRecord, PassRecordsPort } from '../core/passes/scheme';
 import type { ReceiptStorePort } from '../core/ports';
-import { HANDOFF_KEY_ID, MAX_RESERVATIONS, PASS_REVOCATIONS_ID, RECEIPT_PARTITION_KEY, type Receipt, type ReceiptStatus } from '../core/receipt';
+import { HANDOFF_KEY_ID, MAX_RESERVATIONS, PASS_REVOCATIONS_ID, PASS_USES_PREFIX, RECEIPT_PARTITION_KEY, type Receipt, type ReceiptStatus } from '../core/receipt';
 
 /** What `cdk-x402 reconcile` found on chain for a row the edge left in doubt. */
 export type ReconciledStatus = { readonly status: 'settled'; readonly txHash: string } | { readonly status: 'released' };
@@ -156,11 +157,12 @@ export class DynamoReceiptStore implements ReceiptStorePort, PassRecordsPort {
       new UpdateItemCommand({
         TableName: this.tableName,
         Key: this.key(paymentId),
-        UpdateExpression: 'SET #kind = :pass, #passName = :name, #passScope = :scope, #passSeconds = :seconds, #passNotBefore = :nbf, #passExpiresAt = :exp, #passId = :id, #updatedAt = :at',
+        UpdateExpression: 'SET #kind = :pass, #passName = :name, #passScope = :scope, #passSeconds = :seconds, #passNotBefore = :nbf, #passExpiresAt = :exp, #passId = :id, #updatedAt = :at' + (record.passQuota === undefined ? '' : ', #passQuota = :quota'),
         ConditionExpression: '#status = :settled AND attribute_not_exists(#passId)',
         ExpressionAttributeNames: {
           '#kind': 'kind', '#passName': 'passName', '#passScope': 'passScope', '#passSeconds': 'passSeconds', '#passNotBefore': 'passNotBefore',
           '#passExpiresAt': 'passExpiresAt', '#passId': 'passId', '#updatedAt': 'updatedAt', '#status': 'status',
+          ...(record.passQuota === undefined ? {} : { '#passQuota': 'passQuota' }),
         },
         ExpressionAttributeValues: {
           ':pass': { S: 'pass' },
@@ -172,6 +174,7 @@ export class DynamoReceiptStore implements ReceiptStorePort, PassRecordsPort {
           ':id': { S: record.passId },
           ':at': { S: at },
           ':settled': { S: 'settled' satisfies ReceiptStatus },
+          ...(record.passQuota === undefined ? {} : { ':quota': { N: String(record.passQuota) } }),
         },
       }),
     );
@@ -180,6 +183,40 @@ export class DynamoReceiptStore implements ReceiptStorePort, PassRecordsPort {
   async findPass(paymentId: string): Promise<PassRecord | undefined> {
     const row = await this.find(paymentId);
     return row && passRecordOf(row);
+  }
+
+  /**
+   * Adds a container's flushed uses to the pass's counter row, once per (container, sequence): the
+   * row keeps each container's last applied sequence, so a flush sent again after its answer was
+   * lost is refused by the condition instead of counted twice; a container's first flush also
+   * counts it in `containers`. One write unit while the row is under 1 KB (about 40 containers'
+   * sequence numbers).
+   */
+  async addPassUses(passId: string, container: string, sequence: number, uses: number, expiresAt: number): Promise<PassUsage | 'duplicate'> {
+    try {
+      const { Attributes } = await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: this.key(`${PASS_USES_PREFIX}${passId}`),
+          // `containers` is always set, so UPDATED_NEW always returns it.
+          UpdateExpression: 'ADD #uses :uses SET #seq = :seq, #exp = :exp, #containers = if_not_exists(#containers, :zero) + :newContainer',
+          ConditionExpression: 'attribute_not_exists(#seq) OR #seq < :seq',
+          ExpressionAttributeNames: { '#uses': 'uses', '#seq': `f_${container}`, '#exp': 'passExpiresAt', '#containers': 'containers' },
+          ExpressionAttributeValues: {
+            ':uses': { N: String(uses) },
+            ':seq': { N: String(sequence) },
+            ':exp': { N: String(expiresAt) },
+            ':zero': { N: '0' },
+            ':newContainer': { N: sequence === 1 ? '1' : '0' },
+          },
+          ReturnValues: 'UPDATED_NEW',
+        }),
+      );
+      return { uses: Number(Attributes?.uses?.N ?? uses), containers: Number(Attributes?.containers?.N ?? 1) };
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return 'duplicate';
+      throw error;
+    }
   }
 
   /** The revocation list (an eventually consistent read: the viewer-request reloads it every minute anyway). */
@@ -317,9 +354,9 @@ export class DynamoReceiptStore implements ReceiptStorePort, PassRecordsPort {
 
 /** The pass a receipt row records, if its pass was issued. */
 export function passRecordOf(row: Receipt): PassRecord | undefined {
-  const { passName, passScope, passSeconds, passNotBefore, passExpiresAt, passId } = row;
+  const { passName, passScope, passSeconds, passNotBefore, passExpiresAt, passId, passQuota } = row;
   if (row.kind !== 'pass' || !passName || !passScope || !passId || passSeconds === undefined || passNotBefore === undefined || passExpiresAt === undefined) return undefined;
-  return { passName, passScope: JSON.parse(passScope) as string[], passSeconds, passNotBefore, passExpiresAt, passId };
+  return { passName, passScope: JSON.parse(passScope) as string[], passSeconds, passNotBefore, passExpiresAt, passId, ...(passQuota === undefined ? {} : { passQuota }) };
 }
 
 function toItem(receipt: Receipt): Record<string, AttributeValue> {

@@ -79,6 +79,7 @@ const RECEIPT_STORE_METHODS = [
   'recordPass',
   'findPass',
   'revokedPasses',
+  'addPassUses',
 ] as const satisfies ReadonlyArray<keyof ReceiptRows>;
 
 /** Both ports the receipt table serves (DynamoReceiptStore implements them). */

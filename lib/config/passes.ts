@@ -16,6 +16,8 @@ export type ResolvedPasses = Omit<PassesConfig, 'siteId'> & { readonly signingKe
 /** A pass's scope stays small: it travels in every pass (and the 402 that advertises it). */
 const MAX_SCOPE_PATTERNS = 8;
 const MAX_PASSES = 8;
+/** A larger quota is no limit at all: 10 million requests in a pass of at most 31 days is ~4 a second throughout. */
+const MAX_PASS_QUOTA = 10_000_000;
 /** Paths the edge answers itself (pass sales); no route may price them. */
 const RESERVED_PREFIX = '/.well-known/x402/';
 const KID = /^[A-Za-z0-9_-]{1,64}$/;
@@ -93,18 +95,25 @@ function resolveOffer(problems: Problems, raw: unknown, routes: readonly Resolve
 
   const scope = resolveScope(problems, `${where}.routes`, offer.routes, routes);
 
-  if (offer.quota !== undefined) {
-    if (typeof offer.quota !== 'number' || !Number.isSafeInteger(offer.quota) || offer.quota < 1) {
-      problems.add(`${where}.quota`, offer.quota, 'must be a positive integer (requests per pass)', 'e.g. 1000');
-    } else {
-      problems.add(`${where}.quota`, offer.quota, 'is not enforced by this version of cdk-x402 (docs/passes.md, "Quota", says how it would be counted and what it costs); a pass with a quota nobody counts would sell unlimited use', 'remove quota, or sell a shorter pass');
-    }
+  if (offer.quota !== undefined && (typeof offer.quota !== 'number' || !Number.isSafeInteger(offer.quota) || offer.quota < 1 || offer.quota > MAX_PASS_QUOTA)) {
+    problems.add(
+      `${where}.quota`,
+      offer.quota,
+      `must be an integer from 1 to ${MAX_PASS_QUOTA.toLocaleString('en-US')} (requests one pass allows, counted per pass at the edge; docs/passes.md, "Quota")`,
+      'e.g. 1000, or leave quota out for unlimited requests while the pass lasts',
+    );
   }
   if (offer.description !== undefined && (typeof offer.description !== 'string' || offer.description.length > 500)) {
     problems.add(`${where}.description`, offer.description, 'must be a string of at most 500 characters', 'shorten it');
   }
   if (problems.list.length > before || amount === undefined || !scope) return undefined;
-  return { name, price: (offer.price as string).trim(), durationSeconds, scope, ...(offer.description === undefined ? {} : { description: offer.description as string }) };
+  return {
+    name,
+    price: (offer.price as string).trim(),
+    durationSeconds,
+    scope,
+    ...(offer.quota === undefined ? {} : { quota: offer.quota as number }),
+    ...(offer.description === undefined ? {} : { description: offer.description as string }) };
 }
 
 /** Each scope pattern lies within one priced route, so a pass never opens a path that is not for sale. */

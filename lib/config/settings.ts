@@ -94,8 +94,9 @@ export interface PassOffer {
   /** Route patterns the pass opens; each must lie within a priced route of `routes`. */
   readonly routes: string[];
   /**
-   * Requests one pass allows. Designed (docs/passes.md) but not enforced yet: synth refuses it.
-   * @default - no quota
+   * Requests one pass allows, from 1 to 10,000,000. Counted per pass by the viewer-request without
+   * a table write on the request path, so it may be exceeded by a bounded few (docs/passes.md, "Quota").
+   * @default - no quota: unlimited requests while the pass lasts
    */
   readonly quota?: number;
   /**

@@ -68,3 +68,22 @@ describe('a paywall that sells passes', () => {
     expect(other.verifier!._edgeConfig.passes!.siteId).not.toBe(verifier._edgeConfig.passes!.siteId);
   });
 });
+
+describe('a pass with a quota', () => {
+  const { stack, paywall } = paywallStack({ ...PASS_PROPS, passes: [{ ...PASS_PROPS.passes[0], quota: 1000 }] });
+  const verifier = paywall.verifier!;
+  const template = Template.fromStack(stack);
+
+  it('bakes the quota into the offer the edge functions sell and count', () => {
+    expect(verifier._edgeConfig.passes!.offers).toEqual([expect.objectContaining({ name: 'day', quota: 1000 })]);
+  });
+
+  it("counts uses with the viewer-request's existing grant: the same four conditional actions on the table, no index, nothing more", () => {
+    const role = stack.resolve((verifier.viewerRequest.lambda.role!.node.defaultChild as never as { ref: string }).ref);
+    const table = { 'Fn::GetAtt': [stack.getLogicalId(paywall.receiptTable.table.node.defaultChild as never), 'Arn'] };
+    const policies = propertiesOf(template, 'AWS::IAM::Policy').filter((policy) => JSON.stringify(policy.Roles) === JSON.stringify([role]));
+    expect(policies.map((policy) => policy.PolicyDocument.Statement)).toEqual([
+      [{ Effect: 'Allow', Action: ['dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem'], Resource: table }],
+    ]);
+  });
+});

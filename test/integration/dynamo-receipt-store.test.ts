@@ -103,3 +103,30 @@ it('keeps a revocation list that concurrent revocations all land on, dropping th
   await Promise.all(['a', 'b', 'c', 'd', 'e'].map((id) => store.revokePass(id, now + 3600, now, at())));
   expect(await store.revokedPasses()).toEqual({ a: now + 3600, b: now + 3600, c: now + 3600, d: now + 3600, e: now + 3600 });
 });
+
+it("adds a container's flushed pass uses to the pass's counter row once per sequence, answering the counts, under concurrent containers", async () => {
+  const exp = 1_800_086_400;
+  expect(await store.addPassUses('jti-quota', 'container-a', 1, 3, exp)).toEqual({ uses: 3, containers: 1 });
+  expect(await store.addPassUses('jti-quota', 'container-b', 1, 2, exp)).toEqual({ uses: 5, containers: 2 });
+  // A flush sent again after its answer was lost (same sequence), and a late one (older sequence): not counted.
+  expect(await store.addPassUses('jti-quota', 'container-a', 1, 3, exp)).toBe('duplicate');
+  expect(await store.addPassUses('jti-quota', 'container-a', 2, 4, exp)).toEqual({ uses: 9, containers: 2 });
+  expect(await store.addPassUses('jti-quota', 'container-a', 1, 3, exp)).toBe('duplicate');
+  // Eight new containers at once: each lands once, and the last answer has the sums.
+  const answers = (await Promise.all(Array.from({ length: 8 }, (_, i) => store.addPassUses('jti-quota', `parallel-${i}`, 1, 10, exp)))) as Array<{ uses: number; containers: number }>;
+  expect(Math.max(...answers.map((a) => a.uses))).toBe(89);
+  expect(Math.max(...answers.map((a) => a.containers))).toBe(10);
+  expect(new Set(answers.map((a) => a.uses)).size).toBe(8);
+  const row = await store.find('#pass-uses:jti-quota');
+  expect(row).toMatchObject({ uses: 89, containers: 10, passExpiresAt: exp, 'f_container-a': 2 });
+  // Another pass has its own row.
+  expect(await store.addPassUses('jti-other', 'container-a', 1, 1, exp)).toEqual({ uses: 1, containers: 1 });
+});
+
+it('records the quota of a pass on its receipt row, and reads it back for a re-issue', async () => {
+  await store.reserve(reservedRow('pass-sale-quota'));
+  await store.markSettled('pass-sale-quota', '0x03', at());
+  const record = { passName: 'five', passScope: ['/articles/*'], passSeconds: 3600, passNotBefore: 1_800_000_000, passExpiresAt: 1_800_003_600, passId: 'jti-q', passQuota: 5 };
+  await store.recordPass('pass-sale-quota', record, at());
+  expect(await store.findPass('pass-sale-quota')).toEqual(record);
+});

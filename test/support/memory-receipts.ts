@@ -4,6 +4,7 @@ import type { PassRecord, PassRecordsPort } from '../../lambda/core/passes/schem
 import type { ReceiptStorePort } from '../../lambda/core/ports';
 import type { Receipt } from '../../lambda/core/receipt';
 import { passRecordOf } from '../../lambda/edge/dynamo-receipt-store';
+import { MemoryPassUsage } from './memory-pass-usage';
 
 /**
  * The receipt store's transitions over a Map, for unit tests of the pure paywall (the DynamoDB
@@ -78,6 +79,13 @@ export class MemoryReceipts implements ReceiptStorePort, PassRecordsPort {
   async revokedPasses() {
     this.check();
     return { ...this.revoked };
+  }
+
+  /** The pass counter rows. */
+  readonly usage = new MemoryPassUsage();
+  async addPassUses(passId: string, container: string, sequence: number, uses: number) {
+    this.check();
+    return this.usage.addPassUses(passId, container, sequence, uses);
   }
 
   private check(): void {

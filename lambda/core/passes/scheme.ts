@@ -9,6 +9,7 @@ import { compilePattern, matchRoute, type CompiledPattern } from '../routes';
 import { passExtension, passSalePath, passSaleRoute, PASS_HEADER, type AdvertisedPass } from './offers';
 import { assemblePassToken, claimsToBePass, passId, passSigningInput, PassVerifier, type PassClaims } from './token';
 import { priceToAtomicUnits } from '../price';
+import type { PassQuotas, PassUsagePort } from './quota';
 import type { PassRevocations, PassRevocationsPort } from './revocations';
 
 /** Signs pass tokens with the active key; lives only in the origin-facing functions. */
@@ -26,9 +27,11 @@ export interface PassRecord {
   readonly passNotBefore: number;
   readonly passExpiresAt: number;
   readonly passId: string;
+  /** The offer's quota when the pass was sold: a re-issued pass keeps it. */
+  readonly passQuota?: number;
 }
 
-export interface PassRecordsPort extends PassRevocationsPort {
+export interface PassRecordsPort extends PassRevocationsPort, PassUsagePort {
   /** Adds the pass to the settled receipt row of its payment. */
   recordPass(paymentId: string, record: PassRecord, at: string): Promise<void>;
   /** The pass recorded for a payment, if any. */
@@ -57,6 +60,8 @@ export class PassScheme {
     config: Pick<EdgeConfig, 'network' | 'asset'>,
     /** The viewer-request's copy of the revocation list; without it no pass is revoked. */
     private readonly revocations?: PassRevocations,
+    /** The viewer-request's use counts of passes with a quota; without it no quota is counted. */
+    private readonly quotas?: PassQuotas,
   ) {
     this.saleRoutes = passes.offers.map(passSaleRoute);
     this.verifier = new PassVerifier(passes.verifyKeys, passes.siteId);
@@ -94,7 +99,7 @@ export class PassScheme {
     return offers.length > 0 ? passExtension(offers) : undefined;
   }
 
-  /** A pass presented on a priced request: its claims when it opens this request, else why not. */
+  /** A pass presented on a priced request: its claims when it opens this request (counted as a use of its quota), else why not. */
   admit(token: string, routeIndex: number, method: string, path: string, nowSeconds: number): PassClaims | Rejection {
     const claims = this.verifier.verify(token, nowSeconds);
     if (isRejection(claims)) return claims;
@@ -103,6 +108,10 @@ export class PassScheme {
       return reject(402, Reasons.passOutOfScope, `the "${claims.pass}" pass opens ${claims.scope.join(', ')}, not ${method} ${path}`);
     }
     if (this.revocations?.isRevoked(claims.jti)) return reject(402, Reasons.passRevoked, `the publisher revoked this pass (${claims.jti}): buy a new one`);
+    // Last: only a request the pass opens is a use.
+    if (claims.quota !== undefined && this.quotas && !this.quotas.admit(claims.jti, claims.quota, claims.exp)) {
+      return reject(402, Reasons.passQuotaExhausted, `the "${claims.pass}" pass allows ${claims.quota} requests and they are used: buy a new one`);
+    }
     return claims;
   }
 
@@ -118,6 +127,7 @@ export class PassScheme {
       passNotBefore: nowSeconds,
       passExpiresAt: nowSeconds + offer.durationSeconds,
       passId: passId(paymentId),
+      ...(offer.quota === undefined ? {} : { passQuota: offer.quota }),
     };
     const claims: PassClaims = {
       iss: this.passes.siteId,
@@ -127,6 +137,7 @@ export class PassScheme {
       nbf: record.passNotBefore,
       exp: record.passExpiresAt,
       jti: record.passId,
+      ...(record.passQuota === undefined ? {} : { quota: record.passQuota }),
     };
     const signingInput = passSigningInput(signer.kid, claims);
     return { token: assemblePassToken(signingInput, await signer.sign(signingInput)), claims, record };

@@ -36,7 +36,7 @@ export interface PassClaims {
   readonly exp: number;
   /** Unique per purchase, derived from its payment id ({@link passId}). */
   readonly jti: string;
-  /** Requests the pass allows (designed, not enforced yet: docs/passes.md). */
+  /** Requests the pass allows, counted per `jti` by the viewer-request (lambda/core/passes/quota.ts). */
   readonly quota?: number;
 }
 

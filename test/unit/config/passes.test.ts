@@ -82,12 +82,21 @@ describe('x402:passes', () => {
     expect(onlyProblem(withPasses([{ ...DAY, routes: ['/api/premium-report'] }]), 'x402:passes["day"].routes').problem).toMatch(/no priced route/);
   });
 
-  it('refuses a price the asset cannot express, a bad name, a duplicate, and a quota (not enforced yet)', () => {
+  it('refuses a price the asset cannot express, a bad name and a duplicate', () => {
     expect(onlyProblem(withPasses([{ ...DAY, price: '$0.0000001' }]), 'x402:passes["day"].price').problem).toMatch(/7 decimals but the asset has only 6/);
     expect(onlyProblem(withPasses([{ ...DAY, name: 'Day Pass' }]), 'x402:passes').problem).toMatch(/lower-case/);
     expect(onlyProblem(withPasses([DAY, DAY]), 'x402:passes["day"]').problem).toMatch(/twice/);
-    expect(onlyProblem(withPasses([{ ...DAY, quota: 0 }]), 'x402:passes["day"].quota').problem).toMatch(/positive integer/);
-    expect(onlyProblem(withPasses([{ ...DAY, quota: 1000 }]), 'x402:passes["day"].quota').problem).toMatch(/not enforced/);
+  });
+
+  it('takes a quota of 1 to 10,000,000 requests per pass and refuses others, saying the bounds', () => {
+    expect(resolveX402Config(withPasses([{ ...DAY, quota: 1000 }])).passes?.offers[0].quota).toBe(1000);
+    expect(resolveX402Config(withPasses([{ ...DAY, quota: 10_000_000 }])).passes?.offers[0].quota).toBe(10_000_000);
+    expect(resolveX402Config(withPasses([DAY])).passes?.offers[0]).not.toHaveProperty('quota');
+    for (const quota of [0, -1, 1.5, 10_000_001, '1000'] as unknown as number[]) {
+      const { problem, fix } = onlyProblem(withPasses([{ ...DAY, quota }]), 'x402:passes["day"].quota');
+      expect(problem).toMatch(/integer from 1 to 10,000,000/);
+      expect(fix).toMatch(/leave quota out/);
+    }
   });
 
   it('refuses passes with the waf engine, saying why and what to use', () => {
