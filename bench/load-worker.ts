@@ -24,6 +24,8 @@ export interface LoadJob {
   readonly headers: Record<string, string>;
   /** One value of this header per request, in order (e.g. pre-signed `payment-signature` values). */
   readonly perRequestHeader?: { readonly name: string; readonly values: readonly string[] };
+  /** Each request its own path (`<path>-<n>`): a cache miss every time, whatever the side caches. */
+  readonly distinctPaths?: boolean;
   readonly connections: number;
   /** Seconds; or `amount` requests. */
   readonly durationSeconds?: number;
@@ -69,11 +71,16 @@ async function run(job: LoadJob): Promise<LoadResult> {
     method: job.method ?? 'GET',
     path: job.path,
     headers: job.headers,
-    ...(pool
+    ...(pool || job.distinctPaths
       ? {
           setupRequest: (req: autocannon.Request) => {
-            const value = pool.values[next++];
-            return { ...req, headers: value === undefined ? job.headers : { ...job.headers, [pool.name]: value } };
+            const n = next++;
+            const value = pool?.values[n];
+            return {
+              ...req,
+              ...(job.distinctPaths ? { path: `${job.path}-${n}` } : {}),
+              headers: value === undefined ? job.headers : { ...job.headers, [pool!.name]: value },
+            };
           },
         }
       : {}),

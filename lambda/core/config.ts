@@ -146,6 +146,13 @@ export interface PassesConfig {
   readonly verifyKeys: readonly { readonly kid: string; readonly jwk: PassPublicJwk }[];
   /** Only in the origin-facing functions' bundles (the viewer-request never signs). */
   readonly signingKey?: PassSigningKey;
+  /**
+   * How old a viewer-request container's copy of the revocation list may get before it reloads it:
+   * the bound on how long a revoked pass still opens routes. Synth leaves the default; the local
+   * edge's tests shorten it.
+   * @default REVOCATION_REFRESH_SECONDS (lambda/core/passes/revocations.ts)
+   */
+  readonly revocationRefreshSeconds?: number;
 }
 
 /** Per-container bounds on failing clients and payers (lambda/core/abuse-guard.ts). */

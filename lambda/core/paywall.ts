@@ -194,7 +194,7 @@ export class Paywall {
     this.passes =
       config.passes &&
       ports.passRecords &&
-      new PassScheme(config.passes, config, new PassRevocations(ports.passRecords, ports.clock, ports.log), new PassQuotas(ports.passRecords, ports.clock, ports.log));
+      new PassScheme(config.passes, config, new PassRevocations(ports.passRecords, ports.clock, ports.log, config.passes.revocationRefreshSeconds), new PassQuotas(ports.passRecords, ports.clock, ports.log));
     this.routes = compileRoutes({ ...config, routes: [...(this.passes?.saleRoutes ?? []), ...config.routes] });
     this.terms = this.routes.map((route) => routeTerms(route, config));
     const limits = config.abuseLimits ?? DEFAULT_ABUSE_LIMITS;

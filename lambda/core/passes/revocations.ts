@@ -24,11 +24,12 @@ export class PassRevocations {
     private readonly port: PassRevocationsPort,
     private readonly clock: Clock,
     private readonly log: LogSink,
+    private readonly refreshSeconds = REVOCATION_REFRESH_SECONDS,
   ) {}
 
   /** Whether the pass is on the list as last loaded; starts a reload when the copy is stale. */
   isRevoked(passId: string): boolean {
-    if (this.triedAt === undefined || this.clock() - this.triedAt >= REVOCATION_REFRESH_SECONDS * 1000) void this.reload();
+    if (this.triedAt === undefined || this.clock() - this.triedAt >= this.refreshSeconds * 1000) void this.reload();
     return Object.hasOwn(this.revoked, passId);
   }
 
