@@ -55,7 +55,7 @@ describe('the distribution an X402Paywall synthesizes, as the local edge reads i
     const { functions } = deployed.behaviors[0]!;
     expect(Object.keys(functions).sort()).toEqual(['origin-response', 'viewer-request']);
     expect(deployed.functions[functions['viewer-request']!.functionId]).toMatchObject({ handler: 'index.handler', timeoutSeconds: 5, memoryMb: 128 });
-    expect(deployed.functions[functions['origin-response']!.functionId]).toMatchObject({ handler: 'index.handler', timeoutSeconds: 30, memoryMb: 256 });
+    expect(deployed.functions[functions['origin-response']!.functionId]).toMatchObject({ handler: 'index.handler', timeoutSeconds: 30, memoryMb: 128 });
     expect(functions['viewer-request']!.includeBody).toBe(false);
   });
 
