@@ -2,6 +2,7 @@ import type { DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { HTTPFacilitatorClient, type FacilitatorConfig } from '@x402/core/http';
 import type { EdgeConfig } from '../core/config';
 import type { PassRecordsPort } from '../core/passes/scheme';
+import type { HeldPassesPort } from '../core/passes/sign-in';
 import type { Clock, LogSink, ReceiptStorePort } from '../core/ports';
 import { Paywall, type PaywallPorts } from '../core/paywall';
 import type { PaymentPrecheck } from '../core/precheck';
@@ -58,7 +59,7 @@ export function createEdgeRuntime(config: EdgeConfig, options: EdgeRuntimeOption
     clock: options.clock ?? Date.now,
     log,
     chain: config.chainRpc && jsonRpcChain(config.chainRpc.url),
-    ...(config.passes ? { passRecords: receipts } : {}),
+    ...(config.passes ? { passRecords: receipts, heldPasses: receipts } : {}),
     // Only the origin-facing bundles carry a signing key (lib/prebuilt-bundle.ts configForBundle).
     ...(signingKey ? { passSigner: passSigner(signingKey) } : {}),
   };
@@ -79,10 +80,11 @@ const RECEIPT_STORE_METHODS = [
   'recordPass',
   'findPass',
   'revokedPasses',
+  'heldPasses',
 ] as const satisfies ReadonlyArray<keyof ReceiptRows>;
 
 /** Both ports the receipt table serves (DynamoReceiptStore implements them). */
-type ReceiptRows = ReceiptStorePort & PassRecordsPort;
+type ReceiptRows = ReceiptStorePort & PassRecordsPort & HeldPassesPort;
 
 /**
  * The receipt store, made on its first call: loading the AWS SDK is tens of ms of a cold start,

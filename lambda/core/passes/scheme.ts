@@ -98,12 +98,17 @@ export class PassScheme {
   admit(token: string, routeIndex: number, method: string, path: string, nowSeconds: number): PassClaims | Rejection {
     const claims = this.verifier.verify(token, nowSeconds);
     if (isRejection(claims)) return claims;
+    return this.refusal(claims, routeIndex, method, path) ?? claims;
+  }
+
+  /** Why a pass this site issued (a verified token, or one recorded for a signed-in payer) does not open this request, if it does not. */
+  refusal(pass: Pick<PassClaims, 'pass' | 'scope' | 'jti'>, routeIndex: number, method: string, path: string): Rejection | undefined {
     if (this.offerAt(routeIndex)) return reject(402, Reasons.passOutOfScope, 'a pass does not buy a pass: pay for it with an x402 payment');
-    if (matchRoute(this.compiledScope(claims.scope), method, path).kind !== 'priced') {
-      return reject(402, Reasons.passOutOfScope, `the "${claims.pass}" pass opens ${claims.scope.join(', ')}, not ${method} ${path}`);
+    if (matchRoute(this.compiledScope(pass.scope), method, path).kind !== 'priced') {
+      return reject(402, Reasons.passOutOfScope, `the "${pass.pass}" pass opens ${pass.scope.join(', ')}, not ${method} ${path}`);
     }
-    if (this.revocations?.isRevoked(claims.jti)) return reject(402, Reasons.passRevoked, `the publisher revoked this pass (${claims.jti}): buy a new one`);
-    return claims;
+    if (this.revocations?.isRevoked(pass.jti)) return reject(402, Reasons.passRevoked, `the publisher revoked this pass (${pass.jti}): buy a new one`);
+    return undefined;
   }
 
   /**
