@@ -9,6 +9,7 @@ import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import type { EdgeConfig } from '../../../lambda/core/config';
 import { decodeHandoff, PENDING_SETTLEMENT_HEADER } from '../../../lambda/core/handoff';
 import { PassScheme, type PassSignerPort } from '../../../lambda/core/passes/scheme';
+import { ExactEvmPrecheck } from '../../../lambda/core/precheck';
 import { Paywall, type OriginRequestOutcome, type PaywallRequest, type ViewerOutcome } from '../../../lambda/core/paywall';
 import { passSigner } from '../../../lambda/edge/pass-signer';
 import { testEdgeConfig } from '../../support/config';
@@ -42,7 +43,7 @@ function setup(options: { signer?: PassSignerPort; clock?: () => number } = {}) 
     passSigner: options.signer ?? passSigner(PASSES.signingKey!),
     clock: options.clock ?? Date.now,
     log: (line) => log.push(line),
-  });
+  }, new ExactEvmPrecheck(config));
   return { paywall, receipts, calls, log };
 }
 
