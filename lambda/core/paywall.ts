@@ -15,7 +15,7 @@ import { IN_DOUBT_REASONS, MAX_RESERVATIONS, paymentIdOf, type Receipt } from '.
 import { passSalePath } from './passes/offers';
 import { PassRevocations } from './passes/revocations';
 import { PassScheme, type PassRecordsPort, type PassSignerPort } from './passes/scheme';
-import { HeldPasses, PassSignIn, SIGN_IN_HEADER, type HeldPassesPort } from './passes/sign-in';
+import { HeldPasses, PassSignIn, SIGN_IN_HEADER, type HeldPassesPort, type SignInVerifier } from './passes/sign-in';
 import { isRejection, methodNotAllowed, oneLine, reasonCode, reject, Reasons, type Rejection } from './rejection';
 import { challengeBody, paymentRequiredV2, requirementsV1, resourceOrigin, resourcePath, resourceUrl, routeTerms, type RouteTerms } from './requirements';
 import { canonicalPath, compileRoutes, matchRoute, originPath, type CompiledRoute } from './routes';
@@ -86,7 +86,7 @@ export interface PaywallPorts {
   readonly passRecords?: PassRecordsPort;
   /** Wired exactly when `config.passes.signingKey` is set: the origin-facing functions only. */
   readonly passSigner?: PassSignerPort;
-  /** Passes: where a signed-in payer's passes are looked up (the viewer-request); without it, no sign-in is offered. */
+  /** Passes: where a signed-in payer's passes are looked up (the viewer-request, with a sign-in verifier); without it, no sign-in is offered. */
   readonly heldPasses?: HeldPassesPort;
 }
 
@@ -194,9 +194,12 @@ export class Paywall {
     private readonly config: EdgeConfig,
     private readonly ports: PaywallPorts,
     private readonly precheck: PaymentPrecheck = NO_PRECHECK,
+    /** The viewer side's check of a sign-in-with-x proof (passes/sign-in-proof.ts); without it no sign-in is offered. */
+    signInVerifier?: SignInVerifier,
   ) {
     this.passes = config.passes && ports.passRecords && new PassScheme(config.passes, config, new PassRevocations(ports.passRecords, ports.clock, ports.log));
-    this.signIn = this.passes && ports.heldPasses && new PassSignIn(this.passes, new HeldPasses(ports.heldPasses, ports.clock, ports.log), config.network, ports.clock);
+    this.signIn =
+      this.passes && ports.heldPasses && signInVerifier && new PassSignIn(this.passes, new HeldPasses(ports.heldPasses, ports.clock, ports.log), config.network, ports.clock, signInVerifier);
     this.routes = compileRoutes({ ...config, routes: [...(this.passes?.saleRoutes ?? []), ...config.routes] });
     this.terms = this.routes.map((route) => routeTerms(route, config));
     const limits = config.abuseLimits ?? DEFAULT_ABUSE_LIMITS;

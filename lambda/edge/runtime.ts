@@ -2,7 +2,7 @@ import type { DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { HTTPFacilitatorClient, type FacilitatorConfig } from '@x402/core/http';
 import type { EdgeConfig } from '../core/config';
 import type { PassRecordsPort } from '../core/passes/scheme';
-import type { HeldPassesPort } from '../core/passes/sign-in';
+import type { HeldPassesPort, SignInVerifier } from '../core/passes/sign-in';
 import type { Clock, LogSink, ReceiptStorePort } from '../core/ports';
 import { Paywall, type PaywallPorts } from '../core/paywall';
 import type { PaymentPrecheck } from '../core/precheck';
@@ -23,6 +23,8 @@ export interface EdgeRuntimeOptions {
    * payment is admitted. The origin-facing entries leave it out, and with it libsecp256k1's WASM.
    */
   readonly precheck?: PaymentPrecheck;
+  /** The viewer side's sign-in-with-x proof check (`signedInPayer`); default none, and no sign-in is offered (it too needs the WASM). */
+  readonly signInVerifier?: SignInVerifier;
   /** Only for measurement (bench/): wraps the real ports, e.g. with timers. */
   readonly wrapPorts?: (ports: PaywallPorts) => PaywallPorts;
 }
@@ -63,7 +65,7 @@ export function createEdgeRuntime(config: EdgeConfig, options: EdgeRuntimeOption
     // Only the origin-facing bundles carry a signing key (lib/prebuilt-bundle.ts configForBundle).
     ...(signingKey ? { passSigner: passSigner(signingKey) } : {}),
   };
-  const paywall = new Paywall(config, options.wrapPorts ? options.wrapPorts(ports) : ports, options.precheck);
+  const paywall = new Paywall(config, options.wrapPorts ? options.wrapPorts(ports) : ports, options.precheck, options.signInVerifier);
   return cloudFrontHandlers(paywall, log);
 }
 

@@ -11,6 +11,7 @@ import type { EdgeConfig } from '../../../lambda/core/config';
 import { decodeHandoff, PENDING_SETTLEMENT_HEADER } from '../../../lambda/core/handoff';
 import type { PassRecord } from '../../../lambda/core/passes/scheme';
 import { SIGN_IN_WITH_X } from '../../../lambda/core/passes/sign-in';
+import { signedInPayer } from '../../../lambda/core/passes/sign-in-proof';
 import { Paywall, type PaywallRequest, type ViewerOutcome } from '../../../lambda/core/paywall';
 import { newPassKeyPair } from '../../../local/pass-key';
 import { testEdgeConfig } from '../../support/config';
@@ -42,7 +43,7 @@ function setup(held: () => Promise<readonly PassRecord[]> = async () => [HELD]) 
     heldPasses: { heldPasses: (payer) => (queries.push(payer), held()) },
     clock: Date.now,
     log: (line) => log.push(line),
-  });
+  }, undefined, signedInPayer);
   return { paywall, calls, queries, log };
 }
 
