@@ -9,6 +9,7 @@ import { Argument, Command, CommanderError, Option } from 'commander';
 import { packageRoot } from '../lib/package-root';
 import { DEFAULT_REFERENCE_STACK_NAME } from '../lib/config/context-keys';
 import { defaultClients, Session, type CliDeps, type TargetOptions } from './context';
+import { agentPlan, formatAgentPlan } from './agent';
 import { CliError, ExitCode, type ExitCodeValue } from './errors';
 import { json, parseDuration, parseTime } from './format';
 import { createPassKey, formatCreatedPassKey, formatRetiredPassKey, formatRevokedPass, PASS_KEY_REGION, retirePassKey, revokePass } from './pass-key';
@@ -229,6 +230,35 @@ export function buildProgram(deps: CliDeps, setExit: (code: ExitCodeValue) => vo
       const s = session(opts);
       const revoked = await revokePass(s, opts);
       s.out(opts.json ? json(revoked) : formatRevokedPass(revoked));
+      setExit(ExitCode.ok);
+    });
+
+  program
+    .command('agent')
+    .summary('plan (and buy) a pass as an agent')
+    .description('The agent side of passes (x402:passes), for the site\'s readers, not its publisher.')
+    .command('plan')
+    .description(
+      'Reads the 402 of --url and prints, for --reads planned reads (over --period, if given), what paying per request costs and what each advertised pass costs ' +
+        '(a pass shorter than the period is counted as often as it must be bought), cheapest first. With --buy, buys the cheapest way when it is a pass, ' +
+        'with the official x402 client, and prints the pass token. No AWS call.',
+    )
+    .requiredOption('--url <url>', 'a priced URL whose 402 advertises the passes (x402 v2)')
+    .requiredOption('--reads <n>', 'reads planned of resources like this one')
+    .option('--period <duration>', 'over how long the reads are spread (30m, 12h, 7d): a pass must last it or be bought again (default: one pass suffices)')
+    .option('--buy', 'buy the pass when it is the cheaper way (needs --key-env)')
+    .option('--key-env <variable>', 'environment variable holding the payer\'s private key (0x + 64 hex digits), for --buy')
+    .option('--json', 'print one JSON document on stdout (progress stays on stderr)')
+    .option('-q, --quiet', 'no progress on stderr')
+    .addHelpText('after', `\nExamples:\n  cdk-x402 agent plan --url https://example.com/articles/one --reads 500 --period 1d\n  cdk-x402 agent plan --url https://example.com/articles/one --reads 500 --buy --key-env AGENT_KEY\n${EXIT_CODES_HELP}`)
+    .action(async (opts) => {
+      const reads = Number(opts.reads);
+      if (!Number.isSafeInteger(reads) || reads < 1) throw new CliError(`--reads ${JSON.stringify(opts.reads)} is not a positive integer`, ExitCode.usage);
+      if (opts.buy && !opts.keyEnv) throw new CliError('--buy needs --key-env: the variable that holds the paying key', ExitCode.usage, 'add --key-env AGENT_KEY (and export AGENT_KEY=0x...)');
+      const periodSeconds = opts.period === undefined ? undefined : Math.ceil(parseDuration(opts.period, '--period') / 1000);
+      const progress = (text: string) => (opts.quiet ? undefined : deps.io.stderr(`${text}\n`));
+      const result = await agentPlan({ url: opts.url, reads, periodSeconds, buyWithKeyFrom: opts.buy ? opts.keyEnv : undefined }, deps.env, progress);
+      deps.io.stdout(opts.json ? json(result) : formatAgentPlan(result));
       setExit(ExitCode.ok);
     });
 

@@ -137,6 +137,8 @@ export class EdgeVerifier extends Construct {
     }
     const originFacing = [this.originResponse, ...(this.originRequest ? [this.originRequest] : [])];
     props.receiptTable.grantReserve(this.viewerRequest);
+    // Pass holders who kept no token sign in with x: their passes are looked up by payer.
+    if (config.passes) props.receiptTable.grantHeldPassLookup(this.viewerRequest);
     for (const fn of originFacing) {
       props.receiptTable.grantTransition(fn);
       props.receiptTable.grantHandoffKeyRead(fn);

@@ -111,6 +111,15 @@ export class ReceiptTable extends Construct {
   }
 
   /**
+   * What the viewer-request does when a pass holder signs in with x: query the payer's receipts for
+   * the passes they bought (`dynamodb:Query` on the `byPayer` index only, not on the table or other indexes).
+   */
+  grantHeldPassLookup(grantee: iam.IGrantable): iam.Grant {
+    const arn = this.tableArnFor(principalConstruct(grantee) ?? this);
+    return iam.Grant.addToPrincipal({ grantee, actions: ['dynamodb:Query'], resourceArns: [`${arn}/index/${RECEIPT_INDEXES.byPayer.name}`] });
+  }
+
+  /**
    * What the waf engine's settlement ingestion does (lambda/ingest): conditional upserts of
    * settlement rows and of its checkpoint row (`dynamodb:UpdateItem`), and reading the checkpoint
    * (`dynamodb:GetItem`), on the table only.

@@ -1,14 +1,4 @@
-import { x402Client } from '@x402/core/client';
-import { toClientEvmSigner } from '@x402/evm';
-import { registerExactEvmScheme } from '@x402/evm/exact/client';
-import type { PrivateKeyAccount } from 'viem';
-
-/** The official x402 client paying as `account`, with its default v2 and v1 EVM networks. */
-export function officialClientFor(account: PrivateKeyAccount): x402Client {
-  const client = new x402Client();
-  registerExactEvmScheme(client, { signer: toClientEvmSigner(account) });
-  return client;
-}
+export { officialClientFor } from '../cli/agent';
 
 /** A fetch that remembers the last payment header it sent (to show that a replay is refused). */
 export function recordingFetch(): { fetch: typeof fetch; lastPaymentHeader: () => string | undefined } {

@@ -9,11 +9,14 @@ import { officialClientFor, recordingFetch } from './agent';
 import { edgeBundle } from './bundle-edge';
 import { startLocalStack } from './stack';
 import { formatAtomicUnits } from '../lambda/core/price';
+import { offeredPasses, perRequestPrice, planReads } from '../cli/pass-plan';
 
 const started = Date.now();
 /** The pass the demo sells, and how many articles the agent reads with it. */
 const DAY_PASS = { name: 'day', price: '$0.05', duration: '24h', routes: ['/articles/*'], description: 'Every article for a day' };
 const READS_WITH_PASS = 20;
+/** The reads the agent plans for the day, which decide whether the pass is worth buying. */
+const PLANNED_READS = 500;
 const step = (title: string) => console.log(`\n━━ ${title}`);
 const show = (label: string, value: unknown) => console.log(`   ${label.padEnd(22)} ${typeof value === 'string' ? value : JSON.stringify(value)}`);
 const usdc = (atomic: bigint) => `${formatAtomicUnits(atomic.toString(), 6)} USDC`;
@@ -82,6 +85,11 @@ async function main(): Promise<void> {
     const replay = await again();
     show('status', `${replay.status} ${(await replay.json()).error}`);
     check(replay.status === 402, 'then refused: a payment is charged once and redelivered at most once');
+
+    step(`Agent plans ${PLANNED_READS} reads today: a pass, or pay per request? (what cdk-x402 agent plan prints)`);
+    const plan = planReads({ reads: PLANNED_READS, periodSeconds: 86_400 }, perRequestPrice(terms.accepts), offeredPasses(terms.extensions));
+    for (const option of plan.options) show(option.way === 'pass' ? `pass "${option.pass}"` : 'per request', `${usdc(BigInt(option.total))} in ${option.payments} payment(s)`);
+    check(plan.best.way === 'pass' && plan.best.pass === DAY_PASS.name, `the ${DAY_PASS.duration} pass is the cheaper way`);
 
     const passUrl = `${stack.edge.url}/.well-known/x402/pass/${DAY_PASS.name}`;
     step(`Agent buys a ${DAY_PASS.duration} pass (${DAY_PASS.price}) at ${passUrl}, with the same official client`);

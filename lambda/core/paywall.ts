@@ -16,6 +16,7 @@ import { passSalePath } from './passes/offers';
 import { PassQuotas } from './passes/quota';
 import { PassRevocations } from './passes/revocations';
 import { PassScheme, type PassRecordsPort, type PassSignerPort } from './passes/scheme';
+import { HeldPasses, PassSignIn, SIGN_IN_HEADER, type HeldPassesPort, type SignInVerifier } from './passes/sign-in';
 import { isRejection, methodNotAllowed, oneLine, reasonCode, reject, Reasons, type Rejection } from './rejection';
 import { challengeBody, paymentRequiredV2, requirementsV1, resourceOrigin, resourcePath, resourceUrl, routeTerms, type RouteTerms } from './requirements';
 import { canonicalPath, compileRoutes, matchRoute, originPath, type CompiledRoute } from './routes';
@@ -86,6 +87,8 @@ export interface PaywallPorts {
   readonly passRecords?: PassRecordsPort;
   /** Wired exactly when `config.passes.signingKey` is set: the origin-facing functions only. */
   readonly passSigner?: PassSignerPort;
+  /** Passes: where a signed-in payer's passes are looked up (the viewer-request, with a sign-in verifier); without it, no sign-in is offered. */
+  readonly heldPasses?: HeldPassesPort;
 }
 
 /** Seconds a client should wait before retrying after a dependency failed. */
@@ -184,17 +187,23 @@ export class Paywall {
   private simulationDownUntil = 0;
   /** Passes on sale (`config.passes`): their sale routes come first in {@link routes}. */
   private readonly passes: PassScheme | undefined;
+  /** Sign in with x for pass holders: wired with `ports.heldPasses`. */
+  private readonly signIn: PassSignIn | undefined;
 
   /** `precheck`: only for the viewer-request side (lambda/core/precheck.ts); without one, a payment is never admitted. */
   constructor(
     private readonly config: EdgeConfig,
     private readonly ports: PaywallPorts,
     private readonly precheck: PaymentPrecheck = NO_PRECHECK,
+    /** The viewer side's check of a sign-in-with-x proof (passes/sign-in-proof.ts); without it no sign-in is offered. */
+    signInVerifier?: SignInVerifier,
   ) {
     this.passes =
       config.passes &&
       ports.passRecords &&
       new PassScheme(config.passes, config, new PassRevocations(ports.passRecords, ports.clock, ports.log, config.passes.revocationRefreshSeconds), new PassQuotas(ports.passRecords, ports.clock, ports.log));
+    this.signIn =
+      this.passes && ports.heldPasses && signInVerifier && new PassSignIn(this.passes, new HeldPasses(ports.heldPasses, ports.clock, ports.log), config.network, ports.clock, signInVerifier);
     this.routes = compileRoutes({ ...config, routes: [...(this.passes?.saleRoutes ?? []), ...config.routes] });
     this.terms = this.routes.map((route) => routeTerms(route, config));
     const limits = config.abuseLimits ?? DEFAULT_ABUSE_LIMITS;
@@ -217,7 +226,8 @@ export class Paywall {
     const paymentHeader = findPaymentHeader((name) => request.header(name));
     // A payment wins over a pass: the client is paying (again), maybe because its pass ran out.
     const pass = paymentHeader === undefined ? this.passes?.presented((name) => request.header(name)) : undefined;
-    const eligible = request.header(this.config.eligibilityHeader) === 'true' || paymentHeader !== undefined || pass !== undefined;
+    const signIn = paymentHeader === undefined && pass === undefined && this.signIn ? request.header(SIGN_IN_HEADER) : undefined;
+    const eligible = request.header(this.config.eligibilityHeader) === 'true' || paymentHeader !== undefined || pass !== undefined || signIn !== undefined;
 
     const path = canonicalPath(request.uri);
     if (path === undefined) {
@@ -242,6 +252,7 @@ export class Paywall {
     const resource = resourceUrl(request.host, path);
 
     if (pass !== undefined) return this.admitPass(pass, request.method, path, routeIndex, terms, resource);
+    if (signIn !== undefined) return this.admitSignIn(signIn, request.method, path, routeIndex, terms, resource);
     if (paymentHeader === undefined) {
       this.metric({ [Metrics.paymentRequired]: 1 }, { [MetricDimensions.route]: terms.route.pattern });
       return this.refuse(reject(402, Reasons.paymentRequired, ''), terms, resource);
@@ -565,11 +576,22 @@ export class Paywall {
   private admitPass(token: string, method: string, path: string, routeIndex: number, terms: RouteTerms, resource: string): ViewerOutcome {
     const claims = this.passes!.admit(token, routeIndex, method, path, Math.floor(this.ports.clock() / 1000));
     if (isRejection(claims)) return this.refuse(claims, terms, resource);
+    return this.forwardWithPass(claims.jti, claims.sub, path, routeIndex, terms);
+  }
+
+  /** A sign-in-with-x proof on a priced route: admitted as the signed-in payer's pass (one table query per payer per minute and container). */
+  private async admitSignIn(header: string, method: string, path: string, routeIndex: number, terms: RouteTerms, resource: string): Promise<ViewerOutcome> {
+    const admitted = await this.signIn!.admit(header, routeIndex, method, path, resource);
+    if (isRejection(admitted)) return this.refuse(admitted, terms, resource);
+    return this.forwardWithPass(admitted.passId, admitted.payer, path, routeIndex, terms);
+  }
+
+  private forwardWithPass(passId: string, payer: string, path: string, routeIndex: number, terms: RouteTerms): ViewerOutcome {
     this.metric({ [Metrics.passRequests]: 1 }, { [MetricDimensions.route]: terms.route.pattern });
     return {
       kind: 'forward',
       uri: originPath(path),
-      setHeaders: { [PENDING_SETTLEMENT_HEADER]: encodeHandoff({ kind: 'pass', routeIndex, passId: claims.jti, payer: claims.sub }) },
+      setHeaders: { [PENDING_SETTLEMENT_HEADER]: encodeHandoff({ kind: 'pass', routeIndex, passId, payer }) },
     };
   }
 
@@ -720,12 +742,18 @@ export class Paywall {
       const isChallenge = rejection.reason === Reasons.paymentRequired;
       if (rejection.status === 402) {
         headers[PaymentHeaders.required] = encodePaymentRequiredHeader(
-          paymentRequiredV2(terms, resource, isChallenge ? undefined : rejection.reason, this.passes?.challenge(resourcePath(resource), resourceOrigin(resource))),
+          paymentRequiredV2(terms, resource, isChallenge ? undefined : rejection.reason, this.passExtensions(resource)),
         );
       }
       body = challengeBody(terms, this.config, resource, rejection.reason, isChallenge ? undefined : rejection.message);
     }
     return { kind: 'respond', response: { status: rejection.status, headers, body: JSON.stringify(body) } };
+  }
+
+  /** The 402's offers besides `accepts`: the passes that open the resource and, for their holders, sign-in. */
+  private passExtensions(resource: string): Record<string, unknown> | undefined {
+    const offers = this.passes?.challenge(resourcePath(resource), resourceOrigin(resource));
+    return offers && this.signIn ? { ...offers, ...this.signIn.challenge(resource) } : offers;
   }
 
   private metric(values: Partial<Record<MetricName, number>>, dimensions: Record<string, string>): void {

@@ -92,6 +92,13 @@ export const Reasons = {
   passRevoked: 'pass_revoked',
   /** The pass was paid for (receipt recorded) but could not be signed: present the same payment again. */
   passSigningUnavailable: 'pass_signing_unavailable',
+  /**
+   * Sign in with x (lambda/core/passes/sign-in.ts): the header is not a proof; other refusals of a
+   * proof carry the package's own codes (`invalid_siwx_domain_mismatch`, `invalid_siwx_expired`, ...).
+   */
+  signInMalformed: 'invalid_siwx_header',
+  /** A valid proof, but the wallet holds no valid pass of this site that opens the request. */
+  signInNoPass: 'sign_in_no_pass',
   unexpectedVerifyError: 'unexpected_verify_error',
   /** x402 SDK: the payer's balance is below the authorized value. */
   insufficientBalance: 'invalid_exact_evm_insufficient_balance',

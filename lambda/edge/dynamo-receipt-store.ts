@@ -3,6 +3,7 @@ import {
   DeleteItemCommand,
   GetItemCommand,
   PutItemCommand,
+  QueryCommand,
   UpdateItemCommand,
   type AttributeValue,
   type PutItemCommandInput,
@@ -12,8 +13,9 @@ import { randomBytes } from 'node:crypto';
 import { HANDOFF_KEY_BYTES } from '../core/handoff-seal';
 import type { PassUsage } from '../core/passes/quota';
 import type { PassRecord, PassRecordsPort } from '../core/passes/scheme';
+import type { HeldPassesPort } from '../core/passes/sign-in';
 import type { ReceiptStorePort } from '../core/ports';
-import { HANDOFF_KEY_ID, MAX_RESERVATIONS, PASS_REVOCATIONS_ID, PASS_USES_PREFIX, RECEIPT_PARTITION_KEY, type Receipt, type ReceiptStatus } from '../core/receipt';
+import { HANDOFF_KEY_ID, MAX_RESERVATIONS, PASS_REVOCATIONS_ID, PASS_USES_PREFIX, RECEIPT_INDEXES, RECEIPT_PARTITION_KEY, type Receipt, type ReceiptStatus } from '../core/receipt';
 
 /** What `cdk-x402 reconcile` found on chain for a row the edge left in doubt. */
 export type ReconciledStatus = { readonly status: 'settled'; readonly txHash: string } | { readonly status: 'released' };
@@ -22,7 +24,7 @@ export type ReconciledStatus = { readonly status: 'settled'; readonly txHash: st
  * Receipt rows in DynamoDB. Each transition is conditional on the current status, so a replayed
  * nonce cannot be reserved twice and a settled row can never be released or failed afterwards.
  */
-export class DynamoReceiptStore implements ReceiptStorePort, PassRecordsPort {
+export class DynamoReceiptStore implements ReceiptStorePort, PassRecordsPort, HeldPassesPort {
   constructor(
     private readonly client: Pick<DynamoDBClient, 'send'>,
     private readonly tableName: string,
@@ -219,6 +221,42 @@ export class DynamoReceiptStore implements ReceiptStorePort, PassRecordsPort {
     }
   }
 
+  /**
+   * The passes on `payer`'s receipts since `sinceIso` that expire after `nowSeconds`: a query of the
+   * `byPayer` index (the payer's receipts of the last 31 days, pass or not, are read and filtered:
+   * at most {@link MAX_HELD_PASS_PAGES} pages of 1 MB; a payer with more finds the newest first).
+   */
+  async heldPasses(payer: string, sinceIso: string, nowSeconds: number): Promise<readonly PassRecord[]> {
+    const index = RECEIPT_INDEXES.byPayer;
+    const passes: PassRecord[] = [];
+    let start: Record<string, AttributeValue> | undefined;
+    for (let page = 0; page < MAX_HELD_PASS_PAGES; page++) {
+      const { Items, LastEvaluatedKey } = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: index.name,
+          KeyConditionExpression: '#payer = :payer AND #createdAt >= :since',
+          FilterExpression: '#kind = :pass AND #passExpiresAt > :now',
+          ProjectionExpression: '#kind, #passName, #passScope, #passSeconds, #passNotBefore, #passExpiresAt, #passId, #passQuota',
+          ExpressionAttributeNames: {
+            '#payer': index.partitionKey, '#createdAt': index.sortKey, '#kind': 'kind', '#passName': 'passName', '#passScope': 'passScope',
+            '#passSeconds': 'passSeconds', '#passNotBefore': 'passNotBefore', '#passExpiresAt': 'passExpiresAt', '#passId': 'passId', '#passQuota': 'passQuota',
+          },
+          ExpressionAttributeValues: { ':payer': { S: payer }, ':since': { S: sinceIso }, ':pass': { S: 'pass' }, ':now': { N: String(nowSeconds) } },
+          ScanIndexForward: false,
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const item of Items ?? []) {
+        const record = passRecordOf(receiptFromItem(item));
+        if (record) passes.push(record);
+      }
+      if (!LastEvaluatedKey) break;
+      start = LastEvaluatedKey;
+    }
+    return passes;
+  }
+
   /** The revocation list (an eventually consistent read: the viewer-request reloads it every minute anyway). */
   async revokedPasses(): Promise<Readonly<Record<string, number>>> {
     const { Item } = await this.client.send(new GetItemCommand({ TableName: this.tableName, Key: this.key(PASS_REVOCATIONS_ID), ProjectionExpression: 'revoked' }));
@@ -351,6 +389,9 @@ export class DynamoReceiptStore implements ReceiptStorePort, PassRecordsPort {
     return { [RECEIPT_PARTITION_KEY]: { S: paymentId } };
   }
 }
+
+/** Pages of a payer's receipts a sign-in reads at most (each up to 1 MB, some thousands of rows). */
+export const MAX_HELD_PASS_PAGES = 3;
 
 /** The pass a receipt row records, if its pass was issued. */
 export function passRecordOf(row: Receipt): PassRecord | undefined {

@@ -2,6 +2,7 @@ import type { DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { HTTPFacilitatorClient, type FacilitatorConfig } from '@x402/core/http';
 import type { EdgeConfig } from '../core/config';
 import type { PassRecordsPort } from '../core/passes/scheme';
+import type { HeldPassesPort, SignInVerifier } from '../core/passes/sign-in';
 import type { Clock, LogSink, ReceiptStorePort } from '../core/ports';
 import { Paywall, type PaywallPorts } from '../core/paywall';
 import type { PaymentPrecheck } from '../core/precheck';
@@ -22,6 +23,8 @@ export interface EdgeRuntimeOptions {
    * payment is admitted. The origin-facing entries leave it out, and with it libsecp256k1's WASM.
    */
   readonly precheck?: PaymentPrecheck;
+  /** The viewer side's sign-in-with-x proof check (`signedInPayer`); default none, and no sign-in is offered (it too needs the WASM). */
+  readonly signInVerifier?: SignInVerifier;
   /** Only for measurement (bench/): wraps the real ports, e.g. with timers. */
   readonly wrapPorts?: (ports: PaywallPorts) => PaywallPorts;
 }
@@ -58,11 +61,11 @@ export function createEdgeRuntime(config: EdgeConfig, options: EdgeRuntimeOption
     clock: options.clock ?? Date.now,
     log,
     chain: config.chainRpc && jsonRpcChain(config.chainRpc.url),
-    ...(config.passes ? { passRecords: receipts } : {}),
+    ...(config.passes ? { passRecords: receipts, heldPasses: receipts } : {}),
     // Only the origin-facing bundles carry a signing key (lib/prebuilt-bundle.ts configForBundle).
     ...(signingKey ? { passSigner: passSigner(signingKey) } : {}),
   };
-  const paywall = new Paywall(config, options.wrapPorts ? options.wrapPorts(ports) : ports, options.precheck);
+  const paywall = new Paywall(config, options.wrapPorts ? options.wrapPorts(ports) : ports, options.precheck, options.signInVerifier);
   return cloudFrontHandlers(paywall, log);
 }
 
@@ -80,10 +83,11 @@ const RECEIPT_STORE_METHODS = [
   'findPass',
   'revokedPasses',
   'addPassUses',
+  'heldPasses',
 ] as const satisfies ReadonlyArray<keyof ReceiptRows>;
 
 /** Both ports the receipt table serves (DynamoReceiptStore implements them). */
-type ReceiptRows = ReceiptStorePort & PassRecordsPort;
+type ReceiptRows = ReceiptStorePort & PassRecordsPort & HeldPassesPort;
 
 /**
  * The receipt store, made on its first call: loading the AWS SDK is tens of ms of a cold start,

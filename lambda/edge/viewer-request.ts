@@ -1,3 +1,4 @@
+import { signedInPayer } from '../core/passes/sign-in-proof';
 import { ExactEvmPrecheck } from '../core/precheck';
 import { loadSecp256k1 } from '../core/secp256k1';
 import { bakedConfig } from './baked-config';
@@ -13,5 +14,5 @@ try {
 
 const config = bakedConfig();
 
-/** CloudFront viewer-request trigger: 402, or verify + reserve and forward. */
-export const handler = createEdgeRuntime(config, { precheck: new ExactEvmPrecheck(config) }).viewerRequest;
+/** CloudFront viewer-request trigger: 402, or verify + reserve (or admit a pass, or a signed-in pass holder) and forward. */
+export const handler = createEdgeRuntime(config, { precheck: new ExactEvmPrecheck(config), signInVerifier: signedInPayer }).viewerRequest;

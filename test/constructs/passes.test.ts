@@ -43,6 +43,17 @@ describe('a paywall that sells passes', () => {
     expect(readers[0].Roles).toEqual([role]);
   });
 
+  it('lets only the viewer-request query the receipts by payer (sign-in with x), on the byPayer index alone', () => {
+    const queries = (s: { Action: string | string[] }) => [s.Action].flat().includes('dynamodb:Query');
+    const policies = propertiesOf(template, 'AWS::IAM::Policy').filter((policy) => policy.PolicyDocument.Statement.some(queries));
+    expect(policies).toHaveLength(1);
+    expect(policies[0].Roles).toEqual([stack.resolve((verifier.viewerRequest.lambda.role!.node.defaultChild as never as { ref: string }).ref)]);
+    const table = { 'Fn::GetAtt': [stack.getLogicalId(paywall.receiptTable.table.node.defaultChild as never), 'Arn'] };
+    expect(policies[0].PolicyDocument.Statement.filter(queries)).toEqual([
+      { Effect: 'Allow', Action: 'dynamodb:Query', Resource: { 'Fn::Join': ['', [table, '/index/byPayer']] } },
+    ]);
+  });
+
   it('bakes public keys only into the viewer-request, and where the key is into the origin-request', () => {
     const keys = codeKeys(stack);
     const viewer = deployedCode(app, keys[idOf(stack, verifier.viewerRequest.lambda)]);

@@ -97,6 +97,28 @@ it('records a sold pass once on its settled row (kind pass, its terms) and reads
   await expect(store.recordPass('pass-sale', { ...record, passId: 'jti-2' }, at())).rejects.toThrow(/conditional/i);
 });
 
+it("finds a payer's unexpired passes on the byPayer index: not other payers', not plain payments, not expired or older receipts", async () => {
+  const holder = '0x1111111111111111111111111111111111111111';
+  const now = 1_800_000_000;
+  const sold = async (paymentId: string, payer: string, createdAt: string, passExpiresAt: number) => {
+    await store.reserve(reservedRow(paymentId, { payer, createdAt }));
+    await store.markSettled(paymentId, '0x03', at());
+    const record = { passName: 'day', passScope: ['/articles/*'], passSeconds: 86_400, passNotBefore: passExpiresAt - 86_400, passExpiresAt, passId: `jti-${paymentId}` };
+    await store.recordPass(paymentId, record, at());
+    return record;
+  };
+  const recent = new Date((now - 3600) * 1000).toISOString();
+  const valid = await sold('held-valid', holder, recent, now + 3600);
+  await sold('held-expired', holder, recent, now - 1);
+  await sold('held-old', holder, new Date((now - 40 * 86_400) * 1000).toISOString(), now + 3600);
+  await sold('held-other-payer', '0x2222222222222222222222222222222222222222', recent, now + 3600);
+  await store.reserve(reservedRow('held-plain', { payer: holder, createdAt: recent }));
+  await store.markSettled('held-plain', '0x04', at());
+  const since = new Date((now - 31 * 86_400) * 1000).toISOString();
+  expect(await store.heldPasses(holder, since, now)).toEqual([valid]);
+  expect(await store.heldPasses('0x3333333333333333333333333333333333333333', since, now)).toEqual([]);
+});
+
 it('keeps a revocation list that concurrent revocations all land on, dropping the entries of expired passes', async () => {
   const now = 1_800_000_000;
   await store.revokePass('expired', now - 1, now - 10, at());

@@ -103,16 +103,21 @@ export class PassScheme {
   admit(token: string, routeIndex: number, method: string, path: string, nowSeconds: number): PassClaims | Rejection {
     const claims = this.verifier.verify(token, nowSeconds);
     if (isRejection(claims)) return claims;
+    return this.refusal(claims, routeIndex, method, path) ?? claims;
+  }
+
+  /** Why a pass this site issued (a verified token, or one recorded for a signed-in payer) does not open this request, if it does not. */
+  refusal(pass: Pick<PassClaims, 'pass' | 'scope' | 'jti' | 'exp' | 'quota'>, routeIndex: number, method: string, path: string): Rejection | undefined {
     if (this.offerAt(routeIndex)) return reject(402, Reasons.passOutOfScope, 'a pass does not buy a pass: pay for it with an x402 payment');
-    if (matchRoute(this.compiledScope(claims.scope), method, path).kind !== 'priced') {
-      return reject(402, Reasons.passOutOfScope, `the "${claims.pass}" pass opens ${claims.scope.join(', ')}, not ${method} ${path}`);
+    if (matchRoute(this.compiledScope(pass.scope), method, path).kind !== 'priced') {
+      return reject(402, Reasons.passOutOfScope, `the "${pass.pass}" pass opens ${pass.scope.join(', ')}, not ${method} ${path}`);
     }
-    if (this.revocations?.isRevoked(claims.jti)) return reject(402, Reasons.passRevoked, `the publisher revoked this pass (${claims.jti}): buy a new one`);
+    if (this.revocations?.isRevoked(pass.jti)) return reject(402, Reasons.passRevoked, `the publisher revoked this pass (${pass.jti}): buy a new one`);
     // Last: only a request the pass opens is a use.
-    if (claims.quota !== undefined && this.quotas && !this.quotas.admit(claims.jti, claims.quota, claims.exp)) {
-      return reject(402, Reasons.passQuotaExhausted, `the "${claims.pass}" pass allows ${claims.quota} requests and they are used: buy a new one`);
+    if (pass.quota !== undefined && this.quotas && !this.quotas.admit(pass.jti, pass.quota, pass.exp)) {
+      return reject(402, Reasons.passQuotaExhausted, `the "${pass.pass}" pass allows ${pass.quota} requests and they are used: buy a new one`);
     }
-    return claims;
+    return undefined;
   }
 
   /**
