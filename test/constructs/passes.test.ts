@@ -89,12 +89,15 @@ describe('a pass with a quota', () => {
     expect(verifier._edgeConfig.passes!.offers).toEqual([expect.objectContaining({ name: 'day', quota: 1000 })]);
   });
 
-  it("counts uses with the viewer-request's existing grant: the same four conditional actions on the table, no index, nothing more", () => {
+  it("counts uses with the viewer-request's existing grant: the same four conditional actions on the table, and only the sign-in's Query of the byPayer index", () => {
     const role = stack.resolve((verifier.viewerRequest.lambda.role!.node.defaultChild as never as { ref: string }).ref);
     const table = { 'Fn::GetAtt': [stack.getLogicalId(paywall.receiptTable.table.node.defaultChild as never), 'Arn'] };
     const policies = propertiesOf(template, 'AWS::IAM::Policy').filter((policy) => JSON.stringify(policy.Roles) === JSON.stringify([role]));
     expect(policies.map((policy) => policy.PolicyDocument.Statement)).toEqual([
-      [{ Effect: 'Allow', Action: ['dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem'], Resource: table }],
+      [
+        { Effect: 'Allow', Action: ['dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem'], Resource: table },
+        { Effect: 'Allow', Action: 'dynamodb:Query', Resource: { 'Fn::Join': ['', [table, '/index/byPayer']] } },
+      ],
     ]);
   });
 });
