@@ -1,13 +1,18 @@
 import { x402Client } from '@x402/core/client';
 import { toClientEvmSigner } from '@x402/evm';
 import { registerExactEvmScheme } from '@x402/evm/exact/client';
+import { UptoEvmScheme } from '@x402/evm/upto/client';
 import type { PrivateKeyAccount } from 'viem';
 
-/** The official x402 client paying as `account`, with its default v2 and v1 EVM networks. */
+/**
+ * The official x402 client paying as `account`: `exact` on its default v2 and v1 EVM networks, and
+ * `upto` (Permit2; the account needs its one-time approval, `chain.approvePermit2`) on v2 EVM networks.
+ */
 export function officialClientFor(account: PrivateKeyAccount): x402Client {
+  const signer = toClientEvmSigner(account);
   const client = new x402Client();
-  registerExactEvmScheme(client, { signer: toClientEvmSigner(account) });
-  return client;
+  registerExactEvmScheme(client, { signer });
+  return client.register('eip155:*', new UptoEvmScheme(signer));
 }
 
 /** A fetch that remembers the last payment header it sent (to show that a replay is refused). */

@@ -1,19 +1,18 @@
 /**
  * The x402 `upto` scheme end to end on the local chain, with the official packages only: the
  * upto server builds its requirements from the local facilitator's `/supported`, the upto client
- * signs a Permit2 witness transfer for a maximum, and the local facilitator (over HTTP) verifies
- * it and settles the actual amount through LocalUptoPermit2Proxy and LocalPermit2 at their
- * canonical addresses.
+ * (as the demo agent's client in local/agent.ts registers it) signs a Permit2 witness transfer for
+ * a maximum, and the local facilitator (over HTTP) verifies it and settles the actual amount
+ * through LocalUptoPermit2Proxy and LocalPermit2 at their canonical addresses.
  */
-import { x402Client } from '@x402/core/client';
 import { HTTPFacilitatorClient } from '@x402/core/http';
 import { x402ResourceServer } from '@x402/core/server';
 import type { PaymentPayload, PaymentRequirements } from '@x402/core/types';
-import { toClientEvmSigner, x402UptoPermit2ProxyABI, type UptoPermit2Payload } from '@x402/evm';
-import { UptoEvmScheme as UptoClientScheme } from '@x402/evm/upto/client';
+import { x402UptoPermit2ProxyABI, type UptoPermit2Payload } from '@x402/evm';
 import { UptoEvmScheme as UptoServerScheme } from '@x402/evm/upto/server';
 import { getAddress, toFunctionSelector, type Address, type Hex, type PrivateKeyAccount } from 'viem';
 import { LOCAL_PERMIT2_ADDRESS, LOCAL_UPTO_PROXY_ADDRESS, startLocalChain, type LocalChain } from '../../local/chain';
+import { officialClientFor } from '../../local/agent';
 import { startLocalFacilitator, type LocalFacilitator } from '../../local/facilitator';
 
 const PAY_TO: Address = '0x000000000000000000000000000000000000bEEF';
@@ -45,9 +44,9 @@ async function approvedPayer(): Promise<PrivateKeyAccount> {
   return payer;
 }
 
+/** The demo agent's official client (exact and upto) signs for the maximum. */
 function sign(payer: PrivateKeyAccount, req = maxRequirements): Promise<PaymentPayload> {
-  const client = new x402Client().register(chain.network, new UptoClientScheme(toClientEvmSigner(payer)));
-  return client.createPaymentPayload({ x402Version: 2, resource: { url: 'http://127.0.0.1/metered' }, accepts: [req] });
+  return officialClientFor(payer).createPaymentPayload({ x402Version: 2, resource: { url: 'http://127.0.0.1/metered' }, accepts: [req] });
 }
 
 const authorizationOf = (p: PaymentPayload) => (p.payload as unknown as UptoPermit2Payload).permit2Authorization;
