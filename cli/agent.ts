@@ -7,6 +7,7 @@ import { x402Client } from '@x402/core/client';
 import { decodePaymentRequiredHeader } from '@x402/core/http';
 import { toClientEvmSigner } from '@x402/evm';
 import { registerExactEvmScheme } from '@x402/evm/exact/client';
+import { UptoEvmScheme } from '@x402/evm/upto/client';
 import { wrapFetchWithPayment } from '@x402/fetch';
 import { privateKeyToAccount } from 'viem/accounts';
 import type { PrivateKeyAccount } from 'viem';
@@ -14,11 +15,15 @@ import { CliError, ExitCode } from './errors';
 import { table } from './format';
 import { offeredPasses, perRequestPrice, planReads, type Plan } from './pass-plan';
 
-/** The official x402 client paying as `account`, with its default v2 and v1 EVM networks. */
+/**
+ * The official x402 client paying as `account`: `exact` on its default v2 and v1 EVM networks, and
+ * `upto` (Permit2; the account needs its one-time approval, `chain.approvePermit2` locally) on v2 EVM networks.
+ */
 export function officialClientFor(account: PrivateKeyAccount): x402Client {
+  const signer = toClientEvmSigner(account);
   const client = new x402Client();
-  registerExactEvmScheme(client, { signer: toClientEvmSigner(account) });
-  return client;
+  registerExactEvmScheme(client, { signer });
+  return client.register('eip155:*', new UptoEvmScheme(signer));
 }
 
 export interface AgentPlanOptions {

@@ -1,9 +1,10 @@
 /**
  * A local, in-process blockchain that looks like Base Sepolia to x402 software:
  * chain id 84532, a USDC-like EIP-3009 token at Base Sepolia's USDC address (EIP-712 domain
- * "USDC" / "2") and Multicall3's `tryAggregate` at its canonical address. The official x402
- * clients therefore pay it with their defaults (no spend controls), v1 clients with the network
- * name `base-sepolia`, v2 clients with `eip155:84532`.
+ * "USDC" / "2"), Multicall3's `tryAggregate`, Permit2's witness transfer and the x402 `upto`
+ * Permit2 proxy at their canonical addresses. The official x402 clients therefore pay it with their
+ * defaults (no spend controls), v1 clients with the network name `base-sepolia`, v2 clients with
+ * `eip155:84532`, `upto` clients once the payer allowed Permit2 ({@link LocalChain.approvePermit2}).
  *
  * The chain is Hardhat 2's EDR network created directly from an in-memory config (no
  * hardhat.config file, independent of the current directory), so several independent chains can
@@ -25,6 +26,7 @@ import { resolveConfig } from 'hardhat/internal/core/config/config-resolution';
 import { createProvider } from 'hardhat/internal/core/providers/construction';
 import {
   createPublicClient,
+  createWalletClient,
   custom,
   defineChain,
   encodeFunctionData,
@@ -40,7 +42,10 @@ import {
   type PublicClient,
 } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import { createPermit2ApprovalTx, PERMIT2_ADDRESS, x402UptoPermit2ProxyAddress } from '@x402/evm';
 import LocalMulticallArtifact from './contracts/LocalMulticall.json';
+import LocalPermit2Artifact from './contracts/LocalPermit2.json';
+import LocalUptoPermit2ProxyArtifact from './contracts/LocalUptoPermit2Proxy.json';
 import LocalUSDCArtifact from './contracts/LocalUSDC.json';
 
 export const LOCAL_CHAIN_ID = 84532 as const;
@@ -55,6 +60,10 @@ export const LOCAL_USDC_EIP712 = { name: 'USDC', version: '2' } as const;
 export const LOCAL_USDC_DECIMALS = 6;
 /** Canonical Multicall3 address; the x402 facilitator's failure diagnostics call `tryAggregate` there. */
 export const MULTICALL3_ADDRESS: Address = '0xcA11bde05977b3631167028862bE2a173976CA11';
+/** Permit2's canonical address (the one @x402/evm signs for); LocalPermit2's code is installed there. */
+export const LOCAL_PERMIT2_ADDRESS: Address = PERMIT2_ADDRESS;
+/** The x402 upto Permit2 proxy's canonical address (the `upto` spender); LocalUptoPermit2Proxy's code is installed there. */
+export const LOCAL_UPTO_PROXY_ADDRESS: Address = x402UptoPermit2ProxyAddress;
 
 /**
  * Typed ABI of the token functions and events this kit uses (a subset of LocalUSDC.json's ABI;
@@ -68,6 +77,7 @@ export const localUsdcAbi = parseAbi([
   'function totalSupply() view returns (uint256)',
   'function balanceOf(address account) view returns (uint256)',
   'function transfer(address to, uint256 value) returns (bool)',
+  'function allowance(address owner, address spender) view returns (uint256)',
   'function mint(address to, uint256 value)',
   'function authorizationState(address authorizer, bytes32 nonce) view returns (bool)',
   'function DOMAIN_SEPARATOR() view returns (bytes32)',
@@ -76,6 +86,9 @@ export const localUsdcAbi = parseAbi([
   'event Transfer(address indexed from, address indexed to, uint256 value)',
   'event AuthorizationUsed(address indexed authorizer, bytes32 indexed nonce)',
 ]);
+
+/** Typed ABI of the LocalPermit2 reads this kit uses (checked against LocalPermit2.json by the artifact test). */
+export const localPermit2Abi = parseAbi(['function nonceBitmap(address owner, uint256 wordPosition) view returns (uint256)']);
 
 /** The minimal EIP-1193 surface of the in-process provider. */
 export interface Eip1193Provider {
@@ -121,6 +134,16 @@ export interface LocalChain {
   /** Mints `usdcAtomic` to any address. */
   mint(to: Address, usdcAtomic: bigint): Promise<void>;
   usdcBalance(address: Address): Promise<bigint>;
+  /**
+   * The payer's one-time ERC-20 `approve(Permit2, max)`, which `upto` payments need: a real
+   * transaction signed by `account`. The chain lends it the gas (its ETH balance is the same
+   * afterwards); on a real network the payer pays ~46k gas once. Returns the transaction hash.
+   */
+  approvePermit2(account: PrivateKeyAccount): Promise<Hex>;
+  /** The token allowance `owner` gave Permit2 (max uint256 after {@link approvePermit2}). */
+  permit2Allowance(owner: Address): Promise<bigint>;
+  /** Permit2's unordered nonce bitmap: true once `nonce` of `owner` was used by a witness transfer. */
+  permit2NonceUsed(owner: Address, nonce: bigint): Promise<boolean>;
   /** EIP-3009 `authorizationState`: true once the nonce was used (or canceled). */
   authorizationUsed(payer: Address, nonce: Hex): Promise<boolean>;
   /** Every AuthorizationUsed + Transfer pair since block 0, in chain order (for reconciliation). */
@@ -153,6 +176,8 @@ export interface LocalChainOptions {
 export const BASE_BLOCK_TIME_MS = 2000;
 
 const GENESIS_ETH = parseEther('10000');
+/** Far more than an approve costs at the local chain's gas price; returned after the approval. */
+const APPROVAL_GAS_LOAN_WEI = parseEther('1');
 
 /** Starts a fresh chain (~0.3 s). Call close() when done so the RPC endpoint stops listening. */
 export async function startLocalChain(opts: LocalChainOptions = {}): Promise<LocalChain> {
@@ -228,7 +253,10 @@ export async function startLocalChain(opts: LocalChainOptions = {}): Promise<Loc
   const runtime = (await provider.request({ method: 'eth_getCode', params: [deployed.contractAddress, 'latest'] })) as Hex;
   await provider.request({ method: 'hardhat_setCode', params: [LOCAL_USDC_ADDRESS, runtime] });
   await provider.request({ method: 'hardhat_setCode', params: [deployed.contractAddress, '0x'] });
+  // These have no constructor and no immutables: their solc runtime code works at any address.
   await provider.request({ method: 'hardhat_setCode', params: [MULTICALL3_ADDRESS, LocalMulticallArtifact.deployedBytecode] });
+  await provider.request({ method: 'hardhat_setCode', params: [LOCAL_PERMIT2_ADDRESS, LocalPermit2Artifact.deployedBytecode] });
+  await provider.request({ method: 'hardhat_setCode', params: [LOCAL_UPTO_PROXY_ADDRESS, LocalUptoPermit2ProxyArtifact.deployedBytecode] });
 
   const rpc = await serveJsonRpc(provider, opts.rpcPort ?? 0);
   const chain = defineChain({
@@ -270,6 +298,23 @@ export async function startLocalChain(opts: LocalChainOptions = {}): Promise<Loc
     },
     async usdcBalance(address) {
       return publicClient.readContract({ address: LOCAL_USDC_ADDRESS, abi: localUsdcAbi, functionName: 'balanceOf', args: [address] });
+    },
+    async approvePermit2(account) {
+      const wallet = createWalletClient({ account, chain, transport: custom(provider, { retryCount: 0 }), pollingInterval: 50 });
+      const ethBefore = await publicClient.getBalance({ address: account.address });
+      await provider.request({ method: 'hardhat_setBalance', params: [account.address, toHex(ethBefore + APPROVAL_GAS_LOAN_WEI)] });
+      const hash = await wallet.sendTransaction(createPermit2ApprovalTx(LOCAL_USDC_ADDRESS));
+      const receipt = await publicClient.waitForTransactionReceipt({ hash });
+      if (receipt.status !== 'success') throw new Error(`local chain: Permit2 approval ${hash} reverted`);
+      await provider.request({ method: 'hardhat_setBalance', params: [account.address, toHex(ethBefore)] });
+      return hash;
+    },
+    async permit2Allowance(owner) {
+      return publicClient.readContract({ address: LOCAL_USDC_ADDRESS, abi: localUsdcAbi, functionName: 'allowance', args: [owner, LOCAL_PERMIT2_ADDRESS] });
+    },
+    async permit2NonceUsed(owner, nonce) {
+      const word = await publicClient.readContract({ address: LOCAL_PERMIT2_ADDRESS, abi: localPermit2Abi, functionName: 'nonceBitmap', args: [owner, nonce >> 8n] });
+      return ((word >> (nonce & 0xffn)) & 1n) === 1n;
     },
     async authorizationUsed(payer, nonce) {
       return publicClient.readContract({ address: LOCAL_USDC_ADDRESS, abi: localUsdcAbi, functionName: 'authorizationState', args: [payer, nonce] });

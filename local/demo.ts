@@ -43,6 +43,10 @@ async function main(): Promise<void> {
     const payerBefore = await stack.chain.usdcBalance(agent.address);
     const publisherBefore = await stack.chain.usdcBalance(stack.payTo);
     show('agent wallet', `${agent.address} holding ${usdc(payerBefore)}`);
+    // Setup for metered (upto) routes: the agent's one-time ERC-20 approval of Permit2.
+    const approval = await stack.chain.approvePermit2(agent);
+    show('Permit2 approval', `${approval} (once; the local chain lends the gas)`);
+    check((await stack.chain.permit2Allowance(agent.address)) > 0n, 'the agent approved Permit2 once, so it can also pay metered (upto) routes');
 
     const url = `${stack.edge.url}/articles/hello-agents`;
     step(`Agent asks for ${url} without paying`);

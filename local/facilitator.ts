@@ -1,14 +1,19 @@
 /**
  * A real x402 facilitator over HTTP for the local chain, built from the official packages:
- * `x402Facilitator` (@x402/core/facilitator) with `ExactEvmScheme` (v2, `eip155:84532`) and
- * `ExactEvmSchemeV1` (v1, `base-sepolia`) from @x402/evm, signing with the chain's facilitator key.
+ * `x402Facilitator` (@x402/core/facilitator) with `ExactEvmScheme` (v2, `eip155:84532`),
+ * `ExactEvmSchemeV1` (v1, `base-sepolia`) and `UptoEvmScheme` (v2 `upto`, Permit2 through the x402
+ * upto proxy) from @x402/evm, signing with the chain's facilitator key.
  *
  * Endpoints (loopback only), compatible with `HTTPFacilitatorClient` from @x402/core/http:
- * - `GET /supported` → 200 `{kinds, extensions, signers}`
+ * - `GET /supported` → 200 `{kinds, extensions, signers}`; the `upto` kind carries
+ *   `extra.facilitatorAddress` (the signer), which the upto server copies into its requirements
  * - `POST /verify`   body `{x402Version, paymentPayload, paymentRequirements}` → 200 VerifyResponse
  *   (also for `isValid: false`: the official client treats any non-2xx as an error)
  * - `POST /settle`   same body → 200 SettleResponse (also for `success: false`)
- * - malformed body (not JSON, schema mismatch, not an EIP-3009 payload, version mismatch) → 400
+ * - `POST /settle` for `upto`: `paymentRequirements.amount` is the actual charge (≤ the signed
+ *   maximum; "0" succeeds without a transaction)
+ * - malformed body (not JSON, schema mismatch, not an EIP-3009 payload for `exact` or a Permit2
+ *   payload for `upto`, version mismatch) → 400
  *   with a VerifyResponse/SettleResponse-shaped error (`invalid_payload`, `invalid_payment_requirements`,
  *   `invalid_x402_version`); no scheme registered for it → 400 `unsupported_scheme`;
  *   the facilitator threw → 500 `unexpected_verify_error` / `unexpected_settle_error`.
@@ -27,9 +32,10 @@ import type { AddressInfo } from 'node:net';
 import { x402Facilitator } from '@x402/core/facilitator';
 import { parsePaymentPayload, parsePaymentRequirements } from '@x402/core/schemas';
 import type { Network, PaymentPayload, PaymentRequirements } from '@x402/core/types';
-import { toFacilitatorEvmSigner } from '@x402/evm';
+import { isUptoPermit2Payload, toFacilitatorEvmSigner } from '@x402/evm';
 import { ExactEvmScheme } from '@x402/evm/exact/facilitator';
 import { ExactEvmSchemeV1 } from '@x402/evm/exact/v1/facilitator';
+import { UptoEvmScheme } from '@x402/evm/upto/facilitator';
 import { createWalletClient, custom, publicActions } from 'viem';
 import type { LocalChain } from './chain';
 
@@ -98,11 +104,12 @@ export function localFacilitatorSigner(chain: LocalChain) {
   );
 }
 
-/** Builds the official facilitator for the local chain (v2 `eip155:84532` and v1 `base-sepolia`). */
+/** Builds the official facilitator for the local chain (v2 `eip155:84532` exact and upto, v1 `base-sepolia` exact). */
 export function createLocalFacilitator(chain: LocalChain): x402Facilitator {
   const signer = localFacilitatorSigner(chain);
   return new x402Facilitator()
     .register(chain.network, new ExactEvmScheme(signer))
+    .register(chain.network, new UptoEvmScheme(signer))
     // v1 networks are plain names; the Network type only models CAIP-2 ids.
     .registerV1(chain.networkV1 as Network, new ExactEvmSchemeV1(signer));
 }
@@ -236,8 +243,19 @@ function parseRequest(body: unknown): ParsedRequest {
   if ((pay.data.x402Version === 1) !== isV1Requirements) {
     return { error: 'invalid_x402_version', message: `x402 v${pay.data.x402Version} payload with v${isV1Requirements ? 1 : 2} requirements`, network };
   }
-  // This facilitator settles EIP-3009 authorizations only (the local chain has no Permit2).
   const inner = (paymentPayload as { payload: Record<string, unknown> }).payload;
+  // upto pays with a Permit2 witness signature; exact with an EIP-3009 authorization only (the
+  // exact scheme's Permit2 proxy is not on the local chain).
+  if (req.data.scheme === 'upto') {
+    if (!isUptoPermit2Payload(inner)) {
+      return {
+        error: 'invalid_payload',
+        message: 'upto payload must be {signature, permit2Authorization: {from, permitted: {token, amount}, spender, nonce, deadline, witness: {to, facilitator, validAfter}}}',
+        network,
+      };
+    }
+    return { paymentPayload: paymentPayload as PaymentPayload, paymentRequirements: paymentRequirements as PaymentRequirements };
+  }
   const auth = inner.authorization as Record<string, unknown> | undefined;
   const fields = ['from', 'to', 'value', 'validAfter', 'validBefore', 'nonce'];
   if (typeof inner.signature !== 'string' || typeof auth !== 'object' || auth === null || fields.some((f) => typeof auth[f] !== 'string')) {

@@ -22,7 +22,13 @@ export interface ContractArtifact {
 
 export const CONTRACTS_DIR = __dirname;
 /** Source file → contract name; one artifact `<name>.json` each. */
-export const CONTRACT_SOURCES = { 'LocalUSDC.sol': 'LocalUSDC', 'LocalMulticall.sol': 'LocalMulticall', 'LocalSmartWallet.sol': 'LocalSmartWallet' } as const;
+export const CONTRACT_SOURCES = {
+  'LocalUSDC.sol': 'LocalUSDC',
+  'LocalMulticall.sol': 'LocalMulticall',
+  'LocalSmartWallet.sol': 'LocalSmartWallet',
+  'LocalPermit2.sol': 'LocalPermit2',
+  'LocalUptoPermit2Proxy.sol': 'LocalUptoPermit2Proxy',
+} as const;
 
 /** Fixed settings so that the output is byte-for-byte reproducible on any machine. */
 const SETTINGS = {

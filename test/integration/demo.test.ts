@@ -15,6 +15,7 @@ it('runs the local edge demo to the end: 402, paid 200, redelivered once without
   expect(output).not.toContain('✗');
   expect(code).toBe(0);
   for (const check of [
+    'the agent approved Permit2 once, so it can also pay metered (upto) routes',
     'the edge asked for payment',
     'content released with a successful settlement',
     'delivered once more, without a second charge',
