@@ -4,17 +4,10 @@
  * docs/passes.md) and prices each way for the planned reads. `cdk-x402 agent plan` prints it.
  */
 
-/** A pass as a 402 advertises it (`extensions["x402-pass"].passes[]`). */
-export interface OfferedPass {
-  readonly name: string;
-  readonly amount: string;
-  readonly asset: string;
-  readonly network: string;
-  readonly durationSeconds: number;
-  readonly scope: readonly string[];
-  readonly url: string;
-  readonly description?: string;
-}
+import type { AdvertisedPass } from '../lambda/core/passes/offers';
+
+/** A pass as a 402 advertises it (`extensions["x402-pass"].passes[]`), the edge's own shape. */
+export type OfferedPass = AdvertisedPass;
 
 /** One entry of a 402's `accepts`, as far as the plan needs it. */
 export interface OfferedPrice {
