@@ -1,7 +1,7 @@
 import { encodePaymentRequiredHeader, encodePaymentResponseHeader } from '@x402/core/http';
 import type { PaymentPayload, PaymentRequirements, SettleResponse } from '@x402/core/types';
 import { AbuseGuard, DEFAULT_ABUSE_LIMITS } from './abuse-guard';
-import { AccountKinds } from './account-kinds';
+import { AccountKinds, CHAIN_RPC_BACKOFF_MS } from './account-kinds';
 import { DEFAULT_MAX_REDELIVERIES, type EdgeConfig } from './config';
 import { decodeHandoff, encodeHandoff, PAYMENT_ID_HEADER, PENDING_SETTLEMENT_HEADER, type Handoff, type PaidHandoff } from './handoff';
 import { HandoffSeal } from './handoff-seal';
@@ -141,8 +141,6 @@ function simulationReason(message: string): string {
   return Reasons.simulationFailed;
 }
 
-/** After a simulation the RPC did not answer, none is tried for this long (the facilitator verifies meanwhile). */
-const SIMULATION_BACKOFF_MS = 5_000;
 
 /** The origin-facing functions' pre-check: asked to admit a payment, it fails closed (the adapter answers 503). */
 const NO_PRECHECK: PaymentPrecheck = {
@@ -520,7 +518,8 @@ export class Paywall {
       if (call.kind === 'returned') return 'valid';
       return reject(402, simulationReason(call.message), `the transfer would fail on chain, so nothing was charged: ${oneLine(call.message)}`);
     } catch (error) {
-      this.simulationDownUntil = this.ports.clock() + SIMULATION_BACKOFF_MS;
+      // As for eth_getCode: none is tried for a while, the facilitator verifies meanwhile.
+      this.simulationDownUntil = this.ports.clock() + CHAIN_RPC_BACKOFF_MS;
       this.ports.log({ event: 'x402.chain_rpc_error', operation: 'eth_call', payer: checked.payer, error: String(error) });
       return undefined;
     }
