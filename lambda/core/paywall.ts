@@ -141,7 +141,6 @@ function simulationReason(message: string): string {
   return Reasons.simulationFailed;
 }
 
-
 /** The origin-facing functions' pre-check: asked to admit a payment, it fails closed (the adapter answers 503). */
 const NO_PRECHECK: PaymentPrecheck = {
   check: () => Promise.reject(new Error('this paywall has no payment pre-check: only the viewer-request function admits payments')),
