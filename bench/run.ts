@@ -106,7 +106,8 @@ async function main(): Promise<void> {
     closers.unshift(() => stack.close());
     say(`local stack up: edge ${stack.edge.url}, facilitator ${stack.facilitator.url}, origin ${stack.origin.url}`);
     const route = stack.config.routes.find((r) => r.pattern === '/articles/*')!;
-    const peerRoute = { pattern: '/articles/*', price: route.price, description: route.description!, mimeType: route.mimeType! };
+    const articlePrice = route.price!;
+    const peerRoute = { pattern: '/articles/*', price: articlePrice, description: route.description!, mimeType: route.mimeType! };
     const peerCommon = { facilitatorUrl: stack.facilitator.url, network: 'eip155:84532' as const, maxTimeoutSeconds: stack.config.maxTimeoutSeconds, routes: [peerRoute] };
     const peerPayTo = privateKeyToAccount(generatePrivateKey()).address;
     const pages = new Map<string, CachedPage>();
@@ -150,7 +151,7 @@ async function main(): Promise<void> {
     }
     if (sections.includes('baseLike')) {
       say(`Base-like chain: a block every ${settings.baseLike.blockTimeMs} ms`);
-      report.baseLike = await runBaseLikeSection(bench, { ours, peer }, Number(route.price.replace('$', '')), { ...settings.baseLike, connections: settings.connections });
+      report.baseLike = await runBaseLikeSection(bench, { ours, peer }, Number(articlePrice.replace('$', '')), { ...settings.baseLike, connections: settings.connections });
     }
     if (sections.includes('far')) {
       say(`far from home: round trips of ${settings.far.roundTripsMs.join(', ')} ms to DynamoDB and the facilitator`);

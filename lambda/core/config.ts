@@ -19,8 +19,25 @@ export interface AssetConfig {
 export interface PricedRoute {
   /** `[METHOD ]/path` where `*` matches within one path segment and `**` across segments. */
   readonly pattern: string;
-  /** `"$0.001"` (USD of a USD stablecoin) or an integer of atomic units (`"1000"`). */
-  readonly price: string;
+  /**
+   * `"$0.001"` (USD of a USD stablecoin) or an integer of atomic units (`"1000"`): what an `exact`
+   * route charges. An `upto` route takes `maxPrice` instead.
+   */
+  readonly price?: string;
+  /**
+   * `exact`: the price, fixed before the origin runs. `upto`: the agent signs `maxPrice`, the origin
+   * reports the actual charge in its `Settlement-Overrides` response header (docs/metering.md).
+   * @default 'exact'
+   */
+  readonly scheme?: 'exact' | 'upto';
+  /** `upto` routes only: the most one request may cost, written like `price`. */
+  readonly maxPrice?: string;
+  /**
+   * `upto` routes only: what a 2xx response without a readable `Settlement-Overrides` header is
+   * charged: `maximum` (the signed maximum) or `zero` (nothing).
+   * @default 'maximum'
+   */
+  readonly usageMissing?: 'maximum' | 'zero';
   /**
    * Shown to agents in the 402 (at most 500 characters).
    * @default ''

@@ -8,4 +8,6 @@ export const PaymentHeaders = {
   required: 'payment-required',
   responseV2: 'payment-response',
   responseV1: 'x-payment-response',
+  /** The origin's actual charge on an `upto` route, JSON `{"amount":"…"}` as @x402/core reads it (docs/metering.md). */
+  settlementOverrides: 'settlement-overrides',
 } as const;

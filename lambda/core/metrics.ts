@@ -20,6 +20,13 @@ export const Metrics = {
   passesSold: 'PassesSold',
   /** A priced request opened by a valid pass (verified offline, nothing settled). */
   passRequests: 'PassRequests',
+  /** `upto`: atomic units settled on metered routes (also in RevenueAtomicUnits) and their signed maximum. */
+  meteredRevenueAtomic: 'MeteredRevenueAtomicUnits',
+  meteredMaximumAtomic: 'MeteredMaximumAtomicUnits',
+  /** `upto`: the origin reported more than the signed maximum; the maximum was charged. */
+  usageCapped: 'UsageCapped',
+  /** `upto`: a 2xx without a readable Settlement-Overrides header; the route's usageMissing was charged. */
+  usageMissing: 'UsageMissing',
   facilitatorErrors: 'FacilitatorErrors',
   receiptStoreErrors: 'ReceiptStoreErrors',
   verifierLatency: 'VerifierLatencyMs',

@@ -21,6 +21,7 @@ import { isRejection, methodNotAllowed, oneLine, reasonCode, reject, Reasons, ty
 import { challengeBody, paymentRequiredV2, requirementsV1, resourceOrigin, resourcePath, resourceUrl, routeTerms, type RouteTerms } from './requirements';
 import { canonicalPath, compileRoutes, matchRoute, originPath, type CompiledRoute } from './routes';
 import { transferWithAuthorizationCalldata } from './transfer-digest';
+import { FacilitatorAddress, PERMIT2_ADDRESS, readUsage } from './upto';
 
 /** What a viewer request needs from its transport. */
 export interface PaywallRequest {
@@ -186,6 +187,10 @@ export class Paywall {
   private readonly passes: PassScheme | undefined;
   /** Sign in with x for pass holders: wired with `ports.heldPasses`. */
   private readonly signIn: PassSignIn | undefined;
+  /** `upto` routes' facilitator address (its /supported), read by the viewer-request for the 402. */
+  private readonly facilitatorAddress: FacilitatorAddress;
+  /** The upto routes' terms for the facilitator address they were built with (kept identical for deep equality). */
+  private readonly uptoTerms = new Map<number, RouteTerms>();
 
   /** `precheck`: only for the viewer-request side (lambda/core/precheck.ts); without one, a payment is never admitted. */
   constructor(
@@ -203,6 +208,8 @@ export class Paywall {
       this.passes && ports.heldPasses && signInVerifier && new PassSignIn(this.passes, new HeldPasses(ports.heldPasses, ports.clock, ports.log), config.network, ports.clock, signInVerifier);
     this.routes = compileRoutes({ ...config, routes: [...(this.passes?.saleRoutes ?? []), ...config.routes] });
     this.terms = this.routes.map((route) => routeTerms(route, config));
+    const supported = ports.facilitator.supported?.bind(ports.facilitator) ?? (() => Promise.reject(new Error('this facilitator port has no /supported')));
+    this.facilitatorAddress = new FacilitatorAddress(supported, config.network, ports.clock, ports.log);
     const limits = config.abuseLimits ?? DEFAULT_ABUSE_LIMITS;
     this.guard = new AbuseGuard(limits, ports.clock);
     if ((config.chainRpc === undefined) !== (ports.chain === undefined)) {
@@ -245,7 +252,9 @@ export class Paywall {
       // Free by decision: say so, so that the origin-response can tell it from a lost hand-off.
       return { kind: 'forward', uri: request.uri, setHeaders: { [PENDING_SETTLEMENT_HEADER]: encodeHandoff({ kind: 'free', routeIndex }) } };
     }
-    const terms = this.terms[routeIndex];
+    const deadline = remainingMs ?? (() => VIEWER_TRIGGER_MS - (this.ports.clock() - started));
+    const terms = await this.viewerTerms(routeIndex, deadline);
+    if (isRejection(terms)) return this.refuse(terms);
     const resource = resourceUrl(request.host, path);
 
     if (pass !== undefined) return this.admitPass(pass, request.method, path, routeIndex, terms, resource);
@@ -254,7 +263,6 @@ export class Paywall {
       this.metric({ [Metrics.paymentRequired]: 1 }, { [MetricDimensions.route]: terms.route.pattern });
       return this.refuse(reject(402, Reasons.paymentRequired, ''), terms, resource);
     }
-    const deadline = remainingMs ?? (() => VIEWER_TRIGGER_MS - (this.ports.clock() - started));
     const handoff = await this.admit(paymentHeader, terms, routeIndex, resource, deadline, request.clientIp);
     if (isRejection(handoff)) return this.refuse(handoff, terms, resource);
     this.metric(
@@ -278,7 +286,8 @@ export class Paywall {
     const terms = handoff && this.terms[handoff.routeIndex];
     if (!handoff || !terms) return request.handoff === undefined && !this.isPriced(request) ? { kind: 'pass' } : this.handoffLost(request);
     if (this.passes?.offerAt(handoff.routeIndex)) return this.sellPass(handoff, terms, remainingMs);
-    if (handoff.kind !== 'settle' || !hasSideEffects(request.method)) return { kind: 'pass' };
+    // upto: the charge is known only from the origin's answer, so it is settled after it, writes too (docs/metering.md).
+    if (handoff.kind !== 'settle' || !hasSideEffects(request.method) || terms.route.scheme === 'upto') return { kind: 'pass' };
     const settled = await this.settleReservation(handoff, terms, remainingMs);
     if (settled.kind === 'respond') return settled;
     const { settlement, payer, x402Version } = settled;
@@ -286,7 +295,8 @@ export class Paywall {
     return { kind: 'forward', setHeaders: { [PENDING_SETTLEMENT_HEADER]: encodeHandoff(after) } };
   }
 
-  async onOriginResponse(request: OriginFacingRequest, originStatus: number, remainingMs?: RemainingTime): Promise<OriginOutcome> {
+  /** `settlementOverrides`: the origin's Settlement-Overrides header (the adapter removes it from the response). */
+  async onOriginResponse(request: OriginFacingRequest, originStatus: number, remainingMs?: RemainingTime, settlementOverrides?: string): Promise<OriginOutcome> {
     const handoff = request.handoff === undefined ? undefined : decodeHandoff(request.handoff);
     const terms = handoff && this.terms[handoff.routeIndex];
     if (!handoff || !terms) return request.handoff === undefined && !this.isPriced(request) ? { kind: 'pass' } : this.handoffLost(request);
@@ -327,19 +337,74 @@ export class Paywall {
       return UNCACHED_ERROR;
     }
 
-    const settled = await this.settleReservation(pending, terms, remainingMs);
+    const charge = terms.route.scheme === 'upto' ? this.meteredCharge(pending.paymentId, terms, settlementOverrides) : undefined;
+    if (charge === 0n) return this.releaseUnused(pending, terms);
+    const settled = await this.settleReservation(pending, terms, remainingMs, charge);
     if (settled.kind === 'respond') return settled;
     return { kind: 'release', setHeaders: paymentResponseHeaders(settled.settlement, settled.x402Version) };
+  }
+
+  /**
+   * An upto payment's charge: what the origin reported, at most the signed maximum (a higher report
+   * is capped and counted: the payer never authorized more); without a readable report, the route's
+   * `usageMissing` (logged, counted).
+   */
+  private meteredCharge(paymentId: string, terms: RouteTerms, header: string | undefined): bigint {
+    const maximum = BigInt(terms.requirements.amount);
+    const usage = readUsage(header, maximum, this.config.asset.decimals);
+    const route = { [MetricDimensions.route]: terms.route.pattern };
+    switch (usage.kind) {
+      case 'reported':
+        return usage.amount;
+      case 'capped':
+        this.ports.log({ event: 'x402.usage_capped', paymentId, reported: usage.reported, maximum: maximum.toString() });
+        this.metric({ [Metrics.usageCapped]: 1 }, route);
+        return usage.amount;
+      case 'missing':
+      case 'malformed': {
+        const charge = terms.route.usageMissing === 'zero' ? 0n : maximum;
+        this.ports.log({ event: 'x402.usage_missing', paymentId, header: usage.kind === 'malformed' ? usage.value : undefined, charged: charge.toString(), usageMissing: terms.route.usageMissing });
+        this.metric({ [Metrics.usageMissing]: 1 }, route);
+        return charge;
+      }
+    }
+  }
+
+  /** An upto request that cost nothing: no settlement, the authorization released unspent, the receipt's amount 0. */
+  private async releaseUnused(pending: Extract<Handoff, { kind: 'settle' }>, terms: RouteTerms): Promise<OriginOutcome> {
+    const at = new Date(this.ports.clock()).toISOString();
+    await this.ports.receipts.release(pending.paymentId, at, '0').catch((error: unknown) => this.storeError('release', pending.paymentId, error));
+    this.ports.log({ event: 'x402.released', paymentId: pending.paymentId, charged: '0' });
+    this.metric({ [Metrics.paymentsReleased]: 1, [Metrics.meteredMaximumAtomic]: Number(terms.requirements.amount), [Metrics.meteredRevenueAtomic]: 0 }, { [MetricDimensions.route]: terms.route.pattern });
+    const settlement: SettleResponse = { success: true, transaction: '', network: terms.network as SettleResponse['network'], amount: '0' };
+    return { kind: 'release', setHeaders: paymentResponseHeaders(settlement, 2) };
+  }
+
+  /** The terms the viewer-request offers and checks: an upto route's name the facilitator's address, until known a 503. */
+  private async viewerTerms(routeIndex: number, remaining: RemainingTime): Promise<RouteTerms | Rejection> {
+    const base = this.terms[routeIndex];
+    if (base.route.scheme !== 'upto') return base;
+    const address = await this.facilitatorAddress.get(Math.max(1, Math.min(this.config.facilitator.verifyTimeoutMs, remaining() - VIEWER_RESERVE_MS) / 2));
+    if (address === undefined) {
+      return reject(503, Reasons.uptoFacilitatorUnknown, "this route is metered (upto), and the facilitator's address for it is not known yet; nothing was charged", RETRY_AFTER_SECONDS);
+    }
+    const cached = this.uptoTerms.get(routeIndex);
+    if (cached?.requirements.extra.facilitatorAddress === address) return cached;
+    const terms = routeTerms(base.route, this.config, address);
+    this.uptoTerms.set(routeIndex, terms);
+    return terms;
   }
 
   /**
    * Settles a verified reservation: claims the stored payment, calls the facilitator within the
    * trigger's remaining time (once more when the first answer is in doubt) and records the outcome.
    */
+  /** `charge`: an upto payment's actual amount (above 0, at most its maximum). */
   private async settleReservation(
     pending: Extract<Handoff, { kind: 'settle' }>,
     terms: RouteTerms,
     remainingMs: RemainingTime | undefined,
+    charge?: bigint,
   ): Promise<{ readonly kind: 'settled'; readonly settlement: SettleResponse; readonly payer: string; readonly x402Version: 1 | 2 } | Responded> {
     const now = () => new Date(this.ports.clock()).toISOString();
     const route = { [MetricDimensions.route]: terms.route.pattern };
@@ -362,7 +427,9 @@ export class Paywall {
       return this.refuse(reject(503, Reasons.unexpectedSettleError, 'the payment could not be matched to its reservation; nothing was charged', RETRY_AFTER_SECONDS));
     }
 
-    const { payload, requirements } = this.facilitatorArgs(payment, terms, pending.resource);
+    const { payload, requirements: offered } = this.facilitatorArgs(payment, terms, pending.resource);
+    // upto: the requirements the payer accepted (checked equal to the offered ones by the viewer-request), for the actual amount.
+    const requirements = charge === undefined ? offered : { ...(payment.payload as PaymentPayload).accepted, amount: charge.toString() };
     const settleBudget = () => Math.min(this.config.facilitator.settleTimeoutMs, remaining() - RECORD_RESERVE_MS);
     if (settleBudget() < MIN_SETTLE_MS) {
       await this.ports.receipts.release(pending.paymentId, now()).catch((error: unknown) => this.storeError('release', pending.paymentId, error));
@@ -407,12 +474,14 @@ export class Paywall {
       return this.refuse(reject(402, reason, `settlement failed, the content is withheld and nothing was charged: ${detail}`), terms, pending.resource);
     }
 
-    await this.recordSettlement(pending.paymentId, settlement, now());
+    await this.recordSettlement(pending.paymentId, settlement, now(), charge?.toString());
+    const metered = charge === undefined ? {} : { [Metrics.meteredRevenueAtomic]: Number(charge), [Metrics.meteredMaximumAtomic]: Number(terms.requirements.amount) };
     this.metric(
       {
         [Metrics.paymentsSettled]: 1,
-        [Metrics.revenueAtomic]: Number(terms.requirements.amount),
+        [Metrics.revenueAtomic]: Number(charge ?? terms.requirements.amount),
         [Metrics.settlementLatency]: this.ports.clock() - started,
+        ...metered,
       },
       route,
     );
@@ -451,7 +520,8 @@ export class Paywall {
     }
 
     const { authorization } = checked;
-    const paymentId = paymentIdOf(this.config.network, this.config.asset.address, checked.payer, authorization.nonce);
+    // Permit2 nonces are the payer's across tokens: their ids live apart from EIP-3009 ones.
+    const paymentId = paymentIdOf(this.config.network, checked.scheme === 'upto' ? PERMIT2_ADDRESS : this.config.asset.address, checked.payer, authorization.nonce);
     const at = new Date(this.ports.clock()).toISOString();
     const receipt: Receipt = {
       paymentId,
@@ -461,6 +531,7 @@ export class Paywall {
       payer: checked.payer,
       payTo: this.config.payTo,
       amount: terms.requirements.amount,
+      ...(checked.scheme === 'upto' ? { scheme: 'upto', maxAmount: terms.requirements.amount } : {}),
       asset: this.config.asset.address,
       nonce: authorization.nonce,
       resource,
@@ -501,7 +572,7 @@ export class Paywall {
 
   /** Whether this payment's verification is a simulated transfer rather than the facilitator's /verify. */
   private simulatesTransfer(checked: PrecheckedPayment): boolean {
-    return checked.signature === 'recovered' && this.config.chainRpc?.verifyTransfers === true && this.ports.clock() >= this.simulationDownUntil;
+    return checked.signature === 'recovered' && checked.scheme !== 'upto' && this.config.chainRpc?.verifyTransfers === true && this.ports.clock() >= this.simulationDownUntil;
   }
 
   /**
@@ -706,19 +777,20 @@ export class Paywall {
   }
 
   /** Money moved: the receipt must exist. Retry, then leave a complete record in the log. */
-  private async recordSettlement(paymentId: string, settlement: SettleResponse, at: string): Promise<void> {
+  /** `amount`: an upto payment's actual charge. */
+  private async recordSettlement(paymentId: string, settlement: SettleResponse, at: string, amount?: string): Promise<void> {
     let lastError: unknown;
     for (let attempt = 1; attempt <= RECEIPT_WRITE_ATTEMPTS; attempt++) {
       try {
-        await this.ports.receipts.markSettled(paymentId, settlement.transaction, at);
-        this.ports.log({ event: 'x402.settled', paymentId, txHash: settlement.transaction, payer: settlement.payer });
+        await this.ports.receipts.markSettled(paymentId, settlement.transaction, at, amount);
+        this.ports.log({ event: 'x402.settled', paymentId, txHash: settlement.transaction, payer: settlement.payer, amount });
         return;
       } catch (error) {
         lastError = error;
       }
     }
     this.storeError('markSettled', paymentId, lastError);
-    this.ports.log({ event: 'x402.receipt_fallback', status: 'settled', paymentId, txHash: settlement.transaction, payer: settlement.payer, at });
+    this.ports.log({ event: 'x402.receipt_fallback', status: 'settled', paymentId, txHash: settlement.transaction, payer: settlement.payer, amount, at });
   }
 
   private storeError(operation: string, paymentId: string, error: unknown): void {

@@ -1,5 +1,6 @@
 import type { PaymentPayload, PaymentRequirements, SettleResponse, VerifyResponse } from '@x402/core/types';
 import type { Receipt } from './receipt';
+import type { SupportedKinds } from './upto';
 
 /**
  * What the paywall needs from the outside world. The edge wires HTTP and DynamoDB in; tests and
@@ -9,6 +10,8 @@ export interface FacilitatorPort {
   /** `timeoutMs`: how long the caller can wait, credential lookup included. */
   verify(payload: PaymentPayload, requirements: PaymentRequirements, timeoutMs: number): Promise<VerifyResponse>;
   settle(payload: PaymentPayload, requirements: PaymentRequirements, timeoutMs: number): Promise<SettleResponse>;
+  /** The facilitator's `/supported`: `upto` routes read its address there. Without it, they answer 503. */
+  supported?(timeoutMs: number): Promise<SupportedKinds>;
 }
 
 /** Receipt rows; every transition is a conditional write so it happens at most once. */
@@ -28,11 +31,13 @@ export interface ReceiptStorePort {
    * waiting for settlement (settled, released, or claimed by another invocation).
    */
   claimForSettlement(paymentId: string, at: string): Promise<string | undefined>;
-  markSettled(paymentId: string, txHash: string, at: string): Promise<void>;
+  /** `amount`: an `upto` payment's actual charge (the row holds its maximum until then). */
+  markSettled(paymentId: string, txHash: string, at: string, amount?: string): Promise<void>;
   /** `txHash` when a transaction was sent whose outcome is unknown (for reconciliation). */
   markFailed(paymentId: string, errorReason: string, at: string, txHash?: string): Promise<void>;
   /** The origin failed: nothing was charged and the authorization may be presented again. */
-  release(paymentId: string, at: string): Promise<void>;
+  /** `amount`: `"0"` for an `upto` payment whose origin reported no usage charge. */
+  release(paymentId: string, at: string, amount?: string): Promise<void>;
   /** Counts one more delivery of a settled payment; false when `max` redeliveries were made. */
   claimRedelivery(paymentId: string, max: number, at: string): Promise<boolean>;
   /** The redelivery did not happen (the origin failed): gives the count back. */

@@ -1,5 +1,5 @@
 import { deepEqual } from '@x402/core/utils';
-import { getAddress, isAddress, isErc6492Signature, isHex, type Address, type Hex } from 'viem';
+import { getAddress, isAddress, isErc6492Signature, isHex, numberToHex, type Address, type Hex } from 'viem';
 import type { EdgeConfig } from './config';
 import { evmChainId } from './networks';
 import type { DecodedPayment } from './payment-header';
@@ -7,6 +7,7 @@ import { isRejection, reject, Reasons, type Rejection } from './rejection';
 import type { RouteTerms } from './requirements';
 import { recoverSigner } from './secp256k1';
 import { domainSeparator, transferDigest, type TransferAuthorization } from './transfer-digest';
+import { parseUptoPayload, uptoSignatureRecovers, uptoWitnessMismatch } from './upto';
 
 /** The EIP-3009 authorization an exact/EVM payment carries. */
 export interface ExactEvmAuthorization {
@@ -20,6 +21,8 @@ export interface ExactEvmAuthorization {
 
 export interface PrecheckedPayment {
   readonly payer: Address;
+  /** `upto`: a Permit2 witness transfer, here in EIP-3009 shape (nonce, payer, deadline as validBefore); never simulated as one. */
+  readonly scheme?: 'upto';
   readonly authorization: ExactEvmAuthorization;
   readonly signature: SignatureCheck;
   /** The signature as sent (0x-hex). */
@@ -75,6 +78,7 @@ export class ExactEvmPrecheck implements PaymentPrecheck {
   async check(payment: DecodedPayment, terms: RouteTerms, nowSeconds: number): Promise<PrecheckedPayment | Rejection> {
     const termsProblem = payment.x402Version === 2 ? mismatchV2(payment.payload.accepted, terms) : mismatchV1(payment.payload, terms);
     if (termsProblem) return termsProblem;
+    if (terms.route.scheme === 'upto') return this.checkUpto(payment, terms, nowSeconds);
 
     const parsed = parseExactEvmPayload(payment.payload.payload);
     if ('kind' in parsed) return parsed;
@@ -86,25 +90,57 @@ export class ExactEvmPrecheck implements PaymentPrecheck {
     if (authorization.value !== BigInt(terms.requirements.amount)) {
       return reject(402, Reasons.valueMismatch, `authorization value ${authorization.value} is not the price ${terms.requirements.amount}`);
     }
-    const now = BigInt(nowSeconds);
-    if (authorization.validBefore < now + MIN_VALIDITY_SECONDS) {
-      return reject(402, Reasons.validBefore, `authorization expired or expires within ${MIN_VALIDITY_SECONDS} s (validBefore ${authorization.validBefore})`);
-    }
-    if (authorization.validAfter > now) {
-      return reject(402, Reasons.validAfter, `authorization is not valid before ${authorization.validAfter}`);
-    }
-    const latestValidBefore = now + BigInt(terms.route.maxTimeoutSeconds + VALID_BEFORE_SKEW_SECONDS);
-    if (authorization.validBefore > latestValidBefore) {
-      return reject(
-        402,
-        Reasons.validBefore,
-        `authorization is valid until ${authorization.validBefore}, beyond this route's maxTimeoutSeconds (${terms.route.maxTimeoutSeconds} s): sign one valid until at most ${latestValidBefore}`,
-      );
-    }
+    const outsideWindow = validityProblem(authorization.validAfter, authorization.validBefore, nowSeconds, terms.route.maxTimeoutSeconds);
+    if (outsideWindow) return outsideWindow;
     const checked = await checkSignature(this.separator, authorization, signature);
     if (isRejection(checked)) return checked;
     return { payer: authorization.from, authorization, signature: checked, signatureHex: signature };
   }
+
+  /** An upto payment: the Permit2 witness against the offered terms, its window, and whether its signature recovers. */
+  private checkUpto(payment: DecodedPayment, terms: RouteTerms, nowSeconds: number): PrecheckedPayment | Rejection {
+    if (payment.x402Version !== 2) return reject(402, Reasons.invalidVersion, 'upto is offered to x402 v2 clients only: pay with a PAYMENT-SIGNATURE header');
+    const parsed = parseUptoPayload(payment.payload.payload);
+    if ('kind' in parsed) return parsed;
+    const { authorization, signature } = parsed;
+    const mismatch = uptoWitnessMismatch(authorization, terms);
+    if (mismatch) return mismatch;
+    const outsideWindow = validityProblem(authorization.validAfter, authorization.deadline, nowSeconds, terms.route.maxTimeoutSeconds);
+    if (outsideWindow) return outsideWindow;
+    return {
+      payer: authorization.from,
+      scheme: 'upto',
+      // The Permit2 transfer in the shape the reservation reads: its nonce, payer and deadline.
+      authorization: {
+        from: authorization.from,
+        to: authorization.to,
+        value: authorization.amount,
+        validAfter: authorization.validAfter,
+        validBefore: authorization.deadline,
+        nonce: numberToHex(authorization.nonce, { size: 32 }),
+      },
+      signature: uptoSignatureRecovers(this.config.network, authorization, signature) ? 'recovered' : 'unrecovered',
+      signatureHex: signature,
+    };
+  }
+}
+
+/** The authorization's validity against now and the route's maxTimeoutSeconds, or why it is refused. */
+function validityProblem(validAfter: bigint, validBefore: bigint, nowSeconds: number, maxTimeoutSeconds: number): Rejection | undefined {
+  const now = BigInt(nowSeconds);
+  if (validBefore < now + MIN_VALIDITY_SECONDS) {
+    return reject(402, Reasons.validBefore, `authorization expired or expires within ${MIN_VALIDITY_SECONDS} s (validBefore ${validBefore})`);
+  }
+  if (validAfter > now) return reject(402, Reasons.validAfter, `authorization is not valid before ${validAfter}`);
+  const latestValidBefore = now + BigInt(maxTimeoutSeconds + VALID_BEFORE_SKEW_SECONDS);
+  if (validBefore > latestValidBefore) {
+    return reject(
+      402,
+      Reasons.validBefore,
+      `authorization is valid until ${validBefore}, beyond this route's maxTimeoutSeconds (${maxTimeoutSeconds} s): sign one valid until at most ${latestValidBefore}`,
+    );
+  }
+  return undefined;
 }
 
 /**

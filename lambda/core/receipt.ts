@@ -58,8 +58,12 @@ export interface Receipt {
   readonly network: string;
   readonly payer: string;
   readonly payTo: string;
-  /** Atomic units of the asset, as a decimal string. */
+  /** Atomic units of the asset, as a decimal string: charged (for `upto`, the actual charge once settled). */
   readonly amount: string;
+  /** `upto`: the payment is metered; `amount` was reserved as {@link maxAmount} and is the actual charge once settled. Unset: exact. */
+  readonly scheme?: 'upto';
+  /** `upto`: the maximum the payer authorized, atomic units. */
+  readonly maxAmount?: string;
   readonly asset: string;
   readonly nonce: string;
   readonly resource: string;

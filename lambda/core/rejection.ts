@@ -105,6 +105,10 @@ export const Reasons = {
   /** x402 SDK: simulating the transfer on chain reverted for another reason. */
   simulationFailed: 'invalid_exact_evm_transaction_simulation_failed',
   unexpectedSettleError: 'unexpected_settle_error',
+  /** An upto route's 402 needs the facilitator's address from its /supported, not known yet. */
+  uptoFacilitatorUnknown: 'upto_facilitator_unknown',
+  /** The Permit2 witness names another facilitator, spender, token, amount or recipient than offered. */
+  uptoWitnessMismatch: 'invalid_upto_evm_witness_mismatch',
 } as const;
 
 const REASON_CODE = /^[a-z][a-z0-9_]{0,79}$/;

@@ -4,6 +4,8 @@ import type { EdgeConfig } from './config';
 import { formatAtomicUnits } from './price';
 import { knownNetwork } from './networks';
 import type { CompiledRoute } from './routes';
+import type { Address } from 'viem';
+import { uptoExtra } from './upto';
 
 /**
  * The payment terms of one route. Built only from configuration (never from the request), so the
@@ -18,15 +20,20 @@ export interface RouteTerms {
   readonly v1Network?: string;
 }
 
-export function routeTerms(route: CompiledRoute, config: EdgeConfig): RouteTerms {
+/**
+ * `facilitatorAddress`: an `upto` route's, from the facilitator's /supported; without it the terms
+ * of an upto route only name it (the origin-facing triggers settle what the viewer-request checked).
+ */
+export function routeTerms(route: CompiledRoute, config: EdgeConfig, facilitatorAddress?: Address): RouteTerms {
+  const extra = route.scheme === 'upto' && facilitatorAddress ? uptoExtra(config, facilitatorAddress) : { name: config.asset.name, version: config.asset.version };
   const requirements: PaymentRequirements = Object.freeze({
-    scheme: 'exact',
+    scheme: route.scheme,
     network: config.network as PaymentRequirements['network'],
     amount: route.amount,
     asset: config.asset.address,
     payTo: config.payTo,
     maxTimeoutSeconds: route.maxTimeoutSeconds,
-    extra: Object.freeze({ name: config.asset.name, version: config.asset.version }),
+    extra: Object.freeze(extra),
   });
   return { route, requirements, network: config.network, v1Network: knownNetwork(config.network)?.v1Name };
 }
@@ -93,7 +100,7 @@ export function challengeBody(terms: RouteTerms, config: EdgeConfig, resource: s
     error,
     message:
       message ??
-      `Payment required: ${price} on ${networkName} to ${config.payTo} for ${resource}. ` +
+      `Payment required: ${terms.route.scheme === 'upto' ? 'up to ' : ''}${price} on ${networkName} to ${config.payTo} for ${resource}. ` +
         'Retry with a PAYMENT-SIGNATURE header (x402 v2, terms in the PAYMENT-REQUIRED header) ' +
         'or an X-PAYMENT header (x402 v1, terms in "accepts"). See https://x402.org',
     price,

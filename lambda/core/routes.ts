@@ -10,7 +10,11 @@ export interface CompiledPattern {
 }
 
 export interface CompiledRoute extends CompiledPattern {
+  /** Atomic units offered in the 402: the price (`exact`) or the maximum (`upto`). */
   readonly amount: string;
+  readonly scheme: 'exact' | 'upto';
+  /** `upto`: the charge of a 2xx response that reports no readable usage. */
+  readonly usageMissing: 'maximum' | 'zero';
   readonly description: string;
   readonly mimeType: string;
   readonly maxTimeoutSeconds: number;
@@ -38,11 +42,14 @@ export function routePatternError(pattern: string): string | undefined {
 /** Compiles validated routes; throws on an invalid one (the constructs validate first, with context). */
 export function compileRoutes(config: Pick<EdgeConfig, 'routes' | 'asset' | 'maxTimeoutSeconds'>): CompiledRoute[] {
   return config.routes.map((route: PricedRoute) => {
-    const price = priceToAtomicUnits(route.price, config.asset.decimals);
+    const scheme = route.scheme ?? 'exact';
+    const price = priceToAtomicUnits((scheme === 'upto' ? route.maxPrice : route.price) ?? '', config.asset.decimals);
     if ('error' in price) throw new Error(`route "${route.pattern}": ${price.error}`);
     return {
       ...compilePattern(route.pattern),
       amount: price.amount,
+      scheme,
+      usageMissing: route.usageMissing ?? 'maximum',
       description: route.description ?? '',
       mimeType: route.mimeType ?? '',
       maxTimeoutSeconds: route.maxTimeoutSeconds ?? config.maxTimeoutSeconds,

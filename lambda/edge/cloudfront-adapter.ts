@@ -38,6 +38,9 @@ export function cloudFrontHandlers(paywall: Paywall, log: LogSink): EdgeHandlers
       for (const name of Object.keys(request.headers)) {
         if (name.startsWith(INTERNAL_HEADER_PREFIX)) delete request.headers[name];
       }
+      // The origin's usage report travels on its response only: a client's copy would reach the
+      // origin as if the edge had sent it (an origin framework echoing request headers, say).
+      delete request.headers[PaymentHeaders.settlementOverrides];
       try {
         const outcome = await paywall.onViewerRequest({
           method: request.method,
@@ -85,8 +88,11 @@ export function cloudFrontHandlers(paywall: Paywall, log: LogSink): EdgeHandlers
 
     async originResponse(event, context) {
       const { request, response } = event.Records[0].cf;
+      // The origin's usage report is for the edge alone: never passed on to the viewer or a cache.
+      const settlementOverrides = response.headers[PaymentHeaders.settlementOverrides]?.[0]?.value;
+      delete response.headers[PaymentHeaders.settlementOverrides];
       try {
-        const outcome = await paywall.onOriginResponse(originFacing(request), Number(response.status), remainingTime(context));
+        const outcome = await paywall.onOriginResponse(originFacing(request), Number(response.status), remainingTime(context), settlementOverrides);
         switch (outcome.kind) {
           case 'pass':
             return response;

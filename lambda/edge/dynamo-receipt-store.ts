@@ -110,9 +110,9 @@ export class DynamoReceiptStore implements ReceiptStorePort, PassRecordsPort, He
     }
   }
 
-  async markSettled(paymentId: string, txHash: string, at: string): Promise<void> {
+  async markSettled(paymentId: string, txHash: string, at: string, amount?: string): Promise<void> {
     // The signed authorization is spent: no reason to keep it.
-    return this.transition(paymentId, 'settled', at, { txHash }, undefined, ['payment']);
+    return this.transition(paymentId, 'settled', at, amount === undefined ? { txHash } : { txHash, amount }, undefined, ['payment']);
   }
 
   /** The row as stored (strongly consistent read). */
@@ -295,8 +295,8 @@ export class DynamoReceiptStore implements ReceiptStorePort, PassRecordsPort, He
     return this.transition(paymentId, 'failed', at, txHash ? { errorReason, txHash } : { errorReason });
   }
 
-  release(paymentId: string, at: string): Promise<void> {
-    return this.transition(paymentId, 'released', at, {});
+  release(paymentId: string, at: string, amount?: string): Promise<void> {
+    return this.transition(paymentId, 'released', at, amount === undefined ? {} : { amount });
   }
 
   async handoffKey({ create }: { readonly create: boolean }): Promise<Uint8Array> {

@@ -56,6 +56,7 @@ export function createEdgeRuntime(config: EdgeConfig, options: EdgeRuntimeOption
     facilitator: {
       verify: (payload, requirements, timeoutMs) => withinMs(timeoutMs, 'verify', facilitator(timeoutMs).verify(payload, requirements)),
       settle: (payload, requirements, timeoutMs) => withinMs(timeoutMs, 'settle', facilitator(timeoutMs).settle(payload, requirements)),
+      supported: (timeoutMs) => withinMs(timeoutMs, 'supported', facilitator(timeoutMs).getSupported()),
     },
     receipts,
     clock: options.clock ?? Date.now,

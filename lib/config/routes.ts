@@ -42,16 +42,42 @@ export function resolveRoutes(problems: Problems, value: readonly PricedRoute[] 
       problems.add(where, pattern, `malformed route: ${patternIssue}`, 'write "[METHOD ]/path" with * for one path segment and ** for any depth, e.g. "GET /api/*"');
       continue;
     }
-    if (typeof route.price !== 'string') {
-      // Shows what was written for the route: its price, or the route without its pattern (the context key's value).
-      const { pattern: _pattern, ...written } = route;
-      problems.add(where, route.price === undefined ? written : route.price, 'needs a price', 'write "$0.001" or {"price":"$0.001","description":"…"}');
+    const scheme = route.scheme ?? 'exact';
+    if (scheme !== 'exact' && scheme !== 'upto') {
+      problems.add(`${where}.scheme`, route.scheme, 'is not a scheme the edge offers', 'write "exact" (a fixed price) or "upto" (metered up to maxPrice)');
       continue;
     }
-    const price = priceToAtomicUnits(route.price, asset.decimals);
-    if ('error' in price) {
-      problems.add(`${where}.price`, route.price, price.error, `write dollars with at most ${asset.decimals} decimals ("$0.001") or an integer of atomic units ("1000")`);
+    const priceField = scheme === 'upto' ? 'maxPrice' : 'price';
+    const written = scheme === 'upto' ? route.maxPrice : route.price;
+    if (scheme === 'upto' && route.price !== undefined) {
+      problems.add(`${where}.price`, route.price, 'is set on an upto route, whose charge the origin reports', 'write the cap as maxPrice and remove price (docs/metering.md)');
       continue;
+    }
+    if (scheme === 'exact' && (route.maxPrice !== undefined || route.usageMissing !== undefined)) {
+      problems.add(`${where}.scheme`, route.scheme, 'is exact, but maxPrice or usageMissing is set (they only apply to metered routes)', 'add scheme: "upto", or remove maxPrice and usageMissing');
+      continue;
+    }
+    if (typeof written !== 'string') {
+      // Shows what was written for the route: its price, or the route without its pattern (the context key's value).
+      const { pattern: _pattern, ...rest } = route;
+      const example = scheme === 'upto' ? '{"scheme":"upto","maxPrice":"$0.05"}' : '"$0.001" or {"price":"$0.001","description":"…"}';
+      problems.add(where, written === undefined ? rest : written, `needs a ${priceField}`, `write ${example}`);
+      continue;
+    }
+    const price = priceToAtomicUnits(written, asset.decimals);
+    if ('error' in price) {
+      problems.add(`${where}.${priceField}`, written, price.error, `write dollars with at most ${asset.decimals} decimals ("$0.001") or an integer of atomic units ("1000")`);
+      continue;
+    }
+    if (scheme === 'upto') {
+      if (engine === 'waf') {
+        problems.add(`${where}.scheme`, route.scheme, 'is upto, which the waf engine cannot meter (AWS WAF charges a fixed price)', 'use x402:engine=edge, or give the route a fixed price');
+        continue;
+      }
+      if (route.usageMissing !== undefined && route.usageMissing !== 'maximum' && route.usageMissing !== 'zero') {
+        problems.add(`${where}.usageMissing`, route.usageMissing, 'must be "maximum" or "zero"', 'leave it unset to charge the maximum when the origin reports no usage (docs/metering.md)');
+        continue;
+      }
     }
     if (route.description !== undefined && (typeof route.description !== 'string' || route.description.length > 500)) {
       problems.add(`${where}.description`, route.description, 'must be a string of at most 500 characters', 'shorten it');
@@ -78,7 +104,10 @@ export function resolveRoutes(problems: Problems, value: readonly PricedRoute[] 
     routes.push(
       stripUndefined({
         pattern: pattern.trim(),
-        price: route.price.trim(),
+        price: scheme === 'exact' ? written.trim() : undefined,
+        scheme: scheme === 'upto' ? scheme : undefined,
+        maxPrice: scheme === 'upto' ? written.trim() : undefined,
+        usageMissing: route.usageMissing as PricedRoute['usageMissing'],
         description: route.description as string | undefined,
         mimeType: route.mimeType as string | undefined,
         maxTimeoutSeconds: route.maxTimeoutSeconds as number | undefined,
