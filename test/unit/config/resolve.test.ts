@@ -258,3 +258,19 @@ describe('x402:rpcUrl, the RPC endpoint that tells an EOA from a smart wallet at
     expect(config.warnings).toContainEqual(expect.stringContaining('x402:rpcUrl has no effect with the waf engine'));
   });
 });
+
+describe('metered (upto) routes', () => {
+  const upto = (route: Record<string, unknown>) => ({ ...SETTINGS, engine: Engine.EDGE, routes: [{ pattern: '/api/**', ...route }] as X402Settings['routes'] });
+
+  it('bakes scheme, maxPrice and usageMissing into the edge configuration', () => {
+    const edge = toEdgeConfig(resolveX402Config(upto({ scheme: 'upto', maxPrice: '$0.05', usageMissing: 'zero' })), { tableName: 't', region: 'us-east-1' });
+    expect(edge.routes).toEqual([{ pattern: '/api/**', scheme: 'upto', maxPrice: '$0.05', usageMissing: 'zero' }]);
+  });
+  it('an upto route without maxPrice', () => expectProblem(upto({ scheme: 'upto' }), 'x402:routes["/api/**"]', /needs a maxPrice/, /maxPrice/));
+  it('an upto route with a price', () => expectProblem(upto({ scheme: 'upto', price: '$0.01', maxPrice: '$0.05' }), 'x402:routes["/api/**"].price', /upto route/, /maxPrice/));
+  it('a zero maximum', () => expectProblem(upto({ scheme: 'upto', maxPrice: '0' }), 'x402:routes["/api/**"].maxPrice', /zero/));
+  it('maxPrice on an exact route', () => expectProblem(upto({ price: '$0.01', maxPrice: '$0.05' }), 'x402:routes["/api/**"].scheme', /only apply to metered routes/, /upto/));
+  it('an unknown scheme', () => expectProblem(upto({ scheme: 'deferred', price: '$0.01' }), 'x402:routes["/api/**"].scheme', /not a scheme/));
+  it('an unknown usageMissing', () => expectProblem(upto({ scheme: 'upto', maxPrice: '$0.05', usageMissing: 'half' }), 'x402:routes["/api/**"].usageMissing', /"maximum" or "zero"/));
+  it('upto on the waf engine', () => expectProblem({ ...upto({ scheme: 'upto', maxPrice: '$0.05' }), engine: Engine.WAF }, 'x402:routes["/api/**"].scheme', /waf engine cannot meter/, /engine=edge/));
+});
