@@ -46,7 +46,7 @@ export async function report(session: Session, options: ReportOptions): Promise<
 // ---------------------------------------------------------------------------------------------
 // Receipt table
 
-const FIELDS = ['status', 'engine', 'network', 'payer', 'amount', 'asset', 'route', 'createdAt', 'kind', 'passName'] as const;
+const FIELDS = ['status', 'engine', 'network', 'payer', 'amount', 'asset', 'route', 'createdAt', 'kind', 'passName', 'scheme', 'maxAmount'] as const;
 
 async function reportFromTable(session: Session, options: ReportOptions): Promise<RevenueReport> {
   const target = await session.target({ table: true });
@@ -112,6 +112,7 @@ function receiptOf(item: Record<string, AttributeValue>): ReceiptLike {
   return {
     status: text('status'), engine: text('engine') || undefined, network: text('network'), payer: text('payer'), amount: text('amount'), asset: text('asset'), route: text('route'), createdAt: text('createdAt'),
     ...(item.kind ? { kind: text('kind'), passName: text('passName') } : {}),
+    ...(item.scheme ? { scheme: text('scheme'), maxAmount: text('maxAmount') } : {}),
   };
 }
 
@@ -221,6 +222,10 @@ export function formatReport(report: RevenueReport, where: string): string {
   section(report.source === 'waf' ? 'By path' : 'By route', report.source === 'waf' ? 'PATH' : 'ROUTE', report.byRoute);
   section('By payer', 'PAYER', report.byPayer);
   if (report.byPass) section('Passes sold', 'PASS', report.byPass);
+  if (report.metered) {
+    const m = report.metered;
+    out.push('', 'Metered (upto)', `  ${m.payments} payment(s): ${m.revenueAtomic} of ${m.maximumAtomic} atomic units authorized, average fill ratio ${(m.averageFillRatio * 100).toFixed(1)}%, ${m.refusals} refused`);
+  }
   if (report.bySource) section('By bot', 'BOT', report.bySource);
   section('By day (UTC)', 'DAY', report.byDay);
   if (report.notes.length > 0) out.push('', ...report.notes.map((n) => `Note: ${n}`));

@@ -21,6 +21,22 @@ export interface ReceiptLike {
   /** `pass` once a sold pass was issued (docs/passes.md). */
   readonly kind?: string;
   readonly passName?: string;
+  /** `upto`: a metered payment (docs/metering.md), with the maximum its payer authorized. */
+  readonly scheme?: string;
+  readonly maxAmount?: string;
+}
+
+/** Metered (`upto`) payments: what was charged against what was authorized. */
+export interface MeteredSummary {
+  /** Settled metered payments, and the zero-usage ones (released with amount 0). */
+  readonly payments: number;
+  /** Atomic units charged, and authorized (the sum of the signed maxima of the same payments). */
+  readonly revenueAtomic: string;
+  readonly maximumAtomic: string;
+  /** Average over payments of actual / maximum, 0..1, to 4 decimals. */
+  readonly averageFillRatio: number;
+  /** Metered payments whose settlement was refused or failed (content withheld, nothing charged). */
+  readonly refusals: number;
 }
 
 export interface AssetAmount {
@@ -62,6 +78,8 @@ export interface RevenueReport {
   readonly byDay: readonly RevenueLine[];
   /** table source: passes sold, by pass name (their payments are in the other groups too). */
   readonly byPass?: readonly RevenueLine[];
+  /** table source, when any payment in the window was metered (`upto`). */
+  readonly metered?: MeteredSummary;
   /** waf source only: revenue by bot (WAF's SourceName). */
   readonly bySource?: readonly RevenueLine[];
   readonly notes: readonly string[];
@@ -143,9 +161,22 @@ export function revenueFromReceipts(rows: readonly ReceiptLike[], since: Date, u
   const byStatus: Record<string, number> = {};
   const byEngine: Record<string, number> = {};
   const [from, to] = [since.toISOString(), until.toISOString()];
+  const metered = { payments: 0, revenue: 0n, maximum: 0n, fillSum: 0, refusals: 0 };
   for (const row of rows) {
     if (!(row.createdAt >= from && row.createdAt < to)) continue;
     byStatus[row.status] = (byStatus[row.status] ?? 0) + 1;
+    if (row.scheme === 'upto') {
+      const maximum = safeBigInt(row.maxAmount ?? '');
+      const charged = row.status === 'settled' || (row.status === 'released' && row.amount === '0');
+      if (row.status === 'failed') metered.refusals++;
+      if (charged && maximum > 0n) {
+        const amount = row.status === 'settled' ? safeBigInt(row.amount) : 0n;
+        metered.payments++;
+        metered.revenue += amount;
+        metered.maximum += maximum;
+        metered.fillSum += Number((amount * 10_000n) / maximum) / 10_000;
+      }
+    }
     if (row.status !== 'settled') continue;
     byEngine[row.engine ?? 'edge'] = (byEngine[row.engine ?? 'edge'] ?? 0) + 1;
     total.add(row);
@@ -175,6 +206,17 @@ export function revenueFromReceipts(rows: readonly ReceiptLike[], since: Date, u
     byPayer: lines(byPayer, 'revenue'),
     byDay: lines(byDay, 'key'),
     ...(byPass.size > 0 ? { byPass: lines(byPass, 'revenue') } : {}),
+    ...(metered.payments + metered.refusals > 0
+      ? {
+          metered: {
+            payments: metered.payments,
+            revenueAtomic: metered.revenue.toString(),
+            maximumAtomic: metered.maximum.toString(),
+            averageFillRatio: metered.payments === 0 ? 0 : Math.round((metered.fillSum / metered.payments) * 10_000) / 10_000,
+            refusals: metered.refusals,
+          },
+        }
+      : {}),
     notes: byPass.size > 0 ? [...notes, 'pass use is not in the table (it writes nothing): see the PassRequests metric on the dashboard'] : notes,
   };
 }
