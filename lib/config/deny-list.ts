@@ -65,10 +65,15 @@ export function parseDenyList(text: string): ParsedDenyList {
   const format = lines.some((line) => line.includes('Digital Currency Address - ')) ? 'sdn' : 'plain';
   lines.forEach((raw, index) => {
     if (format === 'sdn') {
-      for (const [, , address] of raw.matchAll(SDN_DIGITAL_CURRENCY)) {
+      for (const [, , written] of raw.matchAll(SDN_DIGITAL_CURRENCY)) {
+        // The remarks end with a full stop.
+        const address = written.replace(/\.$/, '');
         if (!address.startsWith('0x')) otherCurrencies++;
-        else if (deniedAddressProblem(address)) problems.push({ line: index + 1, text: address, problem: deniedAddressProblem(address)! });
-        else add(address);
+        else {
+          const problem = deniedAddressProblem(address);
+          if (problem) problems.push({ line: index + 1, text: address, problem });
+          else add(address);
+        }
       }
       return;
     }
@@ -110,7 +115,7 @@ export function resolveDeniedPayers(
   const denied = new Set<string>();
   for (const entry of settings.deniedPayers ?? []) {
     const problem = typeof entry === 'string' ? deniedAddressProblem(entry) : 'is not a string';
-    if (problem) problems.add('x402:deniedPayers', entry, problem, 'list payer addresses as 0x followed by 40 hex digits, copied from the sanctions list or the receipt');
+    if (problem) problems.add('x402:deniedPayers', entry, problem, 'copy each address again from the sanctions list or the receipt: 0x followed by 40 hex digits, checksummed or all in one case');
     else denied.add(entry.toLowerCase());
   }
   if (settings.deniedPayersFile !== undefined) {
