@@ -98,17 +98,24 @@ function onSameSite(saleUrl: string, readUrl: string): string {
   return sale.hostname === read.hostname ? new URL(`${sale.pathname}${sale.search}`, read).toString() : saleUrl;
 }
 
-function accountFrom(env: Readonly<Record<string, string | undefined>>, variable: string): PrivateKeyAccount {
+/** The payer's account from a hex private key in an environment variable (never on the command line, where `ps` shows it). */
+export function accountFrom(env: Readonly<Record<string, string | undefined>>, variable: string): PrivateKeyAccount {
   const key = env[variable]?.trim();
   if (!key) throw new CliError(`--key-env ${variable}: the variable is not set`, ExitCode.usage, `export ${variable}=0x<the payer's 32-byte private key in hex>`);
-  if (!/^0x[0-9a-fA-F]{64}$/.test(key)) throw new CliError(`--key-env ${variable}: the value is not a 32-byte hex private key`, ExitCode.usage, 'use 0x followed by 64 hex digits');
+  return accountFromKey(key, `--key-env ${variable}`);
+}
+
+/** The account of a hex private key read from `source` (named in the error). */
+export function accountFromKey(key: string, source: string): PrivateKeyAccount {
+  if (!/^0x[0-9a-fA-F]{64}$/.test(key)) throw new CliError(`${source}: the value is not a 32-byte hex private key`, ExitCode.usage, 'use 0x followed by 64 hex digits');
   return privateKeyToAccount(key as `0x${string}`);
 }
 
-async function fetchOrFail(url: string): Promise<Response> {
+export async function fetchOrFail(url: string, fetchImpl: typeof fetch = fetch): Promise<Response> {
   try {
-    return await fetch(url);
+    return await fetchImpl(url);
   } catch (error) {
+    if (error instanceof CliError) throw error;
     throw new CliError(`${url} could not be fetched: ${(error as Error).message}`, ExitCode.failure, 'check the URL and the network');
   }
 }

@@ -1,5 +1,5 @@
 /**
- * The `cdk-x402` command line: `report`, `toggle on|off`, `status`, `reconcile`. {@link runCli} parses the
+ * The `cdk-x402` command line: `report`, `toggle on|off`, `status`, `reconcile`, `denylist import`, `pay`. {@link runCli} parses the
  * arguments (commander), runs the command and returns the exit code; bin/cdk-x402.ts wires it to
  * the process. Everything it touches comes in through {@link CliDeps}, so tests run it in-process.
  */
@@ -10,9 +10,11 @@ import { packageRoot } from '../lib/package-root';
 import { DEFAULT_REFERENCE_STACK_NAME } from '../lib/config/context-keys';
 import { defaultClients, Session, type CliDeps, type TargetOptions } from './context';
 import { agentPlan, formatAgentPlan } from './agent';
+import { formatImportedDenyList, importDenyList } from './denylist';
 import { CliError, ExitCode, type ExitCodeValue } from './errors';
 import { json, parseDuration, parseTime } from './format';
 import { createPassKey, formatCreatedPassKey, formatRetiredPassKey, formatRevokedPass, PASS_KEY_REGION, retirePassKey, revokePass } from './pass-key';
+import { DEFAULT_BUDGET_USDC, DEFAULT_MAX_USDC, defaultLedgerFile, formatPaid, formatPayTerms, pay } from './pay';
 import { formatReconcile, reconcile } from './reconcile';
 import { formatReport, report } from './report';
 import { formatStatus, status } from './status';
@@ -26,7 +28,8 @@ Exit codes:
   2  bad command line (unknown command or option, invalid value)
   3  AWS setup: credentials, region, permissions, or a resource that does not exist
   4  toggle refused: rules named like cdk-x402's were changed outside cdk-x402;
-     reconcile refused: --rpc-url serves another chain than the receipts' network (nothing written)
+     reconcile refused: --rpc-url serves another chain than the receipts' network (nothing written);
+     pay refused: the terms break the spending policy (nothing signed)
   5  toggle gave up: the web ACL kept changing under it (stale lock token)
   6  reconcile: the chain RPC (--rpc-url) is unreachable or failing`;
 
@@ -234,6 +237,27 @@ export function buildProgram(deps: CliDeps, setExit: (code: ExitCodeValue) => vo
     });
 
   program
+    .command('denylist')
+    .summary('turn the OFAC SDN list into the denied payers file')
+    .description('Payer addresses the edge refuses (x402:deniedPayersFile).')
+    .command('import')
+    .description(
+      'Reads the OFAC SDN CSV (its "Digital Currency Address - ETH/USDC/... 0x..." entries; other chains are left out) or a list with one address a line, ' +
+        'and writes the normalized file (one EIP-55 address a line) that x402:deniedPayersFile names. The next `cdk deploy` bakes it into the edge. No AWS call.',
+    )
+    .addArgument(new Argument('<file>', 'the SDN CSV (sdn.csv) or a plain list of addresses'))
+    .option('--out <file>', 'where to write (default: the x402:deniedPayersFile of --context, relative to it)')
+    .option('--context <file>', 'the cdk.json whose x402:deniedPayersFile names the file', 'cdk.json')
+    .option('--skip-invalid', 'leave out entries that are not EVM addresses instead of refusing the file')
+    .option('--json', 'print the counts as one JSON document')
+    .addHelpText('after', `\nExamples:\n  cdk-x402 denylist import sdn.csv\n  cdk-x402 denylist import sdn.csv --out denied-payers.txt\n${EXIT_CODES_HELP}`)
+    .action((file: string, opts) => {
+      const imported = importDenyList(file, { out: opts.out, contextFile: opts.context, skipInvalid: opts.skipInvalid }, deps.now());
+      deps.io.stdout(opts.json ? json(imported) : formatImportedDenyList(imported));
+      setExit(ExitCode.ok);
+    });
+
+  program
     .command('agent')
     .summary('plan (and buy) a pass as an agent')
     .description('The agent side of passes (x402:passes), for the site\'s readers, not its publisher.')
@@ -259,6 +283,37 @@ export function buildProgram(deps: CliDeps, setExit: (code: ExitCodeValue) => vo
       const progress = (text: string) => (opts.quiet ? undefined : deps.io.stderr(`${text}\n`));
       const result = await agentPlan({ url: opts.url, reads, periodSeconds, buyWithKeyFrom: opts.buy ? opts.keyEnv : undefined }, deps.env, progress);
       deps.io.stdout(opts.json ? json(result) : formatAgentPlan(result));
+      setExit(ExitCode.ok);
+    });
+
+  program
+    .command('pay')
+    .summary('read a URL as an agent, paying its 402 within a spending policy')
+    .description(
+      'Fetches <url> and, when it answers 402, pays it with the official x402 client and prints the content (stdout) and the settlement (stderr). ' +
+        'It pays only terms within the spending policy: at most --max per request, at most --budget per UTC day (counted in --ledger when a payment is signed), ' +
+        'only on --network with --asset. Terms outside it are refused, with the reason, before anything is signed. No AWS call.',
+    )
+    .argument('<url>', 'the URL to read')
+    .option('--max <usdc>', 'the most one request may cost, in USDC', DEFAULT_MAX_USDC)
+    .option('--budget <usdc>', 'the most all payments of one UTC day may cost, in USDC', DEFAULT_BUDGET_USDC)
+    .option('--ledger <file>', 'the spending ledger (USDC spent per UTC day)', defaultLedgerFile())
+    .option('--network <caip2,...>', 'networks it may pay on (default: eip155:8453,eip155:84532)')
+    .option('--asset <address,...>', 'token contracts it may pay with, counted as USDC (default: the USDC of each --network)')
+    .option('--dry-run', 'print the 402\'s terms and what the policy says of each; sign and pay nothing (needs no key)')
+    .option('--key-file <file>', 'file holding the payer\'s private key (0x + 64 hex digits)')
+    .option('--key-env <variable>', 'environment variable holding the payer\'s private key')
+    .option('--json', 'print one JSON document on stdout (progress stays on stderr)')
+    .option('-q, --quiet', 'no progress on stderr')
+    .addHelpText('after', `\nExamples:\n  cdk-x402 pay https://example.com/articles/one --dry-run\n  cdk-x402 pay https://example.com/articles/one --key-env AGENT_KEY --max 0.005 --budget 0.5\n  cdk-x402 pay https://example.com/api/report --key-file ~/.agent-key --network eip155:8453 --json\n${EXIT_CODES_HELP}`)
+    .action(async (url: string, opts) => {
+      const result = await pay(url, opts, deps.env, deps.now);
+      if (opts.json) deps.io.stdout(json(result));
+      else if (result.dryRun) deps.io.stdout(formatPayTerms(result));
+      else {
+        deps.io.stdout(result.body ?? '');
+        if (!opts.quiet) deps.io.stderr(`${formatPaid(result)}\n`);
+      }
       setExit(ExitCode.ok);
     });
 

@@ -4,12 +4,15 @@
  * settlement is on chain and in the receipt table. Exits 0 only if every step checked out.
  */
 import { decodePaymentRequiredHeader, decodePaymentResponseHeader } from '@x402/core/http';
-import { wrapFetchWithPayment } from '@x402/fetch';
-import { officialClientFor, recordingFetch } from './agent';
+import { mkdtempSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { recordingFetch } from './agent';
 import { edgeBundle } from './bundle-edge';
 import { startLocalStack } from './stack';
-import { formatAtomicUnits } from '../lambda/core/price';
 import { offeredPasses, perRequestPrice, planReads } from '../cli/pass-plan';
+import { payingFetch, SpendingLedger, usdc, utcDay, type SpendingPolicy } from '../cli/paying-fetch';
+import { LOCAL_NETWORK } from './chain';
 
 const started = Date.now();
 /** The pass the demo sells, and how many articles the agent reads with it. */
@@ -19,7 +22,6 @@ const READS_WITH_PASS = 20;
 const PLANNED_READS = 500;
 const step = (title: string) => console.log(`\n━━ ${title}`);
 const show = (label: string, value: unknown) => console.log(`   ${label.padEnd(22)} ${typeof value === 'string' ? value : JSON.stringify(value)}`);
-const usdc = (atomic: bigint) => `${formatAtomicUnits(atomic.toString(), 6)} USDC`;
 
 function check(condition: boolean, what: string): void {
   if (!condition) throw new Error(`demo check failed: ${what}`);
@@ -57,9 +59,18 @@ async function main(): Promise<void> {
     show('PAYMENT-REQUIRED', terms.accepts[0]);
     check(challenge.status === 402 && stack.origin.requests === 0, 'the edge asked for payment and the origin was not reached');
 
-    step('Agent pays with the official x402 client (@x402/fetch) and retries');
+    step('Agent pays with the official x402 client (@x402/fetch) under its spending policy, and retries');
+    // What `cdk-x402 pay` enforces: the pass's price is the most it pays at once, 0.10 USDC a day in all.
+    const policy: SpendingPolicy = {
+      maxPerRequest: 50_000n,
+      dailyBudget: 100_000n,
+      ledger: new SpendingLedger(path.join(mkdtempSync(path.join(os.tmpdir(), 'cdk-x402-demo-')), 'spending.json')),
+      networks: [LOCAL_NETWORK],
+      assets: [stack.chain.usdc],
+    };
+    show('spending policy', `at most ${usdc(policy.maxPerRequest)} a request, ${usdc(policy.dailyBudget!)} a day, USDC on ${LOCAL_NETWORK}`);
     const recorder = recordingFetch();
-    const pay = wrapFetchWithPayment(recorder.fetch, officialClientFor(agent));
+    const pay = payingFetch(recorder.fetch, agent, policy);
     const paid = await pay(url);
     const settlement = decodePaymentResponseHeader(paid.headers.get('payment-response') ?? '');
     show('status', `${paid.status} ${paid.statusText}`);
@@ -106,6 +117,9 @@ async function main(): Promise<void> {
     show('valid', `${sale.notBefore} → ${sale.expiresAt} for ${sale.scope.join(', ')}`);
     const transfersAfterSale = (await stack.chain.settledTransfers()).length;
     check(bought.status === 200 && transfersAfterSale === transfersBefore + 1, 'the pass was paid with one on-chain transfer and answered by the edge');
+    const spentToday = policy.ledger!.spentOn(utcDay(Date.now()));
+    show('spent today', `${usdc(spentToday)} of ${usdc(policy.dailyBudget!)} (the policy's ledger)`);
+    check(spentToday === 1000n + 50_000n, 'the spending policy counted the article and the pass');
 
     step(`Agent reads ${READS_WITH_PASS} articles with "Authorization: Bearer <pass>"`);
     const facilitatorCalls = () => stack.facilitator.calls.verify + stack.facilitator.calls.settle;

@@ -40,6 +40,8 @@ export const BUNDLES: Readonly<Record<BundleName, { readonly entry: string; read
   'settlement-ingest': { entry: 'lambda/ingest/handler.ts', settings: REGIONAL_SETTINGS },
   'origin-rotation': { entry: 'lambda/origin/rotation-handler.ts', settings: REGIONAL_SETTINGS },
   cli: { entry: 'bin/cdk-x402.ts', settings: CLI_SETTINGS },
+  // The package's "./client" export: payingFetch for agents in JavaScript, the x402 client inside.
+  client: { entry: 'cli/paying-fetch.ts', settings: CLI_SETTINGS },
 };
 
 const ROOT = packageRoot();

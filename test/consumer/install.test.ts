@@ -50,7 +50,7 @@ describe('the packed tarball', () => {
     const files = execFileSync('tar', ['-tzf', packedTarball()], { encoding: 'utf8' }).trim().split('\n').map((f) => f.replace(/^package\//, ''));
     expect(files).toEqual(expect.arrayContaining([
       'package.json', 'LICENSE', 'README.md', 'CHANGELOG.md', 'API.md', '.jsii', 'bin/cdk-x402.js',
-      'dist/lib/index.js', 'dist/lib/index.d.ts', 'dist/bundles/viewer-request/index.js', 'dist/bundles/cli/index.js',
+      'dist/lib/index.js', 'dist/lib/index.d.ts', 'dist/bundles/viewer-request/index.js', 'dist/bundles/cli/index.js', 'dist/bundles/client/index.js',
     ]));
     expect(files.filter((f) => /^(test|local|bench|scripts|examples)\/|\.ts$/.test(f) && !f.endsWith('.d.ts'))).toEqual([]);
   });
@@ -64,6 +64,12 @@ describe('installed into fresh apps (offline)', () => {
       'node_modules/aws-cdk-lib', 'node_modules/cdk-x402', 'node_modules/constructs',
     ]);
     expect(treeBytes(path.join(dir, 'node_modules', 'cdk-x402'))).toBeLessThanOrEqual(5 * 1024 * 1024);
+  });
+
+  it('exports the agent\'s paying fetch as cdk-x402/client, self-contained', () => {
+    const dir = app({ files: exampleFiles('plain-javascript') });
+    const exported = run(process.execPath, ['-e', "const c = require('cdk-x402/client'); process.stdout.write([c.payingFetch, c.SpendingLedger, c.SpendingRefused].map((f) => typeof f).join(' '))"], dir);
+    expect(exported).toBe('function function function');
   });
 
   it('synthesizes the plain JavaScript example with node, and with `cdk synth` (offline, no credentials)', () => {
