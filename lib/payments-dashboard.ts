@@ -131,6 +131,17 @@ export class PaymentsDashboard extends Construct {
           ...total(Metrics.handoffMissing, 'hand-off lost'),
         ]),
       );
+      if (config.routes.some((route) => route.scheme === 'upto')) {
+        // Charged against authorized: their ratio is the fill ratio (docs/metering.md).
+        this.dashboard.addWidgets(
+          graph(`Metered (upto): charged vs authorized (${config.asset.symbol} atomic units)`, [...total(Metrics.meteredRevenueAtomic, 'charged'), ...total(Metrics.meteredMaximumAtomic, 'authorized')]),
+          graph('Metered (upto): usage capped, usage missing, settlements refused', [
+            ...total(Metrics.usageCapped, 'capped'),
+            ...total(Metrics.usageMissing, 'missing'),
+            ...total(Metrics.settlementsFailed, 'refused'),
+          ]),
+        );
+      }
       if (config.passes) {
         // Pass use writes nothing to the receipt table: these metrics are where it is counted.
         this.dashboard.addWidgets(

@@ -9,10 +9,11 @@ import { LAMBDA_EDGE_REGIONS, PaymentsDashboard } from '../../lib/payments-dashb
 import { RuleNames } from '../../lib/waf-names';
 import { expectNoSynthWarnings, propertiesOf, routes, SETTINGS } from './helpers';
 
-function dashboard(engine: Engine, props: { alarmTopic?: boolean; edgeRegions?: string[] } = {}) {
+function dashboard(engine: Engine, props: { alarmTopic?: boolean; edgeRegions?: string[]; metered?: boolean } = {}) {
   const stack = new Stack(new App(), 'Site', { env: { region: 'us-east-1' } });
+  const metered = props.metered ? [{ pattern: '/api/**', scheme: 'upto' as const, maxPrice: '$0.05' }] : [];
   new PaymentsDashboard(stack, 'Payments', {
-    config: X402Config.resolve({ ...SETTINGS, engine, routes: routes({ '/articles/*': '$0.001' }), rateLimit: 100 }),
+    config: X402Config.resolve({ ...SETTINGS, engine, routes: [...routes({ '/articles/*': '$0.001' }), ...metered], rateLimit: 100 }),
     webAclName: 'site-x402',
     distributionId: 'E123EXAMPLE',
     edgeRegions: props.edgeRegions,
@@ -23,14 +24,25 @@ function dashboard(engine: Engine, props: { alarmTopic?: boolean; edgeRegions?: 
   return { stack, template, body };
 }
 
+const METERED_METRICS: string[] = [Metrics.meteredRevenueAtomic, Metrics.meteredMaximumAtomic, Metrics.usageCapped, Metrics.usageMissing];
+
+describe('PaymentsDashboard, metered (upto) routes', () => {
+  it('graphs charged against authorized, capped and missing usage only when a route is metered', () => {
+    const { body } = dashboard(Engine.EDGE, { metered: true });
+    for (const name of METERED_METRICS) expect(body).toContain(name);
+    expect(body).toContain('Metered (upto): charged vs authorized');
+    expect(dashboard(Engine.EDGE).body).not.toContain('Metered (upto)');
+  });
+});
+
 describe('PaymentsDashboard, edge engine', () => {
   const { stack, template, body } = dashboard(Engine.EDGE, { alarmTopic: true });
 
   it('synthesizes without warnings', () => expectNoSynthWarnings(stack));
 
   it('graphs every metric the handlers emit, by the names in lambda/core/metrics.ts', () => {
-    // The pass metrics are graphed when passes are on sale (test/constructs/passes.test.ts).
-    const passMetrics: string[] = [Metrics.passesSold, Metrics.passRequests];
+    // The pass metrics are graphed when passes are on sale (test/constructs/passes.test.ts), the metered ones with upto routes (below).
+    const passMetrics: string[] = [Metrics.passesSold, Metrics.passRequests, ...METERED_METRICS];
     for (const name of Object.values(Metrics).filter((n) => !passMetrics.includes(n))) expect(body).toContain(`MetricName=\\\\\\"${name}\\\\\\"`);
     expect(body).toContain(`Namespace=\\\\\\"${METRICS_NAMESPACE}\\\\\\"`);
   });
