@@ -6,9 +6,9 @@ export interface Rejection {
   readonly kind: 'rejection';
   /**
    * 400 malformed input, 402 payment missing/invalid, 405 a method the path is not priced for,
-   * 429 a client or payer that must slow down, 503 a dependency is down (fail closed).
+   * 411 a body-size-priced request without Content-Length, 429 a client or payer that must slow down, 503 a dependency is down (fail closed).
    */
-  readonly status: 400 | 402 | 405 | 429 | 503;
+  readonly status: 400 | 402 | 405 | 411 | 429 | 503;
   /** x402 reason code (`invalid_payload`, `invalid_exact_evm_signature`, ...) or one of ours. */
   readonly reason: string;
   /** One sentence a developer can act on. */
@@ -59,6 +59,10 @@ export const Reasons = {
   paymentRequired: 'payment_required',
   headerTooLarge: 'payment_header_too_large',
   invalidPath: 'invalid_request_path',
+  /** A request feature that prices the route (priceBy) is malformed or ambiguous. */
+  invalidPriceFeature: 'invalid_price_feature',
+  /** A route priced by body size got a POST/PUT/PATCH without Content-Length. */
+  lengthRequired: 'length_required',
   methodNotAllowed: 'method_not_allowed',
   /** The authorization was reserved and released (origin failed) too often: sign a new one. */
   authorizationRetriesExhausted: 'authorization_retries_exhausted',
