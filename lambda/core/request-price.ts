@@ -6,13 +6,11 @@
  * No I/O; the constructs validate rules at synth with the same types (lib/config/routes.ts).
  */
 import type { EdgeConfig, PriceCondition } from './config';
+import { BODY_METHODS } from './methods';
 import { priceToAtomicUnits } from './price';
 import { reject, Reasons, type Rejection } from './rejection';
 import { routeTerms, type RouteTerms } from './requirements';
 import type { CompiledRoute } from './routes';
-
-/** Methods whose body size may price a request (they carry a body the origin reads). */
-export const BODY_METHODS: readonly string[] = ['POST', 'PUT', 'PATCH'];
 
 /** A non-negative decimal number, the only form `min`/`max` compare. */
 const NUMBER = /^\d{1,15}(?:\.\d{1,6})?$/;

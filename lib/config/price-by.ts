@@ -1,7 +1,7 @@
 /** `priceBy` of a route: request-priced rules (lambda/core/request-price.ts), validated at synth. */
 import type { AssetConfig, PriceCondition, PriceRule } from '../../lambda/core/config';
 import { priceToAtomicUnits } from '../../lambda/core/price';
-import { BODY_METHODS } from '../../lambda/core/request-price';
+import { BODY_METHODS } from '../../lambda/core/methods';
 import { headerNameProblem } from './header-name';
 import type { Problems } from './problems';
 import type { Engine } from './settings';
