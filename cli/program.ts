@@ -1,5 +1,5 @@
 /**
- * The `cdk-x402` command line: `report`, `toggle on|off`, `status`, `reconcile`. {@link runCli} parses the
+ * The `cdk-x402` command line: `report`, `toggle on|off`, `status`, `reconcile`, `denylist import`. {@link runCli} parses the
  * arguments (commander), runs the command and returns the exit code; bin/cdk-x402.ts wires it to
  * the process. Everything it touches comes in through {@link CliDeps}, so tests run it in-process.
  */
@@ -10,6 +10,7 @@ import { packageRoot } from '../lib/package-root';
 import { DEFAULT_REFERENCE_STACK_NAME } from '../lib/config/context-keys';
 import { defaultClients, Session, type CliDeps, type TargetOptions } from './context';
 import { agentPlan, formatAgentPlan } from './agent';
+import { formatImportedDenyList, importDenyList } from './denylist';
 import { CliError, ExitCode, type ExitCodeValue } from './errors';
 import { json, parseDuration, parseTime } from './format';
 import { createPassKey, formatCreatedPassKey, formatRetiredPassKey, formatRevokedPass, PASS_KEY_REGION, retirePassKey, revokePass } from './pass-key';
@@ -230,6 +231,27 @@ export function buildProgram(deps: CliDeps, setExit: (code: ExitCodeValue) => vo
       const s = session(opts);
       const revoked = await revokePass(s, opts);
       s.out(opts.json ? json(revoked) : formatRevokedPass(revoked));
+      setExit(ExitCode.ok);
+    });
+
+  program
+    .command('denylist')
+    .summary('turn the OFAC SDN list into the denied payers file')
+    .description('Payer addresses the edge refuses (x402:deniedPayersFile).')
+    .command('import')
+    .description(
+      'Reads the OFAC SDN CSV (its "Digital Currency Address - ETH/USDC/... 0x..." entries; other chains are left out) or a list with one address a line, ' +
+        'and writes the normalized file (one EIP-55 address a line) that x402:deniedPayersFile names. The next `cdk deploy` bakes it into the edge. No AWS call.',
+    )
+    .addArgument(new Argument('<file>', 'the SDN CSV (sdn.csv) or a plain list of addresses'))
+    .option('--out <file>', 'where to write (default: the x402:deniedPayersFile of --context, relative to it)')
+    .option('--context <file>', 'the cdk.json whose x402:deniedPayersFile names the file', 'cdk.json')
+    .option('--skip-invalid', 'leave out entries that are not EVM addresses instead of refusing the file')
+    .option('--json', 'print the counts as one JSON document')
+    .addHelpText('after', `\nExamples:\n  cdk-x402 denylist import sdn.csv\n  cdk-x402 denylist import sdn.csv --out denied-payers.txt\n${EXIT_CODES_HELP}`)
+    .action((file: string, opts) => {
+      const imported = importDenyList(file, { out: opts.out, contextFile: opts.context, skipInvalid: opts.skipInvalid }, deps.now());
+      deps.io.stdout(opts.json ? json(imported) : formatImportedDenyList(imported));
       setExit(ExitCode.ok);
     });
 

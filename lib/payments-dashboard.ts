@@ -114,6 +114,7 @@ export class PaymentsDashboard extends Construct {
       );
       this.dashboard.addWidgets(
         graph('Rejected by reason', regions.map((region) => search(`{${METRICS_NAMESPACE},${MetricDimensions.reason}} MetricName="${Metrics.paymentsRejected}"`, `[${region}] `, region, false))),
+        graph('Payments denied (payer on the deny-list)', total(Metrics.paymentsDenied, 'denied')),
         graph('Settlements failed / released / redelivered', [
           ...total(Metrics.settlementsFailed, 'failed'),
           ...total(Metrics.paymentsReleased, 'released'),

@@ -67,6 +67,8 @@ export interface LocalStackOptions {
    * in the origin-facing bundles (the viewer-request gets the public key only, as deployed).
    */
   readonly passes?: readonly PassOffer[];
+  /** x402:deniedPayersFile, read and baked like a deploy's. */
+  readonly deniedPayersFile?: string;
   /** Fixed ports for a stack people connect to (`npm run dev`); 0 = random. */
   readonly ports?: { readonly edge?: number; readonly rpc?: number; readonly facilitator?: number };
 }
@@ -121,6 +123,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       verifyTimeoutMs: options.facilitatorVerifyTimeoutMs ?? 3000,
       settleTimeoutMs: options.facilitatorSettleTimeoutMs ?? 10000,
       maxTimeoutSeconds: 120,
+      ...(options.deniedPayersFile ? { deniedPayersFile: options.deniedPayersFile } : {}),
     };
     const passKey = options.passes ? newPassKeyPair() : undefined;
     if (options.passes && passKey) {

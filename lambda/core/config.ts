@@ -155,6 +155,8 @@ export interface EdgeConfig {
   };
   /** Time-bound passes sold at their own URL and verified offline (lambda/core/passes/, docs/passes.md). */
   readonly passes?: PassesConfig;
+  /** Payer addresses refused (403 payer_denied) before any check, in lower case (lambda/core/deny-list.ts). */
+  readonly deniedPayers?: readonly string[];
 }
 
 /** One pass on sale, validated at synth (lib/config/passes.ts). */

@@ -8,6 +8,8 @@ export const Metrics = {
   paymentRequired: 'PaymentRequired',
   paymentsVerified: 'PaymentsVerified',
   paymentsRejected: 'PaymentsRejected',
+  /** A payment, pass or sign-in of a payer on the deny-list, refused before any check (also in PaymentsRejected). */
+  paymentsDenied: 'PaymentsDenied',
   paymentsSettled: 'PaymentsSettled',
   settlementsFailed: 'SettlementsFailed',
   paymentsReleased: 'PaymentsReleased',

@@ -3,6 +3,7 @@ import type { PaymentPayload, PaymentRequirements, SettleResponse } from '@x402/
 import { AbuseGuard, DEFAULT_ABUSE_LIMITS } from './abuse-guard';
 import { AccountKinds, CHAIN_RPC_BACKOFF_MS } from './account-kinds';
 import { DEFAULT_MAX_REDELIVERIES, type EdgeConfig } from './config';
+import { claimedPayer, PayerDenyList } from './deny-list';
 import { decodeHandoff, encodeHandoff, PAYMENT_ID_HEADER, PENDING_SETTLEMENT_HEADER, type Handoff, type PaidHandoff } from './handoff';
 import { HandoffSeal } from './handoff-seal';
 import { hasSideEffects } from './methods';
@@ -190,6 +191,7 @@ export class Paywall {
   private readonly passes: PassScheme | undefined;
   /** Sign in with x for pass holders: wired with `ports.heldPasses`. */
   private readonly signIn: PassSignIn | undefined;
+  private readonly deniedPayers: PayerDenyList;
 
   /** `precheck`: only for the viewer-request side (lambda/core/precheck.ts); without one, a payment is never admitted. */
   constructor(
@@ -208,6 +210,7 @@ export class Paywall {
     this.routes = compileRoutes({ ...config, routes: [...(this.passes?.saleRoutes ?? []), ...config.routes] });
     const priceBy = [...(this.passes?.saleRoutes ?? []), ...config.routes].map((route) => route.priceBy);
     this.prices = this.routes.map((route, index) => priceTable(route, priceBy[index], config));
+    this.deniedPayers = new PayerDenyList(config.deniedPayers ?? []);
     const limits = config.abuseLimits ?? DEFAULT_ABUSE_LIMITS;
     this.guard = new AbuseGuard(limits, ports.clock);
     if ((config.chainRpc === undefined) !== (ports.chain === undefined)) {
@@ -444,6 +447,8 @@ export class Paywall {
     if (isRejection(paymentHeader)) return paymentHeader;
     const payment = decodePaymentHeader(paymentHeader.version, paymentHeader.value);
     if (isRejection(payment)) return payment;
+    const denied = this.denied(claimedPayer(payment));
+    if (denied) return denied;
     const checked = await this.precheck.check(payment, terms, Math.floor(this.ports.clock() / 1000));
     if (isRejection(checked)) return checked;
     // A signature that does not recover, naming an account known to have no code, is a forgery:
@@ -593,6 +598,9 @@ export class Paywall {
   }
 
   private forwardWithPass(passId: string, payer: string, path: string, routeIndex: number, terms: RouteTerms): ViewerOutcome {
+    // A pass bought before its holder was denied opens nothing after the next deploy.
+    const denied = this.denied(payer);
+    if (denied) return this.refuse(denied);
     this.metric({ [Metrics.passRequests]: 1 }, { [MetricDimensions.route]: terms.route.pattern });
     return {
       kind: 'forward',
@@ -735,6 +743,13 @@ export class Paywall {
   }
 
   /** Turns a refusal into a JSON response; 402s repeat the terms so the client can pay (again). */
+  /** The refusal of a payer on the deny-list (counted in PaymentsDenied), or undefined. */
+  private denied(payer: string | undefined): Rejection | undefined {
+    const refusal = this.deniedPayers.refusal(payer);
+    if (refusal) this.metric({ [Metrics.paymentsDenied]: 1 }, {});
+    return refusal;
+  }
+
   private refuse(rejection: Rejection, terms?: RouteTerms, resource?: string): Responded {
     if (rejection.status !== 402 || rejection.reason !== Reasons.paymentRequired) {
       this.ports.log({ event: 'x402.rejected', status: rejection.status, reason: rejection.reason, message: rejection.message });

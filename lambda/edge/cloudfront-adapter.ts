@@ -153,6 +153,7 @@ function toCloudFrontResponse(response: PaywallResponse, originHeaders?: CloudFr
 const STATUS_TEXT: Record<number, string> = {
   400: 'Bad Request',
   402: 'Payment Required',
+  403: 'Forbidden',
   405: 'Method Not Allowed',
   429: 'Too Many Requests',
   503: 'Service Unavailable',

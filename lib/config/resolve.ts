@@ -17,6 +17,7 @@ import { resolveRoutes, stripUndefined } from './routes';
 import { sampleAddress } from './sample-addresses';
 import { BotControlInspectionLevel, Engine, OriginProtection, PaidCaching, type X402Settings } from './settings';
 import { resolveWafPricing, WAF_CHAINS } from './waf-pricing';
+import { resolveDeniedPayers } from './deny-list';
 
 /** Bot Control categories known when this was written (others are accepted with a warning). */
 export const KNOWN_BOT_CATEGORIES = [
@@ -67,6 +68,7 @@ export function resolveX402Config(settings: X402Settings): ResolvedConfig {
   const originRequestHeaders = resolveOriginRequestHeaders(problems, settings.originRequestHeaders ?? DEFAULT_ORIGIN_REQUEST_HEADERS);
   const routes = asset ? resolveRoutes(problems, settings.routes, asset, engine, maxTimeoutSeconds, { forwardedHeaders: originRequestHeaders, warnings }) : [];
   const passes = resolvePasses(problems, settings, engine, routes, asset, warnings);
+  const deniedPayers = resolveDeniedPayers(problems, settings, engine, payTo);
 
   const eligibleBotCategories = nameList(problems, 'x402:eligibleBotCategories', settings.eligibleBotCategories ?? DEFAULT_ELIGIBLE_BOT_CATEGORIES, KNOWN_BOT_CATEGORIES, warnings);
   const eligibleBotSignals = nameList(problems, 'x402:eligibleBotSignals', settings.eligibleBotSignals ?? DEFAULT_ELIGIBLE_BOT_SIGNALS, KNOWN_BOT_SIGNALS, warnings);
@@ -121,6 +123,7 @@ export function resolveX402Config(settings: X402Settings): ResolvedConfig {
     eligibilityHeader: DEFAULT_ELIGIBILITY_HEADER,
     waf,
     ...(passes ? { passes } : {}),
+    ...(deniedPayers ? { deniedPayers } : {}),
     warnings,
   };
 }
@@ -145,6 +148,7 @@ export function toEdgeConfig(config: ResolvedConfig, receiptTable: { readonly ta
     receiptTable: { tableName: receiptTable.tableName, region: receiptTable.region },
     maxTimeoutSeconds: config.maxTimeoutSeconds,
     ...(config.passes && site ? { passes: { siteId: passSiteId(config.payTo, site.stackName, site.constructPath), ...config.passes } } : {}),
+    ...(config.deniedPayers?.length ? { deniedPayers: config.deniedPayers } : {}),
   };
 }
 

@@ -51,6 +51,8 @@ export interface ResolvedConfig {
   readonly waf?: WafPricing;
   /** Passes on sale (edge engine). */
   readonly passes?: ResolvedPasses;
+  /** Payer addresses refused before any check, lower case (edge engine). */
+  readonly deniedPayers?: readonly string[];
   /** Settings that are valid but have no effect, worth a synth warning. */
   readonly warnings: readonly string[];
 }

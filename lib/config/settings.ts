@@ -275,6 +275,19 @@ export interface X402Settings {
    * @default - none (required with `passes`)
    */
   readonly passKeys?: PassKey[];
+  /**
+   * Payer addresses refused (403 `payer_denied`) before any check (edge engine only), e.g.
+   * sanctioned addresses; compared case-insensitively (docs/security.md, "Denied payers").
+   * @default - none
+   */
+  readonly deniedPayers?: string[];
+  /**
+   * A file of payer addresses to refuse, one a line (`#` comments), read at synth and baked into
+   * the viewer-request; `cdk-x402 denylist import <sdn.csv>` writes it from the OFAC SDN list. A
+   * relative path is relative to the directory `cdk synth` runs in. Merged with `deniedPayers`.
+   * @default - none
+   */
+  readonly deniedPayersFile?: string;
 }
 
 /** The reference stack's own settings, on top of {@link X402Settings}. */

@@ -9,7 +9,7 @@ const ADDRESS = /(?<![0-9a-fA-Fx])0x[0-9a-fA-F]{40}(?![0-9a-fA-F])/g;
 function addressesIn(relativePath: string): Map<string, string> {
   const found = new Map<string, string>();
   const full = path.join(ROOT, relativePath);
-  const files = relativePath.endsWith('.md') ? [full] : readdirSync(full, { recursive: true, encoding: 'utf8' }).map((f) => path.join(full, f)).filter((f) => /\.(ts|snap|md|json)$/.test(f));
+  const files = relativePath.endsWith('.md') ? [full] : readdirSync(full, { recursive: true, encoding: 'utf8' }).map((f) => path.join(full, f)).filter((f) => /\.(ts|snap|md|json|csv|txt)$/.test(f));
   for (const file of files) {
     for (const [address] of readFileSync(file, 'utf8').matchAll(ADDRESS)) found.set(address.toLowerCase(), path.relative(ROOT, file));
   }
