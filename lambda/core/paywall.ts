@@ -19,7 +19,8 @@ import { PassRevocations } from './passes/revocations';
 import { PassScheme, type PassRecordsPort, type PassSignerPort } from './passes/scheme';
 import { HeldPasses, PassSignIn, SIGN_IN_HEADER, type HeldPassesPort, type SignInVerifier } from './passes/sign-in';
 import { isRejection, methodNotAllowed, oneLine, reasonCode, reject, Reasons, type Rejection } from './rejection';
-import { challengeBody, paymentRequiredV2, requirementsV1, resourceOrigin, resourcePath, resourceUrl, routeTerms, type RouteTerms } from './requirements';
+import { priceTable, termsAt, termsFor, type RoutePriceTable } from './request-price';
+import { challengeBody, paymentRequiredV2, requirementsV1, resourceOrigin, resourcePath, resourceUrl, type RouteTerms } from './requirements';
 import { canonicalPath, compileRoutes, matchRoute, originPath, type CompiledRoute } from './routes';
 import { transferWithAuthorizationCalldata } from './transfer-digest';
 
@@ -31,6 +32,8 @@ export interface PaywallRequest {
   readonly host: string;
   /** The viewer's IP address (CloudFront's `clientIp`), which failing clients are backed off by. */
   readonly clientIp?: string;
+  /** The raw query string without `?` (what `priceBy` query conditions read). @default '' */
+  readonly querystring?: string;
   /** Value of a header by lower-case name. */
   header(name: string): string | undefined;
 }
@@ -174,7 +177,8 @@ const RECEIPT_WRITE_ATTEMPTS = 3;
  */
 export class Paywall {
   private readonly routes: CompiledRoute[];
-  private readonly terms: RouteTerms[];
+  /** Per route: its terms and those of its `priceBy` rules. */
+  private readonly prices: RoutePriceTable[];
   private readonly guard: AbuseGuard;
   /** Tells EOAs from contracts when a signature does not recover (only with `config.chainRpc`). */
   private readonly accountKinds: AccountKinds | undefined;
@@ -204,7 +208,8 @@ export class Paywall {
     this.signIn =
       this.passes && ports.heldPasses && signInVerifier && new PassSignIn(this.passes, new HeldPasses(ports.heldPasses, ports.clock, ports.log), config.network, ports.clock, signInVerifier);
     this.routes = compileRoutes({ ...config, routes: [...(this.passes?.saleRoutes ?? []), ...config.routes] });
-    this.terms = this.routes.map((route) => routeTerms(route, config));
+    const priceBy = [...(this.passes?.saleRoutes ?? []), ...config.routes].map((route) => route.priceBy);
+    this.prices = this.routes.map((route, index) => priceTable(route, priceBy[index], config));
     this.deniedPayers = new PayerDenyList(config.deniedPayers ?? []);
     const limits = config.abuseLimits ?? DEFAULT_ABUSE_LIMITS;
     this.guard = new AbuseGuard(limits, ports.clock);
@@ -248,7 +253,8 @@ export class Paywall {
       // Free by decision: say so, so that the origin-response can tell it from a lost hand-off.
       return { kind: 'forward', uri: request.uri, setHeaders: { [PENDING_SETTLEMENT_HEADER]: encodeHandoff({ kind: 'free', routeIndex }) } };
     }
-    const terms = this.terms[routeIndex];
+    const terms = termsFor(this.prices[routeIndex], { method: request.method, path, querystring: request.querystring ?? '', header: (name) => request.header(name) });
+    if (isRejection(terms)) return this.refuse(terms);
     const resource = resourceUrl(request.host, path);
 
     if (pass !== undefined) return this.admitPass(pass, request.method, path, routeIndex, terms, resource);
@@ -260,6 +266,7 @@ export class Paywall {
     const deadline = remainingMs ?? (() => VIEWER_TRIGGER_MS - (this.ports.clock() - started));
     const handoff = await this.admit(paymentHeader, terms, routeIndex, resource, deadline, request.clientIp);
     if (isRejection(handoff)) return this.refuse(handoff, terms, resource);
+    const priced: PaidHandoff = terms.priceRule === undefined ? handoff : { ...handoff, priceRule: terms.priceRule };
     this.metric(
       { [handoff.kind === 'redeliver' ? Metrics.paymentsRedelivered : Metrics.paymentsVerified]: 1, [Metrics.verifierLatency]: this.ports.clock() - started },
       { [MetricDimensions.route]: terms.route.pattern },
@@ -267,7 +274,7 @@ export class Paywall {
     return {
       kind: 'forward',
       uri: originPath(path),
-      setHeaders: { [PENDING_SETTLEMENT_HEADER]: encodeHandoff(handoff), [PAYMENT_ID_HEADER]: handoff.paymentId },
+      setHeaders: { [PENDING_SETTLEMENT_HEADER]: encodeHandoff(priced), [PAYMENT_ID_HEADER]: handoff.paymentId },
     };
   }
 
@@ -278,7 +285,7 @@ export class Paywall {
    */
   async onOriginRequest(request: OriginFacingRequest, remainingMs?: RemainingTime): Promise<OriginRequestOutcome> {
     const handoff = request.handoff === undefined ? undefined : decodeHandoff(request.handoff);
-    const terms = handoff && this.terms[handoff.routeIndex];
+    const terms = handoff && termsAt(this.prices[handoff.routeIndex], handoff.priceRule);
     if (!handoff || !terms) return request.handoff === undefined && !this.isPriced(request) ? { kind: 'pass' } : this.handoffLost(request);
     if (this.passes?.offerAt(handoff.routeIndex)) return this.sellPass(handoff, terms, remainingMs);
     if (handoff.kind !== 'settle' || !hasSideEffects(request.method)) return { kind: 'pass' };
@@ -291,7 +298,7 @@ export class Paywall {
 
   async onOriginResponse(request: OriginFacingRequest, originStatus: number, remainingMs?: RemainingTime): Promise<OriginOutcome> {
     const handoff = request.handoff === undefined ? undefined : decodeHandoff(request.handoff);
-    const terms = handoff && this.terms[handoff.routeIndex];
+    const terms = handoff && termsAt(this.prices[handoff.routeIndex], handoff.priceRule);
     if (!handoff || !terms) return request.handoff === undefined && !this.isPriced(request) ? { kind: 'pass' } : this.handoffLost(request);
     const now = () => new Date(this.ports.clock()).toISOString();
     const route = { [MetricDimensions.route]: terms.route.pattern };
@@ -470,6 +477,7 @@ export class Paywall {
       nonce: authorization.nonce,
       resource,
       route: terms.route.pattern,
+      ...(terms.tier === undefined ? {} : { tier: terms.tier }),
       x402Version: payment.x402Version,
       createdAt: at,
       updatedAt: at,

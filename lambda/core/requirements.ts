@@ -16,9 +16,13 @@ export interface RouteTerms {
   readonly network: string;
   /** v1 network name, when the network has one (v1 clients only know named networks). */
   readonly v1Network?: string;
+  /** The `priceBy` rule these terms price at (request-price.ts); none for the route's own price. */
+  readonly priceRule?: number;
+  /** That rule's tier name, recorded in the receipt. */
+  readonly tier?: string;
 }
 
-export function routeTerms(route: CompiledRoute, config: EdgeConfig): RouteTerms {
+export function routeTerms(route: CompiledRoute, config: EdgeConfig, rule?: { readonly priceRule: number; readonly tier?: string }): RouteTerms {
   const requirements: PaymentRequirements = Object.freeze({
     scheme: 'exact',
     network: config.network as PaymentRequirements['network'],
@@ -28,7 +32,7 @@ export function routeTerms(route: CompiledRoute, config: EdgeConfig): RouteTerms
     maxTimeoutSeconds: route.maxTimeoutSeconds,
     extra: Object.freeze({ name: config.asset.name, version: config.asset.version }),
   });
-  return { route, requirements, network: config.network, v1Network: knownNetwork(config.network)?.v1Name };
+  return { route, requirements, network: config.network, v1Network: knownNetwork(config.network)?.v1Name, ...rule };
 }
 
 /** The resource URL named in the terms: the canonical path on the host the agent asked for. */
