@@ -53,6 +53,56 @@ export interface PricedRoute {
    * @default the configuration's maxTimeoutSeconds
    */
   readonly maxTimeoutSeconds?: number;
+  /**
+   * Prices chosen by request features: the first rule whose conditions all hold prices the
+   * request, else `price` does (edge engine only; docs/configuration.md "Request-priced routes").
+   * @default the route has one price
+   */
+  readonly priceBy?: PriceRule[];
+}
+
+/** One `priceBy` rule: its price applies when every condition holds. */
+export interface PriceRule {
+  /** `"$0.001"` or atomic units, like a route's price. */
+  readonly price: string;
+  /** Conditions on request features, all of which must hold (at least one). */
+  readonly when: PriceCondition[];
+  /**
+   * A name for this price (`[a-z0-9-]`, at most 32), recorded in the receipt.
+   * @default none
+   */
+  readonly tier?: string;
+}
+
+/**
+ * A condition on exactly one request feature: `query`, `header`, `segment` (compared with
+ * `equalTo`, `oneOf`, `min`, `max`) or `contentLength` (POST, PUT and PATCH routes only).
+ */
+export interface PriceCondition {
+  /** A query parameter's name. @default not a query condition */
+  readonly query?: string;
+  /** A request header's name (lower-case). @default not a header condition */
+  readonly header?: string;
+  /** The zero-based index of a segment of the canonical path. @default not a segment condition */
+  readonly segment?: number;
+  /** The body size in bytes, from `Content-Length`. @default not a body-size condition */
+  readonly contentLength?: PriceBounds;
+  /** The feature's value is exactly this. @default any value */
+  readonly equalTo?: string;
+  /** The feature's value is one of these. @default any value */
+  readonly oneOf?: string[];
+  /** The feature is a number at least this. @default no lower bound */
+  readonly min?: number;
+  /** The feature is a number at most this. @default no upper bound */
+  readonly max?: number;
+}
+
+/** Inclusive numeric bounds. */
+export interface PriceBounds {
+  /** @default no lower bound */
+  readonly min?: number;
+  /** @default no upper bound */
+  readonly max?: number;
 }
 
 /**

@@ -28,7 +28,12 @@ export const PAYMENT_ID_HEADER = 'x-x402-payment-id';
  * - pass: opened by a valid pass (verified offline, lambda/core/passes/); nothing to settle, and
  *   the origin-response releases the content.
  */
-export type Handoff =
+export type Handoff = HandoffKinds & {
+  /** The route's `priceBy` rule that priced a paid request (lambda/core/request-price.ts); none: the route's own price. */
+  readonly priceRule?: number;
+};
+
+type HandoffKinds =
   | { readonly kind: 'free'; readonly routeIndex: number }
   | { readonly kind: 'pass'; readonly routeIndex: number; readonly passId: string; readonly payer: string }
   | { readonly kind: 'settle'; readonly paymentId: string; readonly routeIndex: number; readonly resource: string; readonly sealed?: string }
@@ -59,6 +64,13 @@ export function decodeHandoff(value: string): Handoff | undefined {
   }
   if (typeof parsed !== 'object' || parsed === null) return undefined;
   const fields = parsed as Record<string, unknown>;
+  const handoff = decodeKind(fields);
+  const { priceRule } = fields;
+  if (!handoff || priceRule === undefined) return handoff;
+  return Number.isInteger(priceRule) && (priceRule as number) >= 0 ? { ...handoff, priceRule: priceRule as number } : undefined;
+}
+
+function decodeKind(fields: Record<string, unknown>): HandoffKinds | undefined {
   const { kind, routeIndex } = fields;
   if (!Number.isInteger(routeIndex) || (routeIndex as number) < 0) return undefined;
   const index = routeIndex as number;

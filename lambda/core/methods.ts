@@ -8,3 +8,6 @@ const SAFE_METHODS: readonly string[] = ['GET', 'HEAD', 'OPTIONS'];
 export function hasSideEffects(method: string): boolean {
   return !SAFE_METHODS.includes(method.toUpperCase());
 }
+
+/** Methods whose body size may price a request (`priceBy` contentLength): they carry a body the origin reads. */
+export const BODY_METHODS: readonly string[] = ['POST', 'PUT', 'PATCH'];

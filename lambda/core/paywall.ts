@@ -19,6 +19,7 @@ import { PassRevocations } from './passes/revocations';
 import { PassScheme, type PassRecordsPort, type PassSignerPort } from './passes/scheme';
 import { HeldPasses, PassSignIn, SIGN_IN_HEADER, type HeldPassesPort, type SignInVerifier } from './passes/sign-in';
 import { isRejection, methodNotAllowed, oneLine, reasonCode, reject, Reasons, type Rejection } from './rejection';
+import { priceTable, termsAt, termsFor, type RoutePriceTable } from './request-price';
 import { challengeBody, paymentRequiredV2, requirementsV1, resourceOrigin, resourcePath, resourceUrl, routeTerms, type RouteTerms } from './requirements';
 import { canonicalPath, compileRoutes, matchRoute, originPath, type CompiledRoute } from './routes';
 import { transferWithAuthorizationCalldata } from './transfer-digest';
@@ -32,6 +33,8 @@ export interface PaywallRequest {
   readonly host: string;
   /** The viewer's IP address (CloudFront's `clientIp`), which failing clients are backed off by. */
   readonly clientIp?: string;
+  /** The raw query string without `?` (what `priceBy` query conditions read). @default '' */
+  readonly querystring?: string;
   /** Value of a header by lower-case name. */
   header(name: string): string | undefined;
 }
@@ -175,7 +178,8 @@ const RECEIPT_WRITE_ATTEMPTS = 3;
  */
 export class Paywall {
   private readonly routes: CompiledRoute[];
-  private readonly terms: RouteTerms[];
+  /** Per route: its terms and those of its `priceBy` rules. */
+  private readonly prices: RoutePriceTable[];
   private readonly guard: AbuseGuard;
   /** Tells EOAs from contracts when a signature does not recover (only with `config.chainRpc`). */
   private readonly accountKinds: AccountKinds | undefined;
@@ -209,7 +213,8 @@ export class Paywall {
     this.signIn =
       this.passes && ports.heldPasses && signInVerifier && new PassSignIn(this.passes, new HeldPasses(ports.heldPasses, ports.clock, ports.log), config.network, ports.clock, signInVerifier);
     this.routes = compileRoutes({ ...config, routes: [...(this.passes?.saleRoutes ?? []), ...config.routes] });
-    this.terms = this.routes.map((route) => routeTerms(route, config));
+    const priceBy = [...(this.passes?.saleRoutes ?? []), ...config.routes].map((route) => route.priceBy);
+    this.prices = this.routes.map((route, index) => priceTable(route, priceBy[index], config));
     const supported = ports.facilitator.supported?.bind(ports.facilitator) ?? (() => Promise.reject(new Error('this facilitator port has no /supported')));
     this.facilitatorAddress = new FacilitatorAddress(supported, config.network, ports.clock, ports.log);
     this.deniedPayers = new PayerDenyList(config.deniedPayers ?? []);
@@ -255,8 +260,9 @@ export class Paywall {
       // Free by decision: say so, so that the origin-response can tell it from a lost hand-off.
       return { kind: 'forward', uri: request.uri, setHeaders: { [PENDING_SETTLEMENT_HEADER]: encodeHandoff({ kind: 'free', routeIndex }) } };
     }
+    const offered = termsFor(this.prices[routeIndex], { method: request.method, path, querystring: request.querystring ?? '', header: (name) => request.header(name) });
     const deadline = remainingMs ?? (() => VIEWER_TRIGGER_MS - (this.ports.clock() - started));
-    const terms = await this.viewerTerms(routeIndex, deadline);
+    const terms = isRejection(offered) ? offered : await this.viewerTerms(routeIndex, offered, deadline);
     if (isRejection(terms)) return this.refuse(terms);
     const resource = resourceUrl(request.host, path);
 
@@ -268,6 +274,7 @@ export class Paywall {
     }
     const handoff = await this.admit(paymentHeader, terms, routeIndex, resource, deadline, request.clientIp);
     if (isRejection(handoff)) return this.refuse(handoff, terms, resource);
+    const priced: PaidHandoff = terms.priceRule === undefined ? handoff : { ...handoff, priceRule: terms.priceRule };
     this.metric(
       { [handoff.kind === 'redeliver' ? Metrics.paymentsRedelivered : Metrics.paymentsVerified]: 1, [Metrics.verifierLatency]: this.ports.clock() - started },
       { [MetricDimensions.route]: terms.route.pattern },
@@ -275,7 +282,7 @@ export class Paywall {
     return {
       kind: 'forward',
       uri: originPath(path),
-      setHeaders: { [PENDING_SETTLEMENT_HEADER]: encodeHandoff(handoff), [PAYMENT_ID_HEADER]: handoff.paymentId },
+      setHeaders: { [PENDING_SETTLEMENT_HEADER]: encodeHandoff(priced), [PAYMENT_ID_HEADER]: handoff.paymentId },
     };
   }
 
@@ -286,7 +293,7 @@ export class Paywall {
    */
   async onOriginRequest(request: OriginFacingRequest, remainingMs?: RemainingTime): Promise<OriginRequestOutcome> {
     const handoff = request.handoff === undefined ? undefined : decodeHandoff(request.handoff);
-    const terms = handoff && this.terms[handoff.routeIndex];
+    const terms = handoff && termsAt(this.prices[handoff.routeIndex], handoff.priceRule);
     if (!handoff || !terms) return request.handoff === undefined && !this.isPriced(request) ? { kind: 'pass' } : this.handoffLost(request);
     if (this.passes?.offerAt(handoff.routeIndex)) return this.sellPass(handoff, terms, remainingMs);
     // upto: the charge is known only from the origin's answer, so it is settled after it, writes too (docs/metering.md).
@@ -301,7 +308,7 @@ export class Paywall {
   /** `settlementOverrides`: the origin's Settlement-Overrides header (the adapter removes it from the response). */
   async onOriginResponse(request: OriginFacingRequest, originStatus: number, remainingMs?: RemainingTime, settlementOverrides?: string): Promise<OriginOutcome> {
     const handoff = request.handoff === undefined ? undefined : decodeHandoff(request.handoff);
-    const terms = handoff && this.terms[handoff.routeIndex];
+    const terms = handoff && termsAt(this.prices[handoff.routeIndex], handoff.priceRule);
     if (!handoff || !terms) return request.handoff === undefined && !this.isPriced(request) ? { kind: 'pass' } : this.handoffLost(request);
     const now = () => new Date(this.ports.clock()).toISOString();
     const route = { [MetricDimensions.route]: terms.route.pattern };
@@ -384,8 +391,7 @@ export class Paywall {
   }
 
   /** The terms the viewer-request offers and checks: an upto route's name the facilitator's address, until known a 503. */
-  private async viewerTerms(routeIndex: number, remaining: RemainingTime): Promise<RouteTerms | Rejection> {
-    const base = this.terms[routeIndex];
+  private async viewerTerms(routeIndex: number, base: RouteTerms, remaining: RemainingTime): Promise<RouteTerms | Rejection> {
     if (base.route.scheme !== 'upto') return base;
     const address = await this.facilitatorAddress.get(Math.max(1, Math.min(this.config.facilitator.verifyTimeoutMs, remaining() - VIEWER_RESERVE_MS) / 2));
     if (address === undefined) {
@@ -393,7 +399,7 @@ export class Paywall {
     }
     const cached = this.uptoTerms.get(routeIndex);
     if (cached?.requirements.extra.facilitatorAddress === address) return cached;
-    const terms = routeTerms(base.route, this.config, address);
+    const terms = routeTerms(base.route, this.config, undefined, address);
     this.uptoTerms.set(routeIndex, terms);
     return terms;
   }
@@ -541,6 +547,7 @@ export class Paywall {
       nonce: authorization.nonce,
       resource,
       route: terms.route.pattern,
+      ...(terms.tier === undefined ? {} : { tier: terms.tier }),
       x402Version: payment.x402Version,
       createdAt: at,
       updatedAt: at,

@@ -68,6 +68,8 @@ export interface Receipt {
   readonly nonce: string;
   readonly resource: string;
   readonly route: string;
+  /** The `priceBy` tier that priced the payment, when its rule names one. */
+  readonly tier?: string;
   readonly x402Version: number;
   readonly createdAt: string;
   readonly updatedAt: string;

@@ -6,10 +6,10 @@ export interface Rejection {
   readonly kind: 'rejection';
   /**
    * 400 malformed input, 402 payment missing/invalid, 405 a method the path is not priced for,
-   * 403 a payer the site will not take money from, 429 a client or payer that must slow down,
-   * 503 a dependency is down (fail closed).
+   * 403 a payer the site will not take money from, 411 a body-size-priced request without
+   * Content-Length, 429 a client or payer that must slow down, 503 a dependency is down (fail closed).
    */
-  readonly status: 400 | 402 | 403 | 405 | 429 | 503;
+  readonly status: 400 | 402 | 403 | 405 | 411 | 429 | 503;
   /** x402 reason code (`invalid_payload`, `invalid_exact_evm_signature`, ...) or one of ours. */
   readonly reason: string;
   /** One sentence a developer can act on. */
@@ -60,6 +60,10 @@ export const Reasons = {
   paymentRequired: 'payment_required',
   headerTooLarge: 'payment_header_too_large',
   invalidPath: 'invalid_request_path',
+  /** A request feature that prices the route (priceBy) is malformed or ambiguous. */
+  invalidPriceFeature: 'invalid_price_feature',
+  /** A route priced by body size got a POST/PUT/PATCH without Content-Length. */
+  lengthRequired: 'length_required',
   methodNotAllowed: 'method_not_allowed',
   /** The payer is on the site's deny-list (x402:deniedPayers, x402:deniedPayersFile). */
   payerDenied: 'payer_denied',

@@ -18,13 +18,17 @@ export interface RouteTerms {
   readonly network: string;
   /** v1 network name, when the network has one (v1 clients only know named networks). */
   readonly v1Network?: string;
+  /** The `priceBy` rule these terms price at (request-price.ts); none for the route's own price. */
+  readonly priceRule?: number;
+  /** That rule's tier name, recorded in the receipt. */
+  readonly tier?: string;
 }
 
 /**
  * `facilitatorAddress`: an `upto` route's, from the facilitator's /supported; without it the terms
  * of an upto route only name it (the origin-facing triggers settle what the viewer-request checked).
  */
-export function routeTerms(route: CompiledRoute, config: EdgeConfig, facilitatorAddress?: Address): RouteTerms {
+export function routeTerms(route: CompiledRoute, config: EdgeConfig, rule?: { readonly priceRule: number; readonly tier?: string }, facilitatorAddress?: Address): RouteTerms {
   const extra = route.scheme === 'upto' && facilitatorAddress ? uptoExtra(config, facilitatorAddress) : { name: config.asset.name, version: config.asset.version };
   const requirements: PaymentRequirements = Object.freeze({
     scheme: route.scheme,
@@ -35,7 +39,7 @@ export function routeTerms(route: CompiledRoute, config: EdgeConfig, facilitator
     maxTimeoutSeconds: route.maxTimeoutSeconds,
     extra: Object.freeze(extra),
   });
-  return { route, requirements, network: config.network, v1Network: knownNetwork(config.network)?.v1Name };
+  return { route, requirements, network: config.network, v1Network: knownNetwork(config.network)?.v1Name, ...rule };
 }
 
 /** The resource URL named in the terms: the canonical path on the host the agent asked for. */

@@ -45,6 +45,7 @@ export function cloudFrontHandlers(paywall: Paywall, log: LogSink): EdgeHandlers
         const outcome = await paywall.onViewerRequest({
           method: request.method,
           uri: request.uri,
+          querystring: request.querystring,
           host: request.headers.host?.[0]?.value ?? config.distributionDomainName,
           clientIp: request.clientIp,
           header: (name) => request.headers[name]?.[0]?.value,

@@ -3,10 +3,10 @@
  * defaults filled in and every problem reported at once.
  */
 import { DEFAULT_ELIGIBILITY_HEADER, type EdgeConfig } from '../../lambda/core/config';
-import { PAYMENT_ID_HEADER, PENDING_SETTLEMENT_HEADER } from '../../lambda/core/handoff';
-import { PaymentHeaders } from '../../lambda/core/header-names';
+import { PENDING_SETTLEMENT_HEADER } from '../../lambda/core/handoff';
 import { evmChainId, knownNetwork } from '../../lambda/core/networks';
 import { checkAddress } from './address';
+import { headerNameProblem, isPaywallHeader } from './header-name';
 import { intInRange, nameList, oneOf } from './checks';
 import { DEFAULT_ELIGIBLE_BOT_CATEGORIES, DEFAULT_ELIGIBLE_BOT_SIGNALS, DEFAULT_FREE_BOTS, DEFAULT_NETWORK, DEFAULT_ORIGIN_REQUEST_HEADERS } from './context-keys';
 import { isTestnet, resolveAsset, resolveChainRpc, resolveFacilitator } from './payment-network';
@@ -65,7 +65,8 @@ export function resolveX402Config(settings: X402Settings): ResolvedConfig {
   const chainRpc = resolveChainRpc(problems, settings, engine, warnings);
   const maxTimeoutSeconds = intInRange(problems, 'x402:maxTimeoutSeconds', settings.maxTimeoutSeconds, 120, 30, 3600, 'the agent signs an authorization valid this long');
 
-  const routes = asset ? resolveRoutes(problems, settings.routes, asset, engine, maxTimeoutSeconds) : [];
+  const originRequestHeaders = resolveOriginRequestHeaders(problems, settings.originRequestHeaders ?? DEFAULT_ORIGIN_REQUEST_HEADERS);
+  const routes = asset ? resolveRoutes(problems, settings.routes, asset, engine, maxTimeoutSeconds, { forwardedHeaders: originRequestHeaders, warnings }) : [];
   const passes = resolvePasses(problems, settings, engine, routes, asset, warnings);
   const deniedPayers = resolveDeniedPayers(problems, settings, engine, payTo);
 
@@ -89,7 +90,6 @@ export function resolveX402Config(settings: X402Settings): ResolvedConfig {
   const botControlInspectionLevel = oneOf(problems, 'x402:botControlInspectionLevel', settings.botControlInspectionLevel, BotControlInspectionLevel, BotControlInspectionLevel.COMMON);
   const rateLimit = settings.rateLimit === undefined ? undefined : intInRange(problems, 'x402:rateLimit', settings.rateLimit, 0, 10, 2_000_000_000, 'WAF rate limits count requests per IP over 5 minutes');
   const paidCaching = oneOf(problems, 'x402:paidCaching', settings.paidCaching, PaidCaching, PaidCaching.PAYMENT_KEYED);
-  const originRequestHeaders = resolveOriginRequestHeaders(problems, settings.originRequestHeaders ?? DEFAULT_ORIGIN_REQUEST_HEADERS);
   const originProtection = oneOf(problems, 'x402:originProtection', settings.originProtection, OriginProtection, OriginProtection.SECRET_HEADER);
 
   let waf: WafPricing | undefined;
@@ -143,7 +143,7 @@ export function toEdgeConfig(config: ResolvedConfig, receiptTable: { readonly ta
     asset: config.asset,
     facilitator: config.facilitator,
     ...(config.chainRpc ? { chainRpc: config.chainRpc } : {}),
-    routes: config.routes.map((r) => stripUndefined({ pattern: r.pattern, price: r.price, scheme: r.scheme, maxPrice: r.maxPrice, usageMissing: r.usageMissing, description: r.description, mimeType: r.mimeType, maxTimeoutSeconds: r.maxTimeoutSeconds })),
+    routes: config.routes.map((r) => stripUndefined({ pattern: r.pattern, price: r.price, scheme: r.scheme, maxPrice: r.maxPrice, usageMissing: r.usageMissing, description: r.description, mimeType: r.mimeType, maxTimeoutSeconds: r.maxTimeoutSeconds, priceBy: r.priceBy })),
     eligibilityHeader: config.eligibilityHeader,
     receiptTable: { tableName: receiptTable.tableName, region: receiptTable.region },
     maxTimeoutSeconds: config.maxTimeoutSeconds,
@@ -158,12 +158,13 @@ function resolveOriginRequestHeaders(problems: Problems, value: readonly string[
   const out: string[] = [];
   for (const raw of value) {
     const name = typeof raw === 'string' ? raw.trim().toLowerCase() : '';
-    if (!/^[a-z0-9!#$%&'*+.^_`|~-]+$/.test(name)) {
-      problems.add(key, raw, 'is not an HTTP header name', 'e.g. accept-language');
+    const problem = headerNameProblem(name);
+    if (isPaywallHeader(name)) {
+      // Handled by the paywall: the hand-off and the cache key (derived payment id, or the payment headers for the waf engine).
+    } else if (problem) {
+      problems.add(key, raw, problem.problem, problem.fix);
     } else if (name === 'authorization') {
       problems.add(key, raw, 'cannot be forwarded by name in a CloudFront origin request policy', 'remove it (CloudFront forwards Authorization only with an all-viewer-headers policy)');
-    } else if ([PENDING_SETTLEMENT_HEADER, PAYMENT_ID_HEADER, PaymentHeaders.signatureV2, PaymentHeaders.signatureV1].includes(name)) {
-      // Handled by the paywall: the hand-off and the cache key (derived payment id, or the payment headers for the waf engine).
     } else if (!out.includes(name)) out.push(name);
   }
   if (out.length > MAX_ORIGIN_REQUEST_HEADERS) {

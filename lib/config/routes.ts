@@ -3,13 +3,21 @@ import type { AssetConfig, PricedRoute } from '../../lambda/core/config';
 import { priceToAtomicUnits } from '../../lambda/core/price';
 import { routePatternError } from '../../lambda/core/routes';
 import { intInRange } from './checks';
+import { resolvePriceBy } from './price-by';
 import type { Problems } from './problems';
 import type { ResolvedRoute } from './resolved';
 import { analyzePaths } from './route-overlap';
 import type { Engine } from './settings';
 import { WAF_MAX_ROUTES, WAF_PRICE_DECIMALS } from './waf-pricing';
 
-export function resolveRoutes(problems: Problems, value: readonly PricedRoute[] | undefined, asset: AssetConfig, engine: Engine, maxTimeoutSeconds: number): ResolvedRoute[] {
+export function resolveRoutes(
+  problems: Problems,
+  value: readonly PricedRoute[] | undefined,
+  asset: AssetConfig,
+  engine: Engine,
+  maxTimeoutSeconds: number,
+  headers: { readonly forwardedHeaders: readonly string[]; readonly warnings: string[] },
+): ResolvedRoute[] {
   const key = 'x402:routes';
   const example = `-c '${key}={"/articles/*":"$0.001"}'`;
   if (value === undefined) {
@@ -101,6 +109,8 @@ export function resolveRoutes(problems: Problems, value: readonly PricedRoute[] 
       }
     }
     const parts = pattern.trim().split(/\s+/);
+    const method = parts.length === 2 ? parts[0] : undefined;
+    const priceBy = resolvePriceBy(problems, where, route.priceBy, { asset, engine, method, ...headers });
     routes.push(
       stripUndefined({
         pattern: pattern.trim(),
@@ -111,8 +121,9 @@ export function resolveRoutes(problems: Problems, value: readonly PricedRoute[] 
         description: route.description as string | undefined,
         mimeType: route.mimeType as string | undefined,
         maxTimeoutSeconds: route.maxTimeoutSeconds as number | undefined,
+        priceBy,
         amount: price.amount,
-        method: parts.length === 2 ? parts[0] : undefined,
+        method,
         path: parts[parts.length - 1].toLowerCase(),
       }),
     );

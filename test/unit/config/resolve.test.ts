@@ -274,3 +274,41 @@ describe('metered (upto) routes', () => {
   it('an unknown usageMissing', () => expectProblem(upto({ scheme: 'upto', maxPrice: '$0.05', usageMissing: 'half' }), 'x402:routes["/api/**"].usageMissing', /"maximum" or "zero"/));
   it('upto on the waf engine', () => expectProblem({ ...upto({ scheme: 'upto', maxPrice: '$0.05' }), engine: Engine.WAF }, 'x402:routes["/api/**"].scheme', /waf engine cannot meter/, /engine=edge/));
 });
+
+describe('resolveX402Config: priceBy (request-priced routes)', () => {
+  const priced = (priceBy: unknown, pattern = '/reports/*', extra: X402Settings = SETTINGS): X402Settings => ({
+    ...extra,
+    routes: [{ pattern, price: '$0.001', priceBy: priceBy as never }],
+  });
+  const at = (pattern = '/reports/*') => `x402:routes["${pattern}"].priceBy`;
+
+  it('keeps valid rules and bakes them into the edge configuration', () => {
+    const rules = [
+      { price: '$0.01', tier: 'xl', when: [{ query: 'size', equalTo: 'xl' }] },
+      { price: '$0.005', when: [{ header: 'x-model', oneOf: ['a', 'b'] }, { segment: 1, min: 10 }] },
+    ];
+    const config = resolveX402Config(priced(rules));
+    expect(toEdgeConfig(config, { tableName: 't', region: 'us-east-1' }).routes[0].priceBy).toEqual(rules);
+  });
+
+  it('refuses priceBy with the waf engine: Monetize has one price per rule', () =>
+    expectProblem(priced([{ price: '$0.01', when: [{ query: 'size', equalTo: 'xl' }] }], '/reports/*', { ...SETTINGS, engine: Engine.WAF }), at(), /one price per rule/, /x402:engine=edge/));
+  it('refuses a rule without a valid price', () => expectProblem(priced([{ price: 'cheap', when: [{ query: 'size', equalTo: 'xl' }] }]), `${at()}[0].price`, /is not "\$<dollars>"/));
+  it('refuses a rule without conditions', () => expectProblem(priced([{ price: '$0.01', when: [] }]), `${at()}[0].when`, /1 to 8 conditions/));
+  it('refuses a condition naming two features', () =>
+    expectProblem(priced([{ price: '$0.01', when: [{ query: 'size', header: 'x-size', equalTo: 'xl' }] }]), `${at()}[0].when[0]`, /exactly one feature/));
+  it('refuses a condition that compares nothing', () => expectProblem(priced([{ price: '$0.01', when: [{ query: 'size' }] }]), `${at()}[0].when[0]`, /compares nothing/, /equalTo, oneOf, min or max/));
+  it('refuses a header the paywall writes or removes (the shared header-name check)', () =>
+    expectProblem(priced([{ price: '$0.01', when: [{ header: 'x-x402-payment-id', equalTo: 'a' }] }]), `${at()}[0].when[0].header`, /written or removed by the paywall/));
+  it('refuses a header that is not a header name', () => expectProblem(priced([{ price: '$0.01', when: [{ header: 'x model', equalTo: 'a' }] }]), `${at()}[0].when[0].header`, /not an HTTP header name/));
+  it('refuses contentLength on a route that is not POST, PUT or PATCH', () =>
+    expectProblem(priced([{ price: '$0.01', when: [{ contentLength: { max: 10 } }] }]), `${at()}[0].when[0]`, /only POST, PUT, PATCH requests carry/, /"POST \/api\/\*"/));
+  it('accepts contentLength on a POST route', () =>
+    expect(resolveX402Config(priced([{ price: '$0.01', when: [{ contentLength: { min: 1024 } }] }], 'POST /upload')).routes[0].priceBy).toHaveLength(1));
+  it('refuses bounds with min above max', () => expectProblem(priced([{ price: '$0.01', when: [{ query: 'n', min: 5, max: 1 }] }]), `${at()}[0].when[0]`, /min above max/));
+  it('refuses a bad tier name', () => expectProblem(priced([{ price: '$0.01', tier: 'Big Tier', when: [{ query: 'n', min: 1 }] }]), `${at()}[0].tier`, /a-z, 0-9/));
+  it('warns when a priced CloudFront header is not forwarded', () => {
+    const config = resolveX402Config(priced([{ price: '$0.01', when: [{ header: 'cloudfront-viewer-country', equalTo: 'DE' }] }]));
+    expect(config.warnings).toContainEqual(expect.stringContaining('cloudfront-viewer-country is added by CloudFront only when a policy lists it'));
+  });
+});

@@ -1,0 +1,115 @@
+/** `priceBy` of a route: request-priced rules (lambda/core/request-price.ts), validated at synth. */
+import type { AssetConfig, PriceCondition, PriceRule } from '../../lambda/core/config';
+import { priceToAtomicUnits } from '../../lambda/core/price';
+import { BODY_METHODS } from '../../lambda/core/methods';
+import { headerNameProblem } from './header-name';
+import type { Problems } from './problems';
+import type { Engine } from './settings';
+
+/** Bounds that keep the viewer-request's evaluation cheap and the config readable. */
+const MAX_RULES = 16;
+const MAX_CONDITIONS = 8;
+const MAX_SEGMENT = 31;
+const FEATURES = ['query', 'header', 'segment', 'contentLength'] as const;
+const COMPARATORS = ['equalTo', 'oneOf', 'min', 'max'] as const;
+
+/**
+ * The validated rules of one route, or undefined (none, or a problem was added). `method` is the
+ * route's upper-case method (undefined: every method).
+ */
+export function resolvePriceBy(
+  problems: Problems,
+  where: string,
+  value: unknown,
+  context: { readonly asset: AssetConfig; readonly engine: Engine; readonly method: string | undefined; readonly forwardedHeaders: readonly string[]; readonly warnings: string[] },
+): PriceRule[] | undefined {
+  if (value === undefined) return undefined;
+  const key = `${where}.priceBy`;
+  if (context.engine === 'waf') {
+    problems.add(key, value, "is not supported by the waf engine: AWS WAF's Monetize action has one price per rule and cannot read query parameters, headers or body sizes into it", 'use x402:engine=edge, or split the route into one route per price (e.g. "/reports/large/*")');
+    return undefined;
+  }
+  if (!Array.isArray(value) || value.length === 0 || value.length > MAX_RULES) {
+    problems.add(key, value, `must be a list of 1 to ${MAX_RULES} rules`, 'e.g. "priceBy": [{"price": "$0.01", "when": [{"query": "size", "equalTo": "large"}]}]');
+    return undefined;
+  }
+  const before = problems.list.length;
+  const rules: PriceRule[] = [];
+  for (const [index, raw] of (value as unknown[]).entries()) {
+    const at = `${key}[${index}]`;
+    const rule = (typeof raw === 'object' && raw !== null ? raw : {}) as Partial<Record<keyof PriceRule, unknown>>;
+    const price = typeof rule.price === 'string' ? priceToAtomicUnits(rule.price, context.asset.decimals) : { error: 'is missing' };
+    if ('error' in price) problems.add(`${at}.price`, rule.price, price.error, `write dollars with at most ${context.asset.decimals} decimals ("$0.01") or an integer of atomic units`);
+    if (rule.tier !== undefined && (typeof rule.tier !== 'string' || !/^[a-z0-9-]{1,32}$/.test(rule.tier))) {
+      problems.add(`${at}.tier`, rule.tier, 'must be 1 to 32 characters of a-z, 0-9 and -', 'e.g. "large"');
+    }
+    if (!Array.isArray(rule.when) || rule.when.length === 0 || rule.when.length > MAX_CONDITIONS) {
+      problems.add(`${at}.when`, rule.when, `must be a list of 1 to ${MAX_CONDITIONS} conditions (all must hold)`, 'e.g. "when": [{"query": "size", "equalTo": "large"}]');
+      continue;
+    }
+    const when = (rule.when as unknown[]).map((condition, c) => checkCondition(problems, `${at}.when[${c}]`, condition, context));
+    rules.push({ price: String(rule.price).trim(), when: when as PriceCondition[], ...(rule.tier === undefined ? {} : { tier: rule.tier as string }) });
+  }
+  return problems.list.length === before ? rules : undefined;
+}
+
+function checkCondition(problems: Problems, at: string, raw: unknown, context: Parameters<typeof resolvePriceBy>[3]): PriceCondition | undefined {
+  const condition = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
+  const features = FEATURES.filter((feature) => condition[feature] !== undefined);
+  if (features.length !== 1) {
+    problems.add(at, raw, 'must name exactly one feature: query, header, segment or contentLength', 'e.g. {"query": "size", "equalTo": "large"} or {"contentLength": {"max": 65536}}');
+    return undefined;
+  }
+  const unknown = Object.keys(condition).filter((name) => !(FEATURES as readonly string[]).includes(name) && !(COMPARATORS as readonly string[]).includes(name));
+  if (unknown.length > 0) problems.add(at, raw, `has unknown fields ${unknown.join(', ')}`, `use ${[...FEATURES, ...COMPARATORS].join(', ')}`);
+  const feature = features[0];
+  if (feature === 'contentLength') {
+    if (!context.method || !BODY_METHODS.includes(context.method)) {
+      problems.add(at, raw, `prices by body size, which only ${BODY_METHODS.join(', ')} requests carry`, `make the route method-specific, e.g. "POST /api/*"`);
+    }
+    if (COMPARATORS.some((name) => condition[name] !== undefined)) problems.add(at, raw, 'compares contentLength with its own min and max', 'write {"contentLength": {"min": 0, "max": 65536}}');
+    checkBounds(problems, `${at}.contentLength`, condition.contentLength as Record<string, unknown>, true);
+    return condition as PriceCondition;
+  }
+  if (feature === 'query' && (typeof condition.query !== 'string' || !/^[A-Za-z0-9_.~-]{1,64}$/.test(condition.query))) {
+    problems.add(`${at}.query`, condition.query, 'is not a query parameter name (letters, digits, _ . ~ -, at most 64)', 'e.g. "size"');
+  }
+  if (feature === 'header') {
+    const problem =
+      typeof condition.header === 'string' && condition.header === condition.header.toLowerCase()
+        ? headerNameProblem(condition.header)
+        : { problem: 'must be a lower-case header name', fix: 'e.g. "x-model-tier"' };
+    if (problem) problems.add(`${at}.header`, condition.header, problem.problem, problem.fix);
+    else if ((condition.header as string).startsWith('cloudfront-') && !context.forwardedHeaders.includes(condition.header as string)) {
+      context.warnings.push(`${at}.header ${condition.header} is added by CloudFront only when a policy lists it: add it to x402:originRequestHeaders, or the viewer-request never sees it and the rule never matches`);
+    }
+  }
+  if (feature === 'segment' && !(Number.isInteger(condition.segment) && (condition.segment as number) >= 0 && (condition.segment as number) <= MAX_SEGMENT)) {
+    problems.add(`${at}.segment`, condition.segment, `must be the zero-based index of a path segment (0..${MAX_SEGMENT})`, 'e.g. 1 for "gpt" in /models/gpt/run');
+  }
+  if (!COMPARATORS.some((name) => condition[name] !== undefined)) {
+    problems.add(at, raw, 'compares nothing: it would hold whenever the feature is present', 'add equalTo, oneOf, min or max');
+  }
+  if (condition.equalTo !== undefined && typeof condition.equalTo !== 'string') problems.add(`${at}.equalTo`, condition.equalTo, 'must be a string', 'quote it, e.g. "large"');
+  if (condition.oneOf !== undefined && (!Array.isArray(condition.oneOf) || condition.oneOf.length === 0 || condition.oneOf.some((v) => typeof v !== 'string'))) {
+    problems.add(`${at}.oneOf`, condition.oneOf, 'must be a non-empty list of strings', 'e.g. ["large", "xl"]');
+  }
+  checkBounds(problems, at, condition, false);
+  return condition as PriceCondition;
+}
+
+function checkBounds(problems: Problems, at: string, bounds: Record<string, unknown> | undefined, required: boolean): void {
+  if (typeof bounds !== 'object' || bounds === null || (required && bounds.min === undefined && bounds.max === undefined)) {
+    problems.add(at, bounds, 'needs min and/or max (bytes)', 'e.g. {"max": 65536}');
+    return;
+  }
+  for (const name of ['min', 'max'] as const) {
+    const bound = bounds[name];
+    if (bound !== undefined && !(typeof bound === 'number' && Number.isFinite(bound) && bound >= 0)) {
+      problems.add(`${at}.${name}`, bound, 'must be a non-negative number', 'e.g. 1024');
+    }
+  }
+  if (typeof bounds.min === 'number' && typeof bounds.max === 'number' && bounds.min > bounds.max) {
+    problems.add(at, bounds, 'has min above max: it can never hold', 'swap them');
+  }
+}
