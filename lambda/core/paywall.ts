@@ -212,9 +212,9 @@ export class Paywall {
       new PassScheme(config.passes, config, new PassRevocations(ports.passRecords, ports.clock, ports.log, config.passes.revocationRefreshSeconds), new PassQuotas(ports.passRecords, ports.clock, ports.log));
     this.signIn =
       this.passes && ports.heldPasses && signInVerifier && new PassSignIn(this.passes, new HeldPasses(ports.heldPasses, ports.clock, ports.log), config.network, ports.clock, signInVerifier);
-    this.routes = compileRoutes({ ...config, routes: [...(this.passes?.saleRoutes ?? []), ...config.routes] });
-    const priceBy = [...(this.passes?.saleRoutes ?? []), ...config.routes].map((route) => route.priceBy);
-    this.prices = this.routes.map((route, index) => priceTable(route, priceBy[index], config));
+    const declared = [...(this.passes?.saleRoutes ?? []), ...config.routes];
+    this.routes = compileRoutes({ ...config, routes: declared });
+    this.prices = this.routes.map((route, index) => priceTable(route, declared[index].priceBy, config));
     const supported = ports.facilitator.supported?.bind(ports.facilitator) ?? (() => Promise.reject(new Error('this facilitator port has no /supported')));
     this.facilitatorAddress = new FacilitatorAddress(supported, config.network, ports.clock, ports.log);
     this.deniedPayers = new PayerDenyList(config.deniedPayers ?? []);
@@ -791,8 +791,7 @@ export class Paywall {
     await this.ports.receipts.markFailed(paymentId, reason, at, txHash).catch((error: unknown) => this.storeError('markFailed', paymentId, error));
   }
 
-  /** Money moved: the receipt must exist. Retry, then leave a complete record in the log. */
-  /** `amount`: an upto payment's actual charge. */
+  /** Money moved: the receipt must exist. Retry, then leave a complete record in the log. `amount`: an upto payment's actual charge. */
   private async recordSettlement(paymentId: string, settlement: SettleResponse, at: string, amount?: string): Promise<void> {
     let lastError: unknown;
     for (let attempt = 1; attempt <= RECEIPT_WRITE_ATTEMPTS; attempt++) {
@@ -813,7 +812,6 @@ export class Paywall {
     this.metric({ [Metrics.receiptStoreErrors]: 1 }, {});
   }
 
-  /** Turns a refusal into a JSON response; 402s repeat the terms so the client can pay (again). */
   /** The refusal of a payer on the deny-list (counted in PaymentsDenied), or undefined. */
   private denied(payer: string | undefined): Rejection | undefined {
     const refusal = this.deniedPayers.refusal(payer);
@@ -821,6 +819,7 @@ export class Paywall {
     return refusal;
   }
 
+  /** Turns a refusal into a JSON response; 402s repeat the terms so the client can pay (again). */
   private refuse(rejection: Rejection, terms?: RouteTerms, resource?: string): Responded {
     if (rejection.status !== 402 || rejection.reason !== Reasons.paymentRequired) {
       this.ports.log({ event: 'x402.rejected', status: rejection.status, reason: rejection.reason, message: rejection.message });
