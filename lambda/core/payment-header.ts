@@ -9,6 +9,11 @@ import { reject, Reasons, type Rejection } from './rejection';
 /** A real payment header is ~1 KB; anything far larger is refused before decoding. */
 export const MAX_PAYMENT_HEADER_BYTES = 8 * 1024;
 
+/** A uint256 as EVM payloads carry it: a decimal string without leading zeros. */
+export const DECIMAL_UINT256 = /^(0|[1-9]\d{0,77})$/;
+/** The shortest signature a payload may carry: an EOA's 65 bytes as 0x-hex (smart wallets sign longer). */
+export const EOA_SIGNATURE_HEX_LENGTH = 2 + 65 * 2;
+
 export type DecodedPayment =
   | { readonly x402Version: 2; readonly payload: PaymentPayload }
   | { readonly x402Version: 1; readonly payload: PaymentPayloadV1 };

@@ -2,7 +2,7 @@ import { deepEqual } from '@x402/core/utils';
 import { getAddress, isAddress, isErc6492Signature, isHex, numberToHex, type Address, type Hex } from 'viem';
 import type { EdgeConfig } from './config';
 import { evmChainId } from './networks';
-import type { DecodedPayment } from './payment-header';
+import { DECIMAL_UINT256, EOA_SIGNATURE_HEX_LENGTH, type DecodedPayment } from './payment-header';
 import { isRejection, reject, Reasons, type Rejection } from './rejection';
 import type { RouteTerms } from './requirements';
 import { recoverSigner } from './secp256k1';
@@ -37,7 +37,6 @@ const MIN_VALIDITY_SECONDS = 6n;
  * window, so it is refused.
  */
 export const VALID_BEFORE_SKEW_SECONDS = 30;
-const EOA_SIGNATURE_HEX_LENGTH = 2 + 65 * 2;
 
 /**
  * What the local check made of the signature:
@@ -186,8 +185,6 @@ function mismatchV1(payload: { scheme: string; network: string }, terms: RouteTe
   return undefined;
 }
 
-const UINT = /^(0|[1-9]\d{0,77})$/;
-
 function parseExactEvmPayload(raw: Record<string, unknown>): { authorization: ExactEvmAuthorization; signature: Hex } | Rejection {
   const malformed = (what: string) => reject(400, Reasons.invalidPayload, `exact/EVM payload: ${what}`);
   const signature = raw.signature;
@@ -202,7 +199,7 @@ function parseExactEvmPayload(raw: Record<string, unknown>): { authorization: Ex
     }
   }
   for (const field of ['value', 'validAfter', 'validBefore'] as const) {
-    if (typeof auth[field] !== 'string' || !UINT.test(auth[field] as string)) {
+    if (typeof auth[field] !== 'string' || !DECIMAL_UINT256.test(auth[field] as string)) {
       return malformed(`"authorization.${field}" must be a decimal integer string`);
     }
   }

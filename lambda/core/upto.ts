@@ -6,6 +6,7 @@
 import { getAddress, hashTypedData, hexToBytes, isAddress, isHex, type Address, type Hex } from 'viem';
 import type { EdgeConfig } from './config';
 import { evmChainId } from './networks';
+import { DECIMAL_UINT256, EOA_SIGNATURE_HEX_LENGTH } from './payment-header';
 import type { Clock, LogSink } from './ports';
 import { priceToAtomicUnits } from './price';
 import { reject, Reasons, type Rejection } from './rejection';
@@ -86,8 +87,6 @@ export interface UptoAuthorization {
   readonly validAfter: bigint;
 }
 
-const UINT = /^(0|[1-9]\d{0,77})$/;
-
 const WITNESS_TYPES = {
   PermitWitnessTransferFrom: [
     { name: 'permitted', type: 'TokenPermissions' },
@@ -111,7 +110,7 @@ export function parseUptoPayload(raw: Record<string, unknown>): { authorization:
   const malformed = (what: string) => reject(400, Reasons.invalidPayload, `upto/EVM payload: ${what}`);
   const signature = raw.signature;
   const auth = raw.permit2Authorization as Record<string, unknown> | undefined;
-  if (typeof signature !== 'string' || !isHex(signature) || signature.length < 132) return malformed('"signature" must be a hex signature');
+  if (typeof signature !== 'string' || !isHex(signature) || signature.length < EOA_SIGNATURE_HEX_LENGTH) return malformed('"signature" must be a hex signature');
   if (typeof auth !== 'object' || auth === null) return malformed('"permit2Authorization" is missing');
   const permitted = auth.permitted as Record<string, unknown> | undefined;
   const witness = auth.witness as Record<string, unknown> | undefined;
@@ -122,7 +121,7 @@ export function parseUptoPayload(raw: Record<string, unknown>): { authorization:
   }
   const numbers = { amount: permitted.amount, nonce: auth.nonce, deadline: auth.deadline, validAfter: witness.validAfter };
   for (const [field, value] of Object.entries(numbers)) {
-    if (typeof value !== 'string' || !UINT.test(value)) return malformed(`"${field}" must be a decimal integer string`);
+    if (typeof value !== 'string' || !DECIMAL_UINT256.test(value)) return malformed(`"${field}" must be a decimal integer string`);
   }
   const a = addresses as Record<keyof typeof addresses, string>;
   const n = numbers as Record<keyof typeof numbers, string>;
