@@ -5,7 +5,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { denyListFileText, parseDenyList, type DenyListLineProblem } from '../lib/config/deny-list';
-import { CliError, ExitCode } from './errors';
+import { CliError, ExitCode, readTextFile } from './errors';
 
 export interface ImportedDenyList {
   readonly source: string;
@@ -27,12 +27,7 @@ export interface ImportOptions {
 }
 
 export function importDenyList(source: string, options: ImportOptions, now: number): ImportedDenyList {
-  let text: string;
-  try {
-    text = readFileSync(source, 'utf8');
-  } catch (error) {
-    throw new CliError(`cannot read ${source}: ${(error as Error).message}`, ExitCode.usage, 'give the path of the SDN CSV (sdn.csv) or of a list with one address a line');
-  }
+  const text = readTextFile(source, 'give the path of the SDN CSV (sdn.csv) or of a list with one address a line');
   const out = options.out ?? configuredFile(options.contextFile);
   const parsed = parseDenyList(text);
   if (parsed.problems.length > 0 && !options.skipInvalid) {

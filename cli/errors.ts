@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+
 /** Exit codes of `cdk-x402` (documented in `--help` and the README). */
 export const ExitCode = {
   ok: 0,
@@ -30,6 +32,15 @@ export class CliError extends Error {
   ) {
     super(message);
     this.name = 'CliError';
+  }
+}
+
+/** A local file's text, or a usage error naming the file, why it could not be read and `fix`. */
+export function readTextFile(file: string, fix: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new CliError(`cannot read ${file}: ${(error as Error).message}`, ExitCode.usage, fix);
   }
 }
 

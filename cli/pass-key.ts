@@ -6,14 +6,14 @@
  * next deploy and keeps verifying until the passes it signed have expired.
  */
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { MAX_PASS_SECONDS, parsePassDuration } from '../lambda/core/passes/offers';
 import type { PassKey } from '../lib/config/settings';
 import { REVOCATION_REFRESH_SECONDS } from '../lambda/core/passes/revocations';
 import { DynamoReceiptStore } from '../lambda/edge/dynamo-receipt-store';
 import type { Session, TargetOptions } from './context';
-import { CliError, ExitCode } from './errors';
+import { CliError, ExitCode, readTextFile } from './errors';
 
 /** Passes are verified by the viewer-request in every edge location; the secret is read from here by default. */
 export const PASS_KEY_REGION = 'us-east-1';
@@ -67,12 +67,7 @@ export interface RetiredPassKey {
 
 /** Marks a key retired in cdk.json (a local file; no AWS call). */
 export function retirePassKey(file: string, kid: string, now: number): RetiredPassKey {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new CliError(`cannot read ${file}: ${(error as Error).message}`, ExitCode.usage, 'run it next to cdk.json, or pass --context <path of cdk.json>');
-  }
+  const text = readTextFile(file, 'run it next to cdk.json, or pass --context <path of cdk.json>');
   const json = JSON.parse(text) as { context?: Record<string, unknown> };
   const keys = json.context?.['x402:passKeys'];
   if (!Array.isArray(keys)) throw new CliError(`${file} has no "x402:passKeys" list in its context`, ExitCode.usage, 'add the entry `cdk-x402 pass-key create` printed first');
