@@ -9,7 +9,11 @@ import { X402ConfigError } from '../../lib/config/problems';
 import { resolveX402Config, toEdgeConfig } from '../../lib/config/resolve';
 import { compileRoutes } from '../../lambda/core/routes';
 import { paymentRequiredV2, routeTerms } from '../../lambda/core/requirements';
+import { Paywall } from '../../lambda/core/paywall';
+import { ExactEvmPrecheck } from '../../lambda/core/precheck';
 import { SETTINGS } from '../constructs/helpers';
+import { testEdgeConfig } from '../support/config';
+import { MemoryReceipts } from '../support/memory-receipts';
 
 const SEARCH: RouteDiscovery = {
   input: { q: 'cats' },
@@ -59,6 +63,35 @@ describe('the 402 of a route with discovery metadata', () => {
   it('stays within 2 KB, as measured by the size function synth uses', () => {
     expect(header.length).toBe(paymentRequiredHeaderBytes(required));
     expect(header.length).toBeLessThanOrEqual(MAX_PAYMENT_REQUIRED_HEADER_BYTES);
+  });
+});
+
+describe('the paywall', () => {
+  const config = testEdgeConfig({ routes: [{ pattern: 'GET /search', price: '$0.01', discovery: SEARCH }, { pattern: '/plain', price: '$0.01' }] });
+  // The 402 is answered before any facilitator call: these ports are never reached.
+  const unreachable = async (): Promise<never> => {
+    throw new Error('no facilitator call expected for a 402');
+  };
+  const wall = new Paywall(config, { facilitator: { verify: unreachable, settle: unreachable }, receipts: new MemoryReceipts(), clock: Date.now, log: () => undefined }, new ExactEvmPrecheck(config));
+  async function challenge(uri: string) {
+    const outcome = await wall.onViewerRequest({
+      method: 'GET', uri, querystring: '', host: 'example.com', clientIp: '203.0.113.9',
+      header: (name: string) => (name === 'x-amzn-waf-x402-eligible' ? 'true' : undefined),
+    });
+    if (outcome.kind !== 'respond') throw new Error('expected a 402');
+    return outcome.response.headers['payment-required'];
+  }
+
+  it('sends the bazaar extension in the 402 of a route that declares it, within 2 KB', async () => {
+    const header = await challenge('/search');
+    expect(header.length).toBeLessThanOrEqual(MAX_PAYMENT_REQUIRED_HEADER_BYTES);
+    const decoded = decodePaymentRequiredHeader(header);
+    expect(PaymentRequiredSchema.safeParse(decoded).success).toBe(true);
+    expect(validateDiscoveryExtension(decoded.extensions!.bazaar as DiscoveryExtension)).toEqual({ valid: true });
+  });
+
+  it('sends no extensions for a route without discovery metadata', async () => {
+    expect(decodePaymentRequiredHeader(await challenge('/plain')).extensions).toBeUndefined();
   });
 });
 
