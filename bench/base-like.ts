@@ -11,7 +11,7 @@
 import type { Address, Hex } from 'viem';
 import type { LocalChain } from '../local/chain';
 import { percentile, type LoadResult } from './load-worker';
-import { AGENT_HEADERS, BENCH_PASS, BROWSER_HEADERS, PRICED_PATH, type Bench, type Side } from './harness';
+import { AGENT_HEADERS, BENCH_METERED_ACTUAL, BENCH_METERED_ROUTE, BENCH_PASS, BROWSER_HEADERS, PRICED_PATH, type Bench, type Side } from './harness';
 
 /**
  * CDP facilitator pricing as published (docs.cdp.coinbase.com/x402/seller/facilitator, read
@@ -57,6 +57,13 @@ export const PASS_HOLDER: BillingModel = {
     bench.loader.run({ connections, headers: { ...AGENT_HEADERS, authorization: `Bearer ${await bench.pass(side)}` }, url: side.url, path: PRICED_PATH, distinctPaths: true, amount: requests, expectStatus: 200 }),
 };
 
+export const UPTO_METERED: BillingModel = {
+  name: `upto (metered), ${BENCH_METERED_ROUTE.maxPrice} maximum, actual ${BENCH_METERED_ACTUAL} atomic units`,
+  description: 'each request carries its own Permit2 witness transfer for the maximum; the origin reports the actual charge in Settlement-Overrides and the facilitator settles that in one transaction (an actual of 0 settles nothing: no transaction)',
+  sides: ['ours'],
+  run: (bench, side, requests, connections) => bench.metered(side, requests, connections),
+};
+
 /** Not a billing model: the free pass-through of a browser on the same route, the pass holder's baseline. */
 export const FREE_PASS_THROUGH: BillingModel = {
   name: 'free pass-through (a browser, the baseline)',
@@ -66,7 +73,7 @@ export const FREE_PASS_THROUGH: BillingModel = {
   run: (bench, side, requests, connections) => bench.loader.run({ connections, headers: BROWSER_HEADERS, url: side.url, path: PRICED_PATH, distinctPaths: true, amount: requests, expectStatus: 200 }),
 };
 
-export const BILLING_MODELS: readonly BillingModel[] = [EXACT_PER_REQUEST, PASS_HOLDER, FREE_PASS_THROUGH];
+export const BILLING_MODELS: readonly BillingModel[] = [EXACT_PER_REQUEST, UPTO_METERED, PASS_HOLDER, FREE_PASS_THROUGH];
 
 export interface ChainActivity {
   /** Transactions the facilitator account sent (what CDP bills). */
