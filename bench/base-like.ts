@@ -32,6 +32,8 @@ export interface BillingModel {
   /** How a paid request is paid under this model, for the report's notes. */
   readonly description: string;
   readonly sides: readonly BillingSide[];
+  /** What one paid request earns in USD when not the route's price (a metered request earns its actual charge). */
+  readonly revenuePerRequestUsd?: number;
   /**
    * Requests per run instead of the section's (sequential, loaded): a model that never waits for a
    * block measures many more in the same time, so its medians are not those of 8 requests.
@@ -61,6 +63,7 @@ export const UPTO_METERED: BillingModel = {
   name: `upto (metered), ${BENCH_METERED_ROUTE.maxPrice} maximum, actual ${BENCH_METERED_ACTUAL} atomic units`,
   description: 'each request carries its own Permit2 witness transfer for the maximum; the origin reports the actual charge in Settlement-Overrides and the facilitator settles that in one transaction (an actual of 0 settles nothing: no transaction)',
   sides: ['ours'],
+  revenuePerRequestUsd: Number(BENCH_METERED_ACTUAL) / 1e6,
   run: (bench, side, requests, connections) => bench.metered(side, requests, connections),
 };
 
@@ -98,6 +101,7 @@ export interface BillingLineSide {
 export interface BillingLine {
   readonly model: string;
   readonly description: string;
+  readonly revenuePerRequestUsd?: number;
   readonly sides: Partial<Record<BillingSide, BillingLineSide>>;
 }
 
@@ -122,7 +126,7 @@ export async function runBaseLikeSection(bench: Bench, sides: Record<BillingSide
   await chain.setBlockTime(settings.blockTimeMs);
   try {
     for (const model of BILLING_MODELS) {
-      const line: BillingLine = { model: model.name, description: model.description, sides: {} };
+      const line: BillingLine = { model: model.name, description: model.description, ...(model.revenuePerRequestUsd !== undefined ? { revenuePerRequestUsd: model.revenuePerRequestUsd } : {}), sides: {} };
       for (const name of model.sides) {
         const side = sides[name];
         // Warm-up first: connections and caches warm at this block time (the fast lines warm their

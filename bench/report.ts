@@ -205,7 +205,7 @@ function renderBaseLike(b: BaseLikeReport): string {
       if (!s) continue;
       const tx = transactionsPerPaidRequest(s);
       const fees = feesPer1000Usd(tx.facilitator, b.pricing);
-      const revenue = 1000 * b.priceUsd;
+      const revenue = 1000 * (line.revenuePerRequestUsd ?? b.priceUsd);
       rows.push(
         `| ${line.model} | ${side === 'ours' ? 'ours' : '@x402/express + origin hop'} | ${ms(s.sequential.load.p50)} / ${ms(s.sequential.load.p99)} | ${ms(s.loaded.load.p50)} / ${ms(s.loaded.load.p99)} | ${s.loaded.load.rps.toFixed(1)} | ${tx.facilitator.toFixed(2)} (${tx.all.toFixed(2)}) | ${usd(fees)} (${((100 * fees) / revenue).toFixed(0)}% of ${usd(revenue)}) |`,
       );
