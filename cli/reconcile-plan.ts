@@ -9,6 +9,10 @@
  * | used up without a transfer (canceled)        | unchanged: canceled, nothing charged |
  * | unused, chain time ≥ validBefore + grace     | released: nothing charged, and never can be |
  * | unused, still valid                          | unchanged: pending (a transaction may still land) |
+ *
+ * `upto` (Permit2) rows are not read from the chain yet: their nonce is a Permit2 nonce, not the
+ * token's EIP-3009 one, so `authorizationState` would call them unused and release a row whose
+ * payer may have been charged. They stay as they are, unchecked, for a person to look at.
  */
 import type { Receipt } from '../lambda/core/receipt';
 import type { ReconciledStatus } from '../lambda/edge/dynamo-receipt-store';
@@ -17,10 +21,10 @@ import type { AuthorizationFinding, ChainHead } from './chain';
 /** The receipt fields reconciliation reads, of a row the edge left `failed` or `reserved`. */
 export type InDoubtRow = Pick<
   Receipt,
-  'paymentId' | 'network' | 'payer' | 'payTo' | 'amount' | 'asset' | 'nonce' | 'route' | 'createdAt' | 'updatedAt' | 'expiresAt' | 'errorReason' | 'txHash'
+  'paymentId' | 'network' | 'payer' | 'payTo' | 'amount' | 'asset' | 'nonce' | 'route' | 'createdAt' | 'updatedAt' | 'expiresAt' | 'errorReason' | 'txHash' | 'scheme' | 'maxAmount'
 > & { readonly status: 'failed' | 'reserved' };
 
-export type Outcome = 'settled' | 'released' | 'pending' | 'canceled' | 'mismatch';
+export type Outcome = 'settled' | 'released' | 'pending' | 'canceled' | 'mismatch' | 'unchecked';
 
 export interface Decision {
   readonly outcome: Outcome;
@@ -67,4 +71,12 @@ export function decide(row: InDoubtRow, finding: AuthorizationFinding, head: Cha
       return { outcome: 'pending', detail: `not used yet, valid until ${iso(row.expiresAt)}: a transaction may still settle it; run again after ${iso(row.expiresAt + graceSeconds)}` };
     }
   }
+}
+
+/** A metered (`upto`) row, which this command cannot check on chain yet: left as it is. */
+export function uncheckedMetered(row: InDoubtRow): Decision {
+  return {
+    outcome: 'unchecked',
+    detail: `a metered (upto, Permit2) authorization of at most ${row.maxAmount ?? row.amount}: not checked on chain by this version, left ${row.status}; look for a Transfer from ${row.payer} to ${row.payTo} by the x402 upto Permit2 proxy`,
+  };
 }

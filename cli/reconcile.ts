@@ -17,7 +17,7 @@ import { ChainReader } from './chain';
 import type { Session, TargetOptions } from './context';
 import { CliError, ExitCode } from './errors';
 import { table } from './format';
-import { decide, type InDoubtRow, type Outcome } from './reconcile-plan';
+import { decide, uncheckedMetered, type InDoubtRow, type Outcome } from './reconcile-plan';
 
 export interface ReconcileOptions extends TargetOptions {
   readonly rpcUrl: string;
@@ -111,8 +111,7 @@ export async function reconcile(session: Session, options: ReconcileOptions): Pr
   const results: ReconciledRow[] = [];
   for (const [i, row] of rows.entries()) {
     session.progress(`  [${i + 1}/${rows.length}] payer ${row.payer} nonce ${short(row.nonce)} (${row.status}${row.errorReason ? ` ${row.errorReason}` : ''})…`);
-    const finding = await chain.find(row);
-    const decision = decide(row, finding, chain.head, options.graceSeconds);
+    const decision = row.scheme === 'upto' ? uncheckedMetered(row) : decide(row, await chain.find(row), chain.head, options.graceSeconds);
     let write: WriteResult = 'none';
     if (decision.write) {
       if (options.dryRun) write = 'dry-run';
@@ -157,6 +156,7 @@ export async function reconcile(session: Session, options: ReconcileOptions): Pr
       pending: count('pending'),
       canceled: count('canceled'),
       mismatch: count('mismatch'),
+      unchecked: count('unchecked'),
       written: results.filter((r) => r.write === 'applied').length,
       changedMeanwhile: results.filter((r) => r.write === 'changed-meanwhile').length,
     },
@@ -241,6 +241,8 @@ function rowOf(item: Record<string, AttributeValue>): InDoubtRow {
     expiresAt: Number(item.expiresAt?.N ?? 0),
     ...(optional('errorReason') ? { errorReason: optional('errorReason') } : {}),
     ...(optional('txHash') ? { txHash: optional('txHash') } : {}),
+    ...(text('scheme') === 'upto' ? { scheme: 'upto' as const } : {}),
+    ...(optional('maxAmount') ? { maxAmount: optional('maxAmount') } : {}),
   };
 }
 
@@ -255,6 +257,7 @@ const ACTION: Record<Outcome, Record<WriteResult, string>> = {
   pending: { applied: '', 'dry-run': '', none: 'left: pending', 'changed-meanwhile': '' },
   canceled: { applied: '', 'dry-run': '', none: 'left: canceled', 'changed-meanwhile': '' },
   mismatch: { applied: '', 'dry-run': '', none: 'left: LOOK AT IT', 'changed-meanwhile': '' },
+  unchecked: { applied: '', 'dry-run': '', none: 'left: unchecked (upto)', 'changed-meanwhile': '' },
 };
 
 export function formatReconcile(result: ReconcileResult): string {
@@ -265,7 +268,7 @@ export function formatReconcile(result: ReconcileResult): string {
   if (result.rows.length === 0) {
     out.push(`Nothing in doubt: no failed receipt with ${IN_DOUBT_REASONS.join(' / ')}, no reservation expired before ${result.reservedExpiredBefore}.`);
   } else {
-    const parts = (['settled', 'released', 'pending', 'canceled', 'mismatch'] as const).filter((o) => t[o] > 0).map((o) => `${t[o]} ${o}`);
+    const parts = (['settled', 'released', 'pending', 'canceled', 'mismatch', 'unchecked'] as const).filter((o) => t[o] > 0).map((o) => `${t[o]} ${o}`);
     out.push(`${result.rows.length} row(s) in doubt: ${parts.join(', ')}; ${result.dryRun ? 'dry run, nothing written' : `${t.written} written`}${t.changedMeanwhile > 0 ? `, ${t.changedMeanwhile} changed meanwhile (run again)` : ''}`);
     out.push('');
     out.push(

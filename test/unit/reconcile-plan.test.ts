@@ -1,5 +1,5 @@
 import type { AuthorizationFinding } from '../../cli/chain';
-import { decide, type InDoubtRow } from '../../cli/reconcile-plan';
+import { decide, uncheckedMetered, type InDoubtRow } from '../../cli/reconcile-plan';
 
 const PAY_TO = '0x209693Bc6afc0C5328bA36FaF03C514EF312287C';
 const OTHER = '0x1111111111111111111111111111111111111111';
@@ -70,5 +70,11 @@ describe('reconciliation decisions', () => {
 
   it('releases an expired reservation the origin never answered', () => {
     expect(decide(row({ status: 'reserved', errorReason: undefined }), { kind: 'unused' }, head(EXPIRES + GRACE), GRACE)).toMatchObject({ outcome: 'released' });
+  });
+
+  it('leaves a metered (upto) row unchecked with nothing to write, naming its signed maximum, instead of releasing it from the token\'s nonce state', () => {
+    const decision = uncheckedMetered(row({ scheme: 'upto', amount: '5000', maxAmount: '5000', status: 'reserved' }));
+    expect(decision).toEqual({ outcome: 'unchecked', detail: expect.stringContaining('at most 5000') });
+    expect(decision.write).toBeUndefined();
   });
 });
