@@ -11,7 +11,7 @@
 import type { Address, Hex } from 'viem';
 import type { LocalChain } from '../local/chain';
 import { percentile, type LoadResult } from './load-worker';
-import { AGENT_HEADERS, BENCH_PASS, BROWSER_HEADERS, PRICED_PATH, type Bench, type Side } from './harness';
+import { AGENT_HEADERS, BENCH_METERED_ACTUAL, BENCH_METERED_ROUTE, BENCH_PASS, BROWSER_HEADERS, PRICED_PATH, type Bench, type Side } from './harness';
 
 /**
  * CDP facilitator pricing as published (docs.cdp.coinbase.com/x402/seller/facilitator, read
@@ -32,6 +32,8 @@ export interface BillingModel {
   /** How a paid request is paid under this model, for the report's notes. */
   readonly description: string;
   readonly sides: readonly BillingSide[];
+  /** What one paid request earns in USD when not the route's price (a metered request earns its actual charge). */
+  readonly revenuePerRequestUsd?: number;
   /**
    * Requests per run instead of the section's (sequential, loaded): a model that never waits for a
    * block measures many more in the same time, so its medians are not those of 8 requests.
@@ -57,6 +59,14 @@ export const PASS_HOLDER: BillingModel = {
     bench.loader.run({ connections, headers: { ...AGENT_HEADERS, authorization: `Bearer ${await bench.pass(side)}` }, url: side.url, path: PRICED_PATH, distinctPaths: true, amount: requests, expectStatus: 200 }),
 };
 
+export const UPTO_METERED: BillingModel = {
+  name: `upto (metered), ${BENCH_METERED_ROUTE.maxPrice} maximum, actual ${BENCH_METERED_ACTUAL} atomic units`,
+  description: 'each request carries its own Permit2 witness transfer for the maximum; the origin reports the actual charge in Settlement-Overrides and the facilitator settles that in one transaction (an actual of 0 settles nothing: no transaction)',
+  sides: ['ours'],
+  revenuePerRequestUsd: Number(BENCH_METERED_ACTUAL) / 1e6,
+  run: (bench, side, requests, connections) => bench.metered(side, requests, connections),
+};
+
 /** Not a billing model: the free pass-through of a browser on the same route, the pass holder's baseline. */
 export const FREE_PASS_THROUGH: BillingModel = {
   name: 'free pass-through (a browser, the baseline)',
@@ -66,7 +76,7 @@ export const FREE_PASS_THROUGH: BillingModel = {
   run: (bench, side, requests, connections) => bench.loader.run({ connections, headers: BROWSER_HEADERS, url: side.url, path: PRICED_PATH, distinctPaths: true, amount: requests, expectStatus: 200 }),
 };
 
-export const BILLING_MODELS: readonly BillingModel[] = [EXACT_PER_REQUEST, PASS_HOLDER, FREE_PASS_THROUGH];
+export const BILLING_MODELS: readonly BillingModel[] = [EXACT_PER_REQUEST, UPTO_METERED, PASS_HOLDER, FREE_PASS_THROUGH];
 
 export interface ChainActivity {
   /** Transactions the facilitator account sent (what CDP bills). */
@@ -91,6 +101,7 @@ export interface BillingLineSide {
 export interface BillingLine {
   readonly model: string;
   readonly description: string;
+  readonly revenuePerRequestUsd?: number;
   readonly sides: Partial<Record<BillingSide, BillingLineSide>>;
 }
 
@@ -115,7 +126,7 @@ export async function runBaseLikeSection(bench: Bench, sides: Record<BillingSide
   await chain.setBlockTime(settings.blockTimeMs);
   try {
     for (const model of BILLING_MODELS) {
-      const line: BillingLine = { model: model.name, description: model.description, sides: {} };
+      const line: BillingLine = { model: model.name, description: model.description, ...(model.revenuePerRequestUsd !== undefined ? { revenuePerRequestUsd: model.revenuePerRequestUsd } : {}), sides: {} };
       for (const name of model.sides) {
         const side = sides[name];
         // Warm-up first: connections and caches warm at this block time (the fast lines warm their

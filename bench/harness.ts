@@ -34,6 +34,14 @@ export const AGENT_HEADERS = { 'user-agent': 'bench-agent/1.0', accept: 'applica
 export const BROWSER_HEADERS = { 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0', accept: 'text/html' } as const;
 /** The pass our side sells (bench/run.ts configures it): a day of the priced route. */
 export const BENCH_PASS = { name: 'day', price: '$0.05', duration: '24h', routes: ['/articles/*'] } as const;
+/**
+ * The metered route our side offers (bench/run.ts adds it): the agent signs this maximum, the bench
+ * origin reports {@link BENCH_METERED_ACTUAL} in Settlement-Overrides, the edge settles that.
+ */
+export const BENCH_METERED_ROUTE = { pattern: '/metered/*', scheme: 'upto', maxPrice: '$0.005', description: 'Metered call', mimeType: 'application/json' } as const;
+export const METERED_PATH = '/metered/bench';
+/** The actual charge of each metered request, in atomic units (0.4 of the $0.005 maximum). */
+export const BENCH_METERED_ACTUAL = 2000n;
 
 export interface Loader {
   run(job: Omit<LoadJob, 'id'>): Promise<LoadResult>;
@@ -120,11 +128,13 @@ export interface Bench {
   terms(side: Side): Promise<PaymentRequired>;
   /** `amount` paid requests at `connections`, each with its own authorization signed just before (valid for maxTimeoutSeconds); counted in the ledger. */
   paid(side: Side, amount: number, connections: number, job?: Partial<Omit<LoadJob, 'id'>>): Promise<LoadResult>;
+  /** `amount` metered (upto) requests to {@link METERED_PATH} at `connections`, each with its own Permit2 maximum signed just before (not in the ledger: no EIP-3009 transfer). */
+  metered(side: Side, amount: number, connections: number): Promise<LoadResult>;
   /** A pass of {@link BENCH_PASS} for the side, bought once with an official-client payment (counted in the ledger). */
   pass(side: Side): Promise<string>;
 }
 
-export function createBench(parts: Omit<Bench, 'terms' | 'paid' | 'pass'>): Bench {
+export function createBench(parts: Omit<Bench, 'terms' | 'paid' | 'metered' | 'pass'>): Bench {
   const terms = new Map<string, Promise<PaymentRequired>>();
   const passes = new Map<string, Promise<string>>();
   const bench: Bench = {
@@ -149,6 +159,12 @@ export function createBench(parts: Omit<Bench, 'terms' | 'paid' | 'pass'>): Benc
       parts.ledger.add(side.payTo, result);
       return result;
     },
+    async metered(side, amount, connections) {
+      let found = terms.get(side.url + METERED_PATH);
+      if (!found) terms.set(side.url + METERED_PATH, (found = challengeTerms(side.url, METERED_PATH)));
+      const values = await parts.payers.signMany(await found, amount);
+      return parts.loader.run({ connections, headers: AGENT_HEADERS, url: side.url, path: METERED_PATH, amount, perRequestHeader: { name: 'payment-signature', values }, expectStatus: 200 });
+    },
     pass(side) {
       let found = passes.get(side.url);
       if (!found) {
@@ -172,11 +188,11 @@ async function buyPass(side: Side, payers: Payers): Promise<string> {
   return body.pass;
 }
 
-async function challengeTerms(url: string): Promise<PaymentRequired> {
-  const response = await fetch(`${url}${PRICED_PATH}`, { headers: AGENT_HEADERS });
+async function challengeTerms(url: string, path = PRICED_PATH): Promise<PaymentRequired> {
+  const response = await fetch(`${url}${path}`, { headers: AGENT_HEADERS });
   await response.arrayBuffer();
   const header = response.headers.get('payment-required');
-  if (response.status !== 402 || !header) throw new Error(`${url}${PRICED_PATH}: expected a 402 with PAYMENT-REQUIRED, got ${response.status}`);
+  if (response.status !== 402 || !header) throw new Error(`${url}${path}: expected a 402 with PAYMENT-REQUIRED, got ${response.status}`);
   return decodePaymentRequiredHeader(header);
 }
 

@@ -91,6 +91,7 @@ export class EdgeTimer {
     return {
       ...ports,
       facilitator: {
+        ...ports.facilitator,
         verify: (...args) => time('facilitatorMs', () => ports.facilitator.verify(...args)),
         settle: (...args) => time('facilitatorMs', () => ports.facilitator.settle(...args), 'settleMs'),
       },

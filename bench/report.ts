@@ -38,7 +38,12 @@ export interface BenchReport {
   far?: FarReport;
   sizing?: SizingReport;
   /** Paid 200s (warm-ups included) against on-chain transfers, per payTo. */
-  settlements?: { byPayTo: Array<{ side: string; payTo: string; paid: number; onChain: number }>; oursReceipts: number };
+  settlements?: {
+    byPayTo: Array<{ side: string; payTo: string; paid: number; onChain: number }>;
+    oursReceipts: number;
+    /** Our metered (upto) requests: settled receipts, each checked against its one Transfer to payTo on chain. */
+    metered?: { paid: number; settledReceipts: number; onChainTransfers: number; actualAtomic: string; maximumAtomic: string; fillRatio: number };
+  };
   wallSeconds: number;
 }
 
@@ -90,10 +95,16 @@ Machine: ${r.machine.cpu}, ${r.machine.cores} cores, ${r.machine.memoryGiB} GiB,
     parts.push(`## Settlements
 
 Every paid 200 of the run (warm-ups and every section included) against the transfers on chain:
-${r.settlements.byPayTo.map((s) => `${s.side} ${s.paid} paid, ${s.onChain} on chain`).join('; ')}; our settled receipts: ${r.settlements.oursReceipts}.`);
+${r.settlements.byPayTo.map((s) => `${s.side} ${s.paid} paid, ${s.onChain} on chain`).join('; ')}; our settled receipts: ${r.settlements.oursReceipts}.${meteredSettlements(r.settlements.metered)}`);
   }
   parts.push(METHOD(r));
   return parts.join('\n\n') + '\n';
+}
+
+function meteredSettlements(m: NonNullable<BenchReport['settlements']>['metered']): string {
+  if (!m) return '';
+  return ` Metered (upto): ${m.paid} paid, ${m.settledReceipts} settled receipts, ${m.onChainTransfers} Permit2 transfers on chain of their actual amount; ` +
+    `${m.actualAtomic} settled of ${m.maximumAtomic} signed as maxima (fill ratio ${m.fillRatio.toFixed(2)}).`;
 }
 
 interface ColdStartLine {
@@ -194,7 +205,7 @@ function renderBaseLike(b: BaseLikeReport): string {
       if (!s) continue;
       const tx = transactionsPerPaidRequest(s);
       const fees = feesPer1000Usd(tx.facilitator, b.pricing);
-      const revenue = 1000 * b.priceUsd;
+      const revenue = 1000 * (line.revenuePerRequestUsd ?? b.priceUsd);
       rows.push(
         `| ${line.model} | ${side === 'ours' ? 'ours' : '@x402/express + origin hop'} | ${ms(s.sequential.load.p50)} / ${ms(s.sequential.load.p99)} | ${ms(s.loaded.load.p50)} / ${ms(s.loaded.load.p99)} | ${s.loaded.load.rps.toFixed(1)} | ${tx.facilitator.toFixed(2)} (${tx.all.toFixed(2)}) | ${usd(fees)} (${((100 * fees) / revenue).toFixed(0)}% of ${usd(revenue)}) |`,
       );

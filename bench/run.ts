@@ -14,7 +14,7 @@ import type { RequestListener } from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { PrivateKeyAccount } from 'viem';
+import { erc20Abi, parseEventLogs, type Hex, type PrivateKeyAccount } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { DEFAULT_ABUSE_LIMITS } from '../lambda/core/abuse-guard';
 import type { EdgeConfig } from '../lambda/core/config';
@@ -25,13 +25,13 @@ import { createEdgeRuntime } from '../lambda/edge/runtime';
 import { BASE_BLOCK_TIME_MS } from '../local/chain';
 import { createReceiptTable, LOCAL_DYNAMO_CREDENTIALS, LOCAL_DYNAMO_REGION } from '../local/dynamo';
 import { listReceipts } from '../local/receipts';
-import { startLocalStack, type LocalStack } from '../local/stack';
-import { runBaseLikeSection } from './base-like';
+import { SAMPLE_ROUTES, startLocalStack, type LocalStack } from '../local/stack';
+import { paidCount, runBaseLikeSection, UPTO_METERED } from './base-like';
 import { measureColdStarts } from './cold-start';
 import { EdgeRouter } from './edge-router';
 import { runEdgeSizing } from './edge-sizing';
 import { farConfig, recordSpans, runFarFromHome, startFarProxies, type FarProxies } from './far-from-home';
-import { BENCH_PASS, createBench, listen, Payers, PaidLedger, startDynamoProcess, startLoader, type Bench, type Side } from './harness';
+import { BENCH_METERED_ACTUAL, BENCH_METERED_ROUTE, BENCH_PASS, createBench, METERED_PATH, listen, Payers, PaidLedger, startDynamoProcess, startLoader, type Bench, type Side } from './harness';
 import { EdgeTimer } from './instrument';
 import { runLoadPhases } from './load-phases';
 import { createExpressPeer, type CachedPage } from './peer/express-app';
@@ -83,6 +83,7 @@ async function main(): Promise<void> {
     let router: EdgeRouter | undefined;
     const stack = await startLocalStack({
       log,
+      routes: [...SAMPLE_ROUTES, BENCH_METERED_ROUTE],
       // The recommended configuration with an RPC endpoint: x402:verifier=rpc.
       configure: (config) => ({ ...config, chainRpc: { ...config.chainRpc!, verifyTransfers: true } }),
       passes: [{ ...BENCH_PASS, routes: [...BENCH_PASS.routes] }],
@@ -127,6 +128,9 @@ async function main(): Promise<void> {
     say(`funding ${settings.payerWallets} payer wallets`);
     const wallets: PrivateKeyAccount[] = [];
     for (let i = 0; i < settings.payerWallets; i++) wallets.push(await stack.chain.newFundedWallet(100_000_000n));
+    // The one-time Permit2 approval every upto payer makes, and the bench origin's usage report.
+    if (sections.includes('baseLike')) for (const wallet of wallets) await stack.chain.approvePermit2(wallet);
+    stack.origin.setBehavior(METERED_PATH, { status: 200, body: '{"tokens":42}', headers: { 'content-type': 'application/json', 'Settlement-Overrides': JSON.stringify({ amount: BENCH_METERED_ACTUAL.toString() }) } });
     const bench = createBench({ stack, loader, payers: new Payers(wallets), ledger: new PaidLedger(), timer, router: router!, say });
 
     // Same terms on every side: same amount, asset, network, timeout, EIP-712 domain; only payTo
@@ -172,7 +176,8 @@ async function main(): Promise<void> {
       report.sizing = await runEdgeSizing(bench, ours, edgeConfig!, settings.sizing);
     }
 
-    report.settlements = await settlementCheck(bench, stack, sides, () => listReceipts(dynamoClient, receiptTable));
+    const meteredPaid = (report.baseLike?.lines.find((l) => l.model === UPTO_METERED.name)?.sides.ours ?? undefined);
+    report.settlements = await settlementCheck(bench, stack, sides, () => listReceipts(dynamoClient, receiptTable), meteredPaid ? paidCount(meteredPaid.sequential) + paidCount(meteredPaid.loaded) : 0);
     report.wallSeconds = (Date.now() - started) / 1000;
     const name = partial ? 'partial' : 'latest';
     writeFileSync(path.join(RESULTS, `${name}.json`), JSON.stringify(report, null, 2) + '\n');
@@ -188,14 +193,30 @@ async function main(): Promise<void> {
 }
 
 /** Every paid 200 must be exactly one transfer on chain to its side's payTo, and each of ours a settled receipt. */
-async function settlementCheck(bench: Bench, stack: LocalStack, sides: Side[], receipts: () => Promise<Receipt[]>): Promise<NonNullable<BenchReport['settlements']>> {
+async function settlementCheck(bench: Bench, stack: LocalStack, sides: Side[], receipts: () => Promise<Receipt[]>, meteredPaid: number): Promise<NonNullable<BenchReport['settlements']>> {
   const transfers = await stack.chain.settledTransfers();
   const onChain = (payTo: string) => transfers.filter((t) => t.to.toLowerCase() === payTo).length;
   const label = (payTo: string) => (payTo === sides[0].payTo.toLowerCase() ? 'ours' : '@x402/express');
+  const settled = (await receipts()).filter((r) => r.status === 'settled');
+  const upto = settled.filter((r) => r.scheme === 'upto');
   return {
     byPayTo: bench.ledger.entries().map(([payTo, paid]) => ({ side: label(payTo), payTo, paid, onChain: onChain(payTo) })),
-    oursReceipts: (await receipts()).filter((r) => r.status === 'settled').length,
+    oursReceipts: settled.length - upto.length,
+    ...(meteredPaid > 0 ? { metered: await meteredCheck(stack, upto, meteredPaid, sides[0].payTo) } : {}),
   };
+}
+
+/** Each settled upto receipt must be one Transfer of its actual amount from its payer to payTo (Permit2 emits no AuthorizationUsed). */
+async function meteredCheck(stack: LocalStack, upto: Receipt[], paid: number, payTo: string): Promise<NonNullable<NonNullable<BenchReport['settlements']>['metered']>> {
+  let onChainTransfers = 0;
+  for (const receipt of upto) {
+    const { logs } = await stack.chain.publicClient.getTransactionReceipt({ hash: receipt.txHash as Hex });
+    const moved = parseEventLogs({ abi: erc20Abi, eventName: 'Transfer', logs }).filter((l) => l.args.to.toLowerCase() === payTo.toLowerCase());
+    if (moved.length === 1 && moved[0].args.from.toLowerCase() === receipt.payer.toLowerCase() && moved[0].args.value === BigInt(receipt.amount)) onChainTransfers++;
+  }
+  const sum = (values: Array<string | undefined>) => values.reduce((total, v) => total + BigInt(v ?? 0), 0n);
+  const [actual, maximum] = [sum(upto.map((r) => r.amount)), sum(upto.map((r) => r.maxAmount))];
+  return { paid, settledReceipts: upto.length, onChainTransfers, actualAtomic: actual.toString(), maximumAtomic: maximum.toString(), fillRatio: maximum > 0n ? Number(actual) / Number(maximum) : 0 };
 }
 
 /** Every measured request got the status its phase expects, and every paid 200 settled once on chain. */
@@ -212,6 +233,8 @@ function checkRun(report: BenchReport): string[] {
   for (const s of report.settlements?.byPayTo ?? []) {
     if (s.paid !== s.onChain) problems.push(`${s.side}: ${s.onChain} settlements on chain for ${s.paid} paid requests`);
   }
+  const metered = report.settlements?.metered;
+  if (metered && !(metered.settledReceipts === metered.onChainTransfers && metered.settledReceipts >= metered.paid)) problems.push(`metered: ${metered.settledReceipts} settled upto receipts, ${metered.onChainTransfers} matching transfers on chain, for ${metered.paid} measured paid requests`);
   const oursPaid = report.settlements?.byPayTo.find((s) => s.side === 'ours')?.paid ?? 0;
   if (report.settlements && report.settlements.oursReceipts !== oursPaid) problems.push(`ours: ${report.settlements.oursReceipts} settled receipts for ${oursPaid} paid requests`);
   for (const run of report.sizing?.runs ?? []) {

@@ -3,7 +3,7 @@
  * The public API, jsii-shaped (enums, structs, classes); the helpers the CLI, the local edge and
  * the tests use stay in their modules.
  */
-export type { PriceBounds, PriceCondition, PricedRoute, PriceRule } from '../lambda/core/config';
+export type { PriceBounds, PriceCondition, PricedRoute, PriceRule, RouteDiscovery, RouteDiscoveryOutput } from '../lambda/core/config';
 export { BotControlInspectionLevel, CurrencyMode, Engine, OriginProtection, PaidCaching, PaymentVerifier } from './config/settings';
 export type { AssetSettings, PassKey, PassOffer, PassPublicKeyJwk, ReferenceStackSettings, X402Settings } from './config/settings';
 export { X402Config } from './config/x402-config';

@@ -59,6 +59,32 @@ export interface PricedRoute {
    * @default the route has one price
    */
   readonly priceBy?: PriceRule[];
+  /**
+   * Bazaar discovery metadata carried in this route's 402 (`extensions.bazaar`, docs/discovery.md):
+   * what to send and what comes back, so agents and facilitators can list the resource.
+   * @default the 402 carries no discovery metadata
+   */
+  readonly discovery?: RouteDiscovery;
+}
+
+/** A route's Bazaar discovery metadata: small examples and JSON Schemas (the whole PAYMENT-REQUIRED header stays within 2 KB). */
+export interface RouteDiscovery {
+  /** An example input: the query parameters (GET, HEAD, DELETE routes) or the body (POST, PUT, PATCH). @default none */
+  readonly input?: { [key: string]: any };
+  /** JSON Schema of that input. @default none */
+  readonly inputSchema?: { [key: string]: any };
+  /** How a POST, PUT or PATCH route takes its body. @default 'json' */
+  readonly bodyType?: 'json' | 'form-data' | 'text';
+  /** An example response and its JSON Schema. @default none */
+  readonly output?: RouteDiscoveryOutput;
+}
+
+/** The response side of {@link RouteDiscovery}. */
+export interface RouteDiscoveryOutput {
+  /** An example response body. @default none */
+  readonly example?: any;
+  /** JSON Schema of the response body. @default none */
+  readonly schema?: { [key: string]: any };
 }
 
 /** One `priceBy` rule: its price applies when every condition holds. */

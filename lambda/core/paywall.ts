@@ -833,7 +833,7 @@ export class Paywall {
       const isChallenge = rejection.reason === Reasons.paymentRequired;
       if (rejection.status === 402) {
         headers[PaymentHeaders.required] = encodePaymentRequiredHeader(
-          paymentRequiredV2(terms, resource, isChallenge ? undefined : rejection.reason, this.passExtensions(resource)),
+          paymentRequiredV2(terms, resource, isChallenge ? undefined : rejection.reason, this.challengeExtensions(terms, resource)),
         );
       }
       body = challengeBody(terms, this.config, resource, rejection.reason, isChallenge ? undefined : rejection.message);
@@ -841,10 +841,12 @@ export class Paywall {
     return { kind: 'respond', response: { status: rejection.status, headers, body: JSON.stringify(body) } };
   }
 
-  /** The 402's offers besides `accepts`: the passes that open the resource and, for their holders, sign-in. */
-  private passExtensions(resource: string): Record<string, unknown> | undefined {
+  /** The 402's extensions: the route's discovery metadata, and the passes that open the resource with, for their holders, sign-in. */
+  private challengeExtensions(terms: RouteTerms, resource: string): Record<string, unknown> | undefined {
     const offers = this.passes?.challenge(resourcePath(resource), resourceOrigin(resource));
-    return offers && this.signIn ? { ...offers, ...this.signIn.challenge(resource) } : offers;
+    const passExtensions = offers && this.signIn ? { ...offers, ...this.signIn.challenge(resource) } : offers;
+    const discovery = terms.route.discoveryExtension;
+    return discovery || passExtensions ? { ...discovery, ...passExtensions } : undefined;
   }
 
   private metric(values: Partial<Record<MetricName, number>>, dimensions: Record<string, string>): void {

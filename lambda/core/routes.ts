@@ -1,4 +1,5 @@
 import type { EdgeConfig, PricedRoute } from './config';
+import { bazaarExtension } from './discovery';
 import { priceToAtomicUnits } from './price';
 
 /** A pattern compiled for {@link matchRoute}. */
@@ -18,6 +19,8 @@ export interface CompiledRoute extends CompiledPattern {
   readonly description: string;
   readonly mimeType: string;
   readonly maxTimeoutSeconds: number;
+  /** The 402's `extensions.bazaar` of a route that declares discovery metadata (discovery.ts). */
+  readonly discoveryExtension?: Record<string, unknown>;
 }
 
 const METHOD = /^(GET|HEAD|POST|PUT|PATCH|DELETE|OPTIONS)$/;
@@ -45,14 +48,16 @@ export function compileRoutes(config: Pick<EdgeConfig, 'routes' | 'asset' | 'max
     const scheme = route.scheme ?? 'exact';
     const price = priceToAtomicUnits((scheme === 'upto' ? route.maxPrice : route.price) ?? '', config.asset.decimals);
     if ('error' in price) throw new Error(`route "${route.pattern}": ${price.error}`);
+    const pattern = compilePattern(route.pattern);
     return {
-      ...compilePattern(route.pattern),
+      ...pattern,
       amount: price.amount,
       scheme,
       usageMissing: route.usageMissing ?? 'maximum',
       description: route.description ?? '',
       mimeType: route.mimeType ?? '',
       maxTimeoutSeconds: route.maxTimeoutSeconds ?? config.maxTimeoutSeconds,
+      ...(route.discovery ? { discoveryExtension: bazaarExtension(route.discovery, pattern.method) } : {}),
     };
   });
 }

@@ -1,6 +1,7 @@
 /** Priced routes: patterns, prices and the order in which they match. */
 import type { AssetConfig, PricedRoute } from '../../lambda/core/config';
 import { priceToAtomicUnits } from '../../lambda/core/price';
+import { bazaarExtension, MAX_PAYMENT_REQUIRED_HEADER_BYTES, paymentRequiredHeaderBytes } from '../../lambda/core/discovery';
 import { routePatternError } from '../../lambda/core/routes';
 import { intInRange } from './checks';
 import { resolvePriceBy } from './price-by';
@@ -93,6 +94,9 @@ export function resolveRoutes(
     if (route.mimeType !== undefined && (typeof route.mimeType !== 'string' || !/^[\w.+-]+\/[\w.+-]+$/.test(route.mimeType))) {
       problems.add(`${where}.mimeType`, route.mimeType, 'is not a MIME type', 'e.g. "text/html" or "application/json"');
     }
+    if (route.discovery !== undefined) {
+      checkDiscovery(problems, `${where}.discovery`, route, asset, pattern);
+    }
     if (route.maxTimeoutSeconds !== undefined) {
       intInRange(problems, `${where}.maxTimeoutSeconds`, route.maxTimeoutSeconds, maxTimeoutSeconds, 30, 3600, 'the authorization lifetime');
     }
@@ -120,6 +124,7 @@ export function resolveRoutes(
         usageMissing: route.usageMissing as PricedRoute['usageMissing'],
         description: route.description as string | undefined,
         mimeType: route.mimeType as string | undefined,
+        discovery: route.discovery as PricedRoute['discovery'],
         maxTimeoutSeconds: route.maxTimeoutSeconds as number | undefined,
         priceBy,
         amount: price.amount,
@@ -130,6 +135,63 @@ export function resolveRoutes(
   }
   checkOverlaps(problems, routes, engine);
   return routes;
+}
+
+/** A host as long as most: the resource URL in the header names the host the agent asked for. */
+const SAMPLE_RESOURCE_ORIGIN = `https://${'h'.repeat(48)}.example`;
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The discovery metadata's shape, and the size of the PAYMENT-REQUIRED header that carries it. */
+function checkDiscovery(problems: Problems, where: string, route: Partial<Record<keyof PricedRoute, unknown>>, asset: AssetConfig, pattern: string): void {
+  const discovery = route.discovery;
+  if (!isPlainObject(discovery)) {
+    problems.add(where, discovery, 'must be an object', 'e.g. {"input":{"q":"cats"},"inputSchema":{"properties":{"q":{"type":"string"}}},"output":{"example":{"results":[]}}}');
+    return;
+  }
+  const known = ['input', 'inputSchema', 'bodyType', 'output'];
+  const unknownField = Object.keys(discovery).find((field) => !known.includes(field));
+  if (unknownField) {
+    problems.add(`${where}.${unknownField}`, discovery[unknownField], 'is not a discovery field', `use ${known.join(', ')}`);
+    return;
+  }
+  for (const field of ['input', 'inputSchema'] as const) {
+    if (discovery[field] !== undefined && !isPlainObject(discovery[field])) {
+      problems.add(`${where}.${field}`, discovery[field], 'must be a JSON object', field === 'input' ? 'write example query parameters or body as {"name": value}' : 'write a JSON Schema object, e.g. {"properties":{"q":{"type":"string"}}}');
+      return;
+    }
+  }
+  if (discovery.bodyType !== undefined && !['json', 'form-data', 'text'].includes(discovery.bodyType as string)) {
+    problems.add(`${where}.bodyType`, discovery.bodyType, 'must be "json", "form-data" or "text"', 'leave it unset for a JSON body');
+    return;
+  }
+  const output = discovery.output;
+  if (output !== undefined && (!isPlainObject(output) || Object.keys(output).some((field) => field !== 'example' && field !== 'schema') || (output.schema !== undefined && !isPlainObject(output.schema)))) {
+    problems.add(`${where}.output`, output, 'must be {"example"?: any, "schema"?: JSON Schema object}', 'e.g. {"example":{"results":[]},"schema":{"properties":{"results":{"type":"array"}}}}');
+    return;
+  }
+  const parts = pattern.trim().split(/\s+/);
+  const method = parts.length === 2 ? parts[0] : undefined;
+  const path = parts[parts.length - 1];
+  // The largest 402 this route sends: upto terms carry a longer extra; placeholders stand in for what synth resolves later.
+  const sample = {
+    x402Version: 2,
+    error: 'invalid_exact_evm_payload_authorization_valid_before',
+    resource: { url: `${SAMPLE_RESOURCE_ORIGIN}${path.replace(/\*+/g, 'x'.repeat(32))}`, description: route.description ?? '', mimeType: route.mimeType ?? '' },
+    accepts: [{ scheme: 'exact', network: 'eip155:84532', amount: '1'.repeat(20), asset: asset.address, payTo: `0x${'0'.repeat(40)}`, maxTimeoutSeconds: 3600, extra: { name: asset.name, version: asset.version, facilitatorAddress: `0x${'0'.repeat(40)}` } }],
+    extensions: bazaarExtension(discovery as PricedRoute['discovery'] & object, method),
+  };
+  const bytes = paymentRequiredHeaderBytes(sample);
+  if (bytes > MAX_PAYMENT_REQUIRED_HEADER_BYTES) {
+    problems.add(
+      where,
+      `${bytes} bytes`,
+      `makes the PAYMENT-REQUIRED header ${bytes} bytes, over the ${MAX_PAYMENT_REQUIRED_HEADER_BYTES} that intermediaries reliably pass`,
+      'shorten the examples and schemas (drop descriptions inside the schemas, keep one example item), or the route description',
+    );
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

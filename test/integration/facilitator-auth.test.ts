@@ -35,9 +35,13 @@ beforeEach(() => {
 });
 afterAll(() => new Promise((resolve) => server.close(resolve)));
 
+/**
+ * These tests check what is sent, not deadlines: the verify deadline covers the secret read and the
+ * first JWT signing, which took over 2 s on a loaded 2-core CI machine and turned a 402 into a 503.
+ */
 function configWith(overrides: Partial<EdgeConfig['facilitator']> = {}): EdgeConfig {
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return testEdgeConfig({ facilitator: { url, verifyTimeoutMs: 2000, settleTimeoutMs: 2000, ...overrides } });
+  return testEdgeConfig({ facilitator: { url, verifyTimeoutMs: 15_000, settleTimeoutMs: 15_000, ...overrides } });
 }
 
 /** A viewer-request event carrying a valid (unfunded) payment for /articles/a. */
