@@ -3,7 +3,7 @@
  * arguments (commander), runs the command and returns the exit code; bin/cdk-x402.ts wires it to
  * the process. Everything it touches comes in through {@link CliDeps}, so tests run it in-process.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { Argument, Command, CommanderError, Option } from 'commander';
 import { packageRoot } from '../lib/package-root';
@@ -17,6 +17,7 @@ import { createPassKey, formatCreatedPassKey, formatRetiredPassKey, formatRevoke
 import { DEFAULT_BUDGET_USDC, DEFAULT_MAX_USDC, defaultLedgerFile, formatPaid, formatPayTerms, pay } from './pay';
 import { formatReconcile, reconcile } from './reconcile';
 import { formatReport, report } from './report';
+import { renderReportHtml } from './report-html';
 import { formatStatus, status } from './status';
 import { toggle, type ToggleResult } from './toggle';
 
@@ -101,7 +102,8 @@ export function buildProgram(deps: CliDeps, setExit: (code: ExitCodeValue) => vo
     .option('--route <pattern>', 'only this route (table source: the byRoute index), e.g. "/articles/*"')
     .option('--payer <address>', 'only this payer (table source: the byPayer index)')
     .addOption(new Option('--currency-mode <mode>', 'waf source: TEST or REAL statistics (default: the web ACL\'s)').choices(['TEST', 'REAL']))
-    .addHelpText('after', `\nExamples:\n  cdk-x402 report --since 2026-11-01 --until 2026-12-01\n  cdk-x402 report --since 24h --json\n  cdk-x402 report --route "/articles/*" --table CdkX402-x402-receipts --region eu-west-1\n  cdk-x402 report --source waf --since 7d\n${FINDING_HELP}\n${EXIT_CODES_HELP}`)
+    .option('--html <file>', 'also write the report as a self-contained HTML page with charts to <file>')
+    .addHelpText('after', `\nExamples:\n  cdk-x402 report --since 2026-11-01 --until 2026-12-01\n  cdk-x402 report --since 30d --html revenue.html\n  cdk-x402 report --since 24h --json\n  cdk-x402 report --route "/articles/*" --table CdkX402-x402-receipts --region eu-west-1\n  cdk-x402 report --source waf --since 7d\n${FINDING_HELP}\n${EXIT_CODES_HELP}`)
     .action(async (opts) => {
       const s = session(opts);
       const now = deps.now();
@@ -110,7 +112,9 @@ export function buildProgram(deps: CliDeps, setExit: (code: ExitCodeValue) => vo
         since: parseTime(opts.since, now, '--since'),
         until: parseTime(opts.until, now, '--until'),
       });
-      s.out(opts.json ? json(result) : formatReport(result, result.source === 'waf' ? `AWS WAF revenue statistics` : `receipt table${opts.table ? ` ${opts.table}` : ''}, ${s.region}`));
+      const where = result.source === 'waf' ? `AWS WAF revenue statistics` : `receipt table${opts.table ? ` ${opts.table}` : ''}, ${s.region}`;
+      if (opts.html) writeFileSync(opts.html, renderReportHtml(result, where));
+      s.out(opts.json ? json(result) : formatReport(result, where));
       setExit(ExitCode.ok);
     });
 

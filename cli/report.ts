@@ -46,7 +46,7 @@ export async function report(session: Session, options: ReportOptions): Promise<
 // ---------------------------------------------------------------------------------------------
 // Receipt table
 
-const FIELDS = ['status', 'engine', 'network', 'payer', 'amount', 'asset', 'route', 'createdAt', 'kind', 'passName', 'scheme', 'maxAmount'] as const;
+const FIELDS = ['status', 'engine', 'network', 'payer', 'amount', 'asset', 'route', 'createdAt', 'kind', 'passName', 'scheme', 'maxAmount', 'agent', 'intent'] as const;
 
 async function reportFromTable(session: Session, options: ReportOptions): Promise<RevenueReport> {
   const target = await session.target({ table: true });
@@ -113,6 +113,8 @@ function receiptOf(item: Record<string, AttributeValue>): ReceiptLike {
     status: text('status'), engine: text('engine') || undefined, network: text('network'), payer: text('payer'), amount: text('amount'), asset: text('asset'), route: text('route'), createdAt: text('createdAt'),
     ...(item.kind ? { kind: text('kind'), passName: text('passName') } : {}),
     ...(item.scheme ? { scheme: text('scheme'), maxAmount: text('maxAmount') } : {}),
+    ...(item.agent ? { agent: text('agent') } : {}),
+    ...(item.intent ? { intent: text('intent') } : {}),
   };
 }
 

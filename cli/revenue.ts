@@ -24,6 +24,9 @@ export interface ReceiptLike {
   /** `upto`: a metered payment (docs/metering.md), with the maximum its payer authorized. */
   readonly scheme?: string;
   readonly maxAmount?: string;
+  /** The paying agent and its declared intent, on receipts that record them (reports group by them when present). */
+  readonly agent?: string;
+  readonly intent?: string;
 }
 
 /** Metered (`upto`) payments: what was charged against what was authorized. */
@@ -80,6 +83,9 @@ export interface RevenueReport {
   readonly byPass?: readonly RevenueLine[];
   /** table source, when any payment in the window was metered (`upto`). */
   readonly metered?: MeteredSummary;
+  /** table source, when any settled receipt in the window records its agent / intent. */
+  readonly byAgent?: readonly RevenueLine[];
+  readonly byIntent?: readonly RevenueLine[];
   /** waf source only: revenue by bot (WAF's SourceName). */
   readonly bySource?: readonly RevenueLine[];
   readonly notes: readonly string[];
@@ -157,6 +163,8 @@ export function revenueFromReceipts(rows: readonly ReceiptLike[], since: Date, u
   const byPayer = new Map<string, Accumulator>();
   const byDay = new Map<string, Accumulator>();
   const byPass = new Map<string, Accumulator>();
+  const byAgent = new Map<string, Accumulator>();
+  const byIntent = new Map<string, Accumulator>();
   const total = new Accumulator();
   const byStatus: Record<string, number> = {};
   const byEngine: Record<string, number> = {};
@@ -190,6 +198,8 @@ export function revenueFromReceipts(rows: readonly ReceiptLike[], since: Date, u
     add(byDay, row.createdAt.slice(0, 10));
     const pass = passSold(row);
     if (pass) add(byPass, pass);
+    if (row.agent) add(byAgent, row.agent);
+    if (row.intent) add(byIntent, row.intent);
   }
   const amounts = total.amounts();
   const notes: string[] = [];
@@ -206,6 +216,8 @@ export function revenueFromReceipts(rows: readonly ReceiptLike[], since: Date, u
     byPayer: lines(byPayer, 'revenue'),
     byDay: lines(byDay, 'key'),
     ...(byPass.size > 0 ? { byPass: lines(byPass, 'revenue') } : {}),
+    ...(byAgent.size > 0 ? { byAgent: lines(byAgent, 'revenue') } : {}),
+    ...(byIntent.size > 0 ? { byIntent: lines(byIntent, 'revenue') } : {}),
     ...(metered.payments + metered.refusals > 0
       ? {
           metered: {
