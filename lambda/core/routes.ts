@@ -63,12 +63,17 @@ export function compileRoutes(config: Pick<EdgeConfig, 'routes' | 'asset' | 'max
 }
 
 /** A `[METHOD ]/path` pattern for {@link matchRoute}; throws on an invalid one. */
+/** The method (when the pattern names one) and the path of a pattern {@link routePatternError} accepts. */
+export function patternParts(pattern: string): { readonly method: string | undefined; readonly path: string } {
+  const parts = pattern.trim().split(/\s+/);
+  return { method: parts.length === 2 ? parts[0] : undefined, path: parts[parts.length - 1] };
+}
+
 export function compilePattern(pattern: string): CompiledPattern {
   const problem = routePatternError(pattern);
   if (problem) throw new Error(problem);
-  const parts = pattern.trim().split(/\s+/);
-  const path = parts[parts.length - 1];
-  return { pattern, method: parts.length === 2 ? parts[0] : undefined, matcher: globToRegExp(path.toLowerCase()) };
+  const { method, path } = patternParts(pattern);
+  return { pattern, method, matcher: globToRegExp(path.toLowerCase()) };
 }
 
 /** Patterns and paths are matched without a trailing slash (see {@link matchRoute}). */

@@ -3,7 +3,7 @@ import { createHash, createPublicKey } from 'node:crypto';
 import type { AssetConfig, PassesConfig, PassOfferConfig, PassPublicJwk } from '../../lambda/core/config';
 import { MAX_PASS_SECONDS, parsePassDuration, PASS_NAME, PASS_SALE_PREFIX } from '../../lambda/core/passes/offers';
 import { priceToAtomicUnits } from '../../lambda/core/price';
-import { routePatternError } from '../../lambda/core/routes';
+import { patternParts, routePatternError } from '../../lambda/core/routes';
 import { secretLocation, SECRET_FIX } from './payment-network';
 import type { Problems } from './problems';
 import type { ResolvedRoute } from './resolved';
@@ -130,9 +130,8 @@ function resolveScope(problems: Problems, key: string, value: unknown, routes: r
       problems.add(key, raw, `malformed route pattern: ${issue}`, 'write "[METHOD ]/path" as in x402:routes, e.g. "/articles/*"');
       continue;
     }
-    const parts = pattern.split(/\s+/);
-    const method = parts.length === 2 ? parts[0] : undefined;
-    const path = parts[parts.length - 1].toLowerCase();
+    const { method, path: patternPath } = patternParts(pattern);
+    const path = patternPath.toLowerCase();
     const covered = routes.some((route) => (route.method === undefined || route.method === method) && analyzePaths(path, route.path).onlyA === undefined);
     if (!covered) {
       const example = routes.map((route) => analyzePaths(path, route.path).onlyA).find((p) => p !== undefined) ?? path;

@@ -2,7 +2,7 @@
 import type { AssetConfig, PricedRoute } from '../../lambda/core/config';
 import { priceToAtomicUnits } from '../../lambda/core/price';
 import { bazaarExtension, MAX_PAYMENT_REQUIRED_HEADER_BYTES, paymentRequiredHeaderBytes } from '../../lambda/core/discovery';
-import { routePatternError } from '../../lambda/core/routes';
+import { patternParts, routePatternError } from '../../lambda/core/routes';
 import { intInRange } from './checks';
 import { resolvePriceBy } from './price-by';
 import type { Problems } from './problems';
@@ -95,7 +95,7 @@ export function resolveRoutes(
       problems.add(`${where}.mimeType`, route.mimeType, 'is not a MIME type', 'e.g. "text/html" or "application/json"');
     }
     if (route.discovery !== undefined) {
-      checkDiscovery(problems, `${where}.discovery`, route, asset, pattern);
+      checkDiscovery(problems, `${where}.discovery`, route, asset, patternParts(pattern));
     }
     if (route.maxTimeoutSeconds !== undefined) {
       intInRange(problems, `${where}.maxTimeoutSeconds`, route.maxTimeoutSeconds, maxTimeoutSeconds, 30, 3600, 'the authorization lifetime');
@@ -112,8 +112,7 @@ export function resolveRoutes(
         continue;
       }
     }
-    const parts = pattern.trim().split(/\s+/);
-    const method = parts.length === 2 ? parts[0] : undefined;
+    const { method, path } = patternParts(pattern);
     const priceBy = resolvePriceBy(problems, where, route.priceBy, { asset, engine, method, ...headers });
     routes.push(
       stripUndefined({
@@ -129,7 +128,7 @@ export function resolveRoutes(
         priceBy,
         amount: price.amount,
         method,
-        path: parts[parts.length - 1].toLowerCase(),
+        path: path.toLowerCase(),
       }),
     );
   }
@@ -145,7 +144,13 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 }
 
 /** The discovery metadata's shape, and the size of the PAYMENT-REQUIRED header that carries it. */
-function checkDiscovery(problems: Problems, where: string, route: Partial<Record<keyof PricedRoute, unknown>>, asset: AssetConfig, pattern: string): void {
+function checkDiscovery(
+  problems: Problems,
+  where: string,
+  route: Partial<Record<keyof PricedRoute, unknown>>,
+  asset: AssetConfig,
+  { method, path }: ReturnType<typeof patternParts>,
+): void {
   const discovery = route.discovery;
   if (!isPlainObject(discovery)) {
     problems.add(where, discovery, 'must be an object', 'e.g. {"input":{"q":"cats"},"inputSchema":{"properties":{"q":{"type":"string"}}},"output":{"example":{"results":[]}}}');
@@ -172,9 +177,6 @@ function checkDiscovery(problems: Problems, where: string, route: Partial<Record
     problems.add(`${where}.output`, output, 'must be {"example"?: any, "schema"?: JSON Schema object}', 'e.g. {"example":{"results":[]},"schema":{"properties":{"results":{"type":"array"}}}}');
     return;
   }
-  const parts = pattern.trim().split(/\s+/);
-  const method = parts.length === 2 ? parts[0] : undefined;
-  const path = parts[parts.length - 1];
   // The largest 402 this route sends: upto terms carry a longer extra; placeholders stand in for what synth resolves later.
   const sample = {
     x402Version: 2,
