@@ -137,13 +137,15 @@ export interface Bench {
 export function createBench(parts: Omit<Bench, 'terms' | 'paid' | 'metered' | 'pass'>): Bench {
   const terms = new Map<string, Promise<PaymentRequired>>();
   const passes = new Map<string, Promise<string>>();
+  /** The 402's terms of one path of a side, asked once. */
+  const termsAt = (url: string, path: string) => {
+    let found = terms.get(url + path);
+    if (!found) terms.set(url + path, (found = challengeTerms(url, path)));
+    return found;
+  };
   const bench: Bench = {
     ...parts,
-    terms(side) {
-      let found = terms.get(side.url);
-      if (!found) terms.set(side.url, (found = challengeTerms(side.url)));
-      return found;
-    },
+    terms: (side) => termsAt(side.url, PRICED_PATH),
     async paid(side, amount, connections, job = {}) {
       const values = await parts.payers.signMany(await bench.terms(side), amount);
       const result = await parts.loader.run({
@@ -160,9 +162,7 @@ export function createBench(parts: Omit<Bench, 'terms' | 'paid' | 'metered' | 'p
       return result;
     },
     async metered(side, amount, connections) {
-      let found = terms.get(side.url + METERED_PATH);
-      if (!found) terms.set(side.url + METERED_PATH, (found = challengeTerms(side.url, METERED_PATH)));
-      const values = await parts.payers.signMany(await found, amount);
+      const values = await parts.payers.signMany(await termsAt(side.url, METERED_PATH), amount);
       return parts.loader.run({ connections, headers: AGENT_HEADERS, url: side.url, path: METERED_PATH, amount, perRequestHeader: { name: 'payment-signature', values }, expectStatus: 200 });
     },
     pass(side) {
@@ -188,7 +188,7 @@ async function buyPass(side: Side, payers: Payers): Promise<string> {
   return body.pass;
 }
 
-async function challengeTerms(url: string, path = PRICED_PATH): Promise<PaymentRequired> {
+async function challengeTerms(url: string, path: string): Promise<PaymentRequired> {
   const response = await fetch(`${url}${path}`, { headers: AGENT_HEADERS });
   await response.arrayBuffer();
   const header = response.headers.get('payment-required');
