@@ -200,6 +200,29 @@ export interface EdgeConfig {
   readonly passes?: PassesConfig;
   /** Payer addresses refused (403 payer_denied) before any check, in lower case (lambda/core/deny-list.ts). */
   readonly deniedPayers?: readonly string[];
+  /** Who the agent is (Web Bot Auth at the edge, or AWS Bot Control's verdict forwarded by WAF): lambda/core/identity/agents.ts. */
+  readonly agents?: AgentsConfig;
+}
+
+/** An agent the publisher knows (x402:agents), validated at synth (lib/config/agents.ts). */
+export interface TrustedAgentConfig {
+  /** What receipts and reports record for it. */
+  readonly name: string;
+  /** Its `Signature-Agent` authority (host, or host:port), lower case: the edge verifies its signatures against that host's key directory. */
+  readonly signatureAgent?: string;
+  /** Its Bot Control bot name: with `web_bot_auth:verified`, our WAF rule forwards it as verified. */
+  readonly botName?: string;
+}
+
+export interface AgentsConfig {
+  readonly trusted: readonly TrustedAgentConfig[];
+  /**
+   * A `Signature-Agent` not in `trusted`: `ignore` (not verified, no directory fetched) or
+   * `verify` (its directory is fetched, bounded and cached; a verified one is recorded by its host).
+   */
+  readonly unknownAgents: 'ignore' | 'verify';
+  /** Only the local edge and tests: key directories on 127.0.0.1 over http. */
+  readonly allowLoopbackDirectories?: boolean;
 }
 
 /** One pass on sale, validated at synth (lib/config/passes.ts). */
