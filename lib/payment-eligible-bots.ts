@@ -4,7 +4,10 @@ import { Construct } from 'constructs';
 import { PaymentHeaders } from '../lambda/core/header-names';
 import type { ResolvedConfig } from './config/resolved';
 import type { X402Config } from './config/x402-config';
+import { WAF_NO_AGENT } from '../lambda/core/header-names';
 import {
+  AGENT_HEADER_INSERT_NAME,
+  AGENT_LABEL_PREFIX,
   DESCRIPTION_PREFIX,
   ELIGIBILITY_HEADER_INSERT_NAME,
   ELIGIBLE_LABEL_NAME,
@@ -35,8 +38,11 @@ export interface PaymentEligibleBotsProps {
  * 3. payment eligibility (Count + label + inserted header `x-amzn-waf-x402-eligible: true`):
  *    a payment header, or (an eligible category or signal, or a Web Bot Auth `signature-agent`)
  *    unless a verified free bot;
- * 4. optional rate limit on eligible traffic (429);
- * 5. engine `waf`: one Monetize rule per route for eligible traffic, PriceMultiplier = price / base.
+ * 4. with x402:agents naming Bot Control bots: per agent, Bot Control's `web_bot_auth:verified`
+ *    and `bot:name:<botName>` labels → inserted header `x-amzn-waf-x402-agent: <name>`; on every
+ *    other request `x-amzn-waf-x402-agent: none`, so that WAF's value always overwrites a forged one;
+ * 5. optional rate limit on eligible traffic (429);
+ * 6. engine `waf`: one Monetize rule per route for eligible traffic, PriceMultiplier = price / base.
  *
  * Every rule publishes CloudWatch metrics and sampled requests. Must be deployed in us-east-1.
  */
@@ -256,7 +262,7 @@ export function botControlRule(config: Pick<ResolvedConfig, 'botControlInspectio
 }
 
 function x402Rules(config: ResolvedConfig, eligibleLabel: string): Rule[] {
-  const rules: Rule[] = [eligibilityRule(config)];
+  const rules: Rule[] = [eligibilityRule(config), ...agentRules(config)];
   if (config.rateLimit !== undefined) rules.push(rateLimitRule(config.rateLimit, eligibleLabel));
   if (config.engine === 'waf' && config.waf) {
     config.routes.forEach((route, i) => rules.push(monetizeRule(i, route, config.waf!.multipliers[i], eligibleLabel)));
@@ -290,6 +296,35 @@ function eligibilityRule(config: ResolvedConfig): Rule {
     statement: or([paymentOffered, mustPay]),
     visibilityConfig: visibility(RuleNames.eligible),
   };
+}
+
+/**
+ * Bot Control's Web Bot Auth verdict for the agents the publisher named, forwarded to the edge.
+ * WAF cannot copy a label's value into a header, so each agent is its own rule with its own
+ * header value. The edge trusts the header because the anti-spoofing rule blocks client-sent
+ * `x-amzn-waf-*` headers; past WAF's inspection limit a forged one could slip by, so the last
+ * rule inserts `none` on every request no agent rule matched, and WAF's insertion replaces it.
+ */
+function agentRules(config: ResolvedConfig): Rule[] {
+  const named = (config.agents?.trusted ?? []).filter((agent) => agent.botName !== undefined);
+  if (named.length === 0) return [];
+  const verified = named.map((agent) => and([label(`${BOT_CONTROL_LABELS}:web_bot_auth:verified`), label(`${BOT_CONTROL_LABELS}:bot:name:${agent.botName}`)]));
+  const inserting = (value: string) => ({ count: { customRequestHandling: { insertHeaders: [{ name: AGENT_HEADER_INSERT_NAME, value }] } } });
+  return [
+    ...named.map((agent, index): Rule => ({
+      name: RuleNames.agentVerified(index),
+      action: inserting(agent.name),
+      ruleLabels: [{ name: `${AGENT_LABEL_PREFIX}${agent.name}` }],
+      statement: verified[index],
+      visibilityConfig: visibility(RuleNames.agentVerified(index)),
+    })),
+    {
+      name: RuleNames.agentUnverified,
+      action: inserting(WAF_NO_AGENT),
+      statement: not(or(verified)),
+      visibilityConfig: visibility(RuleNames.agentUnverified),
+    },
+  ];
 }
 
 function rateLimitRule(limit: number, eligibleLabel: string): Rule {
@@ -412,6 +447,8 @@ function estimateCapacity(config: ResolvedConfig): number {
   const antiSpoofing = 30;
   const eligibility = 10 + 2 * labels;
   const rateLimit = config.rateLimit === undefined ? 0 : 10;
+  const agents = (config.agents?.trusted ?? []).filter((agent) => agent.botName !== undefined).length;
+  const agentRules = agents === 0 ? 0 : 4 * agents + 2 * agents + 1;
   const monetize = config.engine === 'waf' ? config.routes.length * 40 : 0;
-  return Math.ceil((antiSpoofing + eligibility + rateLimit + monetize) * 1.5 / 50) * 50;
+  return Math.ceil((antiSpoofing + eligibility + agentRules + rateLimit + monetize) * 1.5 / 50) * 50;
 }

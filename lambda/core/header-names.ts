@@ -11,3 +11,12 @@ export const PaymentHeaders = {
   /** The origin's actual charge on an `upto` route, JSON `{"amount":"…"}` as @x402/core reads it (docs/metering.md). */
   settlementOverrides: 'settlement-overrides',
 } as const;
+
+/**
+ * Inserted by our WAF rules (lib/payment-eligible-bots.ts): the x402:agents name of the agent Bot
+ * Control verified by its Web Bot Auth signature, else {@link WAF_NO_AGENT}. Trusted only because
+ * WAF blocks every client-sent `x-amzn-waf-*` header and inserts this one on every request.
+ */
+export const WAF_AGENT_HEADER = 'x-amzn-waf-x402-agent';
+/** The value WAF inserts when no listed agent was verified. */
+export const WAF_NO_AGENT = 'none';

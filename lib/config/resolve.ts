@@ -18,6 +18,7 @@ import { sampleAddress } from './sample-addresses';
 import { BotControlInspectionLevel, Engine, OriginProtection, PaidCaching, type X402Settings } from './settings';
 import { resolveWafPricing, WAF_CHAINS } from './waf-pricing';
 import { resolveDeniedPayers } from './deny-list';
+import { resolveAgents } from './agents';
 
 /** Bot Control categories known when this was written (others are accepted with a warning). */
 export const KNOWN_BOT_CATEGORIES = [
@@ -69,6 +70,7 @@ export function resolveX402Config(settings: X402Settings): ResolvedConfig {
   const routes = asset ? resolveRoutes(problems, settings.routes, asset, engine, maxTimeoutSeconds, { forwardedHeaders: originRequestHeaders, warnings }) : [];
   const passes = resolvePasses(problems, settings, engine, routes, asset, warnings);
   const deniedPayers = resolveDeniedPayers(problems, settings, engine, payTo);
+  const agents = resolveAgents(problems, settings, engine, warnings);
 
   const eligibleBotCategories = nameList(problems, 'x402:eligibleBotCategories', settings.eligibleBotCategories ?? DEFAULT_ELIGIBLE_BOT_CATEGORIES, KNOWN_BOT_CATEGORIES, warnings);
   const eligibleBotSignals = nameList(problems, 'x402:eligibleBotSignals', settings.eligibleBotSignals ?? DEFAULT_ELIGIBLE_BOT_SIGNALS, KNOWN_BOT_SIGNALS, warnings);
@@ -124,6 +126,7 @@ export function resolveX402Config(settings: X402Settings): ResolvedConfig {
     waf,
     ...(passes ? { passes } : {}),
     ...(deniedPayers ? { deniedPayers } : {}),
+    ...(agents ? { agents } : {}),
     warnings,
   };
 }
@@ -149,6 +152,7 @@ export function toEdgeConfig(config: ResolvedConfig, receiptTable: { readonly ta
     maxTimeoutSeconds: config.maxTimeoutSeconds,
     ...(config.passes && site ? { passes: { siteId: passSiteId(config.payTo, site.stackName, site.constructPath), ...config.passes } } : {}),
     ...(config.deniedPayers?.length ? { deniedPayers: config.deniedPayers } : {}),
+    ...(config.agents ? { agents: config.agents } : {}),
   };
 }
 

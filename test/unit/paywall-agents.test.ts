@@ -4,7 +4,7 @@ import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import type { AgentsConfig } from '../../lambda/core/config';
 import { decodeHandoff, PENDING_SETTLEMENT_HEADER } from '../../lambda/core/handoff';
 import { KEY_DIRECTORY_PATH } from '../../lambda/core/identity/directory-url';
-import { WAF_AGENT_HEADER } from '../../lambda/core/identity/agents';
+import { WAF_AGENT_HEADER } from '../../lambda/core/header-names';
 import type { FetchedDirectory } from '../../lambda/core/identity/key-directories';
 import { Paywall } from '../../lambda/core/paywall';
 import { ExactEvmPrecheck } from '../../lambda/core/precheck';

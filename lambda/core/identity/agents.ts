@@ -6,18 +6,10 @@
  * never let a request through unpaid by itself.
  */
 import type { AgentsConfig, TrustedAgentConfig } from '../config';
+import { WAF_AGENT_HEADER } from '../header-names';
 import { keyDirectoryUrl } from './directory-url';
 import { type DirectoryFetch, KeyDirectoryCache } from './key-directories';
 import { type AgentRefusal, prepareDirectory, type PreparedDirectory, verifyWebBotAuth } from './web-bot-auth';
-
-/**
- * Inserted by our WAF rules (lib/payment-eligible-bots.ts): the trusted agent's name when Bot
- * Control verified its Web Bot Auth signature, else {@link WAF_NO_AGENT}. Trusted only because WAF
- * blocks every client-sent `x-amzn-waf-*` header and inserts this one on every request.
- */
-export const WAF_AGENT_HEADER = 'x-amzn-waf-x402-agent';
-/** The value WAF inserts when no trusted agent was verified. */
-export const WAF_NO_AGENT = 'none';
 
 export type AgentVerifiedBy = 'web-bot-auth' | 'waf';
 

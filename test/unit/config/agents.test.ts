@@ -1,0 +1,81 @@
+/** x402:agents and x402:unknownAgents at synth: what the viewer-request bakes in, and every mistake named by its field. */
+import { settingsFromContext } from '../../../lib/config/context';
+import { X402ConfigError } from '../../../lib/config/problems';
+import { resolveX402Config, toEdgeConfig } from '../../../lib/config/resolve';
+import { Engine, UnknownAgents, type X402Settings } from '../../../lib/config/settings';
+import { SETTINGS } from '../../constructs/helpers';
+
+const TABLE = { tableName: 'x402-receipts', region: 'us-east-1' };
+
+function problemsOf(settings: X402Settings): Array<[string, string]> {
+  try {
+    resolveX402Config(settings);
+  } catch (error) {
+    if (error instanceof X402ConfigError) return error.problems.map((p) => [p.key, p.problem]);
+    throw error;
+  }
+  throw new Error('the configuration was accepted');
+}
+
+describe('x402:agents', () => {
+  it('bakes the agents into the edge config, each Signature-Agent as its lower-case authority', () => {
+    const config = resolveX402Config({
+      ...SETTINGS,
+      agents: [{ name: 'example-agent', signatureAgent: 'https://Agent.Example.com', botName: 'exampleagent' }, { name: 'partner', botName: 'partnerbot' }],
+    });
+    expect(toEdgeConfig(config, TABLE).agents).toEqual({
+      trusted: [{ name: 'example-agent', signatureAgent: 'agent.example.com', botName: 'exampleagent' }, { name: 'partner', botName: 'partnerbot' }],
+      unknownAgents: 'ignore',
+    });
+  });
+
+  it('bakes nothing without either key', () => {
+    expect(toEdgeConfig(resolveX402Config(SETTINGS), TABLE).agents).toBeUndefined();
+  });
+
+  it('reads the context form name → agent, and name → Signature-Agent URL', () => {
+    const settings = settingsFromContext({
+      'x402:agents': '{"example-agent":{"signatureAgent":"https://agent.example.com"},"other":"https://other.example.com"}',
+      'x402:unknownAgents': 'verify',
+    });
+    expect([settings.agents, settings.unknownAgents]).toEqual([
+      [{ name: 'example-agent', signatureAgent: 'https://agent.example.com' }, { name: 'other', signatureAgent: 'https://other.example.com' }],
+      'verify',
+    ]);
+    expect(toEdgeConfig(resolveX402Config({ ...SETTINGS, ...settings }), TABLE).agents?.unknownAgents).toBe('verify');
+  });
+
+  it('names the field of every mistake', () => {
+    const problems = problemsOf({
+      ...SETTINGS,
+      unknownAgents: 'trust' as UnknownAgents,
+      agents: [
+        { name: 'Bad Name', signatureAgent: 'https://a.example.com' },
+        { name: 'plain-http', signatureAgent: 'http://agent.example.com' },
+        { name: 'internal', signatureAgent: 'https://10.0.0.1' },
+        { name: 'neither' },
+        { name: 'bot', botName: 'Not A Label' },
+        { name: 'twice', signatureAgent: 'https://b.example.com' },
+        { name: 'twice', signatureAgent: 'https://b.example.com' },
+      ],
+    });
+    expect(problems.map(([key]) => key)).toEqual([
+      'x402:unknownAgents',
+      'x402:agents["Bad Name"].name',
+      'x402:agents["plain-http"].signatureAgent',
+      'x402:agents["internal"].signatureAgent',
+      'x402:agents["neither"]',
+      'x402:agents["bot"].botName',
+      'x402:agents["twice"].name',
+      'x402:agents["twice"].signatureAgent',
+    ]);
+    expect(problems[2][1]).toMatch(/not an https origin/);
+    expect(problems[3][1]).toMatch(/private host/);
+  });
+
+  it('warns that the waf engine records no agent, and bakes none', () => {
+    const config = resolveX402Config({ ...SETTINGS, engine: Engine.WAF, agents: [{ name: 'partner', botName: 'partnerbot' }] });
+    expect(config.agents).toBeUndefined();
+    expect(config.warnings.join('\n')).toMatch(/x402:agents .* only apply to the edge engine/);
+  });
+});
