@@ -75,7 +75,7 @@ beforeAll(async () => {
     if (to === 'failed') await edge.markFailed(r.paymentId, 'insufficient_funds', r.createdAt);
   };
   await settle(edgeReceipt('01', A, '/articles/*', '1000', '2026-11-18T10:00:00.000Z'), 'settled');
-  await settle(edgeReceipt('02', B, 'GET /api/premium-report', '10000', '2026-11-19T09:00:00.000Z'), 'settled');
+  await settle({ ...edgeReceipt('02', B, 'GET /api/premium-report', '10000', '2026-11-19T09:00:00.000Z'), agent: 'example-agent', agentVerifiedBy: 'web-bot-auth' }, 'settled');
   await settle(edgeReceipt('03', A, '/articles/*', '1000', '2026-11-19T10:00:00.000Z'), 'reserved');
   await settle(edgeReceipt('04', B, '/articles/*', '1000', '2026-11-19T11:00:00.000Z'), 'failed');
   await settle(edgeReceipt('05', A, '/articles/*', '1000', '2026-10-01T00:00:00.000Z'), 'settled');
@@ -161,6 +161,16 @@ describe('cdk-x402 report (receipt table, both engines)', () => {
     expect(report.stdout).toMatch(/ROUTE\s+PAYMENTS\s+USD\s+ATOMIC\s+ASSET/);
     expect(report.stdout).toMatch(/GET \/api\/premium-report\s+1\s+0\.01\s+10000\s+USDC \(Base Sepolia\)/);
     expect(report.stdout).toMatch(/2026-11-19\s+2\s+0\.011\s+11000/);
+  });
+
+  it('shows the totals and revenue by verified agent alone with --by agent', async () => {
+    const report = await run(['report', ...tableFlags, ...window, '--by', 'agent']);
+    expect(report.code).toBe(ExitCode.ok);
+    expect(report.stdout).toContain('Settled: 3 payment(s), $0.012');
+    expect(report.stdout).toMatch(/AGENT\s+PAYMENTS\s+USD\s+ATOMIC\s+ASSET\n[- ]+\nexample-agent\s+1\s+0\.01\s+10000/);
+    expect(report.stdout).not.toMatch(/ROUTE|PAYER|DAY/);
+    expect((await run(['report', ...tableFlags, ...window, '--json'])).json().byAgent.map((l: any) => [l.key, l.payments])).toEqual([['example-agent', 1]]);
+    expect((await run(['report', ...tableFlags, '--since', '2026-10-01', '--until', '2026-10-02', '--by', 'agent'])).stdout).toContain('By verified agent: none in this window');
   });
 
   it('reads one route or one payer through its index', async () => {
