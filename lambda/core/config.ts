@@ -89,7 +89,11 @@ export interface RouteDiscoveryOutput {
 
 /** One `priceBy` rule: its price applies when every condition holds. */
 export interface PriceRule {
-  /** `"$0.001"` or atomic units, like a route's price. */
+  /**
+   * `"$0.001"` or atomic units, like a route's price; or `"free"` (served without payment: only
+   * with an `agent` condition, so only for verified agents), or `"refuse"` (403 `agent_refused`,
+   * no payment taken).
+   */
   readonly price: string;
   /** Conditions on request features, all of which must hold (at least one). */
   readonly when: PriceCondition[];
@@ -102,7 +106,8 @@ export interface PriceRule {
 
 /**
  * A condition on exactly one request feature: `query`, `header`, `segment` (compared with
- * `equalTo`, `oneOf`, `min`, `max`) or `contentLength` (POST, PUT and PATCH routes only).
+ * `equalTo`, `oneOf`, `min`, `max`), `contentLength` (POST, PUT and PATCH routes only), or
+ * `agent` / `intent` (compared with `equalTo`, `oneOf`; docs/identity.md).
  */
 export interface PriceCondition {
   /** A query parameter's name. @default not a query condition */
@@ -113,6 +118,10 @@ export interface PriceCondition {
   readonly segment?: number;
   /** The body size in bytes, from `Content-Length`. @default not a body-size condition */
   readonly contentLength?: PriceBounds;
+  /** `true`: the verified agent's name (x402:agents); an unverified request never matches. @default not an agent condition */
+  readonly agent?: boolean;
+  /** `true`: the intent the request declares in its `x402-intent` header (`training`, `inference`, `search`...). @default not an intent condition */
+  readonly intent?: boolean;
   /** The feature's value is exactly this. @default any value */
   readonly equalTo?: string;
   /** The feature's value is one of these. @default any value */

@@ -12,6 +12,9 @@ export const PaymentHeaders = {
   settlementOverrides: 'settlement-overrides',
 } as const;
 
+/** What a request declares it will do with the content (`training`, `inference`, `search`...), read by `intent` price conditions. */
+export const INTENT_HEADER = 'x402-intent';
+
 /**
  * Inserted by our WAF rules (lib/payment-eligible-bots.ts): the x402:agents name of the agent Bot
  * Control verified by its Web Bot Auth signature, else {@link WAF_NO_AGENT}. Trusted only because

@@ -31,6 +31,8 @@ export const Metrics = {
   usageMissing: 'UsageMissing',
   /** A signed agent not trusted (forged, expired, unknown key or agent, directory unreachable...), by Reason: it pays as anyone. */
   agentSignaturesRefused: 'AgentSignaturesRefused',
+  /** A priced request served free to a verified agent by a `free` price rule (a licensed partner). */
+  agentFreeRequests: 'AgentFreeRequests',
   facilitatorErrors: 'FacilitatorErrors',
   receiptStoreErrors: 'ReceiptStoreErrors',
   verifierLatency: 'VerifierLatencyMs',

@@ -250,7 +250,9 @@ export class Paywall {
     // A payment wins over a pass: the client is paying (again), maybe because its pass ran out.
     const pass = paymentHeader === undefined ? this.passes?.presented((name) => request.header(name)) : undefined;
     const signIn = paymentHeader === undefined && pass === undefined && this.signIn ? request.header(SIGN_IN_HEADER) : undefined;
-    const eligible = request.header(this.config.eligibilityHeader) === 'true' || paymentHeader !== undefined || pass !== undefined || signIn !== undefined;
+    // A Web Bot Auth signer is an agent, as our WAF eligibility rule says too (lib/payment-eligible-bots.ts).
+    const signedAgent = this.agents !== undefined && request.header('signature-agent') !== undefined;
+    const eligible = request.header(this.config.eligibilityHeader) === 'true' || paymentHeader !== undefined || pass !== undefined || signIn !== undefined || signedAgent;
 
     const path = canonicalPath(request.uri);
     if (path === undefined) {
@@ -272,10 +274,11 @@ export class Paywall {
       return { kind: 'forward', uri: request.uri, setHeaders: { [PENDING_SETTLEMENT_HEADER]: encodeHandoff({ kind: 'free', routeIndex }) } };
     }
     const agent = await this.identify(request, path);
-    const offered = termsFor(this.prices[routeIndex], { method: request.method, path, querystring: request.querystring ?? '', header: (name) => request.header(name) });
+    const offered = termsFor(this.prices[routeIndex], { method: request.method, path, querystring: request.querystring ?? '', header: (name) => request.header(name), agent: agent?.agent });
     const deadline = remainingMs ?? (() => VIEWER_TRIGGER_MS - (this.ports.clock() - started));
     const terms = isRejection(offered) ? offered : await this.viewerTerms(routeIndex, offered, deadline);
     if (isRejection(terms)) return this.refuse(terms);
+    if (terms.free) return this.freeByRule(routeIndex, terms, agent!, path);
     const resource = resourceUrl(request.host, path);
 
     if (pass !== undefined) return this.admitPass(pass, request.method, path, routeIndex, terms, resource);
@@ -510,6 +513,14 @@ export class Paywall {
     return { kind: 'settled', settlement, payer, x402Version: payment.x402Version };
   }
 
+
+  /** A `free` price rule matched (only verified agents can match one: lib/config/price-by.ts): forwarded unpaid, counted. */
+  private freeByRule(routeIndex: number, terms: RouteTerms, agent: VerifiedAgent, path: string): ViewerOutcome {
+    this.ports.log({ event: 'x402.free_by_rule', agent: agent.agent, verifiedBy: agent.verifiedBy, route: terms.route.pattern, priceRule: terms.priceRule });
+    this.metric({ [Metrics.agentFreeRequests]: 1 }, { [MetricDimensions.route]: terms.route.pattern });
+    const handoff: Handoff = { kind: 'free', routeIndex, priceRule: terms.priceRule, agent: agent.agent };
+    return { kind: 'forward', uri: originPath(path), setHeaders: { [PENDING_SETTLEMENT_HEADER]: encodeHandoff(handoff) } };
+  }
 
   /**
    * The verified agent of a priced request, or undefined: unsigned, or refused (counted by reason

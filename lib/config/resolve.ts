@@ -71,6 +71,9 @@ export function resolveX402Config(settings: X402Settings): ResolvedConfig {
   const passes = resolvePasses(problems, settings, engine, routes, asset, warnings);
   const deniedPayers = resolveDeniedPayers(problems, settings, engine, payTo);
   const agents = resolveAgents(problems, settings, engine, warnings);
+  if (!agents && routes.some((route) => route.priceBy?.some((rule) => rule.when.some((condition) => condition.agent !== undefined)))) {
+    warnings.push('x402:routes has a priceBy rule with an agent condition, but neither x402:agents nor x402:unknownAgents is set: no agent is verified, so the rule never matches');
+  }
 
   const eligibleBotCategories = nameList(problems, 'x402:eligibleBotCategories', settings.eligibleBotCategories ?? DEFAULT_ELIGIBLE_BOT_CATEGORIES, KNOWN_BOT_CATEGORIES, warnings);
   const eligibleBotSignals = nameList(problems, 'x402:eligibleBotSignals', settings.eligibleBotSignals ?? DEFAULT_ELIGIBLE_BOT_SIGNALS, KNOWN_BOT_SIGNALS, warnings);

@@ -135,3 +135,96 @@ describe('Paywall with x402:agents', () => {
     expect(h.refusals()).toEqual([]);
   });
 });
+
+describe('Paywall with price rules by agent and intent', () => {
+  const rules = testEdgeConfig({
+    agents: { trusted: [...AGENTS.trusted, { name: 'partner', signatureAgent: 'partner.example.com' }, { name: 'blocked', botName: 'blockedbot' }], unknownAgents: 'ignore' },
+    routes: [
+      {
+        pattern: '/articles/*',
+        price: '$0.001',
+        priceBy: [
+          { price: 'refuse', when: [{ agent: true, equalTo: 'blocked' }] },
+          { price: 'free', when: [{ agent: true, equalTo: 'partner' }] },
+          { price: '$0.0005', tier: 'agent-rate', when: [{ agent: true, equalTo: 'example-agent' }] },
+          { price: 'refuse', when: [{ intent: true, equalTo: 'training' }] },
+          { price: '$0.002', tier: 'search', when: [{ intent: true, equalTo: 'search' }] },
+        ],
+      },
+    ],
+  });
+  const partner = newTestAgent('https://partner.example.com');
+  function wall(verified: string[] = []) {
+    const settled: string[] = [];
+    const receipts = new MemoryReceipts();
+    const directoryOf = (url: string) => (url.includes('partner') ? partner : agent).directory();
+    const paywall = new Paywall(
+      rules,
+      {
+        facilitator: {
+          verify: async () => {
+            verified.push('verify');
+            return { isValid: true };
+          },
+          settle: async () => {
+            settled.push('settle');
+            return { success: true, transaction: `0x${'ab'.repeat(32)}`, network: 'eip155:84532' };
+          },
+        },
+        receipts,
+        clock: Date.now,
+        log: () => undefined,
+        keyDirectories: async (url) => ({ body: directoryOf(url) }),
+      },
+      new ExactEvmPrecheck(rules),
+    );
+    return { paywall, receipts };
+  }
+  const amountFor = async (paywall: Paywall, headers: Record<string, string>) => {
+    const outcome = await paywall.onViewerRequest(request(headers));
+    if (outcome.kind !== 'respond' || outcome.response.status !== 402) throw new Error(JSON.stringify(outcome));
+    return decodePaymentRequiredHeader(outcome.response.headers['payment-required']).accepts[0].amount;
+  };
+
+  it('prices a verified agent by its rule, and the same signer unverified at the route price', async () => {
+    const { paywall } = wall();
+    expect(await amountFor(paywall, await signed()())).toBe('500');
+    expect(await amountFor(paywall, await signed(agent, { privateKey: forgerKey() })())).toBe('1000');
+  });
+
+  it('serves a verified partner free, and a forged partner signature pays', async () => {
+    const { paywall } = wall();
+    const free = await paywall.onViewerRequest(request(await partner.sign('GET', `https://example.com${URL_PATH}`)));
+    expect(free.kind).toBe('forward');
+    const handoff = free.kind === 'forward' ? decodeHandoff(free.setHeaders[PENDING_SETTLEMENT_HEADER]) : undefined;
+    expect(handoff).toEqual({ kind: 'free', routeIndex: 0, priceRule: 1, agent: 'partner' });
+    expect(await amountFor(paywall, await partner.sign('GET', `https://example.com${URL_PATH}`, { privateKey: forgerKey() }))).toBe('1000');
+  });
+
+  it('refuses a refused agent with 403 agent_refused, even with a payment, and never calls the facilitator', async () => {
+    const calls: string[] = [];
+    const { paywall, receipts } = wall(calls);
+    const challenge = await wall().paywall.onViewerRequest(request({}));
+    const required = decodePaymentRequiredHeader(challenge.kind === 'respond' ? challenge.response.headers['payment-required'] : '');
+    const payment = encodePayment(await signPayment(privateKeyToAccount(generatePrivateKey()), required));
+    const refused = await paywall.onViewerRequest(request({ [WAF_AGENT_HEADER]: 'blocked' }, payment));
+    expect(refused.kind === 'respond' && [refused.response.status, JSON.parse(refused.response.body).error]).toEqual([403, 'agent_refused']);
+    expect(calls).toEqual([]);
+    expect(receipts.rows.size).toBe(0);
+  });
+
+  it('prices a declared intent dearer, refuses a refused one, and the same headers give the same terms twice', async () => {
+    const { paywall } = wall();
+    expect(await amountFor(paywall, { 'x402-intent': 'search' })).toBe('2000');
+    expect(await amountFor(paywall, { 'x402-intent': 'Search ' })).toBe('2000');
+    expect(await amountFor(paywall, { 'x402-intent': 'inference' })).toBe('1000');
+    const refused = await paywall.onViewerRequest(request({ 'x402-intent': 'training' }));
+    expect(refused.kind === 'respond' && refused.response.status).toBe(403);
+  });
+
+  it('records the rule that priced a verified agent on its receipt', async () => {
+    const { paywall, receipts } = wall();
+    const { receipt, handoff } = await pay({ ...harness(), wall: paywall, receipts }, signed());
+    expect([receipt.amount, receipt.tier, receipt.agent, handoff.priceRule]).toEqual(['500', 'agent-rate', 'example-agent', 2]);
+  });
+});

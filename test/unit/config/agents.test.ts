@@ -79,3 +79,42 @@ describe('x402:agents', () => {
     expect(config.warnings.join('\n')).toMatch(/x402:agents .* only apply to the edge engine/);
   });
 });
+
+describe('priceBy rules by agent and intent', () => {
+  const route = (priceBy: unknown[]) => ({ ...SETTINGS, agents: [{ name: 'partner', signatureAgent: 'https://partner.example.com' }], routes: [{ pattern: '/articles/*', price: '$0.001', priceBy }] }) as X402Settings;
+
+  it('bakes free, refuse, agent and intent rules for the edge', () => {
+    const priceBy = [
+      { price: 'free', when: [{ agent: true, equalTo: 'partner' }] },
+      { price: 'refuse', when: [{ intent: true, equalTo: 'training' }] },
+      { price: '$0.002', when: [{ intent: true, oneOf: ['search', 'inference'] }] },
+      { price: '$0.0005', when: [{ agent: true, equalTo: 'partner' }, { intent: true, equalTo: 'search' }] },
+    ];
+    expect(toEdgeConfig(resolveX402Config(route(priceBy)), TABLE).routes[0].priceBy).toEqual(priceBy);
+  });
+
+  it('refuses a free rule anyone could match, and an intent that undercuts the route price, naming the field', () => {
+    const problems = problemsOf(route([
+      { price: 'free', when: [{ header: 'x-partner', equalTo: 'yes' }] },
+      { price: '$0.0001', when: [{ intent: true, equalTo: 'search' }] },
+      { price: '$0.002', when: [{ agent: 'partner', equalTo: 'partner' }] },
+      { price: '$0.002', when: [{ intent: true, min: 3 }] },
+    ]));
+    expect(problems).toEqual([
+      ['x402:routes["/articles/*"].priceBy[0].price', expect.stringMatching(/free without an agent condition/)],
+      ['x402:routes["/articles/*"].priceBy[1].price', expect.stringMatching(/any agent could declare it to pay less/)],
+      ['x402:routes["/articles/*"].priceBy[2].when[0].agent', 'must be true'],
+      ['x402:routes["/articles/*"].priceBy[3].when[0]', expect.stringMatching(/with min or max/)],
+    ]);
+  });
+
+  it('explains, naming the field, that the waf engine cannot price by agent or intent', () => {
+    const problems = problemsOf({ ...route([{ price: 'free', when: [{ agent: true, equalTo: 'partner' }] }]), engine: Engine.WAF, agents: undefined });
+    expect(problems).toEqual([['x402:routes["/articles/*"].priceBy', expect.stringMatching(/cannot read .* verified agents or declared intents .*, serve a rule free or refuse one/)]]);
+  });
+
+  it('warns when an agent rule can never match: no agent is verified', () => {
+    const { agents: _none, ...settings } = route([{ price: 'free', when: [{ agent: true, equalTo: 'partner' }] }]);
+    expect(resolveX402Config(settings).warnings.join('\n')).toMatch(/agent condition, but neither x402:agents nor x402:unknownAgents is set/);
+  });
+});
