@@ -42,7 +42,7 @@ export function resolvePriceBy(
     problems.add(
       key,
       value,
-      "is not supported by the waf engine: AWS WAF's Monetize action charges one price multiplier per rule, set from the route, and cannot read query parameters, headers, body sizes, verified agents or declared intents into it, serve a rule free or refuse one",
+      "is not supported by the waf engine: AWS WAF's Monetize action has one price per rule (its multiplier, set from the route) and cannot read query parameters, headers, body sizes, verified agents or declared intents into it, serve a rule free or refuse one",
       'use x402:engine=edge, or split the route into one route per price (e.g. "/reports/large/*")',
     );
     return undefined;
