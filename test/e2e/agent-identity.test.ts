@@ -3,7 +3,9 @@
  * official web-bot-auth package), its key directory is served on 127.0.0.1, and the deployed
  * viewer-request bundle verifies the signature against it. A verified agent is recorded on its
  * receipt; a forged or expired signature, or an unreachable directory, is an untrusted agent that
- * pays the same price like anyone and is recorded without an agent.
+ * pays the same price like anyone and is recorded without an agent. Price rules by who and why:
+ * a verified agent pays its rule's price, a verified partner reads free, a refused agent gets 403
+ * before any payment check, and a declared intent selects its price.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -14,7 +16,19 @@ import { edgeFetch, expectReceiptsReconcile, paymentHeader } from '../support/ed
 import { signPayment } from '../support/payer';
 import { forgerKey, newTestAgent, type SigningOptions, type TestAgent } from '../support/web-bot-auth-agent';
 
-const ROUTES = [{ pattern: '/articles/*', price: '$0.001', description: 'One article', mimeType: 'text/html' }];
+const ROUTES = [
+  { pattern: '/articles/*', price: '$0.001', description: 'One article', mimeType: 'text/html' },
+  {
+    pattern: '/reports/*',
+    price: '$0.001',
+    priceBy: [
+      { price: 'refuse', when: [{ agent: true, equalTo: 'blocked-agent' }] },
+      { price: 'free', when: [{ agent: true, equalTo: 'partner' }] },
+      { price: '$0.0005', tier: 'agent-rate', when: [{ agent: true, equalTo: 'example-agent' }] },
+      { price: '$0.003', tier: 'training', when: [{ intent: true, equalTo: 'training' }] },
+    ],
+  },
+];
 const logs: Record<string, unknown>[] = [];
 let stack: LocalStack;
 let directories: Server;
@@ -22,6 +36,24 @@ let agent: TestAgent;
 /** An agent whose directory answers 500. */
 let broken: TestAgent;
 let directoryRequests = 0;
+/** Agents whose directories each get their own server (their Signature-Agent is host:port). */
+let partner: TestAgent;
+let blocked: TestAgent;
+const extraServers: Server[] = [];
+
+/** Serves one agent's key directory on its own port; the agent is made for that origin. */
+async function agentWithDirectory(): Promise<TestAgent> {
+  let made: TestAgent | undefined;
+  const server = createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(made!.directory()));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  extraServers.push(server);
+  made = newTestAgent(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+  return made;
+}
+const authority = (a: TestAgent) => new URL(a.origin).host;
 
 beforeAll(async () => {
   directories = createServer((req, res) => {
@@ -39,6 +71,8 @@ beforeAll(async () => {
   // Two agents on one directory server, told apart by the Host header (localhost vs 127.0.0.1).
   agent = newTestAgent(`http://127.0.0.1:${port}`);
   broken = newTestAgent(`http://localhost:${port}`);
+  partner = await agentWithDirectory();
+  blocked = await agentWithDirectory();
   stack = await startLocalStack({
     routes: ROUTES,
     log: (line) => logs.push(line),
@@ -49,6 +83,8 @@ beforeAll(async () => {
         trusted: [
           { name: 'example-agent', signatureAgent: `127.0.0.1:${port}` },
           { name: 'broken-agent', signatureAgent: `localhost:${port}` },
+          { name: 'partner', signatureAgent: authority(partner) },
+          { name: 'blocked-agent', signatureAgent: authority(blocked) },
         ],
         unknownAgents: 'ignore',
         allowLoopbackDirectories: true,
@@ -59,16 +95,18 @@ beforeAll(async () => {
 afterAll(async () => {
   await stack?.close();
   await new Promise((resolve) => directories?.close(resolve));
+  await Promise.all(extraServers.map((server) => new Promise((resolve) => server.close(resolve))));
 });
 
 /** Asks for the terms and pays them, signing both requests as `signer` would; returns the paid response and its receipt. */
-async function signedAndPaid(signer: TestAgent, path: string, options?: SigningOptions) {
+async function signedAndPaid(signer: TestAgent | undefined, path: string, options?: SigningOptions, extra: Record<string, string> = {}) {
   const url = `${stack.edge.url}${path}`;
-  const offered = await edgeFetch(stack, path, await signer.sign('GET', url, options));
+  const signature = async () => ({ ...(signer ? await signer.sign('GET', url, options) : {}), ...extra });
+  const offered = await edgeFetch(stack, path, await signature());
   expect(offered.status).toBe(402);
   const required = decodePaymentRequiredHeader(offered.headers.get('payment-required')!);
   const payer = await stack.chain.newFundedWallet(1_000_000n);
-  const paid = await edgeFetch(stack, path, { ...(await signer.sign('GET', url, options)), ...paymentHeader(await signPayment(payer, required)) });
+  const paid = await edgeFetch(stack, path, { ...(await signature()), ...paymentHeader(await signPayment(payer, required)) });
   const rows = (await stack.receipts()).filter((r) => r.resource.endsWith(path));
   expect(rows).toHaveLength(1);
   return { paid, required, receipt: rows[0] };
@@ -115,6 +153,54 @@ it('gives no content for a valid signature without a payment', async () => {
   expect(response.status).toBe(402);
 });
 
+describe('prices by who and why', () => {
+  beforeAll(() => {
+    for (const path of ['/reports/agent-rate', '/reports/agent-rate-forged', '/reports/partner', '/reports/blocked', '/reports/for-training']) {
+      stack.origin.setBehavior(path, { status: 200, body: JSON.stringify({ report: path }), headers: { 'content-type': 'application/json' } });
+    }
+  });
+
+  it("charges a verified agent its rule's price and records the rule; forged, it pays the route price", async () => {
+    const { paid, required, receipt } = await signedAndPaid(agent, '/reports/agent-rate');
+    expect([paid.status, required.accepts[0].amount]).toEqual([200, '500']);
+    expect(receipt).toMatchObject({ status: 'settled', amount: '500', tier: 'agent-rate', agent: 'example-agent' });
+    const forged = await signedAndPaid(agent, '/reports/agent-rate-forged', { privateKey: forgerKey() });
+    expect(forged.receipt).toMatchObject({ status: 'settled', amount: '1000' });
+    expect(forged.receipt.agent).toBeUndefined();
+  });
+
+  it('serves a verified partner free, and asks a forged or expired partner signature to pay', async () => {
+    const url = `${stack.edge.url}/reports/partner`;
+    const free = await edgeFetch(stack, '/reports/partner', await partner.sign('GET', url));
+    expect(free.status).toBe(200);
+    expect(free.headers.get('payment-response')).toBeNull();
+    expect((await edgeFetch(stack, '/reports/partner', await partner.sign('GET', url, { privateKey: forgerKey() }))).status).toBe(402);
+    expect((await edgeFetch(stack, '/reports/partner', await partner.sign('GET', url, { created: new Date(Date.now() - 600_000) }))).status).toBe(402);
+    expect((await stack.receipts()).filter((r) => r.resource.endsWith('/reports/partner'))).toEqual([]);
+  });
+
+  it('refuses a refused agent with 403 and a reason, before any payment check: the facilitator is never called', async () => {
+    const before = { ...stack.facilitator.calls };
+    const url = `${stack.edge.url}/reports/blocked`;
+    const refused = await edgeFetch(stack, '/reports/blocked', await blocked.sign('GET', url));
+    expect(refused.status).toBe(403);
+    expect(await refused.json()).toMatchObject({ error: 'agent_refused' });
+    // With a payment signed for the route's price too: refused, nothing verified, settled or recorded.
+    const terms = decodePaymentRequiredHeader((await edgeFetch(stack, '/reports/blocked')).headers.get('payment-required')!);
+    const payer = await stack.chain.newFundedWallet(1_000_000n);
+    const paying = await edgeFetch(stack, '/reports/blocked', { ...(await blocked.sign('GET', url)), ...paymentHeader(await signPayment(payer, terms)) });
+    expect(paying.status).toBe(403);
+    expect(stack.facilitator.calls).toEqual(before);
+    expect((await stack.receipts()).filter((r) => r.resource.endsWith('/reports/blocked'))).toEqual([]);
+  });
+
+  it('prices a declared intent by its rule, the same on the 402 and the paid retry', async () => {
+    const { paid, required, receipt } = await signedAndPaid(undefined, '/reports/for-training', undefined, { 'x402-intent': 'training' });
+    expect([paid.status, required.accepts[0].amount]).toEqual([200, '3000']);
+    expect(receipt).toMatchObject({ status: 'settled', amount: '3000', tier: 'training' });
+  });
+});
+
 it('reconciles every receipt with the chain', async () => {
-  expect((await expectReceiptsReconcile(stack)).settled).toBe(5);
+  expect((await expectReceiptsReconcile(stack)).settled).toBe(8);
 });
