@@ -1,8 +1,9 @@
 /**
  * A local, in-process blockchain that looks like Base Sepolia to x402 software:
  * chain id 84532, a USDC-like EIP-3009 token at Base Sepolia's USDC address (EIP-712 domain
- * "USDC" / "2"), Multicall3's `tryAggregate`, Permit2's witness transfer and the x402 `upto`
- * Permit2 proxy at their canonical addresses. The official x402 clients therefore pay it with their
+ * "USDC" / "2"), Multicall3's `tryAggregate`, Permit2's witness transfer, the x402 `upto`
+ * Permit2 proxy and the x402 `batch-settlement` contract with its ERC-3009 deposit collector at
+ * their canonical addresses. The official x402 clients therefore pay it with their
  * defaults (no spend controls), v1 clients with the network name `base-sepolia`, v2 clients with
  * `eip155:84532`, `upto` clients once the payer allowed Permit2 ({@link LocalChain.approvePermit2}).
  *
@@ -42,10 +43,12 @@ import {
   type PublicClient,
 } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
-import { createPermit2ApprovalTx, PERMIT2_ADDRESS, x402UptoPermit2ProxyAddress } from '@x402/evm';
+import { BATCH_SETTLEMENT_ADDRESS, createPermit2ApprovalTx, ERC3009_DEPOSIT_COLLECTOR_ADDRESS, PERMIT2_ADDRESS, x402UptoPermit2ProxyAddress } from '@x402/evm';
 import LocalMulticallArtifact from './contracts/LocalMulticall.json';
 import LocalPermit2Artifact from './contracts/LocalPermit2.json';
 import LocalUptoPermit2ProxyArtifact from './contracts/LocalUptoPermit2Proxy.json';
+import LocalBatchSettlementArtifact from './contracts/LocalBatchSettlement.json';
+import LocalErc3009DepositCollectorArtifact from './contracts/LocalErc3009DepositCollector.json';
 import LocalUSDCArtifact from './contracts/LocalUSDC.json';
 
 export const LOCAL_CHAIN_ID = 84532 as const;
@@ -64,6 +67,10 @@ export const MULTICALL3_ADDRESS: Address = '0xcA11bde05977b3631167028862bE2a1739
 export const LOCAL_PERMIT2_ADDRESS: Address = PERMIT2_ADDRESS;
 /** The x402 upto Permit2 proxy's canonical address (the `upto` spender); LocalUptoPermit2Proxy's code is installed there. */
 export const LOCAL_UPTO_PROXY_ADDRESS: Address = x402UptoPermit2ProxyAddress;
+/** The x402 batch-settlement contract's canonical address; LocalBatchSettlement's code is installed there. */
+export const LOCAL_BATCH_SETTLEMENT_ADDRESS: Address = BATCH_SETTLEMENT_ADDRESS;
+/** The batch-settlement ERC-3009 deposit collector's canonical address; LocalErc3009DepositCollector's code is installed there. */
+export const LOCAL_ERC3009_DEPOSIT_COLLECTOR_ADDRESS: Address = ERC3009_DEPOSIT_COLLECTOR_ADDRESS;
 
 /**
  * Typed ABI of the token functions and events this kit uses (a subset of LocalUSDC.json's ABI;
@@ -257,6 +264,8 @@ export async function startLocalChain(opts: LocalChainOptions = {}): Promise<Loc
   await provider.request({ method: 'hardhat_setCode', params: [MULTICALL3_ADDRESS, LocalMulticallArtifact.deployedBytecode] });
   await provider.request({ method: 'hardhat_setCode', params: [LOCAL_PERMIT2_ADDRESS, LocalPermit2Artifact.deployedBytecode] });
   await provider.request({ method: 'hardhat_setCode', params: [LOCAL_UPTO_PROXY_ADDRESS, LocalUptoPermit2ProxyArtifact.deployedBytecode] });
+  await provider.request({ method: 'hardhat_setCode', params: [LOCAL_BATCH_SETTLEMENT_ADDRESS, LocalBatchSettlementArtifact.deployedBytecode] });
+  await provider.request({ method: 'hardhat_setCode', params: [LOCAL_ERC3009_DEPOSIT_COLLECTOR_ADDRESS, LocalErc3009DepositCollectorArtifact.deployedBytecode] });
 
   const rpc = await serveJsonRpc(provider, opts.rpcPort ?? 0);
   const chain = defineChain({
