@@ -30,7 +30,7 @@ async function openChannel(balance: bigint, chain: Partial<ChannelChainState> = 
     payer: payer.address,
     payerAuthorizer: payer.address,
     receiver: '0x000000000000000000000000000000000000bEEF',
-    receiverAuthorizer: getAddress('0x000000000000000000000000000000000000cafe'),
+    receiverAuthorizer: getAddress('0x000000000000000000000000000000000000fac7'),
     token: '0x036CbD53842c5426634e7929541eC2318f3dCF7e',
     withdrawDelay: 900,
     salt: `0x${randomBytes(32).toString('hex')}`,

@@ -1,7 +1,7 @@
 /** lambda/core/batch/voucher.ts against vouchers signed by the official batch-settlement client. */
 import { BATCH_SETTLEMENT_ADDRESS, toClientEvmSigner } from '@x402/evm';
 import { computeChannelId, signVoucher } from '@x402/evm/batch-settlement/client';
-import { type Address, type Hex } from 'viem';
+import { zeroAddress, type Address, type Hex } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { BATCH_SETTLEMENT_CONTRACT, channelIdOf, checkVoucher, parseVoucherPayload, VoucherReasons, type ChannelConfig, type ChannelTerms } from '../../lambda/core/batch/voucher';
 import { SECP256K1_ORDER } from '../../lambda/core/secp256k1';
@@ -81,7 +81,7 @@ it.each([
 it('refuses a voucher naming another channel than its config, and leaves an ERC-1271 payer to the chain', async () => {
   const { voucher } = await parsed(5000n);
   expect(checkVoucher({ ...config, salt: `0x${'11'.repeat(32)}` }, voucher, terms)).toEqual({ ok: false, reason: VoucherReasons.channelIdMismatch });
-  const smart = { ...config, payerAuthorizer: '0x0000000000000000000000000000000000000000' as Address };
+  const smart = { ...config, payerAuthorizer: zeroAddress };
   const fields = await signVoucher(toClientEvmSigner(payer), channelIdOf(smart, terms.chainId), '5000', NETWORK);
   const p = parseVoucherPayload({ channelConfig: smart, voucher: fields })!;
   expect(checkVoucher(p.config, p.voucher, terms)).toEqual({ ok: false, reason: VoucherReasons.needsChainCheck });
