@@ -27,8 +27,14 @@ export interface ChannelRow extends ChannelLedger, ChannelChainState {
   readonly config: ChannelConfig;
   /** The signature of the `signedMax` voucher (absent before the first voucher). */
   readonly signature?: Hex;
-  /** Reservations in flight: id → amount. */
-  readonly pending: ReadonlyMap<string, bigint>;
+  /** Reservations in flight by id. */
+  readonly pending: ReadonlyMap<string, PendingIncrement>;
+}
+
+export interface PendingIncrement {
+  readonly amount: bigint;
+  /** Unix seconds after which a sweep may release it (its origin-response never ran). */
+  readonly expiresAt: number;
 }
 
 export interface Reservation {
@@ -37,6 +43,8 @@ export interface Reservation {
   readonly reservationId: string;
   readonly voucher: Voucher;
   readonly price: bigint;
+  /** Unix seconds; beyond any origin-response of this request (the origin's timeout and then some). */
+  readonly expiresAt: number;
 }
 
 export type ReserveOutcome = { readonly status: 'reserved' } | { readonly status: 'refused'; readonly reason: LedgerReason | 'batch_settlement_channel_unknown' };
@@ -127,11 +135,17 @@ export class DynamoChannelStore {
       '#withdrawAt': 'withdrawRequestedAt',
       '#signedMax': 'signedMax',
     };
-    const values = { ':price': num(r.price), ':bound': num(bound), ':max': num(max), ':zero': num(0n) };
+    const values = {
+      ':price': num(r.price),
+      ':entry': { M: { amount: num(r.price), expiresAt: num(BigInt(r.expiresAt)) } },
+      ':bound': num(bound),
+      ':max': num(max),
+      ':zero': num(0n),
+    };
     const admitted = 'attribute_exists(#id) AND attribute_not_exists(#pending.#rid) AND #reservedTo <= :bound AND #balance >= :max AND #withdrawAt = :zero';
     // The common case (each voucher higher than the last): reserve and keep the voucher, one request.
     const raised = await this.update(r.channelId, {
-      UpdateExpression: 'SET #pending.#rid = :price, #signedMax = :max, #signature = :signature ADD #reservedTo :price',
+      UpdateExpression: 'SET #pending.#rid = :entry, #signedMax = :max, #signature = :signature ADD #reservedTo :price',
       ConditionExpression: `${admitted} AND #signedMax < :max`,
       ExpressionAttributeNames: { ...names, '#signature': 'signature' },
       ExpressionAttributeValues: { ...values, ':signature': { S: r.voucher.signature } },
@@ -139,7 +153,7 @@ export class DynamoChannelStore {
     if (raised) return { status: 'reserved' };
     // A voucher at or below the highest one (concurrent requests arriving out of order) still pays if it covers.
     const covered = await this.update(r.channelId, {
-      UpdateExpression: 'SET #pending.#rid = :price ADD #reservedTo :price',
+      UpdateExpression: 'SET #pending.#rid = :entry ADD #reservedTo :price',
       ConditionExpression: `${admitted} AND #signedMax >= :max`,
       ExpressionAttributeNames: names,
       ExpressionAttributeValues: values,
@@ -165,6 +179,29 @@ export class DynamoChannelStore {
     return (await this.endReservation(channelId, reservationId, price, change)) ? 'released' : 'unknown';
   }
 
+  /**
+   * Releases the reservations whose origin-response never ran (expired at `nowSeconds`): without
+   * this, a client that signs exactly charged + price (the official client) would be refused on that
+   * channel for good. Each release is conditional on the entry still being there and expired, so a
+   * late commit and a sweep never both apply. Returns how many were released.
+   */
+  async releaseExpired(channelId: Hex, nowSeconds: number): Promise<number> {
+    const row = await this.get(channelId);
+    if (!row) return 0;
+    let released = 0;
+    for (const [id, entry] of row.pending) {
+      if (entry.expiresAt > nowSeconds) continue;
+      const change = {
+        UpdateExpression: 'ADD #reservedTo :minus REMOVE #pending.#rid',
+        condition: '#pending.#rid.#expiresAt <= :now',
+        names: { '#reservedTo': 'reservedTo', '#expiresAt': 'expiresAt' },
+        values: { ':minus': num(-entry.amount), ':now': num(BigInt(nowSeconds)) },
+      };
+      if (await this.endReservation(channelId, id, entry.amount, change)) released++;
+    }
+    return released;
+  }
+
   /** What a claim of this channel submits now, or undefined when nothing beyond the chain's claimed total was served. */
   async claimTarget(channelId: Hex): Promise<ClaimTarget | undefined> {
     const row = await this.get(channelId);
@@ -185,7 +222,7 @@ export class DynamoChannelStore {
       reservedTo: big('reservedTo'),
       signedMax: big('signedMax'),
       ...(Item.signature?.S ? { signature: Item.signature.S as Hex } : {}),
-      pending: new Map(Object.entries(Item.pending?.M ?? {}).map(([id, v]) => [id, BigInt(v.N ?? '0')])),
+      pending: new Map(Object.entries(Item.pending?.M ?? {}).map(([id, v]) => [id, { amount: BigInt(v.M?.amount?.N ?? '0'), expiresAt: Number(v.M?.expiresAt?.N ?? '0') }])),
       balance: big('balance'),
       totalClaimed: big('totalClaimed'),
       withdrawRequestedAt: Number(big('withdrawRequestedAt')),
@@ -199,14 +236,14 @@ export class DynamoChannelStore {
     channelId: Hex,
     reservationId: string,
     price: bigint,
-    change: { readonly UpdateExpression: string; readonly names: Record<string, string>; readonly values?: Record<string, AttributeValue> },
+    change: { readonly UpdateExpression: string; readonly condition?: string; readonly names: Record<string, string>; readonly values?: Record<string, AttributeValue> },
   ): Promise<boolean> {
     if (!RESERVATION_ID.test(reservationId)) return false;
     return this.update(channelId, {
       UpdateExpression: change.UpdateExpression,
       // The amount must be the reserved one: a forged hand-off cannot commit more than was reserved.
-      ConditionExpression: '#pending.#rid = :price',
-      ExpressionAttributeNames: { '#pending': 'pending', '#rid': reservationId, ...change.names },
+      ConditionExpression: `#pending.#rid.#amount = :price${change.condition ? ` AND ${change.condition}` : ''}`,
+      ExpressionAttributeNames: { '#pending': 'pending', '#rid': reservationId, '#amount': 'amount', ...change.names },
       ExpressionAttributeValues: { ':price': num(price), ...change.values },
     });
   }
