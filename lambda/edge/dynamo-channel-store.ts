@@ -2,6 +2,7 @@ import {
   ConditionalCheckFailedException,
   GetItemCommand,
   PutItemCommand,
+  ScanCommand,
   UpdateItemCommand,
   type AttributeValue,
   type DynamoDBClient,
@@ -9,6 +10,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import type { Hex } from 'viem';
 import { admitIncrement, claimableNow, LedgerReasons, MAX_LEDGER_AMOUNT, reservationBound, type ChannelLedger, type LedgerReason } from '../core/batch/ledger';
+import type { ChannelClaimsPort, ClaimTarget } from '../core/batch/claims';
 import type { ChannelConfig, Voucher } from '../core/batch/voucher';
 import { BATCH_CHANNEL_PREFIX, RECEIPT_PARTITION_KEY } from '../core/receipt';
 
@@ -27,6 +29,8 @@ export interface ChannelRow extends ChannelLedger, ChannelChainState {
   readonly config: ChannelConfig;
   /** The signature of the `signedMax` voucher (absent before the first voucher). */
   readonly signature?: Hex;
+  /** The transaction of the last claim recorded. */
+  readonly claimTx?: string;
   /** Reservations in flight by id. */
   readonly pending: ReadonlyMap<string, PendingIncrement>;
 }
@@ -49,14 +53,6 @@ export interface Reservation {
 
 export type ReserveOutcome = { readonly status: 'reserved' } | { readonly status: 'refused'; readonly reason: LedgerReason | 'batch_settlement_channel_unknown' };
 
-/** One voucher claim as the batch-settlement contract takes it: totalClaimed is what was served. */
-export interface ClaimTarget {
-  readonly config: ChannelConfig;
-  readonly maxClaimableAmount: bigint;
-  readonly signature: Hex;
-  readonly totalClaimed: bigint;
-}
-
 const RESERVATION_ID = /^[A-Za-z0-9_-]{8,64}$/;
 
 /**
@@ -65,7 +61,7 @@ const RESERVATION_ID = /^[A-Za-z0-9_-]{8,64}$/;
  * channel (several containers, several regions writing to the table's region) never reserve more
  * than the vouchers cover nor more than the deposit, and an increment is committed or released once.
  */
-export class DynamoChannelStore {
+export class DynamoChannelStore implements ChannelClaimsPort {
   constructor(
     private readonly client: Pick<DynamoDBClient, 'send'>,
     private readonly tableName: string,
@@ -211,6 +207,37 @@ export class DynamoChannelStore {
     return { config: row.config, maxClaimableAmount: row.signedMax, signature: row.signature, totalClaimed };
   }
 
+  /** Mirrors a claim the chain confirmed; a lower or equal total (an older claim) leaves the row as it is. */
+  async recordClaim(channelId: Hex, totalClaimed: bigint, transaction: string): Promise<void> {
+    await this.update(channelId, {
+      UpdateExpression: 'SET #totalClaimed = :total, #claimTx = :tx',
+      ConditionExpression: 'attribute_exists(#id) AND #totalClaimed < :total',
+      ExpressionAttributeNames: { '#id': RECEIPT_PARTITION_KEY, '#totalClaimed': 'totalClaimed', '#claimTx': 'claimTx' },
+      ExpressionAttributeValues: { ':total': num(totalClaimed), ':tx': { S: transaction } },
+    });
+  }
+
+  /** Every channel's id (a scan of the bookkeeping rows: for the scheduled claims, not the request path). */
+  async listChannelIds(): Promise<Hex[]> {
+    const ids: Hex[] = [];
+    let start: Record<string, AttributeValue> | undefined;
+    do {
+      const page = await this.client.send(
+        new ScanCommand({
+          TableName: this.tableName,
+          FilterExpression: 'begins_with(#id, :prefix)',
+          ProjectionExpression: '#id',
+          ExpressionAttributeNames: { '#id': RECEIPT_PARTITION_KEY },
+          ExpressionAttributeValues: { ':prefix': { S: BATCH_CHANNEL_PREFIX } },
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const item of page.Items ?? []) ids.push(item[RECEIPT_PARTITION_KEY]!.S!.slice(BATCH_CHANNEL_PREFIX.length) as Hex);
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return ids;
+  }
+
   async get(channelId: Hex): Promise<ChannelRow | undefined> {
     const { Item } = await this.client.send(new GetItemCommand({ TableName: this.tableName, Key: { [RECEIPT_PARTITION_KEY]: { S: this.id(channelId) } }, ConsistentRead: true }));
     if (!Item) return undefined;
@@ -222,6 +249,7 @@ export class DynamoChannelStore {
       reservedTo: big('reservedTo'),
       signedMax: big('signedMax'),
       ...(Item.signature?.S ? { signature: Item.signature.S as Hex } : {}),
+      ...(Item.claimTx?.S ? { claimTx: Item.claimTx.S } : {}),
       pending: new Map(Object.entries(Item.pending?.M ?? {}).map(([id, v]) => [id, { amount: BigInt(v.M?.amount?.N ?? '0'), expiresAt: Number(v.M?.expiresAt?.N ?? '0') }])),
       balance: big('balance'),
       totalClaimed: big('totalClaimed'),
