@@ -4,7 +4,7 @@
  * vouchers and the deposit cover, and an increment is committed or released once.
  */
 import { randomBytes } from 'node:crypto';
-import { getAddress, type Hex } from 'viem';
+import { bytesToHex, getAddress, type Hex } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { LedgerReasons } from '../../lambda/core/batch/ledger';
 import { channelIdOf, voucherDigest, type ChannelConfig, type Voucher } from '../../lambda/core/batch/voucher';
@@ -41,7 +41,7 @@ async function openChannel(balance: bigint, chain: Partial<ChannelChainState> = 
 }
 
 async function voucher(channelId: Hex, max: bigint): Promise<Voucher> {
-  return { channelId, maxClaimableAmount: max, signature: await payer.sign({ hash: voucherDigest(channelId, max, CHAIN_ID) }) };
+  return { channelId, maxClaimableAmount: max, signature: await payer.sign({ hash: bytesToHex(voucherDigest(channelId, max, CHAIN_ID)) }) };
 }
 
 const newId = () => randomBytes(12).toString('base64url');

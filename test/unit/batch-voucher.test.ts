@@ -1,9 +1,9 @@
 /** lambda/core/batch/voucher.ts against vouchers signed by the official batch-settlement client. */
-import { BATCH_SETTLEMENT_ADDRESS, toClientEvmSigner } from '@x402/evm';
+import { BATCH_SETTLEMENT_ADDRESS, toClientEvmSigner, voucherTypes } from '@x402/evm';
 import { computeChannelId, signVoucher } from '@x402/evm/batch-settlement/client';
-import { zeroAddress, type Address, type Hex } from 'viem';
+import { bytesToHex, hashTypedData, zeroAddress, type Address, type Hex } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
-import { BATCH_SETTLEMENT_CONTRACT, channelIdOf, checkVoucher, parseVoucherPayload, VoucherReasons, type ChannelConfig, type ChannelTerms } from '../../lambda/core/batch/voucher';
+import { BATCH_SETTLEMENT_CONTRACT, channelIdOf, checkVoucher, parseVoucherPayload, voucherDigest, VoucherReasons, type ChannelConfig, type ChannelTerms } from '../../lambda/core/batch/voucher';
 import { SECP256K1_ORDER } from '../../lambda/core/secp256k1';
 
 const NETWORK = 'eip155:84532';
@@ -40,6 +40,16 @@ it('uses the canonical contract address and computes the channel id as the offic
   expect(channelId).toBe(computeChannelId(config, NETWORK).toLowerCase());
   expect(channelIdOf({ ...config, salt: `0x${'00'.repeat(32)}` }, terms.chainId)).not.toBe(channelId);
   expect(channelIdOf(config, 8453)).not.toBe(channelId);
+});
+
+it('computes the voucher digest as EIP-712 over the official Voucher type', () => {
+  const expected = hashTypedData({
+    domain: { name: 'x402 Batch Settlement', version: '1', chainId: terms.chainId, verifyingContract: BATCH_SETTLEMENT_ADDRESS },
+    types: voucherTypes,
+    primaryType: 'Voucher',
+    message: { channelId, maxClaimableAmount: 123_456_789n },
+  });
+  expect(bytesToHex(voucherDigest(channelId, 123_456_789n, terms.chainId))).toBe(expected);
 });
 
 it('accepts a voucher of the official client on our terms', async () => {

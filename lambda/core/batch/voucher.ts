@@ -4,8 +4,10 @@
  * withdraw delay), and the voucher signed by the config's payer authorizer in a form the
  * batch-settlement contract will accept when we claim it. See docs/batch-settlement.md.
  */
-import { getAddress, hashTypedData, hexToBytes, isAddress, isHex, type Address, type Hex } from 'viem';
+import { keccak_256 } from '@noble/hashes/sha3';
+import { bytesToHex, getAddress, isAddress, isHex, type Address, type Hex } from 'viem';
 import { recoverSigner } from '../secp256k1';
+import { domainSeparator, putHex, putUint } from '../transfer-digest';
 
 /** The x402 batch-settlement contract, at the same address on every chain (test/unit/batch-voucher.test.ts checks it against @x402/evm). */
 export const BATCH_SETTLEMENT_CONTRACT: Address = '0x4020074e9dF2ce1deE5A9C1b5c3f541D02a10003';
@@ -54,35 +56,52 @@ export interface ChannelTerms {
   readonly withdrawDelay: number;
 }
 
-const domain = (chainId: number) => ({ name: 'x402 Batch Settlement', version: '1', chainId, verifyingContract: BATCH_SETTLEMENT_CONTRACT }) as const;
+// The digests are laid out word by word (as lambda/core/transfer-digest.ts does for EIP-3009): a
+// generic typed-data encoder costs ~0.6 ms per hash here, these a few keccak calls.
+const utf8 = new TextEncoder();
+const WORD = 32;
+const CHANNEL_CONFIG_TYPE_HASH = keccak_256(
+  utf8.encode('ChannelConfig(address payer,address payerAuthorizer,address receiver,address receiverAuthorizer,address token,uint40 withdrawDelay,bytes32 salt)'),
+);
+const VOUCHER_TYPE_HASH = keccak_256(utf8.encode('Voucher(bytes32 channelId,uint128 maxClaimableAmount)'));
+const separators = new Map<number, Uint8Array>();
 
-const CHANNEL_CONFIG_TYPES = {
-  ChannelConfig: [
-    { name: 'payer', type: 'address' },
-    { name: 'payerAuthorizer', type: 'address' },
-    { name: 'receiver', type: 'address' },
-    { name: 'receiverAuthorizer', type: 'address' },
-    { name: 'token', type: 'address' },
-    { name: 'withdrawDelay', type: 'uint40' },
-    { name: 'salt', type: 'bytes32' },
-  ],
-} as const;
-
-const VOUCHER_TYPES = {
-  Voucher: [
-    { name: 'channelId', type: 'bytes32' },
-    { name: 'maxClaimableAmount', type: 'uint128' },
-  ],
-} as const;
+/** keccak256(0x1901 ‖ the contract's domain separator on `chainId` ‖ keccak256(struct)). */
+function typedDigest(chainId: number, struct: Uint8Array): Uint8Array {
+  let separator = separators.get(chainId);
+  if (!separator) {
+    separator = domainSeparator({ name: 'x402 Batch Settlement', version: '1', chainId, verifyingContract: BATCH_SETTLEMENT_CONTRACT });
+    separators.set(chainId, separator);
+  }
+  const message = new Uint8Array(2 + 2 * WORD);
+  message[0] = 0x19;
+  message[1] = 0x01;
+  message.set(separator, 2);
+  message.set(keccak_256(struct), 2 + WORD);
+  return keccak_256(message);
+}
 
 /** The channel id: the EIP-712 hash of the config under the contract's domain (lower-case hex). */
 export function channelIdOf(config: ChannelConfig, chainId: number): Hex {
-  return hashTypedData({ domain: domain(chainId), types: CHANNEL_CONFIG_TYPES, primaryType: 'ChannelConfig', message: config }).toLowerCase() as Hex;
+  const struct = new Uint8Array(8 * WORD);
+  struct.set(CHANNEL_CONFIG_TYPE_HASH, 0);
+  putHex(struct, WORD, config.payer, 20);
+  putHex(struct, 2 * WORD, config.payerAuthorizer, 20);
+  putHex(struct, 3 * WORD, config.receiver, 20);
+  putHex(struct, 4 * WORD, config.receiverAuthorizer, 20);
+  putHex(struct, 5 * WORD, config.token, 20);
+  putUint(struct, 6 * WORD, BigInt(config.withdrawDelay));
+  putHex(struct, 7 * WORD, config.salt, 32);
+  return bytesToHex(typedDigest(chainId, struct));
 }
 
 /** What the payer authorizer signs for a voucher. */
-export function voucherDigest(channelId: Hex, maxClaimableAmount: bigint, chainId: number): Hex {
-  return hashTypedData({ domain: domain(chainId), types: VOUCHER_TYPES, primaryType: 'Voucher', message: { channelId, maxClaimableAmount } });
+export function voucherDigest(channelId: Hex, maxClaimableAmount: bigint, chainId: number): Uint8Array {
+  const struct = new Uint8Array(3 * WORD);
+  struct.set(VOUCHER_TYPE_HASH, 0);
+  putHex(struct, WORD, channelId, 32);
+  putUint(struct, 2 * WORD, maxClaimableAmount);
+  return typedDigest(chainId, struct);
 }
 
 /**
@@ -129,7 +148,7 @@ export function checkVoucher(config: ChannelConfig, voucher: Voucher, terms: Cha
   if (!sameAddress(config.token, terms.asset)) return refuse(VoucherReasons.tokenMismatch);
   if (config.withdrawDelay !== terms.withdrawDelay) return refuse(VoucherReasons.withdrawDelayMismatch);
   if (sameAddress(config.payerAuthorizer, ZERO_ADDRESS)) return refuse(VoucherReasons.needsChainCheck);
-  const signer = recoverSigner(hexToBytes(voucherDigest(voucher.channelId, voucher.maxClaimableAmount, terms.chainId)), voucher.signature);
+  const signer = recoverSigner(voucherDigest(voucher.channelId, voucher.maxClaimableAmount, terms.chainId), voucher.signature);
   if (!signer || signer.highS || signer.vIsParity || !sameAddress(signer.address, config.payerAuthorizer)) return refuse(VoucherReasons.invalidSignature);
   return { ok: true };
 }
