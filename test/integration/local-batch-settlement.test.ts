@@ -2,7 +2,7 @@
  * The x402 `batch-settlement` scheme end to end on the local chain, with the official packages
  * only: an Express app behind the official middleware with the batch-settlement server scheme, the
  * official batch-settlement client paying through `wrapFetchWithPayment`, and the local
- * facilitator (a real HTTP service on 127.0.0.1) depositing, claiming and settling on
+ * facilitator (a real HTTP service on 127.0.0.1) depositing, claiming, settling and refunding on
  * LocalBatchSettlement and LocalErc3009DepositCollector at their canonical addresses.
  */
 import type { AddressInfo } from 'node:net';
@@ -32,6 +32,7 @@ const batchSettlementReads = parseAbi([
   'function channels(bytes32 channelId) view returns (uint128 balance, uint128 totalClaimed)',
   'function receivers(address receiver, address token) view returns (uint128 totalClaimed, uint128 totalSettled)',
   'function getVoucherDigest(bytes32 channelId, uint128 maxClaimableAmount) view returns (bytes32)',
+  'function refundNonce(bytes32 channelId) view returns (uint256)',
 ]);
 
 let chain: LocalChain;
@@ -198,6 +199,16 @@ describe('batch-settlement on the local chain (official client, server and facil
       requirements,
     );
     expect(again).toMatchObject({ success: false, errorReason: 'invalid_batch_settlement_evm_nothing_to_settle' });
+  }, 60_000);
+
+  it('refunds the unclaimed rest cooperatively (refundWithSignature): the payer gets back exactly the deposit minus what was served', async () => {
+    const [balance, claimed] = await readChannel(channelId);
+    const payerBefore = await chain.usdcBalance(payer.address);
+    const [refunded] = await serverScheme.createChannelManager(facilitatorClient, chain.network, chain.usdc).refund([channelId]);
+    expect(refunded?.transaction).toMatch(/^0x[0-9a-f]{64}$/);
+    expect((await chain.usdcBalance(payer.address)) - payerBefore).toBe(balance - claimed);
+    expect(await readChannel(channelId)).toEqual([claimed, claimed]);
+    expect(await chain.publicClient.readContract({ address: LOCAL_BATCH_SETTLEMENT_ADDRESS, abi: batchSettlementReads, functionName: 'refundNonce', args: [channelId] })).toBe(1n);
   }, 60_000);
 
   it('a timed withdrawal racing a claim: the claim inside the delay keeps what was served, the payer gets back only the rest', async () => {
