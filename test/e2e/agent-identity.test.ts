@@ -10,6 +10,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { decodePaymentRequiredHeader } from '@x402/core/http';
+import { encodeHandoff, PENDING_SETTLEMENT_HEADER } from '../../lambda/core/handoff';
+import { WAF_AGENT_HEADER } from '../../lambda/core/header-names';
 import { KEY_DIRECTORY_PATH } from '../../lambda/core/identity/directory-url';
 import { startLocalStack, type LocalStack } from '../../local/stack';
 import { edgeFetch, expectReceiptsReconcile, paymentHeader } from '../support/edge-client';
@@ -198,6 +200,34 @@ describe('prices by who and why', () => {
     const { paid, required, receipt } = await signedAndPaid(undefined, '/reports/for-training', undefined, { 'x402-intent': 'training' });
     expect([paid.status, required.accepts[0].amount]).toEqual([200, '3000']);
     expect(receipt).toMatchObject({ status: 'settled', amount: '3000', tier: 'training' });
+  });
+});
+
+describe('hostile identities never get content free', () => {
+  it("blocks a client-sent WAF agent header claiming the partner (WAF's anti-spoofing rule)", async () => {
+    const response = await edgeFetch(stack, '/reports/partner', { [WAF_AGENT_HEADER]: 'partner' });
+    expect(response.status).toBe(403);
+    expect(await response.text()).not.toContain('/reports/partner');
+  });
+
+  it("ignores a client-sent hand-off that says free for the partner: stripped, the request pays", async () => {
+    const forged = encodeHandoff({ kind: 'free', routeIndex: 1, priceRule: 1, agent: 'partner' });
+    expect((await edgeFetch(stack, '/reports/partner', { [PENDING_SETTLEMENT_HEADER]: forged })).status).toBe(402);
+  });
+
+  it('answers 402, never 5xx, to a Signature-Agent naming a private host, garbage, or an oversized value', async () => {
+    const url = `${stack.edge.url}/reports/partner`;
+    const signedHeaders = await partner.sign('GET', url);
+    for (const signatureAgent of ['"https://10.0.0.1"', '"http://169.254.169.254"', 'not a url at all', `"https://${'a'.repeat(3000)}.example.com"`]) {
+      const response = await edgeFetch(stack, '/reports/partner', { ...signedHeaders, 'signature-agent': signatureAgent });
+      expect(response.status).toBe(402);
+    }
+    expect((await edgeFetch(stack, '/reports/partner', { signature: 'sig1=:AAAA:', 'signature-input': 'garbage', 'signature-agent': `"${partner.origin}"` })).status).toBe(402);
+  });
+
+  it("does not carry one agent's verification to another URL (the signature covers @authority)", async () => {
+    const elsewhere = await partner.sign('GET', 'https://other.example.com/reports/partner');
+    expect((await edgeFetch(stack, '/reports/partner', elsewhere)).status).toBe(402);
   });
 });
 
