@@ -9,6 +9,7 @@ import {
   AGENT_HEADER_INSERT_NAME,
   AGENT_LABEL_PREFIX,
   DESCRIPTION_PREFIX,
+  VERIFIED_BOT_CATEGORY_HEADER_INSERT_NAME,
   ELIGIBILITY_HEADER_INSERT_NAME,
   ELIGIBLE_LABEL_NAME,
   RuleNames,
@@ -262,7 +263,7 @@ export function botControlRule(config: Pick<ResolvedConfig, 'botControlInspectio
 }
 
 function x402Rules(config: ResolvedConfig, eligibleLabel: string): Rule[] {
-  const rules: Rule[] = [eligibilityRule(config), ...agentRules(config)];
+  const rules: Rule[] = [eligibilityRule(config), ...agentRules(config), ...verifiedBotCategoryRules(config)];
   if (config.rateLimit !== undefined) rules.push(rateLimitRule(config.rateLimit, eligibleLabel));
   if (config.engine === 'waf' && config.waf) {
     config.routes.forEach((route, i) => rules.push(monetizeRule(i, route, config.waf!.multipliers[i], eligibleLabel)));
@@ -307,23 +308,57 @@ function eligibilityRule(config: ResolvedConfig): Rule {
  */
 function agentRules(config: ResolvedConfig): Rule[] {
   const named = (config.agents?.trusted ?? []).filter((agent) => agent.botName !== undefined);
-  if (named.length === 0) return [];
-  const verified = named.map((agent) => and([label(`${BOT_CONTROL_LABELS}:web_bot_auth:verified`), label(`${BOT_CONTROL_LABELS}:bot:name:${agent.botName}`)]));
-  const inserting = (value: string) => ({ count: { customRequestHandling: { insertHeaders: [{ name: AGENT_HEADER_INSERT_NAME, value }] } } });
-  return [
-    ...named.map((agent, index): Rule => ({
+  return forwardingRules(
+    AGENT_HEADER_INSERT_NAME,
+    named.map((agent, index) => ({
       name: RuleNames.agentVerified(index),
-      action: inserting(agent.name),
-      ruleLabels: [{ name: `${AGENT_LABEL_PREFIX}${agent.name}` }],
-      statement: verified[index],
-      visibilityConfig: visibility(RuleNames.agentVerified(index)),
+      value: agent.name,
+      label: `${AGENT_LABEL_PREFIX}${agent.name}`,
+      statement: and([label(`${BOT_CONTROL_LABELS}:web_bot_auth:verified`), label(`${BOT_CONTROL_LABELS}:bot:name:${agent.botName}`)]),
     })),
-    {
-      name: RuleNames.agentUnverified,
-      action: inserting(WAF_NO_AGENT),
-      statement: not(or(verified)),
-      visibilityConfig: visibility(RuleNames.agentUnverified),
-    },
+    RuleNames.agentUnverified,
+  );
+}
+
+/**
+ * The categories `botCategory` price conditions name, forwarded for bots Bot Control verified
+ * only: an unverified category comes from the User-Agent, which a client chooses.
+ */
+function verifiedBotCategoryRules(config: ResolvedConfig): Rule[] {
+  const categories = pricedBotCategories(config);
+  return forwardingRules(
+    VERIFIED_BOT_CATEGORY_HEADER_INSERT_NAME,
+    categories.map((category, index) => ({
+      name: RuleNames.verifiedBotCategory(index),
+      value: category,
+      statement: and([label(`${BOT_CONTROL_LABELS}:bot:verified`), label(`${BOT_CONTROL_LABELS}:bot:category:${category}`)]),
+    })),
+    RuleNames.noVerifiedBotCategory,
+  );
+}
+
+function pricedBotCategories(config: ResolvedConfig): string[] {
+  const named = config.routes
+    .flatMap((route) => route.priceBy ?? [])
+    .flatMap((rule) => rule.when)
+    .filter((condition) => condition.botCategory !== undefined)
+    .flatMap((condition) => [condition.equalTo, ...(condition.oneOf ?? [])]);
+  return [...new Set(named.filter((category): category is string => category !== undefined))];
+}
+
+/** One Count rule per forwarded value, inserting it as `header`, and a last rule inserting `none` on every request none of them matched. */
+function forwardingRules(header: string, forwarded: ReadonlyArray<{ name: string; value: string; label?: string; statement: Statement }>, noneRule: string): Rule[] {
+  if (forwarded.length === 0) return [];
+  const inserting = (value: string) => ({ count: { customRequestHandling: { insertHeaders: [{ name: header, value }] } } });
+  return [
+    ...forwarded.map((entry): Rule => ({
+      name: entry.name,
+      action: inserting(entry.value),
+      ...(entry.label ? { ruleLabels: [{ name: entry.label }] } : {}),
+      statement: entry.statement,
+      visibilityConfig: visibility(entry.name),
+    })),
+    { name: noneRule, action: inserting(WAF_NO_AGENT), statement: not(or(forwarded.map((entry) => entry.statement))), visibilityConfig: visibility(noneRule) },
   ];
 }
 
@@ -447,8 +482,9 @@ function estimateCapacity(config: ResolvedConfig): number {
   const antiSpoofing = 30;
   const eligibility = 10 + 2 * labels;
   const rateLimit = config.rateLimit === undefined ? 0 : 10;
-  const agents = (config.agents?.trusted ?? []).filter((agent) => agent.botName !== undefined).length;
-  const agentRules = agents === 0 ? 0 : 4 * agents + 2 * agents + 1;
+  // Each forwarded value: its rule (two labels) and its share of the "none" rule's negation.
+  const forwarded = (count: number) => (count === 0 ? 0 : 6 * count + 1);
+  const agentRules = forwarded((config.agents?.trusted ?? []).filter((agent) => agent.botName !== undefined).length) + forwarded(pricedBotCategories(config).length);
   const monetize = config.engine === 'waf' ? config.routes.length * 40 : 0;
   return Math.ceil((antiSpoofing + eligibility + agentRules + rateLimit + monetize) * 1.5 / 50) * 50;
 }

@@ -107,7 +107,7 @@ export interface PriceRule {
 /**
  * A condition on exactly one request feature: `query`, `header`, `segment` (compared with
  * `equalTo`, `oneOf`, `min`, `max`), `contentLength` (POST, PUT and PATCH routes only), or
- * `agent` / `intent` (compared with `equalTo`, `oneOf`; docs/identity.md).
+ * `agent` / `botCategory` / `intent` (compared with `equalTo`, `oneOf`; docs/identity.md).
  */
 export interface PriceCondition {
   /** A query parameter's name. @default not a query condition */
@@ -120,6 +120,8 @@ export interface PriceCondition {
   readonly contentLength?: PriceBounds;
   /** `true`: the verified agent's name (x402:agents); an unverified request never matches. @default not an agent condition */
   readonly agent?: boolean;
+  /** `true`: the category of a bot AWS Bot Control verified, as our WAF rule forwards it; an unverified bot never matches. @default not a bot category condition */
+  readonly botCategory?: boolean;
   /** `true`: the intent the request declares in its `x402-intent` header (`training`, `inference`, `search`...). @default not an intent condition */
   readonly intent?: boolean;
   /** The feature's value is exactly this. @default any value */
@@ -130,6 +132,11 @@ export interface PriceCondition {
   readonly min?: number;
   /** The feature is a number at most this. @default no upper bound */
   readonly max?: number;
+}
+
+/** A condition only a verified identity can meet: the verified agent, or the category of a bot Bot Control verified. */
+export function isVerifiedIdentity(condition: PriceCondition): boolean {
+  return condition.agent !== undefined || condition.botCategory !== undefined;
 }
 
 /** Inclusive numeric bounds. */

@@ -31,7 +31,7 @@ export const Metrics = {
   usageMissing: 'UsageMissing',
   /** A signed agent not trusted (forged, expired, unknown key or agent, directory unreachable...), by Reason: it pays as anyone. */
   agentSignaturesRefused: 'AgentSignaturesRefused',
-  /** A priced request served free to a verified agent by a `free` price rule (a licensed partner). */
+  /** A priced request served free by a `free` price rule to a verified agent or verified bot category (a licensed partner). */
   agentFreeRequests: 'AgentFreeRequests',
   facilitatorErrors: 'FacilitatorErrors',
   receiptStoreErrors: 'ReceiptStoreErrors',

@@ -278,7 +278,7 @@ export class Paywall {
     const deadline = remainingMs ?? (() => VIEWER_TRIGGER_MS - (this.ports.clock() - started));
     const terms = isRejection(offered) ? offered : await this.viewerTerms(routeIndex, offered, deadline);
     if (isRejection(terms)) return this.refuse(terms);
-    if (terms.free) return this.freeByRule(routeIndex, terms, agent!, path);
+    if (terms.free) return this.freeByRule(routeIndex, terms, agent, path);
     const resource = resourceUrl(request.host, path);
 
     if (pass !== undefined) return this.admitPass(pass, request.method, path, routeIndex, terms, resource);
@@ -514,11 +514,11 @@ export class Paywall {
   }
 
 
-  /** A `free` price rule matched (only verified agents can match one: lib/config/price-by.ts): forwarded unpaid, counted. */
-  private freeByRule(routeIndex: number, terms: RouteTerms, agent: VerifiedAgent, path: string): ViewerOutcome {
-    this.ports.log({ event: 'x402.free_by_rule', agent: agent.agent, verifiedBy: agent.verifiedBy, route: terms.route.pattern, priceRule: terms.priceRule });
+  /** A `free` price rule matched (only verified identities can match one: lib/config/price-by.ts): forwarded unpaid, counted. */
+  private freeByRule(routeIndex: number, terms: RouteTerms, agent: VerifiedAgent | undefined, path: string): ViewerOutcome {
+    this.ports.log({ event: 'x402.free_by_rule', agent: agent?.agent, verifiedBy: agent?.verifiedBy, route: terms.route.pattern, priceRule: terms.priceRule });
     this.metric({ [Metrics.agentFreeRequests]: 1 }, { [MetricDimensions.route]: terms.route.pattern });
-    const handoff: Handoff = { kind: 'free', routeIndex, priceRule: terms.priceRule, agent: agent.agent };
+    const handoff: Handoff = { kind: 'free', routeIndex, priceRule: terms.priceRule, ...(agent ? { agent: agent.agent } : {}) };
     return { kind: 'forward', uri: originPath(path), setHeaders: { [PENDING_SETTLEMENT_HEADER]: encodeHandoff(handoff) } };
   }
 

@@ -1,5 +1,5 @@
 /** `priceBy` of a route: request-priced rules (lambda/core/request-price.ts), validated at synth. */
-import type { AssetConfig, PriceCondition, PriceRule } from '../../lambda/core/config';
+import { isVerifiedIdentity, type AssetConfig, type PriceCondition, type PriceRule } from '../../lambda/core/config';
 import { priceToAtomicUnits } from '../../lambda/core/price';
 import { BODY_METHODS } from '../../lambda/core/methods';
 import { headerNameProblem } from './header-name';
@@ -10,10 +10,13 @@ import type { Engine } from './settings';
 const MAX_RULES = 16;
 const MAX_CONDITIONS = 8;
 const MAX_SEGMENT = 31;
-const FEATURES = ['query', 'header', 'segment', 'contentLength', 'agent', 'intent'] as const;
-/** Agent names as x402:agents gives them, or a verified Signature-Agent's host (x402:unknownAgents=verify). */
-const AGENT_VALUE = /^[a-z0-9][a-z0-9._:-]{0,252}$/;
-const INTENT_VALUE = /^[a-z0-9-]{1,32}$/;
+const FEATURES = ['query', 'header', 'segment', 'contentLength', 'agent', 'botCategory', 'intent'] as const;
+/** Features whose condition is `true` and compares a name. */
+const NAMED_FEATURES: Record<string, { readonly what: string; readonly pattern: RegExp; readonly example: string; readonly fix: string }> = {
+  agent: { what: 'an agent name (x402:agents, or a Signature-Agent host)', pattern: /^[a-z0-9][a-z0-9._:-]{0,252}$/, example: '"partner"', fix: 'write the name as in x402:agents' },
+  botCategory: { what: 'a Bot Control category (lower case, as in its label)', pattern: /^[a-z][a-z0-9_]{0,63}$/, example: '"search_engine"', fix: 'e.g. "search_engine" or "ai"' },
+  intent: { what: 'an intent (lower-case a-z, 0-9, -, at most 32)', pattern: /^[a-z0-9-]{1,32}$/, example: '"training"', fix: 'e.g. "training", "inference" or "search"' },
+};
 /** Prices that are not amounts. */
 const ACCESS_PRICES = ['free', 'refuse'];
 const COMPARATORS = ['equalTo', 'oneOf', 'min', 'max'] as const;
@@ -67,13 +70,13 @@ export function resolvePriceBy(
       continue;
     }
     const when = (rule.when as unknown[]).map((condition, c) => checkCondition(problems, `${at}.when[${c}]`, condition, context));
-    const onAgent = when.some((condition) => condition?.agent !== undefined);
+    const onVerified = when.some((condition) => condition !== undefined && isVerifiedIdentity(condition));
     const onIntent = when.some((condition) => condition?.intent !== undefined);
-    if (access === 'free' && !onAgent) {
-      problems.add(`${at}.price`, rule.price, 'is free without an agent condition: anyone can send a header, a query parameter or an intent', 'add {"agent": true, "oneOf": ["<partner>"]} to its conditions: only a verified agent matches one');
+    if (access === 'free' && !onVerified) {
+      problems.add(`${at}.price`, rule.price, 'is free without an agent or botCategory condition: anyone can send a header, a query parameter or an intent', 'add {"agent": true, "oneOf": ["<partner>"]} to its conditions: only a verified agent (or a bot Bot Control verified) matches one');
     }
     // An intent is the client's word: declaring one may select a dearer price, never a cheaper one.
-    if (price && !('error' in price) && onIntent && !onAgent && BigInt(price.amount) < BigInt(context.routeAmount)) {
+    if (price && !('error' in price) && onIntent && !onVerified && BigInt(price.amount) < BigInt(context.routeAmount)) {
       problems.add(`${at}.price`, rule.price, 'is below the route\'s own price on a rule an agent qualifies for by declaring an intent: any agent could declare it to pay less', 'charge at least the route\'s price for a declared intent, or add an agent condition so that only verified agents get it');
     }
     rules.push({ price: String(rule.price).trim(), when: when as PriceCondition[], ...(rule.tier === undefined ? {} : { tier: rule.tier as string }) });
@@ -85,7 +88,7 @@ function checkCondition(problems: Problems, at: string, raw: unknown, context: P
   const condition = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
   const features = FEATURES.filter((feature) => condition[feature] !== undefined);
   if (features.length !== 1) {
-    problems.add(at, raw, 'must name exactly one feature: query, header, segment, contentLength, agent or intent', 'e.g. {"query": "size", "equalTo": "large"}, {"contentLength": {"max": 65536}} or {"agent": true, "oneOf": ["partner"]}');
+    problems.add(at, raw, 'must name exactly one feature: query, header, segment, contentLength, agent, botCategory or intent', 'e.g. {"query": "size", "equalTo": "large"}, {"contentLength": {"max": 65536}} or {"agent": true, "oneOf": ["partner"]}');
     return undefined;
   }
   const unknown = Object.keys(condition).filter((name) => !(FEATURES as readonly string[]).includes(name) && !(COMPARATORS as readonly string[]).includes(name));
@@ -99,14 +102,12 @@ function checkCondition(problems: Problems, at: string, raw: unknown, context: P
     checkBounds(problems, `${at}.contentLength`, condition.contentLength as Record<string, unknown>, true);
     return condition as PriceCondition;
   }
-  if (feature === 'agent' || feature === 'intent') {
-    if (condition[feature] !== true) problems.add(`${at}.${feature}`, condition[feature], 'must be true', `e.g. {"${feature}": true, "oneOf": [${feature === 'agent' ? '"partner"' : '"training"'}]}`);
-    if (condition.min !== undefined || condition.max !== undefined) problems.add(at, raw, `compares the ${feature === 'agent' ? 'verified agent' : 'declared intent'}, a name, with min or max`, 'use equalTo or oneOf');
+  const named = NAMED_FEATURES[feature];
+  if (named) {
+    if (condition[feature] !== true) problems.add(`${at}.${feature}`, condition[feature], 'must be true', `e.g. {"${feature}": true, "oneOf": [${named.example}]}`);
+    if (condition.min !== undefined || condition.max !== undefined) problems.add(at, raw, `compares ${feature}, a name, with min or max`, 'use equalTo or oneOf');
     const values = [condition.equalTo, ...(Array.isArray(condition.oneOf) ? condition.oneOf : [])].filter((v): v is string => typeof v === 'string');
-    const pattern = feature === 'agent' ? AGENT_VALUE : INTENT_VALUE;
-    for (const v of values) {
-      if (!pattern.test(v)) problems.add(at, v, `is not ${feature === 'agent' ? 'an agent name (x402:agents, or a Signature-Agent host)' : 'an intent (lower-case a-z, 0-9, -, at most 32)'}`, feature === 'agent' ? 'write the name as in x402:agents' : 'e.g. "training", "inference" or "search"');
-    }
+    for (const v of values) if (!named.pattern.test(v)) problems.add(at, v, `is not ${named.what}`, named.fix);
   }
   if (feature === 'query' && (typeof condition.query !== 'string' || !/^[A-Za-z0-9_.~-]{1,64}$/.test(condition.query))) {
     problems.add(`${at}.query`, condition.query, 'is not a query parameter name (letters, digits, _ . ~ -, at most 64)', 'e.g. "size"');

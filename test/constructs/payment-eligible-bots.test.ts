@@ -4,8 +4,8 @@ import { DEFAULT_ELIGIBILITY_HEADER } from '../../lambda/core/config';
 import { Engine, type X402Settings } from '../../lib/config/settings';
 import { X402Config } from '../../lib/config/x402-config';
 import { globToWafRegex, PaymentEligibleBots, PaymentEligibleBotsRuleGroup } from '../../lib/payment-eligible-bots';
-import { WAF_AGENT_HEADER, WAF_NO_AGENT } from '../../lambda/core/header-names';
-import { AGENT_HEADER_INSERT_NAME, ELIGIBILITY_HEADER_INSERT_NAME, RuleNames, WAF_INSERTED_HEADER_PREFIX } from '../../lib/waf-names';
+import { WAF_AGENT_HEADER, WAF_NO_AGENT, WAF_VERIFIED_BOT_CATEGORY_HEADER } from '../../lambda/core/header-names';
+import { AGENT_HEADER_INSERT_NAME, ELIGIBILITY_HEADER_INSERT_NAME, RuleNames, VERIFIED_BOT_CATEGORY_HEADER_INSERT_NAME, WAF_INSERTED_HEADER_PREFIX } from '../../lib/waf-names';
 import { expectNoSynthWarnings, only, routes, SETTINGS } from './helpers';
 
 function webAcl(settings: X402Settings = SETTINGS, region = 'us-east-1'): { app: App; template: Template; acl: Record<string, any>; bots: PaymentEligibleBots } {
@@ -147,6 +147,32 @@ describe('PaymentEligibleBots with x402:agents naming Bot Control bots', () => {
   it('adds no agent rule when no agent names a bot', () => {
     const { acl: edgeOnly } = webAcl({ ...SETTINGS, agents: [agents[1]] });
     expect(edgeOnly.Rules.map((r: any) => r.Name)).toEqual([RuleNames.antiSpoofing, RuleNames.botControl, RuleNames.eligible]);
+  });
+});
+
+describe('PaymentEligibleBots with botCategory price conditions', () => {
+  const priced = { ...SETTINGS, routes: [{ pattern: '/articles/*', price: '$0.001', priceBy: [{ price: '$0.002', when: [{ botCategory: true, oneOf: ['search_engine', 'ai'] }] }] }] };
+  const { acl } = webAcl(priced);
+  const verifiedCategory = (category: string) => ({
+    AndStatement: {
+      Statements: [
+        { LabelMatchStatement: { Scope: 'LABEL', Key: 'awswaf:managed:aws:bot-control:bot:verified' } },
+        { LabelMatchStatement: { Scope: 'LABEL', Key: `awswaf:managed:aws:bot-control:bot:category:${category}` } },
+      ],
+    },
+  });
+
+  it('forwards the category of verified bots only, once per named category, and none on every other request', () => {
+    expect(`${WAF_INSERTED_HEADER_PREFIX}${VERIFIED_BOT_CATEGORY_HEADER_INSERT_NAME}`).toBe(WAF_VERIFIED_BOT_CATEGORY_HEADER);
+    expect(rule(acl, RuleNames.verifiedBotCategory(0))).toMatchObject({
+      Action: { Count: { CustomRequestHandling: { InsertHeaders: [{ Name: 'x402-verified-bot-category', Value: 'search_engine' }] } } },
+      Statement: verifiedCategory('search_engine'),
+    });
+    expect(rule(acl, RuleNames.verifiedBotCategory(1)).Statement).toEqual(verifiedCategory('ai'));
+    expect(rule(acl, RuleNames.noVerifiedBotCategory)).toMatchObject({
+      Action: { Count: { CustomRequestHandling: { InsertHeaders: [{ Name: 'x402-verified-bot-category', Value: WAF_NO_AGENT }] } } },
+      Statement: { NotStatement: { Statement: { OrStatement: { Statements: [verifiedCategory('search_engine'), verifiedCategory('ai')] } } } },
+    });
   });
 });
 

@@ -4,7 +4,7 @@ import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import type { AgentsConfig } from '../../lambda/core/config';
 import { decodeHandoff, PENDING_SETTLEMENT_HEADER } from '../../lambda/core/handoff';
 import { KEY_DIRECTORY_PATH } from '../../lambda/core/identity/directory-url';
-import { WAF_AGENT_HEADER } from '../../lambda/core/header-names';
+import { WAF_AGENT_HEADER, WAF_VERIFIED_BOT_CATEGORY_HEADER } from '../../lambda/core/header-names';
 import type { FetchedDirectory } from '../../lambda/core/identity/key-directories';
 import { Paywall } from '../../lambda/core/paywall';
 import { ExactEvmPrecheck } from '../../lambda/core/precheck';
@@ -220,6 +220,20 @@ describe('Paywall with price rules by agent and intent', () => {
     expect(await amountFor(paywall, { 'x402-intent': 'inference' })).toBe('1000');
     const refused = await paywall.onViewerRequest(request({ 'x402-intent': 'training' }));
     expect(refused.kind === 'respond' && refused.response.status).toBe(403);
+  });
+
+  it("prices by the verified bot category WAF forwards, and serves a free category without an agent", async () => {
+    const byCategory = testEdgeConfig({
+      routes: [{ pattern: '/articles/*', price: '$0.001', priceBy: [
+        { price: 'free', when: [{ botCategory: true, equalTo: 'search_engine' }] },
+        { price: '$0.004', when: [{ botCategory: true, equalTo: 'ai' }] },
+      ] }],
+    });
+    const paywall = new Paywall(byCategory, { facilitator: { verify: async () => ({ isValid: true }), settle: async () => ({ success: true, transaction: '0x', network: 'eip155:84532' }) }, receipts: new MemoryReceipts(), clock: Date.now, log: () => undefined }, new ExactEvmPrecheck(byCategory));
+    expect(await amountFor(paywall, { [WAF_VERIFIED_BOT_CATEGORY_HEADER]: 'ai' })).toBe('4000');
+    expect(await amountFor(paywall, { [WAF_VERIFIED_BOT_CATEGORY_HEADER]: 'none' })).toBe('1000');
+    const free = await paywall.onViewerRequest(request({ [WAF_VERIFIED_BOT_CATEGORY_HEADER]: 'search_engine' }));
+    expect(free.kind === 'forward' && decodeHandoff(free.setHeaders[PENDING_SETTLEMENT_HEADER])).toEqual({ kind: 'free', routeIndex: 0, priceRule: 0 });
   });
 
   it('records the rule that priced a verified agent on its receipt', async () => {
