@@ -2,7 +2,10 @@
  * A real x402 facilitator over HTTP for the local chain, built from the official packages:
  * `x402Facilitator` (@x402/core/facilitator) with `ExactEvmScheme` (v2, `eip155:84532`),
  * `ExactEvmSchemeV1` (v1, `base-sepolia`) and `UptoEvmScheme` (v2 `upto`, Permit2 through the x402
- * upto proxy) from @x402/evm, signing with the chain's facilitator key.
+ * upto proxy) and `BatchSettlementEvmScheme` (v2 `batch-settlement`: deposits, claims, settle,
+ * refunds on the batch-settlement contract) from @x402/evm, signing with the chain's facilitator
+ * key. The same key is the batch-settlement receiver authorizer the facilitator advertises in
+ * `/supported` (`extra.receiverAuthorizer`) and signs claims and refunds with.
  *
  * Endpoints (loopback only), compatible with `HTTPFacilitatorClient` from @x402/core/http:
  * - `GET /supported` → 200 `{kinds, extensions, signers}`; the `upto` kind carries
@@ -36,6 +39,8 @@ import { isUptoPermit2Payload, toFacilitatorEvmSigner } from '@x402/evm';
 import { ExactEvmScheme } from '@x402/evm/exact/facilitator';
 import { ExactEvmSchemeV1 } from '@x402/evm/exact/v1/facilitator';
 import { UptoEvmScheme } from '@x402/evm/upto/facilitator';
+import { BatchSettlementEvmScheme } from '@x402/evm/batch-settlement/facilitator';
+import type { AuthorizerSigner } from '@x402/evm/batch-settlement/server';
 import { createWalletClient, custom, publicActions } from 'viem';
 import type { LocalChain } from './chain';
 
@@ -104,12 +109,18 @@ export function localFacilitatorSigner(chain: LocalChain) {
   );
 }
 
-/** Builds the official facilitator for the local chain (v2 `eip155:84532` exact and upto, v1 `base-sepolia` exact). */
+/** Builds the official facilitator for the local chain (v2 `eip155:84532` exact, upto and batch-settlement, v1 `base-sepolia` exact). */
 export function createLocalFacilitator(chain: LocalChain): x402Facilitator {
   const signer = localFacilitatorSigner(chain);
+  const receiverAuthorizer: AuthorizerSigner = {
+    address: chain.facilitatorAccount.address,
+    // The scheme passes loosely typed typed data; viem's account narrows it by generics.
+    signTypedData: (args) => chain.facilitatorAccount.signTypedData(args as Parameters<typeof chain.facilitatorAccount.signTypedData>[0]),
+  };
   return new x402Facilitator()
     .register(chain.network, new ExactEvmScheme(signer))
     .register(chain.network, new UptoEvmScheme(signer))
+    .register(chain.network, new BatchSettlementEvmScheme(signer, receiverAuthorizer))
     // v1 networks are plain names; the Network type only models CAIP-2 ids.
     .registerV1(chain.networkV1 as Network, new ExactEvmSchemeV1(signer));
 }
@@ -231,10 +242,12 @@ function parseRequest(body: unknown): ParsedRequest {
     return { error: 'invalid_payload', message: 'body must be a JSON object {x402Version, paymentPayload, paymentRequirements}' };
   }
   const { x402Version, paymentPayload, paymentRequirements } = body as Record<string, unknown>;
-  const req = parsePaymentRequirements(paymentRequirements);
+  const req = parsePaymentRequirements(withBatchOperationTimeout(paymentRequirements));
   if (!req.success) return { error: 'invalid_payment_requirements', message: req.error.message };
   const network = req.data.network;
-  const pay = parsePaymentPayload(paymentPayload);
+  const pay = parsePaymentPayload(
+    isRecord(paymentPayload) ? { ...paymentPayload, accepted: withBatchOperationTimeout(paymentPayload.accepted) } : paymentPayload,
+  );
   if (!pay.success) return { error: 'invalid_payload', message: pay.error.message, network };
   if (x402Version !== undefined && x402Version !== pay.data.x402Version) {
     return { error: 'invalid_x402_version', message: `x402Version ${String(x402Version)} does not match the payload's ${pay.data.x402Version}`, network };
@@ -244,6 +257,10 @@ function parseRequest(body: unknown): ParsedRequest {
     return { error: 'invalid_x402_version', message: `x402 v${pay.data.x402Version} payload with v${isV1Requirements ? 1 : 2} requirements`, network };
   }
   const inner = (paymentPayload as { payload: Record<string, unknown> }).payload;
+  // batch-settlement payloads come in several types (deposit, voucher, claim, settle, refund): the scheme checks each itself.
+  if (req.data.scheme === 'batch-settlement') {
+    return { paymentPayload: paymentPayload as PaymentPayload, paymentRequirements: paymentRequirements as PaymentRequirements };
+  }
   // upto pays with a Permit2 witness signature; exact with an EIP-3009 authorization only (the
   // exact scheme's Permit2 proxy is not on the local chain).
   if (req.data.scheme === 'upto') {
@@ -262,6 +279,18 @@ function parseRequest(body: unknown): ParsedRequest {
     return { error: 'invalid_payload', message: 'payload must be {signature, authorization: {from, to, value, validAfter, validBefore, nonce}}', network };
   }
   return { paymentPayload: paymentPayload as PaymentPayload, paymentRequirements: paymentRequirements as PaymentRequirements };
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * The official batch-settlement channel manager sends its claim, settle and refund requests with
+ * `maxTimeoutSeconds: 0`, which the core schemas reject: they are checked as if it were 1 (only
+ * for the schema check; the scheme receives the original).
+ */
+function withBatchOperationTimeout(requirements: unknown): unknown {
+  const isBatchOperation = isRecord(requirements) && requirements.scheme === 'batch-settlement' && requirements.maxTimeoutSeconds === 0;
+  return isBatchOperation ? { ...requirements, maxTimeoutSeconds: 1 } : requirements;
 }
 
 /** The body as text, or undefined when it exceeds MAX_BODY_BYTES. */

@@ -843,7 +843,7 @@ export class Paywall {
 
   /** The 402's extensions: the route's discovery metadata, and the passes that open the resource with, for their holders, sign-in. */
   private challengeExtensions(terms: RouteTerms, resource: string): Record<string, unknown> | undefined {
-    const offers = this.passes?.challenge(resourcePath(resource), resourceOrigin(resource));
+    const offers = this.passes?.challenge(resourcePath(resource), resourceOrigin(resource), terms.route.scheme === 'upto');
     const passExtensions = offers && this.signIn ? { ...offers, ...this.signIn.challenge(resource) } : offers;
     const discovery = terms.route.discoveryExtension;
     return discovery || passExtensions ? { ...discovery, ...passExtensions } : undefined;

@@ -32,6 +32,13 @@ export const PASS_REVOCATIONS_ID = `${RESERVED_PAYMENT_ID_PREFIX}revoked-passes`
  */
 export const PASS_USES_PREFIX = `${RESERVED_PAYMENT_ID_PREFIX}pass-uses:`;
 
+/**
+ * Channel rows of the batch-settlement scheme (lambda/core/batch/, lambda/edge/dynamo-channel-store.ts):
+ * `<prefix><channelId>`, the channel's config, books (charged, reservedTo, the reservations in
+ * flight), highest voucher and mirrored chain state.
+ */
+export const BATCH_CHANNEL_PREFIX = `${RESERVED_PAYMENT_ID_PREFIX}batch-channel:`;
+
 /** Global secondary indexes for revenue reports over time. */
 export const RECEIPT_INDEXES = {
   byPayer: { name: 'byPayer', partitionKey: 'payer', sortKey: 'createdAt' },

@@ -72,9 +72,13 @@ export function paymentRequiredV2(terms: RouteTerms, resource: string, error?: s
   };
 }
 
-/** The same terms in v1 form, for the JSON body legacy clients read. Undefined without a v1 name. */
+/**
+ * The same terms in v1 form, for the JSON body legacy clients read. Undefined without a v1 name,
+ * and for `upto`: x402 v1 has only `exact` (@x402/evm ships no v1 upto), so a v1 client offered it
+ * could only fail to pay, and the edge refuses a v1 upto payment anyway.
+ */
 export function requirementsV1(terms: RouteTerms, resource: string): PaymentRequirementsV1 | undefined {
-  if (!terms.v1Network) return undefined;
+  if (!terms.v1Network || terms.route.scheme === 'upto') return undefined;
   const r = terms.requirements;
   return {
     scheme: r.scheme,
@@ -105,8 +109,9 @@ export function challengeBody(terms: RouteTerms, config: EdgeConfig, resource: s
     message:
       message ??
       `Payment required: ${terms.route.scheme === 'upto' ? 'up to ' : ''}${price} on ${networkName} to ${config.payTo} for ${resource}. ` +
-        'Retry with a PAYMENT-SIGNATURE header (x402 v2, terms in the PAYMENT-REQUIRED header) ' +
-        'or an X-PAYMENT header (x402 v1, terms in "accepts"). See https://x402.org',
+        'Retry with a PAYMENT-SIGNATURE header (x402 v2, terms in the PAYMENT-REQUIRED header)' +
+        (v1 ? ' or an X-PAYMENT header (x402 v1, terms in "accepts")' : terms.route.scheme === 'upto' ? '; metered (upto) payments need x402 v2' : '') +
+        '. See https://x402.org',
     price,
     payment: {
       scheme: terms.requirements.scheme,

@@ -86,12 +86,13 @@ export function transferWithAuthorizationCalldata(authorization: TransferAuthori
 }
 
 /** A `bytes` value of `size` bytes (address: 20, bytes32: 32), right-aligned in its word like abi.encode. */
-function putHex(words: Uint8Array, offset: number, hex: string, size: number): void {
+export function putHex(words: Uint8Array, offset: number, hex: string, size: number): void {
   if (hex.length !== 2 + 2 * size || !/^0x[0-9a-fA-F]*$/.test(hex)) throw new RangeError(`expected ${size} bytes of 0x-hex, got "${hex}"`);
   words.set(Buffer.from(hex.slice(2), 'hex'), offset + WORD - size);
 }
 
-function putUint(words: Uint8Array, offset: number, value: bigint): void {
+/** A uint256 word at `offset`, big-endian like abi.encode. */
+export function putUint(words: Uint8Array, offset: number, value: bigint): void {
   if (value < 0n || value > MAX_UINT256) throw new RangeError(`${value} is not a uint256`);
   words.set(Buffer.from(value.toString(16).padStart(2 * WORD, '0'), 'hex'), offset);
 }

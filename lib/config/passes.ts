@@ -106,6 +106,7 @@ function resolveOffer(problems: Problems, raw: unknown, routes: readonly Resolve
   if (offer.description !== undefined && (typeof offer.description !== 'string' || offer.description.length > 500)) {
     problems.add(`${where}.description`, offer.description, 'must be a string of at most 500 characters', 'shorten it');
   }
+  if (scope) checkMetered(problems, `${where}.metered`, offer.metered, scope, routes);
   if (problems.list.length > before || amount === undefined || !scope) return undefined;
   return {
     name,
@@ -113,6 +114,7 @@ function resolveOffer(problems: Problems, raw: unknown, routes: readonly Resolve
     durationSeconds,
     scope,
     ...(offer.quota === undefined ? {} : { quota: offer.quota as number }),
+    ...(offer.metered === undefined ? {} : { metered: offer.metered as boolean }),
     ...(offer.description === undefined ? {} : { description: offer.description as string }) };
 }
 
@@ -141,6 +143,36 @@ function resolveScope(problems: Problems, key: string, value: unknown, routes: r
     if (!scope.includes(pattern)) scope.push(pattern);
   }
   return scope.length === value.length ? scope : undefined;
+}
+
+/**
+ * A pass whose scope reaches a metered (upto) route must say whether it opens it: unmetered access
+ * to work whose price the origin reports is a decision, never a side effect of a broad pattern.
+ */
+function checkMetered(problems: Problems, key: string, value: unknown, scope: readonly string[], routes: readonly ResolvedRoute[]): void {
+  const reached = routes.filter((route) => route.scheme === 'upto' && scope.some((pattern) => reaches(pattern, route)));
+  if (value !== undefined && typeof value !== 'boolean') {
+    problems.add(key, value, 'must be true or false', 'true: pass holders use the metered routes of its routes unmetered; false: they pay those per use');
+    return;
+  }
+  if (reached.length > 0 && value === undefined) {
+    problems.add(
+      key,
+      value,
+      `is not set, but the pass's routes reach the metered (upto) route${reached.length > 1 ? 's' : ''} ${reached.map((r) => `"${r.pattern}"`).join(', ')}: whether the pass opens them is ambiguous`,
+      'set "metered": false (the pass does not apply there: its holders pay per use, up to maxPrice) or "metered": true (its holders use them unmetered, at no charge per request)',
+    );
+    return;
+  }
+  if (reached.length === 0 && value !== undefined) {
+    problems.add(key, value, 'is set, but the pass\'s routes reach no metered (upto) route', 'remove metered');
+  }
+}
+
+/** Whether a scope pattern and a route share a request (a method both take, a path both match). */
+function reaches(pattern: string, route: ResolvedRoute): boolean {
+  const { method, path } = patternParts(pattern);
+  return (method === undefined || route.method === undefined || method === route.method) && analyzePaths(path.toLowerCase(), route.path).both !== undefined;
 }
 
 function resolveKeys(

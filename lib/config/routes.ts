@@ -83,6 +83,11 @@ export function resolveRoutes(
         problems.add(`${where}.scheme`, route.scheme, 'is upto, which the waf engine cannot meter (AWS WAF charges a fixed price)', 'use x402:engine=edge, or give the route a fixed price');
         continue;
       }
+      if (route.priceBy !== undefined) {
+        // The edge offers an upto route's one maximum (with the facilitator's address); request-priced maximums are not built.
+        problems.add(`${where}.priceBy`, route.priceBy, 'is set on an upto route, whose charge the origin reports up to its one maxPrice', 'remove priceBy and let the origin report the request\'s cost (Settlement-Overrides), or give each maximum its own upto route (by method or path)');
+        continue;
+      }
       if (route.usageMissing !== undefined && route.usageMissing !== 'maximum' && route.usageMissing !== 'zero') {
         problems.add(`${where}.usageMissing`, route.usageMissing, 'must be "maximum" or "zero"', 'leave it unset to charge the maximum when the origin reports no usage (docs/metering.md)');
         continue;

@@ -1,6 +1,7 @@
 /**
  * `npm run build:token`: recompiles local/contracts/*.sol and writes the committed artifacts
- * (LocalUSDC.json, LocalMulticall.json, LocalSmartWallet.json, LocalPermit2.json, LocalUptoPermit2Proxy.json). test/integration/local-usdc-artifact.test.ts fails when
+ * (LocalUSDC.json, LocalMulticall.json, LocalSmartWallet.json, LocalPermit2.json, LocalUptoPermit2Proxy.json,
+ * LocalBatchSettlement.json, LocalErc3009DepositCollector.json). test/integration/local-usdc-artifact.test.ts fails when
  * they are stale.
  */
 import { writeFileSync } from 'node:fs';

@@ -28,6 +28,8 @@ export const CONTRACT_SOURCES = {
   'LocalSmartWallet.sol': 'LocalSmartWallet',
   'LocalPermit2.sol': 'LocalPermit2',
   'LocalUptoPermit2Proxy.sol': 'LocalUptoPermit2Proxy',
+  'LocalBatchSettlement.sol': 'LocalBatchSettlement',
+  'LocalErc3009DepositCollector.sol': 'LocalErc3009DepositCollector',
 } as const;
 
 /** Fixed settings so that the output is byte-for-byte reproducible on any machine. */

@@ -46,4 +46,32 @@ describe('local contract artifacts', () => {
   it('the typed ABI used by local/chain.ts is a subset of the compiled LocalPermit2 ABI', () => {
     expect(functionSignatures(compiled.LocalPermit2!.abi)).toEqual(expect.arrayContaining(functionSignatures(localPermit2Abi)));
   });
+
+  it('LocalBatchSettlement has every function and the Settled event of the public x402 batch-settlement ABI, with the same signatures', () => {
+    // The functions @x402/evm 2.27's batch-settlement client, server and facilitator call or read.
+    const official = [
+      'multicall(bytes[])',
+      'deposit((address,address,address,address,address,uint40,bytes32),uint128,address,bytes)',
+      'claim((((address,address,address,address,address,uint40,bytes32),uint128),bytes,uint128)[])',
+      'claimWithSignature((((address,address,address,address,address,uint40,bytes32),uint128),bytes,uint128)[],bytes)',
+      'settle(address,address)',
+      'initiateWithdraw((address,address,address,address,address,uint40,bytes32),uint128)',
+      'finalizeWithdraw((address,address,address,address,address,uint40,bytes32))',
+      'refund((address,address,address,address,address,uint40,bytes32),uint128)',
+      'refundWithSignature((address,address,address,address,address,uint40,bytes32),uint128,uint256,bytes)',
+      'getChannelId((address,address,address,address,address,uint40,bytes32))',
+      'CHANNEL_CONFIG_TYPEHASH()',
+      'channels(bytes32)',
+      'pendingWithdrawals(bytes32)',
+      'receivers(address,address)',
+      'getVoucherDigest(bytes32,uint128)',
+      'getRefundDigest(bytes32,uint256,uint128)',
+      'refundNonce(bytes32)',
+      'getClaimBatchDigest((((address,address,address,address,address,uint40,bytes32),uint128),bytes,uint128)[])',
+    ];
+    const abi = compiled.LocalBatchSettlement!.abi;
+    const normalize = (f: string) => f.replace(/ \w+(?=[,)])/g, '').replace(/\b(tuple)\b/g, '');
+    expect(functionSignatures(abi).map(normalize)).toEqual(expect.arrayContaining(official));
+    expect((abi as Array<{ type: string }>).filter((i) => i.type === 'event').map((e) => signature(e))).toContain('Settled(address,address,address,uint128)');
+  });
 });

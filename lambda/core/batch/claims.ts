@@ -1,0 +1,81 @@
+/**
+ * Claims and settlement off the request path (I/O only through the ports): the served amount of
+ * each channel is claimed with its highest voucher in one `claimWithSignature` transaction per
+ * batch (the facilitator signs as receiver authorizer), then one `settle` sweeps the claimed total
+ * to payTo. Nothing is recorded for a claim the facilitator did not confirm.
+ */
+import type { PaymentPayload, PaymentRequirements } from '@x402/core/types';
+import type { FacilitatorPort } from '../ports';
+import type { ChannelConfig } from './voucher';
+
+/** One voucher claim as the batch-settlement contract takes it: totalClaimed is what was served. */
+export interface ClaimTarget {
+  readonly config: ChannelConfig;
+  readonly maxClaimableAmount: bigint;
+  readonly signature: `0x${string}`;
+  readonly totalClaimed: bigint;
+}
+
+export interface ChannelClaimsPort {
+  /** What a claim of the channel submits now, or undefined when nothing new was served. */
+  claimTarget(channelId: `0x${string}`): Promise<ClaimTarget | undefined>;
+  /** Mirrors a confirmed claim (never lowers what is recorded). */
+  recordClaim(channelId: `0x${string}`, totalClaimed: bigint, transaction: string): Promise<void>;
+}
+
+export interface ClaimTerms {
+  readonly network: `${string}:${string}`;
+  readonly payTo: `0x${string}`;
+  readonly asset: `0x${string}`;
+}
+
+export interface ClaimRun {
+  readonly claimed: ReadonlyArray<{ readonly channelId: `0x${string}`; readonly totalClaimed: bigint; readonly transaction: string }>;
+  /** The settle transaction and the amount it moved to payTo; absent when nothing was claimed. */
+  readonly settlement?: { readonly transaction: string; readonly amount: string };
+}
+
+/** Claims per transaction, as the official channel manager batches them. */
+export const MAX_CLAIMS_PER_BATCH = 100;
+
+export async function claimAndSettle(
+  channelIds: readonly `0x${string}`[],
+  deps: { readonly channels: ChannelClaimsPort; readonly facilitator: FacilitatorPort; readonly terms: ClaimTerms; readonly timeoutMs: number },
+): Promise<ClaimRun> {
+  const { channels, facilitator, terms, timeoutMs } = deps;
+  const requirements: PaymentRequirements = {
+    scheme: 'batch-settlement',
+    network: terms.network,
+    asset: terms.asset,
+    amount: '0',
+    payTo: terms.payTo,
+    maxTimeoutSeconds: Math.max(1, Math.ceil(timeoutMs / 1000)),
+    extra: {},
+  };
+  const operation = (payload: Record<string, unknown>): PaymentPayload => ({ x402Version: 2, accepted: requirements, payload });
+
+  const targets: Array<{ channelId: `0x${string}`; target: ClaimTarget }> = [];
+  for (const channelId of channelIds) {
+    const target = await channels.claimTarget(channelId);
+    if (target) targets.push({ channelId, target });
+  }
+  const claimed: Array<ClaimRun['claimed'][number]> = [];
+  for (let i = 0; i < targets.length; i += MAX_CLAIMS_PER_BATCH) {
+    const batch = targets.slice(i, i + MAX_CLAIMS_PER_BATCH);
+    const claims = batch.map(({ target }) => ({
+      voucher: { channel: target.config, maxClaimableAmount: target.maxClaimableAmount.toString() },
+      signature: target.signature,
+      totalClaimed: target.totalClaimed.toString(),
+    }));
+    const answer = await facilitator.settle(operation({ type: 'claim', claims }), requirements, timeoutMs);
+    if (!answer.success) throw new Error(`batch-settlement claim failed: ${answer.errorReason ?? 'unknown'}${answer.errorMessage ? ` (${answer.errorMessage})` : ''}`);
+    for (const { channelId, target } of batch) {
+      await channels.recordClaim(channelId, target.totalClaimed, answer.transaction);
+      claimed.push({ channelId, totalClaimed: target.totalClaimed, transaction: answer.transaction });
+    }
+  }
+  if (claimed.length === 0) return { claimed };
+  const swept = await facilitator.settle(operation({ type: 'settle', receiver: terms.payTo, token: terms.asset }), requirements, timeoutMs);
+  if (!swept.success) throw new Error(`batch-settlement settle failed after claiming: ${swept.errorReason ?? 'unknown'}`);
+  return { claimed, settlement: { transaction: swept.transaction, amount: swept.amount ?? '' } };
+}

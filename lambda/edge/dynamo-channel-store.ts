@@ -1,0 +1,304 @@
+import {
+  ConditionalCheckFailedException,
+  GetItemCommand,
+  PutItemCommand,
+  ScanCommand,
+  UpdateItemCommand,
+  type AttributeValue,
+  type DynamoDBClient,
+  type UpdateItemCommandInput,
+} from '@aws-sdk/client-dynamodb';
+import type { Hex } from 'viem';
+import { admitIncrement, claimableNow, LedgerReasons, MAX_LEDGER_AMOUNT, reservationBound, type ChannelLedger, type LedgerReason } from '../core/batch/ledger';
+import type { ChannelClaimsPort, ClaimTarget } from '../core/batch/claims';
+import type { ChannelConfig, Voucher } from '../core/batch/voucher';
+import { BATCH_CHANNEL_PREFIX, RECEIPT_PARTITION_KEY } from '../core/receipt';
+
+/** The chain's view of a channel, as the facilitator reports it (`channelState`). */
+export interface ChannelChainState {
+  readonly balance: bigint;
+  readonly totalClaimed: bigint;
+  /** Unix seconds the payer's timed withdrawal started, 0 if none. */
+  readonly withdrawRequestedAt: number;
+  readonly refundNonce: bigint;
+}
+
+/** A channel row as stored. */
+export interface ChannelRow extends ChannelLedger, ChannelChainState {
+  readonly channelId: Hex;
+  readonly config: ChannelConfig;
+  /** The signature of the `signedMax` voucher (absent before the first voucher). */
+  readonly signature?: Hex;
+  /** The transaction of the last claim recorded. */
+  readonly claimTx?: string;
+  /** Reservations in flight by id. */
+  readonly pending: ReadonlyMap<string, PendingIncrement>;
+}
+
+export interface PendingIncrement {
+  readonly amount: bigint;
+  /** Unix seconds after which a sweep may release it (its origin-response never ran). */
+  readonly expiresAt: number;
+}
+
+export interface Reservation {
+  readonly channelId: Hex;
+  /** Unique per request; travels to origin-response, which commits or releases it. */
+  readonly reservationId: string;
+  readonly voucher: Voucher;
+  readonly price: bigint;
+  /** Unix seconds; beyond any origin-response of this request (the origin's timeout and then some). */
+  readonly expiresAt: number;
+}
+
+export type ReserveOutcome = { readonly status: 'reserved' } | { readonly status: 'refused'; readonly reason: LedgerReason | 'batch_settlement_channel_unknown' };
+
+const RESERVATION_ID = /^[A-Za-z0-9_-]{8,64}$/;
+
+/**
+ * Batch-settlement channel rows in the receipt table (bookkeeping rows, `#batch-channel:<id>`).
+ * Every change is one conditional UpdateItem on the channel's row, so concurrent requests of one
+ * channel (several containers, several regions writing to the table's region) never reserve more
+ * than the vouchers cover nor more than the deposit, and an increment is committed or released once.
+ */
+export class DynamoChannelStore implements ChannelClaimsPort {
+  constructor(
+    private readonly client: Pick<DynamoDBClient, 'send'>,
+    private readonly tableName: string,
+  ) {}
+
+  /**
+   * Records a channel seen on chain for the first time (after its deposit). With no earlier books
+   * the baseline is what the chain says was claimed (the spec's rule after state loss): nothing
+   * below it can be charged again. 'exists' leaves the row untouched.
+   */
+  async open(channelId: Hex, config: ChannelConfig, chain: ChannelChainState): Promise<'opened' | 'exists'> {
+    try {
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.tableName,
+          Item: {
+            [RECEIPT_PARTITION_KEY]: { S: this.id(channelId) },
+            config: { S: JSON.stringify(config) },
+            charged: num(chain.totalClaimed),
+            reservedTo: num(chain.totalClaimed),
+            signedMax: num(0n),
+            pending: { M: {} },
+            ...chainAttributes(chain),
+          },
+          ConditionExpression: 'attribute_not_exists(#id)',
+          ExpressionAttributeNames: { '#id': RECEIPT_PARTITION_KEY },
+        }),
+      );
+      return 'opened';
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return 'exists';
+      throw error;
+    }
+  }
+
+  /** Mirrors the chain's view (after a deposit, top-up, claim, refund or withdrawal). */
+  async syncChain(channelId: Hex, chain: ChannelChainState): Promise<void> {
+    const values = chainAttributes(chain);
+    await this.update(channelId, {
+      UpdateExpression: `SET ${Object.keys(values).map((k) => `#${k} = :${k}`).join(', ')}`,
+      ConditionExpression: 'attribute_exists(#id)',
+      ExpressionAttributeNames: { '#id': RECEIPT_PARTITION_KEY, ...Object.fromEntries(Object.keys(values).map((k) => [`#${k}`, k])) },
+      ExpressionAttributeValues: Object.fromEntries(Object.entries(values).map(([k, v]) => [`:${k}`, v])),
+    });
+  }
+
+  /**
+   * Reserves `price` under the voucher if reservedTo + price ≤ voucher ≤ balance and no withdrawal
+   * is pending, in one conditional update; a voucher higher than any seen becomes the one claims
+   * submit. A refusal reads the row once to say why.
+   */
+  async reserve(r: Reservation): Promise<ReserveOutcome> {
+    if (!RESERVATION_ID.test(r.reservationId)) throw new RangeError(`reservation id must match ${RESERVATION_ID}`);
+    const max = r.voucher.maxClaimableAmount;
+    const bound = reservationBound(max, r.price);
+    // Decided without a write: a price or voucher outside what DynamoDB numbers hold, or a voucher not covering even this request.
+    if (r.price <= 0n || r.price > MAX_LEDGER_AMOUNT) return { status: 'refused', reason: LedgerReasons.invalidPrice };
+    if (max > MAX_LEDGER_AMOUNT) return { status: 'refused', reason: LedgerReasons.cumulativeExceedsBalance };
+    if (bound < 0n) return { status: 'refused', reason: LedgerReasons.cumulativeTooLow };
+
+    const names = {
+      '#id': RECEIPT_PARTITION_KEY,
+      '#pending': 'pending',
+      '#rid': r.reservationId,
+      '#reservedTo': 'reservedTo',
+      '#balance': 'balance',
+      '#withdrawAt': 'withdrawRequestedAt',
+      '#signedMax': 'signedMax',
+    };
+    const values = {
+      ':price': num(r.price),
+      ':entry': { M: { amount: num(r.price), expiresAt: num(BigInt(r.expiresAt)) } },
+      ':bound': num(bound),
+      ':max': num(max),
+      ':zero': num(0n),
+    };
+    const admitted = 'attribute_exists(#id) AND attribute_not_exists(#pending.#rid) AND #reservedTo <= :bound AND #balance >= :max AND #withdrawAt = :zero';
+    // The common case (each voucher higher than the last): reserve and keep the voucher, one request.
+    const raised = await this.update(r.channelId, {
+      UpdateExpression: 'SET #pending.#rid = :entry, #signedMax = :max, #signature = :signature ADD #reservedTo :price',
+      ConditionExpression: `${admitted} AND #signedMax < :max`,
+      ExpressionAttributeNames: { ...names, '#signature': 'signature' },
+      ExpressionAttributeValues: { ...values, ':signature': { S: r.voucher.signature } },
+    });
+    if (raised) return { status: 'reserved' };
+    // A voucher at or below the highest one (concurrent requests arriving out of order) still pays if it covers.
+    const covered = await this.update(r.channelId, {
+      UpdateExpression: 'SET #pending.#rid = :entry ADD #reservedTo :price',
+      ConditionExpression: `${admitted} AND #signedMax >= :max`,
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+    });
+    if (covered) return { status: 'reserved' };
+    const row = await this.get(r.channelId);
+    if (!row) return { status: 'refused', reason: 'batch_settlement_channel_unknown' };
+    const why = admitIncrement(row, max, r.price);
+    // The row changed between the update and the read (it admits now): still a refusal, the client retries.
+    return { status: 'refused', reason: why.ok ? LedgerReasons.cumulativeTooLow : why.reason };
+  }
+
+  /** The origin answered 2xx: charges the reservation, once. 'unknown' when it was already committed or released. */
+  async commit(channelId: Hex, reservationId: string, price: bigint): Promise<'committed' | 'unknown'> {
+    return (await this.endReservation(channelId, reservationId, price, { UpdateExpression: 'ADD #charged :price REMOVE #pending.#rid', names: { '#charged': 'charged' } }))
+      ? 'committed'
+      : 'unknown';
+  }
+
+  /** The origin failed or never answered: gives the reservation back, once. */
+  async release(channelId: Hex, reservationId: string, price: bigint): Promise<'released' | 'unknown'> {
+    const change = { UpdateExpression: 'ADD #reservedTo :minus REMOVE #pending.#rid', names: { '#reservedTo': 'reservedTo' }, values: { ':minus': num(-price) } };
+    return (await this.endReservation(channelId, reservationId, price, change)) ? 'released' : 'unknown';
+  }
+
+  /**
+   * Releases the reservations whose origin-response never ran (expired at `nowSeconds`): without
+   * this, a client that signs exactly charged + price (the official client) would be refused on that
+   * channel for good. Each release is conditional on the entry still being there and expired, so a
+   * late commit and a sweep never both apply. Returns how many were released.
+   */
+  async releaseExpired(channelId: Hex, nowSeconds: number): Promise<number> {
+    const row = await this.get(channelId);
+    if (!row) return 0;
+    let released = 0;
+    for (const [id, entry] of row.pending) {
+      if (entry.expiresAt > nowSeconds) continue;
+      const change = {
+        UpdateExpression: 'ADD #reservedTo :minus REMOVE #pending.#rid',
+        condition: '#pending.#rid.#expiresAt <= :now',
+        names: { '#reservedTo': 'reservedTo', '#expiresAt': 'expiresAt' },
+        values: { ':minus': num(-entry.amount), ':now': num(BigInt(nowSeconds)) },
+      };
+      if (await this.endReservation(channelId, id, entry.amount, change)) released++;
+    }
+    return released;
+  }
+
+  /** What a claim of this channel submits now, or undefined when nothing beyond the chain's claimed total was served. */
+  async claimTarget(channelId: Hex): Promise<ClaimTarget | undefined> {
+    const row = await this.get(channelId);
+    if (!row?.signature) return undefined;
+    const totalClaimed = claimableNow(row, row.totalClaimed);
+    if (totalClaimed <= row.totalClaimed) return undefined;
+    return { config: row.config, maxClaimableAmount: row.signedMax, signature: row.signature, totalClaimed };
+  }
+
+  /** Mirrors a claim the chain confirmed; a lower or equal total (an older claim) leaves the row as it is. */
+  async recordClaim(channelId: Hex, totalClaimed: bigint, transaction: string): Promise<void> {
+    await this.update(channelId, {
+      UpdateExpression: 'SET #totalClaimed = :total, #claimTx = :tx',
+      ConditionExpression: 'attribute_exists(#id) AND #totalClaimed < :total',
+      ExpressionAttributeNames: { '#id': RECEIPT_PARTITION_KEY, '#totalClaimed': 'totalClaimed', '#claimTx': 'claimTx' },
+      ExpressionAttributeValues: { ':total': num(totalClaimed), ':tx': { S: transaction } },
+    });
+  }
+
+  /** Every channel's id (a scan of the bookkeeping rows: for the scheduled claims, not the request path). */
+  async listChannelIds(): Promise<Hex[]> {
+    const ids: Hex[] = [];
+    let start: Record<string, AttributeValue> | undefined;
+    do {
+      const page = await this.client.send(
+        new ScanCommand({
+          TableName: this.tableName,
+          FilterExpression: 'begins_with(#id, :prefix)',
+          ProjectionExpression: '#id',
+          ExpressionAttributeNames: { '#id': RECEIPT_PARTITION_KEY },
+          ExpressionAttributeValues: { ':prefix': { S: BATCH_CHANNEL_PREFIX } },
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const item of page.Items ?? []) ids.push(item[RECEIPT_PARTITION_KEY]!.S!.slice(BATCH_CHANNEL_PREFIX.length) as Hex);
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return ids;
+  }
+
+  async get(channelId: Hex): Promise<ChannelRow | undefined> {
+    const { Item } = await this.client.send(new GetItemCommand({ TableName: this.tableName, Key: { [RECEIPT_PARTITION_KEY]: { S: this.id(channelId) } }, ConsistentRead: true }));
+    if (!Item) return undefined;
+    const big = (k: string) => BigInt(Item[k]?.N ?? '0');
+    return {
+      channelId: channelId.toLowerCase() as Hex,
+      config: JSON.parse(Item.config?.S ?? '{}') as ChannelConfig,
+      charged: big('charged'),
+      reservedTo: big('reservedTo'),
+      signedMax: big('signedMax'),
+      ...(Item.signature?.S ? { signature: Item.signature.S as Hex } : {}),
+      ...(Item.claimTx?.S ? { claimTx: Item.claimTx.S } : {}),
+      pending: new Map(Object.entries(Item.pending?.M ?? {}).map(([id, v]) => [id, { amount: BigInt(v.M?.amount?.N ?? '0'), expiresAt: Number(v.M?.expiresAt?.N ?? '0') }])),
+      balance: big('balance'),
+      totalClaimed: big('totalClaimed'),
+      withdrawRequestedAt: Number(big('withdrawRequestedAt')),
+      withdrawalPending: big('withdrawRequestedAt') !== 0n,
+      refundNonce: big('refundNonce'),
+    };
+  }
+
+  /** Removes the reservation and applies `change`, if the reservation is still there with this amount. */
+  private async endReservation(
+    channelId: Hex,
+    reservationId: string,
+    price: bigint,
+    change: { readonly UpdateExpression: string; readonly condition?: string; readonly names: Record<string, string>; readonly values?: Record<string, AttributeValue> },
+  ): Promise<boolean> {
+    if (!RESERVATION_ID.test(reservationId)) return false;
+    return this.update(channelId, {
+      UpdateExpression: change.UpdateExpression,
+      // The amount must be the reserved one: a forged hand-off cannot commit more than was reserved.
+      ConditionExpression: `#pending.#rid.#amount = :price${change.condition ? ` AND ${change.condition}` : ''}`,
+      ExpressionAttributeNames: { '#pending': 'pending', '#rid': reservationId, '#amount': 'amount', ...change.names },
+      ExpressionAttributeValues: { ':price': num(price), ...change.values },
+    });
+  }
+
+  /** One conditional UpdateItem on the channel's row; false when its condition did not hold. */
+  private async update(channelId: Hex, input: Pick<UpdateItemCommandInput, 'UpdateExpression' | 'ConditionExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'>): Promise<boolean> {
+    try {
+      await this.client.send(new UpdateItemCommand({ TableName: this.tableName, Key: { [RECEIPT_PARTITION_KEY]: { S: this.id(channelId) } }, ...input }));
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  private id(channelId: Hex): string {
+    return `${BATCH_CHANNEL_PREFIX}${channelId.toLowerCase()}`;
+  }
+}
+
+const num = (v: bigint): AttributeValue => ({ N: v.toString() });
+
+function chainAttributes(chain: ChannelChainState): Record<string, AttributeValue> {
+  return {
+    balance: num(chain.balance),
+    totalClaimed: num(chain.totalClaimed),
+    withdrawRequestedAt: num(BigInt(chain.withdrawRequestedAt)),
+    refundNonce: num(chain.refundNonce),
+  };
+}

@@ -1,0 +1,39 @@
+/** lambda/core/batch/ledger.ts: when a voucher pays a request, and what a claim may submit. */
+import { admitIncrement, claimableNow, LedgerReasons, MAX_LEDGER_AMOUNT, reservationBound, type ChannelLedger } from '../../lambda/core/batch/ledger';
+
+const PRICE = 1000n;
+const ledger: ChannelLedger = { charged: 3000n, reservedTo: 4000n, signedMax: 4000n, balance: 10_000n, withdrawalPending: false };
+
+describe('admitIncrement', () => {
+  it.each([
+    ['the next voucher (reservedTo + price)', 5000n],
+    ['a voucher signed ahead, up to the balance', 10_000n],
+  ])('admits %s', (_case, max) => expect(admitIncrement(ledger, max, PRICE)).toEqual({ ok: true }));
+
+  it.each([
+    ['a reused voucher (the last one, already reserved)', 4000n, LedgerReasons.cumulativeTooLow],
+    ['a lower cumulative amount', 3000n, LedgerReasons.cumulativeTooLow],
+    ['a voucher one unit short', 4999n, LedgerReasons.cumulativeTooLow],
+    ['a voucher over the deposit', 10_001n, LedgerReasons.cumulativeExceedsBalance],
+  ])('refuses %s', (_case, max, reason) => expect(admitIncrement(ledger, max, PRICE)).toEqual({ ok: false, reason }));
+
+  it('refuses anything while the payer withdraws, and a zero, negative or oversized price', () => {
+    expect(admitIncrement({ ...ledger, withdrawalPending: true }, 5000n, PRICE)).toEqual({ ok: false, reason: LedgerReasons.withdrawalPending });
+    for (const price of [0n, -1n, MAX_LEDGER_AMOUNT + 1n]) expect(admitIncrement(ledger, 5000n, price)).toEqual({ ok: false, reason: LedgerReasons.invalidPrice });
+  });
+
+  it('agrees with the bound the store checks: admitted exactly when reservedTo ≤ voucher − price', () => {
+    for (let max = 3000n; max <= 6000n; max += 250n) {
+      expect(admitIncrement(ledger, max, PRICE).ok).toBe(ledger.reservedTo <= reservationBound(max, PRICE));
+    }
+  });
+});
+
+describe('claimableNow', () => {
+  it('claims what was served, never more than signed or deposited, never less than already claimed', () => {
+    expect(claimableNow(ledger, 0n)).toBe(3000n);
+    expect(claimableNow({ ...ledger, signedMax: 2000n }, 0n)).toBe(2000n);
+    expect(claimableNow({ ...ledger, balance: 2500n }, 0n)).toBe(2500n);
+    expect(claimableNow(ledger, 3500n)).toBe(3500n);
+  });
+});
