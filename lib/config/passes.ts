@@ -1,6 +1,7 @@
 /** Passes and their signing keys (x402:passes, x402:passKeys): validated at synth like everything else. */
 import { createHash, createPublicKey } from 'node:crypto';
 import type { AssetConfig, PassesConfig, PassOfferConfig, PassPublicJwk } from '../../lambda/core/config';
+import { CATALOG_PATH } from '../../lambda/core/discovery';
 import { MAX_PASS_SECONDS, parsePassDuration, PASS_NAME, PASS_SALE_PREFIX } from '../../lambda/core/passes/offers';
 import { priceToAtomicUnits } from '../../lambda/core/price';
 import { patternParts, routePatternError } from '../../lambda/core/routes';
@@ -18,7 +19,7 @@ const MAX_SCOPE_PATTERNS = 8;
 const MAX_PASSES = 8;
 /** A larger quota is no limit at all: 10 million requests in a pass of at most 31 days is ~4 a second throughout. */
 const MAX_PASS_QUOTA = 10_000_000;
-/** Paths the edge answers itself (pass sales); no route may price them. */
+/** Paths the edge answers itself (pass sales, and the catalogue: CATALOG_PATH); no route may price them. */
 const RESERVED_PREFIX = '/.well-known/x402/';
 const KID = /^[A-Za-z0-9_-]{1,64}$/;
 const COORDINATE = /^[A-Za-z0-9_-]{43}$/;
@@ -35,6 +36,8 @@ export function resolvePasses(
   for (const route of routes) {
     if (route.path.startsWith(RESERVED_PREFIX)) {
       problems.add(`x402:routes["${route.pattern}"]`, route.pattern, `is under ${RESERVED_PREFIX}, where cdk-x402 sells passes (${PASS_SALE_PREFIX}<name>)`, 'price another path');
+    } else if (route.path === CATALOG_PATH) {
+      problems.add(`x402:routes["${route.pattern}"]`, route.pattern, `is ${CATALOG_PATH}, where the edge serves the catalogue of what it sells, free (docs/discovery.md)`, 'price another path');
     }
   }
   const { passes, passKeys } = settings;
