@@ -67,13 +67,10 @@ export function catalogHasMeteredRoutes(config: CatalogConfig): boolean {
 
 /**
  * The catalogue for `origin` (`https://<host>`, the host agents asked for, as in the 402's
- * resource URLs). `facilitatorAddress`: the upto terms' (the facilitator's /supported); required
- * when {@link catalogHasMeteredRoutes}.
+ * resource URLs). `facilitatorAddress`: what upto terms name (the facilitator's /supported), as
+ * their 402s do; without it they lack `extra.facilitatorAddress` (enough for a table of prices).
  */
 export function buildCatalog(config: CatalogConfig, origin: string, facilitatorAddress?: Address): Catalog {
-  if (catalogHasMeteredRoutes(config) && facilitatorAddress === undefined) {
-    throw new Error('the catalogue of a configuration with upto routes needs the facilitator address its terms name');
-  }
   const offers = config.passes?.offers ?? [];
   const declared: readonly PricedRoute[] = [...config.routes, ...offers.map(passSaleRoute)];
   const compiled = compileRoutes({ ...config, routes: declared });

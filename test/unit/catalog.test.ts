@@ -108,8 +108,9 @@ describe('the catalogue', () => {
     });
   });
 
-  it('names the terms of a metered route only with the facilitator address', () => {
-    expect(() => buildCatalog(config, `https://${HOST}`)).toThrow(/facilitator address/);
+  it('names the facilitator address in a metered route\'s terms, as its 402 does, when known', () => {
+    expect(catalog.items[3].accepts[0].extra).toEqual({ name: 'USDC', version: '2', assetTransferMethod: 'permit2', facilitatorAddress: FACILITATOR });
+    expect(buildCatalog(config, `https://${HOST}`).items[3].accepts[0].extra).toEqual({ name: 'USDC', version: '2' });
   });
 });
 
