@@ -334,14 +334,14 @@ export function buildProgram(deps: CliDeps, setExit: (code: ExitCodeValue) => vo
     .addOption(new Option('--format <format>', 'json: the catalogue as the edge serves it; table: one line per item').choices(['json', 'table']).default('json'))
     .option('--host <host>', 'the domain agents reach the site on, which the catalogue\'s URLs name (required for json)')
     .option('--context <file>', 'the cdk.json whose context holds the x402:* keys', 'cdk.json')
-    .option('-c <key=value>', 'a context value on top of the file\'s, as cdk synth -c takes it (repeatable)', (value: string, all: string[]) => [...all, value], [] as string[])
+    .option('-c, --context-value <key=value>', 'a context value on top of the file\'s, as cdk synth -c takes it (repeatable)', (value: string, all: string[]) => [...all, value], [] as string[])
     .option('--facilitator-address <address>', 'what upto terms name (extra.facilitatorAddress), instead of asking the facilitator\'s /supported')
     .addHelpText('after', `\nExamples:\n  cdk-x402 catalog --host example.com\n  cdk-x402 catalog --format table\n  cdk-x402 catalog --host example.com -c x402:routes='{"/articles/*":"$0.001"}' -c x402:payTo=0x209693Bc6afc0C5328bA36FaF03C514EF312287C\n${EXIT_CODES_HELP}`)
     .action(async (opts) => {
       if (opts.format === 'json' && opts.host === undefined) {
         throw new CliError('--format json needs --host: the catalogue names the URLs of the site', ExitCode.usage, 'add --host <the site\'s domain>, e.g. --host example.com, or use --format table');
       }
-      const result = await catalogFromConfig({ contextFile: opts.context, contextValues: opts.c, host: opts.host, facilitatorAddress: opts.facilitatorAddress });
+      const result = await catalogFromConfig({ contextFile: opts.context, contextValues: opts.contextValue, host: opts.host, facilitatorAddress: opts.facilitatorAddress });
       deps.io.stdout(opts.format === 'json' ? `${result.body}\n` : formatCatalogTable(result));
       setExit(ExitCode.ok);
     });
