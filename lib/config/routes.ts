@@ -189,7 +189,7 @@ function checkDiscovery(
 }
 
 /** A path of the route's pattern as long as most: each `*` run as 32 characters. */
-export function samplePath(path: string): string {
+function samplePath(path: string): string {
   return path.replace(/\*+/g, 'x'.repeat(32));
 }
 
