@@ -94,6 +94,8 @@ export interface BillingRun {
 export interface BillingLineSide {
   readonly sequential: BillingRun;
   readonly loaded: BillingRun;
+  /** Paid 200s of the warm-up before the measured runs: they settle too, so the settlement check counts them. */
+  readonly warmupPaid: number;
   /** Ours only: median time inside the facilitator's settle per paid request (the wait for the block). */
   readonly settleMedianMs?: number;
 }
@@ -131,13 +133,13 @@ export async function runBaseLikeSection(bench: Bench, sides: Record<BillingSide
         const side = sides[name];
         // Warm-up first: connections and caches warm at this block time (the fast lines warm their
         // code path too, or the first of two otherwise equal lines pays for it).
-        await model.run(bench, side, model.requests?.warmup ?? 1, 1);
+        const warmup = await model.run(bench, side, model.requests?.warmup ?? 1, 1);
         bench.timer.reset();
         const counts = model.requests ?? { sequential: settings.sequentialRequests, loaded: settings.loadedRequests };
         const sequential = await measureChain(chain, chain.facilitatorAccount.address, () => model.run(bench, side, counts.sequential, 1));
         const loaded = await measureChain(chain, chain.facilitatorAccount.address, () => model.run(bench, side, counts.loaded, settings.connections));
         const settles = bench.timer.paidRequests().map((r) => r.settleMs).sort((a, b) => a - b);
-        line.sides[name] = { sequential, loaded, ...(name === 'ours' && settles.length > 0 ? { settleMedianMs: percentile(settles, 50) } : {}) };
+        line.sides[name] = { sequential, loaded, warmupPaid: warmup.statuses['200'] ?? 0, ...(name === 'ours' && settles.length > 0 ? { settleMedianMs: percentile(settles, 50) } : {}) };
         bench.say(`  ${model.name} / ${name}: c=1 p50 ${sequential.load.p50.toFixed(0)} ms, c=${settings.connections} p50 ${loaded.load.p50.toFixed(0)} ms, ${sequential.chain.facilitatorTransactions + loaded.chain.facilitatorTransactions} facilitator transactions for ${paidCount(sequential) + paidCount(loaded)} paid requests`);
       }
       lines.push(line);

@@ -15,6 +15,9 @@ import {
   type GetRevenueStatisticsCommandOutput,
   type SettlementRecord,
 } from '@aws-sdk/client-wafv2';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { mockClient } from 'aws-sdk-client-mock';
 import { ExitCode } from '../../cli/errors';
 import { knownNetwork } from '../../lambda/core/networks';
@@ -161,6 +164,30 @@ describe('cdk-x402 report (receipt table, both engines)', () => {
     expect(report.stdout).toMatch(/ROUTE\s+PAYMENTS\s+USD\s+ATOMIC\s+ASSET/);
     expect(report.stdout).toMatch(/GET \/api\/premium-report\s+1\s+0\.01\s+10000\s+USDC \(Base Sepolia\)/);
     expect(report.stdout).toMatch(/2026-11-19\s+2\s+0\.011\s+11000/);
+  });
+
+  it('writes the same report as an HTML page with --html, the bars keyed and valued from the table', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'cdk-x402-html-'));
+    const file = path.join(dir, 'revenue.html');
+    try {
+      const report = await run(['report', ...tableFlags, ...window, '--html', file]);
+      expect(report.code).toBe(ExitCode.ok);
+      const html = readFileSync(file, 'utf8');
+      expect(html).toMatch(/^<!DOCTYPE html>/);
+      expect(html).toContain('<p id="total" data-payments="3" data-usd="0.012">');
+      const bars = (section: string) => {
+        const body = html.split(`<section id="${section}">`)[1].split('</section>')[0];
+        return [...body.matchAll(/<g class="bar" data-key="([^"]+)" data-value="([^"]+)" data-payments="(\d+)">/g)].map((m) => [m[1], m[2], Number(m[3])]);
+      };
+      expect(bars('by-route')).toEqual([['GET /api/premium-report', '$0.01', 1], ['/articles/*', '$0.002', 2]]);
+      expect(bars('by-day')).toEqual([['2026-11-18', '$0.001', 1], ['2026-11-19', '$0.011', 2]]);
+      // These receipts name no agent: the page says so and charts payers instead.
+      expect(html).toContain('By payer (agent unverified)');
+      expect(bars('by-agent').map(([key]) => key)).toEqual([B, A, C]);
+      expect(html).not.toContain('<script');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('reads one route or one payer through its index', async () => {
