@@ -1,4 +1,4 @@
-import type { PaymentRequired, PaymentRequirements } from '@x402/core/types';
+import type { PaymentRequired, PaymentRequirements, ResourceInfo } from '@x402/core/types';
 import type { PaymentRequirementsV1 } from '@x402/core/types/v1';
 import type { EdgeConfig } from './config';
 import { formatAtomicUnits } from './price';
@@ -30,7 +30,7 @@ export interface RouteTerms {
  * `facilitatorAddress`: an `upto` route's, from the facilitator's /supported; without it the terms
  * of an upto route only name it (the origin-facing triggers settle what the viewer-request checked).
  */
-export function routeTerms(route: CompiledRoute, config: EdgeConfig, rule?: { readonly priceRule: number; readonly tier?: string }, facilitatorAddress?: Address): RouteTerms {
+export function routeTerms(route: CompiledRoute, config: Pick<EdgeConfig, 'network' | 'asset' | 'payTo'>, rule?: { readonly priceRule: number; readonly tier?: string }, facilitatorAddress?: Address): RouteTerms {
   const extra = route.scheme === 'upto' && facilitatorAddress ? uptoExtra(config, facilitatorAddress) : { name: config.asset.name, version: config.asset.version };
   const requirements: PaymentRequirements = Object.freeze({
     scheme: route.scheme,
@@ -59,16 +59,17 @@ export function resourceOrigin(resource: string): string {
   return resource.slice(0, resource.indexOf('/', 'https://'.length));
 }
 
+/** The `resource` of a 402 (and of a catalogue item, catalog.ts) at `url`. */
+export function resourceInfo(route: Pick<CompiledRoute, 'description' | 'mimeType'>, url: string): ResourceInfo {
+  return { url, description: route.description, mimeType: route.mimeType };
+}
+
 /** `extensions`: other ways to pay (e.g. the passes that open the resource: lambda/core/passes/offers.ts). */
 export function paymentRequiredV2(terms: RouteTerms, resource: string, error?: string, extensions?: Record<string, unknown>): PaymentRequired {
   return {
     x402Version: 2,
     ...(error ? { error } : {}),
-    resource: {
-      url: resource,
-      description: terms.route.description,
-      mimeType: terms.route.mimeType,
-    },
+    resource: resourceInfo(terms.route, resource),
     accepts: [terms.requirements],
     ...(extensions ? { extensions } : {}),
   };

@@ -6,9 +6,8 @@
 import type { EdgeConfig, PassesConfig, PassOfferConfig, PricedRoute } from '../config';
 import { isRejection, reject, Reasons, type Rejection } from '../rejection';
 import { compilePattern, matchRoute, type CompiledPattern } from '../routes';
-import { passExtension, passSalePath, passSaleRoute, PASS_HEADER, type AdvertisedPass } from './offers';
+import { advertisedPass, passExtension, passSaleRoute, PASS_HEADER, type AdvertisedPass } from './offers';
 import { assemblePassToken, claimsToBePass, passId, passSigningInput, PassVerifier, type PassClaims } from './token';
-import { priceToAtomicUnits } from '../price';
 import type { PassQuotas, PassUsagePort } from './quota';
 import type { PassRevocations, PassRevocationsPort } from './revocations';
 
@@ -68,21 +67,7 @@ export class PassScheme {
     this.saleRoutes = passes.offers.map(passSaleRoute);
     this.routes = config.routes;
     this.verifier = new PassVerifier(passes.verifyKeys, passes.siteId);
-    this.advertised = passes.offers.map((offer) => {
-      const price = priceToAtomicUnits(offer.price, config.asset.decimals);
-      if ('error' in price) throw new Error(`pass "${offer.name}": ${price.error}`);
-      const advertised: AdvertisedPass = {
-        name: offer.name,
-        amount: price.amount,
-        asset: config.asset.address,
-        network: config.network,
-        durationSeconds: offer.durationSeconds,
-        scope: offer.scope,
-        url: passSalePath(offer.name),
-        ...(offer.description ? { description: offer.description } : {}),
-      };
-      return { offer: advertised, scope: this.compiledScope(offer.scope), metered: offer.metered === true };
-    });
+    this.advertised = passes.offers.map((offer) => ({ offer: advertisedPass(offer, config), scope: this.compiledScope(offer.scope), metered: offer.metered === true }));
   }
 
   /** The offer sold at this route index (sale routes come first), if it is one. */
