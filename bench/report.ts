@@ -42,7 +42,7 @@ export interface BenchReport {
     byPayTo: Array<{ side: string; payTo: string; paid: number; onChain: number }>;
     oursReceipts: number;
     /** Our metered (upto) requests: settled receipts, each checked against its one Transfer to payTo on chain. */
-    metered?: { paid: number; settledReceipts: number; onChainTransfers: number; actualAtomic: string; maximumAtomic: string; fillRatio: number };
+    metered?: { paid: number; settledReceipts: number; onChainTransfers: number; /** Settled receipts whose transaction is not one Transfer of their amount from their payer to payTo. */ unmatchedReceipts?: number; actualAtomic: string; maximumAtomic: string; fillRatio: number };
   };
   wallSeconds: number;
 }

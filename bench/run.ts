@@ -25,7 +25,7 @@ import { ExactEvmPrecheck } from '../lambda/core/precheck';
 import type { Receipt } from '../lambda/core/receipt';
 import type { EdgeHandlers } from '../lambda/edge/cloudfront-adapter';
 import { createEdgeRuntime } from '../lambda/edge/runtime';
-import { BASE_BLOCK_TIME_MS } from '../local/chain';
+import { BASE_BLOCK_TIME_MS, type SettledTransfer } from '../local/chain';
 import { createReceiptTable, LOCAL_DYNAMO_CREDENTIALS, LOCAL_DYNAMO_REGION } from '../local/dynamo';
 import { listReceipts } from '../local/receipts';
 import { SAMPLE_ROUTES, startLocalStack, type LocalStack } from '../local/stack';
@@ -217,28 +217,31 @@ async function main(): Promise<void> {
 /** Every paid 200 must be exactly one transfer on chain to its side's payTo, and each of ours a settled receipt. */
 async function settlementCheck(bench: Bench, stack: LocalStack, sides: Side[], receipts: () => Promise<Receipt[]>, meteredPaid: number): Promise<NonNullable<BenchReport['settlements']>> {
   const transfers = await stack.chain.settledTransfers();
-  const onChain = (payTo: string) => transfers.filter((t) => t.to.toLowerCase() === payTo).length;
+  // The ledger counts exact payments; metered ones are checked against their own transfers below.
+  const onChain = (payTo: string) => transfers.filter((t) => t.scheme === 'exact' && t.to.toLowerCase() === payTo).length;
   const label = (payTo: string) => (payTo === sides[0].payTo.toLowerCase() ? 'ours' : '@x402/express');
   const settled = (await receipts()).filter((r) => r.status === 'settled');
   const upto = settled.filter((r) => r.scheme === 'upto');
   return {
     byPayTo: bench.ledger.entries().map(([payTo, paid]) => ({ side: label(payTo), payTo, paid, onChain: onChain(payTo) })),
     oursReceipts: settled.length - upto.length,
-    ...(meteredPaid > 0 ? { metered: await meteredCheck(stack, upto, meteredPaid, sides[0].payTo) } : {}),
+    ...(meteredPaid > 0 ? { metered: await meteredCheck(stack, upto, meteredPaid, sides[0].payTo, transfers) } : {}),
   };
 }
 
 /** Each settled upto receipt must be one Transfer of its actual amount from its payer to payTo (Permit2 emits no AuthorizationUsed). */
-async function meteredCheck(stack: LocalStack, upto: Receipt[], paid: number, payTo: string): Promise<NonNullable<NonNullable<BenchReport['settlements']>['metered']>> {
-  let onChainTransfers = 0;
+async function meteredCheck(stack: LocalStack, upto: Receipt[], paid: number, payTo: string, transfers: readonly SettledTransfer[]): Promise<NonNullable<NonNullable<BenchReport['settlements']>['metered']>> {
+  let matched = 0;
   for (const receipt of upto) {
     const { logs } = await stack.chain.publicClient.getTransactionReceipt({ hash: receipt.txHash as Hex });
     const moved = parseEventLogs({ abi: erc20Abi, eventName: 'Transfer', logs }).filter((l) => l.args.to.toLowerCase() === payTo.toLowerCase());
-    if (moved.length === 1 && moved[0].args.from.toLowerCase() === receipt.payer.toLowerCase() && moved[0].args.value === BigInt(receipt.amount)) onChainTransfers++;
+    if (moved.length === 1 && moved[0].args.from.toLowerCase() === receipt.payer.toLowerCase() && moved[0].args.value === BigInt(receipt.amount)) matched++;
   }
+  // All upto transfers to payTo on chain, so that one without a receipt shows as a difference.
+  const onChainTransfers = transfers.filter((t) => t.scheme === 'upto' && t.to.toLowerCase() === payTo.toLowerCase()).length;
   const sum = (values: Array<string | undefined>) => values.reduce((total, v) => total + BigInt(v ?? 0), 0n);
   const [actual, maximum] = [sum(upto.map((r) => r.amount)), sum(upto.map((r) => r.maxAmount))];
-  return { paid, settledReceipts: upto.length, onChainTransfers, actualAtomic: actual.toString(), maximumAtomic: maximum.toString(), fillRatio: maximum > 0n ? Number(actual) / Number(maximum) : 0 };
+  return { paid, settledReceipts: upto.length, onChainTransfers, unmatchedReceipts: upto.length - matched, actualAtomic: actual.toString(), maximumAtomic: maximum.toString(), fillRatio: maximum > 0n ? Number(actual) / Number(maximum) : 0 };
 }
 
 /** Every measured request got the status its phase expects, and every paid 200 settled once on chain. */
@@ -256,7 +259,7 @@ function checkRun(report: BenchReport): string[] {
     if (s.paid !== s.onChain) problems.push(`${s.side}: ${s.onChain} settlements on chain for ${s.paid} paid requests`);
   }
   const metered = report.settlements?.metered;
-  if (metered && !(metered.settledReceipts === metered.onChainTransfers && metered.settledReceipts === metered.paid)) problems.push(`metered: ${metered.settledReceipts} settled upto receipts, ${metered.onChainTransfers} matching transfers on chain, for ${metered.paid} paid requests (warm-up included)`);
+  if (metered && !(metered.settledReceipts === metered.onChainTransfers && metered.settledReceipts === metered.paid && !metered.unmatchedReceipts)) problems.push(`metered: ${metered.settledReceipts} settled upto receipts, ${metered.onChainTransfers} matching transfers on chain, for ${metered.paid} paid requests (warm-up included); ${metered.unmatchedReceipts ?? 0} receipts without their transfer`);
   const oursPaid = report.settlements?.byPayTo.find((s) => s.side === 'ours')?.paid ?? 0;
   if (report.settlements && report.settlements.oursReceipts !== oursPaid) problems.push(`ours: ${report.settlements.oursReceipts} settled receipts for ${oursPaid} paid requests`);
   for (const run of report.sizing?.runs ?? []) {

@@ -113,6 +113,8 @@ export interface SettledTransfer {
   readonly to: Address;
   readonly value: bigint;
   readonly nonce: Hex;
+  /** `exact`: an EIP-3009 transferWithAuthorization; `upto`: a Permit2 transfer by the x402 upto proxy. */
+  readonly scheme: 'exact' | 'upto';
 }
 
 export interface LocalChain {
@@ -353,6 +355,7 @@ export async function startLocalChain(opts: LocalChainOptions = {}): Promise<Loc
           to: getAddress(transfer.args.to),
           value: transfer.args.value,
           nonce: ev.args.nonce,
+          scheme: 'exact',
         });
       }
       // Metered (upto) settlements: the proxy's Settled event marks them, its calldata names the Permit2 nonce.
@@ -363,7 +366,7 @@ export async function startLocalChain(opts: LocalChainOptions = {}): Promise<Loc
         const [permit, amount, owner] = call.args;
         const transfer = events.find((t) => t.eventName === 'Transfer' && t.transactionHash === hash && t.args.from.toLowerCase() === owner.toLowerCase() && t.args.value === amount);
         if (!transfer || transfer.eventName !== 'Transfer') throw new Error(`upto settlement without Transfer in ${hash}`);
-        out.push({ txHash: hash, blockNumber: transfer.blockNumber, from: getAddress(owner), to: getAddress(transfer.args.to), value: amount, nonce: numberToHex(permit.nonce, { size: 32 }) });
+        out.push({ txHash: hash, blockNumber: transfer.blockNumber, from: getAddress(owner), to: getAddress(transfer.args.to), value: amount, nonce: numberToHex(permit.nonce, { size: 32 }), scheme: 'upto' });
       }
       return out.sort((a, b) => (a.blockNumber < b.blockNumber ? -1 : a.blockNumber > b.blockNumber ? 1 : 0));
     },
