@@ -17,7 +17,10 @@ import { randomBytes } from 'node:crypto';
 import { createWalletClient, custom, parseAbi, type Abi, type Address, type Hex, type PrivateKeyAccount } from 'viem';
 import { parseVoucherPayload, type ChannelConfig } from '../../lambda/core/batch/voucher';
 import { LedgerReasons } from '../../lambda/core/batch/ledger';
+import { channelChainReader } from '../../lambda/batch-claims/chain-state';
 import { handler } from '../../lambda/batch-claims/handler';
+import { runBatchClaims } from '../../lambda/batch-claims/run';
+import type { FacilitatorPort } from '../../lambda/core/ports';
 import { BatchClaimsEnvironment, type BatchClaimsSettings } from '../../lambda/batch-claims/settings';
 import { DynamoChannelStore } from '../../lambda/edge/dynamo-channel-store';
 import LocalBatchSettlementArtifact from '../../local/contracts/LocalBatchSettlement.json';
@@ -171,4 +174,45 @@ it('claims the channels at the threshold, past the cadence or being withdrawn, i
   const again = await runHandler();
   expect(again.result).toMatchObject({ channels: 4, due: [], claimed: [] });
   expect(again.result?.settlement).toBeUndefined();
+}, 120_000);
+
+it('a settle that failed after its claim is retried by the next run; one someone else swept is recorded as settled without a transaction', async () => {
+  // Earlier channels are all claimed and settled by the test above; these two are due by age.
+  const first = await servedChannel(2n, nowSeconds() - 2 * 3600);
+  let failSettle = true;
+  // The real facilitator over HTTP, its settle of the sweep refused once (as an outage after the claim would).
+  const facilitator: FacilitatorPort = {
+    verify: (p, r) => http.verify(p, r),
+    settle: async (p, r) => {
+      if ((p.payload as { type?: string }).type === 'settle' && failSettle) return { success: false, errorReason: 'unexpected_settle_error', transaction: '', network: r.network };
+      return http.settle(p, r);
+    },
+  };
+  const logs: Array<Record<string, unknown>> = [];
+  const ports = { store, facilitator, readChain: channelChainReader(chain.rpcUrl, 10_000), clock: Date.now, log: (line: Record<string, unknown>) => void logs.push(line) };
+
+  await expect(runBatchClaims(settings, ports)).rejects.toThrow(/settle failed after claiming/);
+  expect(logs).toContainEqual(expect.objectContaining({ BatchClaimErrors: 1 }));
+  // The claim is on chain and recorded; the settlement is not.
+  expect(await onChainClaimed(first.channelId)).toBe(2n * PRICE);
+  expect(await store.get(first.channelId)).toMatchObject({ totalClaimed: 2n * PRICE, settledTo: 0n });
+
+  failSettle = false;
+  const payToBefore = await chain.usdcBalance(PAY_TO);
+  const retried = await runBatchClaims(settings, ports);
+  expect(retried).toMatchObject({ due: [], claimed: [], settlement: { transaction: expect.stringMatching(/^0x[0-9a-f]{64}$/), amount: (2n * PRICE).toString() } });
+  expect((await chain.usdcBalance(PAY_TO)) - payToBefore).toBe(2n * PRICE);
+  expect(await store.get(first.channelId)).toMatchObject({ settledTo: 2n * PRICE, settleTx: retried.settlement!.transaction });
+
+  // Claimed, its settle failed, and then someone else settled it (settle is permissionless).
+  const second = await servedChannel(1n, nowSeconds() - 2 * 3600);
+  failSettle = true;
+  await expect(runBatchClaims(settings, ports)).rejects.toThrow(/settle failed after claiming/);
+  failSettle = false;
+  expect(await http.settle({ x402Version: 2, accepted: { ...requirements, amount: '0' }, payload: { type: 'settle', receiver: PAY_TO, token: chain.usdc } }, { ...requirements, amount: '0' })).toMatchObject({ success: true });
+  const swept = await runBatchClaims(settings, ports);
+  expect(swept.settlement).toEqual({ transaction: '', amount: '0' });
+  const row = await store.get(second.channelId);
+  expect(row).toMatchObject({ totalClaimed: PRICE, settledTo: PRICE });
+  expect(row?.settleTx).toBeUndefined();
 }, 120_000);
