@@ -15,6 +15,7 @@ import type { PrivateKeyAccount } from 'viem';
 import { generatePrivateKey } from 'viem/accounts';
 import { officialClientFor } from '../local/agent';
 import type { LocalStack } from '../local/stack';
+import type { RunProfiles } from './cpu-profile';
 import type { EdgeRouter } from './edge-router';
 import type { EdgeTimer } from './instrument';
 import type { LoadJob, LoadResult } from './load-worker';
@@ -123,6 +124,8 @@ export interface Bench {
   readonly timer: EdgeTimer;
   /** Where the local edge's functions run (in this process by default; see {@link EdgeRouter}). */
   readonly router: EdgeRouter;
+  /** With `--cpu-profile`: every paid run is profiled. */
+  readonly profiles?: RunProfiles;
   say(line: string): void;
   /** The side's 402 terms (fetched once per side URL). */
   terms(side: Side): Promise<PaymentRequired>;
@@ -148,7 +151,7 @@ export function createBench(parts: Omit<Bench, 'terms' | 'paid' | 'metered' | 'p
     terms: (side) => termsAt(side.url, PRICED_PATH),
     async paid(side, amount, connections, job = {}) {
       const values = await parts.payers.signMany(await bench.terms(side), amount);
-      const result = await parts.loader.run({
+      const run = () => parts.loader.run({
         connections,
         headers: AGENT_HEADERS,
         url: side.url,
@@ -158,6 +161,7 @@ export function createBench(parts: Omit<Bench, 'terms' | 'paid' | 'metered' | 'p
         expectStatus: 200,
         ...job,
       });
+      const result = parts.profiles ? await parts.profiles.around(`${side.name} c=${connections}`, run) : await run();
       parts.ledger.add(side.payTo, result);
       return result;
     },

@@ -41,7 +41,7 @@ export async function runLoadPhases(bench: Bench, sides: readonly Side[], settin
       return { ...base, url: side.url, path: PRICED_PATH, headers: { ...AGENT_HEADERS, 'payment-signature': bad }, expectStatus: 402, amount: settings.badPaymentRequests };
     },
   };
-  for (const phase of ['free', 'challenge', 'badPayment'] as const) {
+  for (const phase of (['free', 'challenge', 'badPayment'] as const).filter((p) => settings.phases.includes(p))) {
     const jobs = new Map<SideName, Omit<LoadJob, 'id'>>();
     for (const side of sides) {
       const job = await fixedJobs[phase](side);
@@ -57,11 +57,12 @@ export async function runLoadPhases(bench: Bench, sides: readonly Side[], settin
   }
 
   const edge = { loaded: [] as RequestTiming[], sequential: [] as RequestTiming[] };
-  for (const side of sides) await bench.paid(side, settings.paidWarmup, 5);
-  for (const [phase, amount, connections, timings] of [
+  const paidPhases = ([
     ['paid', settings.paidRequests, settings.connections, edge.loaded],
     ['paidSequential', settings.paidSequentialRequests, 1, edge.sequential],
-  ] as const) {
+  ] as const).filter(([phase]) => settings.phases.includes(phase));
+  if (paidPhases.length > 0) for (const side of sides) await bench.paid(side, settings.paidWarmup, 5);
+  for (const [phase, amount, connections, timings] of paidPhases) {
     for (let rep = 0; rep < settings.repetitions; rep++) {
       for (const side of sides) {
         bench.timer.reset();

@@ -8,7 +8,7 @@ import type { SideName } from './harness';
 import type { RequestTiming } from './instrument';
 import type { PhaseName, PhaseRun, PhaseRuns } from './load-phases';
 import { percentile } from './load-worker';
-import { SECTIONS, type BenchSettings, type SectionName } from './settings';
+import { PHASES, SECTIONS, SETTINGS, type BenchSettings, type SectionName } from './settings';
 import type { SignatureCost } from './signature-cost';
 import { costPerMillion, LAMBDA_EDGE_PRICING, medianOf, p99Of, recommendMemory, scaledMedianMs, VIEWER_TRIGGER_MAX_MB } from './sizing-cost';
 
@@ -82,7 +82,7 @@ export function renderMarkdown(r: BenchReport): string {
   const parts = [
     `# cdk-x402 benchmark: our edge vs the official @x402/express middleware
 
-Generated ${r.generatedAt} by \`npm run bench\`${r.sections.length < SECTIONS.length ? ` --only=${r.sections.join(',')}` : ''} in ${r.wallSeconds.toFixed(0)} s.
+Generated ${r.generatedAt} by \`npm run bench\`${r.sections.length < SECTIONS.length ? ` --only=${r.sections.join(',')}` : ''}${r.settings.phases.length < PHASES.length ? ` --phases=${r.settings.phases.join(',')}` : ''}${r.settings.repetitions !== SETTINGS.repetitions ? ` --repetitions=${r.settings.repetitions}` : ''} in ${r.wallSeconds.toFixed(0)} s.
 Machine: ${r.machine.cpu}, ${r.machine.cores} cores, ${r.machine.memoryGiB} GiB, Node ${r.machine.node}, ${r.machine.platform}; load average at the end ${r.machine.loadAverage.join(' / ')} (1 / 5 / 15 min: anything above about 1 means other work shared the cores).`,
   ];
   if (r.phases && r.signature && r.edgeAdded) parts.push(renderSideBySide(r, r.phases, r.coldStart, r.signature, r.edgeAdded));
@@ -159,7 +159,8 @@ function renderSideBySide(r: BenchReport, phases: PhaseRuns, c: BenchReport['col
   // Facilitator calls per response show what each side asks the facilitator for (e.g. a refused
   // signature that could be a smart wallet's goes to /verify on both sides).
   const callsPerResponse = (l: PhaseRun) => (l.facilitatorCalls.verify + l.facilitatorCalls.settle) / Math.max(1, l.requests);
-  for (const phase of Object.keys(titles) as PhaseName[]) {
+  // `--phases` may have run only some of them.
+  for (const phase of (Object.keys(titles) as PhaseName[]).filter((p) => Object.keys(phases[p]).length > 0)) {
     const withCalls: Array<[string, (l: PhaseRun) => number, (v: number) => string]> =
       phase === 'free' || phase === 'challenge' ? measures : [...measures, ['facilitator calls per response (/verify + /settle)', callsPerResponse, (v) => v.toFixed(2)]];
     for (const [label, pick, format] of withCalls) {

@@ -7,7 +7,10 @@
  * each memory size. Writes bench/results/latest.json and latest.md.
  *
  * Options: `--only=load,cold,baseLike,far,sizing` runs some sections and writes
- * bench/results/partial.{json,md} instead; `--block-time-ms=N` sets the Base-like block time.
+ * bench/results/partial.{json,md} instead; `--phases=paid,paidSequential` runs some of the load
+ * section's phases and `--repetitions=N` runs each N times per side (both write partial.* too);
+ * `--block-time-ms=N` sets the Base-like block time; `--cpu-profile=DIR` profiles every paid run
+ * (bench/cpu-profile.ts) and writes the profiles and their summary to DIR.
  */
 import { writeFileSync } from 'node:fs';
 import type { RequestListener } from 'node:http';
@@ -28,22 +31,26 @@ import { listReceipts } from '../local/receipts';
 import { SAMPLE_ROUTES, startLocalStack, type LocalStack } from '../local/stack';
 import { paidCount, runBaseLikeSection, UPTO_METERED } from './base-like';
 import { measureColdStarts } from './cold-start';
+import { RunProfiles } from './cpu-profile';
 import { EdgeRouter } from './edge-router';
 import { runEdgeSizing } from './edge-sizing';
 import { farConfig, recordSpans, runFarFromHome, startFarProxies, type FarProxies } from './far-from-home';
 import { BENCH_METERED_ACTUAL, BENCH_METERED_ROUTE, BENCH_PASS, createBench, METERED_PATH, listen, Payers, PaidLedger, startDynamoProcess, startLoader, type Bench, type Side } from './harness';
 import { EdgeTimer } from './instrument';
-import { runLoadPhases } from './load-phases';
+import { runLoadPhases, type PhaseName } from './load-phases';
 import { createExpressPeer, type CachedPage } from './peer/express-app';
 import { edgeAdded, renderMarkdown, type BenchReport } from './report';
-import { SECTIONS, SETTINGS, type BenchSettings, type SectionName } from './settings';
+import { PHASES, SECTIONS, SETTINGS, type BenchSettings, type SectionName } from './settings';
 import { measureSignatureCost } from './signature-cost';
 
 const RESULTS = path.join(__dirname, 'results');
 
-function parseArgs(argv: string[]): { sections: SectionName[]; settings: BenchSettings } {
+function parseArgs(argv: string[]): { sections: SectionName[]; settings: BenchSettings; partial: boolean; cpuProfileDir?: string } {
   let sections: SectionName[] = [...SECTIONS];
   let blockTimeMs = BASE_BLOCK_TIME_MS;
+  let phases: readonly PhaseName[] = PHASES;
+  let repetitions = SETTINGS.repetitions;
+  let cpuProfileDir: string | undefined;
   for (const arg of argv) {
     const [name, value = ''] = arg.split('=');
     if (name === '--only') {
@@ -54,16 +61,27 @@ function parseArgs(argv: string[]): { sections: SectionName[]; settings: BenchSe
     } else if (name === '--block-time-ms') {
       blockTimeMs = Number(value);
       if (!(Number.isInteger(blockTimeMs) && blockTimeMs > 0)) throw new Error(`--block-time-ms takes a positive whole number of milliseconds (Base: ${BASE_BLOCK_TIME_MS}); got "${value}"`);
+    } else if (name === '--phases') {
+      const asked = value.split(',').filter(Boolean);
+      const unknown = asked.filter((p) => !(PHASES as readonly string[]).includes(p));
+      if (unknown.length > 0 || asked.length === 0) throw new Error(`--phases takes a comma-separated list of ${PHASES.join(', ')}; got "${value}"`);
+      phases = asked as PhaseName[];
+    } else if (name === '--repetitions') {
+      repetitions = Number(value);
+      if (!(Number.isInteger(repetitions) && repetitions > 0)) throw new Error(`--repetitions takes a positive whole number; got "${value}"`);
+    } else if (name === '--cpu-profile') {
+      if (!value) throw new Error('--cpu-profile takes a directory for the profiles, e.g. --cpu-profile=/tmp/bench-profiles');
+      cpuProfileDir = path.resolve(value);
     } else {
-      throw new Error(`unknown option ${arg}: use --only=${SECTIONS.join(',')} and/or --block-time-ms=${BASE_BLOCK_TIME_MS}`);
+      throw new Error(`unknown option ${arg}: use --only=${SECTIONS.join(',')}, --phases=${PHASES.join(',')}, --repetitions=N, --cpu-profile=DIR and/or --block-time-ms=${BASE_BLOCK_TIME_MS}`);
     }
   }
-  return { sections, settings: { ...SETTINGS, baseLike: { ...SETTINGS.baseLike, blockTimeMs } } };
+  const partial = sections.length < SECTIONS.length || phases.length < PHASES.length || repetitions !== SETTINGS.repetitions;
+  return { sections, partial: partial || cpuProfileDir !== undefined, cpuProfileDir, settings: { ...SETTINGS, repetitions, phases, baseLike: { ...SETTINGS.baseLike, blockTimeMs } } };
 }
 
 async function main(): Promise<void> {
-  const { sections, settings } = parseArgs(process.argv.slice(2));
-  const partial = sections.length < SECTIONS.length;
+  const { sections, settings, partial, cpuProfileDir } = parseArgs(process.argv.slice(2));
   const started = Date.now();
   const say = (line: string) => console.log(`[bench ${((Date.now() - started) / 1000).toFixed(0).padStart(3)} s] ${line}`);
 
@@ -131,7 +149,8 @@ async function main(): Promise<void> {
     // The one-time Permit2 approval every upto payer makes, and the bench origin's usage report.
     if (sections.includes('baseLike')) for (const wallet of wallets) await stack.chain.approvePermit2(wallet);
     stack.origin.setBehavior(METERED_PATH, { status: 200, body: '{"tokens":42}', headers: { 'content-type': 'application/json', 'Settlement-Overrides': JSON.stringify({ amount: BENCH_METERED_ACTUAL.toString() }) } });
-    const bench = createBench({ stack, loader, payers: new Payers(wallets), ledger: new PaidLedger(), timer, router: router!, say });
+    const profiles = cpuProfileDir === undefined ? undefined : new RunProfiles(cpuProfileDir, dynamo.child);
+    const bench = createBench({ stack, loader, payers: new Payers(wallets), ledger: new PaidLedger(), timer, router: router!, profiles, say });
 
     // Same terms on every side: same amount, asset, network, timeout, EIP-712 domain; only payTo
     // differs (so each side's settlements can be counted on chain).
@@ -187,6 +206,7 @@ async function main(): Promise<void> {
     writeFileSync(path.join(RESULTS, `${name}.md`), markdown);
     console.log('\n' + markdown);
     say(`wrote bench/results/${name}.json and bench/results/${name}.md`);
+    if (profiles) say(`CPU profiles and their summary: ${profiles.writeSummary()}`);
     const problems = checkRun(report);
     if (problems.length) throw new Error(`the run is not valid:\n- ${problems.join('\n- ')}`);
   } finally {

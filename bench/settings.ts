@@ -1,8 +1,12 @@
+import type { PhaseName } from './load-phases';
+
 /** How much `npm run bench` sends in each section (about 5 minutes in all on a 2-core machine). */
 export const SETTINGS = {
   connections: 10,
   /** Every load phase runs this many times per side, the sides interleaved. */
   repetitions: 3,
+  /** The load phases run (`--phases=` picks some, e.g. the paid ones while tuning the paid path). */
+  phases: ['free', 'challenge', 'badPayment', 'paid', 'paidSequential'] as readonly PhaseName[],
   /** Free and 402 phases: fixed durations. */
   phaseSeconds: 2,
   warmupSeconds: 1,
@@ -21,6 +25,9 @@ export const SETTINGS = {
 };
 
 export type BenchSettings = typeof SETTINGS;
+
+/** The load phases `--phases` can pick. */
+export const PHASES = SETTINGS.phases;
 
 /** The sections `--only` can pick. */
 export const SECTIONS = ['load', 'cold', 'baseLike', 'far', 'sizing'] as const;

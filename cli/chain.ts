@@ -6,8 +6,10 @@
  * one head block, so "unused at block B, whose timestamp is past validBefore" means it can never
  * be used: the token requires `block.timestamp < validBefore`, and block timestamps never decrease.
  */
+import { PERMIT2_ADDRESS, x402UptoPermit2ProxyABI, x402UptoPermit2ProxyAddress } from '@x402/evm';
 import {
   BaseError,
+  decodeFunctionData,
   ContractFunctionZeroDataError,
   createPublicClient,
   getAddress,
@@ -16,6 +18,7 @@ import {
   parseAbi,
   parseEventLogs,
   TimeoutError,
+  TransactionNotFoundError,
   TransactionReceiptNotFoundError,
   type Address,
   type Hex,
@@ -30,6 +33,9 @@ export const eip3009ReconcileAbi = parseAbi([
   'event AuthorizationCanceled(address indexed authorizer, bytes32 indexed nonce)',
   'event Transfer(address indexed from, address indexed to, uint256 value)',
 ]);
+
+/** Permit2's unordered nonce bitmap: bit `nonce & 0xff` of word `nonce >> 8` is set once the nonce is used. */
+export const permit2NonceAbi = parseAbi(['function nonceBitmap(address owner, uint256 wordPosition) view returns (uint256)']);
 
 /** The block every read of one run is pinned to. */
 export interface ChainHead {
@@ -63,6 +69,19 @@ export type AuthorizationFinding =
    * (`cancelAuthorization`); `txHash` of the AuthorizationCanceled event when it was found.
    */
   | { readonly kind: 'canceled'; readonly txHash?: Hex; readonly searched: { readonly fromBlock: bigint; readonly toBlock: bigint } };
+
+/** What the chain says about a metered (`upto`) row's Permit2 nonce. */
+export type PermitFinding =
+  /** The nonce's bit is not set at the head block. */
+  | { readonly kind: 'unused' }
+  /** Used by this transaction to the x402 upto proxy, which transferred `value` from the payer to `to`. */
+  | { readonly kind: 'transfer'; readonly txHash: Hex; readonly blockNumber: bigint; readonly to: Address; readonly value: bigint }
+  /**
+   * Used, but by no `settle` call to the upto proxy for this nonce that moved the payer's tokens in
+   * [fromBlock, toBlock] (another spender, a nonce invalidation, a settlement batched behind
+   * another contract): only a person can tell what it paid.
+   */
+  | { readonly kind: 'used-elsewhere'; readonly searched: { readonly fromBlock: bigint; readonly toBlock: bigint } };
 
 /** getLogs is asked for at most this many blocks at a time (many RPC providers cap the range). */
 const LOG_CHUNK_BLOCKS = 1_000n;
@@ -121,6 +140,75 @@ export class ChainReader {
     const cancelUntil = toBlock + CANCEL_LOOKAHEAD_BLOCKS < this.head.number ? toBlock + CANCEL_LOOKAHEAD_BLOCKS : this.head.number;
     const canceled = await this.firstLog('AuthorizationCanceled', token, payer, nonce, fromBlock, cancelUntil);
     return { kind: 'canceled', ...(canceled ? { txHash: canceled } : {}), searched: { fromBlock, toBlock } };
+  }
+
+  /**
+   * What the chain says about a metered row's Permit2 nonce: `nonceBitmap` at the head block, and
+   * when it is used, the upto proxy `settle` call that used it (the facilitator's reported
+   * transaction first, else among the transactions with a Transfer of the token from the payer
+   * while the permit was valid), with the amount it transferred. Permit2 emits no event of its own
+   * for a witness transfer, so the transaction is recognized by its calldata: owner and nonce.
+   */
+  async findPermit(auth: AuthorizationRef): Promise<PermitFinding> {
+    const token = getAddress(auth.asset);
+    const payer = getAddress(auth.payer);
+    const nonce = BigInt(auth.nonce);
+    const word = await rpc(this.endpoint, `nonceBitmap(${payer}, ${nonce >> 8n}) on Permit2 ${PERMIT2_ADDRESS}`, () =>
+      this.client.readContract({ address: PERMIT2_ADDRESS, abi: permit2NonceAbi, functionName: 'nonceBitmap', args: [payer, nonce >> 8n], blockNumber: this.head.number }),
+    );
+    if (((word >> (nonce & 0xffn)) & 1n) === 0n) return { kind: 'unused' };
+
+    if (auth.txHash && /^0x[0-9a-fA-F]{64}$/.test(auth.txHash)) {
+      const known = await this.uptoSettlement(auth.txHash as Hex, token, payer, nonce);
+      if (known) return known;
+    }
+    // Permit2 takes a permit up to and including its deadline (block.timestamp <= deadline).
+    const created = Date.parse(auth.createdAt);
+    const fromBlock = Number.isFinite(created) ? await this.firstBlockAtOrAfter(Math.floor(created / 1000) - LOOKBACK_SECONDS) : 0n;
+    const validUntil = (await this.firstBlockAtOrAfter(auth.expiresAt + 1)) - 1n;
+    const toBlock = validUntil < this.head.number ? validUntil : this.head.number;
+    const seen = new Set<Hex>();
+    for (let start = fromBlock; start <= toBlock; start += LOG_CHUNK_BLOCKS) {
+      const end = start + LOG_CHUNK_BLOCKS - 1n < toBlock ? start + LOG_CHUNK_BLOCKS - 1n : toBlock;
+      const logs = await rpc(this.endpoint, `eth_getLogs(Transfer from ${payer}, blocks ${start}..${end})`, () =>
+        this.client.getLogs({ address: token, event: eip3009ReconcileAbi[3], args: { from: payer }, fromBlock: start, toBlock: end, strict: true }),
+      );
+      for (const log of logs) {
+        if (!log.transactionHash || seen.has(log.transactionHash)) continue;
+        seen.add(log.transactionHash);
+        const found = await this.uptoSettlement(log.transactionHash, token, payer, nonce);
+        if (found) return found;
+      }
+    }
+    return { kind: 'used-elsewhere', searched: { fromBlock, toBlock } };
+  }
+
+  /** A successful upto proxy `settle` (or `settleWithPermit`) of (payer, nonce) in a transaction, and its Transfer from the payer. */
+  private async uptoSettlement(hash: Hex, token: Address, payer: Address, nonce: bigint): Promise<PermitFinding | undefined> {
+    let transaction;
+    try {
+      transaction = await this.client.getTransaction({ hash });
+    } catch (error) {
+      if (error instanceof BaseError && error.walk((e) => e instanceof TransactionNotFoundError)) return undefined;
+      throw explainRpcError(error, this.endpoint, `eth_getTransactionByHash(${hash})`);
+    }
+    if (!transaction.to || transaction.to.toLowerCase() !== x402UptoPermit2ProxyAddress.toLowerCase()) return undefined;
+    let call;
+    try {
+      call = decodeFunctionData({ abi: x402UptoPermit2ProxyABI, data: transaction.input });
+    } catch {
+      return undefined;
+    }
+    if (call.functionName !== 'settle' && call.functionName !== 'settleWithPermit') return undefined;
+    // settleWithPermit takes an EIP-2612 permit first, then the same arguments as settle.
+    const [permit, amount, owner] = call.functionName === 'settle' ? call.args : [call.args[1], call.args[2], call.args[3]] as const;
+    if (owner.toLowerCase() !== payer.toLowerCase() || permit.nonce !== nonce || permit.permitted.token.toLowerCase() !== token.toLowerCase()) return undefined;
+    const receipt = await rpc(this.endpoint, `eth_getTransactionReceipt(${hash})`, () => this.client.getTransactionReceipt({ hash }));
+    if (receipt.status !== 'success' || receipt.blockNumber > this.head.number) return undefined;
+    const transfer = parseEventLogs({ abi: eip3009ReconcileAbi, eventName: 'Transfer', logs: receipt.logs.filter((l) => l.address.toLowerCase() === token.toLowerCase()) })
+      .find((e) => e.args.from.toLowerCase() === payer.toLowerCase() && e.args.value === amount);
+    if (!transfer) return undefined;
+    return { kind: 'transfer', txHash: hash, blockNumber: receipt.blockNumber, to: getAddress(transfer.args.to), value: transfer.args.value };
   }
 
   /** The AuthorizationUsed event of (payer, nonce) in a transaction, and the Transfer after it. */

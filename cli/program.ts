@@ -1,5 +1,5 @@
 /**
- * The `cdk-x402` command line: `report`, `toggle on|off`, `status`, `reconcile`, `denylist import`, `pay`. {@link runCli} parses the
+ * The `cdk-x402` command line: `report`, `toggle on|off`, `status`, `reconcile`, `denylist import`, `pay`, `catalog`. {@link runCli} parses the
  * arguments (commander), runs the command and returns the exit code; bin/cdk-x402.ts wires it to
  * the process. Everything it touches comes in through {@link CliDeps}, so tests run it in-process.
  */
@@ -10,6 +10,7 @@ import { packageRoot } from '../lib/package-root';
 import { DEFAULT_REFERENCE_STACK_NAME } from '../lib/config/context-keys';
 import { defaultClients, Session, type CliDeps, type TargetOptions } from './context';
 import { agentPlan, formatAgentPlan } from './agent';
+import { catalogFromConfig, formatCatalogTable } from './catalog';
 import { formatImportedDenyList, importDenyList } from './denylist';
 import { CliError, ExitCode, type ExitCodeValue } from './errors';
 import { json, parseDuration, parseTime } from './format';
@@ -318,6 +319,30 @@ export function buildProgram(deps: CliDeps, setExit: (code: ExitCodeValue) => vo
         deps.io.stdout(result.body ?? '');
         if (!opts.quiet) deps.io.stderr(`${formatPaid(result)}\n`);
       }
+      setExit(ExitCode.ok);
+    });
+
+  program
+    .command('catalog')
+    .summary('print the catalogue of priced routes, metered routes and passes the edge serves')
+    .description(
+      'Prints the catalogue the edge engine serves, free, at /.well-known/x402.json (the x402 well-known discovery draft): every priced route, metered (upto) route and pass, ' +
+        'with the terms its 402 offers, the method and path to call and the declared input and output. Built from the configuration `cdk synth` would bake ' +
+        '(the x402:* keys of --context, with -c key=value on top), by the same code as the edge: the JSON is what the edge serves on --host, byte for byte. ' +
+        'Upto routes\' terms name the facilitator\'s address: read from its /supported, as the edge does, unless --facilitator-address gives it. No AWS call (but a CDP facilitator\'s key).',
+    )
+    .addOption(new Option('--format <format>', 'json: the catalogue as the edge serves it; table: one line per item').choices(['json', 'table']).default('json'))
+    .option('--host <host>', 'the domain agents reach the site on, which the catalogue\'s URLs name (required for json)')
+    .option('--context <file>', 'the cdk.json whose context holds the x402:* keys', 'cdk.json')
+    .option('-c, --context-value <key=value>', 'a context value on top of the file\'s, as cdk synth -c takes it (repeatable)', (value: string, all: string[]) => [...all, value], [] as string[])
+    .option('--facilitator-address <address>', 'what upto terms name (extra.facilitatorAddress), instead of asking the facilitator\'s /supported')
+    .addHelpText('after', `\nExamples:\n  cdk-x402 catalog --host example.com\n  cdk-x402 catalog --format table\n  cdk-x402 catalog --host example.com -c x402:routes='{"/articles/*":"$0.001"}' -c x402:payTo=0x209693Bc6afc0C5328bA36FaF03C514EF312287C\n${EXIT_CODES_HELP}`)
+    .action(async (opts) => {
+      if (opts.format === 'json' && opts.host === undefined) {
+        throw new CliError('--format json needs --host: the catalogue names the URLs of the site', ExitCode.usage, 'add --host <the site\'s domain>, e.g. --host example.com, or use --format table');
+      }
+      const result = await catalogFromConfig({ contextFile: opts.context, contextValues: opts.contextValue, host: opts.host, facilitatorAddress: opts.facilitatorAddress });
+      deps.io.stdout(opts.format === 'json' ? `${result.body}\n` : formatCatalogTable(result));
       setExit(ExitCode.ok);
     });
 

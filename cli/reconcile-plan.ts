@@ -10,13 +10,19 @@
  * | unused, chain time ≥ validBefore + grace     | released: nothing charged, and never can be |
  * | unused, still valid                          | unchanged: pending (a transaction may still land) |
  *
- * `upto` (Permit2) rows are not read from the chain yet: their nonce is a Permit2 nonce, not the
- * token's EIP-3009 one, so `authorizationState` would call them unused and release a row whose
- * payer may have been charged. They stay as they are, unchecked, for a person to look at.
+ * Metered (`upto`) rows hold a Permit2 nonce, not an EIP-3009 one: {@link decideMetered} reads
+ * what Permit2's nonce bitmap and the upto proxy's settlement say instead (cli/chain.ts findPermit).
+ *
+ * | chain says                                   | row becomes                         |
+ * |----------------------------------------------|-------------------------------------|
+ * | used, settled through the upto proxy: 1..max to `payTo` | settled with that amount and transaction |
+ * | used, any other way, or above the maximum    | unchanged: mismatch, look at it     |
+ * | unused, chain time > deadline + grace        | released: nothing charged, and never can be |
+ * | unused, still valid                          | unchanged: pending                  |
  */
 import type { Receipt } from '../lambda/core/receipt';
 import type { ReconciledStatus } from '../lambda/edge/dynamo-receipt-store';
-import type { AuthorizationFinding, ChainHead } from './chain';
+import type { AuthorizationFinding, ChainHead, PermitFinding } from './chain';
 
 /** The receipt fields reconciliation reads, of a row the edge left `failed` or `reserved`. */
 export type InDoubtRow = Pick<
@@ -24,7 +30,7 @@ export type InDoubtRow = Pick<
   'paymentId' | 'network' | 'payer' | 'payTo' | 'amount' | 'asset' | 'nonce' | 'route' | 'createdAt' | 'updatedAt' | 'expiresAt' | 'errorReason' | 'txHash' | 'scheme' | 'maxAmount'
 > & { readonly status: 'failed' | 'reserved' };
 
-export type Outcome = 'settled' | 'released' | 'pending' | 'canceled' | 'mismatch' | 'unchecked';
+export type Outcome = 'settled' | 'released' | 'pending' | 'canceled' | 'mismatch';
 
 export interface Decision {
   readonly outcome: Outcome;
@@ -73,10 +79,41 @@ export function decide(row: InDoubtRow, finding: AuthorizationFinding, head: Cha
   }
 }
 
-/** A metered (`upto`) row, which this command cannot check on chain yet: left as it is. */
-export function uncheckedMetered(row: InDoubtRow): Decision {
-  return {
-    outcome: 'unchecked',
-    detail: `a metered (upto, Permit2) authorization of at most ${row.maxAmount ?? row.amount}: not checked on chain by this version, left ${row.status}; look for a Transfer from ${row.payer} to ${row.payTo} by the x402 upto Permit2 proxy`,
-  };
+/**
+ * A metered (`upto`) row: its charge is whatever the upto proxy transferred (at most the signed
+ * maximum), so a settlement closes it with that amount. A used nonce is never released: Permit2
+ * spends it only with a transfer, or when the payer invalidates it (then a person looks).
+ */
+export function decideMetered(row: InDoubtRow, finding: PermitFinding, head: ChainHead, graceSeconds: number): Decision {
+  const maximum = BigInt(row.maxAmount ?? row.amount);
+  switch (finding.kind) {
+    case 'transfer': {
+      if (finding.to.toLowerCase() === row.payTo.toLowerCase() && finding.value > 0n && finding.value <= maximum) {
+        const recorded = row.txHash && row.txHash.toLowerCase() !== finding.txHash.toLowerCase() ? ` (the edge had recorded ${row.txHash})` : '';
+        return {
+          outcome: 'settled',
+          write: { status: 'settled', txHash: finding.txHash, amount: finding.value.toString() },
+          txHash: finding.txHash,
+          detail: `charged: ${finding.value} of at most ${maximum} to ${row.payTo} in block ${finding.blockNumber}${recorded}`,
+        };
+      }
+      return {
+        outcome: 'mismatch',
+        txHash: finding.txHash,
+        detail: `the Permit2 authorization was settled for ${finding.value} to ${finding.to}, not at most ${maximum} to ${row.payTo}: left ${row.status}, look at it`,
+      };
+    }
+    case 'used-elsewhere':
+      return {
+        outcome: 'mismatch',
+        detail: `the Permit2 nonce is used, but by no upto proxy settlement that moved the payer's tokens in blocks ${finding.searched.fromBlock}..${finding.searched.toBlock}: left ${row.status}, look at it`,
+      };
+    case 'unused': {
+      // Permit2 still takes a permit at its deadline (block.timestamp <= deadline).
+      if (head.timestamp > row.expiresAt + graceSeconds) {
+        return { outcome: 'released', write: { status: 'released' }, detail: `Permit2 nonce never used, deadline ${iso(row.expiresAt)} passed: nothing charged, and it can no longer be` };
+      }
+      return { outcome: 'pending', detail: `Permit2 nonce not used yet, valid until ${iso(row.expiresAt)}: a settlement may still land; run again after ${iso(row.expiresAt + graceSeconds + 1)}` };
+    }
+  }
 }

@@ -17,7 +17,7 @@ import { ChainReader } from './chain';
 import type { Session, TargetOptions } from './context';
 import { CliError, ExitCode } from './errors';
 import { table } from './format';
-import { decide, uncheckedMetered, type InDoubtRow, type Outcome } from './reconcile-plan';
+import { decide, decideMetered, type InDoubtRow, type Outcome } from './reconcile-plan';
 
 export interface ReconcileOptions extends TargetOptions {
   readonly rpcUrl: string;
@@ -111,7 +111,9 @@ export async function reconcile(session: Session, options: ReconcileOptions): Pr
   const results: ReconciledRow[] = [];
   for (const [i, row] of rows.entries()) {
     session.progress(`  [${i + 1}/${rows.length}] payer ${row.payer} nonce ${short(row.nonce)} (${row.status}${row.errorReason ? ` ${row.errorReason}` : ''})…`);
-    const decision = row.scheme === 'upto' ? uncheckedMetered(row) : decide(row, await chain.find(row), chain.head, options.graceSeconds);
+    const decision = row.scheme === 'upto'
+      ? decideMetered(row, await chain.findPermit(row), chain.head, options.graceSeconds)
+      : decide(row, await chain.find(row), chain.head, options.graceSeconds);
     let write: WriteResult = 'none';
     if (decision.write) {
       if (options.dryRun) write = 'dry-run';
@@ -127,7 +129,8 @@ export async function reconcile(session: Session, options: ReconcileOptions): Pr
       payer: row.payer,
       payTo: row.payTo,
       asset: row.asset,
-      amount: row.amount,
+      // A metered row settles at the amount the chain shows, not the maximum it was reserved at.
+      amount: decision.write?.status === 'settled' && decision.write.amount !== undefined ? decision.write.amount : row.amount,
       nonce: row.nonce,
       route: row.route,
       createdAt: row.createdAt,
@@ -156,7 +159,6 @@ export async function reconcile(session: Session, options: ReconcileOptions): Pr
       pending: count('pending'),
       canceled: count('canceled'),
       mismatch: count('mismatch'),
-      unchecked: count('unchecked'),
       written: results.filter((r) => r.write === 'applied').length,
       changedMeanwhile: results.filter((r) => r.write === 'changed-meanwhile').length,
     },
@@ -257,7 +259,6 @@ const ACTION: Record<Outcome, Record<WriteResult, string>> = {
   pending: { applied: '', 'dry-run': '', none: 'left: pending', 'changed-meanwhile': '' },
   canceled: { applied: '', 'dry-run': '', none: 'left: canceled', 'changed-meanwhile': '' },
   mismatch: { applied: '', 'dry-run': '', none: 'left: LOOK AT IT', 'changed-meanwhile': '' },
-  unchecked: { applied: '', 'dry-run': '', none: 'left: unchecked (upto)', 'changed-meanwhile': '' },
 };
 
 export function formatReconcile(result: ReconcileResult): string {
@@ -268,7 +269,7 @@ export function formatReconcile(result: ReconcileResult): string {
   if (result.rows.length === 0) {
     out.push(`Nothing in doubt: no failed receipt with ${IN_DOUBT_REASONS.join(' / ')}, no reservation expired before ${result.reservedExpiredBefore}.`);
   } else {
-    const parts = (['settled', 'released', 'pending', 'canceled', 'mismatch', 'unchecked'] as const).filter((o) => t[o] > 0).map((o) => `${t[o]} ${o}`);
+    const parts = (['settled', 'released', 'pending', 'canceled', 'mismatch'] as const).filter((o) => t[o] > 0).map((o) => `${t[o]} ${o}`);
     out.push(`${result.rows.length} row(s) in doubt: ${parts.join(', ')}; ${result.dryRun ? 'dry run, nothing written' : `${t.written} written`}${t.changedMeanwhile > 0 ? `, ${t.changedMeanwhile} changed meanwhile (run again)` : ''}`);
     out.push('');
     out.push(

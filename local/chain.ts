@@ -29,11 +29,14 @@ import {
   createPublicClient,
   createWalletClient,
   custom,
+  decodeFunctionData,
   defineChain,
   encodeFunctionData,
   getAddress,
   parseEther,
+  numberToHex,
   parseAbi,
+  parseAbiItem,
   parseEventLogs,
   toHex,
   type Address,
@@ -43,7 +46,8 @@ import {
   type PublicClient,
 } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
-import { BATCH_SETTLEMENT_ADDRESS, createPermit2ApprovalTx, ERC3009_DEPOSIT_COLLECTOR_ADDRESS, PERMIT2_ADDRESS, x402UptoPermit2ProxyAddress } from '@x402/evm';
+import { BATCH_SETTLEMENT_ADDRESS, createPermit2ApprovalTx, ERC3009_DEPOSIT_COLLECTOR_ADDRESS, PERMIT2_ADDRESS, x402UptoPermit2ProxyABI, x402UptoPermit2ProxyAddress } from '@x402/evm';
+import { permit2NonceAbi } from '../cli/chain';
 import LocalMulticallArtifact from './contracts/LocalMulticall.json';
 import LocalPermit2Artifact from './contracts/LocalPermit2.json';
 import LocalUptoPermit2ProxyArtifact from './contracts/LocalUptoPermit2Proxy.json';
@@ -94,8 +98,8 @@ export const localUsdcAbi = parseAbi([
   'event AuthorizationUsed(address indexed authorizer, bytes32 indexed nonce)',
 ]);
 
-/** Typed ABI of the LocalPermit2 reads this kit uses (checked against LocalPermit2.json by the artifact test). */
-export const localPermit2Abi = parseAbi(['function nonceBitmap(address owner, uint256 wordPosition) view returns (uint256)']);
+/** Typed ABI of the Permit2 reads this kit uses, cdk-x402 reconcile's (checked against LocalPermit2.json by the artifact test). */
+export const localPermit2Abi = permit2NonceAbi;
 
 /** The minimal EIP-1193 surface of the in-process provider. */
 export interface Eip1193Provider {
@@ -153,7 +157,10 @@ export interface LocalChain {
   permit2NonceUsed(owner: Address, nonce: bigint): Promise<boolean>;
   /** EIP-3009 `authorizationState`: true once the nonce was used (or canceled). */
   authorizationUsed(payer: Address, nonce: Hex): Promise<boolean>;
-  /** Every AuthorizationUsed + Transfer pair since block 0, in chain order (for reconciliation). */
+  /**
+   * Every settlement since block 0 by block (for reconciliation): each AuthorizationUsed + Transfer
+   * pair, and each upto proxy settlement with its Permit2 nonce (as the receipts write it, 32 bytes).
+   */
   settledTransfers(): Promise<SettledTransfer[]>;
   /** The interval between blocks in ms, or undefined when every transaction is mined at once. */
   readonly blockTimeMs: number | undefined;
@@ -348,7 +355,17 @@ export async function startLocalChain(opts: LocalChainOptions = {}): Promise<Loc
           nonce: ev.args.nonce,
         });
       }
-      return out;
+      // Metered (upto) settlements: the proxy's Settled event marks them, its calldata names the Permit2 nonce.
+      const settled = await publicClient.getLogs({ address: LOCAL_UPTO_PROXY_ADDRESS, event: parseAbiItem('event Settled()'), fromBlock: 0n, toBlock: 'latest' });
+      for (const hash of new Set(settled.map((log) => log.transactionHash))) {
+        const call = decodeFunctionData({ abi: x402UptoPermit2ProxyABI, data: (await publicClient.getTransaction({ hash })).input });
+        if (call.functionName !== 'settle') throw new Error(`local chain: upto settlement ${hash} is not a settle call`);
+        const [permit, amount, owner] = call.args;
+        const transfer = events.find((t) => t.eventName === 'Transfer' && t.transactionHash === hash && t.args.from.toLowerCase() === owner.toLowerCase() && t.args.value === amount);
+        if (!transfer || transfer.eventName !== 'Transfer') throw new Error(`upto settlement without Transfer in ${hash}`);
+        out.push({ txHash: hash, blockNumber: transfer.blockNumber, from: getAddress(owner), to: getAddress(transfer.args.to), value: amount, nonce: numberToHex(permit.nonce, { size: 32 }) });
+      }
+      return out.sort((a, b) => (a.blockNumber < b.blockNumber ? -1 : a.blockNumber > b.blockNumber ? 1 : 0));
     },
     get blockTimeMs() {
       return blockTimeMs;

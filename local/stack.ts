@@ -74,6 +74,8 @@ export interface LocalStackOptions {
 }
 
 export interface LocalStack {
+  /** The settings the stack was synthesized from, as a publisher writes them (the props, or the x402:* context keys). */
+  readonly settings: X402Settings;
   /** What the edge functions run with: the deployed configuration, pointed at the local facilitator and DynamoDB. */
   readonly config: EdgeConfig;
   /** The distribution the local edge emulates, read from the synthesized template. */
@@ -171,6 +173,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     started.push(edge);
 
     return {
+      settings,
       config,
       distribution,
       chain,

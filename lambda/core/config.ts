@@ -213,6 +213,8 @@ export interface PassOfferConfig {
   readonly scope: readonly string[];
   /** Requests one pass allows (counted per pass id: lambda/core/passes/quota.ts); none: unlimited. */
   readonly quota?: number;
+  /** Whether the pass opens the metered (upto) routes of its scope; otherwise they are paid per use. */
+  readonly metered?: boolean;
   readonly description?: string;
 }
 

@@ -7,6 +7,9 @@
  */
 import type { RouteDiscovery } from './config';
 
+/** Where the edge serves the catalogue of what it sells (catalog.ts): the x402 draft's canonical location (RFC 8615). */
+export const CATALOG_PATH = '/.well-known/x402.json';
+
 /** Intermediaries may drop larger headers, so synth refuses routes whose PAYMENT-REQUIRED would exceed it. */
 export const MAX_PAYMENT_REQUIRED_HEADER_BYTES = 2048;
 

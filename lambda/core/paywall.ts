@@ -2,6 +2,8 @@ import { encodePaymentRequiredHeader, encodePaymentResponseHeader } from '@x402/
 import type { PaymentPayload, PaymentRequirements, SettleResponse } from '@x402/core/types';
 import { AbuseGuard, DEFAULT_ABUSE_LIMITS } from './abuse-guard';
 import { AccountKinds, CHAIN_RPC_BACKOFF_MS } from './account-kinds';
+import { CATALOG_PATH } from './discovery';
+import { CATALOG_MAX_AGE_SECONDS, catalogHasMeteredRoutes, CatalogDocuments, matchesEntityTag } from './catalog';
 import { DEFAULT_MAX_REDELIVERIES, type EdgeConfig } from './config';
 import { claimedPayer, PayerDenyList } from './deny-list';
 import { decodeHandoff, encodeHandoff, PAYMENT_ID_HEADER, PENDING_SETTLEMENT_HEADER, type Handoff, type PaidHandoff } from './handoff';
@@ -23,6 +25,7 @@ import { priceTable, termsAt, termsFor, type RoutePriceTable } from './request-p
 import { challengeBody, paymentRequiredV2, requirementsV1, resourceOrigin, resourcePath, resourceUrl, routeTerms, type RouteTerms } from './requirements';
 import { canonicalPath, compileRoutes, matchRoute, originPath, type CompiledRoute } from './routes';
 import { transferWithAuthorizationCalldata } from './transfer-digest';
+import type { Address } from 'viem';
 import { FacilitatorAddress, PERMIT2_ADDRESS, readUsage } from './upto';
 
 /** What a viewer request needs from its transport. */
@@ -197,6 +200,8 @@ export class Paywall {
   /** The upto routes' terms for the facilitator address they were built with (kept identical for deep equality). */
   private readonly uptoTerms = new Map<number, RouteTerms>();
   private readonly deniedPayers: PayerDenyList;
+  /** The catalogue at CATALOG_PATH, served for free to anyone. */
+  private readonly catalogs: CatalogDocuments;
 
   /** `precheck`: only for the viewer-request side (lambda/core/precheck.ts); without one, a payment is never admitted. */
   constructor(
@@ -218,6 +223,7 @@ export class Paywall {
     const supported = ports.facilitator.supported?.bind(ports.facilitator) ?? (() => Promise.reject(new Error('this facilitator port has no /supported')));
     this.facilitatorAddress = new FacilitatorAddress(supported, config.network, ports.clock, ports.log);
     this.deniedPayers = new PayerDenyList(config.deniedPayers ?? []);
+    this.catalogs = new CatalogDocuments(config);
     const limits = config.abuseLimits ?? DEFAULT_ABUSE_LIMITS;
     this.guard = new AbuseGuard(limits, ports.clock);
     if ((config.chainRpc === undefined) !== (ports.chain === undefined)) {
@@ -246,6 +252,7 @@ export class Paywall {
       if (!eligible) return { kind: 'pass' };
       return this.refuse(reject(400, Reasons.invalidPath, 'the request path has invalid percent-encoding or control characters'));
     }
+    if (path.toLowerCase() === CATALOG_PATH) return this.serveCatalog(request, remainingMs ?? (() => VIEWER_TRIGGER_MS - (this.ports.clock() - started)));
     const match = matchRoute(this.routes, request.method, path);
     if (match.kind !== 'priced') {
       if (!eligible) return { kind: 'pass' };
@@ -393,15 +400,37 @@ export class Paywall {
   /** The terms the viewer-request offers and checks: an upto route's name the facilitator's address, until known a 503. */
   private async viewerTerms(routeIndex: number, base: RouteTerms, remaining: RemainingTime): Promise<RouteTerms | Rejection> {
     if (base.route.scheme !== 'upto') return base;
-    const address = await this.facilitatorAddress.get(Math.max(1, Math.min(this.config.facilitator.verifyTimeoutMs, remaining() - VIEWER_RESERVE_MS) / 2));
-    if (address === undefined) {
-      return reject(503, Reasons.uptoFacilitatorUnknown, "this route is metered (upto), and the facilitator's address for it is not known yet; nothing was charged", RETRY_AFTER_SECONDS);
-    }
+    const address = await this.uptoFacilitator(remaining);
+    if (isRejection(address)) return address;
     const cached = this.uptoTerms.get(routeIndex);
     if (cached?.requirements.extra.facilitatorAddress === address) return cached;
     const terms = routeTerms(base.route, this.config, undefined, address);
     this.uptoTerms.set(routeIndex, terms);
     return terms;
+  }
+
+  /** The address upto terms name (the facilitator's /supported, cached per container), or a 503 while it is not known. */
+  private async uptoFacilitator(remaining: RemainingTime): Promise<Address | Rejection> {
+    const address = await this.facilitatorAddress.get(Math.max(1, Math.min(this.config.facilitator.verifyTimeoutMs, remaining() - VIEWER_RESERVE_MS) / 2));
+    if (address !== undefined) return address;
+    return reject(503, Reasons.uptoFacilitatorUnknown, "this route is metered (upto), and the facilitator's address for it is not known yet; nothing was charged", RETRY_AFTER_SECONDS);
+  }
+
+  /**
+   * The catalogue (lambda/core/catalog.ts): free, whoever asks, built once per host; GET and HEAD,
+   * with a revalidation by ETag. With upto routes it names the facilitator address their 402s do.
+   */
+  private async serveCatalog(request: PaywallRequest, remaining: RemainingTime): Promise<Responded> {
+    const method = request.method.toUpperCase();
+    if (method !== 'GET' && method !== 'HEAD') {
+      return this.refuse({ ...reject(405, Reasons.methodNotAllowed, `${method} is not allowed here: read the catalogue with GET or HEAD`), headers: { allow: 'GET, HEAD' } });
+    }
+    const address = catalogHasMeteredRoutes(this.config) ? await this.uptoFacilitator(remaining) : undefined;
+    if (isRejection(address)) return this.refuse(address);
+    const { body, etag } = this.catalogs.get(resourceUrl(request.host, ''), address);
+    const headers = { 'cache-control': `public, max-age=${CATALOG_MAX_AGE_SECONDS}`, etag, 'access-control-allow-origin': '*' };
+    if (matchesEntityTag(request.header('if-none-match'), etag)) return { kind: 'respond', response: { status: 304, headers, body: '' } };
+    return { kind: 'respond', response: { status: 200, headers: { 'content-type': 'application/json', ...headers }, body: method === 'HEAD' ? '' : body } };
   }
 
   /**
@@ -843,7 +872,7 @@ export class Paywall {
 
   /** The 402's extensions: the route's discovery metadata, and the passes that open the resource with, for their holders, sign-in. */
   private challengeExtensions(terms: RouteTerms, resource: string): Record<string, unknown> | undefined {
-    const offers = this.passes?.challenge(resourcePath(resource), resourceOrigin(resource));
+    const offers = this.passes?.challenge(resourcePath(resource), resourceOrigin(resource), terms.route.scheme === 'upto');
     const passExtensions = offers && this.signIn ? { ...offers, ...this.signIn.challenge(resource) } : offers;
     const discovery = terms.route.discoveryExtension;
     return discovery || passExtensions ? { ...discovery, ...passExtensions } : undefined;

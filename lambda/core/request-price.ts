@@ -34,6 +34,7 @@ export interface RoutePriceTable {
 
 /** Builds a route's table of terms; throws on an invalid price (the constructs validate first). */
 export function priceTable(route: CompiledRoute, priceBy: EdgeConfig['routes'][number]['priceBy'], config: EdgeConfig): RoutePriceTable {
+  if (route.scheme === 'upto' && priceBy !== undefined) throw new Error(`route "${route.pattern}": priceBy does not apply to an upto route (one maxPrice)`);
   const rules = (priceBy ?? []).map((rule, index) => {
     const price = priceToAtomicUnits(rule.price, config.asset.decimals);
     if ('error' in price) throw new Error(`route "${route.pattern}" priceBy[${index}]: ${price.error}`);

@@ -1,4 +1,4 @@
-import type { PaymentRequired, PaymentRequirements } from '@x402/core/types';
+import type { PaymentRequired, PaymentRequirements, ResourceInfo } from '@x402/core/types';
 import type { PaymentRequirementsV1 } from '@x402/core/types/v1';
 import type { EdgeConfig } from './config';
 import { formatAtomicUnits } from './price';
@@ -28,7 +28,7 @@ export interface RouteTerms {
  * `facilitatorAddress`: an `upto` route's, from the facilitator's /supported; without it the terms
  * of an upto route only name it (the origin-facing triggers settle what the viewer-request checked).
  */
-export function routeTerms(route: CompiledRoute, config: EdgeConfig, rule?: { readonly priceRule: number; readonly tier?: string }, facilitatorAddress?: Address): RouteTerms {
+export function routeTerms(route: CompiledRoute, config: Pick<EdgeConfig, 'network' | 'asset' | 'payTo'>, rule?: { readonly priceRule: number; readonly tier?: string }, facilitatorAddress?: Address): RouteTerms {
   const extra = route.scheme === 'upto' && facilitatorAddress ? uptoExtra(config, facilitatorAddress) : { name: config.asset.name, version: config.asset.version };
   const requirements: PaymentRequirements = Object.freeze({
     scheme: route.scheme,
@@ -57,24 +57,29 @@ export function resourceOrigin(resource: string): string {
   return resource.slice(0, resource.indexOf('/', 'https://'.length));
 }
 
+/** The `resource` of a 402 (and of a catalogue item, catalog.ts) at `url`. */
+export function resourceInfo(route: Pick<CompiledRoute, 'description' | 'mimeType'>, url: string): ResourceInfo {
+  return { url, description: route.description, mimeType: route.mimeType };
+}
+
 /** `extensions`: other ways to pay (e.g. the passes that open the resource: lambda/core/passes/offers.ts). */
 export function paymentRequiredV2(terms: RouteTerms, resource: string, error?: string, extensions?: Record<string, unknown>): PaymentRequired {
   return {
     x402Version: 2,
     ...(error ? { error } : {}),
-    resource: {
-      url: resource,
-      description: terms.route.description,
-      mimeType: terms.route.mimeType,
-    },
+    resource: resourceInfo(terms.route, resource),
     accepts: [terms.requirements],
     ...(extensions ? { extensions } : {}),
   };
 }
 
-/** The same terms in v1 form, for the JSON body legacy clients read. Undefined without a v1 name. */
+/**
+ * The same terms in v1 form, for the JSON body legacy clients read. Undefined without a v1 name,
+ * and for `upto`: x402 v1 has only `exact` (@x402/evm ships no v1 upto), so a v1 client offered it
+ * could only fail to pay, and the edge refuses a v1 upto payment anyway.
+ */
 export function requirementsV1(terms: RouteTerms, resource: string): PaymentRequirementsV1 | undefined {
-  if (!terms.v1Network) return undefined;
+  if (!terms.v1Network || terms.route.scheme === 'upto') return undefined;
   const r = terms.requirements;
   return {
     scheme: r.scheme,
@@ -105,8 +110,9 @@ export function challengeBody(terms: RouteTerms, config: EdgeConfig, resource: s
     message:
       message ??
       `Payment required: ${terms.route.scheme === 'upto' ? 'up to ' : ''}${price} on ${networkName} to ${config.payTo} for ${resource}. ` +
-        'Retry with a PAYMENT-SIGNATURE header (x402 v2, terms in the PAYMENT-REQUIRED header) ' +
-        'or an X-PAYMENT header (x402 v1, terms in "accepts"). See https://x402.org',
+        'Retry with a PAYMENT-SIGNATURE header (x402 v2, terms in the PAYMENT-REQUIRED header)' +
+        (v1 ? ' or an X-PAYMENT header (x402 v1, terms in "accepts")' : terms.route.scheme === 'upto' ? '; metered (upto) payments need x402 v2' : '') +
+        '. See https://x402.org',
     price,
     payment: {
       scheme: terms.requirements.scheme,

@@ -18,7 +18,10 @@ import type { ReceiptStorePort } from '../core/ports';
 import { HANDOFF_KEY_ID, MAX_RESERVATIONS, PASS_REVOCATIONS_ID, PASS_USES_PREFIX, RECEIPT_INDEXES, RECEIPT_PARTITION_KEY, type Receipt, type ReceiptStatus } from '../core/receipt';
 
 /** What `cdk-x402 reconcile` found on chain for a row the edge left in doubt. */
-export type ReconciledStatus = { readonly status: 'settled'; readonly txHash: string } | { readonly status: 'released' };
+export type ReconciledStatus =
+  /** `amount`: a metered (upto) row's actual charge, as the chain shows it. */
+  | { readonly status: 'settled'; readonly txHash: string; readonly amount?: string }
+  | { readonly status: 'released' };
 
 /**
  * Receipt rows in DynamoDB. Each transition is conditional on the current status, so a replayed
@@ -335,7 +338,7 @@ export class DynamoReceiptStore implements ReceiptStorePort, PassRecordsPort, He
    * it first, nothing is written and the answer is 'changed'.
    */
   async reconcile(paymentId: string, seen: { readonly status: 'failed' | 'reserved'; readonly updatedAt: string }, to: ReconciledStatus, at: string): Promise<'applied' | 'changed'> {
-    const fields: Record<string, string> = to.status === 'settled' ? { txHash: to.txHash, reconciledAt: at } : { reconciledAt: at };
+    const fields: Record<string, string> = to.status === 'settled' ? { txHash: to.txHash, ...(to.amount === undefined ? {} : { amount: to.amount }), reconciledAt: at } : { reconciledAt: at };
     try {
       await this.transition(paymentId, to.status, at, fields, seen);
       return 'applied';

@@ -1,13 +1,16 @@
 /** Passes and their signing keys (x402:passes, x402:passKeys): validated at synth like everything else. */
 import { createHash, createPublicKey } from 'node:crypto';
 import type { AssetConfig, PassesConfig, PassOfferConfig, PassPublicJwk } from '../../lambda/core/config';
-import { MAX_PASS_SECONDS, parsePassDuration, PASS_NAME, PASS_SALE_PREFIX } from '../../lambda/core/passes/offers';
+import { bazaarExtension, CATALOG_PATH, MAX_PAYMENT_REQUIRED_HEADER_BYTES } from '../../lambda/core/discovery';
+import { advertisedPass, MAX_PASS_SECONDS, parsePassDuration, passExtension, PASS_NAME, PASS_SALE_PREFIX } from '../../lambda/core/passes/offers';
+import { signInChallenge, signInNonce } from '../../lambda/core/passes/sign-in';
 import { priceToAtomicUnits } from '../../lambda/core/price';
 import { patternParts, routePatternError } from '../../lambda/core/routes';
 import { secretLocation, SECRET_FIX } from './payment-network';
 import type { Problems } from './problems';
 import type { ResolvedRoute } from './resolved';
 import { analyzePaths } from './route-overlap';
+import { worstCaseChallengeBytes } from './routes';
 import type { Engine, PassKey, PassOffer } from './settings';
 
 /** What the constructs need of the passes (the site id is added per construct: {@link passSiteId}). */
@@ -18,9 +21,11 @@ const MAX_SCOPE_PATTERNS = 8;
 const MAX_PASSES = 8;
 /** A larger quota is no limit at all: 10 million requests in a pass of at most 31 days is ~4 a second throughout. */
 const MAX_PASS_QUOTA = 10_000_000;
-/** Paths the edge answers itself (pass sales); no route may price them. */
+/** Paths the edge answers itself (pass sales, and the catalogue: CATALOG_PATH); no route may price them. */
 const RESERVED_PREFIX = '/.well-known/x402/';
 const KID = /^[A-Za-z0-9_-]{1,64}$/;
+/** The size checks' network: the sign-in challenge and the pass offers name it (Base Sepolia's is the longer CAIP-2 id). */
+const SAMPLE_NETWORK = 'eip155:84532';
 const COORDINATE = /^[A-Za-z0-9_-]{43}$/;
 
 export function resolvePasses(
@@ -35,6 +40,8 @@ export function resolvePasses(
   for (const route of routes) {
     if (route.path.startsWith(RESERVED_PREFIX)) {
       problems.add(`x402:routes["${route.pattern}"]`, route.pattern, `is under ${RESERVED_PREFIX}, where cdk-x402 sells passes (${PASS_SALE_PREFIX}<name>)`, 'price another path');
+    } else if (route.path === CATALOG_PATH) {
+      problems.add(`x402:routes["${route.pattern}"]`, route.pattern, `is ${CATALOG_PATH}, where the edge serves the catalogue of what it sells, free (docs/discovery.md)`, 'price another path');
     }
   }
   const { passes, passKeys } = settings;
@@ -63,7 +70,45 @@ export function resolvePasses(
   }
   const keys = resolveKeys(problems, passKeys, offers, warnings, now);
   if (!keys || offers.length !== passes.length) return undefined;
+  if (asset) checkChallengeSizes(problems, routes, offers, asset);
   return { offers, ...keys };
+}
+
+/**
+ * The PAYMENT-REQUIRED header of a route with discovery metadata (which synth keeps within 2 KB:
+ * routes.ts checkDiscovery) also carries the passes that open it and, for their holders, the
+ * sign-in challenge (the paywall's challengeExtensions): counted here, the route's own size being
+ * checked already.
+ */
+function checkChallengeSizes(problems: Problems, routes: readonly ResolvedRoute[], offers: readonly PassOfferConfig[], asset: AssetConfig): void {
+  for (const route of routes) {
+    if (!route.discovery) continue;
+    const opening = offers.filter((offer) => offer.scope.some((pattern) => opensRoute(pattern, route)));
+    if (opening.length === 0) continue;
+    const bazaar = () => bazaarExtension(route.discovery!, route.method);
+    if (worstCaseChallengeBytes(route, asset, route.path, bazaar) > MAX_PAYMENT_REQUIRED_HEADER_BYTES) continue;
+    const bytes = worstCaseChallengeBytes(route, asset, route.path, (resource) => {
+      const { origin } = new URL(resource);
+      const advertised = opening.map((offer) => advertisedPass(offer, { network: SAMPLE_NETWORK, asset })).map((pass) => ({ ...pass, url: `${origin}${pass.url}` }));
+      return { ...bazaar(), ...passExtension(advertised), ...signInChallenge(resource, SAMPLE_NETWORK, 0, signInNonce()) };
+    });
+    if (bytes > MAX_PAYMENT_REQUIRED_HEADER_BYTES) {
+      problems.add(
+        `x402:routes["${route.pattern}"].discovery`,
+        `${bytes} bytes`,
+        `with the passes that open it (${opening.map((offer) => offer.name).join(', ')}) and their sign-in challenge, makes the PAYMENT-REQUIRED header ${bytes} bytes, over the ${MAX_PAYMENT_REQUIRED_HEADER_BYTES} that intermediaries reliably pass`,
+        'shorten the discovery examples and schemas or the pass descriptions, or open this route with fewer passes',
+      );
+    }
+  }
+}
+
+/** Whether a pass scope pattern opens some request the route prices (same method, overlapping paths). */
+function opensRoute(pattern: string, route: ResolvedRoute): boolean {
+  const { method, path } = patternParts(pattern);
+  const methods = (m: string | undefined) => (m === 'HEAD' ? 'GET' : m);
+  if (method !== undefined && route.method !== undefined && methods(method) !== methods(route.method)) return false;
+  return analyzePaths(path.toLowerCase(), route.path).both !== undefined;
 }
 
 function resolveOffer(problems: Problems, raw: unknown, routes: readonly ResolvedRoute[], asset: AssetConfig | undefined, seen: readonly PassOfferConfig[]): PassOfferConfig | undefined {
@@ -106,6 +151,7 @@ function resolveOffer(problems: Problems, raw: unknown, routes: readonly Resolve
   if (offer.description !== undefined && (typeof offer.description !== 'string' || offer.description.length > 500)) {
     problems.add(`${where}.description`, offer.description, 'must be a string of at most 500 characters', 'shorten it');
   }
+  if (scope) checkMetered(problems, `${where}.metered`, offer.metered, scope, routes);
   if (problems.list.length > before || amount === undefined || !scope) return undefined;
   return {
     name,
@@ -113,6 +159,7 @@ function resolveOffer(problems: Problems, raw: unknown, routes: readonly Resolve
     durationSeconds,
     scope,
     ...(offer.quota === undefined ? {} : { quota: offer.quota as number }),
+    ...(offer.metered === undefined ? {} : { metered: offer.metered as boolean }),
     ...(offer.description === undefined ? {} : { description: offer.description as string }) };
 }
 
@@ -141,6 +188,36 @@ function resolveScope(problems: Problems, key: string, value: unknown, routes: r
     if (!scope.includes(pattern)) scope.push(pattern);
   }
   return scope.length === value.length ? scope : undefined;
+}
+
+/**
+ * A pass whose scope reaches a metered (upto) route must say whether it opens it: unmetered access
+ * to work whose price the origin reports is a decision, never a side effect of a broad pattern.
+ */
+function checkMetered(problems: Problems, key: string, value: unknown, scope: readonly string[], routes: readonly ResolvedRoute[]): void {
+  const reached = routes.filter((route) => route.scheme === 'upto' && scope.some((pattern) => reaches(pattern, route)));
+  if (value !== undefined && typeof value !== 'boolean') {
+    problems.add(key, value, 'must be true or false', 'true: pass holders use the metered routes of its routes unmetered; false: they pay those per use');
+    return;
+  }
+  if (reached.length > 0 && value === undefined) {
+    problems.add(
+      key,
+      value,
+      `is not set, but the pass's routes reach the metered (upto) route${reached.length > 1 ? 's' : ''} ${reached.map((r) => `"${r.pattern}"`).join(', ')}: whether the pass opens them is ambiguous`,
+      'set "metered": false (the pass does not apply there: its holders pay per use, up to maxPrice) or "metered": true (its holders use them unmetered, at no charge per request)',
+    );
+    return;
+  }
+  if (reached.length === 0 && value !== undefined) {
+    problems.add(key, value, 'is set, but the pass\'s routes reach no metered (upto) route', 'remove metered');
+  }
+}
+
+/** Whether a scope pattern and a route share a request (a method both take, a path both match). */
+function reaches(pattern: string, route: ResolvedRoute): boolean {
+  const { method, path } = patternParts(pattern);
+  return (method === undefined || route.method === undefined || method === route.method) && analyzePaths(path.toLowerCase(), route.path).both !== undefined;
 }
 
 function resolveKeys(

@@ -83,6 +83,11 @@ export function resolveRoutes(
         problems.add(`${where}.scheme`, route.scheme, 'is upto, which the waf engine cannot meter (AWS WAF charges a fixed price)', 'use x402:engine=edge, or give the route a fixed price');
         continue;
       }
+      if (route.priceBy !== undefined) {
+        // The edge offers an upto route's one maximum (with the facilitator's address); request-priced maximums are not built.
+        problems.add(`${where}.priceBy`, route.priceBy, 'is set on an upto route, whose charge the origin reports up to its one maxPrice', 'remove priceBy and let the origin report the request\'s cost (Settlement-Overrides), or give each maximum its own upto route (by method or path)');
+        continue;
+      }
       if (route.usageMissing !== undefined && route.usageMissing !== 'maximum' && route.usageMissing !== 'zero') {
         problems.add(`${where}.usageMissing`, route.usageMissing, 'must be "maximum" or "zero"', 'leave it unset to charge the maximum when the origin reports no usage (docs/metering.md)');
         continue;
@@ -177,15 +182,7 @@ function checkDiscovery(
     problems.add(`${where}.output`, output, 'must be {"example"?: any, "schema"?: JSON Schema object}', 'e.g. {"example":{"results":[]},"schema":{"properties":{"results":{"type":"array"}}}}');
     return;
   }
-  // The largest 402 this route sends: upto terms carry a longer extra; placeholders stand in for what synth resolves later.
-  const sample = {
-    x402Version: 2,
-    error: 'invalid_exact_evm_payload_authorization_valid_before',
-    resource: { url: `${SAMPLE_RESOURCE_ORIGIN}${path.replace(/\*+/g, 'x'.repeat(32))}`, description: route.description ?? '', mimeType: route.mimeType ?? '' },
-    accepts: [{ scheme: 'exact', network: 'eip155:84532', amount: '1'.repeat(20), asset: asset.address, payTo: `0x${'0'.repeat(40)}`, maxTimeoutSeconds: 3600, extra: { name: asset.name, version: asset.version, facilitatorAddress: `0x${'0'.repeat(40)}` } }],
-    extensions: bazaarExtension(discovery as PricedRoute['discovery'] & object, method),
-  };
-  const bytes = paymentRequiredHeaderBytes(sample);
+  const bytes = worstCaseChallengeBytes(route, asset, path, () => bazaarExtension(discovery as PricedRoute['discovery'] & object, method));
   if (bytes > MAX_PAYMENT_REQUIRED_HEADER_BYTES) {
     problems.add(
       where,
@@ -194,6 +191,32 @@ function checkDiscovery(
       'shorten the examples and schemas (drop descriptions inside the schemas, keep one example item), or the route description',
     );
   }
+}
+
+/** A path of the route's pattern as long as most: each `*` run as 32 characters. */
+function samplePath(path: string): string {
+  return path.replace(/\*+/g, 'x'.repeat(32));
+}
+
+/**
+ * The largest PAYMENT-REQUIRED header a route sends, in bytes: its terms with an upto extra and the
+ * longest error code, on a host as long as most, with the `extensions` made for that resource URL.
+ * Placeholders stand in for what synth resolves later.
+ */
+export function worstCaseChallengeBytes(
+  route: Partial<Record<keyof PricedRoute, unknown>>,
+  asset: AssetConfig,
+  path: string,
+  extensions: (resource: string) => Record<string, unknown>,
+): number {
+  const resource = `${SAMPLE_RESOURCE_ORIGIN}${samplePath(path)}`;
+  return paymentRequiredHeaderBytes({
+    x402Version: 2,
+    error: 'invalid_exact_evm_payload_authorization_valid_before',
+    resource: { url: resource, description: route.description ?? '', mimeType: route.mimeType ?? '' },
+    accepts: [{ scheme: 'exact', network: 'eip155:84532', amount: '1'.repeat(20), asset: asset.address, payTo: `0x${'0'.repeat(40)}`, maxTimeoutSeconds: 3600, extra: { name: asset.name, version: asset.version, facilitatorAddress: `0x${'0'.repeat(40)}` } }],
+    extensions: extensions(resource),
+  });
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -100,6 +100,13 @@ export interface PassOffer {
    */
   readonly quota?: number;
   /**
+   * Whether the pass opens the metered (`scheme: "upto"`) routes its `routes` reach, unmetered
+   * (true), or leaves them to pay per use (false). Required when `routes` reach a metered route, so
+   * a pass never gives away metered work by accident (docs/metering.md); not allowed otherwise.
+   * @default - not set: the pass's routes reach no metered route
+   */
+  readonly metered?: boolean;
+  /**
    * Shown to agents in the 402 that advertises the pass and at its sale URL (at most 500 characters).
    * @default '<duration> pass for <routes>'
    */

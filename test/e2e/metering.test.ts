@@ -6,7 +6,9 @@
  */
 import { decodePaymentRequiredHeader, decodePaymentResponseHeader } from '@x402/core/http';
 import type { PaymentPayload } from '@x402/core/types';
-import { erc20Abi, parseEventLogs, type Hex, type PrivateKeyAccount } from 'viem';
+import { createWalletClient, erc20Abi, http, parseEventLogs, type Hex, type PrivateKeyAccount } from 'viem';
+import { baseSepolia } from 'viem/chains';
+import { wrapFetchWithPayment as wrapFetchWithPaymentV1 } from 'x402-fetch';
 import { officialClientFor } from '../../local/agent';
 import { startLocalStack, type LocalStack } from '../../local/stack';
 import { edgeFetch, paymentHeader } from '../support/edge-client';
@@ -71,6 +73,22 @@ it('offers upto with the maximum and the facilitator address read from /supporte
     },
   ]);
   expect(stack.origin.requestsFor('/metered/terms')).toBe(0);
+});
+
+it('lists no upto offer in the v1 body (x402 v1 has no upto): the legacy v1 client signs nothing and pays nothing', async () => {
+  const response = await edgeFetch(stack, '/metered/v1');
+  const body = await response.json();
+  expect(body).toMatchObject({ x402Version: 1, error: 'payment_required', accepts: [], payment: { scheme: 'upto', amount: MAXIMUM.toString() } });
+  expect(body.message).toContain('metered (upto) payments need x402 v2');
+  expect(body.message).not.toContain('X-PAYMENT');
+
+  const legacy = await approvedPayer();
+  const before = await stack.chain.usdcBalance(legacy.address);
+  const wallet = createWalletClient({ account: legacy, chain: baseSepolia, transport: http(stack.chain.rpcUrl) });
+  await expect(wrapFetchWithPaymentV1(fetch, wallet as never)(`${stack.edge.url}/metered/v1`)).rejects.toThrow();
+  expect(await stack.chain.usdcBalance(legacy.address)).toBe(before);
+  expect(stack.origin.requestsFor('/metered/v1')).toBe(0);
+  expect((await stack.receipts()).filter((r) => r.payer === legacy.address)).toEqual([]);
 });
 
 it('settles the actual amount below the maximum, removes the header and records maximum and actual', async () => {

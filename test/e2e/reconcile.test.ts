@@ -3,17 +3,20 @@
  * official facilitator settles but its answer is held back, the chain's receipt lookup fails, the
  * facilitator is down at settle, the origin times out), the payer cancels one authorization and
  * spends another elsewhere, and reconcile closes them from the local chain over its loopback RPC.
+ * Metered (upto) rows too: the Permit2 nonce bitmap and the upto proxy's settlement decide them.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { decodePaymentRequiredHeader } from '@x402/core/http';
 import type { PaymentPayload } from '@x402/core/types';
-import { createWalletClient, custom, parseAbi, type Hex, type PrivateKeyAccount } from 'viem';
+import { createWalletClient, custom, numberToHex, parseAbi, type Hex, type PrivateKeyAccount } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { ExitCode } from '../../cli/errors';
 import { IN_DOUBT_REASONS, type Receipt } from '../../lambda/core/receipt';
 import { DynamoReceiptStore } from '../../lambda/edge/dynamo-receipt-store';
 import { LOCAL_USDC_EIP712, localUsdcAbi } from '../../local/chain';
-import { startLocalStack, type LocalStack } from '../../local/stack';
+import { officialClientFor } from '../../local/agent';
+import { SAMPLE_ROUTES, startLocalStack, type LocalStack } from '../../local/stack';
 import { cli } from '../support/cli';
 import { edgeFetch, expectReceiptsReconcile, paymentHeader, signedPaymentFor } from '../support/edge-client';
 
@@ -21,24 +24,33 @@ let stack: LocalStack;
 let gas: PrivateKeyAccount;
 const FUNDS = 100_000n;
 const PRICE = 1000n;
+/** The metered route's maximum, and what its origin reports using. */
+const MAXIMUM = 5000n;
+const USED = 1234n;
 /** One payer and one payment per situation, so balances tell each story apart. */
-const cases: Record<'slow' | 'rpc' | 'down' | 'timeout' | 'canceled' | 'elsewhere' | 'paid', { payer: PrivateKeyAccount; payment: PaymentPayload; path: string }> = {} as never;
+const cases: Record<'slow' | 'rpc' | 'down' | 'timeout' | 'canceled' | 'elsewhere' | 'paid' | 'meteredSlow' | 'meteredDown', { payer: PrivateKeyAccount; payment: PaymentPayload; path: string }> = {} as never;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const nonceOf = (payment: PaymentPayload) => (payment.payload as { authorization: { nonce: Hex } }).authorization.nonce;
+/** The nonce as the receipt holds it: EIP-3009's bytes32, or the Permit2 nonce of an upto payment as 32 bytes. */
+const nonceOf = (payment: PaymentPayload) => {
+  const payload = payment.payload as { authorization?: { nonce: Hex }; permit2Authorization?: { nonce: string } };
+  return payload.permit2Authorization ? numberToHex(BigInt(payload.permit2Authorization.nonce), { size: 32 }) : payload.authorization!.nonce;
+};
 const rowOf = async (name: keyof typeof cases): Promise<Receipt> => (await stack.receipts()).find((r) => r.nonce.toLowerCase() === nonceOf(cases[name].payment).toLowerCase())!;
 const reconcile = (args: string[], rpcUrl = stack.chain.rpcUrl) =>
   cli(['reconcile', '--table', stack.config.receiptTable.tableName, '--region', 'us-east-1', '--rpc-url', rpcUrl, ...args], { dynamo: stack.dynamo.client, now: Date.now() });
-const byNonce = (rows: Array<{ nonce: string; outcome: string; write: string }>, name: keyof typeof cases) => rows.find((r) => r.nonce.toLowerCase() === nonceOf(cases[name].payment).toLowerCase());
+const byNonce = (rows: Array<{ nonce: string; outcome: string; write: string; amount: string }>, name: keyof typeof cases) => rows.find((r) => r.nonce.toLowerCase() === nonceOf(cases[name].payment).toLowerCase());
 const snapshot = async () => JSON.stringify((await stack.receipts()).sort((a, b) => a.paymentId.localeCompare(b.paymentId)));
 
 /** A paid request whose settlement runs into `fault`, applied once verify and the reservation are done. */
 async function paidRequestWithFaultAtSettle(name: keyof typeof cases, fault: () => void, originDelayMs = 400): Promise<Response> {
   const payer = await stack.chain.newFundedWallet(FUNDS);
-  const path = `/articles/reconcile-${name}`;
-  const payment = await signedPaymentFor(stack, payer, path);
+  const metered = name.startsWith('metered');
+  const path = metered ? `/metered/reconcile-${name}` : `/articles/reconcile-${name}`;
+  if (metered) await stack.chain.approvePermit2(payer);
+  const payment = metered ? await officialUptoPayment(payer, path) : await signedPaymentFor(stack, payer, path);
   cases[name] = { payer, payment, path };
-  stack.origin.setBehavior(path, { delayMs: originDelayMs });
+  stack.origin.setBehavior(path, { delayMs: originDelayMs, ...(metered ? { status: 200, body: '{"tokens":42}', headers: { 'content-type': 'application/json', 'Settlement-Overrides': JSON.stringify({ amount: String(USED) }) } } : {}) });
   const pending = edgeFetch(stack, path, paymentHeader(payment));
   while (stack.origin.requestsFor(path) === 0) await sleep(20); // the origin has it: verified and reserved
   fault();
@@ -47,6 +59,13 @@ async function paidRequestWithFaultAtSettle(name: keyof typeof cases, fault: () 
   stack.facilitator.setFault('none');
   stack.chain.setRpcFault(undefined);
   return response;
+}
+
+/** The official upto client's payment (a Permit2 maximum) for the terms the edge offers at `path`. */
+async function officialUptoPayment(payer: PrivateKeyAccount, path: string): Promise<PaymentPayload> {
+  const offered = await edgeFetch(stack, path);
+  expect(offered.status).toBe(402);
+  return officialClientFor(payer).createPaymentPayload(decodePaymentRequiredHeader(offered.headers.get('payment-required')!));
 }
 
 const eip712Domain = () => ({ ...LOCAL_USDC_EIP712, chainId: stack.chain.chainId, verifyingContract: stack.chain.usdc });
@@ -99,7 +118,9 @@ async function otherChainRpc(): Promise<{ url: string; server: Server }> {
 }
 
 beforeAll(async () => {
-  stack = await startLocalStack({ facilitatorVerifyTimeoutMs: 1000, facilitatorSettleTimeoutMs: 1000, facilitatorSlowMs: 2500, originTimeoutMs: 1500 });
+  stack = await startLocalStack({
+    routes: [...SAMPLE_ROUTES, { pattern: '/metered/**', scheme: 'upto', maxPrice: '$0.005', description: 'Metered' }],
+    facilitatorVerifyTimeoutMs: 1000, facilitatorSettleTimeoutMs: 1000, facilitatorSlowMs: 2500, originTimeoutMs: 1500 });
   gas = await stack.chain.newFundedWallet(0n, { ethWei: 10n ** 18n });
 
   // Charged, content withheld: the facilitator settled, its answers came after the edge gave up.
@@ -118,15 +139,22 @@ beforeAll(async () => {
   await spendNonceElsewhere(cases.elsewhere.payer, nonceOf(cases.elsewhere.payment), privateKeyToAccount(generatePrivateKey()).address, 500n);
   // And one ordinary paid request.
   expect((await paidRequestWithFaultAtSettle('paid', () => undefined)).status).toBe(200);
+  // Metered, charged the reported usage, content withheld: the upto proxy settled, the answer came too late.
+  expect((await paidRequestWithFaultAtSettle('meteredSlow', () => stack.facilitator.setFault('slow'))).status).toBe(503);
+  // Metered, not charged: the facilitator was down at settle.
+  expect((await paidRequestWithFaultAtSettle('meteredDown', () => stack.facilitator.setFault('down'))).status).toBe(503);
 
-  for (const name of ['slow', 'rpc', 'down', 'canceled', 'elsewhere'] as const) {
+  for (const name of ['slow', 'rpc', 'down', 'canceled', 'elsewhere', 'meteredSlow', 'meteredDown'] as const) {
     expect(IN_DOUBT_REASONS).toContain((await rowOf(name)).errorReason);
     expect(await rowOf(name)).toMatchObject({ status: 'failed' });
   }
   expect(await rowOf('timeout')).toMatchObject({ status: 'reserved' });
   for (const name of ['slow', 'rpc', 'paid'] as const) expect(await stack.chain.usdcBalance(cases[name].payer.address)).toBe(FUNDS - PRICE);
-  for (const name of ['down', 'timeout', 'canceled'] as const) expect(await stack.chain.usdcBalance(cases[name].payer.address)).toBe(FUNDS);
-}, 60_000);
+  for (const name of ['down', 'timeout', 'canceled', 'meteredDown'] as const) expect(await stack.chain.usdcBalance(cases[name].payer.address)).toBe(FUNDS);
+  expect(await stack.chain.usdcBalance(cases.meteredSlow.payer.address)).toBe(FUNDS - USED);
+  expect(await stack.chain.permit2NonceUsed(cases.meteredSlow.payer.address, BigInt(nonceOf(cases.meteredSlow.payment)))).toBe(true);
+  expect(await rowOf('meteredSlow')).toMatchObject({ scheme: 'upto', amount: String(MAXIMUM), maxAmount: String(MAXIMUM) });
+}, 90_000);
 afterAll(() => stack?.close());
 
 describe('before the authorizations expire', () => {
@@ -135,7 +163,7 @@ describe('before the authorizations expire', () => {
     const run = await reconcile(['--dry-run']);
     expect(run.code).toBe(ExitCode.ok);
     expect(await snapshot()).toBe(before);
-    expect(run.stdout).toContain('5 row(s) in doubt: 2 settled, 1 pending, 1 canceled, 1 mismatch; dry run, nothing written');
+    expect(run.stdout).toContain('7 row(s) in doubt: 3 settled, 2 pending, 1 canceled, 1 mismatch; dry run, nothing written');
     expect(run.stdout).toMatch(/PAYER\s+NONCE\s+ROUTE\s+AMOUNT\s+WAS\s+NOW\s+TRANSACTION/);
     expect(run.stdout).toMatch(/\/articles\/\*\s+1000\s+failed \(unexpected_settle_error\)\s+would settle\s+0x/);
     expect(run.stdout).toMatch(/left: pending/);
@@ -149,7 +177,7 @@ describe('before the authorizations expire', () => {
     const run = await reconcile(['--json']);
     expect(run.code).toBe(ExitCode.ok);
     const result = run.json();
-    expect(result).toMatchObject({ dryRun: false, chain: { chainId: 84532, network: 'eip155:84532', rpc: stack.chain.rpcUrl }, totals: { settled: 2, pending: 1, canceled: 1, mismatch: 1, released: 0, written: 2, changedMeanwhile: 0 } });
+    expect(result).toMatchObject({ dryRun: false, chain: { chainId: 84532, network: 'eip155:84532', rpc: stack.chain.rpcUrl }, totals: { settled: 3, pending: 2, canceled: 1, mismatch: 1, released: 0, written: 3, changedMeanwhile: 0 } });
     const transfers = await stack.chain.settledTransfers();
     for (const name of ['slow', 'rpc'] as const) {
       const transfer = transfers.find((t) => t.nonce.toLowerCase() === nonceOf(cases[name].payment).toLowerCase())!;
@@ -158,6 +186,7 @@ describe('before the authorizations expire', () => {
       expect(row).toMatchObject({ status: 'settled', txHash: transfer.txHash, reconciledAt: expect.any(String) });
       expect(IN_DOUBT_REASONS).toContain(row.errorReason);
     }
+    expect(byNonce(result.rows, 'meteredSlow')).toMatchObject({ outcome: 'settled', write: 'applied', amount: String(USED), txHash: expect.stringMatching(/^0x/) });
     expect(byNonce(result.rows, 'down')).toMatchObject({ outcome: 'pending', write: 'none', detail: expect.stringContaining('a transaction may still settle it') });
     expect(byNonce(result.rows, 'canceled')).toMatchObject({ outcome: 'canceled', write: 'none', txHash: expect.stringMatching(/^0x/) });
     expect(byNonce(result.rows, 'elsewhere')).toMatchObject({ outcome: 'mismatch', write: 'none', detail: expect.stringContaining('not 1000 to') });
@@ -166,15 +195,25 @@ describe('before the authorizations expire', () => {
       expect(row.status).toBe('failed');
       expect(row.reconciledAt).toBeUndefined();
     }
-    // Receipts equal on-chain transfers again: the two flagged payments are settled receipts now.
-    expect((await expectReceiptsReconcile(stack)).settled).toBe(3);
+    // Receipts equal on-chain transfers again: the three flagged payments are settled receipts now.
+    expect((await expectReceiptsReconcile(stack)).settled).toBe(4);
+  });
+
+  it('settles a metered row at the amount the upto proxy moved (found from its Permit2 nonce), and leaves an unused one pending', async () => {
+    const run = await reconcile(['--dry-run', '--json']);
+    expect(byNonce(run.json().rows, 'meteredDown')).toMatchObject({ outcome: 'pending', write: 'none', detail: expect.stringContaining('Permit2 nonce not used yet') });
+    const settled = await rowOf('meteredSlow');
+    const transfer = (await stack.chain.settledTransfers()).find((t) => t.nonce.toLowerCase() === nonceOf(cases.meteredSlow.payment).toLowerCase())!;
+    expect(transfer).toMatchObject({ from: cases.meteredSlow.payer.address, to: stack.payTo, value: USED });
+    expect(settled).toMatchObject({ status: 'settled', scheme: 'upto', amount: String(USED), maxAmount: String(MAXIMUM), txHash: transfer.txHash, reconciledAt: expect.any(String) });
+    expect(await rowOf('meteredDown')).toMatchObject({ status: 'failed', amount: String(MAXIMUM) });
   });
 
   it('a second run changes nothing', async () => {
     const before = await snapshot();
     const run = await reconcile(['--json']);
     expect(run.code).toBe(ExitCode.ok);
-    expect(run.json().totals).toMatchObject({ settled: 0, released: 0, written: 0, pending: 1, canceled: 1, mismatch: 1 });
+    expect(run.json().totals).toMatchObject({ settled: 0, released: 0, written: 0, pending: 2, canceled: 1, mismatch: 1 });
     expect(await snapshot()).toBe(before);
   });
 });
@@ -189,17 +228,19 @@ describe('after they expire', () => {
   it('releases the unused ones, each written once even by two runs at the same time; they were never charged', async () => {
     const runs = await Promise.all([reconcile(['--json']), reconcile(['--json'])]);
     for (const run of runs) expect(run.code).toBe(ExitCode.ok);
-    for (const name of ['down', 'timeout'] as const) {
+    for (const name of ['down', 'timeout', 'meteredDown'] as const) {
       const seen = runs.map((run) => byNonce(run.json().rows, name)).filter((r) => r !== undefined);
       expect(seen.filter((r) => r.write === 'applied')).toHaveLength(1);
       expect(seen.every((r) => r.outcome === 'released' && ['applied', 'changed-meanwhile'].includes(r.write))).toBe(true);
       expect(await rowOf(name)).toMatchObject({ status: 'released', reconciledAt: expect.any(String) });
       expect(await stack.chain.usdcBalance(cases[name].payer.address)).toBe(FUNDS);
-      expect(await stack.chain.authorizationUsed(cases[name].payer.address, nonceOf(cases[name].payment))).toBe(false);
+      if (name === 'meteredDown') expect(await stack.chain.permit2NonceUsed(cases[name].payer.address, BigInt(nonceOf(cases[name].payment)))).toBe(false);
+      else expect(await stack.chain.authorizationUsed(cases[name].payer.address, nonceOf(cases[name].payment))).toBe(false);
     }
     expect(await rowOf('canceled')).toMatchObject({ status: 'failed' });
     expect(await rowOf('elsewhere')).toMatchObject({ status: 'failed' });
-    expect((await expectReceiptsReconcile(stack)).settled).toBe(3);
+    expect(await rowOf('meteredSlow')).toMatchObject({ status: 'settled', amount: String(USED) });
+    expect((await expectReceiptsReconcile(stack)).settled).toBe(4);
   });
 
   it('then has nothing left to write', async () => {

@@ -12,6 +12,7 @@ import { paymentRequiredV2, routeTerms } from '../../lambda/core/requirements';
 import { Paywall } from '../../lambda/core/paywall';
 import { ExactEvmPrecheck } from '../../lambda/core/precheck';
 import { SETTINGS } from '../constructs/helpers';
+import { newPassKeyPair } from '../../local/pass-key';
 import { testEdgeConfig } from '../support/config';
 import { MemoryReceipts } from '../support/memory-receipts';
 
@@ -119,6 +120,19 @@ describe('discovery validation at synth', () => {
   it('refuses metadata whose PAYMENT-REQUIRED header would exceed 2 KB', () => {
     const big = { input: { q: 'x'.repeat(1500) } };
     expect(problemsOf(big)).toEqual([expect.objectContaining({ key: 'x402:routes["/a"].discovery', problem: expect.stringMatching(/over the 2048/) })]);
+  });
+
+  it('counts the passes that open the route and their sign-in challenge, naming them', () => {
+    const key = newPassKeyPair();
+    const near = { input: { q: 'x'.repeat(450) } };
+    const withPasses = (scope: string) => ({
+      ...SETTINGS,
+      routes: [{ pattern: '/a/*', price: '$0.001', discovery: near }, { pattern: '/b/*', price: '$0.001' }],
+      passes: [{ name: 'day', price: '$0.50', duration: '24h', routes: [scope], description: 'd'.repeat(300) }],
+      passKeys: [{ kid: 'k1', publicKey: key.jwk, secret: 'x402/pass-key-k1' }],
+    });
+    expect(() => resolveX402Config(withPasses('/b/*'))).not.toThrow();
+    expect(() => resolveX402Config(withPasses('/a/one'))).toThrow(/x402:routes\["\/a\/\*"\]\.discovery.*with the passes that open it \(day\).*over the 2048/s);
   });
 
   it('carries accepted metadata into the edge configuration', () => {

@@ -1,5 +1,5 @@
-import type { AuthorizationFinding } from '../../cli/chain';
-import { decide, uncheckedMetered, type InDoubtRow } from '../../cli/reconcile-plan';
+import type { AuthorizationFinding, PermitFinding } from '../../cli/chain';
+import { decide, decideMetered, type InDoubtRow } from '../../cli/reconcile-plan';
 
 const PAY_TO = '0x209693Bc6afc0C5328bA36FaF03C514EF312287C';
 const OTHER = '0x1111111111111111111111111111111111111111';
@@ -72,9 +72,40 @@ describe('reconciliation decisions', () => {
     expect(decide(row({ status: 'reserved', errorReason: undefined }), { kind: 'unused' }, head(EXPIRES + GRACE), GRACE)).toMatchObject({ outcome: 'released' });
   });
 
-  it('leaves a metered (upto) row unchecked with nothing to write, naming its signed maximum, instead of releasing it from the token\'s nonce state', () => {
-    const decision = uncheckedMetered(row({ scheme: 'upto', amount: '5000', maxAmount: '5000', status: 'reserved' }));
-    expect(decision).toEqual({ outcome: 'unchecked', detail: expect.stringContaining('at most 5000') });
-    expect(decision.write).toBeUndefined();
+});
+
+describe('reconciliation decisions for metered (upto) rows', () => {
+  const metered = (over: Partial<InDoubtRow> = {}) => row({ scheme: 'upto', amount: '5000', maxAmount: '5000', status: 'reserved', errorReason: undefined, ...over });
+  const settledFor = (to: string, value: bigint): PermitFinding => ({ kind: 'transfer', txHash: TX, blockNumber: 42n, to: to as `0x${string}`, value });
+
+  it('settles a row whose Permit2 nonce the upto proxy used, at the amount that moved, not the reserved maximum', () => {
+    expect(decideMetered(metered(), settledFor(PAY_TO.toLowerCase(), 1234n), head(EXPIRES + GRACE + 1), GRACE)).toEqual({
+      outcome: 'settled',
+      write: { status: 'settled', txHash: TX, amount: '1234' },
+      txHash: TX,
+      detail: expect.stringContaining('charged: 1234 of at most 5000'),
+    });
+    expect(decideMetered(metered(), settledFor(PAY_TO, 5000n), head(EXPIRES), GRACE).write).toEqual({ status: 'settled', txHash: TX, amount: '5000' });
+  });
+
+  it.each([
+    ['above the signed maximum', settledFor(PAY_TO, 5001n)],
+    ['to another payee', settledFor(OTHER, 1000n)],
+    ['for nothing', settledFor(PAY_TO, 0n)],
+    ['by no upto proxy settlement', { kind: 'used-elsewhere', searched: { fromBlock: 1n, toBlock: 9n } } as PermitFinding],
+  ])('never releases a row whose nonce was used %s: left for a person', (_what, finding) => {
+    for (const at of [EXPIRES - 60, EXPIRES + 10 * GRACE]) {
+      const decision = decideMetered(metered(), finding, head(at), GRACE);
+      expect(decision).toMatchObject({ outcome: 'mismatch', detail: expect.stringContaining('look at it') });
+      expect(decision.write).toBeUndefined();
+    }
+  });
+
+  it('releases an unused nonce only once chain time is past the deadline plus the grace (Permit2 still takes it at the deadline)', () => {
+    expect(decideMetered(metered(), { kind: 'unused' }, head(EXPIRES + GRACE + 1), GRACE)).toMatchObject({ outcome: 'released', write: { status: 'released' } });
+    const atDeadline = decideMetered(metered(), { kind: 'unused' }, head(EXPIRES), 0);
+    expect(atDeadline).toMatchObject({ outcome: 'pending', detail: expect.stringContaining('a settlement may still land') });
+    expect(atDeadline.write).toBeUndefined();
+    expect(decideMetered(metered(), { kind: 'unused' }, head(EXPIRES + GRACE), GRACE).outcome).toBe('pending');
   });
 });

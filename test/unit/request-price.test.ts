@@ -167,3 +167,11 @@ describe('termsFor properties (1,000 random rule sets and requests each)', () =>
     );
   });
 });
+
+describe('upto routes', () => {
+  it('take no priceBy: the edge offers their one maximum, so a table with rules is refused, not silently ignored', () => {
+    const [route] = compileRoutes({ ...config, routes: [{ pattern: '/api/**', scheme: 'upto', maxPrice: '$0.05' }] });
+    expect(() => priceTable(route, reportRules, config)).toThrow('route "/api/**": priceBy does not apply to an upto route');
+    expect(priceTable(route, undefined, config).rules).toEqual([]);
+  });
+});

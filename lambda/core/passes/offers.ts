@@ -2,7 +2,8 @@
  * Pass offers: names, durations, the URL each is sold at and how a 402 advertises them. No
  * imports beyond the core's pure modules: the synth-time config validation uses this same code.
  */
-import type { PassOfferConfig, PricedRoute } from '../config';
+import type { EdgeConfig, PassOfferConfig, PricedRoute } from '../config';
+import { priceToAtomicUnits } from '../price';
 
 /** Each pass is sold at `<prefix><name>` as an ordinary priced resource (GET, exact scheme). */
 export const PASS_SALE_PREFIX = '/.well-known/x402/pass/';
@@ -59,6 +60,22 @@ export interface AdvertisedPass {
   /** Where to buy it: an ordinary x402 resource. */
   readonly url: string;
   readonly description?: string;
+}
+
+/** How a 402 (and the catalogue, lambda/core/catalog.ts) advertises an offer; `url` is its sale path, to be prefixed with the origin. */
+export function advertisedPass(offer: PassOfferConfig, config: Pick<EdgeConfig, 'network' | 'asset'>): AdvertisedPass {
+  const price = priceToAtomicUnits(offer.price, config.asset.decimals);
+  if ('error' in price) throw new Error(`pass "${offer.name}": ${price.error}`);
+  return {
+    name: offer.name,
+    amount: price.amount,
+    asset: config.asset.address,
+    network: config.network,
+    durationSeconds: offer.durationSeconds,
+    scope: offer.scope,
+    url: passSalePath(offer.name),
+    ...(offer.description ? { description: offer.description } : {}),
+  };
 }
 
 /** The `extensions` entry of a 402 for a route some passes open. */

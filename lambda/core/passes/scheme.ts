@@ -6,9 +6,8 @@
 import type { EdgeConfig, PassesConfig, PassOfferConfig, PricedRoute } from '../config';
 import { isRejection, reject, Reasons, type Rejection } from '../rejection';
 import { compilePattern, matchRoute, type CompiledPattern } from '../routes';
-import { passExtension, passSalePath, passSaleRoute, PASS_HEADER, type AdvertisedPass } from './offers';
+import { advertisedPass, passExtension, passSaleRoute, PASS_HEADER, type AdvertisedPass } from './offers';
 import { assemblePassToken, claimsToBePass, passId, passSigningInput, PassVerifier, type PassClaims } from './token';
-import { priceToAtomicUnits } from '../price';
 import type { PassQuotas, PassUsagePort } from './quota';
 import type { PassRevocations, PassRevocationsPort } from './revocations';
 
@@ -52,34 +51,23 @@ export class PassScheme {
   /** Sale routes, to be put before the configured routes (so `/**` never prices a sale). */
   readonly saleRoutes: readonly PricedRoute[];
   private readonly verifier: PassVerifier;
-  private readonly advertised: ReadonlyArray<{ readonly offer: AdvertisedPass; readonly scope: readonly CompiledPattern[] }>;
+  private readonly advertised: ReadonlyArray<{ readonly offer: AdvertisedPass; readonly scope: readonly CompiledPattern[]; readonly metered: boolean }>;
   private readonly scopes = new Map<string, readonly CompiledPattern[]>();
+  /** The configured routes, after the sale routes in the paywall's route indexes. */
+  private readonly routes: EdgeConfig['routes'];
 
   constructor(
     private readonly passes: PassesConfig,
-    config: Pick<EdgeConfig, 'network' | 'asset'>,
+    config: Pick<EdgeConfig, 'network' | 'asset' | 'routes'>,
     /** The viewer-request's copy of the revocation list; without it no pass is revoked. */
     private readonly revocations?: PassRevocations,
     /** The viewer-request's use counts of passes with a quota; without it no quota is counted. */
     private readonly quotas?: PassQuotas,
   ) {
     this.saleRoutes = passes.offers.map(passSaleRoute);
+    this.routes = config.routes;
     this.verifier = new PassVerifier(passes.verifyKeys, passes.siteId);
-    this.advertised = passes.offers.map((offer) => {
-      const price = priceToAtomicUnits(offer.price, config.asset.decimals);
-      if ('error' in price) throw new Error(`pass "${offer.name}": ${price.error}`);
-      const advertised: AdvertisedPass = {
-        name: offer.name,
-        amount: price.amount,
-        asset: config.asset.address,
-        network: config.network,
-        durationSeconds: offer.durationSeconds,
-        scope: offer.scope,
-        url: passSalePath(offer.name),
-        ...(offer.description ? { description: offer.description } : {}),
-      };
-      return { offer: advertised, scope: this.compiledScope(offer.scope) };
-    });
+    this.advertised = passes.offers.map((offer) => ({ offer: advertisedPass(offer, config), scope: this.compiledScope(offer.scope), metered: offer.metered === true }));
   }
 
   /** The offer sold at this route index (sale routes come first), if it is one. */
@@ -93,9 +81,12 @@ export class PassScheme {
     return match && claimsToBePass(match[1]) ? match[1] : undefined;
   }
 
-  /** The `extensions` of a 402 on `path`: every pass that opens it, with where to buy it (`origin` + its sale path). */
-  challenge(path: string, origin: string): Record<string, unknown> | undefined {
-    const offers = this.advertised.filter(({ scope }) => opens(scope, path)).map(({ offer }) => ({ ...offer, url: `${origin}${offer.url}` }));
+  /**
+   * The `extensions` of a 402 on `path`: every pass that opens it, with where to buy it (`origin` +
+   * its sale path). On a metered route only the passes whose offer opens metered routes.
+   */
+  challenge(path: string, origin: string, metered = false): Record<string, unknown> | undefined {
+    const offers = this.advertised.filter(({ scope, metered: opensMetered }) => opens(scope, path) && (!metered || opensMetered)).map(({ offer }) => ({ ...offer, url: `${origin}${offer.url}` }));
     return offers.length > 0 ? passExtension(offers) : undefined;
   }
 
@@ -111,6 +102,10 @@ export class PassScheme {
     if (this.offerAt(routeIndex)) return reject(402, Reasons.passOutOfScope, 'a pass does not buy a pass: pay for it with an x402 payment');
     if (matchRoute(this.compiledScope(pass.scope), method, path).kind !== 'priced') {
       return reject(402, Reasons.passOutOfScope, `the "${pass.pass}" pass opens ${pass.scope.join(', ')}, not ${method} ${path}`);
+    }
+    // Decided by the offer as configured now (x402:passes[].metered), so a publisher's change applies to passes already sold.
+    if (this.routes[routeIndex - this.passes.offers.length]?.scheme === 'upto' && this.passes.offers.find((offer) => offer.name === pass.pass)?.metered !== true) {
+      return reject(402, Reasons.passOutOfScope, `the "${pass.pass}" pass does not open metered (upto) routes: pay for ${method} ${path} per use`);
     }
     if (this.revocations?.isRevoked(pass.jti)) return reject(402, Reasons.passRevoked, `the publisher revoked this pass (${pass.jti}): buy a new one`);
     // Last: only a request the pass opens is a use.

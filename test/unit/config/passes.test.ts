@@ -105,6 +105,31 @@ describe('x402:passes', () => {
     expect(fix).toMatch(/x402:engine=edge/);
   });
 
+  describe('on metered (upto) routes', () => {
+    const METERED = { pattern: 'POST /api/generate', scheme: 'upto', maxPrice: '$0.05' } as const;
+    const withMetered = (offer: PassOffer) => withPasses([offer], [ACTIVE], { routes: [METERED, ...SETTINGS.routes] });
+    const API: PassOffer = { ...DAY, routes: ['POST /api/**'] };
+
+    it('refuses a pass whose routes reach a metered route without saying whether it opens it, naming the metered field and the route', () => {
+      const { problem, fix } = onlyProblem(withMetered(API), 'x402:passes["day"].metered');
+      expect(problem).toMatch(/reach the metered \(upto\) route "POST \/api\/generate": whether the pass opens them is ambiguous/);
+      expect(fix).toMatch(/"metered": false .* "metered": true/);
+      // A method the metered route does not take does not reach it.
+      expect(resolveX402Config(withMetered({ ...DAY, routes: ['GET /api/premium-report'] })).passes?.offers[0]).not.toHaveProperty('metered');
+    });
+
+    it('bakes an explicit decision, either way', () => {
+      expect(resolveX402Config(withMetered({ ...API, metered: false })).passes?.offers[0]).toMatchObject({ scope: ['POST /api/**'], metered: false });
+      expect(resolveX402Config(withMetered({ ...API, metered: true })).passes?.offers[0]).toMatchObject({ metered: true });
+      expect(resolveX402Config(withMetered({ ...DAY, routes: ['POST /api/generate'], metered: true })).passes?.offers[0]).toMatchObject({ metered: true });
+    });
+
+    it('refuses metered where it decides nothing, and a non-boolean', () => {
+      expect(onlyProblem(withMetered({ ...DAY, metered: false }), 'x402:passes["day"].metered').problem).toMatch(/reach no metered/);
+      expect(onlyProblem(withMetered({ ...API, metered: 'yes' as unknown as boolean }), 'x402:passes["day"].metered').problem).toMatch(/true or false/);
+    });
+  });
+
   it('refuses a priced route under /.well-known/x402/, where passes are sold', () => {
     expect(problems(withPasses([DAY], [ACTIVE], { routes: [...SETTINGS.routes, { pattern: '/.well-known/x402/pass/day', price: '$1' }] })).map((p) => p.key)).toContain('x402:routes["/.well-known/x402/pass/day"]');
   });

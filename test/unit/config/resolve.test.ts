@@ -272,6 +272,8 @@ describe('metered (upto) routes', () => {
   it('maxPrice on an exact route', () => expectProblem(upto({ price: '$0.01', maxPrice: '$0.05' }), 'x402:routes["/api/**"].scheme', /only apply to metered routes/, /upto/));
   it('an unknown scheme', () => expectProblem(upto({ scheme: 'deferred', price: '$0.01' }), 'x402:routes["/api/**"].scheme', /not a scheme/));
   it('an unknown usageMissing', () => expectProblem(upto({ scheme: 'upto', maxPrice: '$0.05', usageMissing: 'half' }), 'x402:routes["/api/**"].usageMissing', /"maximum" or "zero"/));
+  it('priceBy on an upto route (its one maximum is offered; the origin reports the cost)', () =>
+    expectProblem(upto({ scheme: 'upto', maxPrice: '$0.05', priceBy: [{ price: '$0.10', when: [{ query: 'size', equalTo: 'large' }] }] }), 'x402:routes["/api/**"].priceBy', /upto route/, /Settlement-Overrides|own upto route/));
   it('upto on the waf engine', () => expectProblem({ ...upto({ scheme: 'upto', maxPrice: '$0.05' }), engine: Engine.WAF }, 'x402:routes["/api/**"].scheme', /waf engine cannot meter/, /engine=edge/));
 });
 

@@ -29,12 +29,14 @@ const config = testEdgeConfig({ passes: PASSES });
 const SALE = '/.well-known/x402/pass/day';
 const TX = `0x${'ab'.repeat(32)}`;
 
-function setup(options: { signer?: PassSignerPort; clock?: () => number } = {}) {
+function setup(options: { signer?: PassSignerPort; clock?: () => number; config?: EdgeConfig } = {}) {
   const receipts = new MemoryReceipts();
   const calls: string[] = [];
   const log: Array<Record<string, unknown>> = [];
-  const paywall = new Paywall(config, {
+  const edgeConfig = options.config ?? config;
+  const paywall = new Paywall(edgeConfig, {
     facilitator: {
+      supported: async () => ({ kinds: [{ x402Version: 2, scheme: 'upto', network: 'eip155:84532', extra: { facilitatorAddress: `0x${'fa'.repeat(20)}` } }], extensions: [], signers: {} }),
       verify: async () => (calls.push('verify'), { isValid: true }),
       settle: async (payload) => (calls.push('settle'), { success: true, transaction: TX, network: 'eip155:84532', payer: (payload.payload as { authorization: { from: string } }).authorization.from }),
     },
@@ -43,7 +45,7 @@ function setup(options: { signer?: PassSignerPort; clock?: () => number } = {}) 
     passSigner: options.signer ?? passSigner(PASSES.signingKey!),
     clock: options.clock ?? Date.now,
     log: (line) => log.push(line),
-  }, new ExactEvmPrecheck(config));
+  }, new ExactEvmPrecheck(edgeConfig));
   return { paywall, receipts, calls, log };
 }
 
@@ -69,11 +71,11 @@ async function challenge(paywall: Paywall, uri: string): Promise<PaymentRequired
 }
 
 /** Buys the day pass with an official-client payment: viewer-request, then the origin-request answers. */
-async function buy(paywall: Paywall, payment?: string) {
-  const header = payment ?? encodePayment(await signPayment(privateKeyToAccount(generatePrivateKey()), await challenge(paywall, SALE)));
-  const viewer = await paywall.onViewerRequest(request(SALE, { 'payment-signature': header }));
-  const sale = responded(await paywall.onOriginRequest({ method: 'GET', uri: SALE, handoff: handoffOf(viewer) }));
-  return { ...sale, payment: header };
+async function buy(paywall: Paywall, payment?: string, sale = SALE) {
+  const header = payment ?? encodePayment(await signPayment(privateKeyToAccount(generatePrivateKey()), await challenge(paywall, sale)));
+  const viewer = await paywall.onViewerRequest(request(sale, { 'payment-signature': header }));
+  const answer = responded(await paywall.onOriginRequest({ method: 'GET', uri: sale, handoff: handoffOf(viewer) }));
+  return { ...answer, payment: header };
 }
 
 describe('a 402 on a route a pass opens', () => {
@@ -238,5 +240,45 @@ describe('using a pass', () => {
     const pay = encodePayment(await signPayment(privateKeyToAccount(generatePrivateKey()), await challenge(paywall, '/articles/one')));
     const viewer = await paywall.onViewerRequest(request('/articles/one', { authorization: `Bearer ${json.pass}`, 'payment-signature': pay }));
     expect(decodeHandoff(handoffOf(viewer))).toMatchObject({ kind: 'settle' });
+  });
+});
+
+describe('on a metered (upto) route', () => {
+  const metered = testEdgeConfig({
+    routes: [{ pattern: '/metered/**', scheme: 'upto', maxPrice: '$0.005' }, ...testEdgeConfig().routes],
+    passes: {
+      ...PASSES,
+      offers: [
+        { name: 'day', price: '$0.50', durationSeconds: 86_400, scope: ['/articles/*', '/metered/**'], metered: false },
+        { name: 'flat', price: '$0.90', durationSeconds: 86_400, scope: ['/metered/**'], metered: true },
+      ],
+    },
+  });
+  const offeredPasses = (required: PaymentRequired) => ((required.extensions?.['x402-pass'] as { passes?: Array<{ name: string }> } | undefined)?.passes ?? []).map((p) => p.name);
+
+  it('does not let a pass whose offer leaves metered routes out in: the agent gets the upto terms, and the 402 offers only passes that open it', async () => {
+    const { paywall, calls } = setup({ config: metered });
+    const { json } = await buy(paywall, undefined, '/.well-known/x402/pass/day');
+    // Its other routes it opens.
+    expect(decodeHandoff(handoffOf(await paywall.onViewerRequest(request('/articles/one', { authorization: `Bearer ${json.pass}` }))))).toMatchObject({ kind: 'pass' });
+    calls.length = 0;
+    const answer = responded(await paywall.onViewerRequest(request('/metered/run', { authorization: `Bearer ${json.pass}` })));
+    expect(answer.status).toBe(402);
+    expect(answer.json).toMatchObject({ error: 'pass_out_of_scope', message: expect.stringContaining('the "day" pass does not open metered (upto) routes') });
+    const required = decodePaymentRequiredHeader(answer.headers['payment-required']);
+    expect(required.accepts).toMatchObject([{ scheme: 'upto', amount: '5000' }]);
+    expect(offeredPasses(required)).toEqual(['flat']);
+    expect(offeredPasses(await challenge(paywall, '/articles/one'))).toEqual(['day']);
+    expect(calls).toEqual([]);
+  });
+
+  it('lets a pass whose offer says metered: true in, unmetered: released without a settlement', async () => {
+    const { paywall, calls } = setup({ config: metered });
+    const { json } = await buy(paywall, undefined, '/.well-known/x402/pass/flat');
+    calls.length = 0;
+    const handoff = handoffOf(await paywall.onViewerRequest(request('/metered/run', { authorization: `Bearer ${json.pass}` })));
+    expect(decodeHandoff(handoff)).toMatchObject({ kind: 'pass', passId: json.passId });
+    expect(await paywall.onOriginResponse({ method: 'GET', uri: '/metered/run', handoff }, 200, undefined, '{"amount":"4000"}')).toMatchObject({ kind: 'release' });
+    expect(calls).toEqual([]);
   });
 });

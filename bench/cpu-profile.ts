@@ -1,0 +1,124 @@
+/**
+ * CPU profiles of the paid runs (`npm run bench -- --cpu-profile=DIR`): V8's sampling profiler
+ * runs in the bench process (chain, facilitator, origin, local edge, our handlers, the peer) and in
+ * the dynalite process, only while a paid run is in flight, and each run's profiles are written to
+ * DIR. `summary.md` there shows, per side and concurrency, the CPU per paid request by package
+ * (self time). Proportions hold on a loaded machine; absolute milliseconds do not (a descheduled
+ * process's samples are stretched), so compare sides of the same run.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import * as path from 'node:path';
+
+interface CpuProfile {
+  readonly nodes: ReadonlyArray<{ readonly id: number; readonly callFrame: { readonly functionName: string; readonly url: string } }>;
+  readonly samples: readonly number[];
+  readonly timeDeltas: readonly number[];
+}
+
+/** This process's profiler: `start()`, then `stop()` gives the profile since. */
+export function processProfiler(): { start(): Promise<void>; stop(): Promise<CpuProfile> } {
+  const session = new Session();
+  session.connect();
+  return {
+    async start() {
+      await session.post('Profiler.enable');
+      await session.post('Profiler.start');
+    },
+    async stop() {
+      const { profile } = (await session.post('Profiler.stop')) as { profile: CpuProfile };
+      return profile;
+    },
+  };
+}
+
+/** Asks bench/dynamo-process.ts to start or stop its profiler (stop writes `file`). */
+type ProfileMessage = { readonly profile: 'start' } | { readonly profile: 'stop'; readonly file: string };
+
+export function dynamoProfileRequest(child: ChildProcess, message: ProfileMessage): Promise<void> {
+  return new Promise((resolve) => {
+    child.once('message', () => resolve());
+    child.send(message);
+  });
+}
+
+/** The dynalite process's side: answers {@link ProfileMessage}s with `{ profiled: true }`. */
+export function answerProfileRequests(): void {
+  const profiler = processProfiler();
+  process.on('message', (message: ProfileMessage) => {
+    const done = message.profile === 'start' ? profiler.start() : profiler.stop().then((p) => writeFileSync(message.file, JSON.stringify(p)));
+    void done.then(() => process.send!({ profiled: true }));
+  });
+}
+
+export class RunProfiles {
+  private readonly main = processProfiler();
+  private readonly groups = new Map<string, { requests: number; selfUs: Map<string, Map<string, number>> }>();
+  private runs = 0;
+
+  constructor(
+    private readonly dir: string,
+    private readonly dynamo: ChildProcess,
+  ) {
+    mkdirSync(dir, { recursive: true });
+  }
+
+  /** Profiles both processes while `run` is in flight; `group` names the side and concurrency. */
+  async around<T extends { readonly requests: number }>(group: string, run: () => Promise<T>): Promise<T> {
+    await Promise.all([this.main.start(), dynamoProfileRequest(this.dynamo, { profile: 'start' })]);
+    const result = await run();
+    const name = `${String(++this.runs).padStart(2, '0')}-${group.replace(/\W+/g, '-')}`;
+    const dynamoFile = path.join(this.dir, `${name}.dynalite.cpuprofile`);
+    const [mainProfile] = await Promise.all([this.main.stop(), dynamoProfileRequest(this.dynamo, { profile: 'stop', file: dynamoFile })]);
+    writeFileSync(path.join(this.dir, `${name}.bench.cpuprofile`), JSON.stringify(mainProfile));
+    const entry = this.groups.get(group) ?? { requests: 0, selfUs: new Map() };
+    entry.requests += result.requests;
+    addSelfTime(entry.selfUs, 'bench process', mainProfile);
+    addSelfTime(entry.selfUs, 'dynalite process', JSON.parse(readFileSync(dynamoFile, 'utf8')) as CpuProfile);
+    this.groups.set(group, entry);
+    return result;
+  }
+
+  /** Writes summary.md: per group, CPU per request by process and package, the heaviest first. */
+  writeSummary(top = 25): string {
+    const lines = ['# CPU per paid request by package (self time, ms per request)', ''];
+    for (const [group, { requests, selfUs }] of this.groups) {
+      for (const [proc, byPackage] of selfUs) {
+        const total = [...byPackage.values()].reduce((a, b) => a + b, 0);
+        lines.push(`## ${group}: ${proc}, ${(total / 1000 / requests).toFixed(2)} ms per request (${requests} requests)`, '', '| ms/request | share | package or file |', '|---|---|---|');
+        for (const [name, us] of [...byPackage].sort((a, b) => b[1] - a[1]).slice(0, top)) {
+          lines.push(`| ${(us / 1000 / requests).toFixed(3)} | ${((100 * us) / total).toFixed(1)}% | ${name} |`);
+        }
+        lines.push('');
+      }
+    }
+    const file = path.join(this.dir, 'summary.md');
+    writeFileSync(file, lines.join('\n'));
+    return file;
+  }
+}
+
+/** Adds a profile's busy samples (idle excluded) to `into[proc][package]`, in µs. */
+function addSelfTime(into: Map<string, Map<string, number>>, proc: string, profile: CpuProfile): void {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n.callFrame]));
+  const byPackage = into.get(proc) ?? new Map<string, number>();
+  into.set(proc, byPackage);
+  // Each sample's time is the gap to the next one.
+  for (let i = 0; i + 1 < profile.samples.length; i++) {
+    const frame = byId.get(profile.samples[i]!)!;
+    if (frame.functionName === '(idle)') continue;
+    const name = packageOf(frame);
+    byPackage.set(name, (byPackage.get(name) ?? 0) + profile.timeDeltas[i + 1]!);
+  }
+}
+
+/** `node_modules/<package>`, a node: module, a file of this repository, or V8's own category. */
+function packageOf(frame: { readonly functionName: string; readonly url: string }): string {
+  const dependency = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(frame.url);
+  if (dependency) return dependency[1]!;
+  if (frame.url.startsWith('node:')) return frame.url;
+  if (!frame.url) return frame.functionName.startsWith('(') ? frame.functionName : '(native)';
+  const own = /\/((?:lambda|local|bench)\/.*)$/.exec(frame.url);
+  return own ? own[1]! : frame.url;
+}
