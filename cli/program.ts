@@ -17,7 +17,7 @@ import { json, parseDuration, parseTime } from './format';
 import { createPassKey, formatCreatedPassKey, formatRetiredPassKey, formatRevokedPass, PASS_KEY_REGION, retirePassKey, revokePass } from './pass-key';
 import { DEFAULT_BUDGET_USDC, DEFAULT_MAX_USDC, defaultLedgerFile, formatPaid, formatPayTerms, pay } from './pay';
 import { formatReconcile, reconcile } from './reconcile';
-import { formatReport, report } from './report';
+import { formatReport, report, REPORT_GROUPINGS, type ReportGrouping } from './report';
 import { renderReportHtml } from './report-html';
 import { formatStatus, status } from './status';
 import { toggle, type ToggleResult } from './toggle';
@@ -104,7 +104,8 @@ export function buildProgram(deps: CliDeps, setExit: (code: ExitCodeValue) => vo
     .option('--payer <address>', 'only this payer (table source: the byPayer index)')
     .addOption(new Option('--currency-mode <mode>', 'waf source: TEST or REAL statistics (default: the web ACL\'s)').choices(['TEST', 'REAL']))
     .option('--html <file>', 'also write the report as a self-contained HTML page with charts to <file>')
-    .addHelpText('after', `\nExamples:\n  cdk-x402 report --since 2026-11-01 --until 2026-12-01\n  cdk-x402 report --since 30d --html revenue.html\n  cdk-x402 report --since 24h --json\n  cdk-x402 report --route "/articles/*" --table CdkX402-x402-receipts --region eu-west-1\n  cdk-x402 report --source waf --since 7d\n${FINDING_HELP}\n${EXIT_CODES_HELP}`)
+    .addOption(new Option('--by <grouping>', 'text output: the totals and only this grouping (agent: the verified agents receipts record, docs/identity.md)').choices([...REPORT_GROUPINGS]))
+    .addHelpText('after', `\nExamples:\n  cdk-x402 report --since 2026-11-01 --until 2026-12-01\n  cdk-x402 report --since 7d --by agent\n  cdk-x402 report --since 30d --html revenue.html\n  cdk-x402 report --since 24h --json\n  cdk-x402 report --route "/articles/*" --table CdkX402-x402-receipts --region eu-west-1\n  cdk-x402 report --source waf --since 7d\n${FINDING_HELP}\n${EXIT_CODES_HELP}`)
     .action(async (opts) => {
       const s = session(opts);
       const now = deps.now();
@@ -115,7 +116,7 @@ export function buildProgram(deps: CliDeps, setExit: (code: ExitCodeValue) => vo
       });
       const where = result.source === 'waf' ? `AWS WAF revenue statistics` : `receipt table${opts.table ? ` ${opts.table}` : ''}, ${s.region}`;
       if (opts.html) writeFileSync(opts.html, renderReportHtml(result, where));
-      s.out(opts.json ? json(result) : formatReport(result, where));
+      s.out(opts.json ? json(result) : formatReport(result, where, opts.by as ReportGrouping | undefined));
       setExit(ExitCode.ok);
     });
 

@@ -227,7 +227,12 @@ async function pages<T>(session: Session, ctx: { operation: string; resource: st
 // ---------------------------------------------------------------------------------------------
 // Text output
 
-export function formatReport(report: RevenueReport, where: string): string {
+/** What `report --by` can show alone: one of the report's groupings. */
+export const REPORT_GROUPINGS = ['route', 'payer', 'agent', 'intent', 'day'] as const;
+export type ReportGrouping = (typeof REPORT_GROUPINGS)[number];
+
+/** The report as text; `by`: only the totals and that grouping (default: every grouping the report has). */
+export function formatReport(report: RevenueReport, where: string, by?: ReportGrouping): string {
   const out: string[] = [];
   out.push(`Revenue ${report.since} → ${report.until} (${where})`);
   const t = report.totals;
@@ -238,24 +243,30 @@ export function formatReport(report: RevenueReport, where: string): string {
     .map(([s, n]) => `${n} ${s === 'reserved' ? 'pending' : s}`);
   out.push(`Settled: ${t.payments} payment(s)${t.usd !== undefined ? `, $${t.usd}` : ''}${others.length > 0 ? `   (not revenue: ${others.join(', ')})` : ''}`);
   for (const a of t.amounts) out.push(`  ${a.atomic} atomic units of ${a.label}${a.usd !== undefined ? ` = $${a.usd}` : ''}`);
-  const section = (title: string, column: string, rows: readonly RevenueLine[]) => {
-    if (rows.length === 0) return;
+  const section = (title: string, column: string, rows: readonly RevenueLine[], grouping?: ReportGrouping) => {
+    if (by !== undefined && grouping !== by) return;
+    if (rows.length === 0) {
+      if (by !== undefined) out.push('', `${title}: none in this window${grouping === 'agent' || grouping === 'intent' ? ` (no settled receipt records its ${grouping}; see docs/identity.md)` : ''}`);
+      return;
+    }
     out.push('', title);
     const body = rows.flatMap((line) =>
       (line.amounts.length > 0 ? line.amounts : [undefined]).map((a, i) => [i === 0 ? line.key : '', i === 0 ? String(line.payments) : '', a?.usd ?? '', a?.atomic ?? '0', a?.label ?? '']),
     );
     out.push(table([column, 'PAYMENTS', 'USD', 'ATOMIC', 'ASSET'], body, [1, 2, 3]));
   };
-  section(report.source === 'waf' ? 'By path' : 'By route', report.source === 'waf' ? 'PATH' : 'ROUTE', report.byRoute);
-  section('By payer', 'PAYER', report.byPayer);
-  if (report.byPass) section('Passes sold', 'PASS', report.byPass);
-  if (report.metered) {
+  section(report.source === 'waf' ? 'By path' : 'By route', report.source === 'waf' ? 'PATH' : 'ROUTE', report.byRoute, 'route');
+  section('By payer', 'PAYER', report.byPayer, 'payer');
+  section('By verified agent', 'AGENT', report.byAgent ?? [], 'agent');
+  section('By intent', 'INTENT', report.byIntent ?? [], 'intent');
+  if (report.byPass && by === undefined) section('Passes sold', 'PASS', report.byPass);
+  if (report.metered && by === undefined) {
     const m = report.metered;
     out.push('', 'Metered (upto)', `  ${m.payments} payment(s): ${m.revenueAtomic} of ${m.maximumAtomic} atomic units authorized, average fill ratio ${(m.averageFillRatio * 100).toFixed(1)}%, ${m.refusals} refused`);
   }
-  if (report.bySource) section('By bot', 'BOT', report.bySource);
-  section('By day (UTC)', 'DAY', report.byDay);
-  if (report.channels) {
+  if (report.bySource) section('By bot', 'BOT', report.bySource, by === 'agent' ? 'agent' : undefined);
+  section('By day (UTC)', 'DAY', report.byDay, 'day');
+  if (report.channels && by === undefined) {
     out.push('', `Batch-settlement channels (lifetime, ${report.channels.channels} channel(s))`);
     const body = report.channels.amounts.flatMap((a) => [
       ['served', a.usd?.served ?? '', a.servedAtomic, a.label],

@@ -4,8 +4,12 @@ import { Construct } from 'constructs';
 import { PaymentHeaders } from '../lambda/core/header-names';
 import type { ResolvedConfig } from './config/resolved';
 import type { X402Config } from './config/x402-config';
+import { WAF_NO_AGENT } from '../lambda/core/header-names';
 import {
+  AGENT_HEADER_INSERT_NAME,
+  AGENT_LABEL_PREFIX,
   DESCRIPTION_PREFIX,
+  VERIFIED_BOT_CATEGORY_HEADER_INSERT_NAME,
   ELIGIBILITY_HEADER_INSERT_NAME,
   ELIGIBLE_LABEL_NAME,
   RuleNames,
@@ -35,8 +39,11 @@ export interface PaymentEligibleBotsProps {
  * 3. payment eligibility (Count + label + inserted header `x-amzn-waf-x402-eligible: true`):
  *    a payment header, or (an eligible category or signal, or a Web Bot Auth `signature-agent`)
  *    unless a verified free bot;
- * 4. optional rate limit on eligible traffic (429);
- * 5. engine `waf`: one Monetize rule per route for eligible traffic, PriceMultiplier = price / base.
+ * 4. with x402:agents naming Bot Control bots: per agent, Bot Control's `web_bot_auth:verified`
+ *    and `bot:name:<botName>` labels → inserted header `x-amzn-waf-x402-agent: <name>`; on every
+ *    other request `x-amzn-waf-x402-agent: none`, so that WAF's value always overwrites a forged one;
+ * 5. optional rate limit on eligible traffic (429);
+ * 6. engine `waf`: one Monetize rule per route for eligible traffic, PriceMultiplier = price / base.
  *
  * Every rule publishes CloudWatch metrics and sampled requests. Must be deployed in us-east-1.
  */
@@ -256,7 +263,7 @@ export function botControlRule(config: Pick<ResolvedConfig, 'botControlInspectio
 }
 
 function x402Rules(config: ResolvedConfig, eligibleLabel: string): Rule[] {
-  const rules: Rule[] = [eligibilityRule(config)];
+  const rules: Rule[] = [eligibilityRule(config), ...agentRules(config), ...verifiedBotCategoryRules(config)];
   if (config.rateLimit !== undefined) rules.push(rateLimitRule(config.rateLimit, eligibleLabel));
   if (config.engine === 'waf' && config.waf) {
     config.routes.forEach((route, i) => rules.push(monetizeRule(i, route, config.waf!.multipliers[i], eligibleLabel)));
@@ -290,6 +297,69 @@ function eligibilityRule(config: ResolvedConfig): Rule {
     statement: or([paymentOffered, mustPay]),
     visibilityConfig: visibility(RuleNames.eligible),
   };
+}
+
+/**
+ * Bot Control's Web Bot Auth verdict for the agents the publisher named, forwarded to the edge.
+ * WAF cannot copy a label's value into a header, so each agent is its own rule with its own
+ * header value. The edge trusts the header because the anti-spoofing rule blocks client-sent
+ * `x-amzn-waf-*` headers; past WAF's inspection limit a forged one could slip by, so the last
+ * rule inserts `none` on every request no agent rule matched, and WAF's insertion replaces it.
+ */
+function agentRules(config: ResolvedConfig): Rule[] {
+  const named = (config.agents?.trusted ?? []).filter((agent) => agent.botName !== undefined);
+  return forwardingRules(
+    AGENT_HEADER_INSERT_NAME,
+    named.map((agent, index) => ({
+      name: RuleNames.agentVerified(index),
+      value: agent.name,
+      label: `${AGENT_LABEL_PREFIX}${agent.name}`,
+      statement: and([label(`${BOT_CONTROL_LABELS}:web_bot_auth:verified`), label(`${BOT_CONTROL_LABELS}:bot:name:${agent.botName}`)]),
+    })),
+    RuleNames.agentUnverified,
+  );
+}
+
+/**
+ * The categories `botCategory` price conditions name, forwarded for bots Bot Control verified
+ * only: an unverified category comes from the User-Agent, which a client chooses.
+ */
+function verifiedBotCategoryRules(config: ResolvedConfig): Rule[] {
+  const categories = pricedBotCategories(config);
+  return forwardingRules(
+    VERIFIED_BOT_CATEGORY_HEADER_INSERT_NAME,
+    categories.map((category, index) => ({
+      name: RuleNames.verifiedBotCategory(index),
+      value: category,
+      statement: and([label(`${BOT_CONTROL_LABELS}:bot:verified`), label(`${BOT_CONTROL_LABELS}:bot:category:${category}`)]),
+    })),
+    RuleNames.noVerifiedBotCategory,
+  );
+}
+
+function pricedBotCategories(config: ResolvedConfig): string[] {
+  const named = config.routes
+    .flatMap((route) => route.priceBy ?? [])
+    .flatMap((rule) => rule.when)
+    .filter((condition) => condition.botCategory !== undefined)
+    .flatMap((condition) => [condition.equalTo, ...(condition.oneOf ?? [])]);
+  return [...new Set(named.filter((category): category is string => category !== undefined))];
+}
+
+/** One Count rule per forwarded value, inserting it as `header`, and a last rule inserting `none` on every request none of them matched. */
+function forwardingRules(header: string, forwarded: ReadonlyArray<{ name: string; value: string; label?: string; statement: Statement }>, noneRule: string): Rule[] {
+  if (forwarded.length === 0) return [];
+  const inserting = (value: string) => ({ count: { customRequestHandling: { insertHeaders: [{ name: header, value }] } } });
+  return [
+    ...forwarded.map((entry): Rule => ({
+      name: entry.name,
+      action: inserting(entry.value),
+      ...(entry.label ? { ruleLabels: [{ name: entry.label }] } : {}),
+      statement: entry.statement,
+      visibilityConfig: visibility(entry.name),
+    })),
+    { name: noneRule, action: inserting(WAF_NO_AGENT), statement: not(or(forwarded.map((entry) => entry.statement))), visibilityConfig: visibility(noneRule) },
+  ];
 }
 
 function rateLimitRule(limit: number, eligibleLabel: string): Rule {
@@ -412,6 +482,9 @@ function estimateCapacity(config: ResolvedConfig): number {
   const antiSpoofing = 30;
   const eligibility = 10 + 2 * labels;
   const rateLimit = config.rateLimit === undefined ? 0 : 10;
+  // Each forwarded value: its rule (two labels) and its share of the "none" rule's negation.
+  const forwarded = (count: number) => (count === 0 ? 0 : 6 * count + 1);
+  const agentRules = forwarded((config.agents?.trusted ?? []).filter((agent) => agent.botName !== undefined).length) + forwarded(pricedBotCategories(config).length);
   const monetize = config.engine === 'waf' ? config.routes.length * 40 : 0;
-  return Math.ceil((antiSpoofing + eligibility + rateLimit + monetize) * 1.5 / 50) * 50;
+  return Math.ceil((antiSpoofing + eligibility + agentRules + rateLimit + monetize) * 1.5 / 50) * 50;
 }

@@ -4,11 +4,18 @@
  * switches them on a deployed web ACL (cli/toggle.ts) agree on what "our rules" are.
  */
 import { DEFAULT_ELIGIBILITY_HEADER } from '../lambda/core/config';
+import { WAF_AGENT_HEADER, WAF_VERIFIED_BOT_CATEGORY_HEADER } from '../lambda/core/header-names';
 
 /** WAF prefixes every request header it inserts with this. */
 export const WAF_INSERTED_HEADER_PREFIX = 'x-amzn-waf-';
 /** The name our rule inserts; WAF adds the prefix, giving `DEFAULT_ELIGIBILITY_HEADER`. */
 export const ELIGIBILITY_HEADER_INSERT_NAME = DEFAULT_ELIGIBILITY_HEADER.slice(WAF_INSERTED_HEADER_PREFIX.length);
+/** The name our agent rules insert; WAF adds the prefix, giving `WAF_AGENT_HEADER`. */
+export const AGENT_HEADER_INSERT_NAME = WAF_AGENT_HEADER.slice(WAF_INSERTED_HEADER_PREFIX.length);
+/** The name our verified-bot-category rules insert; WAF adds the prefix, giving `WAF_VERIFIED_BOT_CATEGORY_HEADER`. */
+export const VERIFIED_BOT_CATEGORY_HEADER_INSERT_NAME = WAF_VERIFIED_BOT_CATEGORY_HEADER.slice(WAF_INSERTED_HEADER_PREFIX.length);
+/** Label (name part) our agent rules add to a request Bot Control verified as a listed agent: `x402:agent:<name>`. */
+export const AGENT_LABEL_PREFIX = 'x402:agent:';
 /** Label (name part) our eligibility rule adds; later rules and your own rules can match it. */
 export const ELIGIBLE_LABEL_NAME = 'x402:payment-eligible';
 /** Web Bot Auth (RFC 9421) signals a self-declared agent: the request names its signing agent. */
@@ -21,6 +28,14 @@ export const RuleNames = {
   antiSpoofing: 'x402-block-spoofed-waf-headers',
   botControl: 'aws-bot-control',
   eligible: 'x402-payment-eligible',
+  /** One per x402:agents entry with a botName: Bot Control verified its Web Bot Auth signature. */
+  agentVerified: (index: number) => `x402-agent-verified-${index + 1}`,
+  /** Every other request: WAF's own "no agent" overwrites any forged agent header. */
+  agentUnverified: 'x402-agent-unverified',
+  /** One per Bot Control category a `botCategory` price condition names: a verified bot of that category. */
+  verifiedBotCategory: (index: number) => `x402-verified-bot-category-${index + 1}`,
+  /** Every other request: WAF's own "none". */
+  noVerifiedBotCategory: 'x402-verified-bot-category-none',
   rateLimit: 'x402-rate-limit-eligible',
   monetize: (index: number) => `x402-monetize-route-${index + 1}`,
 } as const;

@@ -89,7 +89,11 @@ export interface RouteDiscoveryOutput {
 
 /** One `priceBy` rule: its price applies when every condition holds. */
 export interface PriceRule {
-  /** `"$0.001"` or atomic units, like a route's price. */
+  /**
+   * `"$0.001"` or atomic units, like a route's price; or `"free"` (served without payment: only
+   * with an `agent` condition, so only for verified agents), or `"refuse"` (403 `agent_refused`,
+   * no payment taken).
+   */
   readonly price: string;
   /** Conditions on request features, all of which must hold (at least one). */
   readonly when: PriceCondition[];
@@ -102,7 +106,8 @@ export interface PriceRule {
 
 /**
  * A condition on exactly one request feature: `query`, `header`, `segment` (compared with
- * `equalTo`, `oneOf`, `min`, `max`) or `contentLength` (POST, PUT and PATCH routes only).
+ * `equalTo`, `oneOf`, `min`, `max`), `contentLength` (POST, PUT and PATCH routes only), or
+ * `agent` / `botCategory` / `intent` (compared with `equalTo`, `oneOf`; docs/identity.md).
  */
 export interface PriceCondition {
   /** A query parameter's name. @default not a query condition */
@@ -113,6 +118,12 @@ export interface PriceCondition {
   readonly segment?: number;
   /** The body size in bytes, from `Content-Length`. @default not a body-size condition */
   readonly contentLength?: PriceBounds;
+  /** `true`: the verified agent's name (x402:agents); an unverified request never matches. @default not an agent condition */
+  readonly agent?: boolean;
+  /** `true`: the category of a bot AWS Bot Control verified, as our WAF rule forwards it; an unverified bot never matches. @default not a bot category condition */
+  readonly botCategory?: boolean;
+  /** `true`: the intent the request declares in its `x402-intent` header (`training`, `inference`, `search`...). @default not an intent condition */
+  readonly intent?: boolean;
   /** The feature's value is exactly this. @default any value */
   readonly equalTo?: string;
   /** The feature's value is one of these. @default any value */
@@ -121,6 +132,11 @@ export interface PriceCondition {
   readonly min?: number;
   /** The feature is a number at most this. @default no upper bound */
   readonly max?: number;
+}
+
+/** A condition only a verified identity can meet: the verified agent, or the category of a bot Bot Control verified. */
+export function isVerifiedIdentity(condition: PriceCondition): boolean {
+  return condition.agent !== undefined || condition.botCategory !== undefined;
 }
 
 /** Inclusive numeric bounds. */
@@ -200,6 +216,29 @@ export interface EdgeConfig {
   readonly passes?: PassesConfig;
   /** Payer addresses refused (403 payer_denied) before any check, in lower case (lambda/core/deny-list.ts). */
   readonly deniedPayers?: readonly string[];
+  /** Who the agent is (Web Bot Auth at the edge, or AWS Bot Control's verdict forwarded by WAF): lambda/core/identity/agents.ts. */
+  readonly agents?: AgentsConfig;
+}
+
+/** An agent the publisher knows (x402:agents), validated at synth (lib/config/agents.ts). */
+export interface TrustedAgentConfig {
+  /** What receipts and reports record for it. */
+  readonly name: string;
+  /** Its `Signature-Agent` authority (host, or host:port), lower case: the edge verifies its signatures against that host's key directory. */
+  readonly signatureAgent?: string;
+  /** Its Bot Control bot name: with `web_bot_auth:verified`, our WAF rule forwards it as verified. */
+  readonly botName?: string;
+}
+
+export interface AgentsConfig {
+  readonly trusted: readonly TrustedAgentConfig[];
+  /**
+   * A `Signature-Agent` not in `trusted`: `ignore` (not verified, no directory fetched) or
+   * `verify` (its directory is fetched, bounded and cached; a verified one is recorded by its host).
+   */
+  readonly unknownAgents: 'ignore' | 'verify';
+  /** Only the local edge and tests: key directories on 127.0.0.1 over http. */
+  readonly allowLoopbackDirectories?: boolean;
 }
 
 /** One pass on sale, validated at synth (lib/config/passes.ts). */

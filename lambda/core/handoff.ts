@@ -31,7 +31,12 @@ export const PAYMENT_ID_HEADER = 'x-x402-payment-id';
 export type Handoff = HandoffKinds & {
   /** The route's `priceBy` rule that priced a paid request (lambda/core/request-price.ts); none: the route's own price. */
   readonly priceRule?: number;
+  /** The verified agent that paid (lambda/core/identity/agents.ts), for the origin-facing triggers' records. */
+  readonly agent?: string;
 };
+
+/** An agent name as x402:agents or a Signature-Agent host gives it. */
+const AGENT_NAME = /^[a-z0-9][a-z0-9._:-]{0,252}$/;
 
 type HandoffKinds =
   | { readonly kind: 'free'; readonly routeIndex: number }
@@ -65,9 +70,15 @@ export function decodeHandoff(value: string): Handoff | undefined {
   if (typeof parsed !== 'object' || parsed === null) return undefined;
   const fields = parsed as Record<string, unknown>;
   const handoff = decodeKind(fields);
-  const { priceRule } = fields;
-  if (!handoff || priceRule === undefined) return handoff;
-  return Number.isInteger(priceRule) && (priceRule as number) >= 0 ? { ...handoff, priceRule: priceRule as number } : undefined;
+  const { priceRule, agent } = fields;
+  if (!handoff) return undefined;
+  if (priceRule !== undefined && !(Number.isInteger(priceRule) && (priceRule as number) >= 0)) return undefined;
+  if (agent !== undefined && !(typeof agent === 'string' && AGENT_NAME.test(agent))) return undefined;
+  return {
+    ...handoff,
+    ...(priceRule === undefined ? {} : { priceRule: priceRule as number }),
+    ...(agent === undefined ? {} : { agent: agent as string }),
+  };
 }
 
 function decodeKind(fields: Record<string, unknown>): HandoffKinds | undefined {

@@ -29,6 +29,10 @@ export const Metrics = {
   usageCapped: 'UsageCapped',
   /** `upto`: a 2xx without a readable Settlement-Overrides header; the route's usageMissing was charged. */
   usageMissing: 'UsageMissing',
+  /** A signed agent not trusted (forged, expired, unknown key or agent, directory unreachable...), by Reason: it pays as anyone. */
+  agentSignaturesRefused: 'AgentSignaturesRefused',
+  /** A priced request served free by a `free` price rule to a verified agent or verified bot category (a licensed partner). */
+  agentFreeRequests: 'AgentFreeRequests',
   facilitatorErrors: 'FacilitatorErrors',
   receiptStoreErrors: 'ReceiptStoreErrors',
   verifierLatency: 'VerifierLatencyMs',

@@ -8,6 +8,8 @@ import { DEFAULT_MAX_REDELIVERIES, type EdgeConfig } from './config';
 import { claimedPayer, PayerDenyList } from './deny-list';
 import { decodeHandoff, encodeHandoff, PAYMENT_ID_HEADER, PENDING_SETTLEMENT_HEADER, type Handoff, type PaidHandoff } from './handoff';
 import { HandoffSeal } from './handoff-seal';
+import { AgentIdentities, type AgentIdentity } from './identity/agents';
+import type { DirectoryFetch } from './identity/key-directories';
 import { hasSideEffects } from './methods';
 import { emfRecord, MetricDimensions, Metrics, type MetricName } from './metrics';
 import { PaymentHeaders } from './header-names';
@@ -97,7 +99,12 @@ export interface PaywallPorts {
   readonly passSigner?: PassSignerPort;
   /** Passes: where a signed-in payer's passes are looked up (the viewer-request, with a sign-in verifier); without it, no sign-in is offered. */
   readonly heldPasses?: HeldPassesPort;
+  /** Web Bot Auth (config.agents): fetches an agent's key directory (lambda/edge/key-directory-fetch.ts); without it, only WAF's verdict identifies agents. */
+  readonly keyDirectories?: DirectoryFetch;
 }
+
+/** A verified agent as receipts record it. */
+type VerifiedAgent = Extract<AgentIdentity, { kind: 'verified' }>;
 
 /** Seconds a client should wait before retrying after a dependency failed. */
 const RETRY_AFTER_SECONDS = 5;
@@ -200,6 +207,8 @@ export class Paywall {
   /** The upto routes' terms for the facilitator address they were built with (kept identical for deep equality). */
   private readonly uptoTerms = new Map<number, RouteTerms>();
   private readonly deniedPayers: PayerDenyList;
+  /** Who the agent is (config.agents); undefined: agents are not identified. */
+  private readonly agents: AgentIdentities | undefined;
   /** The catalogue at CATALOG_PATH, served for free to anyone. */
   private readonly catalogs: CatalogDocuments;
 
@@ -223,6 +232,8 @@ export class Paywall {
     const supported = ports.facilitator.supported?.bind(ports.facilitator) ?? (() => Promise.reject(new Error('this facilitator port has no /supported')));
     this.facilitatorAddress = new FacilitatorAddress(supported, config.network, ports.clock, ports.log);
     this.deniedPayers = new PayerDenyList(config.deniedPayers ?? []);
+    const noDirectories: DirectoryFetch = () => Promise.reject(new Error('no key directory fetch is wired: only WAF verdicts identify agents'));
+    this.agents = config.agents && new AgentIdentities(config.agents, ports.keyDirectories ?? noDirectories, ports.clock);
     this.catalogs = new CatalogDocuments(config);
     const limits = config.abuseLimits ?? DEFAULT_ABUSE_LIMITS;
     this.guard = new AbuseGuard(limits, ports.clock);
@@ -245,7 +256,9 @@ export class Paywall {
     // A payment wins over a pass: the client is paying (again), maybe because its pass ran out.
     const pass = paymentHeader === undefined ? this.passes?.presented((name) => request.header(name)) : undefined;
     const signIn = paymentHeader === undefined && pass === undefined && this.signIn ? request.header(SIGN_IN_HEADER) : undefined;
-    const eligible = request.header(this.config.eligibilityHeader) === 'true' || paymentHeader !== undefined || pass !== undefined || signIn !== undefined;
+    // A Web Bot Auth signer is an agent, as our WAF eligibility rule says too (lib/payment-eligible-bots.ts).
+    const signedAgent = this.agents !== undefined && request.header('signature-agent') !== undefined;
+    const eligible = request.header(this.config.eligibilityHeader) === 'true' || paymentHeader !== undefined || pass !== undefined || signIn !== undefined || signedAgent;
 
     const path = canonicalPath(request.uri);
     if (path === undefined) {
@@ -267,10 +280,12 @@ export class Paywall {
       // Free by decision: say so, so that the origin-response can tell it from a lost hand-off.
       return { kind: 'forward', uri: request.uri, setHeaders: { [PENDING_SETTLEMENT_HEADER]: encodeHandoff({ kind: 'free', routeIndex }) } };
     }
-    const offered = termsFor(this.prices[routeIndex], { method: request.method, path, querystring: request.querystring ?? '', header: (name) => request.header(name) });
+    const agent = await this.identify(request, path);
+    const offered = termsFor(this.prices[routeIndex], { method: request.method, path, querystring: request.querystring ?? '', header: (name) => request.header(name), agent: agent?.agent });
     const deadline = remainingMs ?? (() => VIEWER_TRIGGER_MS - (this.ports.clock() - started));
     const terms = isRejection(offered) ? offered : await this.viewerTerms(routeIndex, offered, deadline);
     if (isRejection(terms)) return this.refuse(terms);
+    if (terms.free) return this.freeByRule(routeIndex, terms, agent, path);
     const resource = resourceUrl(request.host, path);
 
     if (pass !== undefined) return this.admitPass(pass, request.method, path, routeIndex, terms, resource);
@@ -279,9 +294,9 @@ export class Paywall {
       this.metric({ [Metrics.paymentRequired]: 1 }, { [MetricDimensions.route]: terms.route.pattern });
       return this.refuse(reject(402, Reasons.paymentRequired, ''), terms, resource);
     }
-    const handoff = await this.admit(paymentHeader, terms, routeIndex, resource, deadline, request.clientIp);
+    const handoff = await this.admit(paymentHeader, terms, routeIndex, resource, deadline, request.clientIp, agent);
     if (isRejection(handoff)) return this.refuse(handoff, terms, resource);
-    const priced: PaidHandoff = terms.priceRule === undefined ? handoff : { ...handoff, priceRule: terms.priceRule };
+    const priced: PaidHandoff = { ...handoff, ...(terms.priceRule === undefined ? {} : { priceRule: terms.priceRule }), ...(agent ? { agent: agent.agent } : {}) };
     this.metric(
       { [handoff.kind === 'redeliver' ? Metrics.paymentsRedelivered : Metrics.paymentsVerified]: 1, [Metrics.verifierLatency]: this.ports.clock() - started },
       { [MetricDimensions.route]: terms.route.pattern },
@@ -512,7 +527,7 @@ export class Paywall {
       return this.refuse(reject(402, reason, `settlement failed, the content is withheld and nothing was charged: ${detail}`), terms, pending.resource);
     }
 
-    await this.recordSettlement(pending.paymentId, settlement, now(), charge?.toString());
+    await this.recordSettlement(pending.paymentId, settlement, now(), charge?.toString(), pending.agent);
     const metered = charge === undefined ? {} : { [Metrics.meteredRevenueAtomic]: Number(charge), [Metrics.meteredMaximumAtomic]: Number(terms.requirements.amount) };
     this.metric(
       {
@@ -528,6 +543,37 @@ export class Paywall {
   }
 
 
+  /** A `free` price rule matched (only verified identities can match one: lib/config/price-by.ts): forwarded unpaid, counted. */
+  private freeByRule(routeIndex: number, terms: RouteTerms, agent: VerifiedAgent | undefined, path: string): ViewerOutcome {
+    this.ports.log({ event: 'x402.free_by_rule', agent: agent?.agent, verifiedBy: agent?.verifiedBy, route: terms.route.pattern, priceRule: terms.priceRule });
+    this.metric({ [Metrics.agentFreeRequests]: 1 }, { [MetricDimensions.route]: terms.route.pattern });
+    const handoff: Handoff = { kind: 'free', routeIndex, priceRule: terms.priceRule, ...(agent ? { agent: agent.agent } : {}) };
+    return { kind: 'forward', uri: originPath(path), setHeaders: { [PENDING_SETTLEMENT_HEADER]: encodeHandoff(handoff) } };
+  }
+
+  /**
+   * The verified agent of a priced request, or undefined: unsigned, or refused (counted by reason
+   * in AgentSignaturesRefused), in which case it is priced and charged as anyone. Never throws:
+   * identity is a name for the payer, its failure never a reason to fail the request.
+   */
+  private async identify(request: PaywallRequest, path: string): Promise<VerifiedAgent | undefined> {
+    if (!this.agents) return undefined;
+    const query = request.querystring ? `?${request.querystring}` : '';
+    let identity: AgentIdentity;
+    try {
+      identity = await this.agents.identify({ method: request.method, url: `https://${request.host}${request.uri}${query}`, header: (name) => request.header(name) });
+    } catch (error) {
+      this.ports.log({ event: 'x402.agent_identity_error', path, error: String(error) });
+      identity = { kind: 'refused', reason: 'malformed' };
+    }
+    if (identity.kind === 'verified') return identity;
+    if (identity.kind === 'refused') {
+      this.ports.log({ event: 'x402.agent_refused', reason: identity.reason, signatureAgent: request.header('signature-agent')?.slice(0, 200) });
+      this.metric({ [Metrics.agentSignaturesRefused]: 1 }, { [MetricDimensions.reason]: identity.reason });
+    }
+    return undefined;
+  }
+
   /**
    * Checks the payment and holds its nonce: the reservation and the facilitator's verify run side
    * by side (neither depends on the other). Returns the hand-off for the origin-facing triggers,
@@ -540,6 +586,7 @@ export class Paywall {
     resource: string,
     remaining: RemainingTime,
     clientIp: string | undefined,
+    agent: VerifiedAgent | undefined,
   ): Promise<PaidHandoff | Rejection> {
     if (isRejection(paymentHeader)) return paymentHeader;
     const payment = decodePaymentHeader(paymentHeader.version, paymentHeader.value);
@@ -577,6 +624,7 @@ export class Paywall {
       resource,
       route: terms.route.pattern,
       ...(terms.tier === undefined ? {} : { tier: terms.tier }),
+      ...(agent ? { agent: agent.agent, agentVerifiedBy: agent.verifiedBy } : {}),
       x402Version: payment.x402Version,
       createdAt: at,
       updatedAt: at,
@@ -820,20 +868,20 @@ export class Paywall {
     await this.ports.receipts.markFailed(paymentId, reason, at, txHash).catch((error: unknown) => this.storeError('markFailed', paymentId, error));
   }
 
-  /** Money moved: the receipt must exist. Retry, then leave a complete record in the log. `amount`: an upto payment's actual charge. */
-  private async recordSettlement(paymentId: string, settlement: SettleResponse, at: string, amount?: string): Promise<void> {
+  /** Money moved: the receipt must exist. Retry, then leave a complete record in the log. `amount`: an upto payment's actual charge; `agent`: the verified agent that paid. */
+  private async recordSettlement(paymentId: string, settlement: SettleResponse, at: string, amount?: string, agent?: string): Promise<void> {
     let lastError: unknown;
     for (let attempt = 1; attempt <= RECEIPT_WRITE_ATTEMPTS; attempt++) {
       try {
         await this.ports.receipts.markSettled(paymentId, settlement.transaction, at, amount);
-        this.ports.log({ event: 'x402.settled', paymentId, txHash: settlement.transaction, payer: settlement.payer, amount });
+        this.ports.log({ event: 'x402.settled', paymentId, txHash: settlement.transaction, payer: settlement.payer, amount, agent });
         return;
       } catch (error) {
         lastError = error;
       }
     }
     this.storeError('markSettled', paymentId, lastError);
-    this.ports.log({ event: 'x402.receipt_fallback', status: 'settled', paymentId, txHash: settlement.transaction, payer: settlement.payer, amount, at });
+    this.ports.log({ event: 'x402.receipt_fallback', status: 'settled', paymentId, txHash: settlement.transaction, payer: settlement.payer, amount, agent, at });
   }
 
   private storeError(operation: string, paymentId: string, error: unknown): void {

@@ -77,6 +77,9 @@ export interface Receipt {
   readonly route: string;
   /** The `priceBy` tier that priced the payment, when its rule names one. */
   readonly tier?: string;
+  /** The verified agent that paid (its x402:agents name, or the host of its Signature-Agent), and who verified it. */
+  readonly agent?: string;
+  readonly agentVerifiedBy?: 'web-bot-auth' | 'waf';
   readonly x402Version: number;
   readonly createdAt: string;
   readonly updatedAt: string;

@@ -65,6 +65,8 @@ export const Reasons = {
   /** A route priced by body size got a POST/PUT/PATCH without Content-Length. */
   lengthRequired: 'length_required',
   methodNotAllowed: 'method_not_allowed',
+  /** A priceBy rule refuses this agent or intent: 403, no payment taken. */
+  agentRefused: 'agent_refused',
   /** The payer is on the site's deny-list (x402:deniedPayers, x402:deniedPayersFile). */
   payerDenied: 'payer_denied',
   /** The authorization was reserved and released (origin failed) too often: sign a new one. */

@@ -1,11 +1,13 @@
 /**
  * Request-priced routes (`priceBy`): a route's price chosen from declared request features (a query
- * parameter, a header, a path segment, the body size), first matching rule wins, else the route's
- * own price. Pure and configuration-only: every rule's terms are built once, so two equal requests
+ * parameter, a header, a path segment, the body size, the verified agent, the declared intent),
+ * first matching rule wins, else the route's own price. A rule may also make the request free (a
+ * verified partner) or refuse it (403, nothing taken). Pure and configuration-only: every rule's terms are built once, so two equal requests
  * always get the same (frozen) requirements object, and the 402 and its paid retry compare equal.
  * No I/O; the constructs validate rules at synth with the same types (lib/config/routes.ts).
  */
-import type { EdgeConfig, PriceCondition } from './config';
+import { isVerifiedIdentity, type EdgeConfig, type PriceCondition } from './config';
+import { INTENT_HEADER, WAF_NO_AGENT, WAF_VERIFIED_BOT_CATEGORY_HEADER } from './header-names';
 import { BODY_METHODS } from './methods';
 import { priceToAtomicUnits } from './price';
 import { reject, Reasons, type Rejection } from './rejection';
@@ -24,23 +26,30 @@ export interface PriceFeatures {
   readonly querystring: string;
   /** Value of a header by lower-case name. */
   header(name: string): string | undefined;
+  /** The verified agent's name (lambda/core/identity/agents.ts); undefined: not verified. */
+  readonly agent?: string;
 }
 
-/** One route's terms: its own and one per `priceBy` rule, in order. */
+/** One route's terms: its own and one per `priceBy` rule, in order (a free rule's are marked `free`; a refusing rule holds the route's own and refuses). */
 export interface RoutePriceTable {
   readonly base: RouteTerms;
-  readonly rules: readonly { readonly when: readonly PriceCondition[]; readonly terms: RouteTerms }[];
+  readonly rules: readonly { readonly when: readonly PriceCondition[]; readonly terms: RouteTerms; readonly refuses?: boolean }[];
 }
 
 /** Builds a route's table of terms; throws on an invalid price (the constructs validate first). */
 export function priceTable(route: CompiledRoute, priceBy: EdgeConfig['routes'][number]['priceBy'], config: EdgeConfig): RoutePriceTable {
   if (route.scheme === 'upto' && priceBy !== undefined) throw new Error(`route "${route.pattern}": priceBy does not apply to an upto route (one maxPrice)`);
+  const base = routeTerms(route, config);
   const rules = (priceBy ?? []).map((rule, index) => {
+    if (rule.price === 'refuse') return { when: rule.when, terms: base, refuses: true };
+    // Anyone can send a header or a query parameter: only a verified agent may be let in free.
+    if (rule.price === 'free' && !rule.when.some(isVerifiedIdentity)) throw new Error(`route "${route.pattern}" priceBy[${index}]: a free rule needs an agent or botCategory condition`);
+    if (rule.price === 'free') return { when: rule.when, terms: { ...routeTerms(route, config, { priceRule: index, tier: rule.tier }), free: true } };
     const price = priceToAtomicUnits(rule.price, config.asset.decimals);
     if ('error' in price) throw new Error(`route "${route.pattern}" priceBy[${index}]: ${price.error}`);
     return { when: rule.when, terms: routeTerms({ ...route, amount: price.amount }, config, { priceRule: index, tier: rule.tier }) };
   });
-  return { base: routeTerms(route, config), rules };
+  return { base, rules };
 }
 
 /** The human name of the feature a condition reads, as refusals name it. */
@@ -48,6 +57,9 @@ export function featureName(condition: PriceCondition): string {
   if (condition.query !== undefined) return `query parameter "${condition.query}"`;
   if (condition.header !== undefined) return `header "${condition.header}"`;
   if (condition.segment !== undefined) return `path segment ${condition.segment}`;
+  if (condition.agent !== undefined) return 'verified agent';
+  if (condition.botCategory !== undefined) return 'verified bot category';
+  if (condition.intent !== undefined) return `header "${INTENT_HEADER}"`;
   return 'content-length';
 }
 
@@ -67,6 +79,13 @@ function featureValue(condition: PriceCondition, request: PriceFeatures): Featur
   }
   if (condition.header !== undefined) return { value: request.header(condition.header)?.trim() };
   if (condition.segment !== undefined) return { value: request.path.split('/').filter((s) => s !== '')[condition.segment] };
+  if (condition.agent !== undefined) return { value: request.agent };
+  if (condition.botCategory !== undefined) {
+    const category = request.header(WAF_VERIFIED_BOT_CATEGORY_HEADER);
+    return { value: category === WAF_NO_AGENT ? undefined : category };
+  }
+  // Declared by the client: rules on it are checked at synth never to undercut the route's price.
+  if (condition.intent !== undefined) return { value: request.header(INTENT_HEADER)?.trim().toLowerCase() };
   if (!BODY_METHODS.includes(request.method.toUpperCase())) return { value: undefined };
   const length = request.header('content-length')?.trim();
   if (length === undefined) {
@@ -107,8 +126,14 @@ export function termsFor(table: RoutePriceTable, request: PriceFeatures): RouteT
       values.set(condition, feature.value);
     }
   }
-  const rule = table.rules.find((candidate) => candidate.when.every((condition) => matches(condition, values.get(condition))));
-  return rule ? rule.terms : table.base;
+  const index = table.rules.findIndex((candidate) => candidate.when.every((condition) => matches(condition, values.get(condition))));
+  const rule = table.rules[index];
+  if (!rule) return table.base;
+  if (rule.refuses) {
+    const who = request.agent === undefined ? 'this request' : `agent "${request.agent}"`;
+    return reject(403, Reasons.agentRefused, `the publisher does not sell this resource to ${who} (priceBy rule ${index}); nothing was charged`);
+  }
+  return rule.terms;
 }
 
 /** The terms a hand-off names (its route and, when a rule priced it, that rule). */

@@ -22,6 +22,8 @@ export interface RouteTerms {
   readonly priceRule?: number;
   /** That rule's tier name, recorded in the receipt. */
   readonly tier?: string;
+  /** A `free` rule (a verified partner): served without payment; its requirements (the route's own) are never offered. */
+  readonly free?: boolean;
 }
 
 /**

@@ -9,6 +9,7 @@ import type { PaymentPrecheck } from '../core/precheck';
 import { jsonRpcChain } from './chain-rpc';
 import { cloudFrontHandlers, type EdgeHandlers } from './cloudfront-adapter';
 import { facilitatorAuth } from './facilitator-auth';
+import { fetchKeyDirectory } from './key-directory-fetch';
 import { passSigner } from './pass-signer';
 
 export interface EdgeRuntimeOptions {
@@ -69,6 +70,7 @@ export function createEdgeRuntime(config: EdgeConfig, options: EdgeRuntimeOption
     ...(config.passes ? { passRecords: receipts, heldPasses: receipts } : {}),
     // Only the origin-facing bundles carry a signing key (lib/prebuilt-bundle.ts configForBundle).
     ...(signingKey ? { passSigner: passSigner(signingKey) } : {}),
+    ...(config.agents ? { keyDirectories: fetchKeyDirectory } : {}),
   };
   const paywall = new Paywall(config, options.wrapPorts ? options.wrapPorts(ports) : ports, options.precheck, options.signInVerifier);
   return cloudFrontHandlers(paywall, log);

@@ -5,7 +5,7 @@
 import { CDP_FACILITATOR } from '../../lambda/core/facilitators';
 import type { ReferenceStackSettings } from './settings';
 
-type ValueKind = 'string' | 'integer' | 'list' | 'object' | 'routes' | 'passes' | 'objects';
+type ValueKind = 'string' | 'integer' | 'list' | 'object' | 'routes' | 'passes' | 'agents' | 'objects';
 
 export interface ContextKeySpec {
   readonly key: `x402:${string}`;
@@ -42,7 +42,7 @@ export const CONTEXT_KEYS: readonly ContextKeySpec[] = [
   { key: 'x402:verifyTimeoutMs', prop: 'verifyTimeoutMs', kind: 'integer', default: '3000', appliesTo: 'edge', description: 'bound on /verify inside the viewer-request (500..4000)' },
   { key: 'x402:settleTimeoutMs', prop: 'settleTimeoutMs', kind: 'integer', default: '20000', appliesTo: 'edge', description: 'bound on /settle inside the origin-response (1000..25000)' },
   { key: 'x402:maxTimeoutSeconds', prop: 'maxTimeoutSeconds', kind: 'integer', default: '120', appliesTo: 'edge', description: 'default lifetime of a payment authorization (30..3600 s)' },
-  { key: 'x402:routes', prop: 'routes', kind: 'routes', default: '(required)', appliesTo: 'both', description: 'pattern → price (`"$0.001"` or atomic units) or `{price, description, mimeType, maxTimeoutSeconds, priceBy, discovery}` or, metered, `{scheme: "upto", maxPrice, usageMissing}`; first match wins; `priceBy` (edge) prices by query, header, path segment or body size; `upto` (edge) settles the charge the origin reports up to `maxPrice` (docs/metering.md); `discovery` puts Bazaar metadata in the 402 (docs/discovery.md); `GET /x` prices GET and HEAD of /x, and the edge refuses (405) other methods there' },
+  { key: 'x402:routes', prop: 'routes', kind: 'routes', default: '(required)', appliesTo: 'both', description: 'pattern → price (`"$0.001"` or atomic units) or `{price, description, mimeType, maxTimeoutSeconds, priceBy, discovery}` or, metered, `{scheme: "upto", maxPrice, usageMissing}`; first match wins; `priceBy` (edge) prices by query, header, path segment, body size, verified agent, verified bot category or declared intent, or makes a verified agent free or refuses it (docs/identity.md); `upto` (edge) settles the charge the origin reports up to `maxPrice` (docs/metering.md); `discovery` puts Bazaar metadata in the 402 (docs/discovery.md); `GET /x` prices GET and HEAD of /x, and the edge refuses (405) other methods there' },
   { key: 'x402:eligibleBotCategories', prop: 'eligibleBotCategories', kind: 'list', default: DEFAULT_ELIGIBLE_BOT_CATEGORIES.join(','), appliesTo: 'both', description: 'Bot Control categories that must pay' },
   { key: 'x402:eligibleBotSignals', prop: 'eligibleBotSignals', kind: 'list', default: DEFAULT_ELIGIBLE_BOT_SIGNALS.join(','), appliesTo: 'both', description: 'Bot Control signals that make a request payment-eligible' },
   { key: 'x402:freeBots', prop: 'freeBots', kind: 'list', default: DEFAULT_FREE_BOTS.join(','), appliesTo: 'both', description: 'verified bots that pass free: bot names (`googlebot`) or `category:<name>`' },
@@ -57,6 +57,8 @@ export const CONTEXT_KEYS: readonly ContextKeySpec[] = [
   { key: 'x402:passKeys', prop: 'passKeys', kind: 'objects', default: '(none)', appliesTo: 'edge', description: 'pass signing keys as `cdk-x402 pass-key create` prints them: `[{kid, publicKey, secret, retiredAt?}]`, one active; retired keys verify until their passes expire' },
   { key: 'x402:deniedPayers', prop: 'deniedPayers', kind: 'list', default: '(none)', appliesTo: 'edge', description: 'payer addresses refused with 403 `payer_denied` before any facilitator, RPC or table call (docs/security.md, "Denied payers")' },
   { key: 'x402:deniedPayersFile', prop: 'deniedPayersFile', kind: 'string', default: '(none)', appliesTo: 'edge', description: 'file of payer addresses to refuse, one a line, read at synth (relative to the CDK app) and baked in; `cdk-x402 denylist import <sdn.csv>` writes it from the OFAC SDN list' },
+  { key: 'x402:agents', prop: 'agents', kind: 'agents', default: '(none)', appliesTo: 'edge', description: 'name → `{signatureAgent?, botName?}`: agents recorded by name on their receipts when verified, by Web Bot Auth at the edge (`signatureAgent`: the https origin of their key directory) or by AWS Bot Control (`botName`, with its `web_bot_auth:verified` label) (docs/identity.md)' },
+  { key: 'x402:unknownAgents', prop: 'unknownAgents', kind: 'string', default: 'ignore', appliesTo: 'edge', description: '`ignore` (a Web Bot Auth signer not in x402:agents is not verified, its directory never fetched) or `verify` (fetched, bounded and cached; recorded by its host)' },
   { key: 'x402:origin', prop: 'origin', kind: 'string', default: '(required)', appliesTo: 'reference', description: 'domain name of the origin behind the reference distribution' },
   { key: 'x402:stackName', prop: 'stackName', kind: 'string', default: DEFAULT_REFERENCE_STACK_NAME, appliesTo: 'reference', description: 'name of the reference stack' },
   { key: 'x402:region', prop: 'region', kind: 'string', default: DEFAULT_REFERENCE_REGION, appliesTo: 'reference', description: 'region of the reference stack (edge functions and the web ACL always go to us-east-1)' },

@@ -1,5 +1,6 @@
 /** CDK context → settings: the `x402:*` keys parsed by the kinds of the context-key table. */
 import type { PricedRoute } from '../../lambda/core/config';
+import { agentList } from './agents';
 import { CONTEXT_KEYS, type ContextKeySpec } from './context-keys';
 import { Problems } from './problems';
 import type { ReferenceStackSettings } from './settings';
@@ -25,7 +26,7 @@ export function settingsFromContext(context: Readonly<Record<string, unknown>>):
     }
     if (raw === undefined || raw === null || raw === '') continue;
     const value = parseContextValue(spec, raw, problems);
-    if (value !== undefined) settings[spec.prop] = spec.kind === 'routes' ? routeList(value as object) : spec.kind === 'passes' ? namedList(value as object) : value;
+    if (value !== undefined) settings[spec.prop] = spec.kind === 'routes' ? routeList(value as object) : spec.kind === 'passes' ? namedList(value as object) : spec.kind === 'agents' ? agentList(value as object) : value;
   }
   problems.throwIfAny();
   return settings as unknown as ReferenceStackSettings;
@@ -80,6 +81,7 @@ function parseContextValue(spec: ContextKeySpec, raw: unknown, problems: Problem
     }
     case 'object':
     case 'passes':
+    case 'agents':
     case 'routes': {
       const value = typeof raw === 'string' ? parseJson(spec, raw.trim(), problems) : raw;
       if (value === undefined) return undefined;

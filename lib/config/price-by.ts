@@ -1,5 +1,5 @@
 /** `priceBy` of a route: request-priced rules (lambda/core/request-price.ts), validated at synth. */
-import type { AssetConfig, PriceCondition, PriceRule } from '../../lambda/core/config';
+import { isVerifiedIdentity, type AssetConfig, type PriceCondition, type PriceRule } from '../../lambda/core/config';
 import { priceToAtomicUnits } from '../../lambda/core/price';
 import { BODY_METHODS } from '../../lambda/core/methods';
 import { headerNameProblem } from './header-name';
@@ -10,7 +10,15 @@ import type { Engine } from './settings';
 const MAX_RULES = 16;
 const MAX_CONDITIONS = 8;
 const MAX_SEGMENT = 31;
-const FEATURES = ['query', 'header', 'segment', 'contentLength'] as const;
+const FEATURES = ['query', 'header', 'segment', 'contentLength', 'agent', 'botCategory', 'intent'] as const;
+/** Features whose condition is `true` and compares a name. */
+const NAMED_FEATURES: Record<string, { readonly what: string; readonly pattern: RegExp; readonly example: string; readonly fix: string }> = {
+  agent: { what: 'an agent name (x402:agents, or a Signature-Agent host)', pattern: /^[a-z0-9][a-z0-9._:-]{0,252}$/, example: '"partner"', fix: 'write the name as in x402:agents' },
+  botCategory: { what: 'a Bot Control category (lower case, as in its label)', pattern: /^[a-z][a-z0-9_]{0,63}$/, example: '"search_engine"', fix: 'e.g. "search_engine" or "ai"' },
+  intent: { what: 'an intent (lower-case a-z, 0-9, -, at most 32)', pattern: /^[a-z0-9-]{1,32}$/, example: '"training"', fix: 'e.g. "training", "inference" or "search"' },
+};
+/** Prices that are not amounts. */
+const ACCESS_PRICES = ['free', 'refuse'];
 const COMPARATORS = ['equalTo', 'oneOf', 'min', 'max'] as const;
 
 /**
@@ -21,12 +29,25 @@ export function resolvePriceBy(
   problems: Problems,
   where: string,
   value: unknown,
-  context: { readonly asset: AssetConfig; readonly engine: Engine; readonly method: string | undefined; readonly forwardedHeaders: readonly string[]; readonly warnings: string[] },
+  context: {
+    readonly asset: AssetConfig;
+    readonly engine: Engine;
+    readonly method: string | undefined;
+    readonly forwardedHeaders: readonly string[];
+    readonly warnings: string[];
+    /** The route's own price, atomic units: a rule on the declared intent alone may not undercut it. */
+    readonly routeAmount: string;
+  },
 ): PriceRule[] | undefined {
   if (value === undefined) return undefined;
   const key = `${where}.priceBy`;
   if (context.engine === 'waf') {
-    problems.add(key, value, "is not supported by the waf engine: AWS WAF's Monetize action has one price per rule and cannot read query parameters, headers or body sizes into it", 'use x402:engine=edge, or split the route into one route per price (e.g. "/reports/large/*")');
+    problems.add(
+      key,
+      value,
+      "is not supported by the waf engine: AWS WAF's Monetize action has one price per rule (its multiplier, set from the route) and cannot read query parameters, headers, body sizes, verified agents or declared intents into it, serve a rule free or refuse one",
+      'use x402:engine=edge, or split the route into one route per price (e.g. "/reports/large/*")',
+    );
     return undefined;
   }
   if (!Array.isArray(value) || value.length === 0 || value.length > MAX_RULES) {
@@ -38,8 +59,9 @@ export function resolvePriceBy(
   for (const [index, raw] of (value as unknown[]).entries()) {
     const at = `${key}[${index}]`;
     const rule = (typeof raw === 'object' && raw !== null ? raw : {}) as Partial<Record<keyof PriceRule, unknown>>;
-    const price = typeof rule.price === 'string' ? priceToAtomicUnits(rule.price, context.asset.decimals) : { error: 'is missing' };
-    if ('error' in price) problems.add(`${at}.price`, rule.price, price.error, `write dollars with at most ${context.asset.decimals} decimals ("$0.01") or an integer of atomic units`);
+    const access = typeof rule.price === 'string' && ACCESS_PRICES.includes(rule.price.trim()) ? rule.price.trim() : undefined;
+    const price = access ? undefined : typeof rule.price === 'string' ? priceToAtomicUnits(rule.price, context.asset.decimals) : { error: 'is missing' };
+    if (price && 'error' in price) problems.add(`${at}.price`, rule.price, price.error, `write dollars with at most ${context.asset.decimals} decimals ("$0.01"), an integer of atomic units, "free" or "refuse"`);
     if (rule.tier !== undefined && (typeof rule.tier !== 'string' || !/^[a-z0-9-]{1,32}$/.test(rule.tier))) {
       problems.add(`${at}.tier`, rule.tier, 'must be 1 to 32 characters of a-z, 0-9 and -', 'e.g. "large"');
     }
@@ -48,6 +70,15 @@ export function resolvePriceBy(
       continue;
     }
     const when = (rule.when as unknown[]).map((condition, c) => checkCondition(problems, `${at}.when[${c}]`, condition, context));
+    const onVerified = when.some((condition) => condition !== undefined && isVerifiedIdentity(condition));
+    const onIntent = when.some((condition) => condition?.intent !== undefined);
+    if (access === 'free' && !onVerified) {
+      problems.add(`${at}.price`, rule.price, 'is free without an agent or botCategory condition: anyone can send a header, a query parameter or an intent', 'add {"agent": true, "oneOf": ["<partner>"]} to its conditions: only a verified agent (or a bot Bot Control verified) matches one');
+    }
+    // An intent is the client's word: declaring one may select a dearer price, never a cheaper one.
+    if (price && !('error' in price) && onIntent && !onVerified && BigInt(price.amount) < BigInt(context.routeAmount)) {
+      problems.add(`${at}.price`, rule.price, 'is below the route\'s own price on a rule an agent qualifies for by declaring an intent: any agent could declare it to pay less', 'charge at least the route\'s price for a declared intent, or add an agent condition so that only verified agents get it');
+    }
     rules.push({ price: String(rule.price).trim(), when: when as PriceCondition[], ...(rule.tier === undefined ? {} : { tier: rule.tier as string }) });
   }
   return problems.list.length === before ? rules : undefined;
@@ -57,7 +88,7 @@ function checkCondition(problems: Problems, at: string, raw: unknown, context: P
   const condition = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
   const features = FEATURES.filter((feature) => condition[feature] !== undefined);
   if (features.length !== 1) {
-    problems.add(at, raw, 'must name exactly one feature: query, header, segment or contentLength', 'e.g. {"query": "size", "equalTo": "large"} or {"contentLength": {"max": 65536}}');
+    problems.add(at, raw, 'must name exactly one feature: query, header, segment, contentLength, agent, botCategory or intent', 'e.g. {"query": "size", "equalTo": "large"}, {"contentLength": {"max": 65536}} or {"agent": true, "oneOf": ["partner"]}');
     return undefined;
   }
   const unknown = Object.keys(condition).filter((name) => !(FEATURES as readonly string[]).includes(name) && !(COMPARATORS as readonly string[]).includes(name));
@@ -70,6 +101,13 @@ function checkCondition(problems: Problems, at: string, raw: unknown, context: P
     if (COMPARATORS.some((name) => condition[name] !== undefined)) problems.add(at, raw, 'compares contentLength with its own min and max', 'write {"contentLength": {"min": 0, "max": 65536}}');
     checkBounds(problems, `${at}.contentLength`, condition.contentLength as Record<string, unknown>, true);
     return condition as PriceCondition;
+  }
+  const named = NAMED_FEATURES[feature];
+  if (named) {
+    if (condition[feature] !== true) problems.add(`${at}.${feature}`, condition[feature], 'must be true', `e.g. {"${feature}": true, "oneOf": [${named.example}]}`);
+    if (condition.min !== undefined || condition.max !== undefined) problems.add(at, raw, `compares ${feature}, a name, with min or max`, 'use equalTo or oneOf');
+    const values = [condition.equalTo, ...(Array.isArray(condition.oneOf) ? condition.oneOf : [])].filter((v): v is string => typeof v === 'string');
+    for (const v of values) if (!named.pattern.test(v)) problems.add(at, v, `is not ${named.what}`, named.fix);
   }
   if (feature === 'query' && (typeof condition.query !== 'string' || !/^[A-Za-z0-9_.~-]{1,64}$/.test(condition.query))) {
     problems.add(`${at}.query`, condition.query, 'is not a query parameter name (letters, digits, _ . ~ -, at most 64)', 'e.g. "size"');

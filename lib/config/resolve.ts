@@ -18,6 +18,7 @@ import { sampleAddress } from './sample-addresses';
 import { BotControlInspectionLevel, Engine, OriginProtection, PaidCaching, type X402Settings } from './settings';
 import { resolveWafPricing, WAF_CHAINS } from './waf-pricing';
 import { resolveDeniedPayers } from './deny-list';
+import { resolveAgents } from './agents';
 
 /** Bot Control categories known when this was written (others are accepted with a warning). */
 export const KNOWN_BOT_CATEGORIES = [
@@ -69,6 +70,10 @@ export function resolveX402Config(settings: X402Settings): ResolvedConfig {
   const routes = asset ? resolveRoutes(problems, settings.routes, asset, engine, maxTimeoutSeconds, { forwardedHeaders: originRequestHeaders, warnings }) : [];
   const passes = resolvePasses(problems, settings, engine, routes, asset, warnings);
   const deniedPayers = resolveDeniedPayers(problems, settings, engine, payTo);
+  const agents = resolveAgents(problems, settings, engine, warnings);
+  if (!agents && routes.some((route) => route.priceBy?.some((rule) => rule.when.some((condition) => condition.agent !== undefined)))) {
+    warnings.push('x402:routes has a priceBy rule with an agent condition, but neither x402:agents nor x402:unknownAgents is set: no agent is verified, so the rule never matches');
+  }
 
   const eligibleBotCategories = nameList(problems, 'x402:eligibleBotCategories', settings.eligibleBotCategories ?? DEFAULT_ELIGIBLE_BOT_CATEGORIES, KNOWN_BOT_CATEGORIES, warnings);
   const eligibleBotSignals = nameList(problems, 'x402:eligibleBotSignals', settings.eligibleBotSignals ?? DEFAULT_ELIGIBLE_BOT_SIGNALS, KNOWN_BOT_SIGNALS, warnings);
@@ -124,6 +129,7 @@ export function resolveX402Config(settings: X402Settings): ResolvedConfig {
     waf,
     ...(passes ? { passes } : {}),
     ...(deniedPayers ? { deniedPayers } : {}),
+    ...(agents ? { agents } : {}),
     warnings,
   };
 }
@@ -149,6 +155,7 @@ export function toEdgeConfig(config: ResolvedConfig, receiptTable: { readonly ta
     maxTimeoutSeconds: config.maxTimeoutSeconds,
     ...(config.passes && site ? { passes: { siteId: passSiteId(config.payTo, site.stackName, site.constructPath), ...config.passes } } : {}),
     ...(config.deniedPayers?.length ? { deniedPayers: config.deniedPayers } : {}),
+    ...(config.agents ? { agents: config.agents } : {}),
   };
 }
 

@@ -53,6 +53,8 @@ export interface ResolvedConfig {
   readonly passes?: ResolvedPasses;
   /** Payer addresses refused before any check, lower case (edge engine). */
   readonly deniedPayers?: readonly string[];
+  /** Agents identified at the edge (edge engine). */
+  readonly agents?: EdgeConfig['agents'];
   /** Settings that are valid but have no effect, worth a synth warning. */
   readonly warnings: readonly string[];
 }

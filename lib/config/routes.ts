@@ -118,7 +118,7 @@ export function resolveRoutes(
       }
     }
     const { method, path } = patternParts(pattern);
-    const priceBy = resolvePriceBy(problems, where, route.priceBy, { asset, engine, method, ...headers });
+    const priceBy = resolvePriceBy(problems, where, route.priceBy, { asset, engine, method, ...headers, routeAmount: price.amount });
     routes.push(
       stripUndefined({
         pattern: pattern.trim(),

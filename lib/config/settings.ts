@@ -66,6 +66,32 @@ export enum PaymentVerifier {
   RPC = 'rpc',
 }
 
+/** What the edge does with a Web Bot Auth signer that `agents` does not list. */
+export enum UnknownAgents {
+  /** Not verified, and its key directory is never fetched: it pays as anyone, unnamed. */
+  IGNORE = 'ignore',
+  /** Its key directory is fetched (bounded, cached) and, verified, it is recorded by its host. */
+  VERIFY = 'verify',
+}
+
+/** An agent the publisher knows, verified by the edge (Web Bot Auth), by AWS WAF Bot Control, or both. */
+export interface TrustedAgent {
+  /** What receipts, reports and price rules call it: 1 to 64 of `a-z 0-9 . _ -`. */
+  readonly name: string;
+  /**
+   * The https origin the agent sends in its `Signature-Agent` header: the edge verifies its
+   * signatures against the key directory at `<origin>/.well-known/http-message-signatures-directory`.
+   * @default - not verified by the edge
+   */
+  readonly signatureAgent?: string;
+  /**
+   * Its AWS Bot Control bot name (label `bot:name:<botName>`): a request Bot Control labels
+   * `web_bot_auth:verified` with this name is forwarded to the edge as this agent, verified.
+   * @default - not verified by WAF
+   */
+  readonly botName?: string;
+}
+
 /** The token payments are made in (EIP-3009), with its EIP-712 domain. */
 export interface AssetSettings {
   /** Token contract address, EIP-55 checksummed. */
@@ -295,6 +321,17 @@ export interface X402Settings {
    * @default - none
    */
   readonly deniedPayersFile?: string;
+  /**
+   * Agents the publisher knows (edge engine): a verified one is recorded by name on its receipts
+   * (docs/identity.md).
+   * @default - none
+   */
+  readonly agents?: TrustedAgent[];
+  /**
+   * What the edge does with a Web Bot Auth signer not in `agents`.
+   * @default UnknownAgents.IGNORE
+   */
+  readonly unknownAgents?: UnknownAgents;
 }
 
 /** The reference stack's own settings, on top of {@link X402Settings}. */

@@ -4,7 +4,8 @@ import { DEFAULT_ELIGIBILITY_HEADER } from '../../lambda/core/config';
 import { Engine, type X402Settings } from '../../lib/config/settings';
 import { X402Config } from '../../lib/config/x402-config';
 import { globToWafRegex, PaymentEligibleBots, PaymentEligibleBotsRuleGroup } from '../../lib/payment-eligible-bots';
-import { ELIGIBILITY_HEADER_INSERT_NAME, RuleNames, WAF_INSERTED_HEADER_PREFIX } from '../../lib/waf-names';
+import { WAF_AGENT_HEADER, WAF_NO_AGENT, WAF_VERIFIED_BOT_CATEGORY_HEADER } from '../../lambda/core/header-names';
+import { AGENT_HEADER_INSERT_NAME, ELIGIBILITY_HEADER_INSERT_NAME, RuleNames, VERIFIED_BOT_CATEGORY_HEADER_INSERT_NAME, WAF_INSERTED_HEADER_PREFIX } from '../../lib/waf-names';
 import { expectNoSynthWarnings, only, routes, SETTINGS } from './helpers';
 
 function webAcl(settings: X402Settings = SETTINGS, region = 'us-east-1'): { app: App; template: Template; acl: Record<string, any>; bots: PaymentEligibleBots } {
@@ -102,6 +103,76 @@ describe('PaymentEligibleBots (edge engine)', () => {
 
   it('fails synth outside us-east-1, where AWS refuses CLOUDFRONT web ACLs', () => {
     expect(() => webAcl(SETTINGS, 'eu-west-1')).toThrow(/CLOUDFRONT web ACL, which AWS only accepts in us-east-1, but this stack is in eu-west-1/);
+  });
+});
+
+describe('PaymentEligibleBots with x402:agents naming Bot Control bots', () => {
+  const agents = [
+    { name: 'example-agent', botName: 'exampleagent' },
+    { name: 'edge-only', signatureAgent: 'https://agent.example.com' },
+    { name: 'partner', botName: 'partnerbot', signatureAgent: 'https://partner.example.com' },
+  ];
+  const { app, acl } = webAcl({ ...SETTINGS, agents });
+  const verified = (botName: string) => ({
+    AndStatement: {
+      Statements: [
+        { LabelMatchStatement: { Scope: 'LABEL', Key: 'awswaf:managed:aws:bot-control:web_bot_auth:verified' } },
+        { LabelMatchStatement: { Scope: 'LABEL', Key: `awswaf:managed:aws:bot-control:bot:name:${botName}` } },
+      ],
+    },
+  });
+
+  it('synthesizes without warnings', () => expectNoSynthWarnings(app));
+
+  it('forwards Bot Control\'s Web Bot Auth verdict per named bot as the header the edge trusts, after Bot Control', () => {
+    expect(acl.Rules.map((r: any) => r.Name)).toEqual([
+      RuleNames.antiSpoofing, RuleNames.botControl, RuleNames.eligible, RuleNames.agentVerified(0), RuleNames.agentVerified(1), RuleNames.agentUnverified,
+    ]);
+    expect(`${WAF_INSERTED_HEADER_PREFIX}${AGENT_HEADER_INSERT_NAME}`).toBe(WAF_AGENT_HEADER);
+    expect(rule(acl, RuleNames.agentVerified(0))).toMatchObject({
+      Action: { Count: { CustomRequestHandling: { InsertHeaders: [{ Name: 'x402-agent', Value: 'example-agent' }] } } },
+      RuleLabels: [{ Name: 'x402:agent:example-agent' }],
+      Statement: verified('exampleagent'),
+    });
+    expect(rule(acl, RuleNames.agentVerified(1)).Statement).toEqual(verified('partnerbot'));
+  });
+
+  it("inserts WAF's own 'none' on every other request, so a forged agent header never survives WAF", () => {
+    expect(rule(acl, RuleNames.agentUnverified)).toMatchObject({
+      Action: { Count: { CustomRequestHandling: { InsertHeaders: [{ Name: 'x402-agent', Value: WAF_NO_AGENT }] } } },
+      Statement: { NotStatement: { Statement: { OrStatement: { Statements: [verified('exampleagent'), verified('partnerbot')] } } } },
+    });
+  });
+
+  it('adds no agent rule when no agent names a bot', () => {
+    const { acl: edgeOnly } = webAcl({ ...SETTINGS, agents: [agents[1]] });
+    expect(edgeOnly.Rules.map((r: any) => r.Name)).toEqual([RuleNames.antiSpoofing, RuleNames.botControl, RuleNames.eligible]);
+  });
+});
+
+describe('PaymentEligibleBots with botCategory price conditions', () => {
+  const priced = { ...SETTINGS, routes: [{ pattern: '/articles/*', price: '$0.001', priceBy: [{ price: '$0.002', when: [{ botCategory: true, oneOf: ['search_engine', 'ai'] }] }] }] };
+  const { acl } = webAcl(priced);
+  const verifiedCategory = (category: string) => ({
+    AndStatement: {
+      Statements: [
+        { LabelMatchStatement: { Scope: 'LABEL', Key: 'awswaf:managed:aws:bot-control:bot:verified' } },
+        { LabelMatchStatement: { Scope: 'LABEL', Key: `awswaf:managed:aws:bot-control:bot:category:${category}` } },
+      ],
+    },
+  });
+
+  it('forwards the category of verified bots only, once per named category, and none on every other request', () => {
+    expect(`${WAF_INSERTED_HEADER_PREFIX}${VERIFIED_BOT_CATEGORY_HEADER_INSERT_NAME}`).toBe(WAF_VERIFIED_BOT_CATEGORY_HEADER);
+    expect(rule(acl, RuleNames.verifiedBotCategory(0))).toMatchObject({
+      Action: { Count: { CustomRequestHandling: { InsertHeaders: [{ Name: 'x402-verified-bot-category', Value: 'search_engine' }] } } },
+      Statement: verifiedCategory('search_engine'),
+    });
+    expect(rule(acl, RuleNames.verifiedBotCategory(1)).Statement).toEqual(verifiedCategory('ai'));
+    expect(rule(acl, RuleNames.noVerifiedBotCategory)).toMatchObject({
+      Action: { Count: { CustomRequestHandling: { InsertHeaders: [{ Name: 'x402-verified-bot-category', Value: WAF_NO_AGENT }] } } },
+      Statement: { NotStatement: { Statement: { OrStatement: { Statements: [verifiedCategory('search_engine'), verifiedCategory('ai')] } } } },
+    });
   });
 });
 

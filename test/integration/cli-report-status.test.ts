@@ -78,7 +78,7 @@ beforeAll(async () => {
     if (to === 'failed') await edge.markFailed(r.paymentId, 'insufficient_funds', r.createdAt);
   };
   await settle(edgeReceipt('01', A, '/articles/*', '1000', '2026-11-18T10:00:00.000Z'), 'settled');
-  await settle(edgeReceipt('02', B, 'GET /api/premium-report', '10000', '2026-11-19T09:00:00.000Z'), 'settled');
+  await settle({ ...edgeReceipt('02', B, 'GET /api/premium-report', '10000', '2026-11-19T09:00:00.000Z'), agent: 'example-agent', agentVerifiedBy: 'web-bot-auth' }, 'settled');
   await settle(edgeReceipt('03', A, '/articles/*', '1000', '2026-11-19T10:00:00.000Z'), 'reserved');
   await settle(edgeReceipt('04', B, '/articles/*', '1000', '2026-11-19T11:00:00.000Z'), 'failed');
   await settle(edgeReceipt('05', A, '/articles/*', '1000', '2026-10-01T00:00:00.000Z'), 'settled');
@@ -166,6 +166,16 @@ describe('cdk-x402 report (receipt table, both engines)', () => {
     expect(report.stdout).toMatch(/2026-11-19\s+2\s+0\.011\s+11000/);
   });
 
+  it('shows the totals and revenue by verified agent alone with --by agent', async () => {
+    const report = await run(['report', ...tableFlags, ...window, '--by', 'agent']);
+    expect(report.code).toBe(ExitCode.ok);
+    expect(report.stdout).toContain('Settled: 3 payment(s), $0.012');
+    expect(report.stdout).toMatch(/AGENT\s+PAYMENTS\s+USD\s+ATOMIC\s+ASSET\n[- ]+\nexample-agent\s+1\s+0\.01\s+10000/);
+    expect(report.stdout).not.toMatch(/ROUTE|PAYER|DAY/);
+    expect((await run(['report', ...tableFlags, ...window, '--json'])).json().byAgent.map((l: any) => [l.key, l.payments])).toEqual([['example-agent', 1]]);
+    expect((await run(['report', ...tableFlags, '--since', '2026-10-01', '--until', '2026-10-02', '--by', 'agent'])).stdout).toContain('By verified agent: none in this window');
+  });
+
   it('writes the same report as an HTML page with --html, the bars keyed and valued from the table', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'cdk-x402-html-'));
     const file = path.join(dir, 'revenue.html');
@@ -181,9 +191,8 @@ describe('cdk-x402 report (receipt table, both engines)', () => {
       };
       expect(bars('by-route')).toEqual([['GET /api/premium-report', '$0.01', 1], ['/articles/*', '$0.002', 2]]);
       expect(bars('by-day')).toEqual([['2026-11-18', '$0.001', 1], ['2026-11-19', '$0.011', 2]]);
-      // These receipts name no agent: the page says so and charts payers instead.
-      expect(html).toContain('By payer (agent unverified)');
-      expect(bars('by-agent').map(([key]) => key)).toEqual([B, A, C]);
+      // One settled receipt names its verified agent: the page charts agents.
+      expect(bars('by-agent')).toEqual([['example-agent', '$0.01', 1]]);
       expect(html).not.toContain('<script');
     } finally {
       rmSync(dir, { recursive: true, force: true });

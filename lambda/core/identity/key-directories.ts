@@ -1,6 +1,7 @@
 /**
  * A bounded cache of agents' key directories, so the edge fetches a directory at most once per
- * TTL (never on every request). Pure: the fetch and the clock are injected.
+ * TTL (never on every request), and prepares its keys (thumbprints, verifiers) once per fetch,
+ * not per request. Pure: the fetch, the clock and the preparation are injected.
  */
 export const DIRECTORY_TTL_MIN_MS = 5 * 60_000;
 export const DIRECTORY_TTL_MAX_MS = 24 * 3_600_000;
@@ -19,11 +20,12 @@ export interface FetchedDirectory {
 /** Fetches one directory URL; rejects on any failure (timeout, status, size, JSON). */
 export type DirectoryFetch = (url: string) => Promise<FetchedDirectory>;
 
-export type DirectoryKeys = { readonly ok: true; readonly keys: readonly JsonWebKey[] } | { readonly ok: false };
+/** A directory's keys as `prepare` made them (by default the JWKs themselves), or unavailable. */
+export type DirectoryKeys<Keys = readonly JsonWebKey[]> = { readonly ok: true; readonly keys: Keys } | { readonly ok: false };
 
-interface Entry {
+interface Entry<Keys> {
   readonly expiresAt: number;
-  readonly value: Promise<DirectoryKeys>;
+  readonly value: Promise<DirectoryKeys<Keys>>;
 }
 
 /** TTL from `max-age`, clamped to 5 min–24 h; 1 h when absent or unreadable. */
@@ -41,14 +43,19 @@ function keysOf(body: unknown): readonly JsonWebKey[] | undefined {
   return keys.filter((key): key is JsonWebKey => typeof key === 'object' && key !== null);
 }
 
-export class KeyDirectoryCache {
+export class KeyDirectoryCache<Keys = readonly JsonWebKey[]> {
   /** Map order is insertion order: re-inserting on use makes the first key the least recent. */
-  private readonly entries = new Map<string, Entry>();
+  private readonly entries = new Map<string, Entry<Keys>>();
 
-  constructor(private readonly fetchDirectory: DirectoryFetch, private readonly now: () => number) {}
+  /** `prepare`: turns a fetched directory's JWKs into what verification uses; a rejection makes the directory unavailable. */
+  constructor(
+    private readonly fetchDirectory: DirectoryFetch,
+    private readonly now: () => number,
+    private readonly prepare: (keys: readonly JsonWebKey[]) => Promise<Keys> = async (keys) => keys as Keys,
+  ) {}
 
   /** The directory's keys; a fetch already in flight for the URL is shared, not repeated. */
-  keys(url: string): Promise<DirectoryKeys> {
+  keys(url: string): Promise<DirectoryKeys<Keys>> {
     const now = this.now();
     const cached = this.entries.get(url);
     if (cached !== undefined && cached.expiresAt > now) {
@@ -62,8 +69,8 @@ export class KeyDirectoryCache {
     return value;
   }
 
-  private async load(url: string): Promise<DirectoryKeys> {
-    let result: DirectoryKeys;
+  private async load(url: string): Promise<DirectoryKeys<Keys>> {
+    let result: DirectoryKeys<Keys>;
     let ttl = DIRECTORY_FAILURE_TTL_MS;
     try {
       const fetched = await this.fetchDirectory(url);
@@ -71,7 +78,7 @@ export class KeyDirectoryCache {
       if (keys === undefined) {
         result = { ok: false };
       } else {
-        result = { ok: true, keys };
+        result = { ok: true, keys: await this.prepare(keys) };
         ttl = directoryTtlMs(fetched.cacheControl);
       }
     } catch {
@@ -81,7 +88,7 @@ export class KeyDirectoryCache {
     return result;
   }
 
-  private remember(url: string, entry: Entry): void {
+  private remember(url: string, entry: Entry<Keys>): void {
     this.entries.delete(url);
     this.entries.set(url, entry);
     while (this.entries.size > DIRECTORY_CACHE_ENTRIES) {

@@ -3,7 +3,7 @@
  * its `Signature-Agent` names, with a key from that agent's published directory? A refusal is a
  * reason, never an exception: an unverified agent is simply not trusted (it still has to pay).
  */
-import { helpers, jwkToKeyID, verify } from 'web-bot-auth';
+import { helpers, jwkToKeyID, verify, type Verify } from 'web-bot-auth';
 import { verifierFromJWK } from 'web-bot-auth/crypto';
 import { type DirectoryUrlOptions, keyDirectoryUrl } from './directory-url';
 import type { DirectoryKeys } from './key-directories';
@@ -26,11 +26,24 @@ export type AgentVerdict =
 export interface SignedRequest {
   readonly method: string;
   readonly url: string;
-  readonly headers: Headers;
+  /** A `Headers` or anything that reads a header by name the same way. */
+  readonly headers: Pick<Headers, 'get'>;
 }
 
-/** The caller's key directory lookup (a KeyDirectoryCache's `keys`). */
-export type KeysFor = (directoryUrl: string) => Promise<DirectoryKeys>;
+/** A directory's ed25519 keys by key id (JWK thumbprint), each with its verifier: made once per fetched directory. */
+export type PreparedDirectory = ReadonlyMap<string, Verify<void>>;
+
+/** The caller's key directory lookup (a KeyDirectoryCache's `keys`, with {@link prepareDirectory}). */
+export type KeysFor = (directoryUrl: string) => Promise<DirectoryKeys<PreparedDirectory>>;
+
+/** A directory's keys made ready for verification (other key types are left out: Web Bot Auth signs with ed25519). */
+export async function prepareDirectory(keys: readonly JsonWebKey[]): Promise<PreparedDirectory> {
+  const ed25519 = keys.filter((key) => key.kty === 'OKP' && key.crv === 'Ed25519' && typeof key.x === 'string');
+  const prepared = await Promise.all(
+    ed25519.map(async (key) => [await jwkToKeyID(key, helpers.WEBCRYPTO_SHA256, helpers.BASE64URL_DECODE), await verifierFromJWK(key)] as const),
+  );
+  return new Map(prepared);
+}
 
 class Refused extends Error {
   constructor(readonly reason: AgentRefusal) {
@@ -73,13 +86,12 @@ export async function verifyWebBotAuth(
   const keys = await keysFor(directory.url);
   if (!keys.ok) return { verified: false, reason: 'directory_unavailable' };
   try {
-    await verify(request, async (data, signatureBytes, params) => {
-      const ed25519Keys = keys.keys.filter((key) => key.kty === 'OKP' && key.crv === 'Ed25519');
-      const thumbprints = await Promise.all(ed25519Keys.map((key) => jwkToKeyID(key, helpers.WEBCRYPTO_SHA256, helpers.BASE64URL_DECODE)));
-      const key = ed25519Keys[thumbprints.indexOf(params.keyid)];
-      if (key === undefined) throw new Refused('unknown_key');
+    // The library reads headers through `get` only (a `Headers` in its types).
+    await verify(request as Parameters<typeof verify>[0], async (data, signatureBytes, params) => {
+      const verifier = keys.keys.get(params.keyid);
+      if (verifier === undefined) throw new Refused('unknown_key');
       try {
-        await (await verifierFromJWK(key))(data, signatureBytes, params);
+        await verifier(data, signatureBytes, params);
       } catch {
         throw new Refused('bad_signature');
       }

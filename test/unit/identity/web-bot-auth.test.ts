@@ -2,7 +2,7 @@ import { type KeyObject, generateKeyPairSync, sign } from 'node:crypto';
 import { helpers, jwkToKeyID, signatureHeaders } from 'web-bot-auth';
 import { KEY_DIRECTORY_PATH } from '../../../lambda/core/identity/directory-url';
 import type { DirectoryKeys } from '../../../lambda/core/identity/key-directories';
-import { verifyWebBotAuth } from '../../../lambda/core/identity/web-bot-auth';
+import { prepareDirectory, verifyWebBotAuth, type PreparedDirectory } from '../../../lambda/core/identity/web-bot-auth';
 
 const AGENT = 'agent.example.com';
 const DIRECTORY = `https://${AGENT}${KEY_DIRECTORY_PATH}`;
@@ -39,9 +39,10 @@ async function signedRequest(
 
 function directoryOf(...keys: JsonWebKey[]) {
   const asked: string[] = [];
-  const keysFor = async (url: string): Promise<DirectoryKeys> => {
+  const prepared = prepareDirectory(keys);
+  const keysFor = async (url: string): Promise<DirectoryKeys<PreparedDirectory>> => {
     asked.push(url);
-    return url === DIRECTORY ? { ok: true, keys } : { ok: false };
+    return url === DIRECTORY ? { ok: true, keys: await prepared } : { ok: false };
   };
   return { keysFor, asked };
 }
@@ -97,6 +98,12 @@ describe('verifyWebBotAuth', () => {
     const request = await signedRequest(agentKey.privateKey, agentKey.publicJwk);
     const tampered = { ...request, url: 'https://other.example.com/articles/1' };
     expect(await verifyWebBotAuth(tampered, keysFor)).toEqual({ verified: false, reason: 'bad_signature' });
+  });
+
+  it('prepares only the ed25519 keys of a directory, under their thumbprints', async () => {
+    const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const prepared = await prepareDirectory([publicKey.export({ format: 'jwk' }) as JsonWebKey, agentKey.publicJwk]);
+    expect([...prepared.keys()]).toEqual([await jwkToKeyID(agentKey.publicJwk, helpers.WEBCRYPTO_SHA256, helpers.BASE64URL_DECODE)]);
   });
 
   it('says directory_unavailable when the directory cannot be read', async () => {
