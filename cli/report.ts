@@ -14,11 +14,11 @@ import {
   type SourceStatistics,
   type DataPointEntry,
 } from '@aws-sdk/client-wafv2';
-import { RECEIPT_INDEXES, RECEIPT_PARTITION_KEY, RESERVED_PAYMENT_ID_PREFIX } from '../lambda/core/receipt';
+import { BATCH_CHANNEL_PREFIX, RECEIPT_INDEXES, RECEIPT_PARTITION_KEY, RESERVED_PAYMENT_ID_PREFIX } from '../lambda/core/receipt';
 import type { Session, TargetOptions } from './context';
 import { CliError, ExitCode } from './errors';
 import { table } from './format';
-import { revenueFromReceipts, usdcAtomic, wafLine, type ReceiptLike, type RevenueLine, type RevenueReport } from './revenue';
+import { channelRevenue, revenueFromReceipts, usdcAtomic, wafLine, type ChannelRowLike, type ReceiptLike, type RevenueLine, type RevenueReport } from './revenue';
 
 export interface ReportOptions extends TargetOptions {
   readonly since: Date;
@@ -47,18 +47,19 @@ export async function report(session: Session, options: ReportOptions): Promise<
 // Receipt table
 
 const FIELDS = ['status', 'engine', 'network', 'payer', 'amount', 'asset', 'route', 'createdAt', 'kind', 'passName', 'scheme', 'maxAmount', 'agent', 'intent'] as const;
+/** What a batch-settlement channel row adds (read by a whole-table report only). */
+const CHANNEL_FIELDS = ['config', 'charged', 'totalClaimed', 'settledTo'] as const;
 
 async function reportFromTable(session: Session, options: ReportOptions): Promise<RevenueReport> {
   const target = await session.target({ table: true });
   const tableName = target.tableName!;
   const dynamo = session.deps.clients.dynamo(session.region);
-  const names: Record<string, string> = Object.fromEntries(FIELDS.map((f) => [`#${f}`, f]));
+  const names: Record<string, string> = {};
   names['#pk'] = RECEIPT_PARTITION_KEY;
   const values: Record<string, AttributeValue> = {
     ':since': { S: options.since.toISOString() },
     ':until': { S: options.until.toISOString() },
   };
-  const projection = ['#pk', ...FIELDS.map((f) => `#${f}`)].join(', ');
   const filters: string[] = [];
   let base: { kind: 'Query'; input: QueryCommandInput } | { kind: 'Scan'; input: ScanCommandInput };
   // An index when the report is for one route or one payer; otherwise the whole table.
@@ -75,12 +76,18 @@ async function reportFromTable(session: Session, options: ReportOptions): Promis
     };
   } else {
     values[':reserved'] = { S: RESERVED_PAYMENT_ID_PREFIX };
-    filters.push('#createdAt BETWEEN :since AND :until', 'NOT begins_with(#pk, :reserved)');
+    values[':channel'] = { S: BATCH_CHANNEL_PREFIX };
+    filters.push('((#createdAt BETWEEN :since AND :until AND NOT begins_with(#pk, :reserved)) OR begins_with(#pk, :channel))');
     base = { kind: 'Scan', input: { TableName: tableName } };
   }
+  // A whole-table report also reads the batch-settlement channel rows (their totals are lifetime, not windowed).
+  const fields = index ? FIELDS : [...FIELDS, ...CHANNEL_FIELDS];
+  for (const f of fields) names[`#${f}`] = f;
+  const projection = ['#pk', ...fields.map((f) => `#${f}`)].join(', ');
   const how = index ? `index ${index.name} of` : 'scanning';
   session.progress(`Reading receipts (${how} table ${tableName}, ${session.region}, ${options.since.toISOString()} → ${options.until.toISOString()})…`);
   const rows: ReceiptLike[] = [];
+  const channels: ChannelRowLike[] = [];
   let startKey: Record<string, AttributeValue> | undefined;
   let pages = 0;
   let read = 0;
@@ -98,13 +105,31 @@ async function reportFromTable(session: Session, options: ReportOptions): Promis
     );
     pages++;
     read += page.ScannedCount ?? 0;
-    for (const item of page.Items ?? []) rows.push(receiptOf(item));
+    for (const item of page.Items ?? []) {
+      if (item[RECEIPT_PARTITION_KEY]?.S?.startsWith(BATCH_CHANNEL_PREFIX)) channels.push(channelOf(item));
+      else rows.push(receiptOf(item));
+    }
     startKey = page.LastEvaluatedKey;
     if (startKey || pages > 1) session.progress(`  ${pages} page(s), ${read} row(s) read, ${rows.length} in the window…`);
   } while (startKey);
   // BETWEEN is inclusive; the window is [since, until).
   const result = revenueFromReceipts(rows, options.since, options.until);
-  return { ...result, notes: [...result.notes, ...(rows.length === 0 ? ['no receipts in this window'] : [])] };
+  return {
+    ...result,
+    ...(channels.length > 0 ? { channels: channelRevenue(channels) } : {}),
+    notes: [...result.notes, ...(rows.length === 0 ? ['no receipts in this window'] : []), ...(index ? ['batch-settlement channels are left out of a report for one route or payer'] : [])],
+  };
+}
+
+function channelOf(item: Record<string, AttributeValue>): ChannelRowLike {
+  let token = '';
+  try {
+    token = String((JSON.parse(item.config?.S ?? '{}') as { token?: unknown }).token ?? '');
+  } catch {
+    // A row without a readable config still counts, under an unknown asset.
+  }
+  const n = (name: string) => item[name]?.N ?? '0';
+  return { token, charged: n('charged'), totalClaimed: n('totalClaimed'), settledTo: n('settledTo') };
 }
 
 function receiptOf(item: Record<string, AttributeValue>): ReceiptLike {
@@ -241,6 +266,16 @@ export function formatReport(report: RevenueReport, where: string, by?: ReportGr
   }
   if (report.bySource) section('By bot', 'BOT', report.bySource, by === 'agent' ? 'agent' : undefined);
   section('By day (UTC)', 'DAY', report.byDay, 'day');
+  if (report.channels && by === undefined) {
+    out.push('', `Batch-settlement channels (lifetime, ${report.channels.channels} channel(s))`);
+    const body = report.channels.amounts.flatMap((a) => [
+      ['served', a.usd?.served ?? '', a.servedAtomic, a.label],
+      ['claimed', a.usd?.claimed ?? '', a.claimedAtomic, a.label],
+      ['settled', a.usd?.settled ?? '', a.settledAtomic, a.label],
+      ['outstanding', a.usd?.outstanding ?? '', a.outstandingAtomic, a.label],
+    ]);
+    out.push(table(['', 'USD', 'ATOMIC', 'ASSET'], body, [1, 2]));
+  }
   if (report.notes.length > 0) out.push('', ...report.notes.map((n) => `Note: ${n}`));
   return out.join('\n');
 }

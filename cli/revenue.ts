@@ -88,10 +88,75 @@ export interface RevenueReport {
   readonly byIntent?: readonly RevenueLine[];
   /** waf source only: revenue by bot (WAF's SourceName). */
   readonly bySource?: readonly RevenueLine[];
+  /** table source, whole table, when it holds batch-settlement channels: their lifetime totals (not limited to the window). */
+  readonly channels?: ChannelRevenue;
   readonly notes: readonly string[];
 }
 
 const USD_DECIMALS = 6;
+
+/** A batch-settlement channel row's money (docs/batch-settlement.md), atomic units as decimal strings. */
+export interface ChannelRowLike {
+  /** The channel's token (its config). */
+  readonly token: string;
+  /** Served requests, cumulative. */
+  readonly charged: string;
+  /** Claimed on chain. */
+  readonly totalClaimed: string;
+  /** Of the claimed, moved to payTo by a recorded settle. */
+  readonly settledTo: string;
+}
+
+export interface ChannelAmounts {
+  readonly network: string;
+  readonly asset: string;
+  readonly label: string;
+  readonly channels: number;
+  /** Served (charged) in all. */
+  readonly servedAtomic: string;
+  readonly claimedAtomic: string;
+  readonly settledAtomic: string;
+  /** Served and not yet claimed: the payer could still withdraw it. */
+  readonly outstandingAtomic: string;
+  /** Decimal USD of served, claimed, settled and outstanding when the token is a known USDC. */
+  readonly usd?: { readonly served: string; readonly claimed: string; readonly settled: string; readonly outstanding: string };
+}
+
+export interface ChannelRevenue {
+  readonly channels: number;
+  readonly amounts: readonly ChannelAmounts[];
+}
+
+/** Lifetime totals of batch-settlement channels, by token (the known USDC's network is named). */
+export function channelRevenue(rows: readonly ChannelRowLike[]): ChannelRevenue {
+  const byToken = new Map<string, { channels: number; served: bigint; claimed: bigint; settled: bigint }>();
+  for (const row of rows) {
+    const key = row.token.toLowerCase();
+    const acc = byToken.get(key) ?? { channels: 0, served: 0n, claimed: 0n, settled: 0n };
+    acc.channels++;
+    acc.served += safeBigInt(row.charged);
+    acc.claimed += safeBigInt(row.totalClaimed);
+    acc.settled += safeBigInt(row.settledTo);
+    byToken.set(key, acc);
+  }
+  const amounts = [...byToken.entries()].map(([asset, acc]): ChannelAmounts => {
+    const network = KNOWN_NETWORKS.find((n) => n.usdc.address.toLowerCase() === asset);
+    const outstanding = acc.served > acc.claimed ? acc.served - acc.claimed : 0n;
+    const usd = (v: bigint) => formatAtomicUnits(v.toString(), network!.usdc.decimals);
+    return {
+      network: network?.caip2 ?? '',
+      asset,
+      label: network ? `USDC (${network.displayName})` : `${asset || 'unknown asset'}`,
+      channels: acc.channels,
+      servedAtomic: acc.served.toString(),
+      claimedAtomic: acc.claimed.toString(),
+      settledAtomic: acc.settled.toString(),
+      outstandingAtomic: outstanding.toString(),
+      ...(network ? { usd: { served: usd(acc.served), claimed: usd(acc.claimed), settled: usd(acc.settled), outstanding: usd(outstanding) } } : {}),
+    };
+  });
+  return { channels: rows.length, amounts };
+}
 
 /** USDC of a known network, by lower-case address. */
 function usdcOf(network: string, asset: string): { decimals: number; label: string } | undefined {

@@ -224,6 +224,6 @@ function edgeCode(name: EdgeBundleName, config: EdgeConfig, maxZippedBytes: numb
  * The secret's ARN for IAM. A name gets Secrets Manager's six-character suffix wildcard; account
  * and partition are pseudo parameters, so this resolves in whichever stack holds the functions.
  */
-function secretArn(secretId: string, region: string): string {
+export function secretArn(secretId: string, region: string): string {
   return secretId.startsWith('arn:') ? secretId : `arn:${Aws.PARTITION}:secretsmanager:${region}:${Aws.ACCOUNT_ID}:secret:${secretId}-??????`;
 }

@@ -15,7 +15,7 @@ import { packageRoot } from './package-root';
 export const EDGE_BUNDLES = ['viewer-request', 'origin-request', 'origin-response'] as const;
 export type EdgeBundleName = (typeof EDGE_BUNDLES)[number];
 /** Every bundle the package ships: the Lambda handlers, the `cdk-x402` CLI and the agent's paying fetch (`cdk-x402/client`). */
-export type BundleName = EdgeBundleName | 'settlement-ingest' | 'origin-rotation' | 'cli' | 'client';
+export type BundleName = EdgeBundleName | 'settlement-ingest' | 'origin-rotation' | 'batch-claims' | 'cli' | 'client';
 
 /** Where a bundle lives in the package (the repository, or an installed cdk-x402). */
 export function bundleFile(name: BundleName): string {

@@ -22,7 +22,7 @@ export interface EdgeInjection {
  * so it changes exactly when the code or the configuration does, and is the same in every run
  * and process.
  */
-export function prebuiltCode(name: 'settlement-ingest' | 'origin-rotation'): lambda.Code;
+export function prebuiltCode(name: 'settlement-ingest' | 'origin-rotation' | 'batch-claims'): lambda.Code;
 export function prebuiltCode(name: EdgeBundleName, edge: EdgeInjection): lambda.Code;
 export function prebuiltCode(name: Exclude<BundleName, 'cli'>, edge?: EdgeInjection): lambda.Code {
   const prebuilt = readPrebuiltBundle(name);

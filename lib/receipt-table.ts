@@ -128,6 +128,16 @@ export class ReceiptTable extends Construct {
     return this.grantActions(grantee, ['dynamodb:GetItem', 'dynamodb:UpdateItem']);
   }
 
+  /**
+   * What the scheduled batch-settlement claims do (lambda/batch-claims): find the channel rows
+   * (`dynamodb:Scan`, which has no key condition to limit it by, on the table only), read them
+   * (`dynamodb:GetItem`) and mirror chain state, claims and settlements onto them with conditional
+   * updates (`dynamodb:UpdateItem`).
+   */
+  grantBatchClaims(grantee: iam.IGrantable): iam.Grant {
+    return this.grantActions(grantee, ['dynamodb:Scan', 'dynamodb:GetItem', 'dynamodb:UpdateItem']);
+  }
+
   /** Reads for reports: GetItem and Query on the table and its indexes. */
   grantReadReceipts(grantee: iam.IGrantable): iam.Grant {
     const arn = this.tableArnFor(principalConstruct(grantee) ?? this);

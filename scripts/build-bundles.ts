@@ -39,6 +39,7 @@ export const BUNDLES: Readonly<Record<BundleName, { readonly entry: string; read
   'origin-response': { entry: 'lambda/edge/origin-response.ts', settings: EDGE_SETTINGS },
   'settlement-ingest': { entry: 'lambda/ingest/handler.ts', settings: REGIONAL_SETTINGS },
   'origin-rotation': { entry: 'lambda/origin/rotation-handler.ts', settings: REGIONAL_SETTINGS },
+  'batch-claims': { entry: 'lambda/batch-claims/handler.ts', settings: REGIONAL_SETTINGS },
   cli: { entry: 'bin/cdk-x402.ts', settings: CLI_SETTINGS },
   // The package's "./client" export: payingFetch for agents in JavaScript, the x402 client inside.
   client: { entry: 'cli/paying-fetch.ts', settings: CLI_SETTINGS },

@@ -47,7 +47,20 @@ export const IngestMetrics = {
   ingestionErrors: 'IngestionErrors',
 } as const;
 
-export type MetricName = (typeof Metrics)[keyof typeof Metrics] | (typeof IngestMetrics)[keyof typeof IngestMetrics];
+/** Metrics of the scheduled batch-settlement claims (lambda/batch-claims). */
+export const BatchClaimMetrics = {
+  /** Channels claimed on chain in a run. */
+  channelsClaimed: 'BatchChannelsClaimed',
+  /** Atomic units a run's `settle` moved to payTo. */
+  batchSettledAtomic: 'BatchSettledAtomicUnits',
+  /** Runs that failed (nothing unconfirmed was recorded; the next run retries). */
+  batchClaimErrors: 'BatchClaimErrors',
+} as const;
+
+export type MetricName =
+  | (typeof Metrics)[keyof typeof Metrics]
+  | (typeof IngestMetrics)[keyof typeof IngestMetrics]
+  | (typeof BatchClaimMetrics)[keyof typeof BatchClaimMetrics];
 
 /** Dimension sets the handlers emit; the dashboard queries the same ones. */
 export const MetricDimensions = { route: 'Route', reason: 'Reason' } as const;

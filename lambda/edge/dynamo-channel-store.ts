@@ -31,6 +31,11 @@ export interface ChannelRow extends ChannelLedger, ChannelChainState {
   readonly signature?: Hex;
   /** The transaction of the last claim recorded. */
   readonly claimTx?: string;
+  /** Unix seconds of the oldest charge not claimed yet (absent when everything charged is claimed). */
+  readonly unclaimedSince?: number;
+  /** How much of `totalClaimed` a confirmed `settle` has moved to payTo, and that transaction. */
+  readonly settledTo: bigint;
+  readonly settleTx?: string;
   /** Reservations in flight by id. */
   readonly pending: ReadonlyMap<string, PendingIncrement>;
 }
@@ -162,11 +167,17 @@ export class DynamoChannelStore implements ChannelClaimsPort {
     return { status: 'refused', reason: why.ok ? LedgerReasons.cumulativeTooLow : why.reason };
   }
 
-  /** The origin answered 2xx: charges the reservation, once. 'unknown' when it was already committed or released. */
-  async commit(channelId: Hex, reservationId: string, price: bigint): Promise<'committed' | 'unknown'> {
-    return (await this.endReservation(channelId, reservationId, price, { UpdateExpression: 'ADD #charged :price REMOVE #pending.#rid', names: { '#charged': 'charged' } }))
-      ? 'committed'
-      : 'unknown';
+  /**
+   * The origin answered 2xx: charges the reservation, once. 'unknown' when it was already committed
+   * or released. The first charge after a claim stamps `unclaimedSince`, which the claims' cadence reads.
+   */
+  async commit(channelId: Hex, reservationId: string, price: bigint, nowSeconds = Math.floor(Date.now() / 1000)): Promise<'committed' | 'unknown'> {
+    const change = {
+      UpdateExpression: 'SET #unclaimedSince = if_not_exists(#unclaimedSince, :now) ADD #charged :price REMOVE #pending.#rid',
+      names: { '#charged': 'charged', '#unclaimedSince': 'unclaimedSince' },
+      values: { ':now': num(BigInt(nowSeconds)) },
+    };
+    return (await this.endReservation(channelId, reservationId, price, change)) ? 'committed' : 'unknown';
   }
 
   /** The origin failed or never answered: gives the reservation back, once. */
@@ -207,13 +218,36 @@ export class DynamoChannelStore implements ChannelClaimsPort {
     return { config: row.config, maxClaimableAmount: row.signedMax, signature: row.signature, totalClaimed };
   }
 
-  /** Mirrors a claim the chain confirmed; a lower or equal total (an older claim) leaves the row as it is. */
+  /**
+   * Mirrors a claim the chain confirmed; a lower or equal total (an older claim) leaves the row as it
+   * is. When it covers everything charged, `unclaimedSince` goes; otherwise it stays (charges
+   * committed since the claim was read are younger than it, so the cadence errs early, never late).
+   */
   async recordClaim(channelId: Hex, totalClaimed: bigint, transaction: string): Promise<void> {
-    await this.update(channelId, {
-      UpdateExpression: 'SET #totalClaimed = :total, #claimTx = :tx',
-      ConditionExpression: 'attribute_exists(#id) AND #totalClaimed < :total',
+    const input = {
       ExpressionAttributeNames: { '#id': RECEIPT_PARTITION_KEY, '#totalClaimed': 'totalClaimed', '#claimTx': 'claimTx' },
       ExpressionAttributeValues: { ':total': num(totalClaimed), ':tx': { S: transaction } },
+    };
+    const newer = 'attribute_exists(#id) AND #totalClaimed < :total';
+    const all = await this.update(channelId, {
+      UpdateExpression: 'SET #totalClaimed = :total, #claimTx = :tx REMOVE #unclaimedSince',
+      ConditionExpression: `${newer} AND #charged <= :total`,
+      ExpressionAttributeNames: { ...input.ExpressionAttributeNames, '#charged': 'charged', '#unclaimedSince': 'unclaimedSince' },
+      ExpressionAttributeValues: input.ExpressionAttributeValues,
+    });
+    if (!all) await this.update(channelId, { ...input, UpdateExpression: 'SET #totalClaimed = :total, #claimTx = :tx', ConditionExpression: newer });
+  }
+
+  /**
+   * Mirrors a confirmed `settle` that moved everything claimed up to `settledTo` to payTo (never
+   * lowered). No transaction: the chain had nothing left to settle (someone else swept it).
+   */
+  async recordSettlement(channelId: Hex, settledTo: bigint, transaction?: string): Promise<void> {
+    await this.update(channelId, {
+      UpdateExpression: transaction ? 'SET #settledTo = :total, #settleTx = :tx' : 'SET #settledTo = :total',
+      ConditionExpression: 'attribute_exists(#id) AND (attribute_not_exists(#settledTo) OR #settledTo < :total)',
+      ExpressionAttributeNames: { '#id': RECEIPT_PARTITION_KEY, '#settledTo': 'settledTo', ...(transaction ? { '#settleTx': 'settleTx' } : {}) },
+      ExpressionAttributeValues: { ':total': num(settledTo), ...(transaction ? { ':tx': { S: transaction } } : {}) },
     });
   }
 
@@ -250,6 +284,9 @@ export class DynamoChannelStore implements ChannelClaimsPort {
       signedMax: big('signedMax'),
       ...(Item.signature?.S ? { signature: Item.signature.S as Hex } : {}),
       ...(Item.claimTx?.S ? { claimTx: Item.claimTx.S } : {}),
+      ...(Item.unclaimedSince?.N ? { unclaimedSince: Number(Item.unclaimedSince.N) } : {}),
+      settledTo: big('settledTo'),
+      ...(Item.settleTx?.S ? { settleTx: Item.settleTx.S } : {}),
       pending: new Map(Object.entries(Item.pending?.M ?? {}).map(([id, v]) => [id, { amount: BigInt(v.M?.amount?.N ?? '0'), expiresAt: Number(v.M?.expiresAt?.N ?? '0') }])),
       balance: big('balance'),
       totalClaimed: big('totalClaimed'),

@@ -15,7 +15,7 @@ export const CDP_KEY_TTL_MS = 5 * 60_000;
  * Synth refuses that configuration already; this holds for any bundle, however it was built, since
  * the signed token is a bearer credential that whoever receives it could replay against CDP.
  */
-export function facilitatorAuth(facilitator: EdgeConfig['facilitator'], clock?: Clock): CreateAuthHeaders | undefined {
+export function facilitatorAuth(facilitator: Pick<EdgeConfig['facilitator'], 'url' | 'auth'>, clock?: Clock): CreateAuthHeaders | undefined {
   const { auth, url } = facilitator;
   if (!auth || !isCdpFacilitatorUrl(url)) return undefined;
   return cdpAuthFromSecret(auth.secretId, auth.region, clock);

@@ -158,3 +158,30 @@ it('a sweep releases only expired reservations, once, and a late commit of a rel
   expect(await store.get(channelId)).toMatchObject({ charged: 0n, reservedTo: 1000n, pending: new Map([[live.reservationId, { amount: PRICE, expiresAt: live.expiresAt }]]) });
   expect(await store.reserve({ channelId, reservationId: newId(), voucher: resigned, price: PRICE, expiresAt: inAMinute() })).toEqual({ status: 'reserved' });
 });
+
+it('stamps the oldest unclaimed charge for the claims cadence, clears it only when a claim covers every charge, and never lowers a recorded settlement', async () => {
+  const { channelId } = await openChannel(10_000n);
+  const serve = async (max: bigint, at: number) => {
+    const r = { channelId, reservationId: newId(), voucher: await voucher(channelId, max), price: PRICE, expiresAt: inAMinute() };
+    expect(await store.reserve(r)).toEqual({ status: 'reserved' });
+    expect(await store.commit(channelId, r.reservationId, PRICE, at)).toBe('committed');
+  };
+  await serve(1000n, 1_000);
+  await serve(2000n, 2_000);
+  expect(await store.get(channelId)).toMatchObject({ charged: 2000n, unclaimedSince: 1_000 });
+
+  // A claim read before the second charge: the stamp stays (the cadence errs early, never late).
+  await store.recordClaim(channelId, 1000n, '0xc1');
+  expect(await store.get(channelId)).toMatchObject({ totalClaimed: 1000n, claimTx: '0xc1', unclaimedSince: 1_000 });
+  await store.recordClaim(channelId, 2000n, '0xc2');
+  expect((await store.get(channelId))?.unclaimedSince).toBeUndefined();
+  // An older claim confirmed late changes nothing.
+  await store.recordClaim(channelId, 1000n, '0xc0');
+  expect(await store.get(channelId)).toMatchObject({ totalClaimed: 2000n, claimTx: '0xc2' });
+  await serve(3000n, 3_000);
+  expect(await store.get(channelId)).toMatchObject({ unclaimedSince: 3_000 });
+
+  await store.recordSettlement(channelId, 2000n, '0x5e');
+  await store.recordSettlement(channelId, 1000n, '0x5f');
+  expect(await store.get(channelId)).toMatchObject({ settledTo: 2000n, settleTx: '0x5e' });
+});

@@ -31,16 +31,30 @@ export interface ClaimTerms {
 
 export interface ClaimRun {
   readonly claimed: ReadonlyArray<{ readonly channelId: `0x${string}`; readonly totalClaimed: bigint; readonly transaction: string }>;
-  /** The settle transaction and the amount it moved to payTo; absent when nothing was claimed. */
+  /**
+   * The settle transaction and the amount it moved to payTo; absent when nothing was claimed and no
+   * earlier settle was owed. An empty transaction: the chain had nothing left to settle (`settle`
+   * is permissionless, someone else swept it), so everything claimed is settled.
+   */
   readonly settlement?: { readonly transaction: string; readonly amount: string };
 }
+
+/** The facilitator's answer to a `settle` when the receiver's claimed total is already settled. */
+export const NOTHING_TO_SETTLE = 'invalid_batch_settlement_evm_nothing_to_settle';
 
 /** Claims per transaction, as the official channel manager batches them. */
 export const MAX_CLAIMS_PER_BATCH = 100;
 
 export async function claimAndSettle(
   channelIds: readonly `0x${string}`[],
-  deps: { readonly channels: ChannelClaimsPort; readonly facilitator: FacilitatorPort; readonly terms: ClaimTerms; readonly timeoutMs: number },
+  deps: {
+    readonly channels: ChannelClaimsPort;
+    readonly facilitator: FacilitatorPort;
+    readonly terms: ClaimTerms;
+    readonly timeoutMs: number;
+    /** An earlier run claimed but its settle failed: settle even when nothing is claimed now. */
+    readonly settleOwed?: boolean;
+  },
 ): Promise<ClaimRun> {
   const { channels, facilitator, terms, timeoutMs } = deps;
   const requirements: PaymentRequirements = {
@@ -74,8 +88,9 @@ export async function claimAndSettle(
       claimed.push({ channelId, totalClaimed: target.totalClaimed, transaction: answer.transaction });
     }
   }
-  if (claimed.length === 0) return { claimed };
+  if (claimed.length === 0 && !deps.settleOwed) return { claimed };
   const swept = await facilitator.settle(operation({ type: 'settle', receiver: terms.payTo, token: terms.asset }), requirements, timeoutMs);
+  if (!swept.success && swept.errorReason === NOTHING_TO_SETTLE) return { claimed, settlement: { transaction: '', amount: '0' } };
   if (!swept.success) throw new Error(`batch-settlement settle failed after claiming: ${swept.errorReason ?? 'unknown'}`);
   return { claimed, settlement: { transaction: swept.transaction, amount: swept.amount ?? '' } };
 }

@@ -1,0 +1,218 @@
+/**
+ * The scheduled batch-claims Lambda through its handler entry point, configured by its
+ * environment: channels opened with the official client's deposits (settled by the local
+ * facilitator), requests committed in the DynamoDB channel store (dynalite), the chain read over
+ * the local chain's JSON-RPC. It claims exactly the channels that are due (threshold, age, pending
+ * withdrawal) in one claimWithSignature, settles them to payTo, records both transactions, and
+ * records nothing as claimed while the facilitator is down.
+ */
+import { x402Client } from '@x402/core/client';
+import { HTTPFacilitatorClient } from '@x402/core/http';
+import { x402ResourceServer } from '@x402/core/server';
+import type { PaymentRequirements } from '@x402/core/types';
+import { toClientEvmSigner } from '@x402/evm';
+import { BatchSettlementEvmScheme as BatchSettlementClientScheme, signVoucher } from '@x402/evm/batch-settlement/client';
+import { BatchSettlementEvmScheme as BatchSettlementServerScheme } from '@x402/evm/batch-settlement/server';
+import { randomBytes } from 'node:crypto';
+import { createWalletClient, custom, parseAbi, type Abi, type Address, type Hex, type PrivateKeyAccount } from 'viem';
+import { parseVoucherPayload, type ChannelConfig } from '../../lambda/core/batch/voucher';
+import { LedgerReasons } from '../../lambda/core/batch/ledger';
+import { channelChainReader } from '../../lambda/batch-claims/chain-state';
+import { handler } from '../../lambda/batch-claims/handler';
+import { runBatchClaims } from '../../lambda/batch-claims/run';
+import type { FacilitatorPort } from '../../lambda/core/ports';
+import { BatchClaimsEnvironment, type BatchClaimsSettings } from '../../lambda/batch-claims/settings';
+import { DynamoChannelStore } from '../../lambda/edge/dynamo-channel-store';
+import LocalBatchSettlementArtifact from '../../local/contracts/LocalBatchSettlement.json';
+import { LOCAL_BATCH_SETTLEMENT_ADDRESS, startLocalChain, type LocalChain } from '../../local/chain';
+import { createReceiptTable, startLocalDynamo, type LocalDynamo } from '../../local/dynamo';
+import { startLocalFacilitator, type LocalFacilitator } from '../../local/facilitator';
+
+const PAY_TO: Address = '0x000000000000000000000000000000000000bEEF';
+const PRICE = 1000n;
+const TABLE = 'receipts';
+const channelsAbi = parseAbi(['function channels(bytes32 channelId) view returns (uint128 balance, uint128 totalClaimed)']);
+
+let chain: LocalChain;
+let fac: LocalFacilitator;
+let ddb: LocalDynamo;
+let store: DynamoChannelStore;
+let http: HTTPFacilitatorClient;
+let requirements: PaymentRequirements;
+let settings: BatchClaimsSettings;
+
+beforeAll(async () => {
+  chain = await startLocalChain();
+  fac = await startLocalFacilitator(chain);
+  ddb = await startLocalDynamo();
+  await createReceiptTable(ddb.client, TABLE);
+  store = new DynamoChannelStore(ddb.client, TABLE);
+  http = new HTTPFacilitatorClient({ url: fac.url, timeoutMs: 10_000 });
+  const server = new x402ResourceServer(http).register(chain.network, new BatchSettlementServerScheme(PAY_TO));
+  await server.initialize();
+  [requirements] = await server.buildPaymentRequirements({ scheme: 'batch-settlement', network: chain.network, price: '$0.001', payTo: PAY_TO, maxTimeoutSeconds: 60 });
+  settings = {
+    network: chain.network,
+    payTo: PAY_TO,
+    asset: chain.usdc,
+    facilitator: { url: fac.url, timeoutMs: 10_000 },
+    chainRpcUrl: chain.rpcUrl,
+    thresholdAtomic: (3n * PRICE).toString(),
+    maxAgeSeconds: 3600,
+  };
+}, 60_000);
+afterAll(async () => {
+  await fac?.close();
+  await chain?.close();
+  await ddb?.close();
+});
+
+const nowSeconds = () => Math.floor(Date.now() / 1000);
+
+/** A channel opened by the official client's deposit, with `requests` served (committed at `committedAt`). */
+async function servedChannel(requests: bigint, committedAt = nowSeconds()): Promise<{ channelId: Hex; config: ChannelConfig; payer: PrivateKeyAccount }> {
+  const payer = await chain.newFundedWallet(1_000_000n, { ethWei: 10n ** 17n });
+  const client = new x402Client().register(chain.network, new BatchSettlementClientScheme(toClientEvmSigner(payer, chain.publicClient)));
+  const deposit = await client.createPaymentPayload({ x402Version: 2, resource: { url: 'http://127.0.0.1/paid' }, accepts: [requirements] });
+  const deposited = await http.settle(deposit, requirements);
+  expect(deposited).toMatchObject({ success: true });
+  const balance = BigInt((deposited.extra as { channelState: { balance: string } }).channelState.balance);
+  const first = parseVoucherPayload(deposit.payload)!;
+  const channelId = first.voucher.channelId;
+  await store.open(channelId, first.config, { balance, totalClaimed: 0n, withdrawRequestedAt: 0, refundNonce: 0n });
+  for (let n = 1n; n <= requests; n++) {
+    const fields = n === 1n ? undefined : await signVoucher(toClientEvmSigner(payer), channelId, (n * PRICE).toString(), chain.network);
+    const { voucher } = fields ? parseVoucherPayload({ channelConfig: first.config, voucher: fields })! : first;
+    const reservationId = randomBytes(12).toString('base64url');
+    expect(await store.reserve({ channelId, reservationId, voucher, price: PRICE, expiresAt: nowSeconds() + 60 })).toEqual({ status: 'reserved' });
+    expect(await store.commit(channelId, reservationId, PRICE, committedAt)).toBe('committed');
+  }
+  return { channelId, config: first.config, payer };
+}
+
+async function runHandler(): Promise<{ result?: Awaited<ReturnType<typeof handler>>; error?: unknown; logs: Array<Record<string, unknown>> }> {
+  const env = { ...process.env };
+  Object.assign(process.env, {
+    [BatchClaimsEnvironment.tableName]: TABLE,
+    [BatchClaimsEnvironment.settings]: JSON.stringify(settings),
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    AWS_ENDPOINT_URL_DYNAMODB: ddb.endpoint,
+  });
+  const logs: Array<Record<string, unknown>> = [];
+  const log = jest.spyOn(console, 'log').mockImplementation((line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>));
+  try {
+    return { result: await handler(), logs };
+  } catch (error) {
+    return { error, logs };
+  } finally {
+    process.env = env;
+    log.mockRestore();
+  }
+}
+
+const onChainClaimed = async (channelId: Hex) =>
+  (await chain.publicClient.readContract({ address: LOCAL_BATCH_SETTLEMENT_ADDRESS, abi: channelsAbi, functionName: 'channels', args: [channelId] }))[1];
+
+it('claims the channels at the threshold, past the cadence or being withdrawn, in one claim, settles them to payTo, and records nothing while the facilitator is down', async () => {
+  const atThreshold = await servedChannel(3n);
+  const old = await servedChannel(1n, nowSeconds() - 2 * 3600);
+  const young = await servedChannel(1n);
+  const withdrawing = await servedChannel(1n);
+  // The payer of one channel starts a timed withdrawal of everything: the edge learns of it only from this run.
+  const [balance] = await chain.publicClient.readContract({ address: LOCAL_BATCH_SETTLEMENT_ADDRESS, abi: channelsAbi, functionName: 'channels', args: [withdrawing.channelId] });
+  const wallet = createWalletClient({ account: withdrawing.payer, chain: chain.chain, transport: custom(chain.provider, { retryCount: 0 }) });
+  await wallet.writeContract({ address: LOCAL_BATCH_SETTLEMENT_ADDRESS, abi: LocalBatchSettlementArtifact.abi as Abi, functionName: 'initiateWithdraw', args: [{ ...withdrawing.config, withdrawDelay: Number(withdrawing.config.withdrawDelay) }, balance] });
+
+  // The facilitator is down: the run fails, logs and counts it, and records no claim.
+  fac.setFault('unavailable');
+  const failed = await runHandler();
+  fac.setFault('none');
+  expect(failed.error).toBeInstanceOf(Error);
+  expect(failed.logs).toContainEqual(expect.objectContaining({ event: 'x402.batch_claims_error' }));
+  expect(failed.logs).toContainEqual(expect.objectContaining({ BatchClaimErrors: 1 }));
+  for (const { channelId } of [atThreshold, old, young, withdrawing]) {
+    expect(await store.get(channelId)).toMatchObject({ totalClaimed: 0n, settledTo: 0n });
+    expect((await store.get(channelId))?.claimTx).toBeUndefined();
+  }
+  // The withdrawal is mirrored all the same: the edge reserves nothing more on that channel.
+  expect((await store.get(withdrawing.channelId))?.withdrawRequestedAt).toBeGreaterThan(0);
+  const voucher = await signVoucher(toClientEvmSigner(withdrawing.payer), withdrawing.channelId, (2n * PRICE).toString(), chain.network);
+  const next = parseVoucherPayload({ channelConfig: withdrawing.config, voucher })!.voucher;
+  expect(await store.reserve({ channelId: withdrawing.channelId, reservationId: randomBytes(12).toString('base64url'), voucher: next, price: PRICE, expiresAt: nowSeconds() + 60 })).toEqual({
+    status: 'refused',
+    reason: LedgerReasons.withdrawalPending,
+  });
+
+  const payToBefore = await chain.usdcBalance(PAY_TO);
+  const { result, logs } = await runHandler();
+  expect(result?.due).toEqual(
+    expect.arrayContaining([
+      { channelId: atThreshold.channelId, reason: 'threshold' },
+      { channelId: old.channelId, reason: 'age' },
+      { channelId: withdrawing.channelId, reason: 'withdrawal_pending' },
+    ]),
+  );
+  expect(result?.due).toHaveLength(3);
+  const claimTx = result!.claimed[0]!.transaction;
+  expect(new Set(result!.claimed.map((c) => c.transaction))).toEqual(new Set([claimTx]));
+  const served = 3n * PRICE + PRICE + PRICE;
+  expect(result?.settlement).toEqual({ transaction: expect.stringMatching(/^0x[0-9a-f]{64}$/), amount: served.toString() });
+  expect((await chain.usdcBalance(PAY_TO)) - payToBefore).toBe(served);
+  expect(logs).toContainEqual(expect.objectContaining({ BatchChannelsClaimed: 3, BatchSettledAtomicUnits: Number(served), BatchClaimErrors: 0 }));
+  for (const [channel, amount] of [[atThreshold, 3n * PRICE], [old, PRICE], [withdrawing, PRICE]] as const) {
+    expect(await onChainClaimed(channel.channelId)).toBe(amount);
+    const row = await store.get(channel.channelId);
+    expect(row).toMatchObject({ totalClaimed: amount, claimTx, settledTo: amount, settleTx: result!.settlement!.transaction });
+    expect(row?.unclaimedSince).toBeUndefined();
+  }
+  // The young channel below the threshold waits for a later run.
+  expect(await onChainClaimed(young.channelId)).toBe(0n);
+  expect(await store.get(young.channelId)).toMatchObject({ totalClaimed: 0n, charged: PRICE, unclaimedSince: expect.any(Number) });
+
+  const again = await runHandler();
+  expect(again.result).toMatchObject({ channels: 4, due: [], claimed: [] });
+  expect(again.result?.settlement).toBeUndefined();
+}, 120_000);
+
+it('a settle that failed after its claim is retried by the next run; one someone else swept is recorded as settled without a transaction', async () => {
+  // Earlier channels are all claimed and settled by the test above; these two are due by age.
+  const first = await servedChannel(2n, nowSeconds() - 2 * 3600);
+  let failSettle = true;
+  // The real facilitator over HTTP, its settle of the sweep refused once (as an outage after the claim would).
+  const facilitator: FacilitatorPort = {
+    verify: (p, r) => http.verify(p, r),
+    settle: async (p, r) => {
+      if ((p.payload as { type?: string }).type === 'settle' && failSettle) return { success: false, errorReason: 'unexpected_settle_error', transaction: '', network: r.network };
+      return http.settle(p, r);
+    },
+  };
+  const logs: Array<Record<string, unknown>> = [];
+  const ports = { store, facilitator, readChain: channelChainReader(chain.rpcUrl, 10_000), clock: Date.now, log: (line: Record<string, unknown>) => void logs.push(line) };
+
+  await expect(runBatchClaims(settings, ports)).rejects.toThrow(/settle failed after claiming/);
+  expect(logs).toContainEqual(expect.objectContaining({ BatchClaimErrors: 1 }));
+  // The claim is on chain and recorded; the settlement is not.
+  expect(await onChainClaimed(first.channelId)).toBe(2n * PRICE);
+  expect(await store.get(first.channelId)).toMatchObject({ totalClaimed: 2n * PRICE, settledTo: 0n });
+
+  failSettle = false;
+  const payToBefore = await chain.usdcBalance(PAY_TO);
+  const retried = await runBatchClaims(settings, ports);
+  expect(retried).toMatchObject({ due: [], claimed: [], settlement: { transaction: expect.stringMatching(/^0x[0-9a-f]{64}$/), amount: (2n * PRICE).toString() } });
+  expect((await chain.usdcBalance(PAY_TO)) - payToBefore).toBe(2n * PRICE);
+  expect(await store.get(first.channelId)).toMatchObject({ settledTo: 2n * PRICE, settleTx: retried.settlement!.transaction });
+
+  // Claimed, its settle failed, and then someone else settled it (settle is permissionless).
+  const second = await servedChannel(1n, nowSeconds() - 2 * 3600);
+  failSettle = true;
+  await expect(runBatchClaims(settings, ports)).rejects.toThrow(/settle failed after claiming/);
+  failSettle = false;
+  expect(await http.settle({ x402Version: 2, accepted: { ...requirements, amount: '0' }, payload: { type: 'settle', receiver: PAY_TO, token: chain.usdc } }, { ...requirements, amount: '0' })).toMatchObject({ success: true });
+  const swept = await runBatchClaims(settings, ports);
+  expect(swept.settlement).toEqual({ transaction: '', amount: '0' });
+  const row = await store.get(second.channelId);
+  expect(row).toMatchObject({ totalClaimed: PRICE, settledTo: PRICE });
+  expect(row?.settleTx).toBeUndefined();
+}, 120_000);
