@@ -131,6 +131,11 @@ export class PaymentsDashboard extends Construct {
           ...total(Metrics.handoffMissing, 'hand-off lost'),
         ]),
       );
+      // An untrusted signature still pays, so it shows nowhere else; free partner reads write no receipt.
+      this.dashboard.addWidgets(
+        graph('Agent signatures not trusted, by reason', regions.map((region) => search(`{${METRICS_NAMESPACE},${MetricDimensions.reason}} MetricName="${Metrics.agentSignaturesRefused}"`, `[${region}] `, region, false))),
+        graph('Free requests of verified partners', total(Metrics.agentFreeRequests, 'free')),
+      );
       if (config.routes.some((route) => route.scheme === 'upto')) {
         // Charged against authorized: their ratio is the fill ratio (docs/metering.md).
         this.dashboard.addWidgets(

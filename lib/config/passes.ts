@@ -3,7 +3,7 @@ import { createHash, createPublicKey } from 'node:crypto';
 import type { AssetConfig, PassesConfig, PassOfferConfig, PassPublicJwk } from '../../lambda/core/config';
 import { bazaarExtension, CATALOG_PATH, MAX_PAYMENT_REQUIRED_HEADER_BYTES } from '../../lambda/core/discovery';
 import { advertisedPass, MAX_PASS_SECONDS, parsePassDuration, passExtension, PASS_NAME, PASS_SALE_PREFIX } from '../../lambda/core/passes/offers';
-import { signInChallenge, signInNonce } from '../../lambda/core/passes/sign-in';
+import { signInChallenge, signInNonce } from '../../lambda/core/passes/sign-in-challenge';
 import { priceToAtomicUnits } from '../../lambda/core/price';
 import { patternParts, routePatternError } from '../../lambda/core/routes';
 import { secretLocation, SECRET_FIX } from './payment-network';

@@ -12,7 +12,7 @@ import { decodePaymentRequiredHeader } from '@x402/core/http';
 import { createSIWxPayload, encodeSIWxHeader, wrapFetchWithSIWx, type CompleteSIWxInfo, type SIWxExtension } from '@x402/extensions/sign-in-with-x';
 import { wrapFetchWithPayment } from '@x402/fetch';
 import type { PrivateKeyAccount } from 'viem';
-import { SIGN_IN_MAX_AGE_SECONDS } from '../../lambda/core/passes/sign-in';
+import { SIGN_IN_MAX_AGE_SECONDS } from '../../lambda/core/passes/sign-in-challenge';
 import { startLocalStack, type LocalStack } from '../../local/stack';
 import { officialClient } from '../support/payer';
 

@@ -12,7 +12,8 @@
 import { getAddress, hashMessage, isAddress } from 'viem';
 import { isRejection, reject, Reasons, type Rejection } from '../rejection';
 import { recoverSigner } from '../secp256k1';
-import { MAX_SIGN_IN_HEADER_LENGTH, SIGN_IN_MAX_AGE_SECONDS, SIGN_IN_WITH_X } from './sign-in';
+import { MAX_SIGN_IN_HEADER_LENGTH } from './sign-in';
+import { SIGN_IN_MAX_AGE_SECONDS, SIGN_IN_WITH_X } from './sign-in-challenge';
 
 /** A proof as the client sends it (base64 JSON in the header; the package's `SIWxPayload`). */
 export interface SignInProof {

@@ -6,24 +6,14 @@
  * facilitator, no settlement. The proof itself is checked by ./sign-in-proof.ts, which the
  * viewer-request hands in (it carries the secp256k1 WASM, which the origin-facing bundles do not).
  */
-import { randomBytes } from 'node:crypto';
 import { LruMap } from '../abuse-guard';
 import type { Clock, LogSink } from '../ports';
 import { isRejection, reject, Reasons, type Rejection } from '../rejection';
 import { MAX_PASS_SECONDS } from './offers';
 import type { PassRecord, PassScheme } from './scheme';
 import { PASS_CLOCK_SKEW_SECONDS } from './token';
+import { signInChallenge, signInNonce } from './sign-in-challenge';
 
-/** The extension's key in a 402 (`SIGN_IN_WITH_X` of the package). */
-export const SIGN_IN_WITH_X = 'sign-in-with-x';
-/** The request header a proof arrives in, lower-case as CloudFront gives it. */
-export const SIGN_IN_HEADER = SIGN_IN_WITH_X;
-/**
- * How long a proof is good for: its `expirationTime` is issuedAt + this, and a proof issued longer
- * ago is refused whatever it says (the package's default `maxAge`). The window a captured proof
- * can be replayed in.
- */
-export const SIGN_IN_MAX_AGE_SECONDS = 300;
 /** How long a container trusts what the table said about a payer's passes (docs/passes.md). */
 export const HELD_PASSES_TTL_SECONDS = 60;
 /** ... and that a payer holds none: short, so a pass bought just now opens soon after. */
@@ -39,27 +29,6 @@ export interface HeldPassesPort {
   heldPasses(payer: string, sinceIso: string, nowSeconds: number): Promise<readonly PassRecord[]>;
 }
 
-/** The `extensions` entry of a 402 that lets a pass holder sign in (the shape the official clients read). */
-export function signInChallenge(resource: string, network: string, nowMs: number, nonce: string): Record<string, unknown> {
-  const origin = new URL(resource);
-  return {
-    [SIGN_IN_WITH_X]: {
-      info: {
-        domain: origin.host,
-        uri: resource,
-        version: '1',
-        statement: 'Sign in as the wallet that bought a pass for this site',
-        nonce,
-        issuedAt: new Date(nowMs).toISOString(),
-        expirationTime: new Date(nowMs + SIGN_IN_MAX_AGE_SECONDS * 1000).toISOString(),
-        resources: [resource],
-      },
-      supportedChains: [{ chainId: network, type: 'eip191' }],
-      // The payload's JSON Schema (the package's buildSIWxSchema) is left out: clients do not read it,
-      // and it would add ~1 KB to a PAYMENT-REQUIRED header that intermediaries may cap at 2 KB.
-    },
-  };
-}
 
 /** Each container's memory of which passes payers hold: one table query per payer per TTL. */
 export class HeldPasses {
@@ -150,7 +119,3 @@ export class PassSignIn {
   }
 }
 
-/** A fresh challenge nonce: 32 hex digits (EIP-4361 wants at least 8 alphanumerics). */
-export function signInNonce(): string {
-  return randomBytes(16).toString('hex');
-}

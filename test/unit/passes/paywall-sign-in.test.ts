@@ -10,7 +10,7 @@ import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import type { EdgeConfig } from '../../../lambda/core/config';
 import { decodeHandoff, PENDING_SETTLEMENT_HEADER } from '../../../lambda/core/handoff';
 import type { PassRecord } from '../../../lambda/core/passes/scheme';
-import { SIGN_IN_WITH_X } from '../../../lambda/core/passes/sign-in';
+import { SIGN_IN_WITH_X } from '../../../lambda/core/passes/sign-in-challenge';
 import { signedInPayer } from '../../../lambda/core/passes/sign-in-proof';
 import { Paywall, type PaywallRequest, type ViewerOutcome } from '../../../lambda/core/paywall';
 import { newPassKeyPair } from '../../../local/pass-key';

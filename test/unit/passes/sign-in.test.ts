@@ -17,7 +17,8 @@ import {
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { MAX_PASS_SECONDS } from '../../../lambda/core/passes/offers';
 import type { PassRecord } from '../../../lambda/core/passes/scheme';
-import { HELD_PASSES_TTL_SECONDS, HeldPasses, NO_PASS_TTL_SECONDS, signInChallenge, SIGN_IN_MAX_AGE_SECONDS, SIGN_IN_WITH_X } from '../../../lambda/core/passes/sign-in';
+import { HELD_PASSES_TTL_SECONDS, HeldPasses, NO_PASS_TTL_SECONDS } from '../../../lambda/core/passes/sign-in';
+import { signInChallenge, SIGN_IN_MAX_AGE_SECONDS, SIGN_IN_WITH_X } from '../../../lambda/core/passes/sign-in-challenge';
 import { parseSignInProof, signedInPayer, signInMessage, validateSignInProof, type SignInProof } from '../../../lambda/core/passes/sign-in-proof';
 import { isRejection } from '../../../lambda/core/rejection';
 
