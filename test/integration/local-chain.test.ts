@@ -158,8 +158,8 @@ describe('local chain', () => {
 
     const after = await chain.settledTransfers();
     expect(after.slice(before.length)).toEqual([
-      { txHash: tx1, blockNumber: expect.any(BigInt), from: payer.address, to: PAY_TO, value: 1000n, nonce: m.nonce },
-      { txHash: tx2, blockNumber: expect.any(BigInt), from: payer.address, to: PAY_TO, value: 2000n, nonce: n.nonce },
+      { txHash: tx1, blockNumber: expect.any(BigInt), from: payer.address, to: PAY_TO, value: 1000n, nonce: m.nonce, scheme: 'exact' },
+      { txHash: tx2, blockNumber: expect.any(BigInt), from: payer.address, to: PAY_TO, value: 2000n, nonce: n.nonce, scheme: 'exact' },
     ]);
   });
 

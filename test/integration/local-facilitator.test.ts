@@ -110,6 +110,7 @@ describe('local facilitator (official x402 packages end to end)', () => {
       to: PAY_TO,
       value: 1000n,
       nonce: auth.nonce,
+      scheme: 'exact',
     });
 
     // Replays: settle and verify both report the used nonce (verify via the Multicall3 diagnosis).
