@@ -52,6 +52,11 @@ export function transferDigest(separator: Uint8Array, authorization: TransferAut
   putUint(struct, 4 * WORD, authorization.validAfter);
   putUint(struct, 5 * WORD, authorization.validBefore);
   putHex(struct, 6 * WORD, authorization.nonce, 32);
+  return typedDataDigest(separator, struct);
+}
+
+/** EIP-712's keccak256(0x1901 ‖ domainSeparator ‖ keccak256(encoded struct)). */
+export function typedDataDigest(separator: Uint8Array, struct: Uint8Array): Uint8Array {
   const message = new Uint8Array(2 + 2 * WORD);
   message[0] = 0x19;
   message[1] = 0x01;

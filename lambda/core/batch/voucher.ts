@@ -7,7 +7,7 @@
 import { keccak_256 } from '@noble/hashes/sha3';
 import { bytesToHex, getAddress, isAddress, isHex, type Address, type Hex } from 'viem';
 import { recoverSigner } from '../secp256k1';
-import { domainSeparator, putHex, putUint } from '../transfer-digest';
+import { domainSeparator, putHex, putUint, typedDataDigest } from '../transfer-digest';
 
 /** The x402 batch-settlement contract, at the same address on every chain (test/unit/batch-voucher.test.ts checks it against @x402/evm). */
 export const BATCH_SETTLEMENT_CONTRACT: Address = '0x4020074e9dF2ce1deE5A9C1b5c3f541D02a10003';
@@ -73,12 +73,7 @@ function typedDigest(chainId: number, struct: Uint8Array): Uint8Array {
     separator = domainSeparator({ name: 'x402 Batch Settlement', version: '1', chainId, verifyingContract: BATCH_SETTLEMENT_CONTRACT });
     separators.set(chainId, separator);
   }
-  const message = new Uint8Array(2 + 2 * WORD);
-  message[0] = 0x19;
-  message[1] = 0x01;
-  message.set(separator, 2);
-  message.set(keccak_256(struct), 2 + WORD);
-  return keccak_256(message);
+  return typedDataDigest(separator, struct);
 }
 
 /** The channel id: the EIP-712 hash of the config under the contract's domain (lower-case hex). */
