@@ -4,7 +4,7 @@
  * corrective 402 after a voucher that does not cover the request, and the PAYMENT-RESPONSE of a
  * served request. See docs/batch-settlement.md.
  */
-import type { PaymentRequirements } from '@x402/core/types';
+import type { PaymentRequirements, SettleResponse } from '@x402/core/types';
 import type { Address, Hex } from 'viem';
 
 export const BATCH_SETTLEMENT_SCHEME = 'batch-settlement';
@@ -82,13 +82,13 @@ export function correctiveRequirements(offered: PaymentRequirements, channel: Ch
  * request path), what this request cost and the channel's charged cumulative after it, which the
  * official client checks against its own books before it signs the next voucher.
  */
-export function servedResponse(network: string, payer: string, chargedAmount: bigint, channelId: Hex, chargedCumulative: bigint) {
+export function servedResponse(network: string, payer: string, chargedAmount: bigint, channelId: Hex, chargedCumulative: bigint): SettleResponse {
   return {
     success: true,
     transaction: '',
-    network,
+    network: network as SettleResponse['network'],
     payer: payer.toLowerCase(),
     amount: '',
     extra: { chargedAmount: chargedAmount.toString(), channelState: { channelId, chargedCumulativeAmount: chargedCumulative.toString() } },
-  } as const;
+  };
 }
