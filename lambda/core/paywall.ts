@@ -32,7 +32,8 @@ import type { Address } from 'viem';
 import { FacilitatorAddress, PERMIT2_ADDRESS, readUsage } from './upto';
 import type { ChannelStorePort } from './batch/channel-books';
 import { BatchSettlementScheme, type BatchHandoff, type BatchRefusal } from './batch/scheme';
-import { BATCH_SETTLEMENT_SCHEME, correctiveRequirements } from './batch/terms';
+import { BATCH_SETTLEMENT_SCHEME } from './batch/route-terms';
+import { correctiveRequirements } from './batch/terms';
 
 /** What a viewer request needs from its transport. */
 export interface PaywallRequest {

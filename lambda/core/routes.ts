@@ -1,7 +1,7 @@
 import type { EdgeConfig, PricedRoute } from './config';
 import { bazaarExtension } from './discovery';
 import { priceToAtomicUnits } from './price';
-import { MIN_WITHDRAW_DELAY, type BatchRouteTerms } from './batch/terms';
+import { MIN_WITHDRAW_DELAY, type BatchRouteTerms } from './batch/route-terms';
 
 /** A pattern compiled for {@link matchRoute}. */
 export interface CompiledPattern {

@@ -3,7 +3,7 @@ import type { AssetConfig, PricedRoute } from '../../lambda/core/config';
 import { priceToAtomicUnits } from '../../lambda/core/price';
 import { bazaarExtension, MAX_PAYMENT_REQUIRED_HEADER_BYTES, paymentRequiredHeaderBytes } from '../../lambda/core/discovery';
 import { patternParts, routePatternError } from '../../lambda/core/routes';
-import { MAX_WITHDRAW_DELAY, MIN_WITHDRAW_DELAY } from '../../lambda/core/batch/terms';
+import { MAX_WITHDRAW_DELAY, MIN_WITHDRAW_DELAY } from '../../lambda/core/batch/route-terms';
 import { intInRange } from './checks';
 import { resolvePriceBy } from './price-by';
 import type { Problems } from './problems';

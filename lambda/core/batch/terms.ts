@@ -6,26 +6,12 @@
  */
 import type { PaymentRequirements, SettleResponse } from '@x402/core/types';
 import type { Address, Hex } from 'viem';
-
-export const BATCH_SETTLEMENT_SCHEME = 'batch-settlement';
-/** The contract's bounds on a channel's withdraw delay, in seconds (15 minutes to 30 days). */
-export const MIN_WITHDRAW_DELAY = 900;
-export const MAX_WITHDRAW_DELAY = 30 * 24 * 3600;
-/** The official server asks for a deposit of this many requests by default. */
-export const DEFAULT_MIN_DEPOSIT_MULTIPLIER = 10n;
-
-/** A batch-settlement route's deposit terms, as configured (atomic units). */
-export interface BatchRouteTerms {
-  readonly price: string;
-  /** Atomic units; undefined: {@link DEFAULT_MIN_DEPOSIT_MULTIPLIER} × price. */
-  readonly minDeposit?: string;
-  readonly withdrawDelay: number;
-}
+import { DEFAULT_MIN_DEPOSIT_MULTIPLIER, type BatchRouteTerms } from './route-terms';
 
 /** The smallest deposit the 402 asks for: at least one request's price, as the official server announces it. */
 export function minDepositOf(terms: BatchRouteTerms): string {
   const price = BigInt(terms.price);
-  if (terms.minDeposit === undefined) return (price * DEFAULT_MIN_DEPOSIT_MULTIPLIER).toString();
+  if (terms.minDeposit === undefined) return (price * BigInt(DEFAULT_MIN_DEPOSIT_MULTIPLIER)).toString();
   const configured = BigInt(terms.minDeposit);
   return (configured > price ? configured : price).toString();
 }
