@@ -6,7 +6,7 @@
  * origin releases its increment; what the channel row charged is what the receipts add up to.
  */
 import { x402Client } from '@x402/core/client';
-import { decodePaymentRequiredHeader, decodePaymentResponseHeader, encodePaymentSignatureHeader } from '@x402/core/http';
+import { decodePaymentRequiredHeader, decodePaymentResponseHeader, encodePaymentSignatureHeader, HTTPFacilitatorClient } from '@x402/core/http';
 import type { PaymentPayload } from '@x402/core/types';
 import { toClientEvmSigner } from '@x402/evm';
 import { BatchSettlementEvmScheme as BatchSettlementClientScheme } from '@x402/evm/batch-settlement/client';
@@ -14,6 +14,8 @@ import { wrapFetchWithPayment } from '@x402/fetch';
 import type { Hex, PrivateKeyAccount } from 'viem';
 import { LOCAL_BATCH_SETTLEMENT_ADDRESS } from '../../local/chain';
 import { startLocalStack, type LocalStack } from '../../local/stack';
+import { channelChainReader } from '../../lambda/batch-claims/chain-state';
+import { runBatchClaims } from '../../lambda/batch-claims/run';
 import { DynamoChannelStore } from '../../lambda/edge/dynamo-channel-store';
 import { edgeFetch } from '../support/edge-client';
 
@@ -200,3 +202,68 @@ describe('batch-settlement at the edge (official client, local chain, dynalite, 
     expect(receipts.map((r) => BigInt(r.batchCumulative!)).reduce((a, b) => (a > b ? a : b))).toBe(row.charged);
   });
 });
+
+/**
+ * Volume: 1,000 paid requests at concurrency 20, as 20 agents (one official client and one channel
+ * each) paying 50 requests one after another: the official client signs `charged + price` per
+ * request, so one channel serves one request at a time; concurrency comes from many channels, as it
+ * does with many agents. Then one scheduled claims run (lambda/batch-claims) claims every channel
+ * and settles to payTo on the local chain: settled = the sum of the served receipts.
+ */
+describe('1,000 requests at concurrency 20, then one claim and settle', () => {
+  const AGENTS = 20;
+  const EACH = 50;
+
+  it('each request is served and charged once or fails closed, no facilitator call after the deposits, and the settlement moves exactly what was served', async () => {
+    const receiptsBefore = await batchReceipts();
+    const payers = await Promise.all(Array.from({ length: AGENTS }, () => stack.chain.newFundedWallet(1_000_000n)));
+    const agents = payers.map(officialBatchClient);
+    // The deposits first (one per channel, one after another): the only facilitator calls of the scheme.
+    for (const a of agents) expect((await a.pay(PATH)).status).toBe(200);
+    const callsAfterDeposits = facilitatorCalls();
+    const outcomes = await Promise.all(
+      agents.map(async (a) => {
+        const seen: Array<{ status: number; error?: string }> = [];
+        for (let i = 1; i < EACH; i++) {
+          const response = await a.pay(PATH);
+          seen.push(response.status === 200 ? { status: 200 } : { status: response.status, error: (await response.text()).slice(0, 120) });
+        }
+        return seen;
+      }),
+    ).then((all) => all.flat());
+    const ok = outcomes.filter((o) => o.status === 200).length;
+    // On a machine too busy for a new container's first call a request fails closed (503, nothing charged); nothing else.
+    const failedClosed = outcomes.filter((o) => o.status !== 200);
+    if (failedClosed.length) console.log(`${failedClosed.length} of ${outcomes.length} failed closed:`, [...new Set(failedClosed.map((o) => `${o.status} ${o.error}`))]);
+    expect(failedClosed.filter((o) => o.status !== 503)).toEqual([]);
+    expect(facilitatorCalls()).toEqual({ ...callsAfterDeposits, supported: stack.facilitator.calls.supported });
+
+    const served = (await batchReceipts()).filter((r) => !receiptsBefore.some((b) => b.paymentId === r.paymentId));
+    expect(served).toHaveLength(AGENTS + ok);
+    const servedSum = served.reduce((sum, r) => sum + BigInt(r.amount), 0n);
+    expect(servedSum).toBe(BigInt(AGENTS + ok) * PRICE);
+
+    const payToBefore = await stack.chain.usdcBalance(stack.payTo);
+    const http = new HTTPFacilitatorClient({ url: stack.facilitator.url, timeoutMs: 30_000 });
+    const settings = { network: stack.chain.network, payTo: stack.payTo, asset: stack.chain.usdc, facilitator: { url: stack.facilitator.url, timeoutMs: 30_000 }, chainRpcUrl: stack.chain.rpcUrl, thresholdAtomic: '1', maxAgeSeconds: 3600 };
+    const run = await runBatchClaims(settings, {
+      store: channels,
+      facilitator: { verify: (p, r) => http.verify(p, r), settle: (p, r) => http.settle(p, r) },
+      readChain: channelChainReader(stack.chain.rpcUrl, 30_000),
+      clock: Date.now,
+      log: () => {},
+    });
+    const newChannels = new Set(served.map((r) => r.batchChannelId));
+    const claimedNew = run.claimed.filter((c) => newChannels.has(c.channelId.toLowerCase()));
+    expect(claimedNew).toHaveLength(AGENTS);
+    expect(claimedNew.reduce((sum, c) => sum + c.totalClaimed, 0n)).toBe(servedSum);
+    // The run also claims what the first describe's channel served: payTo receives both, exactly.
+    const earlier = (await channels.get(channelId_of(receiptsBefore)))?.charged ?? 0n;
+    expect((await stack.chain.usdcBalance(stack.payTo)) - payToBefore).toBe(servedSum + earlier);
+  }, 600_000);
+});
+
+/** The one channel the first describe's receipts name. */
+function channelId_of(receipts: Awaited<ReturnType<typeof batchReceipts>>): Hex {
+  return receipts[0]!.batchChannelId as Hex;
+}
