@@ -188,6 +188,9 @@ const RECEIPT_WRITE_ATTEMPTS = 3;
  *   leaves the reservation, which `cdk-x402 reconcile` closes from the chain once it expired.
  * - POST, PUT, PATCH, DELETE: origin-request 2 (the same settle and record, before the origin
  *   runs); origin-response 0. 3 in all.
+ * - batch-settlement (lambda/core/batch/scheme.ts), a voucher: viewer-request 1 (the reservation;
+ *   the voucher is checked locally), origin-response 2 (the commit, then the receipt). A deposit
+ *   adds the facilitator's /verify and /settle and the channel row's open in viewer-request.
  * Each is one DynamoDB request, one facilitator call or one RPC call. Fewer would break a
  * guarantee: settling before the origin answered charges for failed GETs; answering before the
  * record leaves a settlement without its receipt; without the reservation, a nonce could be
