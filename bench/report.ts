@@ -208,7 +208,17 @@ over the ${reps} runs of each paid phase:
 - sequential (c=1, ${edge.sequential.requests} requests): median **${ms(edge.sequential.medianMs)} ms = ${edge.sequential.multipleOfSignature.toFixed(2)}× one signature verification**, p99 ${ms(edge.sequential.p99Ms)} ms
   (handlers ${ms(edge.sequential.handlerMedianMs)} ms, of which facilitator ${ms(edge.sequential.facilitatorMedianMs)} ms (settle ${ms(edge.sequential.settleMedianMs)} ms), DynamoDB ${ms(edge.sequential.storeMedianMs)} ms and chain RPC ${ms(edge.sequential.chainMedianMs)} ms, medians);
 - under load (c=${r.settings.connections}, ${edge.loaded.requests} requests): median ${ms(edge.loaded.medianMs)} ms = ${edge.loaded.multipleOfSignature.toFixed(2)}×, p99 ${ms(edge.loaded.p99Ms)} ms
-  (includes event-loop queueing behind other requests in the same process).`;
+  (includes event-loop queueing behind other requests in the same process).
+
+**What the paid path keeps, and what it costs.** Two DynamoDB calls the peer does not make: the
+reservation (a conditional PutItem, so that a nonce is admitted once, before the origin is asked; it
+runs alongside the local check's \`eth_call\`) and the receipt write (an UpdateItem with the
+settlement's transaction, after settle and before the content is released: one round trip after
+settle that nothing may overlap). Together ${ms(edge.sequential.storeMedianMs)} ms of a sequential request here (median),
+and in CPU the AWS SDK client's work in the bench process plus dynalite's in its own (the split
+above). The peer spends its extra instead at the facilitator: /verify, then /settle verifies again.
+At c=${r.settings.connections} each side is bound by its busiest process when the cores are free, and by its total
+CPU when other work shares them.`;
 }
 
 /** A run's CPU time per response over every serving process. */
