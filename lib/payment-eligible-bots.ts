@@ -10,6 +10,7 @@ import {
   AGENT_LABEL_PREFIX,
   DESCRIPTION_PREFIX,
   VERIFIED_BOT_CATEGORY_HEADER_INSERT_NAME,
+  VERIFIED_BOT_ORGANIZATION_HEADER_INSERT_NAME,
   ELIGIBILITY_HEADER_INSERT_NAME,
   ELIGIBLE_LABEL_NAME,
   RuleNames,
@@ -263,7 +264,7 @@ export function botControlRule(config: Pick<ResolvedConfig, 'botControlInspectio
 }
 
 function x402Rules(config: ResolvedConfig, eligibleLabel: string): Rule[] {
-  const rules: Rule[] = [eligibilityRule(config), ...agentRules(config), ...verifiedBotCategoryRules(config)];
+  const rules: Rule[] = [eligibilityRule(config), ...agentRules(config), ...verifiedBotRules(config, 'botCategory'), ...verifiedBotRules(config, 'botOrganization')];
   if (config.rateLimit !== undefined) rules.push(rateLimitRule(config.rateLimit, eligibleLabel));
   if (config.engine === 'waf' && config.waf) {
     config.routes.forEach((route, i) => rules.push(monetizeRule(i, route, config.waf!.multipliers[i], eligibleLabel)));
@@ -320,30 +321,39 @@ function agentRules(config: ResolvedConfig): Rule[] {
   );
 }
 
+/** How each verified-bot condition is forwarded: Bot Control's label namespace, our header and rule names. */
+const VERIFIED_BOT_FEATURES = {
+  botCategory: { labels: 'bot:category', header: VERIFIED_BOT_CATEGORY_HEADER_INSERT_NAME, rule: RuleNames.verifiedBotCategory, none: RuleNames.noVerifiedBotCategory },
+  botOrganization: { labels: 'bot:organization', header: VERIFIED_BOT_ORGANIZATION_HEADER_INSERT_NAME, rule: RuleNames.verifiedBotOrganization, none: RuleNames.noVerifiedBotOrganization },
+} as const;
+type VerifiedBotFeature = keyof typeof VERIFIED_BOT_FEATURES;
+
 /**
- * The categories `botCategory` price conditions name, forwarded for bots Bot Control verified
- * only: an unverified category comes from the User-Agent, which a client chooses.
+ * The categories (organizations) that `botCategory` (`botOrganization`) price conditions name,
+ * forwarded for bots Bot Control verified only: an unverified bot's labels come from its
+ * User-Agent, which a client chooses.
  */
-function verifiedBotCategoryRules(config: ResolvedConfig): Rule[] {
-  const categories = pricedBotCategories(config);
+function verifiedBotRules(config: ResolvedConfig, feature: VerifiedBotFeature): Rule[] {
+  const { labels, header, rule, none } = VERIFIED_BOT_FEATURES[feature];
   return forwardingRules(
-    VERIFIED_BOT_CATEGORY_HEADER_INSERT_NAME,
-    categories.map((category, index) => ({
-      name: RuleNames.verifiedBotCategory(index),
-      value: category,
-      statement: and([label(`${BOT_CONTROL_LABELS}:bot:verified`), label(`${BOT_CONTROL_LABELS}:bot:category:${category}`)]),
-    })),
-    RuleNames.noVerifiedBotCategory,
+    header,
+    pricedNames(config, feature).map((name, index) => ({ name: rule(index), value: name, statement: verifiedBotLabel(labels, name) })),
+    none,
   );
 }
 
-function pricedBotCategories(config: ResolvedConfig): string[] {
+function verifiedBotLabel(namespace: string, name: string): Statement {
+  return and([label(`${BOT_CONTROL_LABELS}:bot:verified`), label(`${BOT_CONTROL_LABELS}:${namespace}:${name}`)]);
+}
+
+/** The names that price conditions on `feature` compare with, each once. */
+function pricedNames(config: ResolvedConfig, feature: VerifiedBotFeature): string[] {
   const named = config.routes
     .flatMap((route) => route.priceBy ?? [])
     .flatMap((rule) => rule.when)
-    .filter((condition) => condition.botCategory !== undefined)
+    .filter((condition) => condition[feature] !== undefined)
     .flatMap((condition) => [condition.equalTo, ...(condition.oneOf ?? [])]);
-  return [...new Set(named.filter((category): category is string => category !== undefined))];
+  return [...new Set(named.filter((name): name is string => name !== undefined))];
 }
 
 /** One Count rule per forwarded value, inserting it as `header`, and a last rule inserting `none` on every request none of them matched. */
@@ -484,7 +494,7 @@ function estimateCapacity(config: ResolvedConfig): number {
   const rateLimit = config.rateLimit === undefined ? 0 : 10;
   // Each forwarded value: its rule (two labels) and its share of the "none" rule's negation.
   const forwarded = (count: number) => (count === 0 ? 0 : 6 * count + 1);
-  const agentRules = forwarded((config.agents?.trusted ?? []).filter((agent) => agent.botName !== undefined).length) + forwarded(pricedBotCategories(config).length);
+  const agentRules = forwarded((config.agents?.trusted ?? []).filter((agent) => agent.botName !== undefined).length) + forwarded(pricedNames(config, 'botCategory').length) + forwarded(pricedNames(config, 'botOrganization').length);
   const monetize = config.engine === 'waf' ? config.routes.length * 40 : 0;
   return Math.ceil((antiSpoofing + eligibility + agentRules + rateLimit + monetize) * 1.5 / 50) * 50;
 }

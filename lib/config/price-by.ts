@@ -10,11 +10,12 @@ import type { Engine } from './settings';
 const MAX_RULES = 16;
 const MAX_CONDITIONS = 8;
 const MAX_SEGMENT = 31;
-const FEATURES = ['query', 'header', 'segment', 'contentLength', 'agent', 'botCategory', 'intent'] as const;
+const FEATURES = ['query', 'header', 'segment', 'contentLength', 'agent', 'botCategory', 'botOrganization', 'intent'] as const;
 /** Features whose condition is `true` and compares a name. */
 const NAMED_FEATURES: Record<string, { readonly what: string; readonly pattern: RegExp; readonly example: string; readonly fix: string }> = {
   agent: { what: 'an agent name (x402:agents, or a Signature-Agent host)', pattern: /^[a-z0-9][a-z0-9._:-]{0,252}$/, example: '"partner"', fix: 'write the name as in x402:agents' },
   botCategory: { what: 'a Bot Control category (lower case, as in its label)', pattern: /^[a-z][a-z0-9_]{0,63}$/, example: '"search_engine"', fix: 'e.g. "search_engine" or "ai"' },
+  botOrganization: { what: 'a Bot Control organization (lower case, as in its label bot:organization:<name>)', pattern: /^[a-z0-9][a-z0-9_.-]{0,63}$/, example: '"google"', fix: 'e.g. "google" or "microsoft"' },
   intent: { what: 'an intent (lower-case a-z, 0-9, -, at most 32)', pattern: /^[a-z0-9-]{1,32}$/, example: '"training"', fix: 'e.g. "training", "inference" or "search"' },
 };
 /** Prices that are not amounts. */
@@ -73,7 +74,7 @@ export function resolvePriceBy(
     const onVerified = when.some((condition) => condition !== undefined && isVerifiedIdentity(condition));
     const onIntent = when.some((condition) => condition?.intent !== undefined);
     if (access === 'free' && !onVerified) {
-      problems.add(`${at}.price`, rule.price, 'is free without an agent or botCategory condition: anyone can send a header, a query parameter or an intent', 'add {"agent": true, "oneOf": ["<partner>"]} to its conditions: only a verified agent (or a bot Bot Control verified) matches one');
+      problems.add(`${at}.price`, rule.price, 'is free without an agent, botCategory or botOrganization condition: anyone can send a header, a query parameter or an intent', 'add {"agent": true, "oneOf": ["<partner>"]} to its conditions: only a verified agent (or a bot Bot Control verified) matches one');
     }
     // An intent is the client's word: declaring one may select a dearer price, never a cheaper one.
     if (price && !('error' in price) && onIntent && !onVerified && BigInt(price.amount) < BigInt(context.routeAmount)) {
@@ -88,7 +89,7 @@ function checkCondition(problems: Problems, at: string, raw: unknown, context: P
   const condition = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
   const features = FEATURES.filter((feature) => condition[feature] !== undefined);
   if (features.length !== 1) {
-    problems.add(at, raw, 'must name exactly one feature: query, header, segment, contentLength, agent, botCategory or intent', 'e.g. {"query": "size", "equalTo": "large"}, {"contentLength": {"max": 65536}} or {"agent": true, "oneOf": ["partner"]}');
+    problems.add(at, raw, 'must name exactly one feature: query, header, segment, contentLength, agent, botCategory, botOrganization or intent', 'e.g. {"query": "size", "equalTo": "large"}, {"contentLength": {"max": 65536}} or {"agent": true, "oneOf": ["partner"]}');
     return undefined;
   }
   const unknown = Object.keys(condition).filter((name) => !(FEATURES as readonly string[]).includes(name) && !(COMPARATORS as readonly string[]).includes(name));

@@ -4,8 +4,8 @@ import { DEFAULT_ELIGIBILITY_HEADER } from '../../lambda/core/config';
 import { Engine, type X402Settings } from '../../lib/config/settings';
 import { X402Config } from '../../lib/config/x402-config';
 import { globToWafRegex, PaymentEligibleBots, PaymentEligibleBotsRuleGroup } from '../../lib/payment-eligible-bots';
-import { WAF_AGENT_HEADER, WAF_NO_AGENT, WAF_VERIFIED_BOT_CATEGORY_HEADER } from '../../lambda/core/header-names';
-import { AGENT_HEADER_INSERT_NAME, ELIGIBILITY_HEADER_INSERT_NAME, RuleNames, VERIFIED_BOT_CATEGORY_HEADER_INSERT_NAME, WAF_INSERTED_HEADER_PREFIX } from '../../lib/waf-names';
+import { WAF_AGENT_HEADER, WAF_NO_AGENT, WAF_VERIFIED_BOT_CATEGORY_HEADER, WAF_VERIFIED_BOT_ORGANIZATION_HEADER } from '../../lambda/core/header-names';
+import { AGENT_HEADER_INSERT_NAME, ELIGIBILITY_HEADER_INSERT_NAME, RuleNames, VERIFIED_BOT_CATEGORY_HEADER_INSERT_NAME, VERIFIED_BOT_ORGANIZATION_HEADER_INSERT_NAME, WAF_INSERTED_HEADER_PREFIX } from '../../lib/waf-names';
 import { expectNoSynthWarnings, only, routes, SETTINGS } from './helpers';
 
 function webAcl(settings: X402Settings = SETTINGS, region = 'us-east-1'): { app: App; template: Template; acl: Record<string, any>; bots: PaymentEligibleBots } {
@@ -173,6 +173,49 @@ describe('PaymentEligibleBots with botCategory price conditions', () => {
       Action: { Count: { CustomRequestHandling: { InsertHeaders: [{ Name: 'x402-verified-bot-category', Value: WAF_NO_AGENT }] } } },
       Statement: { NotStatement: { Statement: { OrStatement: { Statements: [verifiedCategory('search_engine'), verifiedCategory('ai')] } } } },
     });
+  });
+});
+
+describe('PaymentEligibleBots with botOrganization price conditions', () => {
+  const priced = { ...SETTINGS, routes: [{ pattern: '/articles/*', price: '$0.001', priceBy: [
+    { price: 'free', when: [{ botOrganization: true, equalTo: 'google' }] },
+    { price: '$0.002', when: [{ botOrganization: true, oneOf: ['microsoft', 'google'] }, { botCategory: true, equalTo: 'ai' }] },
+  ] }] };
+  const { app, acl } = webAcl(priced);
+  const verifiedOrganization = (organization: string) => ({
+    AndStatement: {
+      Statements: [
+        { LabelMatchStatement: { Scope: 'LABEL', Key: 'awswaf:managed:aws:bot-control:bot:verified' } },
+        { LabelMatchStatement: { Scope: 'LABEL', Key: `awswaf:managed:aws:bot-control:bot:organization:${organization}` } },
+      ],
+    },
+  });
+
+  it('synthesizes without warnings', () => expectNoSynthWarnings(app));
+
+  it('forwards the organization of verified bots only, once per named organization, and none on every other request', () => {
+    expect(`${WAF_INSERTED_HEADER_PREFIX}${VERIFIED_BOT_ORGANIZATION_HEADER_INSERT_NAME}`).toBe(WAF_VERIFIED_BOT_ORGANIZATION_HEADER);
+    expect(rule(acl, RuleNames.verifiedBotOrganization(0))).toMatchObject({
+      Action: { Count: { CustomRequestHandling: { InsertHeaders: [{ Name: 'x402-verified-bot-organization', Value: 'google' }] } } },
+      Statement: verifiedOrganization('google'),
+    });
+    expect(rule(acl, RuleNames.verifiedBotOrganization(1)).Statement).toEqual(verifiedOrganization('microsoft'));
+    expect(rule(acl, RuleNames.verifiedBotOrganization(2))).toBeUndefined();
+    expect(rule(acl, RuleNames.noVerifiedBotOrganization)).toMatchObject({
+      Action: { Count: { CustomRequestHandling: { InsertHeaders: [{ Name: 'x402-verified-bot-organization', Value: WAF_NO_AGENT }] } } },
+      Statement: { NotStatement: { Statement: { OrStatement: { Statements: [verifiedOrganization('google'), verifiedOrganization('microsoft')] } } } },
+    });
+  });
+
+  it('forwards categories and organizations with their own rules, after eligibility', () => {
+    expect(acl.Rules.slice(2).map((r: any) => r.Name)).toEqual([
+      RuleNames.eligible,
+      RuleNames.verifiedBotCategory(0),
+      RuleNames.noVerifiedBotCategory,
+      RuleNames.verifiedBotOrganization(0),
+      RuleNames.verifiedBotOrganization(1),
+      RuleNames.noVerifiedBotOrganization,
+    ]);
   });
 });
 

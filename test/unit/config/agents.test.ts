@@ -101,7 +101,7 @@ describe('priceBy rules by agent and intent', () => {
       { price: '$0.002', when: [{ intent: true, min: 3 }] },
     ]));
     expect(problems).toEqual([
-      ['x402:routes["/articles/*"].priceBy[0].price', expect.stringMatching(/free without an agent or botCategory condition/)],
+      ['x402:routes["/articles/*"].priceBy[0].price', expect.stringMatching(/free without an agent, botCategory or botOrganization condition/)],
       ['x402:routes["/articles/*"].priceBy[1].price', expect.stringMatching(/any agent could declare it to pay less/)],
       ['x402:routes["/articles/*"].priceBy[2].when[0].agent', 'must be true'],
       ['x402:routes["/articles/*"].priceBy[3].when[0]', expect.stringMatching(/with min or max/)],
@@ -112,6 +112,17 @@ describe('priceBy rules by agent and intent', () => {
     expect(resolveX402Config(route([{ price: 'free', when: [{ botCategory: true, equalTo: 'search_engine' }] }])).routes[0].priceBy).toHaveLength(1);
     expect(problemsOf(route([{ price: '$0.002', when: [{ botCategory: true, equalTo: 'Search Engine' }] }]))).toEqual([
       ['x402:routes["/articles/*"].priceBy[0].when[0]', expect.stringMatching(/not a Bot Control category/)],
+    ]);
+  });
+
+  it('accepts a free rule on a verified bot organization, and refuses an organization that is not a label name', () => {
+    expect(resolveX402Config(route([{ price: 'free', when: [{ botOrganization: true, equalTo: 'google' }] }])).routes[0].priceBy).toHaveLength(1);
+    expect(problemsOf(route([{ price: '$0.002', when: [{ botOrganization: true, oneOf: ['Google Inc'] }] }]))).toEqual([
+      ['x402:routes["/articles/*"].priceBy[0].when[0]', expect.stringMatching(/not a Bot Control organization/)],
+    ]);
+    expect(problemsOf(route([{ price: '$0.002', when: [{ botOrganization: 'google' }] }]))).toEqual([
+      ['x402:routes["/articles/*"].priceBy[0].when[0].botOrganization', 'must be true'],
+      ['x402:routes["/articles/*"].priceBy[0].when[0]', expect.stringMatching(/compares nothing/)],
     ]);
   });
 
