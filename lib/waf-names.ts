@@ -44,10 +44,16 @@ export const RuleNames = {
   noVerifiedBotOrganization: 'x402-verified-bot-organization-none',
   rateLimit: 'x402-rate-limit-eligible',
   monetize: (index: number) => `x402-monetize-route-${index + 1}`,
+  /** waf engine: a route's priceBy rule with a price, ahead of the route's own Monetize rule. */
+  monetizeByRule: (route: number, rule: number) => `x402-monetize-route-${route + 1}-rule-${rule + 1}`,
+  /** waf engine: a route's free priceBy rule (Allow). */
+  freeByRule: (route: number, rule: number) => `x402-free-route-${route + 1}-rule-${rule + 1}`,
+  /** waf engine: a route's refusing priceBy rule (Block, 403 agent_refused). */
+  refuseByRule: (route: number, rule: number) => `x402-refuse-route-${route + 1}-rule-${rule + 1}`,
 } as const;
 
-/** Matches {@link RuleNames.monetize}; group 1 is the 1-based route number. */
-export const MONETIZE_RULE_NAME = /^x402-monetize-route-([1-9]\d*)$/;
+/** Matches {@link RuleNames.monetize} and {@link RuleNames.monetizeByRule}; group 1 is the 1-based route number. */
+export const MONETIZE_RULE_NAME = /^x402-monetize-route-([1-9]\d*)(?:-rule-[1-9]\d*)?$/;
 
 /**
  * `cdk-x402 toggle off` turns a Monetize rule into a Count rule and keeps its PriceMultiplier in a

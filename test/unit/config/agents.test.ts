@@ -126,9 +126,12 @@ describe('priceBy rules by agent and intent', () => {
     ]);
   });
 
-  it('explains, naming the field, that the waf engine cannot price by agent or intent', () => {
-    const problems = problemsOf({ ...route([{ price: 'free', when: [{ agent: true, equalTo: 'partner' }] }]), engine: Engine.WAF, agents: undefined });
-    expect(problems).toEqual([['x402:routes["/articles/*"].priceBy', expect.stringMatching(/cannot read .* verified agents or declared intents .*, serve a rule free or refuse one/)]]);
+  it('explains, naming the condition, that the waf engine cannot price by agent or intent', () => {
+    const problems = problemsOf({ ...route([{ price: 'free', when: [{ agent: true, equalTo: 'partner' }] }, { price: '$0.002', when: [{ intent: true, equalTo: 'search' }] }]), engine: Engine.WAF, agents: undefined });
+    expect(problems).toEqual([
+      ['x402:routes["/articles/*"].priceBy[0].when[0]', expect.stringMatching(/agent condition, which the waf engine cannot express .*identified by the edge engine only/)],
+      ['x402:routes["/articles/*"].priceBy[1].when[0]', expect.stringMatching(/intent condition, which the waf engine cannot express .*no Bot Control intent label/)],
+    ]);
   });
 
   it('warns when an agent rule can never match: no agent is verified', () => {
