@@ -49,8 +49,10 @@ export interface PaymentEligibleBotsProps {
  * 4. with x402:agents naming Bot Control bots: per agent, Bot Control's `web_bot_auth:verified`
  *    and `bot:name:<botName>` labels → inserted header `x-amzn-waf-x402-agent: <name>`; on every
  *    other request `x-amzn-waf-x402-agent: none`, so that WAF's value always overwrites a forged one;
+ *    engine `edge`, the same for the verified bot categories and organizations priceBy conditions name;
  * 5. optional rate limit on eligible traffic (429);
- * 6. engine `waf`: one Monetize rule per route for eligible traffic, PriceMultiplier = price / base.
+ * 6. engine `waf`: per route, its priceBy rules (Monetize, Allow or Block on verified bot labels),
+ *    then one Monetize rule for eligible traffic, PriceMultiplier = price / base.
  *
  * Every rule publishes CloudWatch metrics and sampled requests. Must be deployed in us-east-1.
  */
