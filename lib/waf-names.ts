@@ -52,8 +52,8 @@ export const RuleNames = {
   refuseByRule: (route: number, rule: number) => `x402-refuse-route-${route + 1}-rule-${rule + 1}`,
 } as const;
 
-/** Matches {@link RuleNames.monetize} and {@link RuleNames.monetizeByRule}; group 1 is the 1-based route number. */
-export const MONETIZE_RULE_NAME = /^x402-monetize-route-([1-9]\d*)(?:-rule-[1-9]\d*)?$/;
+/** Matches {@link RuleNames.monetize} and {@link RuleNames.monetizeByRule}; group 1 is the 1-based route number, group 2 the priceBy rule's. */
+export const MONETIZE_RULE_NAME = /^x402-monetize-route-([1-9]\d*)(?:-rule-([1-9]\d*))?$/;
 
 /**
  * `cdk-x402 toggle off` turns a Monetize rule into a Count rule and keeps its PriceMultiplier in a
