@@ -258,12 +258,12 @@ describe('1,000 requests at concurrency 20, then one claim and settle', () => {
     expect(claimedNew).toHaveLength(AGENTS);
     expect(claimedNew.reduce((sum, c) => sum + c.totalClaimed, 0n)).toBe(servedSum);
     // The run also claims what the first describe's channel served: payTo receives both, exactly.
-    const earlier = (await channels.get(channelId_of(receiptsBefore)))?.charged ?? 0n;
+    const earlier = (await channels.get(channelOfReceipts(receiptsBefore)))?.charged ?? 0n;
     expect((await stack.chain.usdcBalance(stack.payTo)) - payToBefore).toBe(servedSum + earlier);
   }, 600_000);
 });
 
 /** The one channel the first describe's receipts name. */
-function channelId_of(receipts: Awaited<ReturnType<typeof batchReceipts>>): Hex {
+function channelOfReceipts(receipts: Awaited<ReturnType<typeof batchReceipts>>): Hex {
   return receipts[0]!.batchChannelId as Hex;
 }
