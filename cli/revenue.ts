@@ -236,6 +236,7 @@ export function revenueFromReceipts(rows: readonly ReceiptLike[], since: Date, u
   const byIntent = new Map<string, Accumulator>();
   const total = new Accumulator();
   const byStatus: Record<string, number> = {};
+  let voucherServed = 0;
   const byEngine: Record<string, number> = {};
   const [from, to] = [since.toISOString(), until.toISOString()];
   const metered = { payments: 0, revenue: 0n, maximum: 0n, fillSum: 0, refusals: 0 };
@@ -255,6 +256,7 @@ export function revenueFromReceipts(rows: readonly ReceiptLike[], since: Date, u
       }
     }
     if (row.status !== 'settled') continue;
+    if (row.scheme === 'batch-settlement') voucherServed++;
     byEngine[row.engine ?? 'edge'] = (byEngine[row.engine ?? 'edge'] ?? 0) + 1;
     total.add(row);
     const add = (groups: Map<string, Accumulator>, key: string) => {
@@ -274,6 +276,7 @@ export function revenueFromReceipts(rows: readonly ReceiptLike[], since: Date, u
   const notes: string[] = [];
   const testnets = KNOWN_NETWORKS.filter((n) => n.caip2 !== 'eip155:8453' && amounts.some((a) => a.network === n.caip2));
   if (testnets.length > 0) notes.push(`includes testnet USDC (${testnets.map((n) => n.displayName).join(', ')}): test money, not real revenue`);
+  if (voucherServed > 0) notes.push(`includes ${voucherServed} batch-settlement request(s) paid by voucher: earned, but on chain only once claimed and settled (see the batch lines)`);
   if ((byStatus.reserved ?? 0) > 0) notes.push(`${byStatus.reserved} payment(s) still pending (reserved): not counted until settled`);
   const usd = total.usd();
   return {

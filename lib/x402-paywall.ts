@@ -80,8 +80,7 @@ export interface X402PaywallProps extends X402Settings {
    * RPC URL (`x402:rpcUrl`, or `chainRpcUrl` here; synth fails without one), alarm topic and log
    * retention. `true` or options: create it; `false`: do not (claim the channels yourself: vouchers
    * left unclaimed past a payer's withdrawal are lost).
-   * @default false: not created, since no route offers the batch-settlement scheme yet; once the
-   * route configuration offers it, the default becomes "created when a route's scheme is batch-settlement"
+   * @default created when a route's scheme is batch-settlement, otherwise not
    */
   readonly batchClaims?: BatchClaimsOptions | boolean;
   /**
@@ -274,10 +273,10 @@ export class X402Paywall extends Construct {
 
   /** The batch-settlement claims function, when `batchClaims` asks for it. */
   private createBatchClaims(props: X402PaywallProps): BatchClaims | undefined {
-    const wanted = props.batchClaims ?? false;
+    const config = this.config._resolved;
+    const wanted = props.batchClaims ?? config.routes.some((route) => route.scheme === 'batch-settlement');
     if (wanted === false) return undefined;
     const options = wanted === true ? {} : wanted;
-    const config = this.config._resolved;
     if (config.engine !== 'edge') {
       throw new Error(`X402Paywall ${this.node.path}: batchClaims needs the edge engine (this configuration is for ${config.engine}): set x402:engine=edge, or drop batchClaims`);
     }

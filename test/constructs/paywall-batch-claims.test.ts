@@ -8,21 +8,30 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { applyNagChecks } from '../../bin/nag';
 import { BatchClaimsEnvironment, type BatchClaimsSettings } from '../../lambda/batch-claims/settings';
 import { Engine } from '../../lib/config/settings';
+import type { PricedRoute } from '../../lambda/core/config';
 import { X402Paywall } from '../../lib/x402-paywall';
-import { paywallStack, SETTINGS } from './helpers';
+import { paywallStack, ROUTES, SETTINGS } from './helpers';
 
 const RPC = 'https://rpc.example.com/base-sepolia';
+const BATCH_ROUTES: PricedRoute[] = [...ROUTES, { pattern: 'GET /feeds/*', scheme: 'batch-settlement', price: '$0.001' }];
 
 const environmentOf = (stack: Stack, paywall: X402Paywall) =>
   Template.fromStack(stack).toJSON().Resources[stack.getLogicalId(paywall.batchClaims!.function.node.defaultChild as never)].Properties.Environment.Variables as Record<string, string>;
 
 describe('X402Paywall batchClaims', () => {
-  it('is not created by default (no route offers batch-settlement yet), nor with false', () => {
-    for (const batchClaims of [undefined, false]) {
-      const { stack, paywall } = paywallStack({ rpcUrl: RPC, batchClaims });
+  it('is not created by default when no route offers batch-settlement, nor with false', () => {
+    for (const [routes, batchClaims] of [[ROUTES, undefined], [BATCH_ROUTES, false]] as const) {
+      const { stack, paywall } = paywallStack({ rpcUrl: RPC, routes, batchClaims });
       expect(paywall.batchClaims).toBeUndefined();
       Template.fromStack(stack).resourceCountIs('AWS::Events::Rule', 0);
     }
+  });
+
+  it('is created by default when a route offers batch-settlement, and then needs an RPC URL', () => {
+    const { stack, paywall } = paywallStack({ rpcUrl: RPC, routes: BATCH_ROUTES });
+    expect(paywall.batchClaims).toBeDefined();
+    Template.fromStack(stack).resourceCountIs('AWS::Events::Rule', 1);
+    expect(() => paywallStack({ routes: BATCH_ROUTES })).toThrow(/batchClaims needs a JSON-RPC endpoint .*or give batchClaims: false/);
   });
 
   it('creates the scheduled claims in the paywall\'s stack, with its receipt table, facilitator, RPC URL, alarm topic and log retention', () => {
