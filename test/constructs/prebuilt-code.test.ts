@@ -2,7 +2,7 @@
  * The functions' code at synth: the package's prebuilt bundles, the edge configuration injected,
  * no esbuild. Asset hashes follow exactly the deployed code.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { App, Stack } from 'aws-cdk-lib';
@@ -21,16 +21,15 @@ function deployedCode(app: App, s3Key: string): Buffer {
 
 const idOf = (stack: Stack, fn: IConstruct) => stack.getLogicalId(fn.node.defaultChild as never);
 
-/** `node --import tsx` in the repository, in the background: the children's synths run on the other core while this file's own synths run. */
-function tsxChild(args: readonly string[], timeout: number): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', ...args], { cwd: ROOT, encoding: 'utf8', timeout }, (error, stdout, stderr) =>
-      resolve({ status: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr }));
-  });
-}
-// Started as the file loads; the tests below await them.
-const otherProcessKeys = tsxChild(['-e', "const h = require('./test/constructs/helpers.ts'); process.stdout.write(JSON.stringify(h.codeKeys(h.paywallStack().stack)))"], 60_000);
-const synthPackages = tsxChild([path.join('test', 'support', 'synth-packages.ts')], 120_000);
+/**
+ * The synth through lib/index.ts in a child process, started as this file loads: its two synths run
+ * on the other core while this file's own synths run; the last test awaits it.
+ */
+const synthPackages = new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+  const child = execFile(process.execPath, ['--import', 'tsx', path.join('test', 'support', 'synth-packages.ts')], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 }, (error, stdout, stderr) =>
+    resolve({ status: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr }));
+  child.stdin?.end();
+});
 
 describe('the functions\' code', () => {
   const { app, stack, paywall } = paywallStack();
@@ -69,9 +68,13 @@ describe('the functions\' code', () => {
     expect(codeKeys(paywallStack().stack)).toEqual(keys);
   });
 
-  it('has the same asset hashes in another app and in another process', async () => {
+  it('has the same asset hashes in another app and in another process', () => {
     expect(codeKeys(paywallStack().stack)).toEqual(keys);
-    const child = await otherProcessKeys;
+    const child = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', '-e', "const h = require('./test/constructs/helpers.ts'); process.stdout.write(JSON.stringify(h.codeKeys(h.paywallStack().stack)))"],
+      { cwd: ROOT, encoding: 'utf8', timeout: 60_000 },
+    );
     expect(child.status).toBe(0);
     expect(JSON.parse(child.stdout)).toEqual(keys);
   });
