@@ -9,8 +9,8 @@
  * requests at a concurrency; the section measures the rest the same way for every line.
  */
 import type { Address, Hex } from 'viem';
-import type { LocalChain } from '../local/chain';
 import { percentile, type LoadResult } from './load-worker';
+import type { BenchServices } from './services-process';
 import { AGENT_HEADERS, BENCH_METERED_ACTUAL, BENCH_METERED_ROUTE, BENCH_PASS, BROWSER_HEADERS, PRICED_PATH, type Bench, type Side } from './harness';
 
 /**
@@ -123,7 +123,7 @@ export interface BaseLikeSettings {
 }
 
 export async function runBaseLikeSection(bench: Bench, sides: Record<BillingSide, Side>, priceUsd: number, settings: BaseLikeSettings): Promise<BaseLikeReport> {
-  const chain = bench.stack.chain;
+  const chain = bench.services;
   const lines: BillingLine[] = [];
   await chain.setBlockTime(settings.blockTimeMs);
   try {
@@ -136,8 +136,8 @@ export async function runBaseLikeSection(bench: Bench, sides: Record<BillingSide
         const warmup = await model.run(bench, side, model.requests?.warmup ?? 1, 1);
         bench.timer.reset();
         const counts = model.requests ?? { sequential: settings.sequentialRequests, loaded: settings.loadedRequests };
-        const sequential = await measureChain(chain, chain.facilitatorAccount.address, () => model.run(bench, side, counts.sequential, 1));
-        const loaded = await measureChain(chain, chain.facilitatorAccount.address, () => model.run(bench, side, counts.loaded, settings.connections));
+        const sequential = await measureChain(chain, chain.facilitatorAddress, () => model.run(bench, side, counts.sequential, 1));
+        const loaded = await measureChain(chain, chain.facilitatorAddress, () => model.run(bench, side, counts.loaded, settings.connections));
         const settles = bench.timer.paidRequests().map((r) => r.settleMs).sort((a, b) => a - b);
         line.sides[name] = { sequential, loaded, warmupPaid: warmup.statuses['200'] ?? 0, ...(name === 'ours' && settles.length > 0 ? { settleMedianMs: percentile(settles, 50) } : {}) };
         bench.say(`  ${model.name} / ${name}: c=1 p50 ${sequential.load.p50.toFixed(0)} ms, c=${settings.connections} p50 ${loaded.load.p50.toFixed(0)} ms, ${sequential.chain.facilitatorTransactions + loaded.chain.facilitatorTransactions} facilitator transactions for ${paidCount(sequential) + paidCount(loaded)} paid requests`);
@@ -166,8 +166,8 @@ export const feesPer1000Usd = (facilitatorTransactionsPerRequest: number, pricin
   1000 * facilitatorTransactionsPerRequest * pricing.usdPerTransaction;
 
 /** Runs `work` and counts what reached the chain meanwhile (after waiting for the mempool to be mined). */
-async function measureChain(chain: LocalChain, facilitator: Address, work: () => Promise<LoadResult>): Promise<BillingRun> {
-  const rpc = <T>(method: string, params: unknown[] = []) => chain.provider.request({ method, params }) as Promise<T>;
+async function measureChain(chain: BenchServices, facilitator: Address, work: () => Promise<LoadResult>): Promise<BillingRun> {
+  const rpc = <T>(method: string, params: unknown[] = []) => chain.rpc<T>(method, params);
   const nonce = async () => Number(await rpc<Hex>('eth_getTransactionCount', [facilitator, 'latest']));
   const block = async () => Number(await rpc<Hex>('eth_blockNumber'));
   const [firstBlock, firstNonce] = [await block(), await nonce()];

@@ -1,7 +1,7 @@
 /**
  * CPU profiles of the paid runs (`npm run bench -- --cpu-profile=DIR`): V8's sampling profiler
- * runs in the bench process (chain, facilitator, origin, local edge, our handlers, the peer) and in
- * the dynalite process, only while a paid run is in flight, and each run's profiles are written to
+ * runs in the bench process (origin, local edge, our handlers, the peer), in the dynalite process and
+ * in the chain + facilitator process, only while a paid run is in flight, and each run's profiles are written to
  * DIR. `summary.md` there shows, per side and concurrency, the CPU per paid request by package
  * (self time). Proportions hold on a loaded machine; absolute milliseconds do not (a descheduled
  * process's samples are stretched), so compare sides of the same run.
@@ -33,23 +33,44 @@ export function processProfiler(): { start(): Promise<void>; stop(): Promise<Cpu
   };
 }
 
-/** Asks bench/dynamo-process.ts to start or stop its profiler (stop writes `file`). */
-type ProfileMessage = { readonly profile: 'start' } | { readonly profile: 'stop'; readonly file: string };
+/** Asks a child (bench/dynamo-process.ts, bench/services-process.ts) to start or stop its profiler (stop writes `file`). */
+type ProfileMessage = { readonly profile: 'start' } | { readonly profile: 'stop'; readonly file: string } | { readonly profile: 'cpu' };
+/** `cpuMicros`: the child's user + system CPU time so far, answering `{ profile: 'cpu' }`. */
+type ProfileReply = { readonly profiled: true; readonly cpuMicros?: number };
 
-export function dynamoProfileRequest(child: ChildProcess, message: ProfileMessage): Promise<void> {
+function childProfileRequest(child: ChildProcess, message: ProfileMessage): Promise<ProfileReply> {
   return new Promise((resolve) => {
-    child.once('message', () => resolve());
+    // The child may answer other requests meanwhile: wait for the profiler's answer.
+    const answered = (reply: Partial<ProfileReply>) => {
+      if (reply?.profiled !== true) return;
+      child.off('message', answered);
+      resolve(reply as ProfileReply);
+    };
+    child.on('message', answered);
     child.send(message);
   });
 }
 
-/** The dynalite process's side: answers {@link ProfileMessage}s with `{ profiled: true }`. */
+/** A child's side: answers {@link ProfileMessage}s with `{ profiled: true }` (other messages are not its). */
 export function answerProfileRequests(): void {
   const profiler = processProfiler();
-  process.on('message', (message: ProfileMessage) => {
+  process.on('message', (message: ProfileMessage | object) => {
+    if (!('profile' in message)) return;
+    if (message.profile === 'cpu') return void process.send!({ profiled: true, cpuMicros: cpuMicros() } satisfies ProfileReply);
     const done = message.profile === 'start' ? profiler.start() : profiler.stop().then((p) => writeFileSync(message.file, JSON.stringify(p)));
     void done.then(() => process.send!({ profiled: true }));
   });
+}
+
+const cpuMicros = () => {
+  const { user, system } = process.cpuUsage();
+  return user + system;
+};
+
+/** CPU time (user + system, µs) used so far by this process and by each child (which calls {@link answerProfileRequests}), by name. */
+export async function cpuMicrosByProcess(children: Readonly<Record<string, ChildProcess>>): Promise<Record<string, number>> {
+  const entries = await Promise.all(Object.entries(children).map(async ([name, child]) => [name, (await childProfileRequest(child, { profile: 'cpu' })).cpuMicros ?? 0] as const));
+  return { bench: cpuMicros(), ...Object.fromEntries(entries) };
 }
 
 export class RunProfiles {
@@ -57,25 +78,27 @@ export class RunProfiles {
   private readonly groups = new Map<string, { requests: number; selfUs: Map<string, Map<string, number>> }>();
   private runs = 0;
 
+  /** `children`: the other processes to profile, by the name the summary gives them. */
   constructor(
     private readonly dir: string,
-    private readonly dynamo: ChildProcess,
+    private readonly children: Readonly<Record<string, ChildProcess>>,
   ) {
     mkdirSync(dir, { recursive: true });
   }
 
   /** Profiles both processes while `run` is in flight; `group` names the side and concurrency. */
   async around<T extends { readonly requests: number }>(group: string, run: () => Promise<T>): Promise<T> {
-    await Promise.all([this.main.start(), dynamoProfileRequest(this.dynamo, { profile: 'start' })]);
+    const children = Object.entries(this.children);
+    await Promise.all([this.main.start(), ...children.map(([, child]) => childProfileRequest(child, { profile: 'start' }))]);
     const result = await run();
     const name = `${String(++this.runs).padStart(2, '0')}-${group.replace(/\W+/g, '-')}`;
-    const dynamoFile = path.join(this.dir, `${name}.dynalite.cpuprofile`);
-    const [mainProfile] = await Promise.all([this.main.stop(), dynamoProfileRequest(this.dynamo, { profile: 'stop', file: dynamoFile })]);
+    const childFiles = children.map(([label, child]) => [label, child, path.join(this.dir, `${name}.${label.replace(/\W+/g, '-')}.cpuprofile`)] as const);
+    const [mainProfile] = await Promise.all([this.main.stop(), ...childFiles.map(([, child, file]) => childProfileRequest(child, { profile: 'stop', file }))]);
     writeFileSync(path.join(this.dir, `${name}.bench.cpuprofile`), JSON.stringify(mainProfile));
     const entry = this.groups.get(group) ?? { requests: 0, selfUs: new Map() };
     entry.requests += result.requests;
     addSelfTime(entry.selfUs, 'bench process', mainProfile);
-    addSelfTime(entry.selfUs, 'dynalite process', JSON.parse(readFileSync(dynamoFile, 'utf8')) as CpuProfile);
+    for (const [label, , file] of childFiles) addSelfTime(entry.selfUs, `${label} process`, JSON.parse(readFileSync(file, 'utf8')) as CpuProfile);
     this.groups.set(group, entry);
     return result;
   }

@@ -15,9 +15,10 @@ import type { PrivateKeyAccount } from 'viem';
 import { generatePrivateKey } from 'viem/accounts';
 import { officialClientFor } from '../local/agent';
 import type { LocalStack } from '../local/stack';
-import type { RunProfiles } from './cpu-profile';
+import { cpuMicrosByProcess, type RunProfiles } from './cpu-profile';
 import type { EdgeRouter } from './edge-router';
 import type { EdgeTimer } from './instrument';
+import type { BenchServices } from './services-process';
 import type { LoadJob, LoadResult } from './load-worker';
 
 export type SideName = 'ours' | 'peerOrigin' | 'peerMemory';
@@ -117,7 +118,12 @@ export class PaidLedger {
 
 /** What a bench section gets. */
 export interface Bench {
-  readonly stack: LocalStack;
+  /** The local edge, origin and config; its own chain and facilitator stay idle (the sides use {@link services}). */
+  readonly stack: Omit<LocalStack, 'chain' | 'facilitator'>;
+  /** The chain and the facilitator both sides use, in their own process (bench/services-process.ts). */
+  readonly services: BenchServices;
+  /** The processes besides this one that serve the sides (dynalite, chain + facilitator), by name: profiled and their CPU time counted. */
+  readonly processes: Readonly<Record<string, ChildProcess>>;
   readonly loader: Loader;
   readonly payers: Payers;
   readonly ledger: PaidLedger;
@@ -130,11 +136,23 @@ export interface Bench {
   /** The side's 402 terms (fetched once per side URL). */
   terms(side: Side): Promise<PaymentRequired>;
   /** `amount` paid requests at `connections`, each with its own authorization signed just before (valid for maxTimeoutSeconds); counted in the ledger. */
-  paid(side: Side, amount: number, connections: number, job?: Partial<Omit<LoadJob, 'id'>>): Promise<LoadResult>;
+  paid(side: Side, amount: number, connections: number, job?: Partial<Omit<LoadJob, 'id'>>): Promise<CpuMeasured<LoadResult>>;
   /** `amount` metered (upto) requests to {@link METERED_PATH} at `connections`, each with its own Permit2 maximum signed just before (not in the ledger: no EIP-3009 transfer). */
   metered(side: Side, amount: number, connections: number): Promise<LoadResult>;
   /** A pass of {@link BENCH_PASS} for the side, bought once with an official-client payment (counted in the ledger). */
   pass(side: Side): Promise<string>;
+}
+
+/** A run and the CPU time each serving process spent on it (ms per response; the load generator's excluded). */
+export type CpuMeasured<T extends LoadResult> = T & { readonly cpuMsPerResponse: Readonly<Record<string, number>> };
+
+/** Runs `run` and adds the CPU time this process and `processes` used meanwhile, per response: unlike wall time, robust to other work on the machine. */
+export async function measuringCpu<T extends LoadResult>(processes: Readonly<Record<string, ChildProcess>>, run: () => Promise<T>): Promise<CpuMeasured<T>> {
+  const before = await cpuMicrosByProcess(processes);
+  const result = await run();
+  const after = await cpuMicrosByProcess(processes);
+  const perResponse = Object.fromEntries(Object.entries(after).map(([name, us]) => [name, (us - before[name]!) / 1000 / Math.max(1, result.requests)]));
+  return { ...result, cpuMsPerResponse: perResponse };
 }
 
 export function createBench(parts: Omit<Bench, 'terms' | 'paid' | 'metered' | 'pass'>): Bench {
@@ -151,7 +169,7 @@ export function createBench(parts: Omit<Bench, 'terms' | 'paid' | 'metered' | 'p
     terms: (side) => termsAt(side.url, PRICED_PATH),
     async paid(side, amount, connections, job = {}) {
       const values = await parts.payers.signMany(await bench.terms(side), amount);
-      const run = () => parts.loader.run({
+      const run = () => measuringCpu(parts.processes, () => parts.loader.run({
         connections,
         headers: AGENT_HEADERS,
         url: side.url,
@@ -160,7 +178,7 @@ export function createBench(parts: Omit<Bench, 'terms' | 'paid' | 'metered' | 'p
         perRequestHeader: { name: 'payment-signature', values },
         expectStatus: 200,
         ...job,
-      });
+      }));
       const result = parts.profiles ? await parts.profiles.around(`${side.name} c=${connections}`, run) : await run();
       parts.ledger.add(side.payTo, result);
       return result;

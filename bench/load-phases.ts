@@ -5,14 +5,14 @@
  * process, again...), so that a machine whose load drifts affects every side alike. Every run's raw
  * figures are kept.
  */
-import { AGENT_HEADERS, FREE_PATH, PRICED_PATH, refusedPayment, type Bench, type Side, type SideName } from './harness';
+import { AGENT_HEADERS, FREE_PATH, measuringCpu, PRICED_PATH, refusedPayment, type Bench, type CpuMeasured, type Side, type SideName } from './harness';
 import type { RequestTiming } from './instrument';
 import type { LoadJob, LoadResult } from './load-worker';
 import type { BenchSettings } from './settings';
 
 export type PhaseName = 'free' | 'challenge' | 'badPayment' | 'paid' | 'paidSequential';
-/** One run, and the calls the (shared) facilitator received during it. */
-export type PhaseRun = LoadResult & { readonly facilitatorCalls: { readonly verify: number; readonly settle: number } };
+/** One run, the calls the (shared) facilitator received during it, and the CPU time of each serving process. */
+export type PhaseRun = CpuMeasured<LoadResult> & { readonly facilitatorCalls: { readonly verify: number; readonly settle: number } };
 /** Every run of every phase, per side, in the order run. */
 export type PhaseRuns = Record<PhaseName, Partial<Record<SideName, PhaseRun[]>>>;
 
@@ -24,11 +24,11 @@ export interface LoadPhases {
 
 export async function runLoadPhases(bench: Bench, sides: readonly Side[], settings: BenchSettings): Promise<LoadPhases> {
   const phases: PhaseRuns = { free: {}, challenge: {}, badPayment: {}, paid: {}, paidSequential: {} };
-  const calls = bench.stack.facilitator.calls;
-  const record = async (phase: PhaseName, side: Side, run: () => Promise<LoadResult>) => {
-    const [verify, settle] = [calls.verify, calls.settle];
+  const record = async (phase: PhaseName, side: Side, run: () => Promise<CpuMeasured<LoadResult>>) => {
+    const before = await bench.services.facilitatorCalls();
     const result = await run();
-    (phases[phase][side.name] ??= []).push({ ...result, facilitatorCalls: { verify: calls.verify - verify, settle: calls.settle - settle } });
+    const after = await bench.services.facilitatorCalls();
+    (phases[phase][side.name] ??= []).push({ ...result, facilitatorCalls: { verify: after.verify - before.verify, settle: after.settle - before.settle } });
     bench.say(`${phase.padEnd(14)} ${side.name.padEnd(10)} ${line(result)}`);
   };
   const base = { connections: settings.connections, headers: AGENT_HEADERS };
@@ -51,7 +51,7 @@ export async function runLoadPhases(bench: Bench, sides: readonly Side[], settin
     for (let rep = 0; rep < settings.repetitions; rep++) {
       for (const side of sides) {
         const job = jobs.get(side.name)!;
-        await record(phase, side, () => bench.loader.run(job.amount === undefined ? { ...job, durationSeconds: settings.phaseSeconds } : job));
+        await record(phase, side, () => measuringCpu(bench.processes, () => bench.loader.run(job.amount === undefined ? { ...job, durationSeconds: settings.phaseSeconds } : job)));
       }
     }
   }

@@ -155,6 +155,7 @@ function renderSideBySide(r: BenchReport, phases: PhaseRuns, c: BenchReport['col
     ['req/s', (l) => l.rps, (v) => v.toFixed(0)],
     ['p50 ms', (l) => l.p50, ms],
     ['p99 ms', (l) => l.p99, ms],
+    ['CPU ms per response, all serving processes', (l) => cpuTotal(l), ms],
   ];
   // Facilitator calls per response show what each side asks the facilitator for (e.g. a refused
   // signature that could be a smart wallet's goes to /verify on both sides).
@@ -173,6 +174,9 @@ function renderSideBySide(r: BenchReport, phases: PhaseRuns, c: BenchReport['col
     rows.push(`| ${l.label} | ${l.format(l.ours)} | ${l.format(l.peer)} | ${ratio(l.ours, l.peer)} | ${l.format(l.peer)} | ${ratio(l.ours, l.peer)} |`);
   }
   const reps = r.settings.repetitions;
+  const cpuSplit = (Object.keys(titles) as PhaseName[])
+    .filter((p) => (p === 'paid' || p === 'paidSequential') && Object.keys(phases[p]).length > 0)
+    .map((p) => `- ${titles[p]}: ${(['ours', 'peerOrigin'] as SideName[]).map((side) => `${side === 'ours' ? 'ours' : '@x402/express + origin hop'} ${cpuByProcess(phases[p][side] ?? [])}`).join('; ')}`);
   return `## Side by side
 
 Each load line: the median of ${reps} runs per side (the sides interleaved), with the lowest and highest in
@@ -184,7 +188,15 @@ duration, percentiles, statuses) are in \`latest.json\` under \`phases\`.
 |---|---|---|---|---|---|
 ${rows.join('\n')}
 
-For req/s a ratio above 1 favours ours; for latency, size and init time a ratio below 1 does.
+For req/s a ratio above 1 favours ours; for latency, size, init time and CPU a ratio below 1 does.
+
+**Where each side runs.** The chain and the facilitator run in a process of their own, dynalite in
+another; the servers under test (the local edge with our handlers, each Express app) share the bench
+process with the origin. Every remote service is equally remote for both sides, and each side's
+own CPU is in the bench process. The CPU line is the user + system time of those three processes
+during a run, per response (the load generator's excluded): unlike latency and throughput it holds
+when other work shares the cores. By process, per paid response (medians of the runs):
+${cpuSplit.join('\n')}
 
 **Floor of a local check.** One EIP-712 TransferWithAuthorization signature verification with viem
 (\`verifyTypedData\`, ${s.runs} runs after ${s.warmup} warm-up): median **${ms(s.medianMs)} ms**, p99 ${ms(s.p99Ms)} ms.
@@ -196,7 +208,28 @@ over the ${reps} runs of each paid phase:
 - sequential (c=1, ${edge.sequential.requests} requests): median **${ms(edge.sequential.medianMs)} ms = ${edge.sequential.multipleOfSignature.toFixed(2)}× one signature verification**, p99 ${ms(edge.sequential.p99Ms)} ms
   (handlers ${ms(edge.sequential.handlerMedianMs)} ms, of which facilitator ${ms(edge.sequential.facilitatorMedianMs)} ms (settle ${ms(edge.sequential.settleMedianMs)} ms), DynamoDB ${ms(edge.sequential.storeMedianMs)} ms and chain RPC ${ms(edge.sequential.chainMedianMs)} ms, medians);
 - under load (c=${r.settings.connections}, ${edge.loaded.requests} requests): median ${ms(edge.loaded.medianMs)} ms = ${edge.loaded.multipleOfSignature.toFixed(2)}×, p99 ${ms(edge.loaded.p99Ms)} ms
-  (includes event-loop queueing behind other requests in the same process).`;
+  (includes event-loop queueing behind other requests in the same process).
+
+**What the paid path keeps, and what it costs.** Two DynamoDB calls the peer does not make: the
+reservation (a conditional PutItem, so that a nonce is admitted once, before the origin is asked; it
+runs alongside the local check's \`eth_call\`) and the receipt write (an UpdateItem with the
+settlement's transaction, after settle and before the content is released: one round trip after
+settle that nothing may overlap). Together ${ms(edge.sequential.storeMedianMs)} ms of a sequential request here (median),
+and in CPU the AWS SDK client's work in the bench process plus dynalite's in its own (the split
+above). The peer spends its extra instead at the facilitator: /verify, then /settle verifies again.
+At c=${r.settings.connections} each side is bound by its busiest process when the cores are free, and by its total
+CPU when other work shares them.`;
+}
+
+/** A run's CPU time per response over every serving process. */
+function cpuTotal(run: PhaseRun): number {
+  return Object.values(run.cpuMsPerResponse).reduce((a, b) => a + b, 0);
+}
+
+/** Each process's median CPU ms per response over `runs`, e.g. "bench 9.1 + dynalite 4.2 + chain + facilitator 12.0 ms". */
+function cpuByProcess(runs: readonly PhaseRun[]): string {
+  const names = [...new Set(runs.flatMap((r) => Object.keys(r.cpuMsPerResponse)))];
+  return names.map((name) => `${name} ${ms(percentile(runs.map((r) => r.cpuMsPerResponse[name] ?? 0).sort((a, b) => a - b), 50))}`).join(' + ') + ' ms';
 }
 
 function renderBaseLike(b: BaseLikeReport): string {
@@ -371,10 +404,11 @@ function memoryNote(run: SizingReport['runs'][number] | undefined): string {
 }
 
 const METHOD = (r: BenchReport) => `## Method
-- **Same everything but the middleware.** One process hosts the local chain (Hardhat, chain id 84532,
-  USDC at Base Sepolia's address), the official x402 facilitator (@x402/core + @x402/evm, HTTP on
-  127.0.0.1), the sample origin and the servers under test; dynalite (our receipt table) runs in a
-  process of its own, as DynamoDB is a remote service for Lambda@Edge. Both sides price
+- **Same everything but the middleware.** The local chain (Hardhat, chain id 84532, USDC at Base
+  Sepolia's address) and the official x402 facilitator (@x402/core + @x402/evm, HTTP on 127.0.0.1)
+  run in a process of their own, and dynalite (our receipt table) in another: a facilitator, a chain
+  RPC endpoint and DynamoDB are remote services for Lambda@Edge and for an Express server alike. The
+  bench process hosts the sample origin and the servers under test. Both sides price
   \`/articles/*\` at the same amount of the same asset with the same \`maxTimeoutSeconds\` (the run
   checks that their 402 terms are identical except \`payTo\`) and call the same facilitator.
   Payments are made by the same official client (\`x402Client\` + \`ExactEvmScheme\`), pre-signed

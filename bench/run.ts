@@ -2,7 +2,10 @@
  * `npm run bench`: our edge against the official @x402/express middleware, side by side, on the
  * same local chain, the same loopback facilitator, the same origin content, the same price and the
  * same paying client, driven by the same load generator (autocannon, in a child process), one
- * phase and one side at a time. Then: the same paid requests on a Base-like chain (2 s blocks),
+ * phase and one side at a time. The chain and the facilitator run in a process of their own
+ * (bench/services-process.ts) and dynalite in another (bench/dynamo-process.ts): every remote
+ * service is equally remote for both sides, whose servers (the local edge with our handlers, the
+ * Express apps) share this process with the origin. Then: the same paid requests on a Base-like chain (2 s blocks),
  * far from home (round trips to DynamoDB and the facilitator), and under Lambda's CPU share for
  * each memory size. Writes bench/results/latest.json and latest.md.
  *
@@ -28,10 +31,11 @@ import { createEdgeRuntime } from '../lambda/edge/runtime';
 import { BASE_BLOCK_TIME_MS, type SettledTransfer } from '../local/chain';
 import { createReceiptTable, LOCAL_DYNAMO_CREDENTIALS, LOCAL_DYNAMO_REGION } from '../local/dynamo';
 import { listReceipts } from '../local/receipts';
-import { SAMPLE_ROUTES, startLocalStack, type LocalStack } from '../local/stack';
+import { SAMPLE_ROUTES, startLocalStack } from '../local/stack';
 import { paidCount, runBaseLikeSection, UPTO_METERED } from './base-like';
 import { measureColdStarts } from './cold-start';
 import { RunProfiles } from './cpu-profile';
+import { startServicesProcess, type BenchServices } from './services-process';
 import { EdgeRouter } from './edge-router';
 import { runEdgeSizing } from './edge-sizing';
 import { farConfig, recordSpans, runFarFromHome, startFarProxies, type FarProxies } from './far-from-home';
@@ -88,8 +92,8 @@ async function main(): Promise<void> {
   const timer = new EdgeTimer();
   // Lambda writes each log line to stdout; serialize it as the handler would, then drop it.
   const log = (line: Record<string, unknown>) => void JSON.stringify(line);
-  const dynamo = await startDynamoProcess();
-  const closers: Array<() => Promise<void>> = [async () => void dynamo.child.disconnect()];
+  const [dynamo, services] = await Promise.all([startDynamoProcess(), startServicesProcess()]);
+  const closers: Array<() => Promise<void>> = [async () => void dynamo.child.disconnect(), () => services.close()];
   const loader = startLoader();
   closers.unshift(async () => loader.close());
   try {
@@ -102,8 +106,9 @@ async function main(): Promise<void> {
     const stack = await startLocalStack({
       log,
       routes: [...SAMPLE_ROUTES, BENCH_METERED_ROUTE],
-      // The recommended configuration with an RPC endpoint: x402:verifier=rpc.
-      configure: (config) => ({ ...config, chainRpc: { ...config.chainRpc!, verifyTransfers: true } }),
+      // The recommended configuration with an RPC endpoint (x402:verifier=rpc), with the chain and
+      // the facilitator of the services process (the stack's own stay idle).
+      configure: (config) => ({ ...config, facilitator: { ...config.facilitator, url: services.facilitatorUrl }, chainRpc: { ...config.chainRpc!, url: services.rpcUrl, verifyTransfers: true } }),
       passes: [{ ...BENCH_PASS, routes: [...BENCH_PASS.routes] }],
       // The load phases send thousands of refused payments from one client: measure the edge's
       // work on each, not its back-off (which answers 429 without any work after five).
@@ -123,11 +128,11 @@ async function main(): Promise<void> {
       },
     });
     closers.unshift(() => stack.close());
-    say(`local stack up: edge ${stack.edge.url}, facilitator ${stack.facilitator.url}, origin ${stack.origin.url}`);
+    say(`local stack up: edge ${stack.edge.url}, facilitator ${services.facilitatorUrl}, chain ${services.rpcUrl}, origin ${stack.origin.url}`);
     const route = stack.config.routes.find((r) => r.pattern === '/articles/*')!;
     const articlePrice = route.price!;
     const peerRoute = { pattern: '/articles/*', price: articlePrice, description: route.description!, mimeType: route.mimeType! };
-    const peerCommon = { facilitatorUrl: stack.facilitator.url, network: 'eip155:84532' as const, maxTimeoutSeconds: stack.config.maxTimeoutSeconds, routes: [peerRoute] };
+    const peerCommon = { facilitatorUrl: services.facilitatorUrl, network: 'eip155:84532' as const, maxTimeoutSeconds: stack.config.maxTimeoutSeconds, routes: [peerRoute] };
     const peerPayTo = privateKeyToAccount(generatePrivateKey()).address;
     const pages = new Map<string, CachedPage>();
     for (const p of ['/', '/articles/bench']) pages.set(p, await originPage(stack.origin.url, p));
@@ -145,12 +150,13 @@ async function main(): Promise<void> {
 
     say(`funding ${settings.payerWallets} payer wallets`);
     const wallets: PrivateKeyAccount[] = [];
-    for (let i = 0; i < settings.payerWallets; i++) wallets.push(await stack.chain.newFundedWallet(100_000_000n));
+    for (let i = 0; i < settings.payerWallets; i++) wallets.push(await services.newFundedWallet(100_000_000n));
     // The one-time Permit2 approval every upto payer makes, and the bench origin's usage report.
-    if (sections.includes('baseLike')) for (const wallet of wallets) await stack.chain.approvePermit2(wallet);
+    if (sections.includes('baseLike')) for (const wallet of wallets) await services.approvePermit2(wallet);
     stack.origin.setBehavior(METERED_PATH, { status: 200, body: '{"tokens":42}', headers: { 'content-type': 'application/json', 'Settlement-Overrides': JSON.stringify({ amount: BENCH_METERED_ACTUAL.toString() }) } });
-    const profiles = cpuProfileDir === undefined ? undefined : new RunProfiles(cpuProfileDir, dynamo.child);
-    const bench = createBench({ stack, loader, payers: new Payers(wallets), ledger: new PaidLedger(), timer, router: router!, profiles, say });
+    const processes = { dynalite: dynamo.child, 'chain + facilitator': services.child };
+    const profiles = cpuProfileDir === undefined ? undefined : new RunProfiles(cpuProfileDir, processes);
+    const bench = createBench({ stack, services, processes, loader, payers: new Payers(wallets), ledger: new PaidLedger(), timer, router: router!, profiles, say });
 
     // Same terms on every side: same amount, asset, network, timeout, EIP-712 domain; only payTo
     // differs (so each side's settlements can be counted on chain).
@@ -196,7 +202,7 @@ async function main(): Promise<void> {
     }
 
     const meteredPaid = (report.baseLike?.lines.find((l) => l.model === UPTO_METERED.name)?.sides.ours ?? undefined);
-    report.settlements = await settlementCheck(bench, stack, sides, () => listReceipts(dynamoClient, receiptTable), meteredPaid ? meteredPaid.warmupPaid + paidCount(meteredPaid.sequential) + paidCount(meteredPaid.loaded) : 0);
+    report.settlements = await settlementCheck(bench, sides, () => listReceipts(dynamoClient, receiptTable), meteredPaid ? meteredPaid.warmupPaid + paidCount(meteredPaid.sequential) + paidCount(meteredPaid.loaded) : 0);
     report.wallSeconds = (Date.now() - started) / 1000;
     // The load average the report prints is the one at the end, when the whole run has weighed on it.
     report.machine = machine();
@@ -215,8 +221,8 @@ async function main(): Promise<void> {
 }
 
 /** Every paid 200 must be exactly one transfer on chain to its side's payTo, and each of ours a settled receipt. */
-async function settlementCheck(bench: Bench, stack: LocalStack, sides: Side[], receipts: () => Promise<Receipt[]>, meteredPaid: number): Promise<NonNullable<BenchReport['settlements']>> {
-  const transfers = await stack.chain.settledTransfers();
+async function settlementCheck(bench: Bench, sides: Side[], receipts: () => Promise<Receipt[]>, meteredPaid: number): Promise<NonNullable<BenchReport['settlements']>> {
+  const transfers = await bench.services.settledTransfers();
   // The ledger counts exact payments; metered ones are checked against their own transfers below.
   const onChain = (payTo: string) => transfers.filter((t) => t.scheme === 'exact' && t.to.toLowerCase() === payTo).length;
   const label = (payTo: string) => (payTo === sides[0].payTo.toLowerCase() ? 'ours' : '@x402/express');
@@ -225,15 +231,15 @@ async function settlementCheck(bench: Bench, stack: LocalStack, sides: Side[], r
   return {
     byPayTo: bench.ledger.entries().map(([payTo, paid]) => ({ side: label(payTo), payTo, paid, onChain: onChain(payTo) })),
     oursReceipts: settled.length - upto.length,
-    ...(meteredPaid > 0 ? { metered: await meteredCheck(stack, upto, meteredPaid, sides[0].payTo, transfers) } : {}),
+    ...(meteredPaid > 0 ? { metered: await meteredCheck(bench.services, upto, meteredPaid, sides[0].payTo, transfers) } : {}),
   };
 }
 
 /** Each settled upto receipt must be one Transfer of its actual amount from its payer to payTo (Permit2 emits no AuthorizationUsed). */
-async function meteredCheck(stack: LocalStack, upto: Receipt[], paid: number, payTo: string, transfers: readonly SettledTransfer[]): Promise<NonNullable<NonNullable<BenchReport['settlements']>['metered']>> {
+async function meteredCheck(services: BenchServices, upto: Receipt[], paid: number, payTo: string, transfers: readonly SettledTransfer[]): Promise<NonNullable<NonNullable<BenchReport['settlements']>['metered']>> {
   let matched = 0;
   for (const receipt of upto) {
-    const { logs } = await stack.chain.publicClient.getTransactionReceipt({ hash: receipt.txHash as Hex });
+    const { logs } = await services.publicClient.getTransactionReceipt({ hash: receipt.txHash as Hex });
     const moved = parseEventLogs({ abi: erc20Abi, eventName: 'Transfer', logs }).filter((l) => l.args.to.toLowerCase() === payTo.toLowerCase());
     if (moved.length === 1 && moved[0].args.from.toLowerCase() === receipt.payer.toLowerCase() && moved[0].args.value === BigInt(receipt.amount)) matched++;
   }

@@ -173,14 +173,18 @@ export function buildProgram(deps: CliDeps, setExit: (code: ExitCodeValue) => vo
           '- used otherwise (other payee or value), or canceled: left as it is, listed\n' +
           '- unused, chain time past validBefore + --grace: released (never charged)\n' +
           '- unused and still valid: left as it is (pending), listed\n\n' +
-          'Every write is conditional on the row being as it was read, so concurrent runs and the edge never overwrite each other.',
+          'Every write is conditional on the row being as it was read, so concurrent runs and the edge never overwrite each other.\n\n' +
+          'Batch-settlement channels: every #batch-channel: row against the contract\'s channels(id) and receivers(payTo, token):\n' +
+          '- claimed on chain beyond what the row records (a claim whose recording was lost): the row mirrors the chain (repaired)\n' +
+          '- recorded as claimed but not on chain, or charged beyond the highest voucher or the deposit: listed (mismatch)\n' +
+          '- served and unclaimed past the withdraw delay, or while the payer withdraws: listed (at-risk)',
       ),
   )
     .requiredOption('--rpc-url <url>', 'JSON-RPC endpoint of a node of the receipts\' network (its eth_chainId must match the receipts\' CAIP-2 network)')
     .option('--grace <duration>', 'how long past validBefore (chain time) an unused authorization must be before it is released', '5m')
     .option('--network <caip2>', 'only rows of this network, e.g. eip155:8453 (default: all; they must all be the RPC\'s chain)')
     .option('--dry-run', 'show what would change, write nothing')
-    .addHelpText('after', `\nExamples:\n  cdk-x402 reconcile --rpc-url https://sepolia.base.org --dry-run\n  cdk-x402 reconcile --rpc-url https://mainnet.base.org --network eip155:8453 --json\n  cdk-x402 reconcile --rpc-url $RPC_URL --table CdkX402-x402-receipts --region eu-west-1\n\nPermissions: dynamodb:Scan and dynamodb:UpdateItem on the receipt table.\n${FINDING_HELP}\n${EXIT_CODES_HELP}`)
+    .addHelpText('after', `\nExamples:\n  cdk-x402 reconcile --rpc-url https://sepolia.base.org --dry-run\n  cdk-x402 reconcile --rpc-url https://mainnet.base.org --network eip155:8453 --json\n  cdk-x402 reconcile --rpc-url $RPC_URL --table CdkX402-x402-receipts --region eu-west-1\n\nPermissions: dynamodb:Scan, dynamodb:GetItem and dynamodb:UpdateItem on the receipt table.\n${FINDING_HELP}\n${EXIT_CODES_HELP}`)
     .action(async (opts) => {
       const s = session(opts);
       const result = await reconcile(s, { ...opts, graceSeconds: Math.floor(parseDuration(opts.grace, '--grace') / 1000) });

@@ -10,10 +10,14 @@
  * so CloudFront never ran origin-response; or the receipt write after a settlement failed).
  */
 import { ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import type { Hex } from 'viem';
 import { evmChainId, knownNetwork } from '../lambda/core/networks';
 import { IN_DOUBT_REASONS, RECEIPT_PARTITION_KEY, RESERVED_PAYMENT_ID_PREFIX, type Engine, type ReceiptStatus } from '../lambda/core/receipt';
+import { channelChainReader, receiverChainReader } from '../lambda/batch-claims/chain-state';
+import { DynamoChannelStore } from '../lambda/edge/dynamo-channel-store';
 import { DynamoReceiptStore } from '../lambda/edge/dynamo-receipt-store';
-import { ChainReader } from './chain';
+import { ChainReader, explainRpcError } from './chain';
+import { decideChannel, type ChannelOutcome } from './channel-reconcile-plan';
 import type { Session, TargetOptions } from './context';
 import { CliError, ExitCode } from './errors';
 import { table } from './format';
@@ -57,6 +61,35 @@ export interface ReconciledRow {
   readonly detail: string;
 }
 
+/** A batch-settlement channel row checked against the contract's `channels(id)` (cli/channel-reconcile-plan.ts); amounts in atomic units. */
+export interface ReconciledChannel {
+  readonly channelId: string;
+  readonly payer: string;
+  readonly receiver: string;
+  readonly token: string;
+  readonly charged: string;
+  readonly signedMax: string;
+  /** What the row recorded as claimed before this run. */
+  readonly recordedClaimed: string;
+  readonly chain: { readonly balance: string; readonly totalClaimed: string; readonly withdrawRequestedAt: number };
+  /** Served and not claimed on chain. */
+  readonly unclaimed: string;
+  readonly outcome: ChannelOutcome;
+  /** `applied`: the row now mirrors the chain (a claim it had not recorded). */
+  readonly write: 'applied' | 'dry-run' | 'none';
+  readonly findings: readonly string[];
+}
+
+/** The contract's `receivers(receiver, token)`: claimed from all the receiver's channels, and swept to it. */
+export interface ReconciledReceiver {
+  readonly receiver: string;
+  readonly token: string;
+  readonly totalClaimed: string;
+  readonly totalSettled: string;
+  /** Claimed and not yet swept to the receiver (the next claims run settles it; `settle` is permissionless). */
+  readonly unsettled: string;
+}
+
 export interface ReconcileResult {
   readonly table: string;
   readonly region: string;
@@ -68,8 +101,17 @@ export interface ReconcileResult {
   readonly rows: readonly ReconciledRow[];
   /** Rows by outcome (what the chain says), and how many this run wrote. */
   readonly totals: Readonly<Record<Outcome, number>> & { readonly written: number; readonly changedMeanwhile: number };
+  /** When the table holds batch-settlement channels: each checked against the chain, and their receivers' totals. */
+  readonly channels?: {
+    readonly rows: readonly ReconciledChannel[];
+    readonly receivers: readonly ReconciledReceiver[];
+    readonly totals: Readonly<Record<ChannelOutcome, number>> & { readonly written: number };
+  };
   readonly notes: readonly string[];
 }
+
+/** Bounds each contract read of a channel. */
+const CHANNEL_READ_TIMEOUT_MS = 15_000;
 
 /** The chain's head more than this far from the clock is worth a note (a lagging node). */
 const HEAD_LAG_NOTE_SECONDS = 600;
@@ -142,6 +184,7 @@ export async function reconcile(session: Session, options: ReconcileOptions): Pr
       detail: write === 'changed-meanwhile' ? `${decision.detail} (not written: the row changed since it was read; run again)` : decision.detail,
     });
   }
+  const channels = await reconcileChannels(session, tableName, chain.endpoint, options, chain.head.timestamp);
   if (options.dryRun) session.progress('Dry run: nothing was changed.');
 
   const count = (outcome: Outcome) => results.filter((r) => r.outcome === outcome).length;
@@ -162,7 +205,70 @@ export async function reconcile(session: Session, options: ReconcileOptions): Pr
       written: results.filter((r) => r.write === 'applied').length,
       changedMeanwhile: results.filter((r) => r.write === 'changed-meanwhile').length,
     },
+    ...(channels ? { channels } : {}),
     notes,
+  };
+}
+
+/**
+ * Every `#batch-channel:` row against the contract: `channels(id)` and the pending withdrawal,
+ * then `receivers(receiver, token)` once per receiver and token. A claim the chain has and the row
+ * does not is mirrored onto the row (what the claims run's mirror does); everything else is reported.
+ */
+async function reconcileChannels(session: Session, tableName: string, endpoint: string, options: ReconcileOptions, chainTimeSeconds: number): Promise<ReconcileResult['channels']> {
+  const store = new DynamoChannelStore(session.deps.clients.dynamo(session.region), tableName);
+  const ids = await session.aws({ operation: 'Scan', resource: `receipt table ${tableName}` }, () => store.listChannelIds());
+  if (ids.length === 0) return undefined;
+  session.progress(`Checking ${ids.length} batch-settlement channel(s) against the contract…`);
+  const readChannel = channelChainReader(options.rpcUrl, CHANNEL_READ_TIMEOUT_MS);
+  const readReceiver = receiverChainReader(options.rpcUrl, CHANNEL_READ_TIMEOUT_MS);
+  const rows: ReconciledChannel[] = [];
+  const receivers = new Map<string, { receiver: Hex; token: Hex }>();
+  for (const id of ids.sort()) {
+    const row = await session.aws({ operation: 'GetItem', resource: `receipt table ${tableName}` }, () => store.get(id));
+    if (!row) continue;
+    const onChain = await readChannel(id).catch((error: unknown) => {
+      throw explainRpcError(error, endpoint, `channels(${id}) of the batch-settlement contract`);
+    });
+    const decision = decideChannel({ ...row, withdrawDelay: Number(row.config.withdrawDelay) }, onChain, chainTimeSeconds);
+    let write: ReconciledChannel['write'] = 'none';
+    if (decision.write) {
+      if (options.dryRun) write = 'dry-run';
+      else {
+        await session.aws({ operation: 'UpdateItem', resource: `receipt table ${tableName}` }, () => store.syncChain(id, decision.write!));
+        write = 'applied';
+      }
+    }
+    const receiver = row.config.receiver.toLowerCase() as Hex;
+    const token = row.config.token.toLowerCase() as Hex;
+    receivers.set(`${receiver}:${token}`, { receiver, token });
+    rows.push({
+      channelId: id,
+      payer: row.config.payer,
+      receiver,
+      token,
+      charged: row.charged.toString(),
+      signedMax: row.signedMax.toString(),
+      recordedClaimed: row.totalClaimed.toString(),
+      chain: { balance: onChain.balance.toString(), totalClaimed: onChain.totalClaimed.toString(), withdrawRequestedAt: onChain.withdrawRequestedAt },
+      unclaimed: decision.unclaimed.toString(),
+      outcome: decision.outcome,
+      write,
+      findings: decision.findings,
+    });
+  }
+  const receiverTotals: ReconciledReceiver[] = [];
+  for (const { receiver, token } of receivers.values()) {
+    const state = await readReceiver(receiver, token).catch((error: unknown) => {
+      throw explainRpcError(error, endpoint, `receivers(${receiver}, ${token}) of the batch-settlement contract`);
+    });
+    receiverTotals.push({ receiver, token, totalClaimed: state.totalClaimed.toString(), totalSettled: state.totalSettled.toString(), unsettled: (state.totalClaimed - state.totalSettled).toString() });
+  }
+  const count = (outcome: ChannelOutcome) => rows.filter((r) => r.outcome === outcome).length;
+  return {
+    rows,
+    receivers: receiverTotals,
+    totals: { ok: count('ok'), repaired: count('repaired'), mismatch: count('mismatch'), 'at-risk': count('at-risk'), written: rows.filter((r) => r.write === 'applied').length },
   };
 }
 
@@ -281,6 +387,26 @@ export function formatReconcile(result: ReconcileResult): string {
     );
     out.push('', ...result.rows.map((r) => `${short(r.payer)} ${short(r.nonce)}: ${r.detail}`));
   }
+  if (result.channels) out.push('', ...formatChannels(result.channels, result.dryRun));
   if (result.notes.length > 0) out.push('', ...result.notes.map((n) => `Note: ${n}`));
   return out.join('\n');
+}
+
+const CHANNEL_ACTION: Record<ChannelOutcome, string> = { ok: 'ok', repaired: 'repaired', mismatch: 'LOOK AT IT', 'at-risk': 'MONEY AT RISK' };
+
+function formatChannels(channels: NonNullable<ReconcileResult['channels']>, dryRun: boolean): string[] {
+  const t = channels.totals;
+  const parts = (['ok', 'repaired', 'mismatch', 'at-risk'] as const).filter((o) => t[o] > 0).map((o) => `${t[o]} ${o}`);
+  const out = [`${channels.rows.length} batch-settlement channel(s): ${parts.join(', ')}; ${dryRun ? 'dry run, nothing written' : `${t.written} repaired from the chain`}`, ''];
+  out.push(
+    table(
+      ['CHANNEL', 'CHARGED', 'CLAIMED (ROW)', 'CLAIMED (CHAIN)', 'BALANCE', 'UNCLAIMED', 'NOW'],
+      channels.rows.map((r) => [short(r.channelId), r.charged, r.recordedClaimed, r.chain.totalClaimed, r.chain.balance, r.unclaimed, r.write === 'dry-run' ? 'would repair' : CHANNEL_ACTION[r.outcome]]),
+      [1, 2, 3, 4, 5],
+    ),
+  );
+  const findings = channels.rows.flatMap((r) => r.findings.map((f) => `${short(r.channelId)}: ${f}`));
+  if (findings.length > 0) out.push('', ...findings);
+  out.push('', ...channels.receivers.map((r) => `receiver ${r.receiver}, token ${short(r.token)}: ${r.totalClaimed} claimed on chain, ${r.totalSettled} settled${r.unsettled !== '0' ? `, ${r.unsettled} awaiting settle` : ''}`));
+  return out;
 }

@@ -14,9 +14,10 @@ import {
   type SourceStatistics,
   type DataPointEntry,
 } from '@aws-sdk/client-wafv2';
-import { BATCH_CHANNEL_PREFIX, RECEIPT_INDEXES, RECEIPT_PARTITION_KEY, RESERVED_PAYMENT_ID_PREFIX } from '../lambda/core/receipt';
+import { BATCH_CHANNEL_PREFIX, BATCH_CLAIM_PREFIX, BATCH_SETTLE_PREFIX, RECEIPT_INDEXES, RECEIPT_PARTITION_KEY, RESERVED_PAYMENT_ID_PREFIX } from '../lambda/core/receipt';
 import type { Session, TargetOptions } from './context';
 import { CliError, ExitCode } from './errors';
+import { batchRevenue, type BatchChannelBooks, type BatchRevenueLine, type BatchClaimLike, type BatchReceiptLike, type BatchSettleLike } from './batch-revenue';
 import { table } from './format';
 import { channelRevenue, revenueFromReceipts, usdcAtomic, wafLine, type ChannelRowLike, type ReceiptLike, type RevenueLine, type RevenueReport } from './revenue';
 
@@ -46,9 +47,9 @@ export async function report(session: Session, options: ReportOptions): Promise<
 // ---------------------------------------------------------------------------------------------
 // Receipt table
 
-const FIELDS = ['status', 'engine', 'network', 'payer', 'amount', 'asset', 'route', 'createdAt', 'kind', 'passName', 'scheme', 'maxAmount', 'agent', 'intent'] as const;
-/** What a batch-settlement channel row adds (read by a whole-table report only). */
-const CHANNEL_FIELDS = ['config', 'charged', 'totalClaimed', 'settledTo'] as const;
+const FIELDS = ['status', 'engine', 'network', 'payer', 'amount', 'asset', 'route', 'createdAt', 'kind', 'passName', 'scheme', 'maxAmount', 'agent', 'intent', 'batchChannelId', 'batchCumulative'] as const;
+/** What the batch-settlement channel rows and their claim and settle history add (read by a whole-table report only). */
+const CHANNEL_FIELDS = ['config', 'charged', 'totalClaimed', 'settledTo', 'channelId', 'previousTotalClaimed', 'claimTx', 'claimedAt', 'previousSettledTo', 'settleTx', 'settledAt'] as const;
 
 async function reportFromTable(session: Session, options: ReportOptions): Promise<RevenueReport> {
   const target = await session.target({ table: true });
@@ -77,7 +78,9 @@ async function reportFromTable(session: Session, options: ReportOptions): Promis
   } else {
     values[':reserved'] = { S: RESERVED_PAYMENT_ID_PREFIX };
     values[':channel'] = { S: BATCH_CHANNEL_PREFIX };
-    filters.push('((#createdAt BETWEEN :since AND :until AND NOT begins_with(#pk, :reserved)) OR begins_with(#pk, :channel))');
+    values[':claim'] = { S: BATCH_CLAIM_PREFIX };
+    values[':settle'] = { S: BATCH_SETTLE_PREFIX };
+    filters.push('((#createdAt BETWEEN :since AND :until AND NOT begins_with(#pk, :reserved)) OR begins_with(#pk, :channel) OR begins_with(#pk, :claim) OR begins_with(#pk, :settle))');
     base = { kind: 'Scan', input: { TableName: tableName } };
   }
   // A whole-table report also reads the batch-settlement channel rows (their totals are lifetime, not windowed).
@@ -86,8 +89,11 @@ async function reportFromTable(session: Session, options: ReportOptions): Promis
   const projection = ['#pk', ...fields.map((f) => `#${f}`)].join(', ');
   const how = index ? `index ${index.name} of` : 'scanning';
   session.progress(`Reading receipts (${how} table ${tableName}, ${session.region}, ${options.since.toISOString()} → ${options.until.toISOString()})…`);
-  const rows: ReceiptLike[] = [];
+  const rows: Array<ReturnType<typeof receiptOf>> = [];
   const channels: ChannelRowLike[] = [];
+  const books: BatchChannelBooks[] = [];
+  const claims: BatchClaimLike[] = [];
+  const settles: BatchSettleLike[] = [];
   let startKey: Record<string, AttributeValue> | undefined;
   let pages = 0;
   let read = 0;
@@ -106,7 +112,12 @@ async function reportFromTable(session: Session, options: ReportOptions): Promis
     pages++;
     read += page.ScannedCount ?? 0;
     for (const item of page.Items ?? []) {
-      if (item[RECEIPT_PARTITION_KEY]?.S?.startsWith(BATCH_CHANNEL_PREFIX)) channels.push(channelOf(item));
+      const id = item[RECEIPT_PARTITION_KEY]?.S ?? '';
+      if (id.startsWith(BATCH_CHANNEL_PREFIX)) {
+        channels.push(channelOf(item));
+        books.push({ channelId: id.slice(BATCH_CHANNEL_PREFIX.length), totalClaimed: item.totalClaimed?.N ?? '0', settledTo: item.settledTo?.N ?? '0' });
+      } else if (id.startsWith(BATCH_CLAIM_PREFIX)) claims.push(claimOf(item));
+      else if (id.startsWith(BATCH_SETTLE_PREFIX)) settles.push(settleOf(item));
       else rows.push(receiptOf(item));
     }
     startKey = page.LastEvaluatedKey;
@@ -114,10 +125,17 @@ async function reportFromTable(session: Session, options: ReportOptions): Promis
   } while (startKey);
   // BETWEEN is inclusive; the window is [since, until).
   const result = revenueFromReceipts(rows, options.since, options.until);
+  const batchReceipts = rows.flatMap((r) => (r.scheme === BATCH_SCHEME && r.batch ? [r.batch] : []));
+  const batch = index ? undefined : batchRevenue(batchReceipts, { claims, settles, channels: books }, options.since, options.until);
   return {
     ...result,
     ...(channels.length > 0 ? { channels: channelRevenue(channels) } : {}),
-    notes: [...result.notes, ...(rows.length === 0 ? ['no receipts in this window'] : []), ...(index ? ['batch-settlement channels are left out of a report for one route or payer'] : [])],
+    ...(batch && batch.receipts.length > 0 ? { batch } : {}),
+    notes: [
+      ...result.notes,
+      ...(rows.length === 0 ? ['no receipts in this window'] : []),
+      ...(index ? ['batch-settlement channels and their claims are left out of a report for one route or payer'] : []),
+    ],
   };
 }
 
@@ -132,7 +150,23 @@ function channelOf(item: Record<string, AttributeValue>): ChannelRowLike {
   return { token, charged: n('charged'), totalClaimed: n('totalClaimed'), settledTo: n('settledTo') };
 }
 
-function receiptOf(item: Record<string, AttributeValue>): ReceiptLike {
+const BATCH_SCHEME = 'batch-settlement';
+
+function claimOf(item: Record<string, AttributeValue>): BatchClaimLike {
+  return { channelId: item.channelId?.S ?? '', previousTotalClaimed: item.previousTotalClaimed?.N ?? '0', totalClaimed: item.totalClaimed?.N ?? '0', claimTx: item.claimTx?.S ?? '', claimedAt: item.claimedAt?.S ?? '' };
+}
+
+function settleOf(item: Record<string, AttributeValue>): BatchSettleLike {
+  return {
+    channelId: item.channelId?.S ?? '',
+    previousSettledTo: item.previousSettledTo?.N ?? '0',
+    settledTo: item.settledTo?.N ?? '0',
+    ...(item.settleTx?.S ? { settleTx: item.settleTx.S } : {}),
+    settledAt: item.settledAt?.S ?? '',
+  };
+}
+
+function receiptOf(item: Record<string, AttributeValue>): ReceiptLike & { readonly batch?: BatchReceiptLike } {
   const text = (name: string) => item[name]?.S ?? '';
   return {
     status: text('status'), engine: text('engine') || undefined, network: text('network'), payer: text('payer'), amount: text('amount'), asset: text('asset'), route: text('route'), createdAt: text('createdAt'),
@@ -140,6 +174,9 @@ function receiptOf(item: Record<string, AttributeValue>): ReceiptLike {
     ...(item.scheme ? { scheme: text('scheme'), maxAmount: text('maxAmount') } : {}),
     ...(item.agent ? { agent: text('agent') } : {}),
     ...(item.intent ? { intent: text('intent') } : {}),
+    ...(text('scheme') === BATCH_SCHEME
+      ? { batch: { paymentId: text(RECEIPT_PARTITION_KEY), status: text('status'), network: text('network'), asset: text('asset'), route: text('route'), createdAt: text('createdAt'), amount: text('amount'), channelId: text('batchChannelId'), cumulative: item.batchCumulative?.S ?? item.batchCumulative?.N ?? '' } }
+      : {}),
   };
 }
 
@@ -275,6 +312,13 @@ export function formatReport(report: RevenueReport, where: string, by?: ReportGr
       ['outstanding', a.usd?.outstanding ?? '', a.outstandingAtomic, a.label],
     ]);
     out.push(table(['', 'USD', 'ATOMIC', 'ASSET'], body, [1, 2]));
+  }
+  if (report.batch && (by === undefined || by === 'route' || by === 'day')) {
+    const money = (line: BatchRevenueLine, which: 'served' | 'claimed' | 'settled') => line.usd?.[which] ?? line[`${which}Atomic`];
+    const rows = (lines: readonly BatchRevenueLine[]) => lines.map((l) => [l.key, String(l.requests), money(l, 'served'), money(l, 'claimed'), money(l, 'settled'), l.usd ? `USD, ${l.label}` : `atomic, ${l.label}`]);
+    if (by !== 'day') out.push('', 'Batch settlement by route (served, claimed on chain, settled to payTo)', table(['ROUTE', 'REQUESTS', 'SERVED', 'CLAIMED', 'SETTLED', 'UNIT'], rows(report.batch.byRoute), [1, 2, 3, 4]));
+    if (by !== 'route') out.push('', 'Batch settlement by day (UTC)', table(['DAY', 'REQUESTS', 'SERVED', 'CLAIMED', 'SETTLED', 'UNIT'], rows(report.batch.byDay), [1, 2, 3, 4]));
+    out.push('', '  each receipt\'s claim and settle transactions: --json (batch.receipts)');
   }
   if (report.notes.length > 0) out.push('', ...report.notes.map((n) => `Note: ${n}`));
   return out.join('\n');

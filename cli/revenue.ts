@@ -3,6 +3,7 @@
  * by payer and by day, in atomic units of each asset and in USD for USDC. Pure: cli/report.ts reads
  * the rows. Money is summed as bigint atomic units and formatted, never as floating point.
  */
+import type { BatchRevenue } from './batch-revenue';
 import { KNOWN_NETWORKS, knownNetwork } from '../lambda/core/networks';
 import { PASS_SALE_PREFIX } from '../lambda/core/passes/offers';
 import { formatAtomicUnits } from '../lambda/core/price';
@@ -90,6 +91,8 @@ export interface RevenueReport {
   readonly bySource?: readonly RevenueLine[];
   /** table source, whole table, when it holds batch-settlement channels: their lifetime totals (not limited to the window). */
   readonly channels?: ChannelRevenue;
+  /** table source, whole table, when the window has served batch-settlement requests: served, claimed and settled per route and day, and each receipt's claim and settle transactions (cli/batch-revenue.ts). */
+  readonly batch?: BatchRevenue;
   readonly notes: readonly string[];
 }
 
@@ -159,7 +162,7 @@ export function channelRevenue(rows: readonly ChannelRowLike[]): ChannelRevenue 
 }
 
 /** USDC of a known network, by lower-case address. */
-function usdcOf(network: string, asset: string): { decimals: number; label: string } | undefined {
+export function usdcOf(network: string, asset: string): { decimals: number; label: string } | undefined {
   const known = knownNetwork(network);
   if (known && known.usdc.address.toLowerCase() === asset.toLowerCase()) return { decimals: known.usdc.decimals, label: `USDC (${known.displayName})` };
   return undefined;
@@ -207,7 +210,8 @@ class Accumulator {
   }
 }
 
-function safeBigInt(text: string): bigint {
+/** Atomic units from a decimal string; 0 for anything else. */
+export function safeBigInt(text: string): bigint {
   return /^\d+$/.test(text ?? '') ? BigInt(text) : 0n;
 }
 

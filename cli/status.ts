@@ -106,7 +106,8 @@ function wafRoutes(switches: readonly SwitchRule[], basePrice: string | undefine
     .filter((s) => s.kind === 'monetize')
     .map((s) => {
       const rule = s as Extract<SwitchRule, { kind: 'monetize' }>;
-      const pattern = summary?.routes[rule.routeNumber - 1]?.pattern ?? `route ${rule.routeNumber} (${rule.name})`;
+      const routePattern = summary?.routes[rule.routeNumber - 1]?.pattern;
+      const pattern = routePattern === undefined ? `route ${rule.routeNumber} (${rule.name})` : rule.ruleNumber === undefined ? routePattern : `${routePattern} priceBy[${rule.ruleNumber - 1}]`;
       const price = basePrice ? multiplyDecimal(basePrice, Number(rule.multiplier)) : undefined;
       return { route: pattern, ...(price ? { price } : {}), multiplier: rule.multiplier, charging: rule.charging };
     });

@@ -28,6 +28,8 @@ export interface MonetizeRuleState {
   readonly name: string;
   /** 1-based route number (route N of the configuration). */
   readonly routeNumber: number;
+  /** 1-based number of the route's priceBy rule this rule charges for; undefined: the route's own price. */
+  readonly ruleNumber?: number;
   readonly charging: boolean;
   readonly multiplier: string;
 }
@@ -87,7 +89,9 @@ export function describeWebAcl(acl: WebACL): WebAclState {
 /** The state of a Monetize rule of ours, or why it is not one. */
 function monetizeState(rule: Rule): MonetizeRuleState | string {
   const name = rule.Name!;
-  const routeNumber = Number(MONETIZE_RULE_NAME.exec(name)![1]);
+  const [, route, priceRule] = MONETIZE_RULE_NAME.exec(name)!;
+  const routeNumber = Number(route);
+  const numbers = priceRule === undefined ? { routeNumber } : { routeNumber, ruleNumber: Number(priceRule) };
   const common = ownership(rule);
   if (common) return common;
   const statements = rule.Statement?.AndStatement?.Statements ?? [];
@@ -99,13 +103,13 @@ function monetizeState(rule: Rule): MonetizeRuleState | string {
     const multiplier = rule.Action!.Monetize!.PriceMultiplier ?? '1';
     if (!isMultiplier(multiplier)) return `its PriceMultiplier ${JSON.stringify(multiplier)} is not 1..100`;
     if (paused.length > 0) return `it charges but also carries a ${PAUSED_MULTIPLIER_LABEL_PREFIX}* label`;
-    return { kind: 'monetize', name, routeNumber, charging: true, multiplier };
+    return { kind: 'monetize', name, ...numbers, charging: true, multiplier };
   }
   if (actions.length === 1 && actions[0] === 'Count' && !rule.Action!.Count!.CustomRequestHandling) {
     if (paused.length !== 1 || !isMultiplier(paused[0])) {
       return `it counts but has no single ${PAUSED_MULTIPLIER_LABEL_PREFIX}<n> label to restore its price from`;
     }
-    return { kind: 'monetize', name, routeNumber, charging: false, multiplier: paused[0] };
+    return { kind: 'monetize', name, ...numbers, charging: false, multiplier: paused[0] };
   }
   return `its action is ${actions.join('+') || 'missing'}, which cdk-x402 never sets on it (Monetize, or Count while paused)`;
 }

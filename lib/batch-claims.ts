@@ -16,12 +16,8 @@ import { secretArn } from './edge-verifier';
 import { prebuiltCode } from './prebuilt-code';
 import type { ReceiptTable } from './receipt-table';
 
-/** Props of {@link BatchClaims}. */
-export interface BatchClaimsProps {
-  /** The validated configuration (X402Config.resolve): network, payTo, asset and the facilitator (URL and CDP key) the edge uses. */
-  readonly config: X402Config;
-  /** Where the channel rows (`#batch-channel:<id>`) are. */
-  readonly receiptTable: ReceiptTable;
+/** Tuning of {@link BatchClaims}, also given through `X402Paywall`'s `batchClaims`. */
+export interface BatchClaimsOptions {
   /**
    * JSON-RPC endpoint of the network: every run reads each channel's balance and pending
    * withdrawal from the batch-settlement contract, the only way to learn of a withdrawal.
@@ -57,6 +53,14 @@ export interface BatchClaimsProps {
   readonly facilitatorTimeout?: Duration;
   /** Retention of the function's log group (runs and failures are logged there). @default logs.RetentionDays.ONE_YEAR */
   readonly logRetention?: logs.RetentionDays;
+}
+
+/** Props of {@link BatchClaims}. */
+export interface BatchClaimsProps extends BatchClaimsOptions {
+  /** The validated configuration (X402Config.resolve): network, payTo, asset and the facilitator (URL and CDP key) the edge uses. */
+  readonly config: X402Config;
+  /** Where the channel rows (`#batch-channel:<id>`), their claim history (`#batch-claim:`) and settle history (`#batch-settle:`) are. */
+  readonly receiptTable: ReceiptTable;
   /**
    * Notified when runs keep failing.
    * @default no actions

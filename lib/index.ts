@@ -13,7 +13,7 @@ export { EdgeVerifier, type EdgeVerifierProps } from './edge-verifier';
 export { PaywalledBehavior, type PaywalledBehaviorProps } from './paywalled-behavior';
 export { ReceiptTable, type ReceiptTableProps } from './receipt-table';
 export { PaymentsDashboard, type PaymentsDashboardProps } from './payments-dashboard';
-export { BatchClaims, type BatchClaimsProps } from './batch-claims';
+export { BatchClaims, type BatchClaimsOptions, type BatchClaimsProps } from './batch-claims';
 export { SettlementIngest, type SettlementIngestOptions, type SettlementIngestProps } from './settlement-ingest';
 export { CloudFrontOriginIngress, OriginSecret, type CloudFrontOriginIngressProps, type OriginSecretProps } from './origin-protection';
 export { ReferenceStack, type ReferenceStackProps } from './reference-stack';

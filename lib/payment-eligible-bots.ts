@@ -2,7 +2,9 @@ import { Annotations, Aws, Names, Stack, Token } from 'aws-cdk-lib';
 import { CfnRuleGroup, CfnWebACL } from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
 import { PaymentHeaders } from '../lambda/core/header-names';
-import type { ResolvedConfig } from './config/resolved';
+import type { PriceRule } from '../lambda/core/config';
+import { Reasons } from '../lambda/core/rejection';
+import type { ResolvedConfig, ResolvedRoute } from './config/resolved';
 import type { X402Config } from './config/x402-config';
 import { WAF_NO_AGENT } from '../lambda/core/header-names';
 import {
@@ -10,6 +12,7 @@ import {
   AGENT_LABEL_PREFIX,
   DESCRIPTION_PREFIX,
   VERIFIED_BOT_CATEGORY_HEADER_INSERT_NAME,
+  VERIFIED_BOT_ORGANIZATION_HEADER_INSERT_NAME,
   ELIGIBILITY_HEADER_INSERT_NAME,
   ELIGIBLE_LABEL_NAME,
   RuleNames,
@@ -18,6 +21,10 @@ import {
 } from './waf-names';
 
 const BOT_CONTROL_LABELS = 'awswaf:managed:aws:bot-control';
+/** AWS's figures: Bot Control's capacity, what a web ACL's price includes, and the most one may use. */
+const BOT_CONTROL_WCUS = 50;
+const WEB_ACL_INCLUDED_WCUS = 1500;
+const WEB_ACL_MAX_WCUS = 5000;
 
 /** Props of {@link PaymentEligibleBots}. */
 export interface PaymentEligibleBotsProps {
@@ -42,8 +49,10 @@ export interface PaymentEligibleBotsProps {
  * 4. with x402:agents naming Bot Control bots: per agent, Bot Control's `web_bot_auth:verified`
  *    and `bot:name:<botName>` labels → inserted header `x-amzn-waf-x402-agent: <name>`; on every
  *    other request `x-amzn-waf-x402-agent: none`, so that WAF's value always overwrites a forged one;
+ *    engine `edge`, the same for the verified bot categories and organizations priceBy conditions name;
  * 5. optional rate limit on eligible traffic (429);
- * 6. engine `waf`: one Monetize rule per route for eligible traffic, PriceMultiplier = price / base.
+ * 6. engine `waf`: per route, its priceBy rules (Monetize, Allow or Block on verified bot labels),
+ *    then one Monetize rule for eligible traffic, PriceMultiplier = price / base.
  *
  * Every rule publishes CloudWatch metrics and sampled requests. Must be deployed in us-east-1.
  */
@@ -77,10 +86,17 @@ export class PaymentEligibleBots extends Construct {
       description: `${DESCRIPTION_PREFIX} ${config.engine} engine - labels payment-eligible bots${config.engine === 'waf' ? ', monetizes priced routes' : ''}`,
       defaultAction: { allow: {} },
       visibilityConfig: visibility(this.webAclName),
+      customResponseBodies: customResponseBodies(config),
       rules: rules.map(cfnRule),
     });
     writeMonetization(this.webAcl, rules, config);
     this.webAclArn = this.webAcl.attrArn;
+    const wcus = BOT_CONTROL_WCUS + estimateWcus(config);
+    if (wcus > WEB_ACL_MAX_WCUS) {
+      this.node.addValidation({ validate: () => [`x402:routes: the web ACL's rules need about ${wcus} WCUs, but AWS WAF accepts at most ${WEB_ACL_MAX_WCUS}: merge routes with ** patterns or drop priceBy rules (each is a rule of about 45 WCUs), or use x402:engine=edge`] });
+    } else if (wcus > WEB_ACL_INCLUDED_WCUS) {
+      Annotations.of(this).addWarningV2('cdk-x402:web-acl-capacity', `the web ACL's rules need about ${wcus} WCUs: above ${WEB_ACL_INCLUDED_WCUS} AWS charges extra, and ${WEB_ACL_MAX_WCUS} is the most it accepts; merge routes or priceBy rules to stay below`);
+    }
 
     this.node.addValidation({
       validate: () => {
@@ -145,8 +161,8 @@ export class PaymentEligibleBotsRuleGroup extends Construct {
     const rules = [antiSpoofingRule(), ...x402Rules(config, this.eligibleLabel)].map((rule, priority) => ({ ...rule, priority }));
     this.ruleNames = rules.map((r) => r.name);
     const capacity = props.capacity ?? estimateCapacity(config);
-    if (capacity > 1500) {
-      Annotations.of(this).addWarningV2('cdk-x402:rule-group-capacity', `the rule group needs about ${capacity} WCUs; a web ACL holds 1500 without extra charges`);
+    if (capacity > WEB_ACL_INCLUDED_WCUS) {
+      Annotations.of(this).addWarningV2('cdk-x402:rule-group-capacity', `the rule group needs about ${capacity} WCUs; a web ACL holds ${WEB_ACL_INCLUDED_WCUS} without extra charges`);
     }
     this.ruleGroup = new CfnRuleGroup(this, 'RuleGroup', {
       name: this.ruleGroupName,
@@ -154,6 +170,7 @@ export class PaymentEligibleBotsRuleGroup extends Construct {
       capacity,
       description: `${DESCRIPTION_PREFIX} - anti-spoofing and payment eligibility, needs Bot Control labels earlier in the web ACL`,
       visibilityConfig: visibility(this.ruleGroupName),
+      customResponseBodies: customResponseBodies(config),
       rules: rules.map(ruleGroupRule),
     });
     writeMonetization(this.ruleGroup, rules, config);
@@ -263,10 +280,17 @@ export function botControlRule(config: Pick<ResolvedConfig, 'botControlInspectio
 }
 
 function x402Rules(config: ResolvedConfig, eligibleLabel: string): Rule[] {
-  const rules: Rule[] = [eligibilityRule(config), ...agentRules(config), ...verifiedBotCategoryRules(config)];
+  const rules: Rule[] = [eligibilityRule(config), ...agentRules(config)];
+  // The edge reads verified bots from forwarded headers; the waf engine's own rules match the labels.
+  if (config.engine === 'edge') rules.push(...verifiedBotRules(config, 'botCategory'), ...verifiedBotRules(config, 'botOrganization'));
   if (config.rateLimit !== undefined) rules.push(rateLimitRule(config.rateLimit, eligibleLabel));
-  if (config.engine === 'waf' && config.waf) {
-    config.routes.forEach((route, i) => rules.push(monetizeRule(i, route, config.waf!.multipliers[i], eligibleLabel)));
+  const waf = config.engine === 'waf' ? config.waf : undefined;
+  if (waf) {
+    config.routes.forEach((route, i) => {
+      // A route's priceBy rules, in order, ahead of its own price: WAF stops at the first that matches, as the edge does.
+      (route.priceBy ?? []).forEach((priceRule, j) => rules.push(wafPriceRule(i, j, route, priceRule, waf.ruleMultipliers[i][j], eligibleLabel)));
+      rules.push(monetizeRule(i, route, waf.multipliers[i], eligibleLabel));
+    });
   }
   return rules;
 }
@@ -320,30 +344,44 @@ function agentRules(config: ResolvedConfig): Rule[] {
   );
 }
 
+/** How each verified-bot condition is forwarded: Bot Control's label namespace, our header and rule names. */
+const VERIFIED_BOT_FEATURES = {
+  botCategory: { labels: 'bot:category', header: VERIFIED_BOT_CATEGORY_HEADER_INSERT_NAME, rule: RuleNames.verifiedBotCategory, none: RuleNames.noVerifiedBotCategory },
+  botOrganization: { labels: 'bot:organization', header: VERIFIED_BOT_ORGANIZATION_HEADER_INSERT_NAME, rule: RuleNames.verifiedBotOrganization, none: RuleNames.noVerifiedBotOrganization },
+} as const;
+type VerifiedBotFeature = keyof typeof VERIFIED_BOT_FEATURES;
+
 /**
- * The categories `botCategory` price conditions name, forwarded for bots Bot Control verified
- * only: an unverified category comes from the User-Agent, which a client chooses.
+ * The categories (organizations) that `botCategory` (`botOrganization`) price conditions name,
+ * forwarded for bots Bot Control verified only: an unverified bot's labels come from its
+ * User-Agent, which a client chooses.
  */
-function verifiedBotCategoryRules(config: ResolvedConfig): Rule[] {
-  const categories = pricedBotCategories(config);
+function verifiedBotRules(config: ResolvedConfig, feature: VerifiedBotFeature): Rule[] {
+  const { labels, header, rule, none } = VERIFIED_BOT_FEATURES[feature];
   return forwardingRules(
-    VERIFIED_BOT_CATEGORY_HEADER_INSERT_NAME,
-    categories.map((category, index) => ({
-      name: RuleNames.verifiedBotCategory(index),
-      value: category,
-      statement: and([label(`${BOT_CONTROL_LABELS}:bot:verified`), label(`${BOT_CONTROL_LABELS}:bot:category:${category}`)]),
-    })),
-    RuleNames.noVerifiedBotCategory,
+    header,
+    pricedNames(config, feature).map((name, index) => ({ name: rule(index), value: name, statement: verifiedBotLabel(labels, name) })),
+    none,
   );
 }
 
-function pricedBotCategories(config: ResolvedConfig): string[] {
+function verifiedBotLabel(namespace: string, name: string): Statement {
+  return and([label(`${BOT_CONTROL_LABELS}:bot:verified`), botLabel(namespace, name)]);
+}
+
+function botLabel(namespace: string, name: string): Statement {
+  return label(`${BOT_CONTROL_LABELS}:${namespace}:${name}`);
+}
+
+
+/** The names that price conditions on `feature` compare with, each once. */
+function pricedNames(config: ResolvedConfig, feature: VerifiedBotFeature): string[] {
   const named = config.routes
     .flatMap((route) => route.priceBy ?? [])
     .flatMap((rule) => rule.when)
-    .filter((condition) => condition.botCategory !== undefined)
+    .filter((condition) => condition[feature] !== undefined)
     .flatMap((condition) => [condition.equalTo, ...(condition.oneOf ?? [])]);
-  return [...new Set(named.filter((category): category is string => category !== undefined))];
+  return [...new Set(named.filter((name): name is string => name !== undefined))];
 }
 
 /** One Count rule per forwarded value, inserting it as `header`, and a last rule inserting `none` on every request none of them matched. */
@@ -374,15 +412,53 @@ function rateLimitRule(limit: number, eligibleLabel: string): Rule {
 }
 
 /** waf engine: eligible requests to the route's paths pay base × multiplier (terminating). */
-function monetizeRule(index: number, route: ResolvedConfig['routes'][number], multiplier: number, eligibleLabel: string): Rule {
-  const statements: Statement[] = [label(eligibleLabel), pathMatches(route.path)];
-  if (route.method) statements.push(methodIs(route.method));
+function monetizeRule(index: number, route: ResolvedRoute, multiplier: number, eligibleLabel: string): Rule {
   return {
     name: RuleNames.monetize(index),
     action: { monetize: { priceMultiplier: String(multiplier) } },
-    statement: and(statements),
+    statement: and(routeRequests(route, eligibleLabel)),
     visibilityConfig: visibility(RuleNames.monetize(index)),
   };
+}
+
+/** The payment-eligible requests to a route: its label, path [and method]. */
+function routeRequests(route: ResolvedRoute, eligibleLabel: string): Statement[] {
+  const statements: Statement[] = [label(eligibleLabel), pathMatches(route.path)];
+  if (route.method) statements.push(methodIs(route.method));
+  return statements;
+}
+
+/**
+ * waf engine: a route's priceBy rule as its own terminating rule for the route's eligible requests
+ * from a bot Bot Control verified whose labels meet every condition (synth accepts only
+ * botCategory and botOrganization conditions here): Monetize at its multiplier, Allow when free,
+ * Block with a 403 JSON body when refused.
+ */
+function wafPriceRule(routeIndex: number, ruleIndex: number, route: ResolvedRoute, rule: PriceRule, multiplier: number | undefined, eligibleLabel: string): Rule {
+  const conditions = rule.when.map((condition) => {
+    const feature = (Object.keys(VERIFIED_BOT_FEATURES) as VerifiedBotFeature[]).find((name) => condition[name] !== undefined)!;
+    const names = [condition.equalTo, ...(condition.oneOf ?? [])].filter((name): name is string => name !== undefined);
+    return or([...new Set(names)].map((name) => botLabel(VERIFIED_BOT_FEATURES[feature].labels, name)));
+  });
+  const statement = and([...routeRequests(route, eligibleLabel), label(`${BOT_CONTROL_LABELS}:bot:verified`), ...conditions]);
+  const [name, action]: [string, Rule['action']] =
+    rule.price === 'free'
+      ? [RuleNames.freeByRule(routeIndex, ruleIndex), { allow: {} }]
+      : rule.price === 'refuse'
+        ? [RuleNames.refuseByRule(routeIndex, ruleIndex), { block: { customResponse: { responseCode: 403, customResponseBodyKey: AGENT_REFUSED_BODY_KEY } } }]
+        : [RuleNames.monetizeByRule(routeIndex, ruleIndex), { monetize: { priceMultiplier: String(multiplier) } }];
+  return { name, action, statement, visibilityConfig: visibility(name) };
+}
+
+/** Key of the 403 body our refusing rules answer with: the edge's agent_refused, in its JSON shape. */
+const AGENT_REFUSED_BODY_KEY = 'x402-agent-refused';
+
+/** The bodies our Block rules answer with: the 403 of refusing priceBy rules (waf engine). */
+function customResponseBodies(config: ResolvedConfig): Record<string, CfnWebACL.CustomResponseBodyProperty> | undefined {
+  const refuses = config.engine === 'waf' && config.routes.some((route) => route.priceBy?.some((rule) => rule.price === 'refuse'));
+  if (!refuses) return undefined;
+  const body = { x402Version: 2, error: Reasons.agentRefused, message: 'the publisher does not sell this resource to this bot (a priceBy rule refuses it); nothing was charged' };
+  return { [AGENT_REFUSED_BODY_KEY]: { contentType: 'APPLICATION_JSON', content: JSON.stringify(body) } };
 }
 
 /**
@@ -478,13 +554,20 @@ function monetizationConfig(config: ResolvedConfig): MonetizationConfig | undefi
 
 /** Rough WCU estimate with headroom (capacity cannot change after creation). */
 function estimateCapacity(config: ResolvedConfig): number {
+  return Math.ceil(estimateWcus(config) * 1.5 / 50) * 50;
+}
+
+/** Rough WCUs of our rules (Bot Control excluded): a path regex with its three text transformations is about 40. */
+function estimateWcus(config: ResolvedConfig): number {
   const labels = config.eligibleBotCategories.length + config.eligibleBotSignals.length + config.freeBotNames.length + config.freeBotCategories.length;
   const antiSpoofing = 30;
   const eligibility = 10 + 2 * labels;
   const rateLimit = config.rateLimit === undefined ? 0 : 10;
   // Each forwarded value: its rule (two labels) and its share of the "none" rule's negation.
   const forwarded = (count: number) => (count === 0 ? 0 : 6 * count + 1);
-  const agentRules = forwarded((config.agents?.trusted ?? []).filter((agent) => agent.botName !== undefined).length) + forwarded(pricedBotCategories(config).length);
-  const monetize = config.engine === 'waf' ? config.routes.length * 40 : 0;
-  return Math.ceil((antiSpoofing + eligibility + agentRules + rateLimit + monetize) * 1.5 / 50) * 50;
+  const verifiedBots = config.engine === 'edge' ? forwarded(pricedNames(config, 'botCategory').length) + forwarded(pricedNames(config, 'botOrganization').length) : 0;
+  const agentRules = forwarded((config.agents?.trusted ?? []).filter((agent) => agent.botName !== undefined).length) + verifiedBots;
+  const priceRule = (rule: PriceRule) => 40 + 2 + rule.when.reduce((sum, condition) => sum + 1 + (condition.oneOf?.length ?? 0), 0);
+  const monetize = config.engine === 'waf' ? config.routes.reduce((sum, route) => sum + 40 + (route.priceBy ?? []).reduce((rules, rule) => rules + priceRule(rule), 0), 0) : 0;
+  return antiSpoofing + eligibility + agentRules + rateLimit + monetize;
 }

@@ -4,7 +4,7 @@
  * switches them on a deployed web ACL (cli/toggle.ts) agree on what "our rules" are.
  */
 import { DEFAULT_ELIGIBILITY_HEADER } from '../lambda/core/config';
-import { WAF_AGENT_HEADER, WAF_VERIFIED_BOT_CATEGORY_HEADER } from '../lambda/core/header-names';
+import { WAF_AGENT_HEADER, WAF_VERIFIED_BOT_CATEGORY_HEADER, WAF_VERIFIED_BOT_ORGANIZATION_HEADER } from '../lambda/core/header-names';
 
 /** WAF prefixes every request header it inserts with this. */
 export const WAF_INSERTED_HEADER_PREFIX = 'x-amzn-waf-';
@@ -14,6 +14,8 @@ export const ELIGIBILITY_HEADER_INSERT_NAME = DEFAULT_ELIGIBILITY_HEADER.slice(W
 export const AGENT_HEADER_INSERT_NAME = WAF_AGENT_HEADER.slice(WAF_INSERTED_HEADER_PREFIX.length);
 /** The name our verified-bot-category rules insert; WAF adds the prefix, giving `WAF_VERIFIED_BOT_CATEGORY_HEADER`. */
 export const VERIFIED_BOT_CATEGORY_HEADER_INSERT_NAME = WAF_VERIFIED_BOT_CATEGORY_HEADER.slice(WAF_INSERTED_HEADER_PREFIX.length);
+/** The name our verified-bot-organization rules insert; WAF adds the prefix, giving `WAF_VERIFIED_BOT_ORGANIZATION_HEADER`. */
+export const VERIFIED_BOT_ORGANIZATION_HEADER_INSERT_NAME = WAF_VERIFIED_BOT_ORGANIZATION_HEADER.slice(WAF_INSERTED_HEADER_PREFIX.length);
 /** Label (name part) our agent rules add to a request Bot Control verified as a listed agent: `x402:agent:<name>`. */
 export const AGENT_LABEL_PREFIX = 'x402:agent:';
 /** Label (name part) our eligibility rule adds; later rules and your own rules can match it. */
@@ -36,12 +38,22 @@ export const RuleNames = {
   verifiedBotCategory: (index: number) => `x402-verified-bot-category-${index + 1}`,
   /** Every other request: WAF's own "none". */
   noVerifiedBotCategory: 'x402-verified-bot-category-none',
+  /** One per Bot Control organization a `botOrganization` price condition names: a verified bot of that organization. */
+  verifiedBotOrganization: (index: number) => `x402-verified-bot-organization-${index + 1}`,
+  /** Every other request: WAF's own "none". */
+  noVerifiedBotOrganization: 'x402-verified-bot-organization-none',
   rateLimit: 'x402-rate-limit-eligible',
   monetize: (index: number) => `x402-monetize-route-${index + 1}`,
+  /** waf engine: a route's priceBy rule with a price, ahead of the route's own Monetize rule. */
+  monetizeByRule: (route: number, rule: number) => `x402-monetize-route-${route + 1}-rule-${rule + 1}`,
+  /** waf engine: a route's free priceBy rule (Allow). */
+  freeByRule: (route: number, rule: number) => `x402-free-route-${route + 1}-rule-${rule + 1}`,
+  /** waf engine: a route's refusing priceBy rule (Block, 403 agent_refused). */
+  refuseByRule: (route: number, rule: number) => `x402-refuse-route-${route + 1}-rule-${rule + 1}`,
 } as const;
 
-/** Matches {@link RuleNames.monetize}; group 1 is the 1-based route number. */
-export const MONETIZE_RULE_NAME = /^x402-monetize-route-([1-9]\d*)$/;
+/** Matches {@link RuleNames.monetize} and {@link RuleNames.monetizeByRule}; group 1 is the 1-based route number, group 2 the priceBy rule's. */
+export const MONETIZE_RULE_NAME = /^x402-monetize-route-([1-9]\d*)(?:-rule-([1-9]\d*))?$/;
 
 /**
  * `cdk-x402 toggle off` turns a Monetize rule into a Count rule and keeps its PriceMultiplier in a

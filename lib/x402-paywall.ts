@@ -18,6 +18,7 @@ import { X402Config } from './config/x402-config';
 import { ReceiptTable } from './receipt-table';
 import { SettlementIngest, type SettlementIngestOptions } from './settlement-ingest';
 import { acknowledgeFindings } from './cdk-compat';
+import { BatchClaims, type BatchClaimsOptions } from './batch-claims';
 
 /** Where Lambda@Edge functions and CLOUDFRONT web ACLs must be created. */
 export const GLOBAL_REGION = 'us-east-1';
@@ -74,6 +75,16 @@ export interface X402PaywallProps extends X402Settings {
    */
   readonly settlementIngest?: SettlementIngestOptions;
   /**
+   * Edge engine: the scheduled claims and settlement of batch-settlement channels
+   * ({@link BatchClaims}), in this stack's region with the paywall's receipt table, facilitator,
+   * RPC URL (`x402:rpcUrl`, or `chainRpcUrl` here; synth fails without one), alarm topic and log
+   * retention. `true` or options: create it; `false`: do not (claim the channels yourself: vouchers
+   * left unclaimed past a payer's withdrawal are lost).
+   * @default false: not created, since no route offers the batch-settlement scheme yet; once the
+   * route configuration offers it, the default becomes "created when a route's scheme is batch-settlement"
+   */
+  readonly batchClaims?: BatchClaimsOptions | boolean;
+  /**
    * Retention of the log groups of the edge functions (in us-east-1) and of the deploy-time helpers.
    * @default logs.RetentionDays.ONE_YEAR
    */
@@ -116,6 +127,8 @@ export class X402Paywall extends Construct {
   readonly verifier?: EdgeVerifier;
   /** waf engine only: WAF settlement records → the receipt table, on a schedule. */
   readonly settlementIngest?: SettlementIngest;
+  /** Edge engine, when batchClaims asks for it: the scheduled claims and settlement of batch-settlement channels. */
+  readonly batchClaims?: BatchClaims;
   /** The policies and edge functions of every paywalled behavior. */
   readonly paywalledBehavior: PaywalledBehavior;
   /** The distribution built or adopted. */
@@ -182,6 +195,7 @@ export class X402Paywall extends Construct {
         alarmTopic: props.alarmTopic,
       });
     }
+    this.batchClaims = this.createBatchClaims(props);
     this.paywalledBehavior = new PaywalledBehavior(this, 'Behavior', { config: this.config, verifier: this.verifier });
 
     if (props.origin) {
@@ -256,6 +270,29 @@ export class X402Paywall extends Construct {
       settlementIngestFunction: this.settlementIngest?.function,
     });
     if (props.cliOutputs ?? true) this.emitCliOutputs();
+  }
+
+  /** The batch-settlement claims function, when `batchClaims` asks for it. */
+  private createBatchClaims(props: X402PaywallProps): BatchClaims | undefined {
+    const wanted = props.batchClaims ?? false;
+    if (wanted === false) return undefined;
+    const options = wanted === true ? {} : wanted;
+    const config = this.config._resolved;
+    if (config.engine !== 'edge') {
+      throw new Error(`X402Paywall ${this.node.path}: batchClaims needs the edge engine (this configuration is for ${config.engine}): set x402:engine=edge, or drop batchClaims`);
+    }
+    if (!options.chainRpcUrl && !config.chainRpc?.url) {
+      throw new Error(
+        `X402Paywall ${this.node.path}: batchClaims needs a JSON-RPC endpoint of ${config.network} (each run reads every channel's pending withdrawal from the chain): set x402:rpcUrl (rpcUrl) or batchClaims.chainRpcUrl, or give batchClaims: false and claim the channels yourself`,
+      );
+    }
+    return new BatchClaims(this, 'BatchClaims', {
+      logRetention: props.logRetention,
+      ...options,
+      config: this.config,
+      receiptTable: this.receiptTable,
+      alarmTopic: props.alarmTopic,
+    });
   }
 
   /** The outputs the `cdk-x402` CLI finds a deployment by (lib/deployment-outputs.ts), at stack level under fixed ids. */

@@ -36,12 +36,14 @@ export async function runBatchClaims(settings: BatchClaimsSettings, ports: Batch
     const nowSeconds = Math.floor(clock() / 1000);
     const ids = await store.listChannelIds();
     const due: Array<{ channelId: Hex; reason: ClaimReason }> = [];
-    // What each channel has claimed and not yet seen settled, after the mirror.
+    // What each channel has claimed and not yet seen settled, after the mirror, and what it had seen settled.
     const unsettled = new Map<Hex, bigint>();
+    const settledBefore = new Map<Hex, bigint>();
     for (const channelId of ids) {
       await store.syncChain(channelId, await ports.readChain(channelId));
       const row = await store.get(channelId);
       if (!row) continue;
+      settledBefore.set(channelId, row.settledTo);
       const reason = claimDue(row, policy, nowSeconds);
       if (reason) due.push({ channelId, reason });
       if (row.settledTo < row.totalClaimed) unsettled.set(channelId, row.totalClaimed);
@@ -53,6 +55,7 @@ export async function runBatchClaims(settings: BatchClaimsSettings, ports: Batch
         facilitator: ports.facilitator,
         terms: { network: settings.network, payTo: settings.payTo, asset: settings.asset },
         timeoutMs: settings.facilitator.timeoutMs,
+        clock,
         // A claim whose settle failed in an earlier run (or was claimed by it and not recorded) is swept now.
         settleOwed: unsettled.size > 0,
       },
@@ -60,7 +63,10 @@ export async function runBatchClaims(settings: BatchClaimsSettings, ports: Batch
     if (run.settlement) {
       // `settle` sweeps the receiver's whole claimed total: every claim made so far is now paid out.
       for (const c of run.claimed) unsettled.set(c.channelId, c.totalClaimed);
-      for (const [channelId, settledTo] of unsettled) await store.recordSettlement(channelId, settledTo, run.settlement.transaction || undefined);
+      const settledAt = clock();
+      for (const [channelId, settledTo] of unsettled) {
+        await store.recordSettlement(channelId, { previousSettledTo: settledBefore.get(channelId) ?? 0n, settledTo, ...(run.settlement.transaction ? { transaction: run.settlement.transaction } : {}), settledAt });
+      }
     }
     const result: BatchClaimsRunResult = { ...run, channels: ids.length, due };
     log({

@@ -107,7 +107,7 @@ export interface PriceRule {
 /**
  * A condition on exactly one request feature: `query`, `header`, `segment` (compared with
  * `equalTo`, `oneOf`, `min`, `max`), `contentLength` (POST, PUT and PATCH routes only), or
- * `agent` / `botCategory` / `intent` (compared with `equalTo`, `oneOf`; docs/identity.md).
+ * `agent` / `botCategory` / `botOrganization` / `intent` (compared with `equalTo`, `oneOf`; docs/identity.md).
  */
 export interface PriceCondition {
   /** A query parameter's name. @default not a query condition */
@@ -122,6 +122,8 @@ export interface PriceCondition {
   readonly agent?: boolean;
   /** `true`: the category of a bot AWS Bot Control verified, as our WAF rule forwards it; an unverified bot never matches. @default not a bot category condition */
   readonly botCategory?: boolean;
+  /** `true`: the organization (`google`, `microsoft`...) of a bot AWS Bot Control verified, as our WAF rule forwards it from its `bot:organization:<o>` label; an unverified bot never matches. @default not a bot organization condition */
+  readonly botOrganization?: boolean;
   /** `true`: the intent the request declares in its `x402-intent` header (`training`, `inference`, `search`...). @default not an intent condition */
   readonly intent?: boolean;
   /** The feature's value is exactly this. @default any value */
@@ -134,9 +136,9 @@ export interface PriceCondition {
   readonly max?: number;
 }
 
-/** A condition only a verified identity can meet: the verified agent, or the category of a bot Bot Control verified. */
+/** A condition only a verified identity can meet: the verified agent, or the category or organization of a bot Bot Control verified. */
 export function isVerifiedIdentity(condition: PriceCondition): boolean {
-  return condition.agent !== undefined || condition.botCategory !== undefined;
+  return condition.agent !== undefined || condition.botCategory !== undefined || condition.botOrganization !== undefined;
 }
 
 /** Inclusive numeric bounds. */

@@ -30,3 +30,5 @@ export const WAF_NO_AGENT = 'none';
  * inserted: a client could claim any of them.
  */
 export const WAF_VERIFIED_BOT_CATEGORY_HEADER = 'x-amzn-waf-x402-verified-bot-category';
+/** Like {@link WAF_VERIFIED_BOT_CATEGORY_HEADER}, for the organization a `botOrganization` condition names (`bot:verified` and `bot:organization:<o>`). */
+export const WAF_VERIFIED_BOT_ORGANIZATION_HEADER = 'x-amzn-waf-x402-verified-bot-organization';

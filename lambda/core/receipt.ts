@@ -39,6 +39,23 @@ export const PASS_USES_PREFIX = `${RESERVED_PAYMENT_ID_PREFIX}pass-uses:`;
  */
 export const BATCH_CHANNEL_PREFIX = `${RESERVED_PAYMENT_ID_PREFIX}batch-channel:`;
 
+/**
+ * Claim history of the batch-settlement scheme: `<prefix><channelId>:<totalClaimed>`, one row per
+ * confirmed claim of a channel (`previousTotalClaimed`, `totalClaimed`, `claimTx`, `claimedAt`),
+ * written once by the scheduled claims. A request whose receipt says `batchCumulative` = X was
+ * claimed by the channel's first claim with totalClaimed ≥ X.
+ */
+export const BATCH_CLAIM_PREFIX = `${RESERVED_PAYMENT_ID_PREFIX}batch-claim:`;
+
+/**
+ * Settle history of the batch-settlement scheme: `<prefix><channelId>:<settledTo>`, one row per
+ * channel and confirmed `settle` that swept its claims (`previousSettledTo`, `settledTo`,
+ * `settleTx`, absent when someone else swept it, `settledAt`). A claim with totalClaimed = T was
+ * paid out by the channel's first settle with settledTo ≥ T: one row per channel and sweep, rather
+ * than a write on every claim row it covered.
+ */
+export const BATCH_SETTLE_PREFIX = `${RESERVED_PAYMENT_ID_PREFIX}batch-settle:`;
+
 /** Global secondary indexes for revenue reports over time. */
 export const RECEIPT_INDEXES = {
   byPayer: { name: 'byPayer', partitionKey: 'payer', sortKey: 'createdAt' },

@@ -1,13 +1,13 @@
 /**
  * Request-priced routes (`priceBy`): a route's price chosen from declared request features (a query
- * parameter, a header, a path segment, the body size, the verified agent, the declared intent),
+ * parameter, a header, a path segment, the body size, the verified agent, the verified bot's category or organization, the declared intent),
  * first matching rule wins, else the route's own price. A rule may also make the request free (a
  * verified partner) or refuse it (403, nothing taken). Pure and configuration-only: every rule's terms are built once, so two equal requests
  * always get the same (frozen) requirements object, and the 402 and its paid retry compare equal.
  * No I/O; the constructs validate rules at synth with the same types (lib/config/routes.ts).
  */
 import { isVerifiedIdentity, type EdgeConfig, type PriceCondition } from './config';
-import { INTENT_HEADER, WAF_NO_AGENT, WAF_VERIFIED_BOT_CATEGORY_HEADER } from './header-names';
+import { INTENT_HEADER, WAF_NO_AGENT, WAF_VERIFIED_BOT_CATEGORY_HEADER, WAF_VERIFIED_BOT_ORGANIZATION_HEADER } from './header-names';
 import { BODY_METHODS } from './methods';
 import { priceToAtomicUnits } from './price';
 import { reject, Reasons, type Rejection } from './rejection';
@@ -43,7 +43,7 @@ export function priceTable(route: CompiledRoute, priceBy: EdgeConfig['routes'][n
   const rules = (priceBy ?? []).map((rule, index) => {
     if (rule.price === 'refuse') return { when: rule.when, terms: base, refuses: true };
     // Anyone can send a header or a query parameter: only a verified agent may be let in free.
-    if (rule.price === 'free' && !rule.when.some(isVerifiedIdentity)) throw new Error(`route "${route.pattern}" priceBy[${index}]: a free rule needs an agent or botCategory condition`);
+    if (rule.price === 'free' && !rule.when.some(isVerifiedIdentity)) throw new Error(`route "${route.pattern}" priceBy[${index}]: a free rule needs an agent, botCategory or botOrganization condition`);
     if (rule.price === 'free') return { when: rule.when, terms: { ...routeTerms(route, config, { priceRule: index, tier: rule.tier }), free: true } };
     const price = priceToAtomicUnits(rule.price, config.asset.decimals);
     if ('error' in price) throw new Error(`route "${route.pattern}" priceBy[${index}]: ${price.error}`);
@@ -59,6 +59,7 @@ export function featureName(condition: PriceCondition): string {
   if (condition.segment !== undefined) return `path segment ${condition.segment}`;
   if (condition.agent !== undefined) return 'verified agent';
   if (condition.botCategory !== undefined) return 'verified bot category';
+  if (condition.botOrganization !== undefined) return 'verified bot organization';
   if (condition.intent !== undefined) return `header "${INTENT_HEADER}"`;
   return 'content-length';
 }
@@ -80,10 +81,8 @@ function featureValue(condition: PriceCondition, request: PriceFeatures): Featur
   if (condition.header !== undefined) return { value: request.header(condition.header)?.trim() };
   if (condition.segment !== undefined) return { value: request.path.split('/').filter((s) => s !== '')[condition.segment] };
   if (condition.agent !== undefined) return { value: request.agent };
-  if (condition.botCategory !== undefined) {
-    const category = request.header(WAF_VERIFIED_BOT_CATEGORY_HEADER);
-    return { value: category === WAF_NO_AGENT ? undefined : category };
-  }
+  if (condition.botCategory !== undefined) return wafForwarded(request.header(WAF_VERIFIED_BOT_CATEGORY_HEADER));
+  if (condition.botOrganization !== undefined) return wafForwarded(request.header(WAF_VERIFIED_BOT_ORGANIZATION_HEADER));
   // Declared by the client: rules on it are checked at synth never to undercut the route's price.
   if (condition.intent !== undefined) return { value: request.header(INTENT_HEADER)?.trim().toLowerCase() };
   if (!BODY_METHODS.includes(request.method.toUpperCase())) return { value: undefined };
@@ -92,6 +91,11 @@ function featureValue(condition: PriceCondition, request: PriceFeatures): Featur
     return reject(411, Reasons.lengthRequired, 'this route is priced by the body size: send a Content-Length header (not a chunked body)');
   }
   return { value: length };
+}
+
+/** A value our WAF rules forward, where `none` means WAF verified nothing. */
+function wafForwarded(value: string | undefined): FeatureValue {
+  return { value: value === WAF_NO_AGENT ? undefined : value };
 }
 
 function matches(condition: PriceCondition, value: string | undefined): boolean {

@@ -10,9 +10,9 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import type { Hex } from 'viem';
 import { admitIncrement, claimableNow, LedgerReasons, MAX_LEDGER_AMOUNT, reservationBound, type ChannelLedger, type LedgerReason } from '../core/batch/ledger';
-import type { ChannelClaimsPort, ClaimTarget } from '../core/batch/claims';
+import type { ChannelClaimsPort, ClaimTarget, ConfirmedClaim } from '../core/batch/claims';
 import type { ChannelConfig, Voucher } from '../core/batch/voucher';
-import { BATCH_CHANNEL_PREFIX, RECEIPT_PARTITION_KEY } from '../core/receipt';
+import { BATCH_CHANNEL_PREFIX, BATCH_CLAIM_PREFIX, BATCH_SETTLE_PREFIX, RECEIPT_PARTITION_KEY } from '../core/receipt';
 
 /** The chain's view of a channel, as the facilitator reports it (`channelState`). */
 export interface ChannelChainState {
@@ -38,6 +38,16 @@ export interface ChannelRow extends ChannelLedger, ChannelChainState {
   readonly settleTx?: string;
   /** Reservations in flight by id. */
   readonly pending: ReadonlyMap<string, PendingIncrement>;
+}
+
+/** A confirmed `settle` that paid out a channel's claims up to `settledTo`, as its history records it. */
+export interface ConfirmedSettlement {
+  readonly previousSettledTo: bigint;
+  readonly settledTo: bigint;
+  /** Absent: the chain had nothing left to settle (someone else swept it). */
+  readonly transaction?: string;
+  /** Epoch milliseconds. */
+  readonly settledAt: number;
 }
 
 export interface PendingIncrement {
@@ -215,15 +225,26 @@ export class DynamoChannelStore implements ChannelClaimsPort {
     if (!row?.signature) return undefined;
     const totalClaimed = claimableNow(row, row.totalClaimed);
     if (totalClaimed <= row.totalClaimed) return undefined;
-    return { config: row.config, maxClaimableAmount: row.signedMax, signature: row.signature, totalClaimed };
+    return { config: row.config, maxClaimableAmount: row.signedMax, signature: row.signature, totalClaimed, previousTotalClaimed: row.totalClaimed };
   }
 
   /**
    * Mirrors a claim the chain confirmed; a lower or equal total (an older claim) leaves the row as it
    * is. When it covers everything charged, `unclaimedSince` goes; otherwise it stays (charges
    * committed since the claim was read are younger than it, so the cadence errs early, never late).
+   * The history row goes first: a run that fails after it leaves the row to the next run's mirror,
+   * and one that fails before it leaves the claim without a transaction in the history (the chain
+   * still has it; `cdk-x402 reconcile` names the gap).
    */
-  async recordClaim(channelId: Hex, totalClaimed: bigint, transaction: string): Promise<void> {
+  async recordClaim(channelId: Hex, claim: ConfirmedClaim): Promise<void> {
+    const { totalClaimed, transaction } = claim;
+    await this.putHistory(`${BATCH_CLAIM_PREFIX}${channelId.toLowerCase()}:${totalClaimed}`, {
+      channelId: { S: channelId.toLowerCase() },
+      previousTotalClaimed: num(claim.previousTotalClaimed),
+      totalClaimed: num(totalClaimed),
+      claimTx: { S: transaction },
+      claimedAt: { S: new Date(claim.claimedAt).toISOString() },
+    });
     const input = {
       ExpressionAttributeNames: { '#id': RECEIPT_PARTITION_KEY, '#totalClaimed': 'totalClaimed', '#claimTx': 'claimTx' },
       ExpressionAttributeValues: { ':total': num(totalClaimed), ':tx': { S: transaction } },
@@ -240,9 +261,18 @@ export class DynamoChannelStore implements ChannelClaimsPort {
 
   /**
    * Mirrors a confirmed `settle` that moved everything claimed up to `settledTo` to payTo (never
-   * lowered). No transaction: the chain had nothing left to settle (someone else swept it).
+   * lowered), after adding it to the channel's settle history (once). No transaction: the chain had
+   * nothing left to settle (someone else swept it).
    */
-  async recordSettlement(channelId: Hex, settledTo: bigint, transaction?: string): Promise<void> {
+  async recordSettlement(channelId: Hex, settlement: ConfirmedSettlement): Promise<void> {
+    const { settledTo, transaction } = settlement;
+    await this.putHistory(`${BATCH_SETTLE_PREFIX}${channelId.toLowerCase()}:${settledTo}`, {
+      channelId: { S: channelId.toLowerCase() },
+      previousSettledTo: num(settlement.previousSettledTo),
+      settledTo: num(settledTo),
+      ...(transaction ? { settleTx: { S: transaction } } : {}),
+      settledAt: { S: new Date(settlement.settledAt).toISOString() },
+    });
     await this.update(channelId, {
       UpdateExpression: transaction ? 'SET #settledTo = :total, #settleTx = :tx' : 'SET #settledTo = :total',
       ConditionExpression: 'attribute_exists(#id) AND (attribute_not_exists(#settledTo) OR #settledTo < :total)',
@@ -311,6 +341,28 @@ export class DynamoChannelStore implements ChannelClaimsPort {
       ExpressionAttributeNames: { '#pending': 'pending', '#rid': reservationId, '#amount': 'amount', ...change.names },
       ExpressionAttributeValues: { ':price': num(price), ...change.values },
     });
+  }
+
+  /**
+   * Writes a history row once (an UpdateItem that creates it, conditional on its absence, so a
+   * re-run leaves the first one as it is and the claims function needs no PutItem).
+   */
+  private async putHistory(id: string, attributes: Record<string, AttributeValue>): Promise<void> {
+    const keys = Object.keys(attributes);
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: { [RECEIPT_PARTITION_KEY]: { S: id } },
+          UpdateExpression: `SET ${keys.map((k) => `#${k} = :${k}`).join(', ')}`,
+          ConditionExpression: 'attribute_not_exists(#id)',
+          ExpressionAttributeNames: { '#id': RECEIPT_PARTITION_KEY, ...Object.fromEntries(keys.map((k) => [`#${k}`, k])) },
+          ExpressionAttributeValues: Object.fromEntries(keys.map((k) => [`:${k}`, attributes[k]!])),
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
   }
 
   /** One conditional UpdateItem on the channel's row; false when its condition did not hold. */

@@ -5,16 +5,18 @@ import { BODY_METHODS } from '../../lambda/core/methods';
 import { headerNameProblem } from './header-name';
 import type { Problems } from './problems';
 import type { Engine } from './settings';
+import { wafPriceProblem } from './waf-pricing';
 
 /** Bounds that keep the viewer-request's evaluation cheap and the config readable. */
 const MAX_RULES = 16;
 const MAX_CONDITIONS = 8;
 const MAX_SEGMENT = 31;
-const FEATURES = ['query', 'header', 'segment', 'contentLength', 'agent', 'botCategory', 'intent'] as const;
+const FEATURES = ['query', 'header', 'segment', 'contentLength', 'agent', 'botCategory', 'botOrganization', 'intent'] as const;
 /** Features whose condition is `true` and compares a name. */
 const NAMED_FEATURES: Record<string, { readonly what: string; readonly pattern: RegExp; readonly example: string; readonly fix: string }> = {
   agent: { what: 'an agent name (x402:agents, or a Signature-Agent host)', pattern: /^[a-z0-9][a-z0-9._:-]{0,252}$/, example: '"partner"', fix: 'write the name as in x402:agents' },
   botCategory: { what: 'a Bot Control category (lower case, as in its label)', pattern: /^[a-z][a-z0-9_]{0,63}$/, example: '"search_engine"', fix: 'e.g. "search_engine" or "ai"' },
+  botOrganization: { what: 'a Bot Control organization (lower case, as in its label bot:organization:<name>)', pattern: /^[a-z0-9][a-z0-9_.-]{0,63}$/, example: '"google"', fix: 'e.g. "google" or "microsoft"' },
   intent: { what: 'an intent (lower-case a-z, 0-9, -, at most 32)', pattern: /^[a-z0-9-]{1,32}$/, example: '"training"', fix: 'e.g. "training", "inference" or "search"' },
 };
 /** Prices that are not amounts. */
@@ -41,15 +43,6 @@ export function resolvePriceBy(
 ): PriceRule[] | undefined {
   if (value === undefined) return undefined;
   const key = `${where}.priceBy`;
-  if (context.engine === 'waf') {
-    problems.add(
-      key,
-      value,
-      "is not supported by the waf engine: AWS WAF's Monetize action has one price per rule (its multiplier, set from the route) and cannot read query parameters, headers, body sizes, verified agents or declared intents into it, serve a rule free or refuse one",
-      'use x402:engine=edge, or split the route into one route per price (e.g. "/reports/large/*")',
-    );
-    return undefined;
-  }
   if (!Array.isArray(value) || value.length === 0 || value.length > MAX_RULES) {
     problems.add(key, value, `must be a list of 1 to ${MAX_RULES} rules`, 'e.g. "priceBy": [{"price": "$0.01", "when": [{"query": "size", "equalTo": "large"}]}]');
     return undefined;
@@ -73,22 +66,52 @@ export function resolvePriceBy(
     const onVerified = when.some((condition) => condition !== undefined && isVerifiedIdentity(condition));
     const onIntent = when.some((condition) => condition?.intent !== undefined);
     if (access === 'free' && !onVerified) {
-      problems.add(`${at}.price`, rule.price, 'is free without an agent or botCategory condition: anyone can send a header, a query parameter or an intent', 'add {"agent": true, "oneOf": ["<partner>"]} to its conditions: only a verified agent (or a bot Bot Control verified) matches one');
+      problems.add(`${at}.price`, rule.price, 'is free without an agent, botCategory or botOrganization condition: anyone can send a header, a query parameter or an intent', 'add {"agent": true, "oneOf": ["<partner>"]} to its conditions: only a verified agent (or a bot Bot Control verified) matches one');
     }
     // An intent is the client's word: declaring one may select a dearer price, never a cheaper one.
     if (price && !('error' in price) && onIntent && !onVerified && BigInt(price.amount) < BigInt(context.routeAmount)) {
       problems.add(`${at}.price`, rule.price, 'is below the route\'s own price on a rule an agent qualifies for by declaring an intent: any agent could declare it to pay less', 'charge at least the route\'s price for a declared intent, or add an agent condition so that only verified agents get it');
     }
+    if (context.engine === 'waf') checkWafRule(problems, at, rule, when, price, context.asset.decimals);
     rules.push({ price: String(rule.price).trim(), when: when as PriceCondition[], ...(rule.tier === undefined ? {} : { tier: rule.tier as string }) });
   }
   return problems.list.length === before ? rules : undefined;
+}
+
+/** The features a waf engine rule can test: Bot Control labels, which WAF matches itself. */
+const WAF_FEATURES: readonly string[] = ['botCategory', 'botOrganization'];
+/** Why the waf engine cannot test the other features. */
+const NOT_IN_WAF: Record<string, string> = {
+  query: 'the edge compares query parameters (numbers, a repeated parameter refused), which a WAF rule cannot do alike',
+  header: 'the edge compares header values (numbers included), which a WAF rule cannot do alike',
+  segment: 'the edge compares path segments (numbers included), which a WAF rule cannot do alike',
+  contentLength: 'the edge prices body sizes, and WAF inspects only the first part of a body',
+  agent: 'verified agents (x402:agents, Web Bot Auth signatures) are identified by the edge engine only',
+  intent: 'intent is the x402-intent header, the client\'s word checked by the edge; AWS documents no Bot Control intent label to match instead',
+};
+
+/**
+ * The waf engine turns a rule into its own WAF rule: Monetize (base × an integer multiplier, set
+ * with the route prices in waf-pricing.ts), Allow (free) or Block (refuse). Only its Bot Control
+ * label conditions can be expressed there.
+ */
+function checkWafRule(problems: Problems, at: string, rule: Partial<Record<keyof PriceRule, unknown>>, when: (PriceCondition | undefined)[], price: { amount: string } | { error: string } | undefined, decimals: number): void {
+  when.forEach((condition, c) => {
+    const feature = condition && FEATURES.find((name) => condition[name] !== undefined);
+    if (feature && !WAF_FEATURES.includes(feature)) {
+      problems.add(`${at}.when[${c}]`, condition, `is a ${feature} condition, which the waf engine cannot express as a WAF rule: ${NOT_IN_WAF[feature]}`, `use x402:engine=edge, or only botCategory and botOrganization conditions (or split the route into one route per price, e.g. "/reports/large/*")`);
+    }
+  });
+  if (rule.tier !== undefined) problems.add(`${at}.tier`, rule.tier, 'is recorded on edge receipts only: the waf engine\'s receipts come from WAF settlement records, which carry no tier', 'remove it, or use x402:engine=edge');
+  const wafProblem = price && !('error' in price) ? wafPriceProblem(price.amount, decimals) : undefined;
+  if (wafProblem) problems.add(`${at}.price`, rule.price, wafProblem.problem, wafProblem.fix);
 }
 
 function checkCondition(problems: Problems, at: string, raw: unknown, context: Parameters<typeof resolvePriceBy>[3]): PriceCondition | undefined {
   const condition = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
   const features = FEATURES.filter((feature) => condition[feature] !== undefined);
   if (features.length !== 1) {
-    problems.add(at, raw, 'must name exactly one feature: query, header, segment, contentLength, agent, botCategory or intent', 'e.g. {"query": "size", "equalTo": "large"}, {"contentLength": {"max": 65536}} or {"agent": true, "oneOf": ["partner"]}');
+    problems.add(at, raw, 'must name exactly one feature: query, header, segment, contentLength, agent, botCategory, botOrganization or intent', 'e.g. {"query": "size", "equalTo": "large"}, {"contentLength": {"max": 65536}} or {"agent": true, "oneOf": ["partner"]}');
     return undefined;
   }
   const unknown = Object.keys(condition).filter((name) => !(FEATURES as readonly string[]).includes(name) && !(COMPARATORS as readonly string[]).includes(name));

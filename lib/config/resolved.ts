@@ -19,6 +19,8 @@ export interface WafPricing {
   readonly basePrice: string;
   /** One per route, same order: the route's price = base × multiplier. */
   readonly multipliers: readonly number[];
+  /** One list per route, one entry per `priceBy` rule: its price's multiplier, undefined for `free` and `refuse`. */
+  readonly ruleMultipliers: readonly (readonly (number | undefined)[])[];
   readonly currencyMode: CurrencyMode;
 }
 

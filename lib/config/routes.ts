@@ -9,7 +9,7 @@ import type { Problems } from './problems';
 import type { ResolvedRoute } from './resolved';
 import { analyzePaths } from './route-overlap';
 import type { Engine } from './settings';
-import { WAF_MAX_ROUTES, WAF_PRICE_DECIMALS } from './waf-pricing';
+import { WAF_MAX_ROUTES, wafPriceProblem } from './waf-pricing';
 
 export function resolveRoutes(
   problems: Problems,
@@ -105,17 +105,10 @@ export function resolveRoutes(
     if (route.maxTimeoutSeconds !== undefined) {
       intInRange(problems, `${where}.maxTimeoutSeconds`, route.maxTimeoutSeconds, maxTimeoutSeconds, 30, 3600, 'the authorization lifetime');
     }
-    if (engine === 'waf') {
-      const step = 10n ** BigInt(Math.max(0, asset.decimals - WAF_PRICE_DECIMALS));
-      const amount = BigInt(price.amount);
-      if (amount < step) {
-        problems.add(`${where}.price`, route.price, `is below the waf engine's minimum of $0.001`, 'charge at least "$0.001", or use x402:engine=edge for smaller prices');
-        continue;
-      }
-      if (amount % step !== 0n) {
-        problems.add(`${where}.price`, route.price, 'has more than 3 decimals, which AWS WAF prices cannot express', 'round it to $0.001 steps, or use x402:engine=edge');
-        continue;
-      }
+    const wafProblem = engine === 'waf' ? wafPriceProblem(price.amount, asset.decimals) : undefined;
+    if (wafProblem) {
+      problems.add(`${where}.price`, route.price, wafProblem.problem, wafProblem.fix);
+      continue;
     }
     const { method, path } = patternParts(pattern);
     const priceBy = resolvePriceBy(problems, where, route.priceBy, { asset, engine, method, ...headers, routeAmount: price.amount });

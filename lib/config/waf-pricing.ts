@@ -16,6 +16,14 @@ export const WAF_PRICE_DECIMALS = 3;
 const WAF_MAX_MULTIPLIER = 100;
 export const WAF_MAX_ROUTES = 40;
 
+/** Why AWS WAF cannot charge `amount` (atomic units), or undefined: at least $0.001, in $0.001 steps. */
+export function wafPriceProblem(amount: string, decimals: number): { problem: string; fix: string } | undefined {
+  const step = 10n ** BigInt(Math.max(0, decimals - WAF_PRICE_DECIMALS));
+  if (BigInt(amount) < step) return { problem: "is below the waf engine's minimum of $0.001", fix: 'charge at least "$0.001", or use x402:engine=edge for smaller prices' };
+  if (BigInt(amount) % step !== 0n) return { problem: 'has more than 3 decimals, which AWS WAF prices cannot express', fix: 'round it to $0.001 steps, or use x402:engine=edge' };
+  return undefined;
+}
+
 export function resolveWafPricing(problems: Problems, settings: X402Settings, network: string, routes: readonly ResolvedRoute[], asset: AssetConfig | undefined): WafPricing | undefined {
   const target = WAF_CHAINS[network];
   if (!target || !asset) return undefined;
@@ -31,7 +39,10 @@ export function resolveWafPricing(problems: Problems, settings: X402Settings, ne
   if (routes.length === 0) return undefined;
   // Prices in thousandths of a dollar (WAF's resolution): integers from here on.
   const unit = 10n ** BigInt(Math.max(0, asset.decimals - WAF_PRICE_DECIMALS));
-  const milli = routes.map((r) => BigInt(r.amount) / unit);
+  const priced = routes.flatMap((route) => [
+    { where: `x402:routes["${route.pattern}"].price`, price: route.price, milli: BigInt(route.amount) / unit },
+    ...(route.priceBy ?? []).map((rule, j) => ({ where: `x402:routes["${route.pattern}"].priceBy[${j}].price`, price: rule.price, milli: ruleMilli(rule.price, asset.decimals, unit) })),
+  ]);
   let base: bigint;
   if (settings.basePrice !== undefined) {
     const parsed = typeof settings.basePrice === 'string' ? priceToAtomicUnits(settings.basePrice.startsWith('$') ? settings.basePrice : `$${settings.basePrice}`, asset.decimals) : { error: 'must be a string' };
@@ -41,29 +52,44 @@ export function resolveWafPricing(problems: Problems, settings: X402Settings, ne
     }
     base = BigInt(parsed.amount) / unit;
   } else {
-    base = milli.reduce((a, b) => gcd(a, b));
+    base = priced.map((p) => p.milli).filter((m): m is bigint => m !== undefined).reduce((a, b) => gcd(a, b));
   }
-  const multipliers: number[] = [];
-  routes.forEach((route, i) => {
-    const where = `x402:routes["${route.pattern}"].price`;
-    if (milli[i] % base !== 0n) {
-      problems.add(where, route.price, `is not a whole multiple of the waf base price $${formatMilli(base)}: WAF charges base × an integer 1..100`, `make it a multiple of $${formatMilli(base)}, or lower x402:basePrice to a common step such as $${formatMilli(gcd(base, milli[i]))}`);
-      return;
+  const multiplier = ({ where, price, milli }: (typeof priced)[number]): number | undefined => {
+    if (milli === undefined) return undefined;
+    if (milli % base !== 0n) {
+      problems.add(where, price, `is not a whole multiple of the waf base price $${formatMilli(base)}: WAF charges base × an integer 1..100`, `make it a multiple of $${formatMilli(base)}, or lower x402:basePrice to a common step such as $${formatMilli(gcd(base, milli))}`);
+      return undefined;
     }
-    const multiplier = milli[i] / base;
-    if (multiplier > BigInt(WAF_MAX_MULTIPLIER)) {
-      const minBase = (milli[i] + BigInt(WAF_MAX_MULTIPLIER) - 1n) / BigInt(WAF_MAX_MULTIPLIER);
+    const times = milli / base;
+    if (times > BigInt(WAF_MAX_MULTIPLIER)) {
+      const minBase = (milli + BigInt(WAF_MAX_MULTIPLIER) - 1n) / BigInt(WAF_MAX_MULTIPLIER);
       problems.add(
         where,
-        route.price,
-        `is ${multiplier} × the waf base price $${formatMilli(base)}, but a WAF PriceMultiplier is at most ${WAF_MAX_MULTIPLIER}`,
+        price,
+        `is ${times} × the waf base price $${formatMilli(base)}, but a WAF PriceMultiplier is at most ${WAF_MAX_MULTIPLIER}`,
         `keep every price within 100 × the base: raise x402:basePrice to at least $${formatMilli(minBase)} (and price every route as a multiple of it), or use x402:engine=edge`,
       );
-      return;
+      return undefined;
     }
-    multipliers.push(Number(multiplier));
-  });
-  return { chain: target.chain, basePrice: formatMilli(base), multipliers, currencyMode };
+    return Number(times);
+  };
+  const multipliers = priced.map(multiplier);
+  let next = 0;
+  const take = () => multipliers[next++];
+  const routeMultipliers = routes.map((route) => ({ own: take(), rules: (route.priceBy ?? []).map(take) }));
+  return {
+    chain: target.chain,
+    basePrice: formatMilli(base),
+    multipliers: routeMultipliers.map((r) => r.own ?? 0),
+    ruleMultipliers: routeMultipliers.map((r) => r.rules),
+    currencyMode,
+  };
+}
+
+/** A priceBy rule's price in thousandths of a dollar; undefined for `free` and `refuse` (and for a price already refused). */
+function ruleMilli(price: string, decimals: number, unit: bigint): bigint | undefined {
+  const parsed = priceToAtomicUnits(price, decimals);
+  return 'error' in parsed || BigInt(parsed.amount) === 0n ? undefined : BigInt(parsed.amount) / unit;
 }
 
 function gcd(a: bigint, b: bigint): bigint {

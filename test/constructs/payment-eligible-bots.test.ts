@@ -4,8 +4,8 @@ import { DEFAULT_ELIGIBILITY_HEADER } from '../../lambda/core/config';
 import { Engine, type X402Settings } from '../../lib/config/settings';
 import { X402Config } from '../../lib/config/x402-config';
 import { globToWafRegex, PaymentEligibleBots, PaymentEligibleBotsRuleGroup } from '../../lib/payment-eligible-bots';
-import { WAF_AGENT_HEADER, WAF_NO_AGENT, WAF_VERIFIED_BOT_CATEGORY_HEADER } from '../../lambda/core/header-names';
-import { AGENT_HEADER_INSERT_NAME, ELIGIBILITY_HEADER_INSERT_NAME, RuleNames, VERIFIED_BOT_CATEGORY_HEADER_INSERT_NAME, WAF_INSERTED_HEADER_PREFIX } from '../../lib/waf-names';
+import { WAF_AGENT_HEADER, WAF_NO_AGENT, WAF_VERIFIED_BOT_CATEGORY_HEADER, WAF_VERIFIED_BOT_ORGANIZATION_HEADER } from '../../lambda/core/header-names';
+import { AGENT_HEADER_INSERT_NAME, ELIGIBILITY_HEADER_INSERT_NAME, RuleNames, VERIFIED_BOT_CATEGORY_HEADER_INSERT_NAME, VERIFIED_BOT_ORGANIZATION_HEADER_INSERT_NAME, WAF_INSERTED_HEADER_PREFIX } from '../../lib/waf-names';
 import { expectNoSynthWarnings, only, routes, SETTINGS } from './helpers';
 
 function webAcl(settings: X402Settings = SETTINGS, region = 'us-east-1'): { app: App; template: Template; acl: Record<string, any>; bots: PaymentEligibleBots } {
@@ -176,6 +176,49 @@ describe('PaymentEligibleBots with botCategory price conditions', () => {
   });
 });
 
+describe('PaymentEligibleBots with botOrganization price conditions', () => {
+  const priced = { ...SETTINGS, routes: [{ pattern: '/articles/*', price: '$0.001', priceBy: [
+    { price: 'free', when: [{ botOrganization: true, equalTo: 'google' }] },
+    { price: '$0.002', when: [{ botOrganization: true, oneOf: ['microsoft', 'google'] }, { botCategory: true, equalTo: 'ai' }] },
+  ] }] };
+  const { app, acl } = webAcl(priced);
+  const verifiedOrganization = (organization: string) => ({
+    AndStatement: {
+      Statements: [
+        { LabelMatchStatement: { Scope: 'LABEL', Key: 'awswaf:managed:aws:bot-control:bot:verified' } },
+        { LabelMatchStatement: { Scope: 'LABEL', Key: `awswaf:managed:aws:bot-control:bot:organization:${organization}` } },
+      ],
+    },
+  });
+
+  it('synthesizes without warnings', () => expectNoSynthWarnings(app));
+
+  it('forwards the organization of verified bots only, once per named organization, and none on every other request', () => {
+    expect(`${WAF_INSERTED_HEADER_PREFIX}${VERIFIED_BOT_ORGANIZATION_HEADER_INSERT_NAME}`).toBe(WAF_VERIFIED_BOT_ORGANIZATION_HEADER);
+    expect(rule(acl, RuleNames.verifiedBotOrganization(0))).toMatchObject({
+      Action: { Count: { CustomRequestHandling: { InsertHeaders: [{ Name: 'x402-verified-bot-organization', Value: 'google' }] } } },
+      Statement: verifiedOrganization('google'),
+    });
+    expect(rule(acl, RuleNames.verifiedBotOrganization(1)).Statement).toEqual(verifiedOrganization('microsoft'));
+    expect(rule(acl, RuleNames.verifiedBotOrganization(2))).toBeUndefined();
+    expect(rule(acl, RuleNames.noVerifiedBotOrganization)).toMatchObject({
+      Action: { Count: { CustomRequestHandling: { InsertHeaders: [{ Name: 'x402-verified-bot-organization', Value: WAF_NO_AGENT }] } } },
+      Statement: { NotStatement: { Statement: { OrStatement: { Statements: [verifiedOrganization('google'), verifiedOrganization('microsoft')] } } } },
+    });
+  });
+
+  it('forwards categories and organizations with their own rules, after eligibility', () => {
+    expect(acl.Rules.slice(2).map((r: any) => r.Name)).toEqual([
+      RuleNames.eligible,
+      RuleNames.verifiedBotCategory(0),
+      RuleNames.noVerifiedBotCategory,
+      RuleNames.verifiedBotOrganization(0),
+      RuleNames.verifiedBotOrganization(1),
+      RuleNames.noVerifiedBotOrganization,
+    ]);
+  });
+});
+
 describe('PaymentEligibleBots (waf engine)', () => {
   const { app, acl } = webAcl({ ...SETTINGS, engine: Engine.WAF, routes: routes({ 'GET /api/report': '$0.05', '/articles/*': '$0.001', 'GET /api/**': '$0.002' }) });
 
@@ -212,6 +255,85 @@ describe('PaymentEligibleBots (waf engine)', () => {
     expect(globToWafRegex('/articles/*')).toBe('^/articles/[^/]*/?$');
     expect(globToWafRegex('/api/**')).toBe('^/api/.*/?$');
     expect(globToWafRegex('/v1.0/a+b/')).toBe('^/v1\\.0/a\\+b/?$');
+  });
+});
+
+describe('PaymentEligibleBots (waf engine) with priceBy rules', () => {
+  const settings: X402Settings = { ...SETTINGS, engine: Engine.WAF, routes: [
+    { pattern: 'GET /api/**', price: '$0.002' },
+    { pattern: '/articles/*', price: '$0.001', priceBy: [
+      { price: 'refuse', when: [{ botOrganization: true, equalTo: 'bytedance' }] },
+      { price: 'free', when: [{ botCategory: true, equalTo: 'search_engine' }, { botOrganization: true, oneOf: ['google', 'microsoft'] }] },
+      { price: '$0.005', when: [{ botCategory: true, oneOf: ['ai'] }] },
+    ] },
+  ] };
+  const { app, acl } = webAcl(settings);
+  const eligible = (statement: any) => JSON.stringify(statement).includes(':webacl:site-x402:x402:payment-eligible');
+  const labelKeys = (r: any) => r.Statement.AndStatement.Statements.flatMap((s: any) => [s, ...(s.OrStatement?.Statements ?? [])]).map((s: any) => s.LabelMatchStatement?.Key).filter(Boolean);
+
+  it('synthesizes without warnings', () => expectNoSynthWarnings(app));
+
+  it("puts a route's priceBy rules, in order, after the earlier routes and just ahead of the route's own Monetize rule", () => {
+    expect(acl.Rules.slice(3).map((r: any) => [r.Priority, r.Name])).toEqual([
+      [3, 'x402-monetize-route-1'],
+      [4, 'x402-refuse-route-2-rule-1'],
+      [5, 'x402-free-route-2-rule-2'],
+      [6, 'x402-monetize-route-2-rule-3'],
+      [7, 'x402-monetize-route-2'],
+    ]);
+  });
+
+  it('charges a priced rule base × its multiplier, lets a free one through and blocks a refused one with a 403 agent_refused body', () => {
+    expect(acl.MonetizationConfig.CryptoConfig.PaymentNetworks[0].Prices).toEqual([{ Amount: '0.001', Currency: 'USDC' }]);
+    expect(rule(acl, 'x402-monetize-route-2-rule-3').Action).toEqual({ Monetize: { PriceMultiplier: '5' } });
+    expect(rule(acl, 'x402-monetize-route-1').Action).toEqual({ Monetize: { PriceMultiplier: '2' } });
+    expect(rule(acl, 'x402-free-route-2-rule-2').Action).toEqual({ Allow: {} });
+    expect(rule(acl, 'x402-refuse-route-2-rule-1').Action).toEqual({ Block: { CustomResponse: { ResponseCode: 403, CustomResponseBodyKey: 'x402-agent-refused' } } });
+    const body = acl.CustomResponseBodies['x402-agent-refused'];
+    expect(body.ContentType).toBe('APPLICATION_JSON');
+    expect(JSON.parse(body.Content)).toMatchObject({ x402Version: 2, error: 'agent_refused' });
+  });
+
+  it('matches eligible requests to the route from verified bots whose labels meet every condition', () => {
+    const free = rule(acl, 'x402-free-route-2-rule-2');
+    expect(eligible(free.Statement.AndStatement.Statements[0])).toBe(true);
+    expect(free.Statement.AndStatement.Statements[1].RegexMatchStatement.RegexString).toBe('^/articles/[^/]*/?$');
+    expect(labelKeys(free).slice(1)).toEqual([
+      'awswaf:managed:aws:bot-control:bot:verified',
+      'awswaf:managed:aws:bot-control:bot:category:search_engine',
+      'awswaf:managed:aws:bot-control:bot:organization:google',
+      'awswaf:managed:aws:bot-control:bot:organization:microsoft',
+    ]);
+    expect(free.Statement.AndStatement.Statements[4].OrStatement.Statements).toHaveLength(2);
+    expect(labelKeys(rule(acl, 'x402-refuse-route-2-rule-1')).slice(1)).toEqual(['awswaf:managed:aws:bot-control:bot:verified', 'awswaf:managed:aws:bot-control:bot:organization:bytedance']);
+  });
+
+  it('forwards no verified-bot headers: WAF matches the labels itself', () => {
+    expect(acl.Rules.some((r: any) => r.Name.startsWith('x402-verified-bot-'))).toBe(false);
+  });
+
+  it('writes the same rules into the rule group, with the 403 body', () => {
+    const groupApp = new App();
+    const stack = new Stack(groupApp, 'Group', { env: { region: 'us-east-1' } });
+    new PaymentEligibleBotsRuleGroup(stack, 'Rules', { config: X402Config.resolve(settings), ruleGroupName: 'x402-rules' });
+    const group = only(Template.fromStack(stack), 'AWS::WAFv2::RuleGroup');
+    expect(group.Rules.slice(1).map((r: any) => [r.Name, r.Action])).toEqual(acl.Rules.slice(2).map((r: any) => [r.Name, r.Action]));
+    expect(group.CustomResponseBodies).toEqual(acl.CustomResponseBodies);
+  });
+});
+
+describe('PaymentEligibleBots web ACL capacity', () => {
+  const manyRules = Array.from({ length: 16 }, (_, j) => ({ price: `$0.00${(j % 9) + 1}`, when: [{ botCategory: true, equalTo: 'ai' }] }));
+  const routesWith = (count: number) => Array.from({ length: count }, (_, i) => ({ pattern: `/r${i}/*`, price: '$0.001', priceBy: manyRules }));
+
+  it('warns above the 1500 WCUs a web ACL includes', () => {
+    const { app } = webAcl({ ...SETTINGS, engine: Engine.WAF, routes: routesWith(3) });
+    const warnings = app.synth().getStackByName('Waf').messages.filter((m) => m.level === 'warning').map((m) => String(m.entry.data));
+    expect(warnings.join('\n')).toMatch(/need about \d+ WCUs: above 1500 AWS charges extra/);
+  });
+
+  it('fails synth above the 5000 WCUs AWS WAF accepts, saying how to stay below', () => {
+    expect(() => webAcl({ ...SETTINGS, engine: Engine.WAF, routes: routesWith(8) }).app.synth()).toThrow(/at most 5000: merge routes with \*\* patterns or drop priceBy rules/);
   });
 });
 

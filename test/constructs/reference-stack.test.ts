@@ -93,3 +93,26 @@ describe('cdk-nag wiring', () => {
     expect(() => app.synth()).toThrow(/AwsSolutions-S1/);
   });
 });
+
+describe('reference stack, waf engine, with priceBy rules on verified bots', () => {
+  const routes = JSON.stringify({
+    '/articles/*': { price: '$0.001', priceBy: [
+      { price: 'refuse', when: [{ botOrganization: true, equalTo: 'bytedance' }] },
+      { price: 'free', when: [{ botCategory: true, equalTo: 'search_engine' }] },
+      { price: '$0.003', when: [{ botCategory: true, equalTo: 'ai' }] },
+    ] },
+  });
+  const { app, stack } = referenceApp({ 'x402:engine': 'waf', 'x402:routes': routes });
+
+  it('synthesizes the rules, cdk-nag clean', () => {
+    const report = synthWithNag(app);
+    expect(report.pluginReports.find((r) => r.pluginName === 'AwsSolutions')!.violations).toEqual([]);
+    const acl = only(Template.fromStack(stack), 'AWS::WAFv2::WebACL');
+    expect(acl.Rules.filter((r: any) => r.Name.includes('-route-')).map((r: any) => [r.Name, Object.keys(r.Action)[0]])).toEqual([
+      ['x402-refuse-route-1-rule-1', 'Block'],
+      ['x402-free-route-1-rule-2', 'Allow'],
+      ['x402-monetize-route-1-rule-3', 'Monetize'],
+      ['x402-monetize-route-1', 'Monetize'],
+    ]);
+  });
+});

@@ -4,7 +4,9 @@
  * facilitator), requests committed in the DynamoDB channel store (dynalite), the chain read over
  * the local chain's JSON-RPC. It claims exactly the channels that are due (threshold, age, pending
  * withdrawal) in one claimWithSignature, settles them to payTo, records both transactions, and
- * records nothing as claimed while the facilitator is down.
+ * records nothing as claimed while the facilitator is down. Every confirmed claim and settle adds
+ * a history row, from which `cdk-x402 report` names, for each request's receipt, the claim and
+ * settle transactions that paid it.
  */
 import { x402Client } from '@x402/core/client';
 import { HTTPFacilitatorClient } from '@x402/core/http';
@@ -13,6 +15,7 @@ import type { PaymentRequirements } from '@x402/core/types';
 import { toClientEvmSigner } from '@x402/evm';
 import { BatchSettlementEvmScheme as BatchSettlementClientScheme, signVoucher } from '@x402/evm/batch-settlement/client';
 import { BatchSettlementEvmScheme as BatchSettlementServerScheme } from '@x402/evm/batch-settlement/server';
+import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { randomBytes } from 'node:crypto';
 import { createWalletClient, custom, parseAbi, type Abi, type Address, type Hex, type PrivateKeyAccount } from 'viem';
 import { parseVoucherPayload, type ChannelConfig } from '../../lambda/core/batch/voucher';
@@ -26,6 +29,8 @@ import { DynamoChannelStore } from '../../lambda/edge/dynamo-channel-store';
 import LocalBatchSettlementArtifact from '../../local/contracts/LocalBatchSettlement.json';
 import { LOCAL_BATCH_SETTLEMENT_ADDRESS, startLocalChain, type LocalChain } from '../../local/chain';
 import { createReceiptTable, startLocalDynamo, type LocalDynamo } from '../../local/dynamo';
+import { BATCH_CLAIM_PREFIX, BATCH_SETTLE_PREFIX, RECEIPT_PARTITION_KEY } from '../../lambda/core/receipt';
+import { cli } from '../support/cli';
 import { startLocalFacilitator, type LocalFacilitator } from '../../local/facilitator';
 
 const PAY_TO: Address = '0x000000000000000000000000000000000000bEEF';
@@ -86,9 +91,23 @@ async function servedChannel(requests: bigint, committedAt = nowSeconds()): Prom
     const reservationId = randomBytes(12).toString('base64url');
     expect(await store.reserve({ channelId, reservationId, voucher, price: PRICE, expiresAt: nowSeconds() + 60 })).toEqual({ status: 'reserved' });
     expect(await store.commit(channelId, reservationId, PRICE, committedAt)).toBe('committed');
+    await writeReceipt(channelId, payer.address, n * PRICE);
   }
   return { channelId, config: first.config, payer };
 }
+
+/** The receipt the edge writes for a served batch-settlement request. */
+async function writeReceipt(channelId: Hex, payer: Address, cumulative: bigint): Promise<void> {
+  const createdAt = new Date().toISOString();
+  const item = {
+    [RECEIPT_PARTITION_KEY]: `${chain.network}:${channelId}:${cumulative}`, status: 'settled', engine: 'edge', network: chain.network, payer: payer.toLowerCase(), payTo: PAY_TO,
+    amount: PRICE.toString(), asset: chain.usdc, route: 'GET /paid', createdAt, updatedAt: createdAt, scheme: 'batch-settlement', batchChannelId: channelId.toLowerCase(), batchCumulative: cumulative.toString(),
+  };
+  await ddb.client.send(new PutItemCommand({ TableName: TABLE, Item: Object.fromEntries(Object.entries(item).map(([k, v]) => [k, { S: v }])) }));
+}
+
+const historyRow = async (prefix: string, channelId: Hex, total: bigint) =>
+  (await ddb.client.send(new GetItemCommand({ TableName: TABLE, Key: { [RECEIPT_PARTITION_KEY]: { S: `${prefix}${channelId.toLowerCase()}:${total}` } } }))).Item;
 
 async function runHandler(): Promise<{ result?: Awaited<ReturnType<typeof handler>>; error?: unknown; logs: Array<Record<string, unknown>> }> {
   const env = { ...process.env };
@@ -167,6 +186,29 @@ it('claims the channels at the threshold, past the cadence or being withdrawn, i
     expect(row).toMatchObject({ totalClaimed: amount, claimTx, settledTo: amount, settleTx: result!.settlement!.transaction });
     expect(row?.unclaimedSince).toBeUndefined();
   }
+  // Each confirmed claim and settle is in the history, once.
+  for (const [channel, amount] of [[atThreshold, 3n * PRICE], [old, PRICE], [withdrawing, PRICE]] as const) {
+    expect(await historyRow(BATCH_CLAIM_PREFIX, channel.channelId, amount)).toEqual({
+      [RECEIPT_PARTITION_KEY]: { S: `${BATCH_CLAIM_PREFIX}${channel.channelId.toLowerCase()}:${amount}` },
+      channelId: { S: channel.channelId.toLowerCase() },
+      previousTotalClaimed: { N: '0' },
+      totalClaimed: { N: amount.toString() },
+      claimTx: { S: claimTx },
+      claimedAt: { S: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) },
+    });
+    expect(await historyRow(BATCH_SETTLE_PREFIX, channel.channelId, amount)).toMatchObject({ previousSettledTo: { N: '0' }, settledTo: { N: amount.toString() }, settleTx: { S: result!.settlement!.transaction } });
+  }
+  const day = new Date().toISOString().slice(0, 10);
+  const reported = await cli(['report', '--table', TABLE, '--region', 'us-east-1', '--since', day, '--until', new Date(Date.now() + 86_400_000).toISOString().slice(0, 10), '--json'], { dynamo: ddb.client });
+  const batch = reported.json().batch as { byRoute: unknown[]; receipts: Array<{ channelId: string; cumulative: string; claimTx?: string; settleTx?: string; claimed: boolean; settled: boolean }> };
+  expect(batch.byRoute).toEqual([expect.objectContaining({ key: 'GET /paid', requests: 6, servedAtomic: (6n * PRICE).toString(), claimedAtomic: served.toString(), settledAtomic: served.toString() })]);
+  const receiptOf = (channelId: Hex, n: bigint) => batch.receipts.find((r) => r.channelId === channelId.toLowerCase() && r.cumulative === (n * PRICE).toString());
+  expect(receiptOf(atThreshold.channelId, 2n)).toMatchObject({ claimed: true, claimTx, settled: true, settleTx: result!.settlement!.transaction });
+  expect(receiptOf(young.channelId, 1n)).toMatchObject({ claimed: false, settled: false });
+  expect(receiptOf(young.channelId, 1n)?.claimTx).toBeUndefined();
+  const text = await cli(['report', '--table', TABLE, '--region', 'us-east-1', '--since', day, '--until', new Date(Date.now() + 86_400_000).toISOString().slice(0, 10), '--by', 'route'], { dynamo: ddb.client });
+  expect(text.stdout).toMatch(new RegExp(`GET /paid\\s+6\\s+0\\.006\\s+${Number(served) / 1e6}\\s+${Number(served) / 1e6}\\s+USD, USDC`));
+
   // The young channel below the threshold waits for a later run.
   expect(await onChainClaimed(young.channelId)).toBe(0n);
   expect(await store.get(young.channelId)).toMatchObject({ totalClaimed: 0n, charged: PRICE, unclaimedSince: expect.any(Number) });

@@ -90,18 +90,18 @@ it('claims exactly the served requests of a channel and settles them to payTo; a
   // The facilitator is down: the claim fails and nothing is recorded as claimed.
   const claimTerms = { network: chain.network, payTo: PAY_TO, asset: chain.usdc } as const;
   fac.setFault('unavailable');
-  await expect(claimAndSettle([channelId], { channels: store, facilitator, terms: claimTerms, timeoutMs: 10_000 })).rejects.toThrow();
+  await expect(claimAndSettle([channelId], { channels: store, facilitator, terms: claimTerms, timeoutMs: 10_000, clock: Date.now })).rejects.toThrow();
   fac.setFault('none');
   expect(await store.get(channelId)).toMatchObject({ totalClaimed: 0n });
   expect((await store.get(channelId))?.claimTx).toBeUndefined();
 
   const payToBefore = await chain.usdcBalance(PAY_TO);
-  const run = await claimAndSettle(await store.listChannelIds(), { channels: store, facilitator, terms: claimTerms, timeoutMs: 10_000 });
+  const run = await claimAndSettle(await store.listChannelIds(), { channels: store, facilitator, terms: claimTerms, timeoutMs: 10_000, clock: Date.now });
   expect(run.claimed).toEqual([{ channelId, totalClaimed: served, transaction: expect.stringMatching(/^0x[0-9a-f]{64}$/) }]);
   expect(run.settlement).toEqual({ transaction: expect.stringMatching(/^0x[0-9a-f]{64}$/), amount: served.toString() });
   expect(await chain.publicClient.readContract({ address: LOCAL_BATCH_SETTLEMENT_ADDRESS, abi: channelsAbi, functionName: 'channels', args: [channelId as Hex] })).toEqual([BigInt(state.balance), served]);
   expect((await chain.usdcBalance(PAY_TO)) - payToBefore).toBe(served);
   expect(await store.get(channelId)).toMatchObject({ totalClaimed: served, claimTx: run.claimed[0]!.transaction });
 
-  expect(await claimAndSettle([channelId], { channels: store, facilitator, terms: claimTerms, timeoutMs: 10_000 })).toEqual({ claimed: [] });
+  expect(await claimAndSettle([channelId], { channels: store, facilitator, terms: claimTerms, timeoutMs: 10_000, clock: Date.now })).toEqual({ claimed: [] });
 }, 60_000);

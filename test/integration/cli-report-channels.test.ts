@@ -32,8 +32,8 @@ async function channel(store: DynamoChannelStore, served: bigint, claimed: bigin
     expect(await store.reserve({ channelId, reservationId, voucher, price: PRICE, expiresAt: 4_000_000_000 })).toEqual({ status: 'reserved' });
     expect(await store.commit(channelId, reservationId, PRICE)).toBe('committed');
   }
-  if (claimed > 0n) await store.recordClaim(channelId, claimed * PRICE, `0x${'c1'.repeat(32)}`);
-  if (settled > 0n) await store.recordSettlement(channelId, settled * PRICE, `0x${'5e'.repeat(32)}`);
+  if (claimed > 0n) await store.recordClaim(channelId, { previousTotalClaimed: 0n, totalClaimed: claimed * PRICE, transaction: `0x${'c1'.repeat(32)}`, claimedAt: Date.now() });
+  if (settled > 0n) await store.recordSettlement(channelId, { previousSettledTo: 0n, settledTo: settled * PRICE, transaction: `0x${'5e'.repeat(32)}`, settledAt: Date.now() });
 }
 
 beforeAll(async () => {
@@ -82,5 +82,5 @@ it('reports the channels\' lifetime served, claimed, settled and outstanding amo
 it('leaves channels out of a report for one payer, and says so', async () => {
   const r = (await run(['report', ...flags, '--payer', `0x${'ab'.repeat(20)}`, '--json'])).json();
   expect(r.channels).toBeUndefined();
-  expect(r.notes).toContain('batch-settlement channels are left out of a report for one route or payer');
+  expect(r.notes).toContain('batch-settlement channels and their claims are left out of a report for one route or payer');
 });

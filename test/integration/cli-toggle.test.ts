@@ -6,7 +6,7 @@ import { GetWebACLCommand, UpdateWebACLCommand, WAFV2Client, type Rule, type Web
 import { mockClient } from 'aws-sdk-client-mock';
 import { ExitCode } from '../../cli/errors';
 import { ELIGIBILITY_HEADER_INSERT_NAME, PAUSED_MULTIPLIER_LABEL_PREFIX, RuleNames } from '../../lib/waf-names';
-import { cli, deployedWebAcl, FakeWebAcls, WEB_ACL_ARN } from '../support/cli';
+import { cli, deployedWebAcl, FakeWebAcls, settingsFor, WEB_ACL_ARN } from '../support/cli';
 import { Engine } from '../../lib/config/settings';
 
 const wafMock = mockClient(WAFV2Client);
@@ -41,6 +41,21 @@ describe('cdk-x402 toggle, waf engine', () => {
     expect(run.stdout).toContain(`unchanged: ${RuleNames.antiSpoofing}, ${RuleNames.botControl}, ${RuleNames.eligible}`);
     expect(run.stderr).toContain('Dry run: nothing was changed.');
     expect(waf.updates).toEqual([]);
+  });
+
+  it("pauses a priceBy rule's Monetize action with its route's, and leaves its free and refusing rules as they are", async () => {
+    const priced = { ...settingsFor(Engine.WAF), routes: [{ pattern: '/articles/*', price: '$0.001', priceBy: [
+      { price: 'refuse', when: [{ botOrganization: true, equalTo: 'bytedance' }] },
+      { price: '$0.003', when: [{ botCategory: true, equalTo: 'ai' }] },
+    ] }] };
+    const waf = fake(deployedWebAcl(Engine.WAF, priced));
+    const before = structuredClone(waf.acl);
+    expect((await toggle('off')).code).toBe(ExitCode.ok);
+    expect(rule(waf.acl, 'x402-monetize-route-1-rule-2')).toMatchObject({ Action: { Count: {} }, RuleLabels: [{ Name: `${PAUSED_MULTIPLIER_LABEL_PREFIX}3` }] });
+    expect(rule(waf.acl, 'x402-monetize-route-1').Action).toEqual({ Count: {} });
+    expect(rule(waf.acl, 'x402-refuse-route-1-rule-1')).toEqual(rule(before, 'x402-refuse-route-1-rule-1'));
+    expect((await toggle('on')).code).toBe(ExitCode.ok);
+    expect(rule(waf.acl, 'x402-monetize-route-1-rule-2')).toEqual(rule(before, 'x402-monetize-route-1-rule-2'));
   });
 
   it('turns charging off and on again with the lock token of its read, touching only the Monetize rules', async () => {

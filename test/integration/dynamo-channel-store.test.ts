@@ -3,6 +3,7 @@
  * change is one conditional update, so parallel requests of one channel never reserve more than the
  * vouchers and the deposit cover, and an increment is committed or released once.
  */
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { randomBytes } from 'node:crypto';
 import { bytesToHex, getAddress, type Hex } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
@@ -10,6 +11,7 @@ import { LedgerReasons } from '../../lambda/core/batch/ledger';
 import { channelIdOf, voucherDigest, type ChannelConfig, type Voucher } from '../../lambda/core/batch/voucher';
 import { DynamoChannelStore, type ChannelChainState } from '../../lambda/edge/dynamo-channel-store';
 import { createReceiptTable, startLocalDynamo, type LocalDynamo } from '../../local/dynamo';
+import { BATCH_CLAIM_PREFIX, BATCH_SETTLE_PREFIX, RECEIPT_PARTITION_KEY } from '../../lambda/core/receipt';
 
 const CHAIN_ID = 84532;
 const PRICE = 1000n;
@@ -23,6 +25,9 @@ beforeAll(async () => {
   store = new DynamoChannelStore(ddb.client, 'receipts');
 });
 afterAll(() => ddb?.close());
+
+const historyRow = async (prefix: string, channelId: Hex, total: bigint) =>
+  (await ddb.client.send(new GetItemCommand({ TableName: 'receipts', Key: { [RECEIPT_PARTITION_KEY]: { S: `${prefix}${channelId.toLowerCase()}:${total}` } } }))).Item;
 
 /** A fresh channel of `payer` (its own salt), opened with `balance` deposited and nothing claimed. */
 async function openChannel(balance: bigint, chain: Partial<ChannelChainState> = {}): Promise<{ channelId: Hex; config: ChannelConfig }> {
@@ -69,7 +74,7 @@ it('reserves, commits and releases increments: charged counts only committed req
   const again = { channelId, reservationId: newId(), voucher: second.voucher, price: PRICE, expiresAt: inAMinute() };
   expect(await store.reserve(again)).toEqual({ status: 'reserved' });
   expect(await store.commit(channelId, again.reservationId, PRICE)).toBe('committed');
-  expect(await store.claimTarget(channelId)).toEqual({ config, maxClaimableAmount: 2000n, signature: second.voucher.signature, totalClaimed: 2000n });
+  expect(await store.claimTarget(channelId)).toEqual({ config, maxClaimableAmount: 2000n, signature: second.voucher.signature, totalClaimed: 2000n, previousTotalClaimed: 0n });
 });
 
 it('refuses a reused voucher, a lower cumulative amount, a voucher over the deposit and an unknown channel, without changing the books', async () => {
@@ -171,17 +176,21 @@ it('stamps the oldest unclaimed charge for the claims cadence, clears it only wh
   expect(await store.get(channelId)).toMatchObject({ charged: 2000n, unclaimedSince: 1_000 });
 
   // A claim read before the second charge: the stamp stays (the cadence errs early, never late).
-  await store.recordClaim(channelId, 1000n, '0xc1');
+  await store.recordClaim(channelId, { previousTotalClaimed: 0n, totalClaimed: 1000n, transaction: '0xc1', claimedAt: 1_500_000 });
   expect(await store.get(channelId)).toMatchObject({ totalClaimed: 1000n, claimTx: '0xc1', unclaimedSince: 1_000 });
-  await store.recordClaim(channelId, 2000n, '0xc2');
+  await store.recordClaim(channelId, { previousTotalClaimed: 1000n, totalClaimed: 2000n, transaction: '0xc2', claimedAt: 2_500_000 });
   expect((await store.get(channelId))?.unclaimedSince).toBeUndefined();
   // An older claim confirmed late changes nothing.
-  await store.recordClaim(channelId, 1000n, '0xc0');
+  await store.recordClaim(channelId, { previousTotalClaimed: 0n, totalClaimed: 1000n, transaction: '0xc0', claimedAt: 2_600_000 });
   expect(await store.get(channelId)).toMatchObject({ totalClaimed: 2000n, claimTx: '0xc2' });
+  // The history keeps one row per claimed total: the first confirmation's, whatever a re-run writes.
+  expect(await historyRow(BATCH_CLAIM_PREFIX, channelId, 1000n)).toMatchObject({ previousTotalClaimed: { N: '0' }, totalClaimed: { N: '1000' }, claimTx: { S: '0xc1' }, claimedAt: { S: new Date(1_500_000).toISOString() } });
+  expect(await historyRow(BATCH_CLAIM_PREFIX, channelId, 2000n)).toMatchObject({ previousTotalClaimed: { N: '1000' }, claimTx: { S: '0xc2' } });
   await serve(3000n, 3_000);
   expect(await store.get(channelId)).toMatchObject({ unclaimedSince: 3_000 });
 
-  await store.recordSettlement(channelId, 2000n, '0x5e');
-  await store.recordSettlement(channelId, 1000n, '0x5f');
+  await store.recordSettlement(channelId, { previousSettledTo: 0n, settledTo: 2000n, transaction: '0x5e', settledAt: 2_700_000 });
+  await store.recordSettlement(channelId, { previousSettledTo: 0n, settledTo: 1000n, transaction: '0x5f', settledAt: 2_800_000 });
   expect(await store.get(channelId)).toMatchObject({ settledTo: 2000n, settleTx: '0x5e' });
+  expect(await historyRow(BATCH_SETTLE_PREFIX, channelId, 2000n)).toMatchObject({ previousSettledTo: { N: '0' }, settledTo: { N: '2000' }, settleTx: { S: '0x5e' } });
 });

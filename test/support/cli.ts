@@ -52,9 +52,9 @@ function resolve(value: unknown): unknown {
 }
 
 /** The web ACL that `PaymentEligibleBots` deploys, as GetWebACL returns it. */
-export function deployedWebAcl(engine: Engine): WebACL {
+export function deployedWebAcl(engine: Engine, settings: X402Settings = settingsFor(engine)): WebACL {
   const stack = new Stack(new App(), 'Site', { env: { region: 'us-east-1', account: ACCOUNT } });
-  new PaymentEligibleBots(stack, 'Bots', { config: X402Config.resolve(settingsFor(engine)), webAclName: WEB_ACL_NAME });
+  new PaymentEligibleBots(stack, 'Bots', { config: X402Config.resolve(settings), webAclName: WEB_ACL_NAME });
   const [resource] = Object.values(Template.fromStack(stack).findResources('AWS::WAFv2::WebACL'));
   const { Scope: _scope, ...properties } = resolve(resource.Properties) as Record<string, unknown>;
   return {

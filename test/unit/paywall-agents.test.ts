@@ -4,7 +4,7 @@ import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import type { AgentsConfig } from '../../lambda/core/config';
 import { decodeHandoff, PENDING_SETTLEMENT_HEADER } from '../../lambda/core/handoff';
 import { KEY_DIRECTORY_PATH } from '../../lambda/core/identity/directory-url';
-import { WAF_AGENT_HEADER, WAF_VERIFIED_BOT_CATEGORY_HEADER } from '../../lambda/core/header-names';
+import { WAF_AGENT_HEADER, WAF_VERIFIED_BOT_CATEGORY_HEADER, WAF_VERIFIED_BOT_ORGANIZATION_HEADER } from '../../lambda/core/header-names';
 import type { FetchedDirectory } from '../../lambda/core/identity/key-directories';
 import { Paywall } from '../../lambda/core/paywall';
 import { ExactEvmPrecheck } from '../../lambda/core/precheck';
@@ -233,6 +233,22 @@ describe('Paywall with price rules by agent and intent', () => {
     expect(await amountFor(paywall, { [WAF_VERIFIED_BOT_CATEGORY_HEADER]: 'ai' })).toBe('4000');
     expect(await amountFor(paywall, { [WAF_VERIFIED_BOT_CATEGORY_HEADER]: 'none' })).toBe('1000');
     const free = await paywall.onViewerRequest(request({ [WAF_VERIFIED_BOT_CATEGORY_HEADER]: 'search_engine' }));
+    expect(free.kind === 'forward' && decodeHandoff(free.setHeaders[PENDING_SETTLEMENT_HEADER])).toEqual({ kind: 'free', routeIndex: 0, priceRule: 0 });
+  });
+
+  it('prices by the verified bot organization WAF forwards, with its category, and serves a free organization', async () => {
+    const byOrganization = testEdgeConfig({
+      routes: [{ pattern: '/articles/*', price: '$0.001', priceBy: [
+        { price: 'free', when: [{ botOrganization: true, equalTo: 'google' }, { botCategory: true, equalTo: 'search_engine' }] },
+        { price: '$0.003', when: [{ botOrganization: true, oneOf: ['google', 'microsoft'] }] },
+      ] }],
+    });
+    const paywall = new Paywall(byOrganization, { facilitator: { verify: async () => ({ isValid: true }), settle: async () => ({ success: true, transaction: '0x', network: 'eip155:84532' }) }, receipts: new MemoryReceipts(), clock: Date.now, log: () => undefined }, new ExactEvmPrecheck(byOrganization));
+    expect(await amountFor(paywall, { [WAF_VERIFIED_BOT_ORGANIZATION_HEADER]: 'microsoft' })).toBe('3000');
+    expect(await amountFor(paywall, { [WAF_VERIFIED_BOT_ORGANIZATION_HEADER]: 'google', [WAF_VERIFIED_BOT_CATEGORY_HEADER]: 'ai' })).toBe('3000');
+    expect(await amountFor(paywall, { [WAF_VERIFIED_BOT_ORGANIZATION_HEADER]: 'none' })).toBe('1000');
+    expect(await amountFor(paywall, { [WAF_VERIFIED_BOT_ORGANIZATION_HEADER]: 'openai' })).toBe('1000');
+    const free = await paywall.onViewerRequest(request({ [WAF_VERIFIED_BOT_ORGANIZATION_HEADER]: 'google', [WAF_VERIFIED_BOT_CATEGORY_HEADER]: 'search_engine' }));
     expect(free.kind === 'forward' && decodeHandoff(free.setHeaders[PENDING_SETTLEMENT_HEADER])).toEqual({ kind: 'free', routeIndex: 0, priceRule: 0 });
   });
 

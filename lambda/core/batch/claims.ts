@@ -5,7 +5,7 @@
  * to payTo. Nothing is recorded for a claim the facilitator did not confirm.
  */
 import type { PaymentPayload, PaymentRequirements } from '@x402/core/types';
-import type { FacilitatorPort } from '../ports';
+import type { Clock, FacilitatorPort } from '../ports';
 import type { ChannelConfig } from './voucher';
 
 /** One voucher claim as the batch-settlement contract takes it: totalClaimed is what was served. */
@@ -14,13 +14,24 @@ export interface ClaimTarget {
   readonly maxClaimableAmount: bigint;
   readonly signature: `0x${string}`;
   readonly totalClaimed: bigint;
+  /** The channel's claimed total before this claim (the mirrored chain state it was computed from). */
+  readonly previousTotalClaimed: bigint;
+}
+
+/** A claim the chain confirmed, as its history records it. */
+export interface ConfirmedClaim {
+  readonly previousTotalClaimed: bigint;
+  readonly totalClaimed: bigint;
+  readonly transaction: string;
+  /** Epoch milliseconds the facilitator confirmed it. */
+  readonly claimedAt: number;
 }
 
 export interface ChannelClaimsPort {
   /** What a claim of the channel submits now, or undefined when nothing new was served. */
   claimTarget(channelId: `0x${string}`): Promise<ClaimTarget | undefined>;
-  /** Mirrors a confirmed claim (never lowers what is recorded). */
-  recordClaim(channelId: `0x${string}`, totalClaimed: bigint, transaction: string): Promise<void>;
+  /** Mirrors a confirmed claim (never lowers what is recorded) and adds it to the channel's claim history (once). */
+  recordClaim(channelId: `0x${string}`, claim: ConfirmedClaim): Promise<void>;
 }
 
 export interface ClaimTerms {
@@ -52,6 +63,7 @@ export async function claimAndSettle(
     readonly facilitator: FacilitatorPort;
     readonly terms: ClaimTerms;
     readonly timeoutMs: number;
+    readonly clock: Clock;
     /** An earlier run claimed but its settle failed: settle even when nothing is claimed now. */
     readonly settleOwed?: boolean;
   },
@@ -83,8 +95,9 @@ export async function claimAndSettle(
     }));
     const answer = await facilitator.settle(operation({ type: 'claim', claims }), requirements, timeoutMs);
     if (!answer.success) throw new Error(`batch-settlement claim failed: ${answer.errorReason ?? 'unknown'}${answer.errorMessage ? ` (${answer.errorMessage})` : ''}`);
+    const claimedAt = deps.clock();
     for (const { channelId, target } of batch) {
-      await channels.recordClaim(channelId, target.totalClaimed, answer.transaction);
+      await channels.recordClaim(channelId, { previousTotalClaimed: target.previousTotalClaimed, totalClaimed: target.totalClaimed, transaction: answer.transaction, claimedAt });
       claimed.push({ channelId, totalClaimed: target.totalClaimed, transaction: answer.transaction });
     }
   }

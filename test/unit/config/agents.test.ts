@@ -101,7 +101,7 @@ describe('priceBy rules by agent and intent', () => {
       { price: '$0.002', when: [{ intent: true, min: 3 }] },
     ]));
     expect(problems).toEqual([
-      ['x402:routes["/articles/*"].priceBy[0].price', expect.stringMatching(/free without an agent or botCategory condition/)],
+      ['x402:routes["/articles/*"].priceBy[0].price', expect.stringMatching(/free without an agent, botCategory or botOrganization condition/)],
       ['x402:routes["/articles/*"].priceBy[1].price', expect.stringMatching(/any agent could declare it to pay less/)],
       ['x402:routes["/articles/*"].priceBy[2].when[0].agent', 'must be true'],
       ['x402:routes["/articles/*"].priceBy[3].when[0]', expect.stringMatching(/with min or max/)],
@@ -115,9 +115,23 @@ describe('priceBy rules by agent and intent', () => {
     ]);
   });
 
-  it('explains, naming the field, that the waf engine cannot price by agent or intent', () => {
-    const problems = problemsOf({ ...route([{ price: 'free', when: [{ agent: true, equalTo: 'partner' }] }]), engine: Engine.WAF, agents: undefined });
-    expect(problems).toEqual([['x402:routes["/articles/*"].priceBy', expect.stringMatching(/cannot read .* verified agents or declared intents .*, serve a rule free or refuse one/)]]);
+  it('accepts a free rule on a verified bot organization, and refuses an organization that is not a label name', () => {
+    expect(resolveX402Config(route([{ price: 'free', when: [{ botOrganization: true, equalTo: 'google' }] }])).routes[0].priceBy).toHaveLength(1);
+    expect(problemsOf(route([{ price: '$0.002', when: [{ botOrganization: true, oneOf: ['Google Inc'] }] }]))).toEqual([
+      ['x402:routes["/articles/*"].priceBy[0].when[0]', expect.stringMatching(/not a Bot Control organization/)],
+    ]);
+    expect(problemsOf(route([{ price: '$0.002', when: [{ botOrganization: 'google' }] }]))).toEqual([
+      ['x402:routes["/articles/*"].priceBy[0].when[0].botOrganization', 'must be true'],
+      ['x402:routes["/articles/*"].priceBy[0].when[0]', expect.stringMatching(/compares nothing/)],
+    ]);
+  });
+
+  it('explains, naming the condition, that the waf engine cannot price by agent or intent', () => {
+    const problems = problemsOf({ ...route([{ price: 'free', when: [{ agent: true, equalTo: 'partner' }] }, { price: '$0.002', when: [{ intent: true, equalTo: 'search' }] }]), engine: Engine.WAF, agents: undefined });
+    expect(problems).toEqual([
+      ['x402:routes["/articles/*"].priceBy[0].when[0]', expect.stringMatching(/agent condition, which the waf engine cannot express .*identified by the edge engine only/)],
+      ['x402:routes["/articles/*"].priceBy[1].when[0]', expect.stringMatching(/intent condition, which the waf engine cannot express .*no Bot Control intent label/)],
+    ]);
   });
 
   it('warns when an agent rule can never match: no agent is verified', () => {

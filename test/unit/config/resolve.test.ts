@@ -197,12 +197,12 @@ describe('resolveX402Config: one error per bad-config class', () => {
 describe('waf engine pricing', () => {
   it('derives the base price as the largest common step and one multiplier per route', () => {
     const config = resolveX402Config({ ...SETTINGS, engine: Engine.WAF, routes: routes({ '/a': '$0.002', '/b': '$0.01', '/c': '$0.2' }) });
-    expect(config.waf).toEqual({ chain: 'BASE_SEPOLIA', basePrice: '0.002', multipliers: [1, 5, 100], currencyMode: CurrencyMode.TEST });
+    expect(config.waf).toEqual({ chain: 'BASE_SEPOLIA', basePrice: '0.002', multipliers: [1, 5, 100], ruleMultipliers: [[], [], []], currencyMode: CurrencyMode.TEST });
   });
 
   it('uses an explicit base price, and REAL on Base mainnet', () => {
     const config = resolveX402Config({ ...MAINNET_SETTINGS, engine: Engine.WAF, basePrice: '$0.001', routes: routes({ '/a': '$0.003', '/b': '4000' }) });
-    expect(config.waf).toEqual({ chain: 'BASE', basePrice: '0.001', multipliers: [3, 4], currencyMode: CurrencyMode.REAL });
+    expect(config.waf).toEqual({ chain: 'BASE', basePrice: '0.001', multipliers: [3, 4], ruleMultipliers: [[], []], currencyMode: CurrencyMode.REAL });
   });
 });
 
@@ -293,8 +293,28 @@ describe('resolveX402Config: priceBy (request-priced routes)', () => {
     expect(toEdgeConfig(config, { tableName: 't', region: 'us-east-1' }).routes[0].priceBy).toEqual(rules);
   });
 
-  it('refuses priceBy with the waf engine: Monetize has one price per rule', () =>
-    expectProblem(priced([{ price: '$0.01', when: [{ query: 'size', equalTo: 'xl' }] }], '/reports/*', { ...SETTINGS, engine: Engine.WAF }), at(), /one price per rule/, /x402:engine=edge/));
+  it('refuses, with the waf engine, a query condition WAF cannot express, naming the condition and why', () =>
+    expectProblem(priced([{ price: '$0.01', when: [{ query: 'size', equalTo: 'xl' }] }], '/reports/*', { ...SETTINGS, engine: Engine.WAF }), `${at()}[0].when[0]`, /is a query condition, which the waf engine cannot express as a WAF rule/, /x402:engine=edge/));
+  it.each([
+    ['header', { header: 'x-model', equalTo: 'a' }, /header values/],
+    ['intent', { intent: true, equalTo: 'search' }, /no Bot Control intent label/],
+    ['agent', { agent: true, equalTo: 'partner' }, /identified by the edge engine only/],
+  ])('refuses, with the waf engine, a %s condition and says why', (_feature, condition, why) =>
+    expectProblem(priced([{ price: '$0.002', when: [{ botCategory: true, equalTo: 'ai' }, condition] }], '/reports/*', { ...SETTINGS, engine: Engine.WAF }), `${at()}[0].when[1]`, why));
+  it('accepts, with the waf engine, verified bot conditions and prices them as multiples of the base', () => {
+    const config = resolveX402Config(priced([
+      { price: '$0.005', when: [{ botCategory: true, equalTo: 'ai' }] },
+      { price: 'free', when: [{ botOrganization: true, equalTo: 'google' }] },
+      { price: 'refuse', when: [{ botOrganization: true, oneOf: ['bytedance'] }] },
+    ], '/reports/*', { ...SETTINGS, engine: Engine.WAF }));
+    expect([config.waf?.basePrice, config.waf?.multipliers, config.waf?.ruleMultipliers]).toEqual(['0.001', [1], [[5, undefined, undefined]]]);
+  });
+  it('refuses, with the waf engine, a rule price beyond 100 × the base, or finer than WAF prices, or a tier', () => {
+    const waf = { ...SETTINGS, engine: Engine.WAF };
+    expectProblem(priced([{ price: '$0.2', when: [{ botCategory: true, equalTo: 'ai' }] }], '/reports/*', waf), `${at()}[0].price`, /200 × the waf base price \$0.001, but a WAF PriceMultiplier is at most 100/, /raise x402:basePrice/);
+    expectProblem(priced([{ price: '$0.0015', when: [{ botCategory: true, equalTo: 'ai' }] }], '/reports/*', waf), `${at()}[0].price`, /more than 3 decimals/);
+    expectProblem(priced([{ price: '$0.002', tier: 'ai', when: [{ botCategory: true, equalTo: 'ai' }] }], '/reports/*', waf), `${at()}[0].tier`, /edge receipts only/);
+  });
   it('refuses a rule without a valid price', () => expectProblem(priced([{ price: 'cheap', when: [{ query: 'size', equalTo: 'xl' }] }]), `${at()}[0].price`, /is not "\$<dollars>"/));
   it('refuses a rule without conditions', () => expectProblem(priced([{ price: '$0.01', when: [] }]), `${at()}[0].when`, /1 to 8 conditions/));
   it('refuses a condition naming two features', () =>
