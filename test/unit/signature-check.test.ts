@@ -123,21 +123,17 @@ it(`gives viem's digest and verdict on ${CASES} random payments, valid and tampe
       const signed: TransferAuthorization = { ...message, from: payer.address };
       const signedDigest = viemDigest(domain, signed);
       const [rs, recovery] = secp256k1.sign(payer.privateKey, Buffer.from(signedDigest.slice(2), 'hex'));
-      // Compared once per signed payment (one expect instead of twenty: jest's matchers cost more than our check).
-      const ours: Array<{ digest: Hex; verdict: Verdict }> = [];
-      const viems: Array<{ digest: Hex; verdict: Verdict }> = [];
       for (const tamper of tampers) {
         const signature = tamperSignature(`${bytesToHex(rs)}${(27 + recovery).toString(16)}` as Hex, tamper);
         const checkedDomain = tamper.kind === 'domain' ? { ...domain, [tamper.field]: tamper.other[tamper.field] } : domain;
         const checked = tamper.kind === 'field' ? { ...signed, [tamper.field]: tamper.field === 'from' ? tamper.from : tamper.seed[tamper.field as keyof typeof tamper.seed] } : signed;
         const digest = tamper.kind === 'domain' || tamper.kind === 'field' ? viemDigest(checkedDomain, checked) : signedDigest;
 
+        expect(bytesToHex(transferDigest(domainSeparator(checkedDomain), checked))).toBe(digest);
         const expected = await viemVerdict(digest, checked.from, signature);
-        viems.push({ digest, verdict: expected });
-        ours.push({ digest: bytesToHex(transferDigest(domainSeparator(checkedDomain), checked)), verdict: await ourVerdict(checkedDomain, checked, signature) });
+        expect(await ourVerdict(checkedDomain, checked, signature)).toBe(expected);
         seen.set(expected, (seen.get(expected) ?? 0) + 1);
       }
-      expect(ours).toEqual(viems);
     }),
     { numRuns: CASES / VARIANTS },
   );
