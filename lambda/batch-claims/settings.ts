@@ -3,6 +3,7 @@
  * (lib/batch-claims.ts). No runtime imports: the construct library reads it at synth.
  */
 import type { FacilitatorAuth } from '../core/config';
+import { MIN_WITHDRAW_DELAY } from '../core/batch/route-terms';
 
 /** Environment `X402_BATCH_CLAIMS_SETTINGS` (JSON). */
 export interface BatchClaimsSettings {
@@ -33,4 +34,4 @@ export const BatchClaimsEnvironment = {
 } as const;
 
 /** The shortest withdraw delay the batch-settlement contract accepts (15 minutes): the schedule must see a withdrawal well inside it. */
-export const MIN_WITHDRAW_DELAY_SECONDS = 15 * 60;
+export const MIN_WITHDRAW_DELAY_SECONDS = MIN_WITHDRAW_DELAY;

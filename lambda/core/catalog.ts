@@ -84,7 +84,8 @@ export function buildCatalog(config: CatalogConfig, origin: string, facilitatorA
     return {
       resource: resourceInfo(route, `${origin}${path}`),
       type: 'http',
-      accepts: [routeTerms(route, config, undefined, facilitatorAddress).requirements],
+      // Only upto terms name it: a batch-settlement route's receiver authorizer is another address.
+      accepts: [routeTerms(route, config, undefined, route.scheme === 'upto' ? facilitatorAddress : undefined).requirements],
       input: {
         ...(route.method ? { method: route.method } : {}),
         routeTemplate: path,

@@ -27,9 +27,12 @@ export interface PricedRoute {
   /**
    * `exact`: the price, fixed before the origin runs. `upto`: the agent signs `maxPrice`, the origin
    * reports the actual charge in its `Settlement-Overrides` response header (docs/metering.md).
+   * `batch-settlement`: the agent deposits into a payment channel once, then pays `price` per
+   * request with a cumulative voucher the edge checks and books without a facilitator call; claims
+   * run off the request path (docs/batch-settlement.md).
    * @default 'exact'
    */
-  readonly scheme?: 'exact' | 'upto';
+  readonly scheme?: 'exact' | 'upto' | 'batch-settlement';
   /** `upto` routes only: the most one request may cost, written like `price`. */
   readonly maxPrice?: string;
   /**
@@ -38,6 +41,19 @@ export interface PricedRoute {
    * @default 'maximum'
    */
   readonly usageMissing?: 'maximum' | 'zero';
+  /**
+   * `batch-settlement` routes only: the smallest deposit the 402 asks for, written like `price`
+   * (the official client deposits at least this, and at least one request's price).
+   * @default 10 × price (the official server's default)
+   */
+  readonly minDeposit?: string;
+  /**
+   * `batch-settlement` routes only: seconds a payer's timed withdrawal waits before it pays out
+   * what is still unclaimed (900..2,592,000, the contract's bounds); the scheduled claims must run
+   * well inside it (docs/batch-settlement.md).
+   * @default 900
+   */
+  readonly withdrawDelay?: number;
   /**
    * Shown to agents in the 402 (at most 500 characters).
    * @default ''

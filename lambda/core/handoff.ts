@@ -27,6 +27,9 @@ export const PAYMENT_ID_HEADER = 'x-x402-payment-id';
  *   PATCH, DELETE) reached the origin; origin-response only reports the settlement;
  * - pass: opened by a valid pass (verified offline, lambda/core/passes/); nothing to settle, and
  *   the origin-response releases the content.
+ * - batch: a batch-settlement voucher reserved `reservationId` on `channelId`'s row; the
+ *   origin-response commits it on 2xx, else releases it (lambda/core/batch/scheme.ts). Not secret:
+ *   the id only names a reservation whose amount the row itself holds.
  */
 export type Handoff = HandoffKinds & {
   /** The route's `priceBy` rule that priced a paid request (lambda/core/request-price.ts); none: the route's own price. */
@@ -41,6 +44,7 @@ const AGENT_NAME = /^[a-z0-9][a-z0-9._:-]{0,252}$/;
 type HandoffKinds =
   | { readonly kind: 'free'; readonly routeIndex: number }
   | { readonly kind: 'pass'; readonly routeIndex: number; readonly passId: string; readonly payer: string }
+  | { readonly kind: 'batch'; readonly routeIndex: number; readonly resource: string; readonly channelId: string; readonly reservationId: string; readonly payer: string }
   | { readonly kind: 'settle'; readonly paymentId: string; readonly routeIndex: number; readonly resource: string; readonly sealed?: string }
   | {
       readonly kind: 'redeliver' | 'settled';
@@ -53,7 +57,7 @@ type HandoffKinds =
     };
 
 /** A hand-off for a paid request (it names the payment: the cache key and the receipt row). */
-export type PaidHandoff = Exclude<Handoff, { readonly kind: 'free' | 'pass' }>;
+export type PaidHandoff = Exclude<Handoff, { readonly kind: 'free' | 'pass' | 'batch' }>;
 
 export function encodeHandoff(handoff: Handoff): string {
   return Buffer.from(JSON.stringify(handoff), 'utf8').toString('base64url');
@@ -93,6 +97,12 @@ function decodeKind(fields: Record<string, unknown>): HandoffKinds | undefined {
     const passId = text('passId');
     const payer = text('payer');
     return passId && payer ? { kind, routeIndex: index, passId, payer } : undefined;
+  }
+  if (kind === 'batch') {
+    const channelId = text('channelId');
+    const reservationId = text('reservationId');
+    const payer = text('payer');
+    return resource && channelId && reservationId && payer ? { kind, routeIndex: index, resource, channelId, reservationId, payer } : undefined;
   }
   if (!paymentId || !resource) return undefined;
   if (kind === 'settle') {

@@ -30,6 +30,10 @@ import { canonicalPath, compileRoutes, matchRoute, originPath, type CompiledRout
 import { transferWithAuthorizationCalldata } from './transfer-digest';
 import type { Address } from 'viem';
 import { FacilitatorAddress, PERMIT2_ADDRESS, readUsage } from './upto';
+import type { ChannelStorePort } from './batch/channel-books';
+import { BatchSettlementScheme, type BatchHandoff, type BatchRefusal } from './batch/scheme';
+import { BATCH_SETTLEMENT_SCHEME } from './batch/route-terms';
+import { correctiveRequirements } from './batch/terms';
 
 /** What a viewer request needs from its transport. */
 export interface PaywallRequest {
@@ -102,6 +106,8 @@ export interface PaywallPorts {
   readonly heldPasses?: HeldPassesPort;
   /** Web Bot Auth (config.agents): fetches an agent's key directory (lambda/edge/key-directory-fetch.ts); without it, only WAF's verdict identifies agents. */
   readonly keyDirectories?: DirectoryFetch;
+  /** batch-settlement routes: the channels' books (lambda/edge/dynamo-channel-store.ts); wired exactly when a route offers the scheme. */
+  readonly channels?: ChannelStorePort;
 }
 
 /** A verified agent as receipts record it. */
@@ -182,6 +188,9 @@ const RECEIPT_WRITE_ATTEMPTS = 3;
  *   leaves the reservation, which `cdk-x402 reconcile` closes from the chain once it expired.
  * - POST, PUT, PATCH, DELETE: origin-request 2 (the same settle and record, before the origin
  *   runs); origin-response 0. 3 in all.
+ * - batch-settlement (lambda/core/batch/scheme.ts), a voucher: viewer-request 1 (the reservation;
+ *   the voucher is checked locally), origin-response 2 (the commit, then the receipt). A deposit
+ *   adds the facilitator's /verify and /settle and the channel row's open in viewer-request.
  * Each is one DynamoDB request, one facilitator call or one RPC call. Fewer would break a
  * guarantee: settling before the origin answered charges for failed GETs; answering before the
  * record leaves a settlement without its receipt; without the reservation, a nonce could be
@@ -205,8 +214,12 @@ export class Paywall {
   private readonly signIn: PassSignIn | undefined;
   /** `upto` routes' facilitator address (its /supported), read by the viewer-request for the 402. */
   private readonly facilitatorAddress: FacilitatorAddress;
-  /** The upto routes' terms for the facilitator address they were built with (kept identical for deep equality). */
-  private readonly uptoTerms = new Map<number, RouteTerms>();
+  /** `batch-settlement` routes' receiver authorizer (the facilitator's /supported), read by the viewer-request for the 402. */
+  private readonly receiverAuthorizer: FacilitatorAddress;
+  /** The upto and batch routes' terms for the address they were built with (kept identical for deep equality). */
+  private readonly advertisedTerms = new Map<number, RouteTerms>();
+  /** batch-settlement routes: deposits, vouchers and their commits (wired with `ports.channels`). */
+  private readonly batch: BatchSettlementScheme | undefined;
   private readonly deniedPayers: PayerDenyList;
   /** Who the agent is (config.agents); undefined: agents are not identified. */
   private readonly agents: AgentIdentities | undefined;
@@ -232,6 +245,19 @@ export class Paywall {
     this.prices = this.routes.map((route, index) => priceTable(route, declared[index].priceBy, config));
     const supported = ports.facilitator.supported?.bind(ports.facilitator) ?? (() => Promise.reject(new Error('this facilitator port has no /supported')));
     this.facilitatorAddress = new FacilitatorAddress(supported, config.network, ports.clock, ports.log);
+    this.receiverAuthorizer = new FacilitatorAddress(supported, config.network, ports.clock, ports.log, { scheme: BATCH_SETTLEMENT_SCHEME, field: 'receiverAuthorizer' });
+    const offersBatch = config.routes.some((route) => route.scheme === BATCH_SETTLEMENT_SCHEME);
+    if (offersBatch !== (ports.channels !== undefined)) throw new Error('batch-settlement routes and ports.channels go together: wire the channel store exactly when a route offers the scheme');
+    this.batch =
+      ports.channels &&
+      new BatchSettlementScheme(config, {
+        facilitator: ports.facilitator,
+        channels: ports.channels,
+        clock: ports.clock,
+        log: ports.log,
+        storeError: (operation, id, error) => this.storeError(operation, id, error),
+        checkVoucher: precheck.checkVoucher,
+      });
     this.deniedPayers = new PayerDenyList(config.deniedPayers ?? []);
     const noDirectories: DirectoryFetch = () => Promise.reject(new Error('no key directory fetch is wired: only WAF verdicts identify agents'));
     this.agents = config.agents && new AgentIdentities(config.agents, ports.keyDirectories ?? noDirectories, ports.clock);
@@ -295,6 +321,7 @@ export class Paywall {
       this.metric({ [Metrics.paymentRequired]: 1 }, { [MetricDimensions.route]: terms.route.pattern });
       return this.refuse(reject(402, Reasons.paymentRequired, ''), terms, resource);
     }
+    if (terms.route.scheme === BATCH_SETTLEMENT_SCHEME) return this.admitBatch(paymentHeader, terms, routeIndex, resource, deadline, started, agent);
     const handoff = await this.admit(paymentHeader, terms, routeIndex, resource, deadline, request.clientIp, agent);
     if (isRejection(handoff)) return this.refuse(handoff, terms, resource);
     const priced: PaidHandoff = { ...handoff, ...(terms.priceRule === undefined ? {} : { priceRule: terms.priceRule }), ...(agent ? { agent: agent.agent } : {}) };
@@ -355,6 +382,8 @@ export class Paywall {
         const network = (handoff.x402Version === 1 ? terms.v1Network : terms.network) as SettleResponse['network'];
         return { kind: 'release', setHeaders: paymentResponseHeaders({ success: true, transaction: handoff.txHash, network, payer: handoff.payer }, handoff.x402Version) };
       }
+      case 'batch':
+        return this.settleBatch(handoff, terms, originStatus);
       case 'settle':
         break;
     }
@@ -413,16 +442,27 @@ export class Paywall {
     return { kind: 'release', setHeaders: paymentResponseHeaders(settlement, 2) };
   }
 
-  /** The terms the viewer-request offers and checks: an upto route's name the facilitator's address, until known a 503. */
+  /**
+   * The terms the viewer-request offers and checks: an upto route's name the facilitator's address,
+   * a batch-settlement route's its receiver authorizer; until known a 503.
+   */
   private async viewerTerms(routeIndex: number, base: RouteTerms, remaining: RemainingTime): Promise<RouteTerms | Rejection> {
-    if (base.route.scheme !== 'upto') return base;
-    const address = await this.uptoFacilitator(remaining);
+    const scheme = base.route.scheme;
+    if (scheme === 'exact') return base;
+    const address = scheme === 'upto' ? await this.uptoFacilitator(remaining) : await this.batchReceiverAuthorizer(remaining);
     if (isRejection(address)) return address;
-    const cached = this.uptoTerms.get(routeIndex);
-    if (cached?.requirements.extra.facilitatorAddress === address) return cached;
+    const cached = this.advertisedTerms.get(routeIndex);
+    if (cached && (cached.requirements.extra.facilitatorAddress ?? cached.requirements.extra.receiverAuthorizer) === address) return cached;
     const terms = routeTerms(base.route, this.config, undefined, address);
-    this.uptoTerms.set(routeIndex, terms);
+    this.advertisedTerms.set(routeIndex, terms);
     return terms;
+  }
+
+  /** The receiver authorizer batch-settlement terms name (the facilitator's /supported, cached per container), or a 503 while it is not known. */
+  private async batchReceiverAuthorizer(remaining: RemainingTime): Promise<Address | Rejection> {
+    const address = await this.receiverAuthorizer.get(Math.max(1, Math.min(this.config.facilitator.verifyTimeoutMs, remaining() - VIEWER_RESERVE_MS) / 2));
+    if (address !== undefined) return address;
+    return reject(503, Reasons.batchReceiverAuthorizerUnknown, "this route is paid through payment channels (batch-settlement), and the facilitator's receiver authorizer for them is not known yet; nothing was charged", RETRY_AFTER_SECONDS);
   }
 
   /** The address upto terms name (the facilitator's /supported, cached per container), or a 503 while it is not known. */
@@ -660,6 +700,50 @@ export class Paywall {
     return sealed === undefined ? { kind: 'settle', paymentId, routeIndex, resource } : { kind: 'settle', paymentId, routeIndex, resource, sealed };
   }
 
+  /** A batch-settlement payment (lambda/core/batch/scheme.ts): a deposit or a voucher, reserved on the channel's books. */
+  private async admitBatch(
+    paymentHeader: NonNullable<ReturnType<typeof findPaymentHeader>>,
+    terms: RouteTerms,
+    routeIndex: number,
+    resource: string,
+    remaining: RemainingTime,
+    started: number,
+    agent: VerifiedAgent | undefined,
+  ): Promise<ViewerOutcome> {
+    const payment = isRejection(paymentHeader) ? paymentHeader : decodePaymentHeader(paymentHeader.version, paymentHeader.value);
+    if (isRejection(payment)) return this.refuse(payment, terms, resource);
+    const payer = (payment.payload.payload as { channelConfig?: { payer?: unknown } }).channelConfig?.payer;
+    const denied = this.denied(typeof payer === 'string' ? payer : undefined);
+    if (denied) return this.refuse(denied);
+    const admitted = await this.batch!.admit(payment, terms, routeIndex, resource, remaining);
+    if (isRejection(admitted)) return this.refuse(admitted, terms, resource);
+    const handoff: BatchHandoff = { ...admitted, ...(agent ? { agent: agent.agent } : {}) };
+    this.metric({ [Metrics.paymentsVerified]: 1, [Metrics.verifierLatency]: this.ports.clock() - started }, { [MetricDimensions.route]: terms.route.pattern });
+    return {
+      kind: 'forward',
+      uri: originPath(resourcePath(resource)),
+      // Every request is its own cache key, so each reaches the origin-response that commits it.
+      setHeaders: { [PENDING_SETTLEMENT_HEADER]: encodeHandoff(handoff), [PAYMENT_ID_HEADER]: `batch:${handoff.channelId}:${handoff.reservationId}` },
+    };
+  }
+
+  /** origin-response of a batch-settlement request: commit on 2xx (with its receipt), else release; never content without the commit. */
+  private async settleBatch(handoff: BatchHandoff, terms: RouteTerms, originStatus: number): Promise<OriginOutcome> {
+    const route = { [MetricDimensions.route]: terms.route.pattern };
+    const settled = await this.batch!.settle(handoff, terms, originStatus);
+    switch (settled.kind) {
+      case 'released':
+        this.metric({ [Metrics.paymentsReleased]: 1 }, route);
+        return UNCACHED_ERROR;
+      case 'refused':
+        this.metric({ [Metrics.settlementsFailed]: 1 }, { ...route, [MetricDimensions.reason]: settled.rejection.reason });
+        return this.refuse(settled.rejection);
+      case 'served':
+        this.metric({ [Metrics.paymentsSettled]: 1, [Metrics.revenueAtomic]: Number(terms.requirements.amount) }, route);
+        return { kind: 'release', setHeaders: paymentResponseHeaders(settled.settlement, 2) };
+    }
+  }
+
   /** Whether this payment's verification is a simulated transfer rather than the facilitator's /verify. */
   private simulatesTransfer(checked: PrecheckedPayment): boolean {
     return checked.signature === 'recovered' && checked.scheme !== 'upto' && this.config.chainRpc?.verifyTransfers === true && this.ports.clock() >= this.simulationDownUntil;
@@ -765,7 +849,7 @@ export class Paywall {
    */
   private async sellPass(handoff: Handoff, terms: RouteTerms, remainingMs: RemainingTime | undefined): Promise<OriginRequestOutcome> {
     const offer = this.passes!.offerAt(handoff.routeIndex)!;
-    if (handoff.kind === 'free' || handoff.kind === 'pass' || handoff.kind === 'settled') {
+    if (handoff.kind === 'free' || handoff.kind === 'pass' || handoff.kind === 'settled' || handoff.kind === 'batch') {
       // Not paid for (a person, say): a refusal, never the origin's copy of the sale path.
       return this.refuse(reject(402, Reasons.paymentRequired, `pay for the pass with an x402 payment (GET ${passSalePath(offer.name)} without one returns the terms)`));
     }
@@ -897,8 +981,13 @@ export class Paywall {
     return refusal;
   }
 
-  /** Turns a refusal into a JSON response; 402s repeat the terms so the client can pay (again). */
-  private refuse(rejection: Rejection, terms?: RouteTerms, resource?: string): Responded {
+  /**
+   * Turns a refusal into a JSON response; 402s repeat the terms so the client can pay (again), a
+   * batch-settlement refusal that names the channel's books with them (the corrective 402).
+   */
+  private refuse(rejection: Rejection | BatchRefusal, offered?: RouteTerms, resource?: string): Responded {
+    const channel = 'channel' in rejection ? rejection.channel : undefined;
+    const terms = offered && channel ? { ...offered, requirements: correctiveRequirements(offered.requirements, channel) } : offered;
     if (rejection.status !== 402 || rejection.reason !== Reasons.paymentRequired) {
       this.ports.log({ event: 'x402.rejected', status: rejection.status, reason: rejection.reason, message: rejection.message });
       this.metric({ [Metrics.paymentsRejected]: 1 }, { [MetricDimensions.reason]: rejection.reason });

@@ -8,6 +8,7 @@ import type { RouteTerms } from './requirements';
 import { recoverSigner } from './secp256k1';
 import { domainSeparator, transferDigest, type TransferAuthorization } from './transfer-digest';
 import { parseUptoPayload, uptoSignatureRecovers, uptoWitnessMismatch } from './upto';
+import { checkVoucher } from './batch/voucher';
 
 /** The EIP-3009 authorization an exact/EVM payment carries. */
 export interface ExactEvmAuthorization {
@@ -54,6 +55,8 @@ export type SignatureCheck = 'recovered' | 'unrecovered' | 'counterfactual';
  */
 export interface PaymentPrecheck {
   check(payment: DecodedPayment, terms: RouteTerms, nowSeconds: number): Promise<PrecheckedPayment | Rejection>;
+  /** A batch-settlement voucher's local check (lambda/core/batch/voucher.ts); absent: no voucher is admitted. */
+  readonly checkVoucher?: typeof checkVoucher;
 }
 
 /**
@@ -63,6 +66,7 @@ export interface PaymentPrecheck {
  * knows (balance, nonce unused, smart-wallet signatures).
  */
 export class ExactEvmPrecheck implements PaymentPrecheck {
+  readonly checkVoucher = checkVoucher;
   /** payTo in lower case, as addresses are compared. */
   private readonly recipient: string;
   private readonly separator: Uint8Array;
@@ -160,7 +164,8 @@ export async function checkSignature(separator: Uint8Array, authorization: Trans
   return 'recovered';
 }
 
-function mismatchV2(accepted: unknown, terms: RouteTerms): Rejection | undefined {
+/** Why `accepted` is not the offered v2 requirements (by deep equality, as x402 matches them), or undefined when it is. */
+export function mismatchV2(accepted: unknown, terms: RouteTerms): Rejection | undefined {
   if (deepEqual(accepted, terms.requirements)) return undefined;
   const offered = terms.requirements;
   const got = (typeof accepted === 'object' && accepted !== null ? accepted : {}) as Record<string, unknown>;

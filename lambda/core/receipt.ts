@@ -84,10 +84,21 @@ export interface Receipt {
   readonly payTo: string;
   /** Atomic units of the asset, as a decimal string: charged (for `upto`, the actual charge once settled). */
   readonly amount: string;
-  /** `upto`: the payment is metered; `amount` was reserved as {@link maxAmount} and is the actual charge once settled. Unset: exact. */
-  readonly scheme?: 'upto';
+  /**
+   * `upto`: the payment is metered; `amount` was reserved as {@link maxAmount} and is the actual
+   * charge once settled. `batch-settlement`: one request served on a payment channel, `amount` its
+   * increment, claimed on chain later with the channel's voucher (no `txHash` here). Unset: exact.
+   */
+  readonly scheme?: 'upto' | 'batch-settlement';
   /** `upto`: the maximum the payer authorized, atomic units. */
   readonly maxAmount?: string;
+  /** `batch-settlement`: the channel (lower-case hex) whose voucher pays this request. */
+  readonly batchChannelId?: string;
+  /**
+   * `batch-settlement`: the channel's charged cumulative right after this request (atomic units,
+   * decimal string): the claim whose `totalClaimed` reaches it is the one that put this request on chain.
+   */
+  readonly batchCumulative?: string;
   readonly asset: string;
   readonly nonce: string;
   readonly resource: string;

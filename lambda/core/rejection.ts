@@ -118,6 +118,14 @@ export const Reasons = {
   uptoFacilitatorUnknown: 'upto_facilitator_unknown',
   /** The Permit2 witness names another facilitator, spender, token, amount or recipient than offered. */
   uptoWitnessMismatch: 'invalid_upto_evm_witness_mismatch',
+  /** A batch-settlement route's 402 needs the receiver authorizer from the facilitator's /supported, not known yet. */
+  batchReceiverAuthorizerUnknown: 'batch_settlement_receiver_authorizer_unknown',
+  /** A voucher for a channel the edge has no books of: deposit first (the deposit opens them). */
+  batchChannelUnknown: 'batch_settlement_channel_unknown',
+  /** The request's reservation was released as expired before its origin-response committed it: nothing charged, the content withheld. */
+  batchReservationExpired: 'batch_settlement_reservation_expired',
+  /** The payload is neither a deposit nor a voucher (refunds are not offered at the edge). */
+  batchPayloadType: 'invalid_batch_settlement_evm_payload_type',
 } as const;
 
 const REASON_CODE = /^[a-z][a-z0-9_]{0,79}$/;

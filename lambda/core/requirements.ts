@@ -6,6 +6,7 @@ import { knownNetwork } from './networks';
 import type { CompiledRoute } from './routes';
 import type { Address } from 'viem';
 import { uptoExtra } from './upto';
+import { batchExtra } from './batch/terms';
 
 /**
  * The payment terms of one route. Built only from configuration (never from the request), so the
@@ -27,11 +28,18 @@ export interface RouteTerms {
 }
 
 /**
- * `facilitatorAddress`: an `upto` route's, from the facilitator's /supported; without it the terms
- * of an upto route only name it (the origin-facing triggers settle what the viewer-request checked).
+ * `facilitatorAddress`: what the facilitator's /supported advertises for the route's scheme, an
+ * `upto` route's facilitator address or a `batch-settlement` route's receiver authorizer; without
+ * it the terms only name the token (the origin-facing triggers settle what the viewer-request checked).
  */
 export function routeTerms(route: CompiledRoute, config: Pick<EdgeConfig, 'network' | 'asset' | 'payTo'>, rule?: { readonly priceRule: number; readonly tier?: string }, facilitatorAddress?: Address): RouteTerms {
-  const extra = route.scheme === 'upto' && facilitatorAddress ? uptoExtra(config, facilitatorAddress) : { name: config.asset.name, version: config.asset.version };
+  const extra = !facilitatorAddress
+    ? { name: config.asset.name, version: config.asset.version }
+    : route.scheme === 'upto'
+      ? uptoExtra(config, facilitatorAddress)
+      : route.batch
+        ? batchExtra(config.asset, route.batch, facilitatorAddress)
+        : { name: config.asset.name, version: config.asset.version };
   const requirements: PaymentRequirements = Object.freeze({
     scheme: route.scheme,
     network: config.network as PaymentRequirements['network'],
@@ -77,11 +85,11 @@ export function paymentRequiredV2(terms: RouteTerms, resource: string, error?: s
 
 /**
  * The same terms in v1 form, for the JSON body legacy clients read. Undefined without a v1 name,
- * and for `upto`: x402 v1 has only `exact` (@x402/evm ships no v1 upto), so a v1 client offered it
- * could only fail to pay, and the edge refuses a v1 upto payment anyway.
+ * and for `upto` and `batch-settlement`: x402 v1 has only `exact` (@x402/evm ships neither in v1),
+ * so a v1 client offered them could only fail to pay, and the edge refuses such v1 payments anyway.
  */
 export function requirementsV1(terms: RouteTerms, resource: string): PaymentRequirementsV1 | undefined {
-  if (!terms.v1Network || terms.route.scheme === 'upto') return undefined;
+  if (!terms.v1Network || terms.route.scheme !== 'exact') return undefined;
   const r = terms.requirements;
   return {
     scheme: r.scheme,
@@ -113,7 +121,7 @@ export function challengeBody(terms: RouteTerms, config: EdgeConfig, resource: s
       message ??
       `Payment required: ${terms.route.scheme === 'upto' ? 'up to ' : ''}${price} on ${networkName} to ${config.payTo} for ${resource}. ` +
         'Retry with a PAYMENT-SIGNATURE header (x402 v2, terms in the PAYMENT-REQUIRED header)' +
-        (v1 ? ' or an X-PAYMENT header (x402 v1, terms in "accepts")' : terms.route.scheme === 'upto' ? '; metered (upto) payments need x402 v2' : '') +
+        (v1 ? ' or an X-PAYMENT header (x402 v1, terms in "accepts")' : terms.route.scheme === 'upto' ? '; metered (upto) payments need x402 v2' : terms.route.scheme === 'batch-settlement' ? '; batch-settlement payments need x402 v2' : '') +
         '. See https://x402.org',
     price,
     payment: {

@@ -1,6 +1,7 @@
 import type { EdgeConfig, PricedRoute } from './config';
 import { bazaarExtension } from './discovery';
 import { priceToAtomicUnits } from './price';
+import { MIN_WITHDRAW_DELAY, type BatchRouteTerms } from './batch/route-terms';
 
 /** A pattern compiled for {@link matchRoute}. */
 export interface CompiledPattern {
@@ -13,7 +14,9 @@ export interface CompiledPattern {
 export interface CompiledRoute extends CompiledPattern {
   /** Atomic units offered in the 402: the price (`exact`) or the maximum (`upto`). */
   readonly amount: string;
-  readonly scheme: 'exact' | 'upto';
+  readonly scheme: 'exact' | 'upto' | 'batch-settlement';
+  /** `batch-settlement`: the price per request and the deposit terms a channel is opened with. */
+  readonly batch?: BatchRouteTerms;
   /** `upto`: the charge of a 2xx response that reports no readable usage. */
   readonly usageMissing: 'maximum' | 'zero';
   readonly description: string;
@@ -49,10 +52,17 @@ export function compileRoutes(config: Pick<EdgeConfig, 'routes' | 'asset' | 'max
     const price = priceToAtomicUnits((scheme === 'upto' ? route.maxPrice : route.price) ?? '', config.asset.decimals);
     if ('error' in price) throw new Error(`route "${route.pattern}": ${price.error}`);
     const pattern = compilePattern(route.pattern);
+    let batch: BatchRouteTerms | undefined;
+    if (scheme === 'batch-settlement') {
+      const minDeposit = route.minDeposit === undefined ? undefined : priceToAtomicUnits(route.minDeposit, config.asset.decimals);
+      if (minDeposit && 'error' in minDeposit) throw new Error(`route "${route.pattern}" minDeposit: ${minDeposit.error}`);
+      batch = { price: price.amount, withdrawDelay: route.withdrawDelay ?? MIN_WITHDRAW_DELAY, ...(minDeposit ? { minDeposit: minDeposit.amount } : {}) };
+    }
     return {
       ...pattern,
       amount: price.amount,
       scheme,
+      ...(batch ? { batch } : {}),
       usageMissing: route.usageMissing ?? 'maximum',
       description: route.description ?? '',
       mimeType: route.mimeType ?? '',

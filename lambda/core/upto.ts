@@ -28,9 +28,11 @@ export interface SupportedKinds {
 }
 
 /**
- * The address the facilitator settles upto payments from (`extra.facilitatorAddress` of its upto
- * kind): the Permit2 witness names it, so a payment cannot be settled by anyone else. Read once per
- * container and {@link FACILITATOR_ADDRESS_TTL_MS}; undefined until known (the edge then refuses).
+ * An address the facilitator advertises in its /supported kind of a scheme: the one it settles upto
+ * payments from (`extra.facilitatorAddress`, which the Permit2 witness names, so a payment cannot be
+ * settled by anyone else), or the receiver authorizer that signs batch-settlement claims
+ * (`extra.receiverAuthorizer`, which every channel config names). Read once per container and
+ * {@link FACILITATOR_ADDRESS_TTL_MS}; undefined until known (the edge then refuses).
  */
 export class FacilitatorAddress {
   private known: { readonly address: Address; readonly until: number } | undefined;
@@ -42,6 +44,7 @@ export class FacilitatorAddress {
     private readonly network: string,
     private readonly clock: Clock,
     private readonly log: LogSink,
+    private readonly kind: { readonly scheme: string; readonly field: string } = { scheme: 'upto', field: 'facilitatorAddress' },
   ) {}
 
   async get(timeoutMs: number): Promise<Address | undefined> {
@@ -55,9 +58,11 @@ export class FacilitatorAddress {
   private async load(timeoutMs: number): Promise<Address | undefined> {
     try {
       const answer = await this.supported(timeoutMs);
-      const kind = answer.kinds.find((k) => k.scheme === 'upto' && k.network === this.network);
-      const address = kind?.extra?.facilitatorAddress;
-      if (typeof address !== 'string' || !isAddress(address, { strict: false })) throw new Error(`/supported lists no upto kind with extra.facilitatorAddress on ${this.network}`);
+      const { scheme, field } = this.kind;
+      const address = answer.kinds.find((k) => k.scheme === scheme && k.network === this.network)?.extra?.[field];
+      if (typeof address !== 'string' || !isAddress(address, { strict: false }) || BigInt(address) === 0n) {
+        throw new Error(`/supported lists no ${scheme} kind with extra.${field} on ${this.network}`);
+      }
       this.known = { address: getAddress(address), until: this.clock() + FACILITATOR_ADDRESS_TTL_MS };
       return this.known.address;
     } catch (error) {

@@ -9,36 +9,14 @@ import {
   type UpdateItemCommandInput,
 } from '@aws-sdk/client-dynamodb';
 import type { Hex } from 'viem';
-import { admitIncrement, claimableNow, LedgerReasons, MAX_LEDGER_AMOUNT, reservationBound, type ChannelLedger, type LedgerReason } from '../core/batch/ledger';
+import { admitIncrement, claimableNow, LedgerReasons, MAX_LEDGER_AMOUNT, reservationBound } from '../core/batch/ledger';
+import type { ChannelChainState, ChannelRow, ChannelStorePort, Reservation, ReserveOutcome } from '../core/batch/channel-books';
 import type { ChannelClaimsPort, ClaimTarget, ConfirmedClaim } from '../core/batch/claims';
-import type { ChannelConfig, Voucher } from '../core/batch/voucher';
-import { BATCH_CHANNEL_PREFIX, BATCH_CLAIM_PREFIX, BATCH_SETTLE_PREFIX, RECEIPT_PARTITION_KEY } from '../core/receipt';
+import type { ChannelConfig } from '../core/batch/voucher';
+import { BATCH_CHANNEL_PREFIX, BATCH_CLAIM_PREFIX, BATCH_SETTLE_PREFIX, RECEIPT_PARTITION_KEY, type Receipt } from '../core/receipt';
+import { receiptItem } from './dynamo-receipt-store';
 
-/** The chain's view of a channel, as the facilitator reports it (`channelState`). */
-export interface ChannelChainState {
-  readonly balance: bigint;
-  readonly totalClaimed: bigint;
-  /** Unix seconds the payer's timed withdrawal started, 0 if none. */
-  readonly withdrawRequestedAt: number;
-  readonly refundNonce: bigint;
-}
-
-/** A channel row as stored. */
-export interface ChannelRow extends ChannelLedger, ChannelChainState {
-  readonly channelId: Hex;
-  readonly config: ChannelConfig;
-  /** The signature of the `signedMax` voucher (absent before the first voucher). */
-  readonly signature?: Hex;
-  /** The transaction of the last claim recorded. */
-  readonly claimTx?: string;
-  /** Unix seconds of the oldest charge not claimed yet (absent when everything charged is claimed). */
-  readonly unclaimedSince?: number;
-  /** How much of `totalClaimed` a confirmed `settle` has moved to payTo, and that transaction. */
-  readonly settledTo: bigint;
-  readonly settleTx?: string;
-  /** Reservations in flight by id. */
-  readonly pending: ReadonlyMap<string, PendingIncrement>;
-}
+export type { ChannelChainState, ChannelRow, PendingIncrement, Reservation, ReserveOutcome } from '../core/batch/channel-books';
 
 /** A confirmed `settle` that paid out a channel's claims up to `settledTo`, as its history records it. */
 export interface ConfirmedSettlement {
@@ -50,24 +28,6 @@ export interface ConfirmedSettlement {
   readonly settledAt: number;
 }
 
-export interface PendingIncrement {
-  readonly amount: bigint;
-  /** Unix seconds after which a sweep may release it (its origin-response never ran). */
-  readonly expiresAt: number;
-}
-
-export interface Reservation {
-  readonly channelId: Hex;
-  /** Unique per request; travels to origin-response, which commits or releases it. */
-  readonly reservationId: string;
-  readonly voucher: Voucher;
-  readonly price: bigint;
-  /** Unix seconds; beyond any origin-response of this request (the origin's timeout and then some). */
-  readonly expiresAt: number;
-}
-
-export type ReserveOutcome = { readonly status: 'reserved' } | { readonly status: 'refused'; readonly reason: LedgerReason | 'batch_settlement_channel_unknown' };
-
 const RESERVATION_ID = /^[A-Za-z0-9_-]{8,64}$/;
 
 /**
@@ -76,7 +36,7 @@ const RESERVATION_ID = /^[A-Za-z0-9_-]{8,64}$/;
  * channel (several containers, several regions writing to the table's region) never reserve more
  * than the vouchers cover nor more than the deposit, and an increment is committed or released once.
  */
-export class DynamoChannelStore implements ChannelClaimsPort {
+export class DynamoChannelStore implements ChannelClaimsPort, ChannelStorePort {
   constructor(
     private readonly client: Pick<DynamoDBClient, 'send'>,
     private readonly tableName: string,
@@ -182,12 +142,28 @@ export class DynamoChannelStore implements ChannelClaimsPort {
    * or released. The first charge after a claim stamps `unclaimedSince`, which the claims' cadence reads.
    */
   async commit(channelId: Hex, reservationId: string, price: bigint, nowSeconds = Math.floor(Date.now() / 1000)): Promise<'committed' | 'unknown'> {
+    return (await this.commitCharged(channelId, reservationId, price, nowSeconds)) === undefined ? 'unknown' : 'committed';
+  }
+
+  /** {@link commit}, returning the channel's charged cumulative right after this increment (undefined: nothing committed). */
+  async commitCharged(channelId: Hex, reservationId: string, price: bigint, nowSeconds = Math.floor(Date.now() / 1000)): Promise<bigint | undefined> {
     const change = {
       UpdateExpression: 'SET #unclaimedSince = if_not_exists(#unclaimedSince, :now) ADD #charged :price REMOVE #pending.#rid',
       names: { '#charged': 'charged', '#unclaimedSince': 'unclaimedSince' },
       values: { ':now': num(BigInt(nowSeconds)) },
     };
-    return (await this.endReservation(channelId, reservationId, price, change)) ? 'committed' : 'unknown';
+    const updated = await this.endReservation(channelId, reservationId, price, change, 'UPDATED_NEW');
+    return updated ? BigInt(updated.charged?.N ?? '0') : undefined;
+  }
+
+  /** Writes the receipt of one served request, once per payment id. */
+  async recordServed(receipt: Receipt): Promise<void> {
+    await this.client
+      .send(new PutItemCommand({ TableName: this.tableName, Item: receiptItem(receipt), ConditionExpression: 'attribute_not_exists(#id)', ExpressionAttributeNames: { '#id': RECEIPT_PARTITION_KEY } }))
+      .catch((error: unknown) => {
+        // Already written: a retry of a write whose answer was lost.
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      });
   }
 
   /** The origin failed or never answered: gives the reservation back, once. */
@@ -332,7 +308,8 @@ export class DynamoChannelStore implements ChannelClaimsPort {
     reservationId: string,
     price: bigint,
     change: { readonly UpdateExpression: string; readonly condition?: string; readonly names: Record<string, string>; readonly values?: Record<string, AttributeValue> },
-  ): Promise<boolean> {
+    returnValues?: 'UPDATED_NEW',
+  ): Promise<Record<string, AttributeValue> | false> {
     if (!RESERVATION_ID.test(reservationId)) return false;
     return this.update(channelId, {
       UpdateExpression: change.UpdateExpression,
@@ -340,6 +317,7 @@ export class DynamoChannelStore implements ChannelClaimsPort {
       ConditionExpression: `#pending.#rid.#amount = :price${change.condition ? ` AND ${change.condition}` : ''}`,
       ExpressionAttributeNames: { '#pending': 'pending', '#rid': reservationId, '#amount': 'amount', ...change.names },
       ExpressionAttributeValues: { ':price': num(price), ...change.values },
+      ReturnValues: returnValues,
     });
   }
 
@@ -365,11 +343,14 @@ export class DynamoChannelStore implements ChannelClaimsPort {
     }
   }
 
-  /** One conditional UpdateItem on the channel's row; false when its condition did not hold. */
-  private async update(channelId: Hex, input: Pick<UpdateItemCommandInput, 'UpdateExpression' | 'ConditionExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'>): Promise<boolean> {
+  /** One conditional UpdateItem on the channel's row; false when its condition did not hold, else the attributes asked for (none: empty). */
+  private async update(
+    channelId: Hex,
+    input: Pick<UpdateItemCommandInput, 'UpdateExpression' | 'ConditionExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues' | 'ReturnValues'>,
+  ): Promise<Record<string, AttributeValue> | false> {
     try {
-      await this.client.send(new UpdateItemCommand({ TableName: this.tableName, Key: { [RECEIPT_PARTITION_KEY]: { S: this.id(channelId) } }, ...input }));
-      return true;
+      const { Attributes } = await this.client.send(new UpdateItemCommand({ TableName: this.tableName, Key: { [RECEIPT_PARTITION_KEY]: { S: this.id(channelId) } }, ...input }));
+      return Attributes ?? {};
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) return false;
       throw error;

@@ -68,7 +68,7 @@ export class DynamoReceiptStore implements ReceiptStorePort, PassRecordsPort, He
     condition: Pick<PutItemCommandInput, 'ConditionExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'>,
   ): Promise<boolean> {
     try {
-      await this.client.send(new PutItemCommand({ TableName: this.tableName, Item: toItem({ ...receipt, reservations }), ...condition }));
+      await this.client.send(new PutItemCommand({ TableName: this.tableName, Item: receiptItem({ ...receipt, reservations }), ...condition }));
       return true;
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) return false;
@@ -403,7 +403,8 @@ export function passRecordOf(row: Receipt): PassRecord | undefined {
   return { passName, passScope: JSON.parse(passScope) as string[], passSeconds, passNotBefore, passExpiresAt, passId, ...(passQuota === undefined ? {} : { passQuota }) };
 }
 
-function toItem(receipt: Receipt): Record<string, AttributeValue> {
+/** A receipt as the table holds it (strings and numbers; nothing else is a receipt field). */
+export function receiptItem(receipt: Receipt): Record<string, AttributeValue> {
   const item: Record<string, AttributeValue> = {};
   for (const [name, value] of Object.entries(receipt)) {
     if (typeof value === 'string') item[name] = { S: value };

@@ -1,5 +1,6 @@
-import type { DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient, DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { HTTPFacilitatorClient, type FacilitatorConfig } from '@x402/core/http';
+import type { ChannelStorePort } from '../core/batch/channel-books';
 import type { EdgeConfig } from '../core/config';
 import type { PassRecordsPort } from '../core/passes/scheme';
 import type { HeldPassesPort, SignInVerifier } from '../core/passes/sign-in';
@@ -41,24 +42,39 @@ export function createEdgeRuntime(config: EdgeConfig, options: EdgeRuntimeOption
   // covers the credential lookup too (a slow Secrets Manager must not outlive the function).
   const facilitator = (timeoutMs: number) =>
     new HTTPFacilitatorClient({ url: config.facilitator.url, timeoutMs: Math.max(1, Math.floor(timeoutMs)), createAuthHeaders });
-  const receipts = receiptStoreOnFirstUse(async () => {
-    const [{ DynamoDBClient }, { DynamoReceiptStore }] = await Promise.all([import('@aws-sdk/client-dynamodb'), import('./dynamo-receipt-store')]);
-    const dynamo = new DynamoDBClient({
-      region: config.receiptTable.region,
-      endpoint: config.receiptTable.endpoint,
-      credentials: options.credentials,
-      // Viewer triggers get 5 s in all: one quick retry, then fail closed with a 503.
-      maxAttempts: 2,
+  // One DynamoDB client for the receipt rows and the channel rows, made on its first use (below).
+  let client: Promise<DynamoDBClient> | undefined;
+  const dynamo = () =>
+    (client ??= import('@aws-sdk/client-dynamodb').then(({ DynamoDBClient }) => {
+      const made = new DynamoDBClient({
+        region: config.receiptTable.region,
+        endpoint: config.receiptTable.endpoint,
+        credentials: options.credentials,
+        // Viewer triggers get 5 s in all: one quick retry, then fail closed with a 503.
+        maxAttempts: 2,
+      });
+      // The SDK's default logger discards everything, yet its middleware first copies each call's
+      // input and output through the sensitive-data filter for it: about a tenth of a call's CPU,
+      // which a 128 MB function spends at 1/14 of a core. Our own log lines report store errors.
+      made.middlewareStack.remove('loggerMiddleware');
+      // The User-Agent middleware rebuilds the SDK's user-agent string (and its feature list) on every
+      // call; DynamoDB needs no user agent. About a tenth of the client's CPU per receipt-table call.
+      made.middlewareStack.remove('getUserAgentMiddleware');
+      return made;
+    })).catch((error: unknown) => {
+      client = undefined;
+      throw error;
     });
-    // The SDK's default logger discards everything, yet its middleware first copies each call's
-    // input and output through the sensitive-data filter for it: about a tenth of a call's CPU,
-    // which a 128 MB function spends at 1/14 of a core. Our own log lines report store errors.
-    dynamo.middlewareStack.remove('loggerMiddleware');
-    // The User-Agent middleware rebuilds the SDK's user-agent string (and its feature list) on every
-    // call; DynamoDB needs no user agent. About a tenth of the client's CPU per receipt-table call.
-    dynamo.middlewareStack.remove('getUserAgentMiddleware');
-    return new DynamoReceiptStore(dynamo, config.receiptTable.tableName);
+  const receipts = storeOnFirstUse<ReceiptRows>(RECEIPT_STORE_METHODS, async () => {
+    const [made, { DynamoReceiptStore }] = await Promise.all([dynamo(), import('./dynamo-receipt-store')]);
+    return new DynamoReceiptStore(made, config.receiptTable.tableName);
   });
+  const channels = config.routes.some((route) => route.scheme === 'batch-settlement')
+    ? storeOnFirstUse<ChannelStorePort>(CHANNEL_STORE_METHODS, async () => {
+        const [made, { DynamoChannelStore }] = await Promise.all([dynamo(), import('./dynamo-channel-store')]);
+        return new DynamoChannelStore(made, config.receiptTable.tableName);
+      })
+    : undefined;
   const signingKey = config.passes?.signingKey;
   const ports: PaywallPorts = {
     facilitator: {
@@ -74,6 +90,7 @@ export function createEdgeRuntime(config: EdgeConfig, options: EdgeRuntimeOption
     // Only the origin-facing bundles carry a signing key (lib/prebuilt-bundle.ts configForBundle).
     ...(signingKey ? { passSigner: passSigner(signingKey) } : {}),
     ...(config.agents ? { keyDirectories: fetchKeyDirectory } : {}),
+    ...(channels ? { channels } : {}),
   };
   const paywall = new Paywall(config, options.wrapPorts ? options.wrapPorts(ports) : ports, options.precheck, options.signInVerifier);
   return cloudFrontHandlers(paywall, log);
@@ -100,26 +117,38 @@ const RECEIPT_STORE_METHODS = Object.keys({
   heldPasses: true,
 } satisfies Record<keyof ReceiptRows, true>) as Array<keyof ReceiptRows>;
 
+/** The same for the channel rows of batch-settlement routes. */
+const CHANNEL_STORE_METHODS = Object.keys({
+  open: true,
+  syncChain: true,
+  reserve: true,
+  commitCharged: true,
+  release: true,
+  releaseExpired: true,
+  get: true,
+  recordServed: true,
+} satisfies Record<keyof ChannelStorePort, true>) as Array<keyof ChannelStorePort>;
+
 /** Both ports the receipt table serves (DynamoReceiptStore implements them). */
 type ReceiptRows = ReceiptStorePort & PassRecordsPort & HeldPassesPort;
 
 /**
- * The receipt store, made on its first call: loading the AWS SDK is tens of ms of a cold start,
+ * A table store, made on its first call: loading the AWS SDK is tens of ms of a cold start,
  * which the requests most containers serve (free ones, 402s) never need. A failed load is tried
  * again by the next call (that one fails closed, as for an unreachable table).
  */
-function receiptStoreOnFirstUse(create: () => Promise<ReceiptRows>): ReceiptRows {
-  let store: Promise<ReceiptRows> | undefined;
+function storeOnFirstUse<Port extends object>(methods: readonly (keyof Port)[], create: () => Promise<Port>): Port {
+  let store: Promise<Port> | undefined;
   const made = () =>
     (store ??= create().catch((error: unknown) => {
       store = undefined;
       throw error;
     }));
-  const port: Partial<Record<keyof ReceiptRows, unknown>> = {};
-  for (const name of RECEIPT_STORE_METHODS) {
+  const port: Partial<Record<keyof Port, unknown>> = {};
+  for (const name of methods) {
     port[name] = async (...args: unknown[]) => ((await made())[name] as (...a: unknown[]) => Promise<unknown>)(...args);
   }
-  return port as ReceiptRows;
+  return port as Port;
 }
 
 /** Rejects when `promise` has not settled within `ms` (the work itself may go on; we stop waiting). */

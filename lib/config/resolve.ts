@@ -149,7 +149,7 @@ export function toEdgeConfig(config: ResolvedConfig, receiptTable: { readonly ta
     asset: config.asset,
     facilitator: config.facilitator,
     ...(config.chainRpc ? { chainRpc: config.chainRpc } : {}),
-    routes: config.routes.map((r) => stripUndefined({ pattern: r.pattern, price: r.price, scheme: r.scheme, maxPrice: r.maxPrice, usageMissing: r.usageMissing, description: r.description, mimeType: r.mimeType, maxTimeoutSeconds: r.maxTimeoutSeconds, priceBy: r.priceBy, discovery: r.discovery })),
+    routes: config.routes.map((r) => stripUndefined({ pattern: r.pattern, price: r.price, scheme: r.scheme, maxPrice: r.maxPrice, usageMissing: r.usageMissing, minDeposit: r.minDeposit, withdrawDelay: r.withdrawDelay, description: r.description, mimeType: r.mimeType, maxTimeoutSeconds: r.maxTimeoutSeconds, priceBy: r.priceBy, discovery: r.discovery })),
     eligibilityHeader: config.eligibilityHeader,
     receiptTable: { tableName: receiptTable.tableName, region: receiptTable.region },
     maxTimeoutSeconds: config.maxTimeoutSeconds,

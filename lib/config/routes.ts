@@ -3,6 +3,7 @@ import type { AssetConfig, PricedRoute } from '../../lambda/core/config';
 import { priceToAtomicUnits } from '../../lambda/core/price';
 import { bazaarExtension, MAX_PAYMENT_REQUIRED_HEADER_BYTES, paymentRequiredHeaderBytes } from '../../lambda/core/discovery';
 import { patternParts, routePatternError } from '../../lambda/core/routes';
+import { MAX_WITHDRAW_DELAY, MIN_WITHDRAW_DELAY } from '../../lambda/core/batch/route-terms';
 import { intInRange } from './checks';
 import { resolvePriceBy } from './price-by';
 import type { Problems } from './problems';
@@ -52,8 +53,12 @@ export function resolveRoutes(
       continue;
     }
     const scheme = route.scheme ?? 'exact';
-    if (scheme !== 'exact' && scheme !== 'upto') {
-      problems.add(`${where}.scheme`, route.scheme, 'is not a scheme the edge offers', 'write "exact" (a fixed price) or "upto" (metered up to maxPrice)');
+    if (scheme !== 'exact' && scheme !== 'upto' && scheme !== 'batch-settlement') {
+      problems.add(`${where}.scheme`, route.scheme, 'is not a scheme the edge offers', 'write "exact" (a fixed price), "upto" (metered up to maxPrice) or "batch-settlement" (a deposit, then a voucher per request)');
+      continue;
+    }
+    if (scheme !== 'batch-settlement' && (route.minDeposit !== undefined || route.withdrawDelay !== undefined)) {
+      problems.add(`${where}.scheme`, route.scheme, 'is not batch-settlement, but minDeposit or withdrawDelay is set (they are deposit terms of payment channels)', 'add scheme: "batch-settlement", or remove minDeposit and withdrawDelay');
       continue;
     }
     const priceField = scheme === 'upto' ? 'maxPrice' : 'price';
@@ -62,8 +67,8 @@ export function resolveRoutes(
       problems.add(`${where}.price`, route.price, 'is set on an upto route, whose charge the origin reports', 'write the cap as maxPrice and remove price (docs/metering.md)');
       continue;
     }
-    if (scheme === 'exact' && (route.maxPrice !== undefined || route.usageMissing !== undefined)) {
-      problems.add(`${where}.scheme`, route.scheme, 'is exact, but maxPrice or usageMissing is set (they only apply to metered routes)', 'add scheme: "upto", or remove maxPrice and usageMissing');
+    if (scheme !== 'upto' && (route.maxPrice !== undefined || route.usageMissing !== undefined)) {
+      problems.add(`${where}.scheme`, route.scheme ?? 'exact', `is ${scheme}, but maxPrice or usageMissing is set (they only apply to metered routes)`, 'add scheme: "upto", or remove maxPrice and usageMissing');
       continue;
     }
     if (typeof written !== 'string') {
@@ -93,6 +98,31 @@ export function resolveRoutes(
         continue;
       }
     }
+    if (scheme === 'batch-settlement') {
+      if (engine === 'waf') {
+        problems.add(`${where}.scheme`, route.scheme, 'is batch-settlement, which the waf engine cannot offer (AWS WAF settles every request on chain)', 'use x402:engine=edge, or give the route scheme "exact"');
+        continue;
+      }
+      if (route.priceBy !== undefined) {
+        // A channel's vouchers are cumulative over one price per request; request-priced increments are not built.
+        problems.add(`${where}.priceBy`, route.priceBy, 'is set on a batch-settlement route, whose vouchers pay its one price per request', 'remove priceBy, or give each price its own batch-settlement route (by method or path)');
+        continue;
+      }
+      if (route.minDeposit !== undefined) {
+        const deposit = typeof route.minDeposit === 'string' ? priceToAtomicUnits(route.minDeposit, asset.decimals) : { error: 'must be a string' };
+        if ('error' in deposit || BigInt(deposit.amount) < BigInt(price.amount)) {
+          problems.add(`${where}.minDeposit`, route.minDeposit, 'error' in deposit ? deposit.error : 'is below the price of one request', `write dollars ("$0.10") or atomic units, at least the route's price ${written.trim()} (default: 10 × price)`);
+          continue;
+        }
+      }
+      if (route.withdrawDelay !== undefined) {
+        const delay = route.withdrawDelay;
+        if (typeof delay !== 'number' || !Number.isInteger(delay) || delay < MIN_WITHDRAW_DELAY || delay > MAX_WITHDRAW_DELAY) {
+          problems.add(`${where}.withdrawDelay`, delay, `must be whole seconds from ${MIN_WITHDRAW_DELAY} to ${MAX_WITHDRAW_DELAY} (the contract's bounds)`, `leave it unset for ${MIN_WITHDRAW_DELAY} s, or write e.g. 3600; the scheduled claims must run well inside it`);
+          continue;
+        }
+      }
+    }
     if (route.description !== undefined && (typeof route.description !== 'string' || route.description.length > 500)) {
       problems.add(`${where}.description`, route.description, 'must be a string of at most 500 characters', 'shorten it');
     }
@@ -115,10 +145,12 @@ export function resolveRoutes(
     routes.push(
       stripUndefined({
         pattern: pattern.trim(),
-        price: scheme === 'exact' ? written.trim() : undefined,
-        scheme: scheme === 'upto' ? scheme : undefined,
+        price: scheme !== 'upto' ? written.trim() : undefined,
+        scheme: scheme !== 'exact' ? scheme : undefined,
         maxPrice: scheme === 'upto' ? written.trim() : undefined,
         usageMissing: route.usageMissing as PricedRoute['usageMissing'],
+        minDeposit: typeof route.minDeposit === 'string' ? route.minDeposit.trim() : undefined,
+        withdrawDelay: route.withdrawDelay as number | undefined,
         description: route.description as string | undefined,
         mimeType: route.mimeType as string | undefined,
         discovery: route.discovery as PricedRoute['discovery'],

@@ -104,6 +104,7 @@ describe('header decoders never throw', () => {
       fc.string(),
       fc.jsonValue().map((v) => Buffer.from(JSON.stringify(v)).toString('base64url')),
       mutated(() => ({ kind: 'settle', paymentId: 'p', routeIndex: 0, resource: 'r' })).map((v) => Buffer.from(JSON.stringify(v)).toString('base64url')),
+      mutated(() => ({ kind: 'batch', routeIndex: 0, resource: 'r', channelId: '0x1', reservationId: 'abcdefgh', payer: '0x2' })).map((v) => Buffer.from(JSON.stringify(v)).toString('base64url')),
       mutated(() => ({ kind: 'redeliver', paymentId: 'p', routeIndex: 1, resource: 'r', payer: 'x', txHash: '0x1', x402Version: 2 })).map((v) =>
         Buffer.from(JSON.stringify(v)).toString('base64url'),
       ),
@@ -114,6 +115,7 @@ describe('header decoders never throw', () => {
       if (!Number.isInteger(decoded.routeIndex) || decoded.routeIndex < 0) return false;
       if (decoded.kind === 'free') return true;
       if (decoded.kind === 'pass') return decoded.passId !== '' && decoded.payer !== '';
+      if (decoded.kind === 'batch') return [decoded.resource, decoded.channelId, decoded.reservationId, decoded.payer].every((v) => typeof v === 'string' && v !== '');
       return typeof decoded.paymentId === 'string' && decoded.paymentId !== '' && typeof decoded.resource === 'string';
     });
   });
@@ -123,6 +125,14 @@ describe('header decoders never throw', () => {
       fc.record({ kind: fc.constant('free' as const), routeIndex: fc.nat() }),
       fc.record({ kind: fc.constant('pass' as const), routeIndex: fc.nat(), passId: fc.string({ minLength: 1 }), payer: fc.string({ minLength: 1 }) }),
       fc.record({ kind: fc.constant('settle' as const), paymentId: fc.string({ minLength: 1 }), routeIndex: fc.nat(), resource: fc.string({ minLength: 1 }) }),
+      fc.record({
+        kind: fc.constant('batch' as const),
+        routeIndex: fc.nat(),
+        resource: fc.string({ minLength: 1 }),
+        channelId: fc.string({ minLength: 1 }),
+        reservationId: fc.string({ minLength: 1 }),
+        payer: fc.string({ minLength: 1 }),
+      }),
       fc.record({
         kind: fc.constant('redeliver' as const),
         paymentId: fc.string({ minLength: 1 }),

@@ -3,6 +3,7 @@ import { DEFAULT_ELIGIBILITY_HEADER } from '../../../lambda/core/config';
 import { CDP_FACILITATOR } from '../../../lib/config/context-keys';
 import { X402ConfigError } from '../../../lib/config/problems';
 import { resolveX402Config, toEdgeConfig } from '../../../lib/config/resolve';
+import { compileRoutes } from '../../../lambda/core/routes';
 import { CurrencyMode, Engine, PaymentVerifier, type X402Settings } from '../../../lib/config/settings';
 import { MAINNET_SETTINGS, PAY_TO, routes, SETTINGS } from '../../constructs/helpers';
 
@@ -257,6 +258,34 @@ describe('x402:rpcUrl, the RPC endpoint that tells an EOA from a smart wallet at
     expect(config.chainRpc).toBeUndefined();
     expect(config.warnings).toContainEqual(expect.stringContaining('x402:rpcUrl has no effect with the waf engine'));
   });
+});
+
+describe('batch-settlement routes', () => {
+  const batch = (route: Record<string, unknown>) => ({ ...SETTINGS, engine: Engine.EDGE, routes: [{ pattern: '/api/**', ...route }] as X402Settings['routes'] });
+  const where = 'x402:routes["/api/**"]';
+
+  it('bakes the price and deposit terms into the edge config, compiled to atomic units', () => {
+    const edge = toEdgeConfig(resolveX402Config(batch({ scheme: 'batch-settlement', price: '$0.001', minDeposit: '$0.05', withdrawDelay: 3600 })), { tableName: 't', region: 'us-east-1' });
+    expect(edge.routes).toEqual([{ pattern: '/api/**', scheme: 'batch-settlement', price: '$0.001', minDeposit: '$0.05', withdrawDelay: 3600 }]);
+    expect(compileRoutes(edge)[0]).toMatchObject({ scheme: 'batch-settlement', amount: '1000', batch: { price: '1000', minDeposit: '50000', withdrawDelay: 3600 } });
+  });
+  it('defaults: the contract\'s shortest withdraw delay, no configured minimum deposit', () => {
+    const edge = toEdgeConfig(resolveX402Config(batch({ scheme: 'batch-settlement', price: '$0.001' })), { tableName: 't', region: 'us-east-1' });
+    expect(compileRoutes(edge)[0]!.batch).toEqual({ price: '1000', withdrawDelay: 900 });
+  });
+  it('on the waf engine', () => expectProblem({ ...batch({ scheme: 'batch-settlement', price: '$0.001' }), engine: Engine.WAF }, `${where}.scheme`, /waf engine cannot offer/, /engine=edge/));
+  it('with priceBy', () =>
+    expectProblem(batch({ scheme: 'batch-settlement', price: '$0.001', priceBy: [{ price: '$0.10', when: [{ query: 'size', equalTo: 'large' }] }] }), `${where}.priceBy`, /batch-settlement route/, /remove priceBy/));
+  it('a withdraw delay outside the contract\'s bounds', () => {
+    expectProblem(batch({ scheme: 'batch-settlement', price: '$0.001', withdrawDelay: 60 }), `${where}.withdrawDelay`, /900 to 2592000/, /3600/);
+    expectProblem(batch({ scheme: 'batch-settlement', price: '$0.001', withdrawDelay: 1.5 }), `${where}.withdrawDelay`, /whole seconds/, /unset/);
+  });
+  it('a minimum deposit below one request, or malformed', () => {
+    expectProblem(batch({ scheme: 'batch-settlement', price: '$0.01', minDeposit: '$0.001' }), `${where}.minDeposit`, /below the price/, /at least/);
+    expectProblem(batch({ scheme: 'batch-settlement', price: '$0.01', minDeposit: 'lots' }), `${where}.minDeposit`, /./, /atomic units/);
+  });
+  it('deposit terms on an exact route', () => expectProblem(batch({ price: '$0.01', withdrawDelay: 3600 }), `${where}.scheme`, /not batch-settlement/, /batch-settlement/));
+  it('a batch route without a price', () => expectProblem(batch({ scheme: 'batch-settlement' }), where, /needs a price/, /price/));
 });
 
 describe('metered (upto) routes', () => {

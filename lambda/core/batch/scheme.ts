@@ -1,0 +1,298 @@
+/**
+ * The `batch-settlement` scheme on the request path (docs/batch-settlement.md): a deposit goes
+ * through the facilitator once (verify + settle, which opens the channel's books); every request
+ * after it pays with a cumulative voucher checked locally (voucher.ts) and reserved on the
+ * channel's row in viewer-request, committed on a 2xx or released otherwise in origin-response.
+ * No facilitator call and no transaction per request once the channel is open.
+ */
+import { randomBytes } from 'node:crypto';
+import type { PaymentPayload, SettleResponse } from '@x402/core/types';
+import type { Hex } from 'viem';
+import type { EdgeConfig } from '../config';
+import type { Handoff } from '../handoff';
+import { evmChainId } from '../networks';
+import type { DecodedPayment } from '../payment-header';
+import type { Clock, FacilitatorPort, LogSink } from '../ports';
+import { mismatchV2 } from '../precheck';
+import type { Receipt } from '../receipt';
+import { oneLine, reasonCode, reject, Reasons, type Rejection } from '../rejection';
+import type { RouteTerms } from '../requirements';
+import type { ChannelChainState, ChannelRow, ChannelStorePort } from './channel-books';
+import { LedgerReasons } from './ledger';
+import { servedResponse, type ChannelSnapshot } from './terms';
+import { parseVoucherPayload, VoucherReasons, type checkVoucher, type ChannelConfig, type ChannelTerms, type Voucher } from './voucher';
+
+export type BatchHandoff = Extract<Handoff, { readonly kind: 'batch' }>;
+/** A refusal; `channel`: the books a corrective 402 reports, so that the official client re-signs on them. */
+export type BatchRefusal = Rejection & { readonly channel?: ChannelSnapshot };
+
+export interface BatchPorts {
+  readonly facilitator: FacilitatorPort;
+  readonly channels: ChannelStorePort;
+  readonly clock: Clock;
+  readonly log: LogSink;
+  /** Logs and counts a channel-store failure (the paywall's receipt-store error). */
+  readonly storeError: (operation: string, id: string, error: unknown) => void;
+  /**
+   * The voucher's signature check (the viewer-request's pre-check, which carries libsecp256k1):
+   * absent in the origin-facing functions, which only commit or release, so their bundles stay small.
+   */
+  readonly checkVoucher?: typeof checkVoucher;
+}
+
+/**
+ * Seconds a reservation is held for its origin-response: beyond the 30 s origin trigger and
+ * CloudFront's origin attempts. After it, a sweep may release it (and a late commit then finds nothing).
+ */
+export const RESERVATION_SECONDS = 120;
+/** Seconds a client should wait before retrying after a dependency failed. */
+const RETRY_AFTER_SECONDS = 5;
+/** Kept free in the viewer trigger after each facilitator call (5 s in all). */
+const VIEWER_RESERVE_MS = 1_000;
+/** A served request's receipt write is retried this often before falling back to the log. */
+const RECEIPT_WRITE_ATTEMPTS = 3;
+
+export type BatchSettled =
+  | { readonly kind: 'served'; readonly settlement: SettleResponse; readonly charged: bigint }
+  | { readonly kind: 'released' }
+  | { readonly kind: 'refused'; readonly rejection: Rejection };
+
+export class BatchSettlementScheme {
+  private readonly chainId: number;
+
+  constructor(
+    private readonly config: Pick<EdgeConfig, 'network' | 'payTo' | 'asset' | 'facilitator'>,
+    private readonly ports: BatchPorts,
+  ) {
+    const chainId = evmChainId(config.network);
+    if (chainId === undefined) throw new Error(`network "${config.network}" is not eip155:<chainId>: batch-settlement channels live on an EVM chain`);
+    this.chainId = chainId;
+  }
+
+  /**
+   * viewer-request: a deposit (through the facilitator) or a voucher (locally), then one increment
+   * of the route's price reserved on the channel. Returns the hand-off for origin-response.
+   */
+  async admit(payment: DecodedPayment, terms: RouteTerms, routeIndex: number, resource: string, remaining: () => number): Promise<BatchHandoff | BatchRefusal> {
+    if (payment.x402Version !== 2) return reject(400, Reasons.invalidVersion, 'batch-settlement payments need x402 v2 (PAYMENT-SIGNATURE)');
+    const mismatch = mismatchV2(payment.payload.accepted, terms);
+    if (mismatch) return mismatch;
+    const raw = payment.payload.payload as { type?: unknown; deposit?: unknown };
+    if (raw.type !== 'deposit' && raw.type !== 'voucher') {
+      return reject(400, Reasons.batchPayloadType, `payload.type is ${JSON.stringify(raw.type ?? null)}: send "deposit" (the first request on a channel, or a top-up) or "voucher"`);
+    }
+    const parsed = parseVoucherPayload(raw);
+    if (!parsed) {
+      return reject(400, VoucherReasons.invalidPayload, 'payload needs channelConfig {payer, payerAuthorizer, receiver, receiverAuthorizer, token, withdrawDelay, salt} and voucher {channelId, maxClaimableAmount, signature}');
+    }
+    const { config, voucher } = parsed;
+    if (!this.ports.checkVoucher) throw new Error('this paywall has no voucher check: only the viewer-request function admits payments');
+    const checked = this.ports.checkVoucher(config, voucher, this.channelTerms(terms));
+    if (!checked.ok) return reject(402, checked.reason, voucherRefusal(checked.reason));
+    if (raw.type === 'deposit') {
+      const opened = await this.deposit(payment.payload, terms, voucher.channelId, config, remaining);
+      if (opened) return opened;
+    }
+    return this.reserve(voucher, config, terms, routeIndex, resource);
+  }
+
+  /** origin-response: 2xx commits the reservation (then the receipt), anything else releases it. */
+  async settle(handoff: BatchHandoff, terms: RouteTerms, originStatus: number): Promise<BatchSettled> {
+    const channelId = handoff.channelId as Hex;
+    const price = BigInt(terms.requirements.amount);
+    if (originStatus < 200 || originStatus > 299) {
+      // A release that fails leaves the reservation to the expiry sweep: nothing is charged either way.
+      await this.ports.channels.release(channelId, handoff.reservationId, price).catch((error: unknown) => this.ports.storeError('releaseIncrement', channelId, error));
+      this.ports.log({ event: 'x402.released', channelId, reservationId: handoff.reservationId, originStatus });
+      return { kind: 'released' };
+    }
+    let charged: bigint | undefined;
+    try {
+      charged = await this.ports.channels.commitCharged(channelId, handoff.reservationId, price);
+    } catch (error) {
+      this.ports.storeError('commitIncrement', channelId, error);
+      return { kind: 'refused', rejection: reject(503, Reasons.receiptStoreUnavailable, 'the payment could not be booked right now, so the content is withheld; nothing was charged', RETRY_AFTER_SECONDS) };
+    }
+    if (charged === undefined) {
+      this.ports.log({ event: 'x402.batch_reservation_lost', channelId, reservationId: handoff.reservationId });
+      return {
+        kind: 'refused',
+        rejection: reject(503, Reasons.batchReservationExpired, 'the origin answered after this request\'s reservation expired, so the content is withheld; nothing was charged: send the same voucher again', RETRY_AFTER_SECONDS),
+      };
+    }
+    await this.recordServed(this.receipt(handoff, terms, price, charged));
+    return { kind: 'served', charged, settlement: servedResponse(terms.network, handoff.payer, price, channelId, charged) };
+  }
+
+  private channelTerms(terms: RouteTerms): ChannelTerms {
+    const { extra } = terms.requirements;
+    return {
+      chainId: this.chainId,
+      payTo: this.config.payTo as Hex,
+      asset: this.config.asset.address as Hex,
+      receiverAuthorizer: String(extra.receiverAuthorizer) as Hex,
+      withdrawDelay: Number(extra.withdrawDelay),
+    };
+  }
+
+  /**
+   * The deposit, through the facilitator: verified, then settled (the deposit is on chain before
+   * the request is served, as with the official server), then the channel's books opened with the
+   * chain state the facilitator read (a top-up updates them). Undefined when the books are ready.
+   */
+  private async deposit(payload: PaymentPayload, terms: RouteTerms, channelId: Hex, config: ChannelConfig, remaining: () => number): Promise<BatchRefusal | undefined> {
+    const budget = (limit: number) => Math.max(1, Math.min(limit, remaining() - VIEWER_RESERVE_MS));
+    const { requirements } = terms;
+    try {
+      const verdict = await this.ports.facilitator.verify(payload, requirements, budget(this.config.facilitator.verifyTimeoutMs));
+      if (!verdict.isValid) {
+        const reason = reasonCode(verdict.invalidReason, Reasons.unexpectedVerifyError);
+        return reject(402, reason, oneLine(verdict.invalidMessage ?? `the facilitator refused the deposit: ${reason}`));
+      }
+    } catch (error) {
+      this.ports.log({ event: 'x402.facilitator_error', phase: 'verify', scheme: 'batch-settlement', error: String(error) });
+      return reject(503, Reasons.facilitatorUnavailable, 'the payment facilitator is unreachable; nothing was deposited or charged', RETRY_AFTER_SECONDS);
+    }
+    let settlement: SettleResponse;
+    try {
+      settlement = await this.ports.facilitator.settle(payload, requirements, budget(this.config.facilitator.settleTimeoutMs));
+    } catch (error) {
+      this.ports.log({ event: 'x402.facilitator_error', phase: 'settle', scheme: 'batch-settlement', channelId, error: String(error) });
+      return reject(503, Reasons.facilitatorUnavailable, 'the deposit could not be confirmed, so nothing was served or charged; check the channel on chain before depositing again', RETRY_AFTER_SECONDS);
+    }
+    if (!settlement.success) {
+      const reason = reasonCode(settlement.errorReason, Reasons.settlementFailed);
+      const pending = reason === Reasons.settlementPending;
+      return reject(pending ? 503 : 402, reason, oneLine(`the deposit was not made: ${settlement.errorMessage ?? reason}`), pending ? RETRY_AFTER_SECONDS : undefined);
+    }
+    const chain = chainStateOf(settlement.extra?.channelState);
+    this.ports.log({ event: 'x402.batch_deposit', channelId, payer: config.payer, txHash: settlement.transaction, balance: chain?.balance.toString() });
+    if (!chain) {
+      return reject(503, Reasons.unexpectedSettleError, `the deposit settled (transaction ${settlement.transaction}) but the facilitator did not report the channel's state; nothing was charged: retry with a voucher`, RETRY_AFTER_SECONDS);
+    }
+    try {
+      if ((await this.ports.channels.open(channelId, config, chain)) === 'exists') await this.ports.channels.syncChain(channelId, chain);
+    } catch (error) {
+      this.ports.storeError('openChannel', channelId, error);
+      return reject(503, Reasons.receiptStoreUnavailable, `the deposit settled (transaction ${settlement.transaction}) but the channel could not be booked right now; nothing was charged`, RETRY_AFTER_SECONDS);
+    }
+    return undefined;
+  }
+
+  /** Reserves one increment under the voucher; a refusal for a voucher too low carries the books to re-sign on. */
+  private async reserve(voucher: Voucher, config: ChannelConfig, terms: RouteTerms, routeIndex: number, resource: string): Promise<BatchHandoff | BatchRefusal> {
+    const channelId = voucher.channelId;
+    const price = BigInt(terms.requirements.amount);
+    const reservationId = randomBytes(16).toString('base64url');
+    const now = Math.floor(this.ports.clock() / 1000);
+    const reservation = { channelId, reservationId, voucher, price, expiresAt: now + RESERVATION_SECONDS };
+    try {
+      let outcome = await this.ports.channels.reserve(reservation);
+      let row: ChannelRow | undefined;
+      if (outcome.status === 'refused' && outcome.reason === LedgerReasons.cumulativeTooLow) {
+        row = await this.ports.channels.get(channelId);
+        // Reservations whose origin-response never ran hold the channel's books up: released here, where they block.
+        if (row && [...row.pending.values()].some((p) => p.expiresAt <= now) && (await this.ports.channels.releaseExpired(channelId, now)) > 0) {
+          outcome = await this.ports.channels.reserve(reservation);
+          row = outcome.status === 'refused' ? await this.ports.channels.get(channelId) : undefined;
+        }
+      }
+      if (outcome.status === 'reserved') {
+        return { kind: 'batch', routeIndex, resource, channelId, reservationId, payer: config.payer.toLowerCase() };
+      }
+      if (outcome.reason === 'batch_settlement_channel_unknown') {
+        return reject(402, Reasons.batchChannelUnknown, `no deposit was seen for channel ${channelId}: send a deposit payload first`);
+      }
+      if (outcome.reason === LedgerReasons.cumulativeTooLow && row) {
+        const base = row.reservedTo;
+        return {
+          ...reject(402, LedgerReasons.cumulativeTooLow, `the voucher (${voucher.maxClaimableAmount}) must be at least ${base + price}: ${base} charged or reserved on the channel plus this request's ${price}`),
+          channel: { ...row, channelId, chargedCumulativeAmount: base },
+        };
+      }
+      return reject(402, outcome.reason, refusalMessage(outcome.reason, voucher));
+    } catch (error) {
+      this.ports.storeError('reserveIncrement', channelId, error);
+      return reject(503, Reasons.receiptStoreUnavailable, 'payments cannot be booked right now; nothing was charged', RETRY_AFTER_SECONDS);
+    }
+  }
+
+  /** One receipt per served request; its id is unique because the channel's charged cumulative only grows. */
+  private receipt(handoff: BatchHandoff, terms: RouteTerms, price: bigint, charged: bigint): Receipt {
+    const at = new Date(this.ports.clock()).toISOString();
+    const channelId = handoff.channelId.toLowerCase();
+    return {
+      paymentId: `${this.config.network}:batch:${channelId}:${charged}`,
+      status: 'settled',
+      engine: 'edge',
+      network: this.config.network,
+      payer: handoff.payer,
+      payTo: this.config.payTo,
+      amount: price.toString(),
+      scheme: 'batch-settlement',
+      batchChannelId: channelId,
+      batchCumulative: charged.toString(),
+      asset: this.config.asset.address,
+      nonce: handoff.reservationId,
+      resource: handoff.resource,
+      route: terms.route.pattern,
+      ...(terms.tier === undefined ? {} : { tier: terms.tier }),
+      ...(handoff.agent ? { agent: handoff.agent } : {}),
+      x402Version: 2,
+      createdAt: at,
+      updatedAt: at,
+      // The voucher stays claimable while the payer has not withdrawn: at least the channel's withdraw delay.
+      expiresAt: Math.floor(this.ports.clock() / 1000) + (terms.route.batch?.withdrawDelay ?? 0),
+    };
+  }
+
+  /** The increment is charged: the receipt must exist. Retry, then leave a complete record in the log. */
+  private async recordServed(receipt: Receipt): Promise<void> {
+    let lastError: unknown;
+    for (let attempt = 1; attempt <= RECEIPT_WRITE_ATTEMPTS; attempt++) {
+      try {
+        await this.ports.channels.recordServed(receipt);
+        this.ports.log({ event: 'x402.batch_served', paymentId: receipt.paymentId, channelId: receipt.batchChannelId, cumulative: receipt.batchCumulative, amount: receipt.amount });
+        return;
+      } catch (error) {
+        lastError = error;
+      }
+    }
+    this.ports.storeError('recordServed', receipt.paymentId, lastError);
+    this.ports.log({ event: 'x402.receipt_fallback', ...receipt });
+  }
+}
+
+/** The facilitator's `channelState` of a settled deposit, or undefined when it is missing or malformed. */
+function chainStateOf(value: unknown): ChannelChainState | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const state = value as Record<string, unknown>;
+  const uint = (v: unknown) => (typeof v === 'string' && /^\d{1,39}$/.test(v) ? BigInt(v) : typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? BigInt(v) : undefined);
+  const [balance, totalClaimed, withdrawRequestedAt, refundNonce] = [state.balance, state.totalClaimed, state.withdrawRequestedAt, state.refundNonce].map(uint);
+  if (balance === undefined || totalClaimed === undefined || withdrawRequestedAt === undefined || refundNonce === undefined) return undefined;
+  return { balance, totalClaimed, withdrawRequestedAt: Number(withdrawRequestedAt), refundNonce };
+}
+
+function voucherRefusal(reason: string): string {
+  switch (reason) {
+    case VoucherReasons.channelIdMismatch:
+      return 'voucher.channelId is not the EIP-712 hash of channelConfig on this chain';
+    case VoucherReasons.invalidSignature:
+      return "the voucher is not signed by the channel's payerAuthorizer (65-byte ECDSA, low s)";
+    case VoucherReasons.needsChainCheck:
+      return 'channelConfig.payerAuthorizer is zero: the edge checks EOA vouchers only; open the channel with a payer authorizer key';
+    default:
+      return `channelConfig is not opened on the offered terms (receiver = payTo, token, receiverAuthorizer, withdrawDelay): ${reason}`;
+  }
+}
+
+function refusalMessage(reason: string, voucher: Voucher): string {
+  switch (reason) {
+    case LedgerReasons.cumulativeExceedsBalance:
+      return `the voucher (${voucher.maxClaimableAmount}) is above the channel's deposit: top it up with a deposit payload`;
+    case LedgerReasons.withdrawalPending:
+      return 'the payer started withdrawing this channel: no new charges on it; open a new channel';
+    default:
+      return `the voucher does not pay this request: ${reason}`;
+  }
+}

@@ -1,0 +1,269 @@
+/**
+ * batch-settlement through the local edge: the official batch-settlement client (with the official
+ * fetch wrapper) deposits once through the local facilitator onto LocalBatchSettlement, then pays
+ * every request with a cumulative voucher that the edge checks and books in dynalite without a
+ * facilitator call or a transaction. Refused vouchers serve nothing and charge nothing; a failed
+ * origin releases its increment; what the channel row charged is what the receipts add up to.
+ */
+import { x402Client } from '@x402/core/client';
+import { decodePaymentRequiredHeader, decodePaymentResponseHeader, encodePaymentSignatureHeader, HTTPFacilitatorClient } from '@x402/core/http';
+import type { PaymentPayload } from '@x402/core/types';
+import { toClientEvmSigner } from '@x402/evm';
+import { BatchSettlementEvmScheme as BatchSettlementClientScheme } from '@x402/evm/batch-settlement/client';
+import { wrapFetchWithPayment } from '@x402/fetch';
+import type { Hex, PrivateKeyAccount } from 'viem';
+import { LOCAL_BATCH_SETTLEMENT_ADDRESS } from '../../local/chain';
+import { startLocalStack, type LocalStack } from '../../local/stack';
+import { channelChainReader } from '../../lambda/batch-claims/chain-state';
+import { runBatchClaims } from '../../lambda/batch-claims/run';
+import { DynamoChannelStore } from '../../lambda/edge/dynamo-channel-store';
+import { edgeFetch } from '../support/edge-client';
+
+const PRICE = 1000n; // $0.001
+const MIN_DEPOSIT = 200_000n; // $0.20: 200 requests
+const PATH = '/feed/item';
+const FAILING = '/feed/broken';
+const MISMATCH = 'invalid_batch_settlement_evm_cumulative_amount_mismatch';
+const ROUTES = [{ pattern: '/feed/**', scheme: 'batch-settlement' as const, price: '$0.001', minDeposit: '$0.20', description: 'A feed item', mimeType: 'application/json' }];
+
+let stack: LocalStack;
+let channels: DynamoChannelStore;
+
+beforeAll(async () => {
+  stack = await startLocalStack({ routes: ROUTES });
+  channels = new DynamoChannelStore(stack.dynamo.client, stack.config.receiptTable.tableName);
+  stack.origin.setBehavior(PATH, { status: 200, body: JSON.stringify({ item: 'paid' }), headers: { 'content-type': 'application/json' } });
+  stack.origin.setBehavior(FAILING, { status: 500 });
+}, 120_000);
+afterAll(() => stack?.close());
+
+/** The official client paying through the official fetch wrapper, recording each payment it sends. */
+function officialBatchClient(payer: PrivateKeyAccount) {
+  const sent: PaymentPayload[] = [];
+  const recording: typeof fetch = (input, init) => {
+    const header = new Headers(input instanceof Request ? input.headers : init?.headers).get('payment-signature');
+    if (header) sent.push(JSON.parse(Buffer.from(header, 'base64').toString('utf8')) as PaymentPayload);
+    return fetch(input, init);
+  };
+  const client = new x402Client().register(stack.chain.network, new BatchSettlementClientScheme(toClientEvmSigner(payer, stack.chain.publicClient)));
+  const pay = wrapFetchWithPayment(recording, client);
+  return { sent, pay: (path: string) => pay(`${stack.edge.url}${path}`) };
+}
+
+const batchReceipts = async () => (await stack.receipts()).filter((r) => r.scheme === 'batch-settlement');
+const facilitatorCalls = () => ({ ...stack.facilitator.calls });
+
+describe('batch-settlement at the edge (official client, local chain, dynalite, local facilitator)', () => {
+  let payer: PrivateKeyAccount;
+  let agent: ReturnType<typeof officialBatchClient>;
+  let channelId: Hex;
+  let lastVoucher: PaymentPayload;
+
+  it('offers the channel terms in the 402: receiver authorizer from /supported, withdraw delay, minimum deposit', async () => {
+    const response = await edgeFetch(stack, PATH);
+    expect(response.status).toBe(402);
+    expect(decodePaymentRequiredHeader(response.headers.get('payment-required')!).accepts).toEqual([
+      {
+        scheme: 'batch-settlement',
+        network: stack.chain.network,
+        amount: PRICE.toString(),
+        asset: stack.chain.usdc,
+        payTo: stack.payTo,
+        maxTimeoutSeconds: stack.config.maxTimeoutSeconds,
+        extra: { name: 'USDC', version: '2', receiverAuthorizer: stack.chain.facilitatorAccount.address, withdrawDelay: 900, minDeposit: MIN_DEPOSIT.toString() },
+      },
+    ]);
+    expect(stack.origin.requestsFor(PATH)).toBe(0);
+  });
+
+  it('deposits once, then serves 50 paid requests with no facilitator call and no transaction after the deposit', async () => {
+    payer = await stack.chain.newFundedWallet(1_000_000n);
+    agent = officialBatchClient(payer);
+    const first = await agent.pay(PATH);
+    expect(first.status).toBe(200);
+    expect(await first.json()).toEqual({ item: 'paid' });
+    expect((agent.sent[0]!.payload as { type: string }).type).toBe('deposit');
+    channelId = (agent.sent[0]!.payload as { voucher: { channelId: Hex } }).voucher.channelId.toLowerCase() as Hex;
+
+    const callsAfterDeposit = facilitatorCalls();
+    const blockAfterDeposit = await stack.chain.publicClient.getBlockNumber();
+    for (let i = 0; i < 50; i++) {
+      const response = await agent.pay(PATH);
+      expect(response.status).toBe(200);
+      const settled = decodePaymentResponseHeader(response.headers.get('payment-response')!);
+      expect(settled).toMatchObject({ success: true, transaction: '', network: stack.chain.network, payer: payer.address.toLowerCase() });
+      expect(settled.extra).toEqual({ chargedAmount: PRICE.toString(), channelState: { channelId, chargedCumulativeAmount: (PRICE * BigInt(i + 2)).toString() } });
+    }
+    expect(facilitatorCalls()).toEqual(callsAfterDeposit);
+    expect(await stack.chain.publicClient.getBlockNumber()).toBe(blockAfterDeposit);
+    expect(agent.sent.slice(1).every((p) => (p.payload as { type: string }).type === 'voucher')).toBe(true);
+    lastVoucher = agent.sent[agent.sent.length - 1]!;
+
+    const row = (await channels.get(channelId))!;
+    expect(row.charged).toBe(51n * PRICE);
+    expect(row.reservedTo).toBe(row.charged);
+    expect(row.balance).toBe(MIN_DEPOSIT);
+    expect(row.signedMax).toBe(51n * PRICE);
+    const receipts = await batchReceipts();
+    expect(receipts).toHaveLength(51);
+    expect(receipts.map((r) => r.batchCumulative).sort((a, b) => Number(BigInt(a!) - BigInt(b!)))).toEqual(Array.from({ length: 51 }, (_, i) => (PRICE * BigInt(i + 1)).toString()));
+    for (const r of receipts) {
+      expect(r).toMatchObject({ status: 'settled', scheme: 'batch-settlement', amount: PRICE.toString(), batchChannelId: channelId, payer: payer.address.toLowerCase(), route: '/feed/**' });
+    }
+  }, 120_000);
+
+  /** A voucher refused: 402 with the reason, no content, nothing charged. */
+  async function expectRefused(payload: PaymentPayload, reason: string) {
+    const served = stack.origin.requestsFor(PATH);
+    const before = (await channels.get(channelId))!;
+    const response = await edgeFetch(stack, PATH, { 'payment-signature': encodePaymentSignatureHeader(payload) });
+    expect(response.status).toBe(402);
+    const required = decodePaymentRequiredHeader(response.headers.get('payment-required')!);
+    expect(required.error).toBe(reason);
+    expect(stack.origin.requestsFor(PATH)).toBe(served);
+    const after = (await channels.get(channelId))!;
+    expect([after.charged, after.reservedTo]).toEqual([before.charged, before.reservedTo]);
+    return required;
+  }
+
+  const signVoucher = (amount: bigint) =>
+    payer.signTypedData({
+      domain: { name: 'x402 Batch Settlement', version: '1', chainId: stack.chain.chainId, verifyingContract: LOCAL_BATCH_SETTLEMENT_ADDRESS },
+      types: { Voucher: [{ name: 'channelId', type: 'bytes32' }, { name: 'maxClaimableAmount', type: 'uint128' }] },
+      primaryType: 'Voucher',
+      message: { channelId, maxClaimableAmount: amount },
+    });
+  const withVoucher = async (amount: bigint): Promise<PaymentPayload> => {
+    const voucher = (lastVoucher.payload as { voucher: object }).voucher;
+    return { ...lastVoucher, payload: { ...lastVoucher.payload, voucher: { ...voucher, maxClaimableAmount: amount.toString(), signature: await signVoucher(amount) } } };
+  };
+
+  it('refuses a reused voucher with the corrective 402 the official client recovers from (charged + the last signed voucher)', async () => {
+    const required = await expectRefused(lastVoucher, MISMATCH);
+    expect(required.accepts[0]!.extra).toMatchObject({
+      channelState: { channelId, chargedCumulativeAmount: (51n * PRICE).toString(), balance: MIN_DEPOSIT.toString(), totalClaimed: '0' },
+      voucherState: { signedMaxClaimable: (51n * PRICE).toString(), signature: (lastVoucher.payload as { voucher: { signature: string } }).voucher.signature },
+    });
+  });
+
+  it('refuses a lower voucher and a voucher above the deposit', async () => {
+    await expectRefused(await withVoucher(40n * PRICE), MISMATCH);
+    await expectRefused(await withVoucher(MIN_DEPOSIT + PRICE), 'invalid_batch_settlement_evm_cumulative_exceeds_balance');
+  });
+
+  it('a tampered voucher signature or a malformed payload is refused without touching the books', async () => {
+    const voucher = (lastVoucher.payload as { voucher: { signature: Hex } }).voucher;
+    const forged = { ...lastVoucher, payload: { ...lastVoucher.payload, voucher: { ...voucher, maxClaimableAmount: (52n * PRICE).toString() } } };
+    await expectRefused(forged, 'invalid_batch_settlement_evm_voucher_signature');
+    const malformed = await edgeFetch(stack, PATH, { 'payment-signature': encodePaymentSignatureHeader({ ...lastVoucher, payload: { type: 'voucher' } }) });
+    expect(malformed.status).toBe(400);
+    expect(await malformed.json()).toMatchObject({ error: 'invalid_batch_settlement_evm_voucher_payload' });
+  });
+
+  it('the official client recovers from a stale base: it re-signs on the corrective 402 and is served', async () => {
+    const fresh = officialBatchClient(payer); // no local books: it starts from the chain (nothing claimed) and is corrected by the edge
+    const response = await fresh.pay(PATH);
+    expect(response.status).toBe(200);
+    expect((await channels.get(channelId))!.charged).toBe(52n * PRICE);
+  }, 60_000);
+
+  it('an origin failure releases the increment: nothing charged, the next request pays on the same base', async () => {
+    const before = (await channels.get(channelId))!;
+    const failed = await agent.pay(FAILING);
+    expect(failed.status).toBe(500);
+    const after = (await channels.get(channelId))!;
+    expect([after.charged, after.reservedTo, after.pending.size]).toEqual([before.charged, before.charged, 0]);
+    expect((await batchReceipts()).some((r) => r.resource.endsWith(FAILING))).toBe(false);
+  }, 60_000);
+
+  it('concurrent requests on one channel never charge more than was served', async () => {
+    // New containers read /supported on their first 402; warmed first, so the burst is about the channel.
+    await Promise.all(Array.from({ length: 10 }, () => edgeFetch(stack, PATH)));
+    const before = (await channels.get(channelId))!.charged;
+    const receiptsBefore = (await batchReceipts()).length;
+    const servedBefore = stack.origin.requestsFor(PATH);
+    const responses = await Promise.all(Array.from({ length: 10 }, () => agent.pay(PATH)));
+    const ok = responses.filter((r) => r.status === 200).length;
+    expect(ok).toBeGreaterThanOrEqual(1);
+    // Served, refused (the client's one retry lost the race again) or, on a machine too busy for a new container, failed closed.
+    expect(responses.map((r) => r.status).filter((s) => s !== 200 && s !== 402 && s !== 503)).toEqual([]);
+    const row = (await channels.get(channelId))!;
+    expect(row.charged - before).toBe(BigInt(ok) * PRICE);
+    expect(stack.origin.requestsFor(PATH) - servedBefore).toBe(ok);
+    expect((await batchReceipts()).length - receiptsBefore).toBe(ok);
+    // Only a viewer-request cut off after its reservation leaves one, released once it expires.
+    expect(row.reservedTo - row.charged).toBe([...row.pending.values()].reduce((sum, p) => sum + p.amount, 0n));
+  }, 120_000);
+
+  it('what the channel row charged is the sum of the served receipts', async () => {
+    const row = (await channels.get(channelId))!;
+    const receipts = (await batchReceipts()).filter((r) => r.batchChannelId === channelId);
+    expect(receipts.reduce((sum, r) => sum + BigInt(r.amount), 0n)).toBe(row.charged);
+    expect(receipts.map((r) => BigInt(r.batchCumulative!)).reduce((a, b) => (a > b ? a : b))).toBe(row.charged);
+  });
+});
+
+/**
+ * Volume: 1,000 paid requests at concurrency 20, as 20 agents (one official client and one channel
+ * each) paying 50 requests one after another: the official client signs `charged + price` per
+ * request, so one channel serves one request at a time; concurrency comes from many channels, as it
+ * does with many agents. Then one scheduled claims run (lambda/batch-claims) claims every channel
+ * and settles to payTo on the local chain: settled = the sum of the served receipts.
+ */
+describe('1,000 requests at concurrency 20, then one claim and settle', () => {
+  const AGENTS = 20;
+  const EACH = 50;
+
+  it('each request is served and charged once or fails closed, no facilitator call after the deposits, and the settlement moves exactly what was served', async () => {
+    const receiptsBefore = await batchReceipts();
+    const payers = await Promise.all(Array.from({ length: AGENTS }, () => stack.chain.newFundedWallet(1_000_000n)));
+    const agents = payers.map(officialBatchClient);
+    // The deposits first (one per channel, one after another): the only facilitator calls of the scheme.
+    for (const a of agents) expect((await a.pay(PATH)).status).toBe(200);
+    const callsAfterDeposits = facilitatorCalls();
+    const outcomes = await Promise.all(
+      agents.map(async (a) => {
+        const seen: Array<{ status: number; error?: string }> = [];
+        for (let i = 1; i < EACH; i++) {
+          const response = await a.pay(PATH);
+          seen.push(response.status === 200 ? { status: 200 } : { status: response.status, error: (await response.text()).slice(0, 120) });
+        }
+        return seen;
+      }),
+    ).then((all) => all.flat());
+    const ok = outcomes.filter((o) => o.status === 200).length;
+    // On a machine too busy for a new container's first call a request fails closed (503, nothing charged); nothing else.
+    const failedClosed = outcomes.filter((o) => o.status !== 200);
+    if (failedClosed.length) console.log(`${failedClosed.length} of ${outcomes.length} failed closed:`, [...new Set(failedClosed.map((o) => `${o.status} ${o.error}`))]);
+    expect(failedClosed.filter((o) => o.status !== 503)).toEqual([]);
+    expect(facilitatorCalls()).toEqual({ ...callsAfterDeposits, supported: stack.facilitator.calls.supported });
+
+    const served = (await batchReceipts()).filter((r) => !receiptsBefore.some((b) => b.paymentId === r.paymentId));
+    expect(served).toHaveLength(AGENTS + ok);
+    const servedSum = served.reduce((sum, r) => sum + BigInt(r.amount), 0n);
+    expect(servedSum).toBe(BigInt(AGENTS + ok) * PRICE);
+
+    const payToBefore = await stack.chain.usdcBalance(stack.payTo);
+    const http = new HTTPFacilitatorClient({ url: stack.facilitator.url, timeoutMs: 30_000 });
+    const settings = { network: stack.chain.network, payTo: stack.payTo, asset: stack.chain.usdc, facilitator: { url: stack.facilitator.url, timeoutMs: 30_000 }, chainRpcUrl: stack.chain.rpcUrl, thresholdAtomic: '1', maxAgeSeconds: 3600 };
+    const run = await runBatchClaims(settings, {
+      store: channels,
+      facilitator: { verify: (p, r) => http.verify(p, r), settle: (p, r) => http.settle(p, r) },
+      readChain: channelChainReader(stack.chain.rpcUrl, 30_000),
+      clock: Date.now,
+      log: () => {},
+    });
+    const newChannels = new Set(served.map((r) => r.batchChannelId));
+    const claimedNew = run.claimed.filter((c) => newChannels.has(c.channelId.toLowerCase()));
+    expect(claimedNew).toHaveLength(AGENTS);
+    expect(claimedNew.reduce((sum, c) => sum + c.totalClaimed, 0n)).toBe(servedSum);
+    // The run also claims what the first describe's channel served: payTo receives both, exactly.
+    const earlier = (await channels.get(channelOfReceipts(receiptsBefore)))?.charged ?? 0n;
+    expect((await stack.chain.usdcBalance(stack.payTo)) - payToBefore).toBe(servedSum + earlier);
+  }, 600_000);
+});
+
+/** The one channel the first describe's receipts name. */
+function channelOfReceipts(receipts: Awaited<ReturnType<typeof batchReceipts>>): Hex {
+  return receipts[0]!.batchChannelId as Hex;
+}

@@ -1,0 +1,136 @@
+/**
+ * The batch-settlement terms (pure) and the scheme's fail-closed paths: a channel store that throws
+ * answers 503 and serves nothing; a commit that finds no reservation withholds the content; what
+ * is not a deposit or a voucher is a 400 naming the problem. The whole flow against the real
+ * chain, dynalite and facilitator is test/e2e/batch-settlement.test.ts.
+ */
+import { BATCH_SETTLEMENT_ADDRESS } from '@x402/evm';
+import { privateKeyToAccount } from 'viem/accounts';
+import type { ChannelStorePort } from '../../lambda/core/batch/channel-books';
+import { BatchSettlementScheme, type BatchHandoff } from '../../lambda/core/batch/scheme';
+import { batchExtra, correctiveRequirements, minDepositOf } from '../../lambda/core/batch/terms';
+import { channelIdOf, checkVoucher, type ChannelConfig } from '../../lambda/core/batch/voucher';
+import type { DecodedPayment } from '../../lambda/core/payment-header';
+import { isRejection } from '../../lambda/core/rejection';
+import { routeTerms } from '../../lambda/core/requirements';
+import { compileRoutes } from '../../lambda/core/routes';
+import { testEdgeConfig } from '../support/config';
+
+const config = testEdgeConfig({ routes: [{ pattern: '/feed/**', scheme: 'batch-settlement', price: '$0.001' }] });
+const RECEIVER_AUTHORIZER = '0x00000000000000000000000000000000000000aA' as const;
+const terms = routeTerms(compileRoutes(config)[0]!, config, undefined, RECEIVER_AUTHORIZER);
+const payer = privateKeyToAccount('0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d');
+const channelConfig: ChannelConfig = {
+  payer: payer.address,
+  payerAuthorizer: payer.address,
+  receiver: config.payTo as `0x${string}`,
+  receiverAuthorizer: RECEIVER_AUTHORIZER,
+  token: config.asset.address as `0x${string}`,
+  withdrawDelay: 900,
+  salt: `0x${'00'.repeat(32)}`,
+};
+const channelId = channelIdOf(channelConfig, 84532);
+
+async function voucherPayment(amount: bigint): Promise<DecodedPayment> {
+  const signature = await payer.signTypedData({
+    domain: { name: 'x402 Batch Settlement', version: '1', chainId: 84532, verifyingContract: BATCH_SETTLEMENT_ADDRESS },
+    types: { Voucher: [{ name: 'channelId', type: 'bytes32' }, { name: 'maxClaimableAmount', type: 'uint128' }] },
+    primaryType: 'Voucher',
+    message: { channelId, maxClaimableAmount: amount },
+  });
+  const payload = { type: 'voucher', channelConfig, voucher: { channelId, maxClaimableAmount: amount.toString(), signature } };
+  return { x402Version: 2, payload: { x402Version: 2, accepted: terms.requirements, payload } } as DecodedPayment;
+}
+
+/** A store whose every call fails as an unreachable table does, or answers `commitCharged` with `committed`. */
+function store(behaviour: 'down' | { committed: bigint | undefined }): ChannelStorePort {
+  const fail = () => Promise.reject(new Error('connect ECONNREFUSED'));
+  return new Proxy({} as ChannelStorePort, {
+    get: (_, name) => (behaviour !== 'down' && name === 'commitCharged' ? () => Promise.resolve(behaviour.committed) : name === 'recordServed' && behaviour !== 'down' ? () => Promise.resolve() : fail),
+  });
+}
+
+function scheme(channels: ChannelStorePort) {
+  const errors: string[] = [];
+  const facilitator = { verify: () => Promise.reject(new Error('no facilitator call expected')), settle: () => Promise.reject(new Error('no facilitator call expected')) };
+  const made = new BatchSettlementScheme(config, { facilitator, channels, clock: () => 1_700_000_000_000, log: () => {}, storeError: (operation) => errors.push(operation), checkVoucher });
+  return { made, errors };
+}
+
+const handoff: BatchHandoff = { kind: 'batch', routeIndex: 0, resource: 'https://example.com/feed/1', channelId, reservationId: 'abcdefghijklmnop', payer: payer.address.toLowerCase() };
+
+describe('batch-settlement terms', () => {
+  it('asks for 10 × the price by default, and at least one request when configured lower', () => {
+    expect(minDepositOf({ price: '1000', withdrawDelay: 900 })).toBe('10000');
+    expect(minDepositOf({ price: '1000', minDeposit: '50000', withdrawDelay: 900 })).toBe('50000');
+    expect(minDepositOf({ price: '1000', minDeposit: '10', withdrawDelay: 900 })).toBe('1000');
+  });
+
+  it('offers what the official client needs in extra, and the corrective state on top of it', () => {
+    expect(terms.requirements.extra).toEqual(batchExtra(config.asset, { price: '1000', withdrawDelay: 900 }, RECEIVER_AUTHORIZER));
+    expect(terms.requirements.extra).toEqual({ name: 'USDC', version: '2', receiverAuthorizer: RECEIVER_AUTHORIZER, withdrawDelay: 900, minDeposit: '10000' });
+    const corrected = correctiveRequirements(terms.requirements, {
+      channelId,
+      chargedCumulativeAmount: 3000n,
+      balance: 10_000n,
+      totalClaimed: 1000n,
+      withdrawRequestedAt: 0,
+      refundNonce: 0n,
+      signedMax: 4000n,
+      signature: '0xabcd',
+    });
+    expect(corrected.extra).toEqual({
+      ...terms.requirements.extra,
+      channelState: { channelId, balance: '10000', totalClaimed: '1000', withdrawRequestedAt: 0, refundNonce: '0', chargedCumulativeAmount: '3000' },
+      voucherState: { signedMaxClaimable: '4000', signature: '0xabcd' },
+    });
+    // The offered requirements stay as they were (deep equality of the retry is checked against them).
+    expect(terms.requirements.extra).not.toHaveProperty('channelState');
+  });
+});
+
+describe('the batch-settlement scheme fails closed', () => {
+  it('a channel store that is down: 503 on the voucher, nothing forwarded', async () => {
+    const { made, errors } = scheme(store('down'));
+    const admitted = await made.admit(await voucherPayment(1000n), terms, 0, handoff.resource, () => 5000);
+    expect(isRejection(admitted) && [admitted.status, admitted.reason]).toEqual([503, 'receipt_store_unavailable']);
+    expect(errors).toEqual(['reserveIncrement']);
+  });
+
+  it('a commit that cannot be written withholds the content (503); a failed origin only tries to release', async () => {
+    const { made } = scheme(store('down'));
+    const settled = await made.settle(handoff, terms, 200);
+    expect(settled.kind === 'refused' && [settled.rejection.status, settled.rejection.reason]).toEqual([503, 'receipt_store_unavailable']);
+    expect(await made.settle(handoff, terms, 502)).toEqual({ kind: 'released' });
+  });
+
+  it('a commit that finds no reservation (swept as expired) withholds the content', async () => {
+    const { made } = scheme(store({ committed: undefined }));
+    const settled = await made.settle(handoff, terms, 200);
+    expect(settled.kind === 'refused' && [settled.rejection.status, settled.rejection.reason]).toEqual([503, 'batch_settlement_reservation_expired']);
+  });
+
+  it('a committed increment answers the official PAYMENT-RESPONSE shape', async () => {
+    const { made } = scheme(store({ committed: 7000n }));
+    expect(await made.settle(handoff, terms, 200)).toEqual({
+      kind: 'served',
+      charged: 7000n,
+      settlement: { success: true, transaction: '', network: 'eip155:84532', payer: payer.address.toLowerCase(), amount: '', extra: { chargedAmount: '1000', channelState: { channelId, chargedCumulativeAmount: '7000' } } },
+    });
+  });
+
+  it('refuses x402 v1, other payload types and malformed vouchers before any I/O', async () => {
+    const { made } = scheme(store('down'));
+    const good = await voucherPayment(1000n);
+    const refusal = async (payment: DecodedPayment) => {
+      const r = await made.admit(payment, terms, 0, handoff.resource, () => 5000);
+      return isRejection(r) ? [r.status, r.reason] : r;
+    };
+    expect(await refusal({ ...good, x402Version: 1 } as unknown as DecodedPayment)).toEqual([400, 'invalid_x402_version']);
+    const withPayload = (payload: unknown) => ({ x402Version: 2, payload: { ...good.payload, payload } }) as DecodedPayment;
+    expect(await refusal(withPayload({ type: 'refund' }))).toEqual([400, 'invalid_batch_settlement_evm_payload_type']);
+    expect(await refusal(withPayload({ type: 'voucher', channelConfig }))).toEqual([400, 'invalid_batch_settlement_evm_voucher_payload']);
+    const otherChannel = { ...(good.payload.payload as object), channelConfig: { ...channelConfig, withdrawDelay: 3600 } };
+    expect(await refusal(withPayload(otherChannel))).toEqual([402, 'invalid_batch_settlement_evm_channel_id_mismatch']);
+  });
+});
