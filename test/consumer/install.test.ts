@@ -44,6 +44,12 @@ function app(spec: Parameters<typeof installApp>[0]): string {
   apps.push(dir);
   return dir;
 }
+let plainJavaScript: string | undefined;
+/** The plain JavaScript example installed once for the tests that only read the install or synth into its cdk.out. */
+function plainJavaScriptApp(): string {
+  plainJavaScript ??= app({ files: exampleFiles('plain-javascript') });
+  return plainJavaScript;
+}
 
 describe('the packed tarball', () => {
   it('ships the compiled library, the prebuilt bundles and the CLI, and no sources, tests or local tools', () => {
@@ -58,7 +64,7 @@ describe('the packed tarball', () => {
 
 describe('installed into fresh apps (offline)', () => {
   it('adds at most 5 MB to an app beyond aws-cdk-lib and constructs, and no other package', () => {
-    const dir = app({ files: exampleFiles('plain-javascript') });
+    const dir = plainJavaScriptApp();
     const installed = readFileSync(path.join(dir, 'node_modules', '.package-lock.json'), 'utf8');
     expect(Object.keys(JSON.parse(installed).packages).filter((p) => p.startsWith('node_modules/')).sort()).toEqual([
       'node_modules/aws-cdk-lib', 'node_modules/cdk-x402', 'node_modules/constructs',
@@ -67,13 +73,13 @@ describe('installed into fresh apps (offline)', () => {
   });
 
   it('exports the agent\'s paying fetch as cdk-x402/client, self-contained', () => {
-    const dir = app({ files: exampleFiles('plain-javascript') });
+    const dir = plainJavaScriptApp();
     const exported = run(process.execPath, ['-e', "const c = require('cdk-x402/client'); process.stdout.write([c.payingFetch, c.SpendingLedger, c.SpendingRefused].map((f) => typeof f).join(' '))"], dir);
     expect(exported).toBe('function function function');
   });
 
   it('synthesizes the plain JavaScript example with node, and with `cdk synth` (offline, no credentials)', () => {
-    const dir = app({ files: exampleFiles('plain-javascript') });
+    const dir = plainJavaScriptApp();
     synthExample(dir);
     expectPaywalled(templates(dir));
 

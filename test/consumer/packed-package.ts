@@ -39,26 +39,40 @@ function inputsHash(): string {
   return hash.digest('hex').slice(0, 16);
 }
 
-let tarball: string | undefined;
+export interface PackedBuild {
+  /** Path of the `npm pack` tarball. */
+  readonly tarball: string;
+  /** What `npm run build` printed (the jsii compiler's summary among it). */
+  readonly buildOutput: string;
+}
+
+let packed: PackedBuild | undefined;
 
 /**
- * The packed tarball of the current sources, built at most once per change of the sources (cached
- * in the OS temp dir across test files and runs).
+ * `npm run build` and `npm pack` of the current sources, done at most once per change of the
+ * sources (cached in the OS temp dir across test files and runs): the consumer tests install the
+ * tarball, the API reference test checks the jsii build inside it.
  */
-export function packedTarball(): string {
-  if (tarball) return tarball;
+export function packedBuild(): PackedBuild {
+  if (packed) return packed;
   const dir = path.join(os.tmpdir(), `cdk-x402-pack-${inputsHash()}`);
   const done = path.join(dir, 'tarball');
   if (!existsSync(done)) {
     const staging = mkdtempSync(`${dir}-staging-`);
-    run('npm', ['run', '--silent', 'build'], REPO);
-    const name = run('npm', ['pack', '--silent', '--pack-destination', staging], REPO).trim().split('\n').pop()!;
+    writeFileSync(path.join(staging, 'build.log'), run('npm', ['run', '--silent', 'build'], REPO));
+    // The build just ran: without --ignore-scripts, npm pack's prepack would run it all again.
+    const name = run('npm', ['pack', '--silent', '--ignore-scripts', '--pack-destination', staging], REPO).trim().split('\n').pop()!;
     writeFileSync(path.join(staging, 'tarball'), path.join(dir, name));
     rmSync(dir, { recursive: true, force: true });
     renameSync(staging, dir);
   }
-  tarball = readFileSync(done, 'utf8');
-  return tarball;
+  packed = { tarball: readFileSync(done, 'utf8'), buildOutput: readFileSync(path.join(dir, 'build.log'), 'utf8') };
+  return packed;
+}
+
+/** The packed tarball of the current sources (see packedBuild). */
+export function packedTarball(): string {
+  return packedBuild().tarball;
 }
 
 export interface AppSpec {
