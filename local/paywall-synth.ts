@@ -49,6 +49,8 @@ export function synthesizePaywall(input: PaywallSynthInput): SynthesizedPaywall 
       ...input.settings,
       receiptTableName: input.receiptTableName,
       accessLogs: false,
+      // The local edge emulates CloudFront only; tests run the claims themselves (lambda/batch-claims/run.ts).
+      batchClaims: false,
       origin: new origins.HttpOrigin(input.origin.domainName, {
         httpPort: input.origin.httpPort,
         protocolPolicy: cloudfront.OriginProtocolPolicy.HTTP_ONLY,

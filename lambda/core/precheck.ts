@@ -1,4 +1,3 @@
-import { deepEqual } from '@x402/core/utils';
 import { getAddress, isAddress, isErc6492Signature, isHex, numberToHex, type Address, type Hex } from 'viem';
 import type { EdgeConfig } from './config';
 import { evmChainId } from './networks';
@@ -6,6 +5,7 @@ import { DECIMAL_UINT256, EOA_SIGNATURE_HEX_LENGTH, type DecodedPayment } from '
 import { isRejection, reject, Reasons, type Rejection } from './rejection';
 import type { RouteTerms } from './requirements';
 import { recoverSigner } from './secp256k1';
+import { mismatchV2 } from './terms-match';
 import { domainSeparator, transferDigest, type TransferAuthorization } from './transfer-digest';
 import { parseUptoPayload, uptoSignatureRecovers, uptoWitnessMismatch } from './upto';
 import { checkVoucher } from './batch/voucher';
@@ -162,19 +162,6 @@ export async function checkSignature(separator: Uint8Array, authorization: Trans
     return reject(402, Reasons.signature, "the signature's s is in the upper half of the curve order (its malleable twin): USDC refuses it; use s' = n - s with the other v (EIP-2)");
   }
   return 'recovered';
-}
-
-/** Why `accepted` is not the offered v2 requirements (by deep equality, as x402 matches them), or undefined when it is. */
-export function mismatchV2(accepted: unknown, terms: RouteTerms): Rejection | undefined {
-  if (deepEqual(accepted, terms.requirements)) return undefined;
-  const offered = terms.requirements;
-  const got = (typeof accepted === 'object' && accepted !== null ? accepted : {}) as Record<string, unknown>;
-  if (got.scheme !== offered.scheme) return reject(402, Reasons.invalidScheme, `scheme "${String(got.scheme)}" is not offered; use "${offered.scheme}"`);
-  if (got.network !== offered.network) return reject(402, Reasons.invalidNetwork, `network "${String(got.network)}" is not offered; use "${offered.network}"`);
-  if (got.asset !== offered.asset) return reject(402, Reasons.assetMismatch, `asset ${String(got.asset)} is not offered; use ${offered.asset}`);
-  if (got.payTo !== offered.payTo) return reject(402, Reasons.recipientMismatch, `payTo ${String(got.payTo)} is not ${offered.payTo}`);
-  if (got.amount !== offered.amount) return reject(402, Reasons.valueMismatch, `amount ${String(got.amount)} is not the price ${offered.amount}`);
-  return reject(402, Reasons.requirementsMismatch, 'payload.accepted differs from the offered requirements: copy them from the PAYMENT-REQUIRED header unchanged');
 }
 
 function mismatchV1(payload: { scheme: string; network: string }, terms: RouteTerms): Rejection | undefined {

@@ -13,7 +13,7 @@ import type { Handoff } from '../handoff';
 import { evmChainId } from '../networks';
 import type { DecodedPayment } from '../payment-header';
 import type { Clock, FacilitatorPort, LogSink } from '../ports';
-import { mismatchV2 } from '../precheck';
+import { mismatchV2 } from '../terms-match';
 import type { Receipt } from '../receipt';
 import { oneLine, reasonCode, reject, Reasons, type Rejection } from '../rejection';
 import type { RouteTerms } from '../requirements';
