@@ -23,6 +23,7 @@ export const SAMPLE_ADDRESSES: ReadonlyArray<{ readonly address: string; readonl
   { address: '0x000000000000000000000000000000000000dEaD', what: 'the conventional burn address' },
   { address: '0x000000000000000000000000000000000000bEEF', what: 'a placeholder of the tests' },
   { address: '0x000000000000000000000000000000000000fac7', what: 'a placeholder of the tests' },
+  { address: '0x00000000000000000000000000000000000000aa', what: 'a placeholder of the tests (batch-settlement terms)' },
   { address: '0x00000000000000000000000000000000000fac11', what: 'a placeholder of the tests (a facilitator address)' },
   { address: '0x4020074e9dF2ce1deE5A9C1b5c3f541D02a10003', what: 'the x402 batch-settlement contract (docs/batch-settlement.md)' },
   { address: '0x4020806089470a89826cB9fB1f4059150b550004', what: 'the x402 batch-settlement ERC-3009 deposit collector' },
