@@ -7,84 +7,41 @@
  * vouchers unclaimed (money at risk). Reconcile reads `channels(id)` and `receivers(payTo, token)`
  * over the local chain's loopback RPC.
  */
-import { x402Client } from '@x402/core/client';
-import { HTTPFacilitatorClient } from '@x402/core/http';
-import { x402ResourceServer } from '@x402/core/server';
-import type { PaymentRequirements } from '@x402/core/types';
-import { toClientEvmSigner } from '@x402/evm';
-import { BatchSettlementEvmScheme as BatchSettlementClientScheme, signVoucher } from '@x402/evm/batch-settlement/client';
-import { BatchSettlementEvmScheme as BatchSettlementServerScheme } from '@x402/evm/batch-settlement/server';
-import { randomBytes } from 'node:crypto';
-import { createWalletClient, custom, type Abi, type Address, type Hex, type PrivateKeyAccount } from 'viem';
+import type { HTTPFacilitatorClient } from '@x402/core/http';
+import { createWalletClient, custom, type Abi, type Address, type Hex } from 'viem';
 import { ExitCode } from '../../cli/errors';
 import type { ReconcileResult } from '../../cli/reconcile';
 import { claimAndSettle } from '../../lambda/core/batch/claims';
-import { parseVoucherPayload, type ChannelConfig } from '../../lambda/core/batch/voucher';
-import { DynamoChannelStore } from '../../lambda/edge/dynamo-channel-store';
+import type { DynamoChannelStore } from '../../lambda/edge/dynamo-channel-store';
 import LocalBatchSettlementArtifact from '../../local/contracts/LocalBatchSettlement.json';
-import { LOCAL_BATCH_SETTLEMENT_ADDRESS, startLocalChain, type LocalChain } from '../../local/chain';
-import { createReceiptTable, startLocalDynamo, type LocalDynamo } from '../../local/dynamo';
-import { startLocalFacilitator, type LocalFacilitator } from '../../local/facilitator';
+import { LOCAL_BATCH_SETTLEMENT_ADDRESS, type LocalChain } from '../../local/chain';
+import type { LocalDynamo } from '../../local/dynamo';
+import { startBatchChannels, servedChannel, type BatchChannels } from '../support/batch-channels';
 import { cli } from '../support/cli';
 
 const PAY_TO: Address = '0x000000000000000000000000000000000000bEEF';
 const PRICE = 1000n;
 const TABLE = 'receipts';
 
+let world: BatchChannels;
 let chain: LocalChain;
-let fac: LocalFacilitator;
 let ddb: LocalDynamo;
 let store: DynamoChannelStore;
 let http: HTTPFacilitatorClient;
-let requirements: PaymentRequirements;
 
 beforeAll(async () => {
-  chain = await startLocalChain();
-  fac = await startLocalFacilitator(chain);
-  ddb = await startLocalDynamo();
-  await createReceiptTable(ddb.client, TABLE);
-  store = new DynamoChannelStore(ddb.client, TABLE);
-  http = new HTTPFacilitatorClient({ url: fac.url, timeoutMs: 10_000 });
-  const server = new x402ResourceServer(http).register(chain.network, new BatchSettlementServerScheme(PAY_TO));
-  await server.initialize();
-  [requirements] = await server.buildPaymentRequirements({ scheme: 'batch-settlement', network: chain.network, price: '$0.001', payTo: PAY_TO, maxTimeoutSeconds: 60 });
+  world = await startBatchChannels(PAY_TO, TABLE);
+  ({ chain, ddb, store, http } = world);
 }, 60_000);
-afterAll(async () => {
-  await fac?.close();
-  await chain?.close();
-  await ddb?.close();
-});
-
-const nowSeconds = () => Math.floor(Date.now() / 1000);
-
-/** A channel opened by the official client's deposit, with `requests` served under its vouchers. */
-async function servedChannel(requests: bigint): Promise<{ channelId: Hex; config: ChannelConfig; payer: PrivateKeyAccount }> {
-  const payer = await chain.newFundedWallet(1_000_000n, { ethWei: 10n ** 17n });
-  const client = new x402Client().register(chain.network, new BatchSettlementClientScheme(toClientEvmSigner(payer, chain.publicClient)));
-  const deposit = await client.createPaymentPayload({ x402Version: 2, resource: { url: 'http://127.0.0.1/paid' }, accepts: [requirements] });
-  const deposited = await http.settle(deposit, requirements);
-  expect(deposited).toMatchObject({ success: true });
-  const balance = BigInt((deposited.extra as { channelState: { balance: string } }).channelState.balance);
-  const first = parseVoucherPayload(deposit.payload)!;
-  const channelId = first.voucher.channelId;
-  await store.open(channelId, first.config, { balance, totalClaimed: 0n, withdrawRequestedAt: 0, refundNonce: 0n });
-  for (let n = 1n; n <= requests; n++) {
-    const fields = n === 1n ? undefined : await signVoucher(toClientEvmSigner(payer), channelId, (n * PRICE).toString(), chain.network);
-    const { voucher } = fields ? parseVoucherPayload({ channelConfig: first.config, voucher: fields })! : first;
-    const reservationId = randomBytes(12).toString('base64url');
-    expect(await store.reserve({ channelId, reservationId, voucher, price: PRICE, expiresAt: nowSeconds() + 60 })).toEqual({ status: 'reserved' });
-    expect(await store.commit(channelId, reservationId, PRICE)).toBe('committed');
-  }
-  return { channelId, config: first.config, payer };
-}
+afterAll(() => world?.close());
 
 const reconcile = (extra: string[] = []) => cli(['reconcile', '--rpc-url', chain.rpcUrl, '--table', TABLE, '--region', 'us-east-1', ...extra], { dynamo: ddb.client });
 
 it('repairs a claim confirmed on chain but not recorded, and reports a claim not on chain, money at risk and the receiver\'s unsettled total', async () => {
-  const healthy = await servedChannel(2n);
-  const lost = await servedChannel(3n);
-  const phantom = await servedChannel(1n);
-  const withdrawing = await servedChannel(2n);
+  const healthy = await servedChannel(world, 2n, PRICE);
+  const lost = await servedChannel(world, 3n, PRICE);
+  const phantom = await servedChannel(world, 1n, PRICE);
+  const withdrawing = await servedChannel(world, 2n, PRICE);
 
   // The claim of `lost` is confirmed on chain, then the run dies before recording it (and before settling).
   const facilitator = { verify: http.verify.bind(http), settle: http.settle.bind(http) };

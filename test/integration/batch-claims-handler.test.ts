@@ -8,36 +8,35 @@
  * a history row, from which `cdk-x402 report` names, for each request's receipt, the claim and
  * settle transactions that paid it.
  */
-import { x402Client } from '@x402/core/client';
-import { HTTPFacilitatorClient } from '@x402/core/http';
-import { x402ResourceServer } from '@x402/core/server';
+import type { HTTPFacilitatorClient } from '@x402/core/http';
 import type { PaymentRequirements } from '@x402/core/types';
 import { toClientEvmSigner } from '@x402/evm';
-import { BatchSettlementEvmScheme as BatchSettlementClientScheme, signVoucher } from '@x402/evm/batch-settlement/client';
-import { BatchSettlementEvmScheme as BatchSettlementServerScheme } from '@x402/evm/batch-settlement/server';
+import { signVoucher } from '@x402/evm/batch-settlement/client';
 import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { randomBytes } from 'node:crypto';
-import { createWalletClient, custom, parseAbi, type Abi, type Address, type Hex, type PrivateKeyAccount } from 'viem';
-import { parseVoucherPayload, type ChannelConfig } from '../../lambda/core/batch/voucher';
+import { createWalletClient, custom, parseAbi, type Abi, type Address, type Hex } from 'viem';
+import { parseVoucherPayload } from '../../lambda/core/batch/voucher';
 import { LedgerReasons } from '../../lambda/core/batch/ledger';
 import { channelChainReader } from '../../lambda/batch-claims/chain-state';
 import { handler } from '../../lambda/batch-claims/handler';
 import { runBatchClaims } from '../../lambda/batch-claims/run';
 import type { FacilitatorPort } from '../../lambda/core/ports';
 import { BatchClaimsEnvironment, type BatchClaimsSettings } from '../../lambda/batch-claims/settings';
-import { DynamoChannelStore } from '../../lambda/edge/dynamo-channel-store';
+import type { DynamoChannelStore } from '../../lambda/edge/dynamo-channel-store';
 import LocalBatchSettlementArtifact from '../../local/contracts/LocalBatchSettlement.json';
-import { LOCAL_BATCH_SETTLEMENT_ADDRESS, startLocalChain, type LocalChain } from '../../local/chain';
-import { createReceiptTable, startLocalDynamo, type LocalDynamo } from '../../local/dynamo';
+import { LOCAL_BATCH_SETTLEMENT_ADDRESS, type LocalChain } from '../../local/chain';
+import type { LocalDynamo } from '../../local/dynamo';
 import { BATCH_CLAIM_PREFIX, BATCH_SETTLE_PREFIX, RECEIPT_PARTITION_KEY } from '../../lambda/core/receipt';
+import { servedChannel, startBatchChannels, type BatchChannels } from '../support/batch-channels';
 import { cli } from '../support/cli';
-import { startLocalFacilitator, type LocalFacilitator } from '../../local/facilitator';
+import type { LocalFacilitator } from '../../local/facilitator';
 
 const PAY_TO: Address = '0x000000000000000000000000000000000000bEEF';
 const PRICE = 1000n;
 const TABLE = 'receipts';
 const channelsAbi = parseAbi(['function channels(bytes32 channelId) view returns (uint128 balance, uint128 totalClaimed)']);
 
+let world: BatchChannels;
 let chain: LocalChain;
 let fac: LocalFacilitator;
 let ddb: LocalDynamo;
@@ -47,15 +46,8 @@ let requirements: PaymentRequirements;
 let settings: BatchClaimsSettings;
 
 beforeAll(async () => {
-  chain = await startLocalChain();
-  fac = await startLocalFacilitator(chain);
-  ddb = await startLocalDynamo();
-  await createReceiptTable(ddb.client, TABLE);
-  store = new DynamoChannelStore(ddb.client, TABLE);
-  http = new HTTPFacilitatorClient({ url: fac.url, timeoutMs: 10_000 });
-  const server = new x402ResourceServer(http).register(chain.network, new BatchSettlementServerScheme(PAY_TO));
-  await server.initialize();
-  [requirements] = await server.buildPaymentRequirements({ scheme: 'batch-settlement', network: chain.network, price: '$0.001', payTo: PAY_TO, maxTimeoutSeconds: 60 });
+  world = await startBatchChannels(PAY_TO, TABLE);
+  ({ chain, fac, ddb, store, http, requirements } = world);
   settings = {
     network: chain.network,
     payTo: PAY_TO,
@@ -66,35 +58,13 @@ beforeAll(async () => {
     maxAgeSeconds: 3600,
   };
 }, 60_000);
-afterAll(async () => {
-  await fac?.close();
-  await chain?.close();
-  await ddb?.close();
-});
+afterAll(() => world?.close());
 
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 
-/** A channel opened by the official client's deposit, with `requests` served (committed at `committedAt`). */
-async function servedChannel(requests: bigint, committedAt = nowSeconds()): Promise<{ channelId: Hex; config: ChannelConfig; payer: PrivateKeyAccount }> {
-  const payer = await chain.newFundedWallet(1_000_000n, { ethWei: 10n ** 17n });
-  const client = new x402Client().register(chain.network, new BatchSettlementClientScheme(toClientEvmSigner(payer, chain.publicClient)));
-  const deposit = await client.createPaymentPayload({ x402Version: 2, resource: { url: 'http://127.0.0.1/paid' }, accepts: [requirements] });
-  const deposited = await http.settle(deposit, requirements);
-  expect(deposited).toMatchObject({ success: true });
-  const balance = BigInt((deposited.extra as { channelState: { balance: string } }).channelState.balance);
-  const first = parseVoucherPayload(deposit.payload)!;
-  const channelId = first.voucher.channelId;
-  await store.open(channelId, first.config, { balance, totalClaimed: 0n, withdrawRequestedAt: 0, refundNonce: 0n });
-  for (let n = 1n; n <= requests; n++) {
-    const fields = n === 1n ? undefined : await signVoucher(toClientEvmSigner(payer), channelId, (n * PRICE).toString(), chain.network);
-    const { voucher } = fields ? parseVoucherPayload({ channelConfig: first.config, voucher: fields })! : first;
-    const reservationId = randomBytes(12).toString('base64url');
-    expect(await store.reserve({ channelId, reservationId, voucher, price: PRICE, expiresAt: nowSeconds() + 60 })).toEqual({ status: 'reserved' });
-    expect(await store.commit(channelId, reservationId, PRICE, committedAt)).toBe('committed');
-    await writeReceipt(channelId, payer.address, n * PRICE);
-  }
-  return { channelId, config: first.config, payer };
-}
+/** A channel opened by the official client's deposit, with `requests` served (committed at `committedAt`), each with its receipt. */
+const servedWithReceipts = (requests: bigint, committedAt?: number) =>
+  servedChannel(world, requests, PRICE, { committedAt, served: (channel, cumulative) => writeReceipt(channel.channelId, channel.payer.address, cumulative) });
 
 /** The receipt the edge writes for a served batch-settlement request. */
 async function writeReceipt(channelId: Hex, payer: Address, cumulative: bigint): Promise<void> {
@@ -135,10 +105,10 @@ const onChainClaimed = async (channelId: Hex) =>
   (await chain.publicClient.readContract({ address: LOCAL_BATCH_SETTLEMENT_ADDRESS, abi: channelsAbi, functionName: 'channels', args: [channelId] }))[1];
 
 it('claims the channels at the threshold, past the cadence or being withdrawn, in one claim, settles them to payTo, and records nothing while the facilitator is down', async () => {
-  const atThreshold = await servedChannel(3n);
-  const old = await servedChannel(1n, nowSeconds() - 2 * 3600);
-  const young = await servedChannel(1n);
-  const withdrawing = await servedChannel(1n);
+  const atThreshold = await servedWithReceipts(3n);
+  const old = await servedWithReceipts(1n, nowSeconds() - 2 * 3600);
+  const young = await servedWithReceipts(1n);
+  const withdrawing = await servedWithReceipts(1n);
   // The payer of one channel starts a timed withdrawal of everything: the edge learns of it only from this run.
   const [balance] = await chain.publicClient.readContract({ address: LOCAL_BATCH_SETTLEMENT_ADDRESS, abi: channelsAbi, functionName: 'channels', args: [withdrawing.channelId] });
   const wallet = createWalletClient({ account: withdrawing.payer, chain: chain.chain, transport: custom(chain.provider, { retryCount: 0 }) });
@@ -220,7 +190,7 @@ it('claims the channels at the threshold, past the cadence or being withdrawn, i
 
 it('a settle that failed after its claim is retried by the next run; one someone else swept is recorded as settled without a transaction', async () => {
   // Earlier channels are all claimed and settled by the test above; these two are due by age.
-  const first = await servedChannel(2n, nowSeconds() - 2 * 3600);
+  const first = await servedWithReceipts(2n, nowSeconds() - 2 * 3600);
   let failSettle = true;
   // The real facilitator over HTTP, its settle of the sweep refused once (as an outage after the claim would).
   const facilitator: FacilitatorPort = {
@@ -247,7 +217,7 @@ it('a settle that failed after its claim is retried by the next run; one someone
   expect(await store.get(first.channelId)).toMatchObject({ settledTo: 2n * PRICE, settleTx: retried.settlement!.transaction });
 
   // Claimed, its settle failed, and then someone else settled it (settle is permissionless).
-  const second = await servedChannel(1n, nowSeconds() - 2 * 3600);
+  const second = await servedWithReceipts(1n, nowSeconds() - 2 * 3600);
   failSettle = true;
   await expect(runBatchClaims(settings, ports)).rejects.toThrow(/settle failed after claiming/);
   failSettle = false;

@@ -5,51 +5,38 @@
  * on LocalBatchSettlement. The chain ends up with exactly the served amount claimed and paid.
  */
 import { x402Client } from '@x402/core/client';
-import { HTTPFacilitatorClient } from '@x402/core/http';
-import { x402ResourceServer } from '@x402/core/server';
+import type { HTTPFacilitatorClient } from '@x402/core/http';
 import type { PaymentRequirements } from '@x402/core/types';
 import { toClientEvmSigner } from '@x402/evm';
 import { BatchSettlementEvmScheme as BatchSettlementClientScheme, signVoucher } from '@x402/evm/batch-settlement/client';
-import { BatchSettlementEvmScheme as BatchSettlementServerScheme } from '@x402/evm/batch-settlement/server';
 import { randomBytes } from 'node:crypto';
 import { parseAbi, type Address, type Hex } from 'viem';
 import { claimAndSettle } from '../../lambda/core/batch/claims';
 import { checkVoucher, parseVoucherPayload, type ChannelTerms } from '../../lambda/core/batch/voucher';
 import type { FacilitatorPort } from '../../lambda/core/ports';
-import { DynamoChannelStore } from '../../lambda/edge/dynamo-channel-store';
-import { LOCAL_BATCH_SETTLEMENT_ADDRESS, startLocalChain, type LocalChain } from '../../local/chain';
-import { createReceiptTable, startLocalDynamo, type LocalDynamo } from '../../local/dynamo';
-import { startLocalFacilitator, type LocalFacilitator } from '../../local/facilitator';
+import type { DynamoChannelStore } from '../../lambda/edge/dynamo-channel-store';
+import { LOCAL_BATCH_SETTLEMENT_ADDRESS, type LocalChain } from '../../local/chain';
+import type { LocalFacilitator } from '../../local/facilitator';
+import { startBatchChannels, type BatchChannels } from '../support/batch-channels';
 
 const PAY_TO: Address = '0x000000000000000000000000000000000000bEEF';
 const PRICE = 1000n;
 const channelsAbi = parseAbi(['function channels(bytes32 channelId) view returns (uint128 balance, uint128 totalClaimed)']);
 
+let world: BatchChannels;
 let chain: LocalChain;
 let fac: LocalFacilitator;
-let ddb: LocalDynamo;
 let store: DynamoChannelStore;
 let http: HTTPFacilitatorClient;
 let facilitator: FacilitatorPort;
 let requirements: PaymentRequirements;
 
 beforeAll(async () => {
-  chain = await startLocalChain();
-  fac = await startLocalFacilitator(chain);
-  ddb = await startLocalDynamo();
-  await createReceiptTable(ddb.client, 'receipts');
-  store = new DynamoChannelStore(ddb.client, 'receipts');
-  http = new HTTPFacilitatorClient({ url: fac.url, timeoutMs: 10_000 });
+  world = await startBatchChannels(PAY_TO, 'receipts');
+  ({ chain, fac, store, http, requirements } = world);
   facilitator = { verify: (p, r) => http.verify(p, r), settle: (p, r) => http.settle(p, r) };
-  const server = new x402ResourceServer(http).register(chain.network, new BatchSettlementServerScheme(PAY_TO));
-  await server.initialize();
-  [requirements] = await server.buildPaymentRequirements({ scheme: 'batch-settlement', network: chain.network, price: '$0.001', payTo: PAY_TO, maxTimeoutSeconds: 60 });
 }, 60_000);
-afterAll(async () => {
-  await fac?.close();
-  await chain?.close();
-  await ddb?.close();
-});
+afterAll(() => world?.close());
 
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 
