@@ -6,7 +6,7 @@
  */
 import { BATCH_SETTLEMENT_ADDRESS } from '@x402/evm';
 import { privateKeyToAccount } from 'viem/accounts';
-import type { ChannelStorePort } from '../../lambda/core/batch/channel-books';
+import type { ChannelRow, ChannelStorePort } from '../../lambda/core/batch/channel-books';
 import { BatchSettlementScheme, type BatchHandoff } from '../../lambda/core/batch/scheme';
 import { batchExtra, correctiveRequirements, minDepositOf } from '../../lambda/core/batch/terms';
 import { channelIdOf, checkVoucher, type ChannelConfig } from '../../lambda/core/batch/voucher';
@@ -42,12 +42,33 @@ async function voucherPayment(amount: bigint): Promise<DecodedPayment> {
   return { x402Version: 2, payload: { x402Version: 2, accepted: terms.requirements, payload } } as DecodedPayment;
 }
 
-/** A store whose every call fails as an unreachable table does, or answers `commitCharged` with `committed`. */
-function store(behaviour: 'down' | { committed: bigint | undefined }): ChannelStorePort {
+type ReadBack = Pick<ChannelRow, 'pending' | 'committed'>;
+const noRow: ReadBack = { pending: new Map(), committed: new Map() };
+
+/**
+ * A store whose every call fails as an unreachable table does, or whose `commitCharged` answers
+ * `committed` and whose row, read back after a commit that found no reservation, is `row` (its
+ * read fails when absent); with `calls`, how often each method was called.
+ */
+function store(behaviour: 'down' | { committed: bigint | undefined; row?: ReadBack }) {
   const fail = () => Promise.reject(new Error('connect ECONNREFUSED'));
-  return new Proxy({} as ChannelStorePort, {
-    get: (_, name) => (behaviour !== 'down' && name === 'commitCharged' ? () => Promise.resolve(behaviour.committed) : name === 'recordServed' && behaviour !== 'down' ? () => Promise.resolve() : fail),
+  const calls: Record<string, number> = {};
+  const answers: Partial<Record<keyof ChannelStorePort, () => Promise<unknown>>> =
+    behaviour === 'down'
+      ? {}
+      : {
+          commitCharged: () => Promise.resolve(behaviour.committed),
+          get: () => (behaviour.row ? Promise.resolve(behaviour.row) : fail()),
+          recordServed: () => Promise.resolve(),
+          forgetCommit: () => Promise.resolve(),
+        };
+  const port = new Proxy({} as ChannelStorePort, {
+    get: (_, name: keyof ChannelStorePort) => () => {
+      calls[name] = (calls[name] ?? 0) + 1;
+      return (answers[name] ?? fail)();
+    },
   });
+  return { port, calls };
 }
 
 function scheme(channels: ChannelStorePort) {
@@ -91,27 +112,52 @@ describe('batch-settlement terms', () => {
 
 describe('the batch-settlement scheme fails closed', () => {
   it('a channel store that is down: 503 on the voucher, nothing forwarded', async () => {
-    const { made, errors } = scheme(store('down'));
+    const { made, errors } = scheme(store('down').port);
     const admitted = await made.admit(await voucherPayment(1000n), terms, 0, handoff.resource, () => 5000);
     expect(isRejection(admitted) && [admitted.status, admitted.reason]).toEqual([503, 'receipt_store_unavailable']);
     expect(errors).toEqual(['reserveIncrement']);
   });
 
   it('a commit that cannot be written withholds the content (503); a failed origin only tries to release', async () => {
-    const { made } = scheme(store('down'));
+    const { made } = scheme(store('down').port);
     const settled = await made.settle(handoff, terms, 200);
     expect(settled.kind === 'refused' && [settled.rejection.status, settled.rejection.reason]).toEqual([503, 'receipt_store_unavailable']);
     expect(await made.settle(handoff, terms, 502)).toEqual({ kind: 'released' });
   });
 
-  it('a commit that finds no reservation (swept as expired) withholds the content', async () => {
-    const { made } = scheme(store({ committed: undefined }));
+  it('a commit that finds no reservation and no marker of its own (swept as expired) withholds the content', async () => {
+    const { made } = scheme(store({ committed: undefined, row: noRow }).port);
     const settled = await made.settle(handoff, terms, 200);
     expect(settled.kind === 'refused' && [settled.rejection.status, settled.rejection.reason]).toEqual([503, 'batch_settlement_reservation_expired']);
   });
 
+  it('a commit whose answer was lost (its retry found the reservation gone) serves with what its marker says, once', async () => {
+    const marker = { amount: 1000n, chargedTo: 9000n, committedAt: 1_700_000_000 };
+    const channels = store({ committed: undefined, row: { pending: new Map(), committed: new Map([[handoff.reservationId, marker]]) } });
+    const settled = await scheme(channels.port).made.settle(handoff, terms, 200);
+    expect(settled.kind === 'served' && settled.charged).toBe(9000n);
+    expect(channels.calls).toEqual({ commitCharged: 1, get: 1, recordServed: 1, forgetCommit: 1 });
+  });
+
+  it('a commit that failed with its reservation still there is tried once more, then withheld with nothing charged', async () => {
+    const channels = store({ committed: undefined, row: { pending: new Map([[handoff.reservationId, { amount: 1000n, expiresAt: 1_700_000_120 }]]), committed: new Map() } });
+    const settled = await scheme(channels.port).made.settle(handoff, terms, 200);
+    expect(settled.kind === 'refused' && [settled.rejection.status, settled.rejection.reason, settled.rejection.message]).toEqual([503, 'receipt_store_unavailable', expect.stringContaining('nothing was charged')]);
+    expect(channels.calls).toEqual({ commitCharged: 2, get: 2 });
+  });
+
+  it('a commit whose outcome cannot even be read back withholds the content without claiming nothing was charged', async () => {
+    const channels = store({ committed: undefined });
+    const { made, errors } = scheme(channels.port);
+    const settled = await made.settle(handoff, terms, 200);
+    expect(settled.kind === 'refused' && [settled.rejection.status, settled.rejection.reason]).toEqual([503, 'receipt_store_unavailable']);
+    expect(settled.kind === 'refused' && settled.rejection.message).not.toContain('nothing was charged');
+    expect(errors).toEqual(['readCommit']);
+    expect(channels.calls).toEqual({ commitCharged: 1, get: 1 });
+  });
+
   it('a committed increment answers the official PAYMENT-RESPONSE shape', async () => {
-    const { made } = scheme(store({ committed: 7000n }));
+    const { made } = scheme(store({ committed: 7000n }).port);
     expect(await made.settle(handoff, terms, 200)).toEqual({
       kind: 'served',
       charged: 7000n,
@@ -120,7 +166,7 @@ describe('the batch-settlement scheme fails closed', () => {
   });
 
   it('refuses x402 v1, other payload types and malformed vouchers before any I/O', async () => {
-    const { made } = scheme(store('down'));
+    const { made } = scheme(store('down').port);
     const good = await voucherPayment(1000n);
     const refusal = async (payment: DecodedPayment) => {
       const r = await made.admit(payment, terms, 0, handoff.resource, () => 5000);

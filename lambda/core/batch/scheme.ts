@@ -18,7 +18,8 @@ import type { Receipt } from '../receipt';
 import { oneLine, reasonCode, reject, Reasons, type Rejection } from '../rejection';
 import type { RouteTerms } from '../requirements';
 import type { ChannelChainState, ChannelRow, ChannelStorePort } from './channel-books';
-import { LedgerReasons } from './ledger';
+import { commitOutcome, LedgerReasons, type CommitOutcome } from './ledger';
+import { batchReceipt } from './served-receipt';
 import { servedResponse, type ChannelSnapshot } from './terms';
 import { parseVoucherPayload, VoucherReasons, type checkVoucher, type ChannelConfig, type ChannelTerms, type Voucher } from './voucher';
 
@@ -106,22 +107,57 @@ export class BatchSettlementScheme {
       this.ports.log({ event: 'x402.released', channelId, reservationId: handoff.reservationId, originStatus });
       return { kind: 'released' };
     }
-    let charged: bigint | undefined;
-    try {
-      charged = await this.ports.channels.commitCharged(channelId, handoff.reservationId, price);
-    } catch (error) {
-      this.ports.storeError('commitIncrement', channelId, error);
-      return { kind: 'refused', rejection: reject(503, Reasons.receiptStoreUnavailable, 'the payment could not be booked right now, so the content is withheld; nothing was charged', RETRY_AFTER_SECONDS) };
+    const outcome = await this.commit(channelId, handoff.reservationId, price);
+    switch (outcome.kind) {
+      case 'committed':
+        break;
+      case 'gone':
+        this.ports.log({ event: 'x402.batch_reservation_lost', channelId, reservationId: handoff.reservationId });
+        return {
+          kind: 'refused',
+          rejection: reject(503, Reasons.batchReservationExpired, 'the origin answered after this request\'s reservation expired, so the content is withheld; nothing was charged: send the same voucher again', RETRY_AFTER_SECONDS),
+        };
+      case 'pending':
+        return { kind: 'refused', rejection: reject(503, Reasons.receiptStoreUnavailable, 'the payment could not be booked right now, so the content is withheld; nothing was charged', RETRY_AFTER_SECONDS) };
+      case 'unknown':
+        // The commit may have applied: its marker stays on the row, and the claims run writes its receipt.
+        this.ports.log({ event: 'x402.batch_commit_unconfirmed', channelId, reservationId: handoff.reservationId });
+        return {
+          kind: 'refused',
+          rejection: reject(503, Reasons.receiptStoreUnavailable, 'the payment could not be confirmed right now, so the content is withheld; if the increment was booked, the channel\'s receipts carry it', RETRY_AFTER_SECONDS),
+        };
     }
-    if (charged === undefined) {
-      this.ports.log({ event: 'x402.batch_reservation_lost', channelId, reservationId: handoff.reservationId });
-      return {
-        kind: 'refused',
-        rejection: reject(503, Reasons.batchReservationExpired, 'the origin answered after this request\'s reservation expired, so the content is withheld; nothing was charged: send the same voucher again', RETRY_AFTER_SECONDS),
-      };
+    const { charged } = outcome;
+    if (await this.recordServed(this.receipt(handoff, terms, price, charged))) {
+      // Left behind, the marker is the claims run's to check (its receipt exists, so it only goes).
+      await this.ports.channels.forgetCommit(channelId, handoff.reservationId).catch((error: unknown) => this.ports.storeError('forgetCommit', channelId, error));
     }
-    await this.recordServed(this.receipt(handoff, terms, price, charged));
     return { kind: 'served', charged, settlement: servedResponse(terms.network, handoff.payer, price, channelId, charged) };
+  }
+
+  /**
+   * Commits the reservation; after an error or a failed condition (an SDK retry of a commit that had
+   * applied fails it), the row decides what happened: its marker (committed), the reservation still
+   * there (committed again, once), or neither (released or swept). `unknown`: not even the row could be read.
+   */
+  private async commit(channelId: Hex, reservationId: string, price: bigint): Promise<{ readonly kind: 'committed'; readonly charged: bigint } | { readonly kind: 'gone' | 'pending' | 'unknown' }> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const charged = await this.ports.channels.commitCharged(channelId, reservationId, price);
+        if (charged !== undefined) return { kind: 'committed', charged };
+      } catch (error) {
+        this.ports.storeError('commitIncrement', channelId, error);
+      }
+      let outcome: CommitOutcome;
+      try {
+        outcome = commitOutcome(await this.ports.channels.get(channelId), reservationId, price);
+      } catch (error) {
+        this.ports.storeError('readCommit', channelId, error);
+        return { kind: 'unknown' };
+      }
+      if (outcome.kind === 'committed') this.ports.log({ event: 'x402.batch_commit_recovered', channelId, reservationId, charged: outcome.charged.toString() });
+      if (outcome.kind !== 'pending' || attempt === 2) return outcome;
+    }
   }
 
   private channelTerms(terms: RouteTerms): ChannelTerms {
@@ -219,47 +255,44 @@ export class BatchSettlementScheme {
 
   /** One receipt per served request; its id is unique because the channel's charged cumulative only grows. */
   private receipt(handoff: BatchHandoff, terms: RouteTerms, price: bigint, charged: bigint): Receipt {
-    const at = new Date(this.ports.clock()).toISOString();
-    const channelId = handoff.channelId.toLowerCase();
     return {
-      paymentId: `${this.config.network}:batch:${channelId}:${charged}`,
-      status: 'settled',
-      engine: 'edge',
-      network: this.config.network,
-      payer: handoff.payer,
-      payTo: this.config.payTo,
-      amount: price.toString(),
-      scheme: 'batch-settlement',
-      batchChannelId: channelId,
-      batchCumulative: charged.toString(),
-      asset: this.config.asset.address,
-      nonce: handoff.reservationId,
-      resource: handoff.resource,
-      route: terms.route.pattern,
+      ...batchReceipt({
+        network: this.config.network,
+        payTo: this.config.payTo,
+        asset: this.config.asset.address,
+        channelId: handoff.channelId,
+        payer: handoff.payer,
+        amount: price,
+        chargedTo: charged,
+        reservationId: handoff.reservationId,
+        resource: handoff.resource,
+        route: terms.route.pattern,
+        at: this.ports.clock(),
+        withdrawDelay: terms.route.batch?.withdrawDelay ?? 0,
+      }),
       ...(terms.tier === undefined ? {} : { tier: terms.tier }),
       ...(handoff.agent ? { agent: handoff.agent } : {}),
-      x402Version: 2,
-      createdAt: at,
-      updatedAt: at,
-      // The voucher stays claimable while the payer has not withdrawn: at least the channel's withdraw delay.
-      expiresAt: Math.floor(this.ports.clock() / 1000) + (terms.route.batch?.withdrawDelay ?? 0),
     };
   }
 
-  /** The increment is charged: the receipt must exist. Retry, then leave a complete record in the log. */
-  private async recordServed(receipt: Receipt): Promise<void> {
+  /**
+   * The increment is charged: the receipt must exist. Retry, then leave a complete record in the log
+   * (and the commit's marker on the row, from which the claims run writes it). True when written.
+   */
+  private async recordServed(receipt: Receipt): Promise<boolean> {
     let lastError: unknown;
     for (let attempt = 1; attempt <= RECEIPT_WRITE_ATTEMPTS; attempt++) {
       try {
         await this.ports.channels.recordServed(receipt);
         this.ports.log({ event: 'x402.batch_served', paymentId: receipt.paymentId, channelId: receipt.batchChannelId, cumulative: receipt.batchCumulative, amount: receipt.amount });
-        return;
+        return true;
       } catch (error) {
         lastError = error;
       }
     }
     this.ports.storeError('recordServed', receipt.paymentId, lastError);
     this.ports.log({ event: 'x402.receipt_fallback', ...receipt });
+    return false;
   }
 }
 
