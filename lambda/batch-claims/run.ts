@@ -10,7 +10,7 @@ import type { Hex } from 'viem';
 import { claimDue, type ClaimReason } from '../core/batch/claim-policy';
 import { claimAndSettle, type ClaimRun } from '../core/batch/claims';
 import { staleCommits } from '../core/batch/ledger';
-import { batchReceipt, RECEIPT_FROM_COMMIT_MARKER } from '../core/batch/served-receipt';
+import { batchReceipt, RECEIPT_FROM_COMMIT_MARKER, UNKNOWN_ROUTE } from '../core/batch/served-receipt';
 import { BatchClaimMetrics, emfRecord } from '../core/metrics';
 import type { Clock, FacilitatorPort, LogSink } from '../core/ports';
 import type { ChannelChainState, DynamoChannelStore } from '../edge/dynamo-channel-store';
@@ -60,8 +60,9 @@ export async function runBatchClaims(settings: BatchClaimsSettings, ports: Batch
             amount: marker.amount,
             chargedTo: marker.chargedTo,
             reservationId,
-            resource: '',
-            route: '',
+            resource: marker.resource,
+            // An index key cannot be empty (a marker left by a commit that named no request).
+            route: marker.route || UNKNOWN_ROUTE,
             at: marker.committedAt * 1000,
             withdrawDelay: row.config.withdrawDelay,
           }),

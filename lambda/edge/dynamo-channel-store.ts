@@ -10,7 +10,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import type { Hex } from 'viem';
 import { admitIncrement, claimableNow, LedgerReasons, MAX_LEDGER_AMOUNT, reservationBound } from '../core/batch/ledger';
-import type { ChannelChainState, ChannelRow, ChannelStorePort, Reservation, ReserveOutcome } from '../core/batch/channel-books';
+import type { ChannelChainState, ChannelRow, ChannelStorePort, CommittedRequest, Reservation, ReserveOutcome } from '../core/batch/channel-books';
 import type { ChannelClaimsPort, ClaimTarget, ConfirmedClaim } from '../core/batch/claims';
 import type { ChannelConfig } from '../core/batch/voucher';
 import { BATCH_CHANNEL_PREFIX, BATCH_CLAIM_PREFIX, BATCH_SETTLE_PREFIX, RECEIPT_PARTITION_KEY, type Receipt } from '../core/receipt';
@@ -142,20 +142,21 @@ export class DynamoChannelStore implements ChannelClaimsPort, ChannelStorePort {
   /**
    * The origin answered 2xx: charges the reservation, once. 'unknown' when it was already committed
    * or released. The first charge after a claim stamps `unclaimedSince`, which the claims' cadence reads.
-   * The same update leaves the commit's marker (`committed[id]` = amount and time, `committedTo[id]` =
+   * The same update leaves the commit's marker (`committed[id]` = amount, time, route and resource, `committedTo[id]` =
    * charged after it; both right-hand sides read the row as it was before the update), so that a
    * commit whose answer was lost is decided from the row (ledger.ts `commitOutcome`), never guessed.
    */
   async commit(channelId: Hex, reservationId: string, price: bigint, nowSeconds = Math.floor(Date.now() / 1000)): Promise<'committed' | 'unknown'> {
-    return (await this.commitCharged(channelId, reservationId, price, nowSeconds)) === undefined ? 'unknown' : 'committed';
+    // The books only (tools and tests): no request to name in the marker.
+    return (await this.commitCharged(channelId, reservationId, price, { route: '', resource: '' }, nowSeconds)) === undefined ? 'unknown' : 'committed';
   }
 
   /** {@link commit}, returning the channel's charged cumulative right after this increment (undefined: nothing committed). */
-  async commitCharged(channelId: Hex, reservationId: string, price: bigint, nowSeconds = Math.floor(Date.now() / 1000)): Promise<bigint | undefined> {
+  async commitCharged(channelId: Hex, reservationId: string, price: bigint, request: CommittedRequest, nowSeconds = Math.floor(Date.now() / 1000)): Promise<bigint | undefined> {
     const change = {
       UpdateExpression: 'SET #unclaimedSince = if_not_exists(#unclaimedSince, :now), #committed.#rid = :marker, #committedTo.#rid = #charged + :price ADD #charged :price REMOVE #pending.#rid',
       names: { '#charged': 'charged', '#unclaimedSince': 'unclaimedSince', '#committed': 'committed', '#committedTo': 'committedTo' },
-      values: { ':now': num(BigInt(nowSeconds)), ':marker': { M: { amount: num(price), at: num(BigInt(nowSeconds)) } } },
+      values: { ':now': num(BigInt(nowSeconds)), ':marker': { M: { amount: num(price), at: num(BigInt(nowSeconds)), route: { S: request.route }, resource: { S: request.resource } } } },
     };
     const updated = await this.endReservation(channelId, reservationId, price, change, 'UPDATED_NEW');
     return updated ? BigInt(updated.charged?.N ?? '0') : undefined;
@@ -318,7 +319,10 @@ export class DynamoChannelStore implements ChannelClaimsPort, ChannelStorePort {
       ...(Item.settleTx?.S ? { settleTx: Item.settleTx.S } : {}),
       pending: new Map(Object.entries(Item.pending?.M ?? {}).map(([id, v]) => [id, { amount: BigInt(v.M?.amount?.N ?? '0'), expiresAt: Number(v.M?.expiresAt?.N ?? '0') }])),
       committed: new Map(
-        Object.entries(Item.committed?.M ?? {}).map(([id, v]) => [id, { amount: BigInt(v.M?.amount?.N ?? '0'), committedAt: Number(v.M?.at?.N ?? '0'), chargedTo: BigInt(Item.committedTo?.M?.[id]?.N ?? '0') }]),
+        Object.entries(Item.committed?.M ?? {}).map(([id, v]) => [
+          id,
+          { amount: BigInt(v.M?.amount?.N ?? '0'), committedAt: Number(v.M?.at?.N ?? '0'), chargedTo: BigInt(Item.committedTo?.M?.[id]?.N ?? '0'), route: v.M?.route?.S ?? '', resource: v.M?.resource?.S ?? '' },
+        ]),
       ),
       balance: big('balance'),
       totalClaimed: big('totalClaimed'),

@@ -39,7 +39,7 @@ describe('claimableNow', () => {
 });
 
 describe('commitOutcome: a commit whose answer was lost, decided from the row', () => {
-  const marker = { amount: PRICE, chargedTo: 7000n, committedAt: 1_700_000_000 };
+  const marker = { amount: PRICE, chargedTo: 7000n, committedAt: 1_700_000_000, route: '/feed/**', resource: 'https://example.com/feed/1' };
   const none = new Map();
 
   it('committed when its marker is there (with the charged cumulative the commit produced)', () => {
@@ -61,8 +61,8 @@ describe('staleCommits', () => {
   it('names the markers whose origin-response has ended (older than COMMIT_MARKER_SECONDS), not the ones still writing their receipt', () => {
     const at = 1_700_000_000;
     const committed = new Map([
-      ['old', { amount: PRICE, chargedTo: 1000n, committedAt: at }],
-      ['fresh', { amount: PRICE, chargedTo: 2000n, committedAt: at + 1 }],
+      ['old', { amount: PRICE, chargedTo: 1000n, committedAt: at, route: '/feed/**', resource: 'https://example.com/feed/1' }],
+      ['fresh', { amount: PRICE, chargedTo: 2000n, committedAt: at + 1, route: '/feed/**', resource: 'https://example.com/feed/2' }],
     ]);
     expect(staleCommits(committed, at + COMMIT_MARKER_SECONDS).map(([id]) => id)).toEqual(['old']);
     expect(staleCommits(committed, at + COMMIT_MARKER_SECONDS - 1)).toEqual([]);

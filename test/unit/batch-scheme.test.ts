@@ -132,7 +132,7 @@ describe('the batch-settlement scheme fails closed', () => {
   });
 
   it('a commit whose answer was lost (its retry found the reservation gone) serves with what its marker says, once', async () => {
-    const marker = { amount: 1000n, chargedTo: 9000n, committedAt: 1_700_000_000 };
+    const marker = { amount: 1000n, chargedTo: 9000n, committedAt: 1_700_000_000, route: '/feed/**', resource: handoff.resource };
     const channels = store({ committed: undefined, row: { pending: new Map(), committed: new Map([[handoff.reservationId, marker]]) } });
     const settled = await scheme(channels.port).made.settle(handoff, terms, 200);
     expect(settled.kind === 'served' && settled.charged).toBe(9000n);

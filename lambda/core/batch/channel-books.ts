@@ -41,6 +41,13 @@ export interface PendingIncrement {
   readonly expiresAt: number;
 }
 
+/** What a commit's marker names of its request, for the receipt the claims run writes if origin-response wrote none. */
+export interface CommittedRequest {
+  /** The route's pattern. */
+  readonly route: string;
+  readonly resource: string;
+}
+
 export interface Reservation {
   readonly channelId: Hex;
   /** Unique per request; travels to origin-response, which commits or releases it. */
@@ -62,7 +69,7 @@ export interface ChannelStorePort {
    * Charges the reservation once and leaves its marker: the channel's charged cumulative after it,
    * or undefined when the reservation was not there (committed already, released or swept).
    */
-  commitCharged(channelId: Hex, reservationId: string, price: bigint): Promise<bigint | undefined>;
+  commitCharged(channelId: Hex, reservationId: string, price: bigint, request: CommittedRequest): Promise<bigint | undefined>;
   /** Removes a commit's marker once its receipt is written. */
   forgetCommit(channelId: Hex, reservationId: string): Promise<void>;
   release(channelId: Hex, reservationId: string, price: bigint): Promise<'released' | 'unknown'>;

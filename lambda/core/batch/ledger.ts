@@ -71,6 +71,9 @@ export const COMMIT_MARKER_SECONDS = 120;
 /** What a commit left on the row: the increment, the channel's charged cumulative right after it, and when. */
 export interface CommitMarker {
   readonly amount: bigint;
+  /** The request's route pattern and resource ('' when the commit named none). */
+  readonly route: string;
+  readonly resource: string;
   readonly chargedTo: bigint;
   /** Unix seconds. */
   readonly committedAt: number;

@@ -17,7 +17,7 @@ import { mismatchV2 } from '../terms-match';
 import type { Receipt } from '../receipt';
 import { oneLine, reasonCode, reject, Reasons, type Rejection } from '../rejection';
 import type { RouteTerms } from '../requirements';
-import type { ChannelChainState, ChannelRow, ChannelStorePort } from './channel-books';
+import type { ChannelChainState, ChannelRow, ChannelStorePort, CommittedRequest } from './channel-books';
 import { commitOutcome, LedgerReasons, type CommitOutcome } from './ledger';
 import { batchReceipt } from './served-receipt';
 import { servedResponse, type ChannelSnapshot } from './terms';
@@ -107,7 +107,7 @@ export class BatchSettlementScheme {
       this.ports.log({ event: 'x402.released', channelId, reservationId: handoff.reservationId, originStatus });
       return { kind: 'released' };
     }
-    const outcome = await this.commit(channelId, handoff.reservationId, price);
+    const outcome = await this.commit(channelId, handoff.reservationId, price, { route: terms.route.pattern, resource: handoff.resource });
     switch (outcome.kind) {
       case 'committed':
         break;
@@ -140,10 +140,10 @@ export class BatchSettlementScheme {
    * applied fails it), the row decides what happened: its marker (committed), the reservation still
    * there (committed again, once), or neither (released or swept). `unknown`: not even the row could be read.
    */
-  private async commit(channelId: Hex, reservationId: string, price: bigint): Promise<{ readonly kind: 'committed'; readonly charged: bigint } | { readonly kind: 'gone' | 'pending' | 'unknown' }> {
+  private async commit(channelId: Hex, reservationId: string, price: bigint, request: CommittedRequest): Promise<{ readonly kind: 'committed'; readonly charged: bigint } | { readonly kind: 'gone' | 'pending' | 'unknown' }> {
     for (let attempt = 1; ; attempt++) {
       try {
-        const charged = await this.ports.channels.commitCharged(channelId, reservationId, price);
+        const charged = await this.ports.channels.commitCharged(channelId, reservationId, price, request);
         if (charged !== undefined) return { kind: 'committed', charged };
       } catch (error) {
         this.ports.storeError('commitIncrement', channelId, error);

@@ -54,3 +54,6 @@ export function batchReceipt(f: BatchReceiptFields): Receipt {
  * withheld, or it was cut off): the payer paid for a request the edge may not have delivered.
  */
 export const RECEIPT_FROM_COMMIT_MARKER = 'batch_charged_without_receipt';
+
+/** The route of such a receipt when the commit's marker names none (the receipt table's byRoute index needs one). */
+export const UNKNOWN_ROUTE = '(unknown)';
