@@ -94,7 +94,7 @@ export class BatchSettlementScheme {
       const opened = await this.deposit(payment.payload, terms, voucher.channelId, config, remaining);
       if (opened) return opened;
     }
-    return this.reserve(voucher, config, terms, routeIndex, resource);
+    return this.reserve(payment.payload, voucher, config, terms, routeIndex, resource, remaining);
   }
 
   /** origin-response: 2xx commits the reservation (then the receipt), anything else releases it. */
@@ -177,7 +177,7 @@ export class BatchSettlementScheme {
    * chain state the facilitator read (a top-up updates them). Undefined when the books are ready.
    */
   private async deposit(payload: PaymentPayload, terms: RouteTerms, channelId: Hex, config: ChannelConfig, remaining: () => number): Promise<BatchRefusal | undefined> {
-    const budget = (limit: number) => Math.max(1, Math.min(limit, remaining() - VIEWER_RESERVE_MS));
+    const budget = (limit: number) => viewerBudget(limit, remaining);
     const { requirements } = terms;
     try {
       const verdict = await this.ports.facilitator.verify(payload, requirements, budget(this.config.facilitator.verifyTimeoutMs));
@@ -215,8 +215,37 @@ export class BatchSettlementScheme {
     return undefined;
   }
 
+  /**
+   * A voucher for a channel without a row: its deposit settled but the row could not be written
+   * (DynamoDB failed right after it). The facilitator's verify of the voucher checks the channel
+   * config against the offer and the voucher's signature, and reads the channel on chain; the row
+   * opens with that state, baseline the chain's `totalClaimed` (the spec's rule after state loss).
+   * Undefined when the row is there now (opened here or meanwhile).
+   */
+  private async openFromChain(payload: PaymentPayload, terms: RouteTerms, channelId: Hex, config: ChannelConfig, remaining: () => number): Promise<BatchRefusal | undefined> {
+    let verdict: Awaited<ReturnType<FacilitatorPort['verify']>>;
+    try {
+      verdict = await this.ports.facilitator.verify(payload, terms.requirements, viewerBudget(this.config.facilitator.verifyTimeoutMs, remaining));
+    } catch (error) {
+      this.ports.log({ event: 'x402.facilitator_error', phase: 'verify', scheme: 'batch-settlement', channelId, error: String(error) });
+      return reject(503, Reasons.facilitatorUnavailable, `channel ${channelId} is not booked here and its state on chain could not be read right now; nothing was charged`, RETRY_AFTER_SECONDS);
+    }
+    if (!verdict.isValid) {
+      if (verdict.invalidReason === CHANNEL_NOT_FOUND) return reject(402, Reasons.batchChannelUnknown, `no deposit was seen for channel ${channelId}: send a deposit payload first`);
+      const reason = reasonCode(verdict.invalidReason, Reasons.unexpectedVerifyError);
+      return reject(402, reason, oneLine(verdict.invalidMessage ?? `the facilitator refused the voucher: ${reason}`));
+    }
+    const chain = chainStateOf(verdict.extra);
+    if (!chain || String(verdict.extra?.channelId).toLowerCase() !== channelId.toLowerCase()) {
+      return reject(503, Reasons.unexpectedVerifyError, `the facilitator did not report channel ${channelId}'s state; nothing was charged`, RETRY_AFTER_SECONDS);
+    }
+    const opened = await this.ports.channels.open(channelId, config, chain);
+    this.ports.log({ event: 'x402.batch_channel_from_chain', channelId, opened, balance: chain.balance.toString(), totalClaimed: chain.totalClaimed.toString() });
+    return undefined;
+  }
+
   /** Reserves one increment under the voucher; a refusal for a voucher too low carries the books to re-sign on. */
-  private async reserve(voucher: Voucher, config: ChannelConfig, terms: RouteTerms, routeIndex: number, resource: string): Promise<BatchHandoff | BatchRefusal> {
+  private async reserve(payload: PaymentPayload, voucher: Voucher, config: ChannelConfig, terms: RouteTerms, routeIndex: number, resource: string, remaining: () => number): Promise<BatchHandoff | BatchRefusal> {
     const channelId = voucher.channelId;
     const price = BigInt(terms.requirements.amount);
     const reservationId = randomBytes(16).toString('base64url');
@@ -224,6 +253,11 @@ export class BatchSettlementScheme {
     const reservation = { channelId, reservationId, voucher, price, expiresAt: now + RESERVATION_SECONDS };
     try {
       let outcome = await this.ports.channels.reserve(reservation);
+      if (outcome.status === 'refused' && outcome.reason === 'batch_settlement_channel_unknown') {
+        const refusal = await this.openFromChain(payload, terms, channelId, config, remaining);
+        if (refusal) return refusal;
+        outcome = await this.ports.channels.reserve(reservation);
+      }
       let row: ChannelRow | undefined;
       if (outcome.status === 'refused' && outcome.reason === LedgerReasons.cumulativeTooLow) {
         row = await this.ports.channels.get(channelId);
@@ -296,7 +330,15 @@ export class BatchSettlementScheme {
   }
 }
 
-/** The facilitator's `channelState` of a settled deposit, or undefined when it is missing or malformed. */
+/** The facilitator's reason for a voucher on a channel the chain has no deposit for (the official batch-settlement facilitator's). */
+const CHANNEL_NOT_FOUND = 'invalid_batch_settlement_evm_channel_not_found';
+
+/** What a facilitator call may take of the viewer trigger's time left. */
+function viewerBudget(limit: number, remaining: () => number): number {
+  return Math.max(1, Math.min(limit, remaining() - VIEWER_RESERVE_MS));
+}
+
+/** The facilitator's `channelState` of a settled deposit (or `extra` of a verified voucher), or undefined when it is missing or malformed. */
 function chainStateOf(value: unknown): ChannelChainState | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
   const state = value as Record<string, unknown>;
