@@ -34,8 +34,14 @@ let channels: DynamoChannelStore;
 /** Between the edge and dynalite: fails the channel rows' `open` (a PutItem of a new row) while set. */
 let dynamoProxy: Server;
 let failChannelOpens = false;
+/** Between the edge and dynalite: drops the answer to the next commit after dynalite applied it. */
+let dropNextCommitAnswer = false;
 
-/** An HTTP proxy on loopback to DynamoDB at `target` that answers a channel row's open with a 500 InternalServerError while {@link failChannelOpens}. */
+/**
+ * An HTTP proxy on loopback to DynamoDB at `target` that answers a channel row's open with a 500
+ * InternalServerError while {@link failChannelOpens}, and resets the connection instead of
+ * returning the next commit's answer when {@link dropNextCommitAnswer}.
+ */
 async function startDynamoProxy(target: string): Promise<string> {
   dynamoProxy = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -47,7 +53,14 @@ async function startDynamoProxy(target: string): Promise<string> {
         res.end(JSON.stringify({ __type: 'com.amazonaws.dynamodb.v20120810#InternalServerError', message: 'injected: the channel row was not written' }));
         return;
       }
+      const dropAnswer = dropNextCommitAnswer && body.includes('#committedTo.#rid = #charged + :price');
+      if (dropAnswer) dropNextCommitAnswer = false;
       const upstream = httpRequest(`${target}${req.url ?? '/'}`, { method: req.method, headers: req.headers }, (answer) => {
+        if (dropAnswer) {
+          answer.resume();
+          answer.on('end', () => res.destroy());
+          return;
+        }
         res.writeHead(answer.statusCode ?? 502, answer.headers);
         answer.pipe(res);
       });
@@ -229,8 +242,27 @@ describe('batch-settlement at the edge (official client, local chain, dynalite, 
     expect(row.reservedTo - row.charged).toBe([...row.pending.values()].reduce((sum, p) => sum + p.amount, 0n));
   }, 120_000);
 
+  it('a commit whose answer is lost after DynamoDB applied it: served once, one receipt, charged once', async () => {
+    const before = (await channels.get(channelId))!.charged;
+    const receiptsBefore = (await batchReceipts()).length;
+    const served = stack.origin.requestsFor(PATH);
+    dropNextCommitAnswer = true;
+    const response = await agent.pay(PATH);
+    expect(dropNextCommitAnswer).toBe(false);
+    expect(response.status).toBe(200);
+    expect(decodePaymentResponseHeader(response.headers.get('payment-response')!).extra).toMatchObject({ channelState: { chargedCumulativeAmount: (before + PRICE).toString() } });
+    expect(stack.origin.requestsFor(PATH)).toBe(served + 1);
+    const row = (await channels.get(channelId))!;
+    expect([row.charged, row.reservedTo, row.committed.size]).toEqual([before + PRICE, before + PRICE, 0]);
+    const receipts = await batchReceipts();
+    expect(receipts.length - receiptsBefore).toBe(1);
+    expect(receipts.filter((r) => r.batchCumulative === (before + PRICE).toString())).toHaveLength(1);
+  }, 60_000);
+
   it('what the channel row charged is the sum of the served receipts', async () => {
     const row = (await channels.get(channelId))!;
+    // Every served request's receipt was written, and its commit's marker removed.
+    expect(row.committed.size).toBe(0);
     const receipts = (await batchReceipts()).filter((r) => r.batchChannelId === channelId);
     expect(receipts.reduce((sum, r) => sum + BigInt(r.amount), 0n)).toBe(row.charged);
     expect(receipts.map((r) => BigInt(r.batchCumulative!)).reduce((a, b) => (a > b ? a : b))).toBe(row.charged);
