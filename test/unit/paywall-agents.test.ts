@@ -283,6 +283,13 @@ describe('Paywall with price rules by agent and intent', () => {
     expect([receipt.botCategory, receipt.botOrganization, handoff.botOrganization]).toEqual(['ai', undefined, undefined]);
   });
 
+  it('decodes a hand-off with a verified bot, and refuses one whose bot names no Bot Control label', () => {
+    const handoff = { kind: 'free', routeIndex: 0, botCategory: 'ai', botOrganization: 'example.org' } as const;
+    expect(decodeHandoff(encodeHandoff(handoff))).toEqual(handoff);
+    expect(decodeHandoff(encodeHandoff({ ...handoff, botCategory: 'AI Bots' }))).toBeUndefined();
+    expect(decodeHandoff(encodeHandoff({ ...handoff, botOrganization: 7 } as never))).toBeUndefined();
+  });
+
   it("records WAF's `none` and a value no rule of ours inserts as no bot", async () => {
     const none = await pay(harness(AGENTS, undefined, BY_BOT), async () => ({ [WAF_VERIFIED_BOT_CATEGORY_HEADER]: 'none', [WAF_VERIFIED_BOT_ORGANIZATION_HEADER]: 'Not A Label' }));
     expect([none.receipt.amount, none.receipt.botCategory, none.receipt.botOrganization]).toEqual(['1000', undefined, undefined]);
