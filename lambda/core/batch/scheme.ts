@@ -306,6 +306,8 @@ export class BatchSettlementScheme {
       }),
       ...(terms.tier === undefined ? {} : { tier: terms.tier }),
       ...(handoff.agent ? { agent: handoff.agent } : {}),
+      ...(handoff.botCategory ? { botCategory: handoff.botCategory } : {}),
+      ...(handoff.botOrganization ? { botOrganization: handoff.botOrganization } : {}),
     };
   }
 
