@@ -11,6 +11,7 @@ import { BatchSettlementScheme, type BatchHandoff } from '../../lambda/core/batc
 import { batchExtra, correctiveRequirements, minDepositOf } from '../../lambda/core/batch/terms';
 import { channelIdOf, checkVoucher, type ChannelConfig } from '../../lambda/core/batch/voucher';
 import type { DecodedPayment } from '../../lambda/core/payment-header';
+import type { FacilitatorPort } from '../../lambda/core/ports';
 import type { Receipt } from '../../lambda/core/receipt';
 import { isRejection } from '../../lambda/core/rejection';
 import { routeTerms } from '../../lambda/core/requirements';
@@ -72,9 +73,9 @@ function store(behaviour: 'down' | { committed: bigint | undefined; row?: ReadBa
   return { port, calls };
 }
 
-function scheme(channels: ChannelStorePort) {
+function scheme(channels: ChannelStorePort, verify: FacilitatorPort['verify'] = () => Promise.reject(new Error('no facilitator call expected'))) {
   const errors: string[] = [];
-  const facilitator = { verify: () => Promise.reject(new Error('no facilitator call expected')), settle: () => Promise.reject(new Error('no facilitator call expected')) };
+  const facilitator = { verify, settle: () => Promise.reject(new Error('no facilitator call expected')) };
   const made = new BatchSettlementScheme(config, { facilitator, channels, clock: () => 1_700_000_000_000, log: () => {}, storeError: (operation) => errors.push(operation), checkVoucher });
   return { made, errors };
 }
@@ -173,6 +174,24 @@ describe('the batch-settlement scheme fails closed', () => {
     });
     await scheme(recording).made.settle({ ...handoff, agent: 'waf-agent', botCategory: 'ai', botOrganization: 'example-ai' }, terms, 200);
     expect(served).toMatchObject([{ scheme: 'batch-settlement', amount: '1000', agent: 'waf-agent', botCategory: 'ai', botOrganization: 'example-ai' }]);
+  });
+
+  it('a voucher on a channel without a row opens none when the facilitator verifies it without its chain state, or with another channel\'s: 503', async () => {
+    const unknownChannel = store({ committed: undefined });
+    const reserve = () => Promise.resolve({ status: 'refused', reason: 'batch_settlement_channel_unknown' });
+    const port = new Proxy(unknownChannel.port, { get: (target, name: keyof ChannelStorePort) => (name === 'reserve' ? reserve : target[name]) });
+    const state = { balance: '10000', totalClaimed: '0', withdrawRequestedAt: 0, refundNonce: '0' };
+    for (const extra of [undefined, { ...state, channelId: `0x${'ab'.repeat(32)}` }]) {
+      const { made } = scheme(port, () => Promise.resolve({ isValid: true, payer: payer.address, ...(extra ? { extra } : {}) }));
+      const admitted = await made.admit(await voucherPayment(1000n), terms, 0, handoff.resource, () => 5000);
+      expect(isRejection(admitted) && [admitted.status, admitted.reason]).toEqual([503, 'unexpected_verify_error']);
+    }
+    expect(unknownChannel.calls.open).toBeUndefined();
+    // With the channel's own state, the row opens (here the store is down: 503, nothing reserved).
+    const { made, errors } = scheme(port, () => Promise.resolve({ isValid: true, payer: payer.address, extra: { ...state, channelId } }));
+    const admitted = await made.admit(await voucherPayment(1000n), terms, 0, handoff.resource, () => 5000);
+    expect(isRejection(admitted) && [admitted.status, admitted.reason]).toEqual([503, 'receipt_store_unavailable']);
+    expect([unknownChannel.calls.open, errors]).toEqual([1, ['reserveIncrement']]);
   });
 
   it('refuses x402 v1, other payload types and malformed vouchers before any I/O', async () => {
