@@ -54,6 +54,7 @@ import LocalUptoPermit2ProxyArtifact from './contracts/LocalUptoPermit2Proxy.jso
 import LocalBatchSettlementArtifact from './contracts/LocalBatchSettlement.json';
 import LocalErc3009DepositCollectorArtifact from './contracts/LocalErc3009DepositCollector.json';
 import LocalUSDCArtifact from './contracts/LocalUSDC.json';
+import { keepIdleConnections } from './idle-connections';
 
 export const LOCAL_CHAIN_ID = 84532 as const;
 /** CAIP-2 id used by x402 v2. */
@@ -424,6 +425,7 @@ async function serveJsonRpc(provider: Eip1193Provider, port: number): Promise<{ 
       reply(200, Array.isArray(body) ? await Promise.all(body.map((r) => handleOne(r as RpcRequest))) : await handleOne(body as RpcRequest));
     }, () => res.destroy());
   });
+  keepIdleConnections(server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, '127.0.0.1', () => resolve());

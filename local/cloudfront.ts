@@ -33,6 +33,7 @@ import type { AddressInfo } from 'node:net';
 import type { CloudFrontHeaders, CloudFrontRequest, CloudFrontResultResponse } from 'aws-lambda';
 import { behaviorFor, type CacheBehaviorConfig, type DistributionConfig, type EdgeEventType, type OriginConfig } from './distribution';
 import { EdgeCache, cacheKey, cacheTtlSeconds, isCachedMethod, normalizedAcceptEncoding, selectCookies, selectQuery, selects } from './edge-cache';
+import { keepIdleConnections } from './idle-connections';
 import type { EdgeFunctionRuntime } from './lambda-container';
 import { defaultWafEmulation, type WafEmulation } from './waf-emulation';
 
@@ -568,13 +569,13 @@ export async function startLocalEdge(opts: LocalEdgeOptions): Promise<LocalEdge>
   }
 
   // Large enough that CloudFront's own 20,480-byte limit is what a viewer meets, not Node's.
-  const server = http.createServer({ maxHeaderSize: 64 * 1024 }, (req, res) => {
+  const server = keepIdleConnections(http.createServer({ maxHeaderSize: 64 * 1024 }, (req, res) => {
     handle(req, res).catch((err: unknown) => {
       log(`[local-edge] internal error: ${err instanceof Error ? err.stack : String(err)}`);
       if (!res.headersSent) sendError(res, 'internal', 502, 'Local edge internal error.');
       else res.destroy();
     });
-  });
+  }));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port ?? 0, '127.0.0.1', () => resolve());

@@ -14,6 +14,7 @@ import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, DynamoDBClient, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import { RECEIPT_INDEXES, RECEIPT_PARTITION_KEY } from '../lambda/core/receipt';
+import { keepIdleConnections } from './idle-connections';
 
 export const LOCAL_DYNAMO_REGION = 'us-east-1';
 /** Fake credentials: dynalite accepts any. */
@@ -35,9 +36,7 @@ export async function startLocalDynamo(opts: { port?: number } = {}): Promise<Lo
     server.once('error', reject);
     server.listen(opts.port ?? 0, '127.0.0.1', () => resolve());
   });
-  // Node closes idle keep-alive sockets after 5 s; a client reusing one just then gets ECONNRESET
-  // (seen on a loaded machine). DynamoDB keeps connections far longer: so does the local one.
-  server.keepAliveTimeout = 120_000;
+  keepIdleConnections(server);
   let connections = 0;
   server.on('connection', () => connections++);
   const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -43,6 +43,7 @@ import { BatchSettlementEvmScheme } from '@x402/evm/batch-settlement/facilitator
 import type { AuthorizerSigner } from '@x402/evm/batch-settlement/server';
 import { createWalletClient, custom, publicActions } from 'viem';
 import type { LocalChain } from './chain';
+import { keepIdleConnections } from './idle-connections';
 
 export type FacilitatorFault = 'none' | 'down' | 'unavailable' | 'slow' | 'garbage';
 
@@ -204,6 +205,7 @@ export async function startLocalFacilitator(chain: LocalChain, opts: LocalFacili
       (err) => send(res, 500, { error: 'internal_error', message: String(err) }),
     );
   });
+  keepIdleConnections(server);
   let connections = 0;
   server.on('connection', () => connections++);
   await new Promise<void>((resolve, reject) => {
