@@ -15,7 +15,7 @@ import { startLocalEdge, type LocalEdge } from './cloudfront';
 import { distributionFromTemplate, EDGE_EVENT_TYPES, type DistributionConfig, type EdgeEventType } from './distribution';
 import { createReceiptTable, LOCAL_DYNAMO_CREDENTIALS, startLocalDynamo, type LocalDynamo } from './dynamo';
 import { startLocalFacilitator, type LocalFacilitator } from './facilitator';
-import { inProcessFunction, lambdaEnvironment, lambdaFunction, removeLambdaCode, writeLambdaCode, type EdgeFunctionRuntime } from './lambda-container';
+import { inProcessFunction, lambdaEnvironment, lambdaFunction, removeLambdaCode, writeLambdaCode, type EdgeFunctionRuntime, type LambdaFunction } from './lambda-container';
 import { startSampleOrigin, type SampleOrigin } from './origin';
 import { newPassKeyPair } from './pass-key';
 import { listReceipts } from './receipts';
@@ -97,6 +97,8 @@ export interface LocalStack {
   /** The publisher's wallet (payTo). */
   readonly payTo: Address;
   receipts(): Promise<Receipt[]>;
+  /** Starts every function's containers and waits for their init (see LambdaFunction.warm): before a burst of concurrent requests. */
+  warmUp(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -194,6 +196,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       edge,
       payTo,
       receipts: () => listReceipts(dynamo.client, RECEIPT_TABLE),
+      warmUp: () => functions.warm(),
       close: () => closeAll(started),
     };
   } catch (error) {
@@ -204,6 +207,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
 interface EdgeFunctions {
   readonly byId: Readonly<Record<string, EdgeFunctionRuntime>>;
+  warm(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -226,7 +230,7 @@ function triggersOf(distribution: DistributionConfig): Map<string, EdgeEventType
 function lambdaContainers(distribution: DistributionConfig, bundles: Readonly<Record<EdgeBundleName, EdgeBundle>>, options: LocalStackOptions): EdgeFunctions {
   const log = options.log ?? (() => undefined);
   const files: string[] = [];
-  const byId: Record<string, EdgeFunctionRuntime> = {};
+  const byId: Record<string, LambdaFunction> = {};
   for (const [functionId, eventType] of triggersOf(distribution)) {
     const fn = distribution.functions[functionId]!;
     const name = bundleForEventType(eventType);
@@ -244,6 +248,9 @@ function lambdaContainers(distribution: DistributionConfig, bundles: Readonly<Re
   }
   return {
     byId,
+    async warm() {
+      await Promise.all(Object.values(byId).map((f) => f.warm()));
+    },
     async close() {
       await Promise.all(Object.values(byId).map((f) => f.close()));
       for (const file of files) removeLambdaCode(file);
@@ -260,7 +267,8 @@ function inProcessFunctions(distribution: DistributionConfig, handlers: EdgeHand
     if (!handler) throw new Error(`the in-process handlers have no ${key} for the ${eventType} function`);
     byId[functionId] = inProcessFunction(handler, timeouts?.[eventType] ?? distribution.functions[functionId]!.timeoutSeconds * 1000);
   }
-  return { byId, close: async () => undefined };
+  // In-process handlers have no containers to start.
+  return { byId, warm: async () => undefined, close: async () => undefined };
 }
 
 /** A console line of a function as the log sink takes it: a JSON object as is (EMF records included), anything else as `{ message }`. */

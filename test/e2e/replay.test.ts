@@ -54,6 +54,9 @@ it('gives the redelivery back when the origin fails during it', async () => {
 it('sent 10 times in parallel, one authorization is charged once and served at most once more than paid for', async () => {
   const before = await stack.chain.usdcBalance(agent.address);
   const payment = await signedPaymentFor(stack, agent, '/articles/parallel');
+  // The copies meet warm containers: cold starts on this machine would starve the running viewer
+  // requests of CPU past their 5 s (a CloudFront 503 no deployment gives).
+  await stack.warmUp();
   const responses = await Promise.all(Array.from({ length: 10 }, () => edgeFetch(stack, '/articles/parallel', paymentHeader(payment))));
   const served = responses.filter((r) => r.status === 200).length;
   // Concurrent copies find the payment in flight (402); one arriving after settlement is a redelivery.

@@ -76,6 +76,19 @@ it('runs one invocation per container at a time: concurrent invocations get thei
   }
 });
 
+it('warms up to the limit: concurrent invocations then meet warm containers, and no cold start', async () => {
+  const fn = lambdaFunction({ functionName: 'probe', codePath, timeoutMs: 5000, maxContainers: 3 });
+  try {
+    await fn.warm();
+    expect(fn.coldStarts).toBe(3);
+    const outcomes = await Promise.all([0, 1, 2].map((i) => fn.invoke({}, `w${i}`)));
+    expect(outcomes).toEqual([0, 1, 2].map(() => expect.objectContaining({ ok: true, value: expect.objectContaining({ invocations: 1 }) })));
+    expect(fn.coldStarts).toBe(3);
+  } finally {
+    await fn.close();
+  }
+});
+
 it('gives the handler a Lambda context whose remaining time counts down from the timeout', async () => {
   const fn = lambdaFunction({ functionName: 'probe', codePath, timeoutMs: 3000 });
   try {
