@@ -4,10 +4,13 @@
  * payments, valid and tampered: same digest, same verdict. USDC's two extra rules (s in the lower
  * half, v of 27 or 28) are applied on top of viem's verdict, which accepts both other forms.
  */
+import { availableParallelism } from 'node:os';
+import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { authorizationTypes } from '@x402/evm';
 import { initWasmSecp256k1 } from '@solar-republic/wasm-secp256k1/gzipped';
 import fc from 'fast-check';
-import { bytesToHex, concat, encodeAbiParameters, hashTypedData, isErc6492Signature, recoverAddress, type Hex } from 'viem';
+import { bytesToHex, concat, encodeAbiParameters, hashTypedData, type Hex } from 'viem';
 import { publicKeyToAddress } from 'viem/accounts';
 import { checkSignature } from '../../lambda/core/precheck';
 import { isRejection } from '../../lambda/core/rejection';
@@ -79,14 +82,45 @@ function tamperSignature(signature: Hex, tamper: Tamper): Hex {
   }
 }
 
-/** viem's verdict (`recoverTypedDataAddress` is `recoverAddress` of `hashTypedData`), with USDC's rules for the forms viem accepts and USDC does not. */
-async function viemVerdict(digest: Hex, from: string, signature: Hex): Promise<Verdict> {
-  if (isErc6492Signature(signature)) return 'counterfactual';
-  const signer = await recoverAddress({ hash: digest, signature }).catch(() => undefined);
-  if (signer?.toLowerCase() !== from.toLowerCase()) return 'unrecovered';
-  if (parseInt(signature.slice(130), 16) < 27) return 'vIsParity';
-  return BigInt(`0x${signature.slice(66, 130)}`) > SECP256K1_ORDER / 2n ? 'highS' : 'recovered';
+interface ViemCheck {
+  readonly digest: Hex;
+  readonly from: string;
+  readonly signature: Hex;
 }
+
+/**
+ * viem's verdicts (support/viem-verdict-worker.js), computed by worker threads, one share of the
+ * checks each, while this thread computes its own: the recoveries then use both cores.
+ */
+function viemVerdicts(): { verdicts(checks: readonly ViemCheck[]): Promise<Verdict[]>; close(): Promise<void> } {
+  const workers = Array.from({ length: Math.max(1, Math.min(2, availableParallelism())) }, () =>
+    new Worker(path.join(__dirname, '..', 'support', 'viem-verdict-worker.js'), { workerData: { secp256k1Order: SECP256K1_ORDER.toString() } }));
+  let nextId = 0;
+  const ask = (worker: Worker, checks: readonly ViemCheck[]) =>
+    new Promise<Verdict[]>((resolve, reject) => {
+      const id = nextId++;
+      const onMessage = (message: { id: number; verdicts: Verdict[] }) => {
+        if (message.id !== id) return;
+        worker.off('message', onMessage).off('error', reject);
+        resolve(message.verdicts);
+      };
+      worker.on('message', onMessage).once('error', reject);
+      worker.postMessage({ id, checks });
+    });
+  return {
+    async verdicts(checks) {
+      const share = Math.ceil(checks.length / workers.length);
+      const parts = await Promise.all(workers.map((worker, i) => ask(worker, checks.slice(i * share, (i + 1) * share))));
+      return parts.flat();
+    },
+    async close() {
+      await Promise.all(workers.map((worker) => worker.terminate()));
+    },
+  };
+}
+
+const viem = viemVerdicts();
+afterAll(() => viem.close());
 
 async function ourVerdict(domain: TransferDomain, authorization: TransferAuthorization, signature: Hex): Promise<Verdict> {
   const verdict = await checkSignature(domainSeparator(domain), authorization, signature);
@@ -123,17 +157,22 @@ it(`gives viem's digest and verdict on ${CASES} random payments, valid and tampe
       const signed: TransferAuthorization = { ...message, from: payer.address };
       const signedDigest = viemDigest(domain, signed);
       const [rs, recovery] = secp256k1.sign(payer.privateKey, Buffer.from(signedDigest.slice(2), 'hex'));
-      for (const tamper of tampers) {
+      const variants = tampers.map((tamper) => {
         const signature = tamperSignature(`${bytesToHex(rs)}${(27 + recovery).toString(16)}` as Hex, tamper);
         const checkedDomain = tamper.kind === 'domain' ? { ...domain, [tamper.field]: tamper.other[tamper.field] } : domain;
         const checked = tamper.kind === 'field' ? { ...signed, [tamper.field]: tamper.field === 'from' ? tamper.from : tamper.seed[tamper.field as keyof typeof tamper.seed] } : signed;
         const digest = tamper.kind === 'domain' || tamper.kind === 'field' ? viemDigest(checkedDomain, checked) : signedDigest;
-
+        return { signature, checkedDomain, checked, digest };
+      });
+      const expected = viem.verdicts(variants.map(({ digest, checked, signature }) => ({ digest, from: checked.from, signature })));
+      const ours: Verdict[] = [];
+      for (const { signature, checkedDomain, checked, digest } of variants) {
         expect(bytesToHex(transferDigest(domainSeparator(checkedDomain), checked))).toBe(digest);
-        const expected = await viemVerdict(digest, checked.from, signature);
-        expect(await ourVerdict(checkedDomain, checked, signature)).toBe(expected);
-        seen.set(expected, (seen.get(expected) ?? 0) + 1);
+        ours.push(await ourVerdict(checkedDomain, checked, signature));
       }
+      const theirs = await expected;
+      expect(ours).toEqual(theirs);
+      for (const verdict of theirs) seen.set(verdict, (seen.get(verdict) ?? 0) + 1);
     }),
     { numRuns: CASES / VARIANTS },
   );
