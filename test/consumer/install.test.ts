@@ -7,15 +7,18 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import * as path from 'node:path';
 import { Match } from 'aws-cdk-lib/assertions';
-import { exampleFiles, expectPaywalled, installApp, packedTarball, REPO, run, secondCdkLibCopy, templates, treeBytes } from './packed-package';
+import { exampleFiles, expectPaywalled, installApp, installAppInBackground, packedTarball, REPO, run, runInBackground, secondCdkLibCopy, templates, treeBytes } from './packed-package';
 
 const TS_NODE = ['typescript', 'ts-node', '@types/node'];
-/** The app command of an example's cdk.json, run as the cdk CLI runs it (CDK_OUTDIR). */
-function synthExample(dir: string): void {
+/** The app command of an example's cdk.json, as the cdk CLI runs it (CDK_OUTDIR). */
+function exampleSynth(dir: string): [string, string[], string, Record<string, string>] {
   const app = JSON.parse(readFileSync(path.join(dir, 'cdk.json'), 'utf8')).app as string;
   const [command, ...args] = app.replace(/^npx /, '').split(' ');
   const bin = command === 'node' ? process.execPath : path.join(dir, 'node_modules', '.bin', command);
-  run(bin, args, dir, { CDK_OUTDIR: path.join(dir, 'cdk.out') });
+  return [bin, args, dir, { CDK_OUTDIR: path.join(dir, 'cdk.out') }];
+}
+function synthExample(dir: string): void {
+  run(...exampleSynth(dir));
 }
 
 /** A JavaScript app adopting its own distribution (TypeScript refuses the two copies' types at compile time). */
@@ -44,6 +47,25 @@ function app(spec: Parameters<typeof installApp>[0]): string {
   apps.push(dir);
   return dir;
 }
+/**
+ * The TypeScript examples, the slowest apps (ts-node type-checks them), installed and synthesized
+ * in the background from the start: they run on the other core while the other tests run.
+ */
+function tsExampleInBackground(name: string, then?: (dir: string) => Promise<unknown>): Promise<string> {
+  const ready = (async () => {
+    const dir = await installAppInBackground({ files: exampleFiles(name), devPackages: TS_NODE });
+    apps.push(dir);
+    await runInBackground(...exampleSynth(dir));
+    await then?.(dir);
+    return dir;
+  })();
+  ready.catch(() => undefined); // awaited by its test; a failure meanwhile is not unhandled
+  return ready;
+}
+const outsideUsEast1 = tsExampleInBackground('outside-us-east-1', (dir) =>
+  runInBackground(path.join(dir, 'node_modules', '.bin', 'tsc'), ['--noEmit', '--module', 'nodenext', '--moduleResolution', 'nodenext', '-p', '.'], dir));
+const existingWebAcl = tsExampleInBackground('existing-web-acl');
+
 let plainJavaScript: string | undefined;
 /** The plain JavaScript example installed once for the tests that only read the install or synth into its cdk.out. */
 function plainJavaScriptApp(): string {
@@ -91,15 +113,13 @@ describe('installed into fresh apps (offline)', () => {
     expect(JSON.parse(stacks.JsSite.findOutputs('X402Deployment').X402Deployment.Value).routes).toEqual([{ pattern: '/articles/*', amount: '5000' }]);
   });
 
-  it('synthesizes a TypeScript example the way `cdk init` apps ran, by ts-node (type-checked), and type-checks under NodeNext', () => {
-    const dir = app({ files: exampleFiles('outside-us-east-1'), devPackages: TS_NODE });
-    synthExample(dir);
+  it('synthesizes a TypeScript example the way `cdk init` apps ran, by ts-node (type-checked), and type-checks under NodeNext', async () => {
+    const dir = await outsideUsEast1; // synthesized, then type-checked under NodeNext
     const stacks = templates(dir);
     expect(Object.keys(stacks).sort()).toEqual(['EuropeanSite', 'EuropeanSite-x402-us-east-1']);
     expectPaywalled(stacks);
     stacks.EuropeanSite.resourceCountIs('AWS::DynamoDB::Table', 1);
-    run(path.join(dir, 'node_modules', '.bin', 'tsc'), ['--noEmit', '--module', 'nodenext', '--moduleResolution', 'nodenext', '-p', '.'], dir);
-  });
+  }, 300_000);
 
   it('attaches the paywall to the app\'s own distribution when cdk-x402 sees a second copy of aws-cdk-lib (a package installed from a path)', () => {
     const dir = app({ files: { 'app.js': ADOPTING_APP } });
@@ -127,14 +147,13 @@ describe('installed into fresh apps (offline)', () => {
 });
 
 describe('the examples', () => {
-  it('existing-web-acl: the rule group referenced from the publisher\'s own web ACL, after Bot Control', () => {
-    const dir = app({ files: exampleFiles('existing-web-acl'), devPackages: TS_NODE });
-    synthExample(dir);
+  it('existing-web-acl: the rule group referenced from the publisher\'s own web ACL, after Bot Control', async () => {
+    const dir = await existingWebAcl;
     const stacks = templates(dir);
     expectPaywalled(stacks);
     const acl = stacks.Publisher.findResources('AWS::WAFv2::WebACL');
     const rules = Object.values(acl)[0].Properties.Rules as Array<{ Name: string; Statement: Record<string, unknown> }>;
     expect(rules.map((r) => Object.keys(r.Statement)[0])).toEqual(['RateBasedStatement', 'ManagedRuleGroupStatement', 'RuleGroupReferenceStatement']);
     stacks.Publisher.resourceCountIs('AWS::WAFv2::RuleGroup', 1);
-  });
+  }, 300_000);
 });

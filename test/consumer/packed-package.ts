@@ -4,7 +4,7 @@
  * as `file:` dependencies (the tests reach no registry); the tarball itself is installed like any
  * registry package, so what is tested is exactly what `files`, `main`, `types` and `exports` ship.
  */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
@@ -86,6 +86,22 @@ export interface AppSpec {
 
 /** A fresh app directory with cdk-x402 installed from the tarball by `npm install --offline`. */
 export function installApp(spec: AppSpec): string {
+  const dir = appDirectory(spec);
+  run('npm', NPM_INSTALL, dir);
+  return dir;
+}
+
+/** {@link installApp} without blocking this process (see {@link runInBackground}). */
+export async function installAppInBackground(spec: AppSpec): Promise<string> {
+  const dir = appDirectory(spec);
+  await runInBackground('npm', NPM_INSTALL, dir);
+  return dir;
+}
+
+const NPM_INSTALL = ['install', '--offline', '--no-audit', '--no-fund', '--ignore-scripts', '--loglevel=error'];
+
+/** A fresh app directory: its package.json (cdk-x402 from the tarball) and files, not installed yet. */
+function appDirectory(spec: AppSpec): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'cdk-x402-app-'));
   const link = (name: string, from = path.join(NODE_MODULES, name)) => `file:${from}`;
   const dependencies: Record<string, string> = {
@@ -96,7 +112,6 @@ export function installApp(spec: AppSpec): string {
   const devDependencies = Object.fromEntries((spec.devPackages ?? []).map((name) => [name, link(name)]));
   writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'consumer-app', private: true, dependencies, devDependencies }, null, 2));
   writeFiles(dir, spec.files);
-  run('npm', ['install', '--offline', '--no-audit', '--no-fund', '--ignore-scripts', '--loglevel=error'], dir);
   return dir;
 }
 
@@ -137,6 +152,20 @@ export function run(command: string, args: readonly string[], dir: string, env: 
     const e = error as { stderr?: string; stdout?: string; message: string };
     throw new Error(`${command} ${args.join(' ')} in ${dir} failed: ${e.message}\n${e.stdout ?? ''}\n${e.stderr ?? ''}`);
   }
+}
+
+/**
+ * {@link run} in a child process this one does not wait for: a test file starts its slowest
+ * commands as it loads and awaits them in their tests, so they use the other core meanwhile.
+ */
+export function runInBackground(command: string, args: readonly string[], dir: string, env: Record<string, string> = {}): Promise<string> {
+  const running = new Promise<string>((resolve, reject) => {
+    const child = execFile(command, args, { cwd: dir, encoding: 'utf8', env: { ...withoutAwsCredentials(process.env), npm_config_offline: 'true', ...env }, timeout: 300_000, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) =>
+      error ? reject(new Error(`${command} ${args.join(' ')} in ${dir} failed: ${error.message}\n${stdout}\n${stderr}`)) : resolve(stdout));
+    child.stdin?.end();
+  });
+  running.catch(() => undefined); // awaited by a test; a failure meanwhile is not unhandled
+  return running;
 }
 
 function withoutAwsCredentials(env: NodeJS.ProcessEnv): Record<string, string> {
