@@ -1,20 +1,15 @@
 /**
- * The batch-settlement line's agents: the official client (`@x402/fetch`'s wrapFetchWithPayment
- * with @x402/evm's batch-settlement client scheme), one channel per agent with a fresh salt per
- * run, so every run's channels deposit anew; after the requests, one claims run of the side claims
- * and settles them. The official client signs `charged + price`, so one channel serves one request
- * at a time: concurrency comes from many agents, one channel each.
+ * The batch-settlement line: official clients (bench/batch-agents-process.ts), one channel per agent
+ * with a fresh salt per run, so every run's channels deposit anew; after the requests, one claims
+ * run of the side claims and settles them. The official client signs `charged + price`, so one
+ * channel serves one request at a time: concurrency comes from many agents, one channel each.
  */
-import { randomBytes } from 'node:crypto';
-import { performance } from 'node:perf_hooks';
-import { x402Client } from '@x402/core/client';
-import type { PaymentPayload } from '@x402/core/types';
-import { toClientEvmSigner } from '@x402/evm';
-import { BatchSettlementEvmScheme as BatchSettlementClientScheme } from '@x402/evm/batch-settlement/client';
-import { wrapFetchWithPayment } from '@x402/fetch';
-import { erc20Abi, parseEventLogs, type Hex, type PrivateKeyAccount } from 'viem';
+import { fork } from 'node:child_process';
+import * as path from 'node:path';
+import { erc20Abi, parseEventLogs, type Hex } from 'viem';
 import { LOCAL_BATCH_SETTLEMENT_ADDRESS, LOCAL_NETWORK } from '../local/chain';
 import type { BillingRunResult } from './base-like';
+import type { BatchAgentsJob } from './batch-agents-process';
 import { AGENT_HEADERS, BATCH_PATH, type Bench, type Side } from './harness';
 import { percentile, type LoadResult } from './load-worker';
 
@@ -74,29 +69,20 @@ export const servedAtomic = (exchanges: readonly PaidExchange[]): bigint =>
   exchanges.reduce((sum, e) => (e.status === 200 ? sum + (e.amountAtomic ?? 0n) : sum), 0n);
 
 /**
- * `requests` paid requests to {@link BATCH_PATH} on `side` by `agents` official clients, each paying
- * its share one request after another on its own channel; then the side's claims run.
+ * `requests` paid requests to {@link BATCH_PATH} on `side` by `agents` official clients (in a
+ * process of their own, bench/batch-agents-process.ts), each paying its share one request after
+ * another on its own channel; then the side's claims run.
  */
 export async function payWithBatchAgents(bench: Bench, side: Side, requests: number, agents: number): Promise<BillingRunResult & { readonly settlement: OffPathSettlement }> {
   const wallets = bench.payers.wallets;
   if (agents > wallets.length) throw new Error(`${agents} batch-settlement agents need as many payer wallets; the bench has ${wallets.length}`);
-  const exchanges: PaidExchange[] = [];
-  await Promise.all(
-    shares(requests, agents).map(async (count, i) => {
-      const agent = officialBatchAgent(bench, wallets[i]!, exchanges);
-      for (let n = 0; n < count; n++) {
-        const sentMs = performance.now();
-        const paymentsBefore = agent.paymentsSent();
-        try {
-          const response = await agent.pay(`${side.url}${BATCH_PATH}`, { headers: AGENT_HEADERS });
-          // A call that ended before sending a payment (its unpaid first request was not answered 402) counts with the status it got.
-          if (agent.paymentsSent() === paymentsBefore) exchanges.push({ sentMs, receivedMs: performance.now(), status: response.status });
-        } catch {
-          exchanges.push({ sentMs, receivedMs: performance.now() });
-        }
-      }
-    }),
-  );
+  const exchanges = await inAgentsProcess({
+    url: `${side.url}${BATCH_PATH}`,
+    headers: AGENT_HEADERS,
+    network: LOCAL_NETWORK,
+    rpcUrl: bench.services.rpcUrl,
+    agents: shares(requests, agents).map((count, i) => ({ privateKey: bench.services.privateKeyOf(wallets[i]!), requests: count })),
+  });
   const load = loadResultOf(exchanges, 200);
   const claims = await bench.claimBatches(side);
   const settled = claims.settleTransaction ? await movedFromBatchContract(bench, claims.settleTransaction, side.payTo) : 0n;
@@ -113,26 +99,14 @@ export async function payWithBatchAgents(bench: Bench, side: Side, requests: num
   };
 }
 
-/** One agent: the official batch-settlement client on a new channel, timing each request that carries its payment. */
-function officialBatchAgent(bench: Bench, wallet: PrivateKeyAccount, exchanges: PaidExchange[]): { pay: ReturnType<typeof wrapFetchWithPayment>; paymentsSent(): number } {
-  let paymentsSent = 0;
-  const salt = `0x${randomBytes(32).toString('hex')}` as Hex;
-  const client = new x402Client().register(LOCAL_NETWORK, new BatchSettlementClientScheme(toClientEvmSigner(wallet, bench.services.publicClient), { salt }));
-  const timed: typeof fetch = async (input, init) => {
-    const request = input instanceof Request ? input : new Request(input, init);
-    const header = request.headers.get('payment-signature');
-    const sentMs = performance.now();
-    const response = await fetch(request);
-    const body = await response.arrayBuffer();
-    if (header) {
-      paymentsSent++;
-      const payment = JSON.parse(Buffer.from(header, 'base64').toString('utf8')) as PaymentPayload;
-      const deposit = (payment.payload as { type?: string }).type === 'deposit';
-      exchanges.push({ sentMs, receivedMs: performance.now(), status: response.status, amountAtomic: BigInt(payment.accepted.amount), ...(deposit ? { deposit } : {}) });
-    }
-    return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
-  };
-  return { pay: wrapFetchWithPayment(timed, client), paymentsSent: () => paymentsSent };
+/** Runs the job in a fresh agents process (`advanced` serialization carries the amounts' bigints). */
+function inAgentsProcess(job: BatchAgentsJob): Promise<PaidExchange[]> {
+  const child = fork(path.join(__dirname, 'batch-agents-process.ts'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' });
+  return new Promise<PaidExchange[]>((resolve, reject) => {
+    child.once('message', (message: { exchanges?: PaidExchange[]; error?: string }) => (message.exchanges ? resolve(message.exchanges) : reject(new Error(`batch-settlement agents: ${message.error}`))));
+    child.once('exit', (code) => reject(new Error(`batch-settlement agents process exited (${code})`)));
+    child.send(job);
+  }).finally(() => child.connected && child.disconnect());
 }
 
 /** USDC the transaction moved from the batch-settlement contract to `payTo`. */
