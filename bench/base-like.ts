@@ -79,7 +79,9 @@ export const BATCH_SETTLEMENT: BillingModel = {
   description:
     `each agent (the official @x402/fetch client with the batch-settlement scheme) deposits ${BENCH_BATCH_ROUTE.minDeposit} once (one facilitator transaction, which waits for its block), then pays every request with a cumulative voucher checked without a facilitator call or a transaction; ` +
     'after the load one claims run claims every channel in one claimWithSignature transaction and settles to payTo in one more. The official client signs charged + price, so one channel serves one request at a time: ' +
-    'c=10 is 10 agents with a channel each, in a process of their own (like autocannon). Latency is that of each request carrying a payment; the official fetch wrapper first sends the request unpaid and reads the 402 (a loopback round trip before each, not in the figures, as the pre-signed lines have none)',
+    'c=10 is 10 agents with a channel each, in a process of their own (like autocannon). Latency is that of each request carrying a payment; the official fetch wrapper first sends the request unpaid and reads the 402 (a loopback round trip before each, not in the figures, as the pre-signed lines have none). ' +
+    'Ours books every voucher in DynamoDB (the reservation in viewer-request; the commit, the receipt and the removal of the commit marker in origin-response, one after another), so that several edges and regions share one channel and every charge has a receipt; ' +
+    'the official server keeps its channel books in its own memory (one process, no receipts)',
   sides: ['ours', 'peer'],
   requests: { sequential: 300, loaded: 600, warmup: 100 },
   run: payWithBatchAgents,
