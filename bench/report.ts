@@ -258,7 +258,7 @@ function renderBaseLike(b: BaseLikeReport): string {
   const [exact, pass, free] = [lineOf(EXACT_PER_REQUEST.name), lineOf(PASS_HOLDER.name), lineOf(FREE_PASS_THROUGH.name)];
   const batch = b.lines.find((l) => l.model === BATCH_SETTLEMENT.name);
   const batchNote = batch
-    ? `\n\n**Batch settlement.** ${BATCH_SETTLEMENT.description[0]!.toUpperCase()}${BATCH_SETTLEMENT.description.slice(1)}. Its transactions are per channel and per claims run, not per request, so per 1,000 requests they ` +
+    ? `\n\n**Batch settlement.** ${BATCH_SETTLEMENT.description[0]!.toUpperCase()}${BATCH_SETTLEMENT.description.slice(1)}. The line's transactions are per channel and per claims run, not per request, so per 1,000 requests they ` +
       `depend on how many requests a channel serves before its claim: ${Object.entries(batch.sides).map(([side, s]) => `${side === 'ours' ? 'ours' : '@x402/express'} ${batchRuns(s!)}`).join('; ')}. ` +
       'A deployed claims run claims every due channel in batches of 100 and settles once: the more requests between runs, the fewer transactions per request.'
     : '';
