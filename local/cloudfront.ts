@@ -257,8 +257,15 @@ export async function startLocalEdge(opts: LocalEdgeOptions): Promise<LocalEdge>
   const cache = new EdgeCache();
   // One edge "server" id, as in CloudFront's `Via: 1.1 <id>.cloudfront.net (CloudFront)`.
   const via = `1.1 ${randomBytes(16).toString('hex')}.cloudfront.net (CloudFront)`;
-  // No keep-alive to the origin: nothing lingers after close() (tests, Ctrl-C).
-  const agent = new http.Agent({ keepAlive: false });
+  // Persistent connections to each origin, as CloudFront keeps them: an idle one is closed after
+  // the origin's keep-alive timeout (OriginKeepaliveTimeout), and all of them by close(). One
+  // that the origin closed meanwhile fails its next request, which is retried (connection attempts).
+  const agents = new Map<OriginConfig, http.Agent>();
+  const agentFor = (origin: OriginConfig) => {
+    let agent = agents.get(origin);
+    if (!agent) agents.set(origin, (agent = new http.Agent({ keepAlive: true, timeout: origin.keepaliveTimeoutSeconds * 1000 })));
+    return agent;
+  };
 
   function edgeHeaders(requestId: string, xCache: string): http.OutgoingHttpHeaders {
     return { Via: via, 'X-Cache': xCache, 'X-Amz-Cf-Pop': 'LOCAL-EMU', 'X-Amz-Cf-Id': requestId };
@@ -552,7 +559,7 @@ export async function startLocalEdge(opts: LocalEdgeOptions): Promise<LocalEdge>
       const done = (v: Parameters<typeof resolve>[0]) => { if (!settled) { settled = true; clearTimeout(timer); resolve(v); } };
       let creq: http.ClientRequest;
       try {
-        creq = http.request({ host: origin.domainName, port: origin.port, method, path, headers, agent });
+        creq = http.request({ host: origin.domainName, port: origin.port, method, path, headers, agent: agentFor(origin) });
       } catch (err) {
         // e.g. a uri with characters Node refuses to send; CloudFront would refuse it too
         return done({ ok: false, status: 502, error: String(err) });
@@ -589,7 +596,7 @@ export async function startLocalEdge(opts: LocalEdgeOptions): Promise<LocalEdge>
     close: () => new Promise<void>((resolve, reject) => {
       server.close((err) => (err ? reject(err) : resolve()));
       server.closeAllConnections();
-      agent.destroy();
+      for (const agent of agents.values()) agent.destroy();
     }),
   };
 }
