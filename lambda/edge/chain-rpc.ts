@@ -4,6 +4,8 @@ import type { ChainPort, ContractCall } from '../core/ports';
 
 /** JSON-RPC error code of an execution revert (EIP-1474 as geth, anvil and Hardhat answer eth_call). */
 const EXECUTION_REVERTED = 3;
+/** Idle kept-alive connections are closed after this long. */
+const IDLE_SOCKET_MS = 4_000;
 
 /** A JSON-RPC answer, as far as the port reads it. */
 interface RpcAnswer {
@@ -20,11 +22,22 @@ interface RpcAnswer {
 export function jsonRpcChain(url: string): ChainPort {
   const target = new URL(url);
   const transport = target.protocol === 'https:' ? https : http;
-  // One connection pool per endpoint; idle sockets do not keep the process (or a test) alive.
-  const agent = new transport.Agent({ keepAlive: true });
+  // One connection pool per endpoint; idle sockets do not keep the process (or a test) alive, and
+  // are closed after 4 s (as fetch does), before servers' usual 5 s keep-alive timeout.
+  const agent = new transport.Agent({ keepAlive: true, timeout: IDLE_SOCKET_MS });
 
   function request(method: string, params: unknown[], timeoutMs: number): Promise<RpcAnswer> {
     const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method, params });
+    const deadline = Date.now() + timeoutMs;
+    return post(method, body, timeoutMs).catch((error: NodeJS.ErrnoException & { reusedSocket?: boolean }) => {
+      // A kept-alive connection the server closed just as it was reused: these calls only read, so
+      // they are sent once more, on a fresh connection, within what is left of the deadline.
+      if (!error.reusedSocket || error.code !== 'ECONNRESET') throw error;
+      return post(method, body, deadline - Date.now());
+    });
+  }
+
+  function post(method: string, body: string, timeoutMs: number): Promise<RpcAnswer> {
     return new Promise((resolve, reject) => {
       const sent = transport.request(target, {
         method: 'POST',
@@ -58,7 +71,7 @@ export function jsonRpcChain(url: string): ChainPort {
         sent.destroy();
         reject(error);
       }
-      sent.on('error', fail);
+      sent.on('error', (error: NodeJS.ErrnoException & { reusedSocket?: boolean }) => fail(Object.assign(error, { reusedSocket: sent.reusedSocket })));
       sent.end(body);
     });
   }
