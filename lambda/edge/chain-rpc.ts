@@ -1,5 +1,4 @@
-import * as http from 'node:http';
-import * as https from 'node:https';
+import type * as Http from 'node:http';
 import type { ChainPort, ContractCall } from '../core/ports';
 
 /** JSON-RPC error code of an execution revert (EIP-1474 as geth, anvil and Hardhat answer eth_call). */
@@ -21,25 +20,32 @@ interface RpcAnswer {
  */
 export function jsonRpcChain(url: string): ChainPort {
   const target = new URL(url);
-  const transport = target.protocol === 'https:' ? https : http;
+  // Loaded on the first call, not at init: most containers (free requests, 402s) never make one.
   // One connection pool per endpoint; idle sockets do not keep the process (or a test) alive, and
   // are closed after 4 s (as fetch does), before servers' usual 5 s keep-alive timeout.
-  const agent = new transport.Agent({ keepAlive: true, timeout: IDLE_SOCKET_MS });
+  let transport: Promise<{ readonly request: typeof Http.request; readonly agent: Http.Agent }> | undefined;
+  const connections = () =>
+    (transport ??= (target.protocol === 'https:' ? import('node:https') : import('node:http')).then((loaded: Pick<typeof Http, 'request' | 'Agent'>) => ({
+      request: loaded.request,
+      agent: new loaded.Agent({ keepAlive: true, timeout: IDLE_SOCKET_MS }),
+    })));
 
   function request(method: string, params: unknown[], timeoutMs: number): Promise<RpcAnswer> {
     const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method, params });
     const deadline = Date.now() + timeoutMs;
-    return post(method, body, timeoutMs).catch((error: NodeJS.ErrnoException & { reusedSocket?: boolean }) => {
-      // A kept-alive connection the server closed just as it was reused: these calls only read, so
-      // they are sent once more, on a fresh connection, within what is left of the deadline.
+    return post(method, body, deadline).catch((error: NodeJS.ErrnoException & { reusedSocket?: boolean }) => {
+      // A kept-alive connection the server closed just as it was reused (the agent drops it): these
+      // calls only read, so they are sent once more, within what is left of the deadline.
       if (!error.reusedSocket || error.code !== 'ECONNRESET') throw error;
-      return post(method, body, deadline - Date.now());
+      return post(method, body, deadline);
     });
   }
 
-  function post(method: string, body: string, timeoutMs: number): Promise<RpcAnswer> {
+  /** One POST, answered in full by `deadline` (epoch ms). */
+  async function post(method: string, body: string, deadline: number): Promise<RpcAnswer> {
+    const { request, agent } = await connections();
     return new Promise((resolve, reject) => {
-      const sent = transport.request(target, {
+      const sent = request(target, {
         method: 'POST',
         agent,
         headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
@@ -62,10 +68,10 @@ export function jsonRpcChain(url: string): ChainPort {
       });
       // Covers connecting, sending and reading the whole answer.
       const timer = setTimeout(() => {
-        const error = new Error(`${method}: no answer within ${Math.round(timeoutMs)} ms`);
+        const error = new Error(`${method}: no answer by the deadline`);
         sent.destroy(error);
         reject(error);
-      }, Math.max(1, Math.floor(timeoutMs)));
+      }, Math.max(1, Math.floor(deadline - Date.now())));
       function fail(error: Error) {
         clearTimeout(timer);
         sent.destroy();
