@@ -9,13 +9,15 @@
 import type { Hex } from 'viem';
 import { claimDue, type ClaimReason } from '../core/batch/claim-policy';
 import { claimAndSettle, type ClaimRun } from '../core/batch/claims';
+import { staleCommits } from '../core/batch/ledger';
+import { batchReceipt, RECEIPT_FROM_COMMIT_MARKER, UNKNOWN_ROUTE } from '../core/batch/served-receipt';
 import { BatchClaimMetrics, emfRecord } from '../core/metrics';
 import type { Clock, FacilitatorPort, LogSink } from '../core/ports';
 import type { ChannelChainState, DynamoChannelStore } from '../edge/dynamo-channel-store';
 import type { BatchClaimsSettings } from './settings';
 
 export interface BatchClaimsPorts {
-  readonly store: Pick<DynamoChannelStore, 'listChannelIds' | 'syncChain' | 'get' | 'claimTarget' | 'recordClaim' | 'recordSettlement'>;
+  readonly store: Pick<DynamoChannelStore, 'listChannelIds' | 'syncChain' | 'get' | 'claimTarget' | 'recordClaim' | 'recordSettlement' | 'recordMissingReceipt' | 'forgetCommit'>;
   readonly facilitator: FacilitatorPort;
   readonly readChain: (channelId: Hex) => Promise<ChannelChainState>;
   readonly clock: Clock;
@@ -27,6 +29,8 @@ export interface BatchClaimsRunResult extends ClaimRun {
   readonly channels: number;
   /** The channels claimed in this run, and why. */
   readonly due: ReadonlyArray<{ readonly channelId: Hex; readonly reason: ClaimReason }>;
+  /** Receipts written from commits' markers because their origin-response wrote none. */
+  readonly receiptsFromMarkers: number;
 }
 
 export async function runBatchClaims(settings: BatchClaimsSettings, ports: BatchClaimsPorts): Promise<BatchClaimsRunResult> {
@@ -39,10 +43,37 @@ export async function runBatchClaims(settings: BatchClaimsSettings, ports: Batch
     // What each channel has claimed and not yet seen settled, after the mirror, and what it had seen settled.
     const unsettled = new Map<Hex, bigint>();
     const settledBefore = new Map<Hex, bigint>();
+    let receiptsFromMarkers = 0;
     for (const channelId of ids) {
       await store.syncChain(channelId, await ports.readChain(channelId));
       const row = await store.get(channelId);
       if (!row) continue;
+      // A commit's marker its origin-response left behind: the charge gets its receipt (written unless it exists), then the marker goes.
+      for (const [reservationId, marker] of staleCommits(row.committed, nowSeconds)) {
+        const receipt = {
+          ...batchReceipt({
+            network: settings.network,
+            payTo: settings.payTo,
+            asset: settings.asset,
+            channelId,
+            payer: row.config.payer,
+            amount: marker.amount,
+            chargedTo: marker.chargedTo,
+            reservationId,
+            resource: marker.resource,
+            // An index key cannot be empty (a marker left by a commit that named no request).
+            route: marker.route || UNKNOWN_ROUTE,
+            at: marker.committedAt * 1000,
+            withdrawDelay: row.config.withdrawDelay,
+          }),
+          errorReason: RECEIPT_FROM_COMMIT_MARKER,
+        };
+        if (await store.recordMissingReceipt(receipt)) {
+          receiptsFromMarkers++;
+          log({ event: 'x402.batch_receipt_from_marker', paymentId: receipt.paymentId, channelId, reservationId, amount: receipt.amount });
+        }
+        await store.forgetCommit(channelId, reservationId);
+      }
       settledBefore.set(channelId, row.settledTo);
       const reason = claimDue(row, policy, nowSeconds);
       if (reason) due.push({ channelId, reason });
@@ -68,7 +99,7 @@ export async function runBatchClaims(settings: BatchClaimsSettings, ports: Batch
         await store.recordSettlement(channelId, { previousSettledTo: settledBefore.get(channelId) ?? 0n, settledTo, ...(run.settlement.transaction ? { transaction: run.settlement.transaction } : {}), settledAt });
       }
     }
-    const result: BatchClaimsRunResult = { ...run, channels: ids.length, due };
+    const result: BatchClaimsRunResult = { ...run, channels: ids.length, due, receiptsFromMarkers };
     log({
       event: 'x402.batch_claims_done',
       channels: ids.length,
