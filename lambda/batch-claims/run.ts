@@ -9,13 +9,17 @@
 import type { Hex } from 'viem';
 import { claimDue, type ClaimReason } from '../core/batch/claim-policy';
 import { claimAndSettle, type ClaimRun } from '../core/batch/claims';
+import { refundChannel, refundStep, type ConfirmedRefund } from '../core/batch/refunds';
 import { BatchClaimMetrics, emfRecord } from '../core/metrics';
 import type { Clock, FacilitatorPort, LogSink } from '../core/ports';
-import type { ChannelChainState, DynamoChannelStore } from '../edge/dynamo-channel-store';
+import type { ChannelChainState, ChannelRow, DynamoChannelStore } from '../edge/dynamo-channel-store';
 import type { BatchClaimsSettings } from './settings';
 
 export interface BatchClaimsPorts {
-  readonly store: Pick<DynamoChannelStore, 'listChannelIds' | 'syncChain' | 'get' | 'claimTarget' | 'recordClaim' | 'recordSettlement'>;
+  readonly store: Pick<
+    DynamoChannelStore,
+    'listChannelIds' | 'syncChain' | 'get' | 'claimTarget' | 'recordClaim' | 'recordSettlement' | 'releaseExpired' | 'noteQuiet' | 'beginClosing' | 'recordRefund'
+  >;
   readonly facilitator: FacilitatorPort;
   readonly readChain: (channelId: Hex) => Promise<ChannelChainState>;
   readonly clock: Clock;
@@ -27,6 +31,8 @@ export interface BatchClaimsRunResult extends ClaimRun {
   readonly channels: number;
   /** The channels claimed in this run, and why. */
   readonly due: ReadonlyArray<{ readonly channelId: Hex; readonly reason: ClaimReason }>;
+  /** The idle channels refunded in this run (their claims are in `claimed` too). */
+  readonly refunded: ReadonlyArray<{ readonly channelId: Hex; readonly refund: ConfirmedRefund }>;
 }
 
 export async function runBatchClaims(settings: BatchClaimsSettings, ports: BatchClaimsPorts): Promise<BatchClaimsRunResult> {
@@ -39,24 +45,52 @@ export async function runBatchClaims(settings: BatchClaimsSettings, ports: Batch
     // What each channel has claimed and not yet seen settled, after the mirror, and what it had seen settled.
     const unsettled = new Map<Hex, bigint>();
     const settledBefore = new Map<Hex, bigint>();
+    const closing: ChannelRow[] = [];
     for (const channelId of ids) {
       await store.syncChain(channelId, await ports.readChain(channelId));
-      const row = await store.get(channelId);
+      let row = await store.get(channelId);
       if (!row) continue;
       settledBefore.set(channelId, row.settledTo);
+      if (row.settledTo < row.totalClaimed) unsettled.set(channelId, row.totalClaimed);
+      // Reservations whose origin-response never ran would keep an idle channel from closing.
+      if (row.pending.size > 0 && settings.refundIdleAfterSeconds > 0 && (await store.releaseExpired(channelId, nowSeconds)) > 0) row = (await store.get(channelId))!;
+      const step = refundStep(row, settings.refundIdleAfterSeconds, nowSeconds);
+      // Marked closing only if nothing was reserved or charged since the read: the refund then claims all that was served.
+      if (step === 'refund' || (step === 'close' && (await store.beginClosing(channelId, row.charged, nowSeconds)))) {
+        closing.push(row);
+        continue;
+      }
+      if (row.quietCharged !== row.charged) await store.noteQuiet(channelId, row.charged, nowSeconds);
       const reason = claimDue(row, policy, nowSeconds);
       if (reason) due.push({ channelId, reason });
-      if (row.settledTo < row.totalClaimed) unsettled.set(channelId, row.totalClaimed);
+    }
+    const terms = { network: settings.network, payTo: settings.payTo, asset: settings.asset };
+    // Refunds first (each claims its channel's served total in the same transaction), then the claims; one failed refund does not hold up the claims, it fails the run after them.
+    const refunded: Array<{ channelId: Hex; refund: ConfirmedRefund }> = [];
+    const refundErrors: string[] = [];
+    for (const row of closing) {
+      try {
+        const refund = await refundChannel(row, { facilitator: ports.facilitator, terms, timeoutMs: settings.facilitator.timeoutMs, clock });
+        if (refund.claimedTo > refund.previousTotalClaimed) {
+          await store.recordClaim(row.channelId, { previousTotalClaimed: refund.previousTotalClaimed, totalClaimed: refund.claimedTo, transaction: refund.transaction, claimedAt: refund.refundedAt });
+          unsettled.set(row.channelId, refund.claimedTo);
+        }
+        await store.recordRefund(row.channelId, refund);
+        await store.syncChain(row.channelId, await ports.readChain(row.channelId));
+        refunded.push({ channelId: row.channelId, refund });
+      } catch (error) {
+        refundErrors.push(error instanceof Error ? error.message : String(error));
+      }
     }
     const run = await claimAndSettle(
       due.map((d) => d.channelId),
       {
         channels: store,
         facilitator: ports.facilitator,
-        terms: { network: settings.network, payTo: settings.payTo, asset: settings.asset },
+        terms,
         timeoutMs: settings.facilitator.timeoutMs,
         clock,
-        // A claim whose settle failed in an earlier run (or was claimed by it and not recorded) is swept now.
+        // A claim whose settle failed in an earlier run (or was claimed by it and not recorded), or a refund's claim, is swept now.
         settleOwed: unsettled.size > 0,
       },
     );
@@ -68,15 +102,18 @@ export async function runBatchClaims(settings: BatchClaimsSettings, ports: Batch
         await store.recordSettlement(channelId, { previousSettledTo: settledBefore.get(channelId) ?? 0n, settledTo, ...(run.settlement.transaction ? { transaction: run.settlement.transaction } : {}), settledAt });
       }
     }
-    const result: BatchClaimsRunResult = { ...run, channels: ids.length, due };
+    const refundClaims = refunded.filter((r) => r.refund.claimedTo > r.refund.previousTotalClaimed).map((r) => ({ channelId: r.channelId, totalClaimed: r.refund.claimedTo, transaction: r.refund.transaction }));
+    const result: BatchClaimsRunResult = { ...run, claimed: [...refundClaims, ...run.claimed], channels: ids.length, due, refunded };
     log({
       event: 'x402.batch_claims_done',
       channels: ids.length,
       due: due.map((d) => `${d.channelId}:${d.reason}`),
-      claimTransactions: [...new Set(run.claimed.map((c) => c.transaction))],
+      claimTransactions: [...new Set(result.claimed.map((c) => c.transaction))],
+      refunds: refunded.map((r) => ({ channelId: r.channelId, amount: r.refund.amount, transaction: r.refund.transaction })),
       settlement: run.settlement,
     });
-    log(emfRecord({ [BatchClaimMetrics.channelsClaimed]: run.claimed.length, [BatchClaimMetrics.batchSettledAtomic]: Number(run.settlement?.amount || 0), [BatchClaimMetrics.batchClaimErrors]: 0 }, {}, clock()));
+    if (refundErrors.length > 0) throw new Error(`claims and settlement done, ${refundErrors.length} refund(s) failed (the channels stay closed, the next run retries): ${refundErrors.join('; ')}`);
+    log(emfRecord({ [BatchClaimMetrics.channelsClaimed]: result.claimed.length, [BatchClaimMetrics.batchSettledAtomic]: Number(run.settlement?.amount || 0), [BatchClaimMetrics.batchClaimErrors]: 0 }, {}, clock()));
     return result;
   } catch (error) {
     log({ event: 'x402.batch_claims_error', error: error instanceof Error ? error.message : String(error) });

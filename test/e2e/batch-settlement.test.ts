@@ -245,7 +245,7 @@ describe('1,000 requests at concurrency 20, then one claim and settle', () => {
 
     const payToBefore = await stack.chain.usdcBalance(stack.payTo);
     const http = new HTTPFacilitatorClient({ url: stack.facilitator.url, timeoutMs: 30_000 });
-    const settings = { network: stack.chain.network, payTo: stack.payTo, asset: stack.chain.usdc, facilitator: { url: stack.facilitator.url, timeoutMs: 30_000 }, chainRpcUrl: stack.chain.rpcUrl, thresholdAtomic: '1', maxAgeSeconds: 3600 };
+    const settings = { network: stack.chain.network, payTo: stack.payTo, asset: stack.chain.usdc, facilitator: { url: stack.facilitator.url, timeoutMs: 30_000 }, chainRpcUrl: stack.chain.rpcUrl, thresholdAtomic: '1', maxAgeSeconds: 3600, refundIdleAfterSeconds: 0 };
     const run = await runBatchClaims(settings, {
       store: channels,
       facilitator: { verify: (p, r) => http.verify(p, r), settle: (p, r) => http.settle(p, r) },

@@ -56,6 +56,7 @@ beforeAll(async () => {
     chainRpcUrl: chain.rpcUrl,
     thresholdAtomic: (3n * PRICE).toString(),
     maxAgeSeconds: 3600,
+    refundIdleAfterSeconds: 0,
   };
 }, 60_000);
 afterAll(() => world?.close());

@@ -56,6 +56,23 @@ export const NOTHING_TO_SETTLE = 'invalid_batch_settlement_evm_nothing_to_settle
 /** Claims per transaction, as the official channel manager batches them. */
 export const MAX_CLAIMS_PER_BATCH = 100;
 
+/**
+ * The requirements and payload envelope of the receiver's operations on its channels (`claim`,
+ * `settle`, `refund`), sent to the facilitator's `/settle` as the official channel manager sends them.
+ */
+export function channelOperations(terms: ClaimTerms, timeoutMs: number): { readonly requirements: PaymentRequirements; readonly operation: (payload: Record<string, unknown>) => PaymentPayload } {
+  const requirements: PaymentRequirements = {
+    scheme: 'batch-settlement',
+    network: terms.network,
+    asset: terms.asset,
+    amount: '0',
+    payTo: terms.payTo,
+    maxTimeoutSeconds: Math.max(1, Math.ceil(timeoutMs / 1000)),
+    extra: {},
+  };
+  return { requirements, operation: (payload) => ({ x402Version: 2, accepted: requirements, payload }) };
+}
+
 export async function claimAndSettle(
   channelIds: readonly `0x${string}`[],
   deps: {
@@ -69,16 +86,7 @@ export async function claimAndSettle(
   },
 ): Promise<ClaimRun> {
   const { channels, facilitator, terms, timeoutMs } = deps;
-  const requirements: PaymentRequirements = {
-    scheme: 'batch-settlement',
-    network: terms.network,
-    asset: terms.asset,
-    amount: '0',
-    payTo: terms.payTo,
-    maxTimeoutSeconds: Math.max(1, Math.ceil(timeoutMs / 1000)),
-    extra: {},
-  };
-  const operation = (payload: Record<string, unknown>): PaymentPayload => ({ x402Version: 2, accepted: requirements, payload });
+  const { requirements, operation } = channelOperations(terms, timeoutMs);
 
   const targets: Array<{ channelId: `0x${string}`; target: ClaimTarget }> = [];
   for (const channelId of channelIds) {

@@ -292,6 +292,8 @@ function refusalMessage(reason: string, voucher: Voucher): string {
       return `the voucher (${voucher.maxClaimableAmount}) is above the channel's deposit: top it up with a deposit payload`;
     case LedgerReasons.withdrawalPending:
       return 'the payer started withdrawing this channel: no new charges on it; open a new channel';
+    case LedgerReasons.channelClosing:
+      return 'the channel was idle and is being refunded to the payer: no new charges on it; once the refund is confirmed a deposit (top-up) reopens it, or open a new channel';
     default:
       return `the voucher does not pay this request: ${reason}`;
   }
