@@ -5,18 +5,13 @@
  * facilitator call or a transaction. Refused vouchers serve nothing and charge nothing; a failed
  * origin releases its increment; what the channel row charged is what the receipts add up to.
  */
-import { x402Client } from '@x402/core/client';
-import { decodePaymentRequiredHeader, decodePaymentResponseHeader, encodePaymentSignatureHeader, HTTPFacilitatorClient } from '@x402/core/http';
+import { decodePaymentRequiredHeader, decodePaymentResponseHeader, encodePaymentSignatureHeader } from '@x402/core/http';
 import type { PaymentPayload } from '@x402/core/types';
-import { toClientEvmSigner } from '@x402/evm';
-import { BatchSettlementEvmScheme as BatchSettlementClientScheme } from '@x402/evm/batch-settlement/client';
-import { wrapFetchWithPayment } from '@x402/fetch';
 import type { Hex, PrivateKeyAccount } from 'viem';
 import { LOCAL_BATCH_SETTLEMENT_ADDRESS } from '../../local/chain';
 import { startLocalStack, type LocalStack } from '../../local/stack';
-import { channelChainReader } from '../../lambda/batch-claims/chain-state';
-import { runBatchClaims } from '../../lambda/batch-claims/run';
 import { DynamoChannelStore } from '../../lambda/edge/dynamo-channel-store';
+import { officialBatchClient, runClaimsOn } from '../support/batch-channels';
 import { edgeFetch } from '../support/edge-client';
 
 const PRICE = 1000n; // $0.001
@@ -36,19 +31,6 @@ beforeAll(async () => {
   stack.origin.setBehavior(FAILING, { status: 500 });
 }, 120_000);
 afterAll(() => stack?.close());
-
-/** The official client paying through the official fetch wrapper, recording each payment it sends. */
-function officialBatchClient(payer: PrivateKeyAccount) {
-  const sent: PaymentPayload[] = [];
-  const recording: typeof fetch = (input, init) => {
-    const header = new Headers(input instanceof Request ? input.headers : init?.headers).get('payment-signature');
-    if (header) sent.push(JSON.parse(Buffer.from(header, 'base64').toString('utf8')) as PaymentPayload);
-    return fetch(input, init);
-  };
-  const client = new x402Client().register(stack.chain.network, new BatchSettlementClientScheme(toClientEvmSigner(payer, stack.chain.publicClient)));
-  const pay = wrapFetchWithPayment(recording, client);
-  return { sent, pay: (path: string) => pay(`${stack.edge.url}${path}`) };
-}
 
 const batchReceipts = async () => (await stack.receipts()).filter((r) => r.scheme === 'batch-settlement');
 const facilitatorCalls = () => ({ ...stack.facilitator.calls });
@@ -78,7 +60,7 @@ describe('batch-settlement at the edge (official client, local chain, dynalite, 
 
   it('deposits once, then serves 50 paid requests with no facilitator call and no transaction after the deposit', async () => {
     payer = await stack.chain.newFundedWallet(1_000_000n);
-    agent = officialBatchClient(payer);
+    agent = officialBatchClient(stack, payer);
     const first = await agent.pay(PATH);
     expect(first.status).toBe(200);
     expect(await first.json()).toEqual({ item: 'paid' });
@@ -161,7 +143,7 @@ describe('batch-settlement at the edge (official client, local chain, dynalite, 
   });
 
   it('the official client recovers from a stale base: it re-signs on the corrective 402 and is served', async () => {
-    const fresh = officialBatchClient(payer); // no local books: it starts from the chain (nothing claimed) and is corrected by the edge
+    const fresh = officialBatchClient(stack, payer); // no local books: it starts from the chain (nothing claimed) and is corrected by the edge
     const response = await fresh.pay(PATH);
     expect(response.status).toBe(200);
     expect((await channels.get(channelId))!.charged).toBe(52n * PRICE);
@@ -217,7 +199,7 @@ describe('1,000 requests at concurrency 20, then one claim and settle', () => {
   it('each request is served and charged once or fails closed, no facilitator call after the deposits, and the settlement moves exactly what was served', async () => {
     const receiptsBefore = await batchReceipts();
     const payers = await Promise.all(Array.from({ length: AGENTS }, () => stack.chain.newFundedWallet(1_000_000n)));
-    const agents = payers.map(officialBatchClient);
+    const agents = payers.map((p) => officialBatchClient(stack, p));
     // The deposits first (one per channel, one after another): the only facilitator calls of the scheme.
     for (const a of agents) expect((await a.pay(PATH)).status).toBe(200);
     const callsAfterDeposits = facilitatorCalls();
@@ -244,15 +226,7 @@ describe('1,000 requests at concurrency 20, then one claim and settle', () => {
     expect(servedSum).toBe(BigInt(AGENTS + ok) * PRICE);
 
     const payToBefore = await stack.chain.usdcBalance(stack.payTo);
-    const http = new HTTPFacilitatorClient({ url: stack.facilitator.url, timeoutMs: 30_000 });
-    const settings = { network: stack.chain.network, payTo: stack.payTo, asset: stack.chain.usdc, facilitator: { url: stack.facilitator.url, timeoutMs: 30_000 }, chainRpcUrl: stack.chain.rpcUrl, thresholdAtomic: '1', maxAgeSeconds: 3600, refundIdleAfterSeconds: 0 };
-    const run = await runBatchClaims(settings, {
-      store: channels,
-      facilitator: { verify: (p, r) => http.verify(p, r), settle: (p, r) => http.settle(p, r) },
-      readChain: channelChainReader(stack.chain.rpcUrl, 30_000),
-      clock: Date.now,
-      log: () => {},
-    });
+    const run = await runClaimsOn({ chain: stack.chain, facilitatorUrl: stack.facilitator.url, payTo: stack.payTo, store: channels });
     const newChannels = new Set(served.map((r) => r.batchChannelId));
     const claimedNew = run.claimed.filter((c) => newChannels.has(c.channelId.toLowerCase()));
     expect(claimedNew).toHaveLength(AGENTS);
