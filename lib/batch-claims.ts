@@ -81,10 +81,10 @@ export interface BatchClaimsProps extends BatchClaimsOptions {
 /**
  * batch-settlement: a scheduled Lambda (in this stack's region, next to the receipt table) that
  * mirrors every channel's chain state onto its row (so the edge stops charging a channel whose
- * payer started a withdrawal), claims the channels that are due (unclaimed amount at the
- * threshold, oldest unclaimed charge past `maxUnclaimedAge`, or a withdrawal pending) through the
- * facilitator's `claimWithSignature`, settles the claimed total to payTo and records both
- * transactions on the rows. A failed run records nothing unconfirmed, logs `x402.batch_claims_error`,
+ * payer started a withdrawal), refunds channels idle for `refundIdleAfter`, claims the channels
+ * that are due (unclaimed amount at the threshold, oldest unclaimed charge past
+ * `maxUnclaimedAge`, or a withdrawal pending) through the facilitator's `claimWithSignature`,
+ * settles the claimed total to payTo and records the transactions on the rows. A failed run records nothing unconfirmed, logs `x402.batch_claims_error`,
  * emits `BatchClaimErrors` and fails, which {@link errorsAlarm} watches; the next run retries.
  *
  * Permissions: `dynamodb:Scan`, `dynamodb:GetItem`, `dynamodb:UpdateItem` on the receipt table;

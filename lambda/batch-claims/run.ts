@@ -1,9 +1,10 @@
 /**
  * One scheduled run of the batch-settlement claims: mirror every channel's chain state into its
- * row (so the edge stops charging a channel whose payer started a withdrawal), claim the channels
- * that are due (lambda/core/batch/claim-policy.ts) in `claimWithSignature` batches through the
- * facilitator, settle the claimed total to payTo, and record the claim and settle transactions on
- * the rows. Fails safe: a failed read, claim or write records nothing unconfirmed; the run fails
+ * row (so the edge stops charging a channel whose payer started a withdrawal), close and refund
+ * the idle channels (lambda/core/batch/refunds.ts), claim the channels that are due
+ * (lambda/core/batch/claim-policy.ts) in `claimWithSignature` batches through the facilitator,
+ * settle the claimed total to payTo, and record the refund, claim and settle transactions on the
+ * rows. Fails safe: a failed read, claim or write records nothing unconfirmed; the run fails
  * (logged, counted, the Lambda's error), and the next run starts again from the chain.
  */
 import type { Hex } from 'viem';
