@@ -104,7 +104,7 @@ export function buildProgram(deps: CliDeps, setExit: (code: ExitCodeValue) => vo
     .option('--payer <address>', 'only this payer (table source: the byPayer index)')
     .addOption(new Option('--currency-mode <mode>', 'waf source: TEST or REAL statistics (default: the web ACL\'s)').choices(['TEST', 'REAL']))
     .option('--html <file>', 'also write the report as a self-contained HTML page with charts to <file>')
-    .addOption(new Option('--by <grouping>', 'text output: the totals and only this grouping (agent: the verified agents receipts record, docs/identity.md)').choices([...REPORT_GROUPINGS]))
+    .addOption(new Option('--by <grouping>', 'text output: the totals and only this grouping (agent, category, organization: the verified agents and bots receipts record, docs/identity.md)').choices([...REPORT_GROUPINGS]))
     .addHelpText('after', `\nExamples:\n  cdk-x402 report --since 2026-11-01 --until 2026-12-01\n  cdk-x402 report --since 7d --by agent\n  cdk-x402 report --since 30d --html revenue.html\n  cdk-x402 report --since 24h --json\n  cdk-x402 report --route "/articles/*" --table CdkX402-x402-receipts --region eu-west-1\n  cdk-x402 report --source waf --since 7d\n${FINDING_HELP}\n${EXIT_CODES_HELP}`)
     .action(async (opts) => {
       const s = session(opts);

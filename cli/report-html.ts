@@ -55,6 +55,8 @@ export function renderReportHtml(report: RevenueReport, where: string): string {
   sections.push(barChart('by-route', report.source === 'waf' ? 'By path' : 'By route', report.byRoute));
   // Agent identity is only as good as what the receipt records: without it, the payer address is all there is.
   sections.push(report.byAgent ? barChart('by-agent', 'By agent', report.byAgent) : barChart('by-agent', 'By payer (agent unverified)', report.byPayer));
+  if (report.byBotCategory) sections.push(barChart('by-bot-category', 'By verified bot category', report.byBotCategory));
+  if (report.byBotOrganization) sections.push(barChart('by-bot-organization', 'By verified bot organization', report.byBotOrganization));
   if (report.byIntent) sections.push(barChart('by-intent', 'By intent', report.byIntent));
   if (report.byPass) sections.push(barChart('by-pass', 'Passes sold', report.byPass));
   if (report.bySource) sections.push(barChart('by-bot', 'By bot', report.bySource));

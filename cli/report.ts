@@ -47,7 +47,7 @@ export async function report(session: Session, options: ReportOptions): Promise<
 // ---------------------------------------------------------------------------------------------
 // Receipt table
 
-const FIELDS = ['status', 'engine', 'network', 'payer', 'amount', 'asset', 'route', 'createdAt', 'kind', 'passName', 'scheme', 'maxAmount', 'agent', 'intent', 'batchChannelId', 'batchCumulative'] as const;
+const FIELDS = ['status', 'engine', 'network', 'payer', 'amount', 'asset', 'route', 'createdAt', 'kind', 'passName', 'scheme', 'maxAmount', 'agent', 'intent', 'botCategory', 'botOrganization', 'batchChannelId', 'batchCumulative'] as const;
 /** What the batch-settlement channel rows and their claim and settle history add (read by a whole-table report only). */
 const CHANNEL_FIELDS = ['config', 'charged', 'totalClaimed', 'settledTo', 'channelId', 'previousTotalClaimed', 'claimTx', 'claimedAt', 'previousSettledTo', 'settleTx', 'settledAt'] as const;
 
@@ -174,6 +174,8 @@ function receiptOf(item: Record<string, AttributeValue>): ReceiptLike & { readon
     ...(item.scheme ? { scheme: text('scheme'), maxAmount: text('maxAmount') } : {}),
     ...(item.agent ? { agent: text('agent') } : {}),
     ...(item.intent ? { intent: text('intent') } : {}),
+    ...(item.botCategory ? { botCategory: text('botCategory') } : {}),
+    ...(item.botOrganization ? { botOrganization: text('botOrganization') } : {}),
     ...(text('scheme') === BATCH_SCHEME
       ? { batch: { paymentId: text(RECEIPT_PARTITION_KEY), status: text('status'), network: text('network'), asset: text('asset'), route: text('route'), createdAt: text('createdAt'), amount: text('amount'), channelId: text('batchChannelId'), cumulative: item.batchCumulative?.S ?? item.batchCumulative?.N ?? '' } }
       : {}),
@@ -265,7 +267,7 @@ async function pages<T>(session: Session, ctx: { operation: string; resource: st
 // Text output
 
 /** What `report --by` can show alone: one of the report's groupings. */
-export const REPORT_GROUPINGS = ['route', 'payer', 'agent', 'intent', 'day'] as const;
+export const REPORT_GROUPINGS = ['route', 'payer', 'agent', 'category', 'organization', 'intent', 'day'] as const;
 export type ReportGrouping = (typeof REPORT_GROUPINGS)[number];
 
 /** The report as text; `by`: only the totals and that grouping (default: every grouping the report has). */
@@ -283,7 +285,7 @@ export function formatReport(report: RevenueReport, where: string, by?: ReportGr
   const section = (title: string, column: string, rows: readonly RevenueLine[], grouping?: ReportGrouping) => {
     if (by !== undefined && grouping !== by) return;
     if (rows.length === 0) {
-      if (by !== undefined) out.push('', `${title}: none in this window${grouping === 'agent' || grouping === 'intent' ? ` (no settled receipt records its ${grouping}; see docs/identity.md)` : ''}`);
+      if (by !== undefined) out.push('', `${title}: none in this window${grouping === 'agent' || grouping === 'intent' ? ` (no settled receipt records its ${grouping}; see docs/identity.md)` : grouping === 'category' || grouping === 'organization' ? ` (no settled receipt records a verified bot's ${grouping}: only the features a priceBy condition names are forwarded; see docs/identity.md)` : ''}`);
       return;
     }
     out.push('', title);
@@ -295,6 +297,8 @@ export function formatReport(report: RevenueReport, where: string, by?: ReportGr
   section(report.source === 'waf' ? 'By path' : 'By route', report.source === 'waf' ? 'PATH' : 'ROUTE', report.byRoute, 'route');
   section('By payer', 'PAYER', report.byPayer, 'payer');
   section('By verified agent', 'AGENT', report.byAgent ?? [], 'agent');
+  section('By verified bot category', 'CATEGORY', report.byBotCategory ?? [], 'category');
+  section('By verified bot organization', 'ORGANIZATION', report.byBotOrganization ?? [], 'organization');
   section('By intent', 'INTENT', report.byIntent ?? [], 'intent');
   if (report.byPass && by === undefined) section('Passes sold', 'PASS', report.byPass);
   if (report.metered && by === undefined) {

@@ -28,6 +28,9 @@ export interface ReceiptLike {
   /** The paying agent and its declared intent, on receipts that record them (reports group by them when present). */
   readonly agent?: string;
   readonly intent?: string;
+  /** The category and organization of the bot AWS Bot Control verified, on receipts that record them (docs/identity.md). */
+  readonly botCategory?: string;
+  readonly botOrganization?: string;
 }
 
 /** Metered (`upto`) payments: what was charged against what was authorized. */
@@ -87,6 +90,9 @@ export interface RevenueReport {
   /** table source, when any settled receipt in the window records its agent / intent. */
   readonly byAgent?: readonly RevenueLine[];
   readonly byIntent?: readonly RevenueLine[];
+  /** table source, when any settled receipt in the window records its verified bot's category / organization. */
+  readonly byBotCategory?: readonly RevenueLine[];
+  readonly byBotOrganization?: readonly RevenueLine[];
   /** waf source only: revenue by bot (WAF's SourceName). */
   readonly bySource?: readonly RevenueLine[];
   /** table source, whole table, when it holds batch-settlement channels: their lifetime totals (not limited to the window). */
@@ -234,6 +240,8 @@ export function revenueFromReceipts(rows: readonly ReceiptLike[], since: Date, u
   const byPass = new Map<string, Accumulator>();
   const byAgent = new Map<string, Accumulator>();
   const byIntent = new Map<string, Accumulator>();
+  const byBotCategory = new Map<string, Accumulator>();
+  const byBotOrganization = new Map<string, Accumulator>();
   const total = new Accumulator();
   const byStatus: Record<string, number> = {};
   let voucherServed = 0;
@@ -271,6 +279,8 @@ export function revenueFromReceipts(rows: readonly ReceiptLike[], since: Date, u
     if (pass) add(byPass, pass);
     if (row.agent) add(byAgent, row.agent);
     if (row.intent) add(byIntent, row.intent);
+    if (row.botCategory) add(byBotCategory, row.botCategory);
+    if (row.botOrganization) add(byBotOrganization, row.botOrganization);
   }
   const amounts = total.amounts();
   const notes: string[] = [];
@@ -290,6 +300,8 @@ export function revenueFromReceipts(rows: readonly ReceiptLike[], since: Date, u
     ...(byPass.size > 0 ? { byPass: lines(byPass, 'revenue') } : {}),
     ...(byAgent.size > 0 ? { byAgent: lines(byAgent, 'revenue') } : {}),
     ...(byIntent.size > 0 ? { byIntent: lines(byIntent, 'revenue') } : {}),
+    ...(byBotCategory.size > 0 ? { byBotCategory: lines(byBotCategory, 'revenue') } : {}),
+    ...(byBotOrganization.size > 0 ? { byBotOrganization: lines(byBotOrganization, 'revenue') } : {}),
     ...(metered.payments + metered.refusals > 0
       ? {
           metered: {

@@ -20,6 +20,7 @@ import { startSampleOrigin, type SampleOrigin } from './origin';
 import { newPassKeyPair } from './pass-key';
 import { listReceipts } from './receipts';
 import { synthesizePaywallApart } from './synth';
+import { createWafEmulation, webAclRulesFromTemplate, type WafRequest } from './waf-emulation';
 
 /**
  * The sample origin's priced routes, as a publisher would configure them. The write route (before
@@ -69,6 +70,14 @@ export interface LocalStackOptions {
   readonly passes?: readonly PassOffer[];
   /** x402:deniedPayersFile, read and baked like a deploy's. */
   readonly deniedPayersFile?: string;
+  /** x402:agents, synthesized like a deploy's (an agent with a `botName` gets its WAF rule). */
+  readonly agents?: X402Settings['agents'];
+  /**
+   * The AWS Bot Control labels (names after `awswaf:managed:aws:bot-control:`) the emulated WAF
+   * gives a request, for the synthesized web ACL's label rules to read (local/waf-emulation.ts):
+   * the test's word for what Bot Control would conclude, never a request header. @default none
+   */
+  readonly botControlLabels?: (request: WafRequest) => readonly string[];
   /** Fixed ports for a stack people connect to (`npm run dev`); 0 = random. */
   readonly ports?: { readonly edge?: number; readonly rpc?: number; readonly facilitator?: number };
 }
@@ -125,6 +134,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       verifyTimeoutMs: options.facilitatorVerifyTimeoutMs ?? 3000,
       settleTimeoutMs: options.facilitatorSettleTimeoutMs ?? 10000,
       maxTimeoutSeconds: 120,
+      ...(options.agents ? { agents: options.agents } : {}),
       ...(options.deniedPayersFile ? { deniedPayersFile: options.deniedPayersFile } : {}),
     };
     const passKey = options.passes ? newPassKeyPair() : undefined;
@@ -169,7 +179,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ? lambdaContainers(distribution, bundles, options)
       : inProcessFunctions(distribution, await options.inProcessHandlers!(config), options.functionTimeoutMs);
     started.push({ close: () => functions.close() });
-    const edge = await startLocalEdge({ distribution, functions: functions.byId, originTimeoutMs: options.originTimeoutMs, port: options.ports?.edge });
+    const waf = createWafEmulation({ botControl: { rules: webAclRulesFromTemplate(synthesized.template), labels: options.botControlLabels ?? (() => []) } });
+    const edge = await startLocalEdge({ distribution, functions: functions.byId, waf, originTimeoutMs: options.originTimeoutMs, port: options.ports?.edge });
     started.push(edge);
 
     return {

@@ -12,12 +12,21 @@
  *
  * Rules, in order (as in the deployed web ACL):
  *  1. anti-spoofing: any client-sent header starting with `x-amzn-waf-` → block 403
- *     (WAF only overwrites its inserted headers when a rule matches, so a client could fake one);
+ *     (WAF only overwrites its inserted headers when a rule matches, so a client could fake one).
+ *     Like WAF, it inspects only the first 8 KB and 200 headers (the deployed rule's
+ *     oversizeHandling is CONTINUE): a header past them is not seen;
  *  2. payment eligibility: AI bot (even with a `Mozilla/` UA), or a non-browser / missing UA, or a
  *     request that carries an x402 payment header — unless an allow-listed free bot;
  *  3. eligible requests get `x-amzn-waf-x402-eligible: true` and, when known,
  *     `x-amzn-waf-x402-bot-category: <category>` (what label interpolation of
- *     `awswaf:managed:aws:bot-control:bot:category:` would produce).
+ *     `awswaf:managed:aws:bot-control:bot:category:` would produce);
+ *  4. with {@link BotControlEmulation}: the synthesized web ACL's own label rules (Count rules
+ *     inserting headers on label matches only: x402-agent-verified-<n>, x402-verified-bot-category-<n>,
+ *     x402-verified-bot-organization-<n> and their `none` rules), in priority order, over the Bot
+ *     Control labels the test declares for the request. Bot Control itself is not run: which labels
+ *     a request gets is the test's word (a function of the request, e.g. of its User-Agent), never
+ *     a request header, so no client can choose its labels; the deployed stack runs real WAF and
+ *     none of this file.
  */
 
 import { DEFAULT_ELIGIBILITY_HEADER } from '../lambda/core/config';
@@ -57,11 +66,45 @@ export type WafVerdict =
   | { action: 'allow'; insertHeaders: Record<string, string> };
 
 export interface WafEmulation {
-  evaluate(req: {
-    method: string;
-    uri: string;
-    headers: Record<string, string | string[] | undefined>;
-  }): WafVerdict;
+  evaluate(req: WafRequest): WafVerdict;
+}
+
+/** The labels Bot Control's managed rule group adds, `awswaf:managed:aws:bot-control:<name>`. */
+export const BOT_CONTROL_LABEL_NAMESPACE = 'awswaf:managed:aws:bot-control:';
+/** What WAF inspects of the request headers (CloudFront web ACLs): the first 8 KB and the first 200 headers. */
+export const WAF_HEADER_INSPECTION_BYTES = 8192;
+export const WAF_HEADER_INSPECTION_COUNT = 200;
+
+/** A web ACL statement as the synthesized template holds it (CloudFormation's PascalCase); only label statements are evaluated. */
+export interface TemplateStatement {
+  readonly LabelMatchStatement?: { readonly Scope: string; readonly Key: unknown };
+  readonly AndStatement?: { readonly Statements: readonly TemplateStatement[] };
+  readonly OrStatement?: { readonly Statements: readonly TemplateStatement[] };
+  readonly NotStatement?: { readonly Statement: TemplateStatement };
+  readonly [other: string]: unknown;
+}
+
+/** A web ACL rule as the synthesized template holds it. */
+export interface TemplateRule {
+  readonly Name: string;
+  readonly Priority: number;
+  readonly Statement: TemplateStatement;
+  readonly Action?: { readonly Count?: { readonly CustomRequestHandling?: { readonly InsertHeaders?: readonly { readonly Name: string; readonly Value: string }[] } } };
+  readonly RuleLabels?: readonly { readonly Name: string }[];
+}
+
+/** Bot Control's outcome for tests, and the synthesized rules that read it. */
+export interface BotControlEmulation {
+  /** The web ACL's rules (webAclRulesFromTemplate). */
+  readonly rules: readonly TemplateRule[];
+  /** The Bot Control label names (after `awswaf:managed:aws:bot-control:`, e.g. `bot:verified`) a request gets. */
+  labels(request: WafRequest): readonly string[];
+}
+
+export interface WafRequest {
+  readonly method: string;
+  readonly uri: string;
+  readonly headers: Record<string, string | string[] | undefined>;
 }
 
 export interface WafEmulationOptions {
@@ -71,6 +114,8 @@ export interface WafEmulationOptions {
   freeBots?: string[];
   /** AI bot names, eligible even with a browser UA (default {@link DEFAULT_AI_BOTS}). */
   aiBots?: string[];
+  /** Evaluate the synthesized web ACL's label rules over these Bot Control labels. @default no label rules */
+  botControl?: BotControlEmulation;
 }
 
 /** Matches a bot/library name as a token of the UA (`GPTBot/1.1`, `(compatible; bingbot/2.0)`). */
@@ -108,11 +153,9 @@ export function createWafEmulation(opts: WafEmulationOptions = {}): WafEmulation
       const headers = new Map<string, string | string[] | undefined>();
       for (const [k, v] of Object.entries(req.headers)) headers.set(k.toLowerCase(), v);
 
-      // Rule 1: anti-spoofing.
-      for (const name of headers.keys()) {
-        if (name.startsWith(WAF_HEADER_PREFIX)) {
-          return { action: 'block', status: 403, body: BLOCK_BODY, contentType: 'text/plain; charset=utf-8' };
-        }
+      // Rule 1: anti-spoofing, over the headers WAF inspects.
+      if (inspectedHeaderNames(headers).some((name) => name.startsWith(WAF_HEADER_PREFIX))) {
+        return { action: 'block', status: 403, body: BLOCK_BODY, contentType: 'text/plain; charset=utf-8' };
       }
 
       // Rule 2: classify (an approximation of Bot Control's category label).
@@ -133,12 +176,78 @@ export function createWafEmulation(opts: WafEmulationOptions = {}): WafEmulation
       if (PAYMENT_HEADERS.some((h) => headers.get(h) !== undefined)) eligible = true;
 
       // Rule 3: header insertion, only when the eligibility rule matched (as in real WAF).
-      if (!eligible) return { action: 'allow', insertHeaders: {} };
-      const insertHeaders: Record<string, string> = { [eligibilityHeader]: 'true' };
-      if (category) insertHeaders[categoryHeader] = category;
+      const insertHeaders: Record<string, string> = {};
+      if (eligible) {
+        insertHeaders[eligibilityHeader] = 'true';
+        if (category) insertHeaders[categoryHeader] = category;
+      }
+      // Rule 4: the web ACL's label rules.
+      if (opts.botControl) Object.assign(insertHeaders, labelRuleInsertions(opts.botControl.rules, opts.botControl.labels(req)));
       return { action: 'allow', insertHeaders };
     },
   };
+}
+
+/** The header names WAF inspects, in the order the client sent them: within the first 8 KB and 200 headers. */
+function inspectedHeaderNames(headers: ReadonlyMap<string, string | string[] | undefined>): string[] {
+  const inspected: string[] = [];
+  let bytes = 0;
+  for (const [name, value] of headers) {
+    for (const one of Array.isArray(value) ? value : [value ?? '']) {
+      if (bytes >= WAF_HEADER_INSPECTION_BYTES || inspected.length >= WAF_HEADER_INSPECTION_COUNT) return inspected;
+      inspected.push(name);
+      bytes += Buffer.byteLength(`${name}: ${one}\r\n`);
+    }
+  }
+  return inspected;
+}
+
+/** Our rules' own labels, as WAF qualifies a web ACL's labels (the account and name are local stand-ins). */
+const LOCAL_WEB_ACL_LABEL_NAMESPACE = 'awswaf:000000000000:webacl:local:';
+
+/**
+ * Evaluates, in priority order, the Count rules that insert headers on label matches alone; every
+ * other rule (Bot Control's group, eligibility by header, rate limit) is left to the rules above.
+ * A matching rule adds its labels, which later rules see, and inserts its headers (a later
+ * insertion of the same header replaces an earlier one, as WAF does).
+ */
+function labelRuleInsertions(rules: readonly TemplateRule[], botControlLabels: readonly string[]): Record<string, string> {
+  const labels = botControlLabels.map((name) => BOT_CONTROL_LABEL_NAMESPACE + name);
+  const inserted: Record<string, string> = {};
+  for (const rule of [...rules].sort((a, b) => a.Priority - b.Priority)) {
+    const insertions = rule.Action?.Count?.CustomRequestHandling?.InsertHeaders;
+    if (!insertions || !isLabelStatement(rule.Statement) || !labelStatementMatches(rule.Statement, labels)) continue;
+    labels.push(...(rule.RuleLabels ?? []).map((label) => LOCAL_WEB_ACL_LABEL_NAMESPACE + label.Name));
+    for (const header of insertions) inserted[withWafPrefix(header.Name)] = header.Value;
+  }
+  return inserted;
+}
+
+function isLabelStatement(statement: TemplateStatement): boolean {
+  if (statement.LabelMatchStatement) return statement.LabelMatchStatement.Scope === 'LABEL' && typeof statement.LabelMatchStatement.Key === 'string';
+  if (statement.AndStatement) return statement.AndStatement.Statements.every(isLabelStatement);
+  if (statement.OrStatement) return statement.OrStatement.Statements.every(isLabelStatement);
+  if (statement.NotStatement) return isLabelStatement(statement.NotStatement.Statement);
+  return false;
+}
+
+/** A LABEL-scope key names a label by its name and any of its namespaces, up to the fully qualified name. */
+function labelStatementMatches(statement: TemplateStatement, labels: readonly string[]): boolean {
+  if (statement.LabelMatchStatement) {
+    const key = statement.LabelMatchStatement.Key as string;
+    return labels.some((label) => label === key || label.endsWith(`:${key}`));
+  }
+  if (statement.AndStatement) return statement.AndStatement.Statements.every((s) => labelStatementMatches(s, labels));
+  if (statement.OrStatement) return statement.OrStatement.Statements.some((s) => labelStatementMatches(s, labels));
+  return !labelStatementMatches(statement.NotStatement!.Statement, labels);
+}
+
+/** The rules of the web ACL a synthesized template defines (none when it has no web ACL). */
+export function webAclRulesFromTemplate(template: unknown): TemplateRule[] {
+  const resources = Object.values(((template as { Resources?: Record<string, { Type?: string; Properties?: { Rules?: TemplateRule[] } }> } | null)?.Resources ?? {}));
+  const acls = resources.filter((resource) => resource.Type === 'AWS::WAFv2::WebACL');
+  if (acls.length > 1) throw new Error(`the template defines ${acls.length} web ACLs; the local edge emulates one`);
+  return acls[0]?.Properties?.Rules ?? [];
 }
 
 export const defaultWafEmulation: WafEmulation = createWafEmulation();

@@ -1,3 +1,5 @@
+import { BOT_CATEGORY, BOT_ORGANIZATION, type VerifiedBot } from './identity/verified-bots';
+
 /**
  * Headers under this prefix carry state from viewer-request to the origin-facing triggers. The
  * viewer-request handler deletes every one a client sends before anything else, so none can be
@@ -36,7 +38,7 @@ export type Handoff = HandoffKinds & {
   readonly priceRule?: number;
   /** The verified agent that paid (lambda/core/identity/agents.ts), for the origin-facing triggers' records. */
   readonly agent?: string;
-};
+} & VerifiedBot;
 
 /** An agent name as x402:agents or a Signature-Agent host gives it. */
 const AGENT_NAME = /^[a-z0-9][a-z0-9._:-]{0,252}$/;
@@ -74,14 +76,17 @@ export function decodeHandoff(value: string): Handoff | undefined {
   if (typeof parsed !== 'object' || parsed === null) return undefined;
   const fields = parsed as Record<string, unknown>;
   const handoff = decodeKind(fields);
-  const { priceRule, agent } = fields;
+  const { priceRule, agent, botCategory, botOrganization } = fields;
   if (!handoff) return undefined;
   if (priceRule !== undefined && !(Number.isInteger(priceRule) && (priceRule as number) >= 0)) return undefined;
-  if (agent !== undefined && !(typeof agent === 'string' && AGENT_NAME.test(agent))) return undefined;
+  const named = (value: unknown, pattern: RegExp) => value === undefined || (typeof value === 'string' && pattern.test(value));
+  if (!named(agent, AGENT_NAME) || !named(botCategory, BOT_CATEGORY) || !named(botOrganization, BOT_ORGANIZATION)) return undefined;
   return {
     ...handoff,
     ...(priceRule === undefined ? {} : { priceRule: priceRule as number }),
     ...(agent === undefined ? {} : { agent: agent as string }),
+    ...(botCategory === undefined ? {} : { botCategory: botCategory as string }),
+    ...(botOrganization === undefined ? {} : { botOrganization: botOrganization as string }),
   };
 }
 

@@ -10,6 +10,7 @@ import { decodeHandoff, encodeHandoff, PAYMENT_ID_HEADER, PENDING_SETTLEMENT_HEA
 import { HandoffSeal } from './handoff-seal';
 import { AgentIdentities, type AgentIdentity } from './identity/agents';
 import type { DirectoryFetch } from './identity/key-directories';
+import { forwardedBotFeatures, verifiedBot, type ForwardedBotFeatures, type VerifiedBot } from './identity/verified-bots';
 import { hasSideEffects } from './methods';
 import { emfRecord, MetricDimensions, Metrics, type MetricName } from './metrics';
 import { PaymentHeaders } from './header-names';
@@ -223,6 +224,8 @@ export class Paywall {
   private readonly deniedPayers: PayerDenyList;
   /** Who the agent is (config.agents); undefined: agents are not identified. */
   private readonly agents: AgentIdentities | undefined;
+  /** The verified-bot features our WAF rules forward: those the routes' price conditions name. */
+  private readonly forwardedBots: ForwardedBotFeatures;
   /** The catalogue at CATALOG_PATH, served for free to anyone. */
   private readonly catalogs: CatalogDocuments;
 
@@ -243,6 +246,7 @@ export class Paywall {
     const declared = [...(this.passes?.saleRoutes ?? []), ...config.routes];
     this.routes = compileRoutes({ ...config, routes: declared });
     this.prices = this.routes.map((route, index) => priceTable(route, declared[index].priceBy, config));
+    this.forwardedBots = forwardedBotFeatures(config.routes.flatMap((route) => route.priceBy ?? []).flatMap((rule) => rule.when));
     const supported = ports.facilitator.supported?.bind(ports.facilitator) ?? (() => Promise.reject(new Error('this facilitator port has no /supported')));
     this.facilitatorAddress = new FacilitatorAddress(supported, config.network, ports.clock, ports.log);
     this.receiverAuthorizer = new FacilitatorAddress(supported, config.network, ports.clock, ports.log, { scheme: BATCH_SETTLEMENT_SCHEME, field: 'receiverAuthorizer' });
@@ -308,11 +312,12 @@ export class Paywall {
       return { kind: 'forward', uri: request.uri, setHeaders: { [PENDING_SETTLEMENT_HEADER]: encodeHandoff({ kind: 'free', routeIndex }) } };
     }
     const agent = await this.identify(request, path);
-    const offered = termsFor(this.prices[routeIndex], { method: request.method, path, querystring: request.querystring ?? '', header: (name) => request.header(name), agent: agent?.agent });
+    const bot = verifiedBot((name) => request.header(name), this.forwardedBots);
+    const offered = termsFor(this.prices[routeIndex], { method: request.method, path, querystring: request.querystring ?? '', header: (name) => request.header(name), agent: agent?.agent, bot });
     const deadline = remainingMs ?? (() => VIEWER_TRIGGER_MS - (this.ports.clock() - started));
     const terms = isRejection(offered) ? offered : await this.viewerTerms(routeIndex, offered, deadline);
     if (isRejection(terms)) return this.refuse(terms);
-    if (terms.free) return this.freeByRule(routeIndex, terms, agent, path);
+    if (terms.free) return this.freeByRule(routeIndex, terms, agent, bot, path);
     const resource = resourceUrl(request.host, path);
 
     if (pass !== undefined) return this.admitPass(pass, request.method, path, routeIndex, terms, resource);
@@ -321,10 +326,10 @@ export class Paywall {
       this.metric({ [Metrics.paymentRequired]: 1 }, { [MetricDimensions.route]: terms.route.pattern });
       return this.refuse(reject(402, Reasons.paymentRequired, ''), terms, resource);
     }
-    if (terms.route.scheme === BATCH_SETTLEMENT_SCHEME) return this.admitBatch(paymentHeader, terms, routeIndex, resource, deadline, started, agent);
-    const handoff = await this.admit(paymentHeader, terms, routeIndex, resource, deadline, request.clientIp, agent);
+    if (terms.route.scheme === BATCH_SETTLEMENT_SCHEME) return this.admitBatch(paymentHeader, terms, routeIndex, resource, deadline, started, agent, bot);
+    const handoff = await this.admit(paymentHeader, terms, routeIndex, resource, deadline, request.clientIp, agent, bot);
     if (isRejection(handoff)) return this.refuse(handoff, terms, resource);
-    const priced: PaidHandoff = { ...handoff, ...(terms.priceRule === undefined ? {} : { priceRule: terms.priceRule }), ...(agent ? { agent: agent.agent } : {}) };
+    const priced: PaidHandoff = { ...handoff, ...(terms.priceRule === undefined ? {} : { priceRule: terms.priceRule }), ...(agent ? { agent: agent.agent } : {}), ...bot };
     this.metric(
       { [handoff.kind === 'redeliver' ? Metrics.paymentsRedelivered : Metrics.paymentsVerified]: 1, [Metrics.verifierLatency]: this.ports.clock() - started },
       { [MetricDimensions.route]: terms.route.pattern },
@@ -568,7 +573,7 @@ export class Paywall {
       return this.refuse(reject(402, reason, `settlement failed, the content is withheld and nothing was charged: ${detail}`), terms, pending.resource);
     }
 
-    await this.recordSettlement(pending.paymentId, settlement, now(), charge?.toString(), pending.agent);
+    await this.recordSettlement(pending.paymentId, settlement, now(), charge?.toString(), pending);
     const metered = charge === undefined ? {} : { [Metrics.meteredRevenueAtomic]: Number(charge), [Metrics.meteredMaximumAtomic]: Number(terms.requirements.amount) };
     this.metric(
       {
@@ -585,10 +590,10 @@ export class Paywall {
 
 
   /** A `free` price rule matched (only verified identities can match one: lib/config/price-by.ts): forwarded unpaid, counted. */
-  private freeByRule(routeIndex: number, terms: RouteTerms, agent: VerifiedAgent | undefined, path: string): ViewerOutcome {
-    this.ports.log({ event: 'x402.free_by_rule', agent: agent?.agent, verifiedBy: agent?.verifiedBy, route: terms.route.pattern, priceRule: terms.priceRule });
+  private freeByRule(routeIndex: number, terms: RouteTerms, agent: VerifiedAgent | undefined, bot: VerifiedBot | undefined, path: string): ViewerOutcome {
+    this.ports.log({ event: 'x402.free_by_rule', agent: agent?.agent, verifiedBy: agent?.verifiedBy, ...bot, route: terms.route.pattern, priceRule: terms.priceRule });
     this.metric({ [Metrics.agentFreeRequests]: 1 }, { [MetricDimensions.route]: terms.route.pattern });
-    const handoff: Handoff = { kind: 'free', routeIndex, priceRule: terms.priceRule, ...(agent ? { agent: agent.agent } : {}) };
+    const handoff: Handoff = { kind: 'free', routeIndex, priceRule: terms.priceRule, ...(agent ? { agent: agent.agent } : {}), ...bot };
     return { kind: 'forward', uri: originPath(path), setHeaders: { [PENDING_SETTLEMENT_HEADER]: encodeHandoff(handoff) } };
   }
 
@@ -628,6 +633,7 @@ export class Paywall {
     remaining: RemainingTime,
     clientIp: string | undefined,
     agent: VerifiedAgent | undefined,
+    bot: VerifiedBot | undefined,
   ): Promise<PaidHandoff | Rejection> {
     if (isRejection(paymentHeader)) return paymentHeader;
     const payment = decodePaymentHeader(paymentHeader.version, paymentHeader.value);
@@ -666,6 +672,7 @@ export class Paywall {
       route: terms.route.pattern,
       ...(terms.tier === undefined ? {} : { tier: terms.tier }),
       ...(agent ? { agent: agent.agent, agentVerifiedBy: agent.verifiedBy } : {}),
+      ...bot,
       x402Version: payment.x402Version,
       createdAt: at,
       updatedAt: at,
@@ -709,6 +716,7 @@ export class Paywall {
     remaining: RemainingTime,
     started: number,
     agent: VerifiedAgent | undefined,
+    bot: VerifiedBot | undefined,
   ): Promise<ViewerOutcome> {
     const payment = isRejection(paymentHeader) ? paymentHeader : decodePaymentHeader(paymentHeader.version, paymentHeader.value);
     if (isRejection(payment)) return this.refuse(payment, terms, resource);
@@ -717,7 +725,7 @@ export class Paywall {
     if (denied) return this.refuse(denied);
     const admitted = await this.batch!.admit(payment, terms, routeIndex, resource, remaining);
     if (isRejection(admitted)) return this.refuse(admitted, terms, resource);
-    const handoff: BatchHandoff = { ...admitted, ...(agent ? { agent: agent.agent } : {}) };
+    const handoff: BatchHandoff = { ...admitted, ...(agent ? { agent: agent.agent } : {}), ...bot };
     this.metric({ [Metrics.paymentsVerified]: 1, [Metrics.verifierLatency]: this.ports.clock() - started }, { [MetricDimensions.route]: terms.route.pattern });
     return {
       kind: 'forward',
@@ -953,20 +961,21 @@ export class Paywall {
     await this.ports.receipts.markFailed(paymentId, reason, at, txHash).catch((error: unknown) => this.storeError('markFailed', paymentId, error));
   }
 
-  /** Money moved: the receipt must exist. Retry, then leave a complete record in the log. `amount`: an upto payment's actual charge; `agent`: the verified agent that paid. */
-  private async recordSettlement(paymentId: string, settlement: SettleResponse, at: string, amount?: string, agent?: string): Promise<void> {
+  /** Money moved: the receipt must exist. Retry, then leave a complete record in the log. `amount`: an upto payment's actual charge; `who`: the verified agent and bot that paid. */
+  private async recordSettlement(paymentId: string, settlement: SettleResponse, at: string, amount: string | undefined, who: Pick<Handoff, 'agent' | 'botCategory' | 'botOrganization'>): Promise<void> {
+    const { agent, botCategory, botOrganization } = who;
     let lastError: unknown;
     for (let attempt = 1; attempt <= RECEIPT_WRITE_ATTEMPTS; attempt++) {
       try {
         await this.ports.receipts.markSettled(paymentId, settlement.transaction, at, amount);
-        this.ports.log({ event: 'x402.settled', paymentId, txHash: settlement.transaction, payer: settlement.payer, amount, agent });
+        this.ports.log({ event: 'x402.settled', paymentId, txHash: settlement.transaction, payer: settlement.payer, amount, agent, botCategory, botOrganization });
         return;
       } catch (error) {
         lastError = error;
       }
     }
     this.storeError('markSettled', paymentId, lastError);
-    this.ports.log({ event: 'x402.receipt_fallback', status: 'settled', paymentId, txHash: settlement.transaction, payer: settlement.payer, amount, agent, at });
+    this.ports.log({ event: 'x402.receipt_fallback', status: 'settled', paymentId, txHash: settlement.transaction, payer: settlement.payer, amount, agent, botCategory, botOrganization, at });
   }
 
   private storeError(operation: string, paymentId: string, error: unknown): void {

@@ -116,6 +116,9 @@ export interface Receipt {
   /** The verified agent that paid (its x402:agents name, or the host of its Signature-Agent), and who verified it. */
   readonly agent?: string;
   readonly agentVerifiedBy?: 'web-bot-auth' | 'waf';
+  /** The category and organization of the bot AWS Bot Control verified, as our WAF rules forward them (only for features a priceBy condition names). */
+  readonly botCategory?: string;
+  readonly botOrganization?: string;
   readonly x402Version: number;
   readonly createdAt: string;
   readonly updatedAt: string;

@@ -7,7 +7,8 @@
  * No I/O; the constructs validate rules at synth with the same types (lib/config/routes.ts).
  */
 import { isVerifiedIdentity, type EdgeConfig, type PriceCondition } from './config';
-import { INTENT_HEADER, WAF_NO_AGENT, WAF_VERIFIED_BOT_CATEGORY_HEADER, WAF_VERIFIED_BOT_ORGANIZATION_HEADER } from './header-names';
+import { INTENT_HEADER } from './header-names';
+import type { VerifiedBot } from './identity/verified-bots';
 import { BODY_METHODS } from './methods';
 import { priceToAtomicUnits } from './price';
 import { reject, Reasons, type Rejection } from './rejection';
@@ -28,6 +29,8 @@ export interface PriceFeatures {
   header(name: string): string | undefined;
   /** The verified agent's name (lambda/core/identity/agents.ts); undefined: not verified. */
   readonly agent?: string;
+  /** The verified bot's category and organization WAF forwarded (lambda/core/identity/verified-bots.ts); undefined: none. */
+  readonly bot?: VerifiedBot;
 }
 
 /** One route's terms: its own and one per `priceBy` rule, in order (a free rule's are marked `free`; a refusing rule holds the route's own and refuses). */
@@ -81,8 +84,8 @@ function featureValue(condition: PriceCondition, request: PriceFeatures): Featur
   if (condition.header !== undefined) return { value: request.header(condition.header)?.trim() };
   if (condition.segment !== undefined) return { value: request.path.split('/').filter((s) => s !== '')[condition.segment] };
   if (condition.agent !== undefined) return { value: request.agent };
-  if (condition.botCategory !== undefined) return wafForwarded(request.header(WAF_VERIFIED_BOT_CATEGORY_HEADER));
-  if (condition.botOrganization !== undefined) return wafForwarded(request.header(WAF_VERIFIED_BOT_ORGANIZATION_HEADER));
+  if (condition.botCategory !== undefined) return { value: request.bot?.botCategory };
+  if (condition.botOrganization !== undefined) return { value: request.bot?.botOrganization };
   // Declared by the client: rules on it are checked at synth never to undercut the route's price.
   if (condition.intent !== undefined) return { value: request.header(INTENT_HEADER)?.trim().toLowerCase() };
   if (!BODY_METHODS.includes(request.method.toUpperCase())) return { value: undefined };
@@ -91,11 +94,6 @@ function featureValue(condition: PriceCondition, request: PriceFeatures): Featur
     return reject(411, Reasons.lengthRequired, 'this route is priced by the body size: send a Content-Length header (not a chunked body)');
   }
   return { value: length };
-}
-
-/** A value our WAF rules forward, where `none` means WAF verified nothing. */
-function wafForwarded(value: string | undefined): FeatureValue {
-  return { value: value === WAF_NO_AGENT ? undefined : value };
 }
 
 function matches(condition: PriceCondition, value: string | undefined): boolean {

@@ -2,6 +2,7 @@
 import { isVerifiedIdentity, type AssetConfig, type PriceCondition, type PriceRule } from '../../lambda/core/config';
 import { priceToAtomicUnits } from '../../lambda/core/price';
 import { BODY_METHODS } from '../../lambda/core/methods';
+import { BOT_CATEGORY, BOT_ORGANIZATION } from '../../lambda/core/identity/verified-bots';
 import { headerNameProblem } from './header-name';
 import type { Problems } from './problems';
 import type { Engine } from './settings';
@@ -15,8 +16,8 @@ const FEATURES = ['query', 'header', 'segment', 'contentLength', 'agent', 'botCa
 /** Features whose condition is `true` and compares a name. */
 const NAMED_FEATURES: Record<string, { readonly what: string; readonly pattern: RegExp; readonly example: string; readonly fix: string }> = {
   agent: { what: 'an agent name (x402:agents, or a Signature-Agent host)', pattern: /^[a-z0-9][a-z0-9._:-]{0,252}$/, example: '"partner"', fix: 'write the name as in x402:agents' },
-  botCategory: { what: 'a Bot Control category (lower case, as in its label)', pattern: /^[a-z][a-z0-9_]{0,63}$/, example: '"search_engine"', fix: 'e.g. "search_engine" or "ai"' },
-  botOrganization: { what: 'a Bot Control organization (lower case, as in its label bot:organization:<name>)', pattern: /^[a-z0-9][a-z0-9_.-]{0,63}$/, example: '"google"', fix: 'e.g. "google" or "microsoft"' },
+  botCategory: { what: 'a Bot Control category (lower case, as in its label)', pattern: BOT_CATEGORY, example: '"search_engine"', fix: 'e.g. "search_engine" or "ai"' },
+  botOrganization: { what: 'a Bot Control organization (lower case, as in its label bot:organization:<name>)', pattern: BOT_ORGANIZATION, example: '"google"', fix: 'e.g. "google" or "microsoft"' },
   intent: { what: 'an intent (lower-case a-z, 0-9, -, at most 32)', pattern: /^[a-z0-9-]{1,32}$/, example: '"training"', fix: 'e.g. "training", "inference" or "search"' },
 };
 /** Prices that are not amounts. */

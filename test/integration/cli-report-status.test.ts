@@ -78,7 +78,7 @@ beforeAll(async () => {
     if (to === 'failed') await edge.markFailed(r.paymentId, 'insufficient_funds', r.createdAt);
   };
   await settle(edgeReceipt('01', A, '/articles/*', '1000', '2026-11-18T10:00:00.000Z'), 'settled');
-  await settle({ ...edgeReceipt('02', B, 'GET /api/premium-report', '10000', '2026-11-19T09:00:00.000Z'), agent: 'example-agent', agentVerifiedBy: 'web-bot-auth' }, 'settled');
+  await settle({ ...edgeReceipt('02', B, 'GET /api/premium-report', '10000', '2026-11-19T09:00:00.000Z'), agent: 'example-agent', agentVerifiedBy: 'waf', botCategory: 'ai', botOrganization: 'openai' }, 'settled');
   await settle(edgeReceipt('03', A, '/articles/*', '1000', '2026-11-19T10:00:00.000Z'), 'reserved');
   await settle(edgeReceipt('04', B, '/articles/*', '1000', '2026-11-19T11:00:00.000Z'), 'failed');
   await settle(edgeReceipt('05', A, '/articles/*', '1000', '2026-10-01T00:00:00.000Z'), 'settled');
@@ -176,6 +176,18 @@ describe('cdk-x402 report (receipt table, both engines)', () => {
     expect((await run(['report', ...tableFlags, '--since', '2026-10-01', '--until', '2026-10-02', '--by', 'agent'])).stdout).toContain('By verified agent: none in this window');
   });
 
+  it("shows revenue by the verified bot's category and organization alone with --by category and --by organization, and in --json", async () => {
+    const byCategory = await run(['report', ...tableFlags, ...window, '--by', 'category']);
+    expect(byCategory.code).toBe(ExitCode.ok);
+    expect(byCategory.stdout).toMatch(/By verified bot category\nCATEGORY\s+PAYMENTS\s+USD\s+ATOMIC\s+ASSET\n[- ]+\nai\s+1\s+0\.01\s+10000/);
+    expect(byCategory.stdout).not.toMatch(/AGENT|ORGANIZATION|ROUTE/);
+    const byOrganization = await run(['report', ...tableFlags, ...window, '--by', 'organization']);
+    expect(byOrganization.stdout).toMatch(/ORGANIZATION\s+PAYMENTS\s+USD\s+ATOMIC\s+ASSET\n[- ]+\nopenai\s+1\s+0\.01\s+10000/);
+    const json = (await run(['report', ...tableFlags, ...window, '--json'])).json();
+    expect([json.byBotCategory.map((l: any) => [l.key, l.payments]), json.byBotOrganization.map((l: any) => [l.key, l.payments])]).toEqual([[['ai', 1]], [['openai', 1]]]);
+    expect((await run(['report', ...tableFlags, '--since', '2026-10-01', '--until', '2026-10-02', '--by', 'organization'])).stdout).toContain('By verified bot organization: none in this window');
+  });
+
   it('writes the same report as an HTML page with --html, the bars keyed and valued from the table', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'cdk-x402-html-'));
     const file = path.join(dir, 'revenue.html');
@@ -193,6 +205,7 @@ describe('cdk-x402 report (receipt table, both engines)', () => {
       expect(bars('by-day')).toEqual([['2026-11-18', '$0.001', 1], ['2026-11-19', '$0.011', 2]]);
       // One settled receipt names its verified agent: the page charts agents.
       expect(bars('by-agent')).toEqual([['example-agent', '$0.01', 1]]);
+      expect([bars('by-bot-category'), bars('by-bot-organization')]).toEqual([[['ai', '$0.01', 1]], [['openai', '$0.01', 1]]]);
       expect(html).not.toContain('<script');
     } finally {
       rmSync(dir, { recursive: true, force: true });

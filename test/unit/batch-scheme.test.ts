@@ -11,6 +11,7 @@ import { BatchSettlementScheme, type BatchHandoff } from '../../lambda/core/batc
 import { batchExtra, correctiveRequirements, minDepositOf } from '../../lambda/core/batch/terms';
 import { channelIdOf, checkVoucher, type ChannelConfig } from '../../lambda/core/batch/voucher';
 import type { DecodedPayment } from '../../lambda/core/payment-header';
+import type { Receipt } from '../../lambda/core/receipt';
 import { isRejection } from '../../lambda/core/rejection';
 import { routeTerms } from '../../lambda/core/requirements';
 import { compileRoutes } from '../../lambda/core/routes';
@@ -117,6 +118,15 @@ describe('the batch-settlement scheme fails closed', () => {
       charged: 7000n,
       settlement: { success: true, transaction: '', network: 'eip155:84532', payer: payer.address.toLowerCase(), amount: '', extra: { chargedAmount: '1000', channelState: { channelId, chargedCumulativeAmount: '7000' } } },
     });
+  });
+
+  it("records the hand-off's verified agent and bot on the served request's receipt", async () => {
+    const served: Receipt[] = [];
+    const recording = new Proxy({} as ChannelStorePort, {
+      get: (_, name) => (name === 'commitCharged' ? () => Promise.resolve(7000n) : name === 'recordServed' ? (receipt: Receipt) => Promise.resolve(void served.push(receipt)) : () => Promise.reject(new Error('unexpected call'))),
+    });
+    await scheme(recording).made.settle({ ...handoff, agent: 'waf-agent', botCategory: 'ai', botOrganization: 'example-ai' }, terms, 200);
+    expect(served).toMatchObject([{ scheme: 'batch-settlement', amount: '1000', agent: 'waf-agent', botCategory: 'ai', botOrganization: 'example-ai' }]);
   });
 
   it('refuses x402 v1, other payload types and malformed vouchers before any I/O', async () => {

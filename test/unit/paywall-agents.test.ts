@@ -1,8 +1,8 @@
 /** The paywall with x402:agents: a verified agent is recorded on its receipt; any other signer pays as anyone and is counted. */
 import { decodePaymentRequiredHeader } from '@x402/core/http';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
-import type { AgentsConfig } from '../../lambda/core/config';
-import { decodeHandoff, PENDING_SETTLEMENT_HEADER } from '../../lambda/core/handoff';
+import type { AgentsConfig, EdgeConfig } from '../../lambda/core/config';
+import { decodeHandoff, encodeHandoff, PENDING_SETTLEMENT_HEADER } from '../../lambda/core/handoff';
 import { KEY_DIRECTORY_PATH } from '../../lambda/core/identity/directory-url';
 import { WAF_AGENT_HEADER, WAF_VERIFIED_BOT_CATEGORY_HEADER, WAF_VERIFIED_BOT_ORGANIZATION_HEADER } from '../../lambda/core/header-names';
 import type { FetchedDirectory } from '../../lambda/core/identity/key-directories';
@@ -21,8 +21,8 @@ const AGENTS: AgentsConfig = {
   unknownAgents: 'ignore',
 };
 
-function harness(agents: AgentsConfig = AGENTS, directory: (url: string) => Promise<FetchedDirectory> = async () => ({ body: agent.directory() })) {
-  const config = testEdgeConfig({ agents });
+function harness(agents: AgentsConfig = AGENTS, directory: (url: string) => Promise<FetchedDirectory> = async () => ({ body: agent.directory() }), routes?: EdgeConfig['routes']) {
+  const config = testEdgeConfig({ agents, ...(routes ? { routes } : {}) });
   const receipts = new MemoryReceipts();
   const lines: Record<string, unknown>[] = [];
   const fetched: string[] = [];
@@ -41,7 +41,7 @@ function harness(agents: AgentsConfig = AGENTS, directory: (url: string) => Prom
     new ExactEvmPrecheck(config),
   );
   const refusals = () => lines.filter((l) => l.AgentSignaturesRefused === 1).map((l) => l.Reason);
-  return { wall, receipts, fetched, refusals };
+  return { wall, receipts, fetched, refusals, lines };
 }
 
 function request(headers: Record<string, string>, payment?: string) {
@@ -233,7 +233,7 @@ describe('Paywall with price rules by agent and intent', () => {
     expect(await amountFor(paywall, { [WAF_VERIFIED_BOT_CATEGORY_HEADER]: 'ai' })).toBe('4000');
     expect(await amountFor(paywall, { [WAF_VERIFIED_BOT_CATEGORY_HEADER]: 'none' })).toBe('1000');
     const free = await paywall.onViewerRequest(request({ [WAF_VERIFIED_BOT_CATEGORY_HEADER]: 'search_engine' }));
-    expect(free.kind === 'forward' && decodeHandoff(free.setHeaders[PENDING_SETTLEMENT_HEADER])).toEqual({ kind: 'free', routeIndex: 0, priceRule: 0 });
+    expect(free.kind === 'forward' && decodeHandoff(free.setHeaders[PENDING_SETTLEMENT_HEADER])).toEqual({ kind: 'free', routeIndex: 0, priceRule: 0, botCategory: 'search_engine' });
   });
 
   it('prices by the verified bot organization WAF forwards, with its category, and serves a free organization', async () => {
@@ -249,7 +249,50 @@ describe('Paywall with price rules by agent and intent', () => {
     expect(await amountFor(paywall, { [WAF_VERIFIED_BOT_ORGANIZATION_HEADER]: 'none' })).toBe('1000');
     expect(await amountFor(paywall, { [WAF_VERIFIED_BOT_ORGANIZATION_HEADER]: 'openai' })).toBe('1000');
     const free = await paywall.onViewerRequest(request({ [WAF_VERIFIED_BOT_ORGANIZATION_HEADER]: 'google', [WAF_VERIFIED_BOT_CATEGORY_HEADER]: 'search_engine' }));
-    expect(free.kind === 'forward' && decodeHandoff(free.setHeaders[PENDING_SETTLEMENT_HEADER])).toEqual({ kind: 'free', routeIndex: 0, priceRule: 0 });
+    expect(free.kind === 'forward' && decodeHandoff(free.setHeaders[PENDING_SETTLEMENT_HEADER])).toEqual({ kind: 'free', routeIndex: 0, priceRule: 0, botCategory: 'search_engine', botOrganization: 'google' });
+  });
+
+  const BY_BOT: EdgeConfig['routes'] = [{ pattern: '/articles/*', price: '$0.001', priceBy: [
+    { price: '$0.002', when: [{ botCategory: true, equalTo: 'ai' }] },
+    { price: '$0.003', when: [{ botOrganization: true, equalTo: 'openai' }] },
+  ] }];
+  const verifiedAiBot = async () => ({ [WAF_VERIFIED_BOT_CATEGORY_HEADER]: 'ai', [WAF_VERIFIED_BOT_ORGANIZATION_HEADER]: 'openai' });
+
+  it('records the verified bot category and organization WAF forwards on the receipt, in the hand-off and in the fallback record', async () => {
+    const h = harness(AGENTS, undefined, BY_BOT);
+    const { receipt, handoff } = await pay(h, verifiedAiBot);
+    expect(receipt).toMatchObject({ amount: '2000', botCategory: 'ai', botOrganization: 'openai' });
+    expect(receipt.agent).toBeUndefined();
+    expect(handoff).toMatchObject({ kind: 'settle', priceRule: 0, botCategory: 'ai', botOrganization: 'openai' });
+    // The settlement's receipt write fails every attempt: the log keeps the complete record.
+    h.receipts.markSettled = () => Promise.reject(new Error('DynamoDB unreachable'));
+    const outcome = await h.wall.onOriginResponse({ method: 'GET', uri: URL_PATH, handoff: encodeHandoff(handoff) }, 200);
+    expect(outcome.kind).toBe('release');
+    expect(h.lines.find((line) => line.event === 'x402.receipt_fallback')).toMatchObject({ status: 'settled', botCategory: 'ai', botOrganization: 'openai' });
+  });
+
+  it('records a verified bot next to the agent WAF verified', async () => {
+    const h = harness(AGENTS, undefined, BY_BOT);
+    const { receipt } = await pay(h, async () => ({ ...(await verifiedAiBot()), [WAF_AGENT_HEADER]: 'example-agent' }));
+    expect(receipt).toMatchObject({ agent: 'example-agent', agentVerifiedBy: 'waf', botCategory: 'ai', botOrganization: 'openai' });
+  });
+
+  it('never reads a verified-bot header no price condition names: no WAF rule of ours overwrites a forged one', async () => {
+    const h = harness(AGENTS, undefined, [{ pattern: '/articles/*', price: '$0.001', priceBy: [{ price: '$0.002', when: [{ botCategory: true, equalTo: 'ai' }] }] }]);
+    const { receipt, handoff } = await pay(h, verifiedAiBot);
+    expect([receipt.botCategory, receipt.botOrganization, handoff.botOrganization]).toEqual(['ai', undefined, undefined]);
+  });
+
+  it('decodes a hand-off with a verified bot, and refuses one whose bot names no Bot Control label', () => {
+    const handoff = { kind: 'free', routeIndex: 0, botCategory: 'ai', botOrganization: 'example.org' } as const;
+    expect(decodeHandoff(encodeHandoff(handoff))).toEqual(handoff);
+    expect(decodeHandoff(encodeHandoff({ ...handoff, botCategory: 'AI Bots' }))).toBeUndefined();
+    expect(decodeHandoff(encodeHandoff({ ...handoff, botOrganization: 7 } as never))).toBeUndefined();
+  });
+
+  it("records WAF's `none` and a value no rule of ours inserts as no bot", async () => {
+    const none = await pay(harness(AGENTS, undefined, BY_BOT), async () => ({ [WAF_VERIFIED_BOT_CATEGORY_HEADER]: 'none', [WAF_VERIFIED_BOT_ORGANIZATION_HEADER]: 'Not A Label' }));
+    expect([none.receipt.amount, none.receipt.botCategory, none.receipt.botOrganization]).toEqual(['1000', undefined, undefined]);
   });
 
   it('records the rule that priced a verified agent on its receipt', async () => {

@@ -15,10 +15,13 @@ describe('cdk-x402 report --html: the page', () => {
     const without = renderReportHtml(revenueFromReceipts([{ ...base, amount: '1000' }], ...window), 'x');
     expect(without).toContain('By payer (agent unverified)');
     expect(without).not.toContain('By intent');
-    const rows: ReceiptLike[] = [{ ...base, amount: '1000', agent: 'ResearchBot', intent: 'summarise' }];
+    expect(without).not.toContain('By verified bot');
+    const rows: ReceiptLike[] = [{ ...base, amount: '1000', agent: 'ResearchBot', intent: 'summarise', botCategory: 'ai', botOrganization: 'example' }];
     const withAgent = renderReportHtml(revenueFromReceipts(rows, ...window), 'x');
     expect(withAgent).toMatch(/<h2>By agent<\/h2>.*data-key="ResearchBot"/s);
     expect(withAgent).toMatch(/<h2>By intent<\/h2>.*data-key="summarise"/s);
+    expect(withAgent).toMatch(/<h2>By verified bot category<\/h2>.*data-key="ai"/s);
+    expect(withAgent).toMatch(/<h2>By verified bot organization<\/h2>.*data-key="example"/s);
   });
 
   it('escapes keys, so a route cannot inject markup', () => {

@@ -1,9 +1,19 @@
+import { App, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { WAF_AGENT_HEADER, WAF_VERIFIED_BOT_CATEGORY_HEADER, WAF_VERIFIED_BOT_ORGANIZATION_HEADER } from '../../lambda/core/header-names';
+import type { X402Settings } from '../../lib/config/settings';
+import { X402Config } from '../../lib/config/x402-config';
+import { PaymentEligibleBots } from '../../lib/payment-eligible-bots';
 import {
   createWafEmulation,
   defaultWafEmulation,
   DEFAULT_BOT_CATEGORY_HEADER,
   DEFAULT_ELIGIBILITY_HEADER,
+  WAF_HEADER_INSPECTION_BYTES,
+  WAF_HEADER_INSPECTION_COUNT,
+  webAclRulesFromTemplate,
 } from '../../local/waf-emulation';
+import { SETTINGS } from '../constructs/helpers';
 
 const CHROME = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36';
 const evaluate = (headers: Record<string, string | string[] | undefined>, waf = defaultWafEmulation) =>
@@ -105,5 +115,67 @@ describe('createWafEmulation options', () => {
     expect(evaluate({ 'user-agent': 'Googlebot/2.1' }, waf)).toMatchObject({ insertHeaders: { [DEFAULT_ELIGIBILITY_HEADER]: 'true' } });
     // GPTBot is no longer in the AI list: with a browser UA it passes free.
     expect(evaluate({ 'user-agent': `${CHROME} GPTBot/1.1` }, waf)).toEqual({ action: 'allow', insertHeaders: {} });
+  });
+});
+
+describe('WAF emulation — anti-spoofing inspects what WAF inspects', () => {
+  const padding = { 'x-padding': 'a'.repeat(WAF_HEADER_INSPECTION_BYTES) };
+
+  it('does not see a header past the first 8 KB, as WAF (oversizeHandling CONTINUE) does not', () => {
+    expect(evaluate({ 'user-agent': 'curl/8', ...padding, 'x-amzn-waf-x402-agent': 'example-agent' }).action).toBe('allow');
+    expect(evaluate({ 'user-agent': 'curl/8', 'x-amzn-waf-x402-agent': 'example-agent', ...padding }).action).toBe('block');
+  });
+
+  it('does not see a header past the first 200', () => {
+    const many = Object.fromEntries(Array.from({ length: WAF_HEADER_INSPECTION_COUNT }, (_, i) => [`x-h${i}`, '1']));
+    expect(evaluate({ ...many, 'x-amzn-waf-x402-agent': 'example-agent' }).action).toBe('allow');
+    const fewer = Object.fromEntries(Object.entries(many).slice(1));
+    expect(evaluate({ ...fewer, 'x-amzn-waf-x402-agent': 'example-agent' }).action).toBe('block');
+  });
+});
+
+describe('WAF emulation — the synthesized web ACL over declared Bot Control labels', () => {
+  // The rules PaymentEligibleBots synthesizes for agents with a botName and for botCategory / botOrganization conditions.
+  const settings: X402Settings = {
+    ...SETTINGS,
+    agents: [{ name: 'example-agent', botName: 'exampleagent' }],
+    routes: [{ pattern: '/articles/*', price: '$0.001', priceBy: [
+      { price: 'free', when: [{ botOrganization: true, equalTo: 'google' }] },
+      { price: '$0.003', when: [{ botCategory: true, oneOf: ['ai', 'search_engine'] }] },
+    ] }],
+  };
+  const stack = new Stack(new App(), 'Waf', { env: { region: 'us-east-1' } });
+  new PaymentEligibleBots(stack, 'Bots', { config: X402Config.resolve(settings) });
+  const rules = webAclRulesFromTemplate(Template.fromStack(stack).toJSON());
+  const withLabels = (...labels: string[]) => createWafEmulation({ botControl: { rules, labels: () => labels } });
+  const inserted = (waf: ReturnType<typeof withLabels>, headers: Record<string, string> = { 'user-agent': 'ExampleBot/1.0' }) => {
+    const verdict = waf.evaluate({ method: 'GET', uri: '/articles/one', headers });
+    if (verdict.action !== 'allow') throw new Error('blocked');
+    return [WAF_AGENT_HEADER, WAF_VERIFIED_BOT_CATEGORY_HEADER, WAF_VERIFIED_BOT_ORGANIZATION_HEADER].map((name) => verdict.insertHeaders[name]);
+  };
+
+  it('forwards the category and organization of a verified bot, each only when a price condition names it', () => {
+    expect(inserted(withLabels('bot:verified', 'bot:category:ai', 'bot:organization:google'))).toEqual(['none', 'ai', 'google']);
+    expect(inserted(withLabels('bot:verified', 'bot:category:ai', 'bot:organization:openai'))).toEqual(['none', 'ai', 'none']);
+    expect(inserted(withLabels('bot:verified', 'bot:category:social_media'))).toEqual(['none', 'none', 'none']);
+  });
+
+  it('forwards nothing of an unverified bot: its category is its User-Agent, the client\'s word', () => {
+    expect(inserted(withLabels('bot:category:ai', 'bot:organization:google'))).toEqual(['none', 'none', 'none']);
+    expect(inserted(withLabels())).toEqual(['none', 'none', 'none']);
+  });
+
+  it("forwards an agent whose Web Bot Auth signature Bot Control verified, by its x402:agents name", () => {
+    expect(inserted(withLabels('web_bot_auth:verified', 'bot:name:exampleagent'))).toEqual(['example-agent', 'none', 'none']);
+    expect(inserted(withLabels('web_bot_auth:invalid', 'bot:name:exampleagent'))).toEqual(['none', 'none', 'none']);
+  });
+
+  it("overwrites a forged copy past WAF's inspection limit with its own value", () => {
+    const forged = { 'user-agent': 'ExampleBot/1.0', 'x-padding': 'a'.repeat(WAF_HEADER_INSPECTION_BYTES), [WAF_VERIFIED_BOT_ORGANIZATION_HEADER]: 'google' };
+    expect(inserted(withLabels('bot:verified', 'bot:category:ai'), forged)).toEqual(['none', 'ai', 'none']);
+  });
+
+  it('reads no web ACL from a template without one', () => {
+    expect(webAclRulesFromTemplate({ Resources: {} })).toEqual([]);
   });
 });

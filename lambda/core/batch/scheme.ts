@@ -238,6 +238,8 @@ export class BatchSettlementScheme {
       route: terms.route.pattern,
       ...(terms.tier === undefined ? {} : { tier: terms.tier }),
       ...(handoff.agent ? { agent: handoff.agent } : {}),
+      ...(handoff.botCategory ? { botCategory: handoff.botCategory } : {}),
+      ...(handoff.botOrganization ? { botOrganization: handoff.botOrganization } : {}),
       x402Version: 2,
       createdAt: at,
       updatedAt: at,
