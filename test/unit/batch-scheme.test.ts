@@ -6,7 +6,8 @@
  */
 import { BATCH_SETTLEMENT_ADDRESS } from '@x402/evm';
 import { privateKeyToAccount } from 'viem/accounts';
-import type { ChannelStorePort } from '../../lambda/core/batch/channel-books';
+import type { ChannelRow, ChannelStorePort } from '../../lambda/core/batch/channel-books';
+import { LedgerReasons } from '../../lambda/core/batch/ledger';
 import { BatchSettlementScheme, type BatchHandoff } from '../../lambda/core/batch/scheme';
 import { batchExtra, correctiveRequirements, minDepositOf } from '../../lambda/core/batch/terms';
 import { channelIdOf, checkVoucher, type ChannelConfig } from '../../lambda/core/batch/voucher';
@@ -127,6 +128,22 @@ describe('the batch-settlement scheme fails closed', () => {
     });
     await scheme(recording).made.settle({ ...handoff, agent: 'waf-agent', botCategory: 'ai', botOrganization: 'example-ai' }, terms, 200);
     expect(served).toMatchObject([{ scheme: 'batch-settlement', amount: '1000', agent: 'waf-agent', botCategory: 'ai', botOrganization: 'example-ai' }]);
+  });
+
+  it('refuses a deposit onto a channel being withdrawn or refunded before any facilitator call (nothing deposited); a store that is down: 503', async () => {
+    const depositOn = async (row: Partial<ChannelRow> | 'down') => {
+      const channels = row === 'down' ? store('down') : ({ get: () => Promise.resolve({ withdrawalPending: false, ...row }) } as unknown as ChannelStorePort);
+      const { made, errors } = scheme(channels);
+      const voucher = await voucherPayment(1000n);
+      const deposit = { ...voucher, payload: { ...voucher.payload, payload: { ...(voucher.payload.payload as object), type: 'deposit', deposit: { amount: '10000' } } } } as DecodedPayment;
+      const r = await made.admit(deposit, terms, 0, handoff.resource, () => 5000);
+      return { refusal: isRejection(r) ? [r.status, r.reason] : r, errors };
+    };
+    expect((await depositOn({ withdrawalPending: true })).refusal).toEqual([402, LedgerReasons.withdrawalPending]);
+    expect((await depositOn({ closing: true, closingAt: 1_700_000_000 })).refusal).toEqual([402, LedgerReasons.channelClosing]);
+    expect(await depositOn('down')).toEqual({ refusal: [503, 'receipt_store_unavailable'], errors: ['readChannel'] });
+    // Refunded: a deposit is what reopens it, so it goes on to the facilitator (here: none, so 503 facilitator_unavailable).
+    expect((await depositOn({ closing: true, closingAt: 1_700_000_000, refundedAt: 1_700_000_100 })).refusal).toEqual([503, 'facilitator_unavailable']);
   });
 
   it('refuses x402 v1, other payload types and malformed vouchers before any I/O', async () => {

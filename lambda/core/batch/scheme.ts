@@ -141,6 +141,8 @@ export class BatchSettlementScheme {
    * chain state the facilitator read (a top-up updates them). Undefined when the books are ready.
    */
   private async deposit(payload: PaymentPayload, terms: RouteTerms, channelId: Hex, config: ChannelConfig, remaining: () => number): Promise<BatchRefusal | undefined> {
+    const closed = await this.closedToDeposits(channelId);
+    if (closed) return closed;
     const budget = (limit: number) => Math.max(1, Math.min(limit, remaining() - VIEWER_RESERVE_MS));
     const { requirements } = terms;
     try {
@@ -175,6 +177,26 @@ export class BatchSettlementScheme {
     } catch (error) {
       this.ports.storeError('openChannel', channelId, error);
       return reject(503, Reasons.receiptStoreUnavailable, `the deposit settled (transaction ${settlement.transaction}) but the channel could not be booked right now; nothing was charged`, RETRY_AFTER_SECONDS);
+    }
+    return undefined;
+  }
+
+  /**
+   * A deposit onto a channel whose payer is withdrawing, or that the claims run is refunding, would
+   * move the money and then be refused its request: refused before the facilitator is called.
+   * After the refund (or the withdrawal's end) a deposit reopens the channel.
+   */
+  private async closedToDeposits(channelId: Hex): Promise<BatchRefusal | undefined> {
+    let row: ChannelRow | undefined;
+    try {
+      row = await this.ports.channels.get(channelId);
+    } catch (error) {
+      this.ports.storeError('readChannel', channelId, error);
+      return reject(503, Reasons.receiptStoreUnavailable, 'payments cannot be booked right now; nothing was deposited or charged', RETRY_AFTER_SECONDS);
+    }
+    if (row?.withdrawalPending) return reject(402, LedgerReasons.withdrawalPending, 'the payer started withdrawing this channel: a deposit onto it is not taken (nothing was deposited); open a new channel');
+    if (row?.closing && row.refundedAt === undefined) {
+      return reject(402, LedgerReasons.channelClosing, 'the channel was idle and is being refunded to the payer: nothing was deposited; deposit again once the refund is confirmed, or open a new channel');
     }
     return undefined;
   }
