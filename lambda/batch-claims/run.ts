@@ -113,7 +113,11 @@ export async function runBatchClaims(settings: BatchClaimsSettings, ports: Batch
       refunds: refunded.map((r) => ({ channelId: r.channelId, amount: r.refund.amount, transaction: r.refund.transaction })),
       settlement: run.settlement,
     });
-    if (refundErrors.length > 0) throw new Error(`claims and settlement done, ${refundErrors.length} refund(s) failed (the channels stay closed, the next run retries): ${refundErrors.join('; ')}`);
+    const failures = [
+      ...run.failed.map((f) => `claim of ${f.channelId} refused: ${f.reason}`),
+      ...refundErrors.map((e) => `${e} (the channel stays closed, the next run retries)`),
+    ];
+    if (failures.length > 0) throw new Error(`claims and settlement done for the others, ${failures.length} failed: ${failures.join('; ')}`);
     log(emfRecord({ [BatchClaimMetrics.channelsClaimed]: result.claimed.length, [BatchClaimMetrics.batchSettledAtomic]: Number(run.settlement?.amount || 0), [BatchClaimMetrics.batchClaimErrors]: 0 }, {}, clock()));
     return result;
   } catch (error) {
