@@ -57,10 +57,8 @@ export async function runBatchClaims(settings: BatchClaimsSettings, ports: Batch
       if (row.pending.size > 0 && settings.refundIdleAfterSeconds > 0 && (await store.releaseExpired(channelId, nowSeconds)) > 0) row = (await store.get(channelId))!;
       const step = refundStep(row, settings.refundIdleAfterSeconds, nowSeconds);
       // Marked closing only if nothing was reserved or charged since the read: the refund then claims all that was served.
-      if (step === 'refund' || (step === 'close' && (await store.beginClosing(channelId, row.charged, nowSeconds)))) {
-        closing.push(row);
-        continue;
-      }
+      if (step === 'refund' || (step === 'close' && (await store.beginClosing(channelId, row.charged, nowSeconds)))) closing.push(row);
+      // A closing channel is claimed by its refund; should the refund fail, by the claims below (they read the row again).
       if (row.quietCharged !== row.charged) await store.noteQuiet(channelId, row.charged, nowSeconds);
       const reason = claimDue(row, policy, nowSeconds);
       if (reason) due.push({ channelId, reason });

@@ -66,8 +66,9 @@ export async function refundChannel(
   deps: { readonly facilitator: FacilitatorPort; readonly terms: ClaimTerms; readonly timeoutMs: number; readonly clock: Clock },
 ): Promise<ConfirmedRefund> {
   const { claimTotal, amount } = refundOf(channel);
-  const base = { refundNonce: channel.refundNonce, previousTotalClaimed: channel.totalClaimed, claimedTo: claimTotal > channel.totalClaimed ? claimTotal : channel.totalClaimed };
-  if (amount === 0n || !channel.signature) return { ...base, amount: 0n, transaction: '', refundedAt: deps.clock() };
+  const base = { refundNonce: channel.refundNonce, previousTotalClaimed: channel.totalClaimed };
+  // Nothing sent: nothing claimed either (what is served and unclaimed goes with the next run's claims).
+  if (amount === 0n || !channel.signature) return { ...base, claimedTo: channel.totalClaimed, amount: 0n, transaction: '', refundedAt: deps.clock() };
   const { requirements, operation } = channelOperations(deps.terms, deps.timeoutMs);
   const voucher = { channelId: channel.channelId, maxClaimableAmount: channel.signedMax.toString(), signature: channel.signature };
   const claims = claimTotal > channel.totalClaimed
@@ -76,5 +77,5 @@ export async function refundChannel(
   const payload = { type: 'refund', channelConfig: channel.config, voucher, amount: amount.toString(), refundNonce: channel.refundNonce.toString(), claims };
   const answer = await deps.facilitator.settle(operation(payload), requirements, deps.timeoutMs);
   if (!answer.success) throw new Error(`batch-settlement refund of ${channel.channelId} failed: ${answer.errorReason ?? 'unknown'}${answer.errorMessage ? ` (${answer.errorMessage})` : ''}`);
-  return { ...base, amount: answer.amount ? BigInt(answer.amount) : amount, transaction: answer.transaction, refundedAt: deps.clock() };
+  return { ...base, claimedTo: claimTotal > channel.totalClaimed ? claimTotal : channel.totalClaimed, amount: answer.amount ? BigInt(answer.amount) : amount, transaction: answer.transaction, refundedAt: deps.clock() };
 }
