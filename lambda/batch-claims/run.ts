@@ -11,6 +11,8 @@ import type { Hex } from 'viem';
 import { claimDue, type ClaimReason } from '../core/batch/claim-policy';
 import { claimAndSettle, type ClaimRun } from '../core/batch/claims';
 import { refundChannel, refundStep, type ConfirmedRefund } from '../core/batch/refunds';
+import { staleCommits } from '../core/batch/ledger';
+import { batchReceipt, RECEIPT_FROM_COMMIT_MARKER, UNKNOWN_ROUTE } from '../core/batch/served-receipt';
 import { BatchClaimMetrics, emfRecord } from '../core/metrics';
 import type { Clock, FacilitatorPort, LogSink } from '../core/ports';
 import type { ChannelChainState, ChannelRow, DynamoChannelStore } from '../edge/dynamo-channel-store';
@@ -19,7 +21,8 @@ import type { BatchClaimsSettings } from './settings';
 export interface BatchClaimsPorts {
   readonly store: Pick<
     DynamoChannelStore,
-    'listChannelIds' | 'syncChain' | 'get' | 'claimTarget' | 'recordClaim' | 'recordSettlement' | 'releaseExpired' | 'noteQuiet' | 'beginClosing' | 'recordRefund'
+    | 'listChannelIds' | 'syncChain' | 'get' | 'claimTarget' | 'recordClaim' | 'recordSettlement' | 'recordMissingReceipt' | 'forgetCommit'
+    | 'releaseExpired' | 'noteQuiet' | 'beginClosing' | 'recordRefund'
   >;
   readonly facilitator: FacilitatorPort;
   readonly readChain: (channelId: Hex) => Promise<ChannelChainState>;
@@ -34,6 +37,8 @@ export interface BatchClaimsRunResult extends ClaimRun {
   readonly due: ReadonlyArray<{ readonly channelId: Hex; readonly reason: ClaimReason }>;
   /** The idle channels refunded in this run (their claims are in `claimed` too). */
   readonly refunded: ReadonlyArray<{ readonly channelId: Hex; readonly refund: ConfirmedRefund }>;
+  /** Receipts written from commits' markers because their origin-response wrote none. */
+  readonly receiptsFromMarkers: number;
 }
 
 export async function runBatchClaims(settings: BatchClaimsSettings, ports: BatchClaimsPorts): Promise<BatchClaimsRunResult> {
@@ -47,10 +52,37 @@ export async function runBatchClaims(settings: BatchClaimsSettings, ports: Batch
     const unsettled = new Map<Hex, bigint>();
     const settledBefore = new Map<Hex, bigint>();
     const closing: ChannelRow[] = [];
+    let receiptsFromMarkers = 0;
     for (const channelId of ids) {
       await store.syncChain(channelId, await ports.readChain(channelId));
       let row = await store.get(channelId);
       if (!row) continue;
+      // A commit's marker its origin-response left behind: the charge gets its receipt (written unless it exists), then the marker goes.
+      for (const [reservationId, marker] of staleCommits(row.committed, nowSeconds)) {
+        const receipt = {
+          ...batchReceipt({
+            network: settings.network,
+            payTo: settings.payTo,
+            asset: settings.asset,
+            channelId,
+            payer: row.config.payer,
+            amount: marker.amount,
+            chargedTo: marker.chargedTo,
+            reservationId,
+            resource: marker.resource,
+            // An index key cannot be empty (a marker left by a commit that named no request).
+            route: marker.route || UNKNOWN_ROUTE,
+            at: marker.committedAt * 1000,
+            withdrawDelay: row.config.withdrawDelay,
+          }),
+          errorReason: RECEIPT_FROM_COMMIT_MARKER,
+        };
+        if (await store.recordMissingReceipt(receipt)) {
+          receiptsFromMarkers++;
+          log({ event: 'x402.batch_receipt_from_marker', paymentId: receipt.paymentId, channelId, reservationId, amount: receipt.amount });
+        }
+        await store.forgetCommit(channelId, reservationId);
+      }
       settledBefore.set(channelId, row.settledTo);
       if (row.settledTo < row.totalClaimed) unsettled.set(channelId, row.totalClaimed);
       // Reservations whose origin-response never ran would keep an idle channel from closing.
@@ -102,7 +134,7 @@ export async function runBatchClaims(settings: BatchClaimsSettings, ports: Batch
       }
     }
     const refundClaims = refunded.filter((r) => r.refund.claimedTo > r.refund.previousTotalClaimed).map((r) => ({ channelId: r.channelId, totalClaimed: r.refund.claimedTo, transaction: r.refund.transaction }));
-    const result: BatchClaimsRunResult = { ...run, claimed: [...refundClaims, ...run.claimed], channels: ids.length, due, refunded };
+    const result: BatchClaimsRunResult = { ...run, claimed: [...refundClaims, ...run.claimed], channels: ids.length, due, refunded, receiptsFromMarkers };
     log({
       event: 'x402.batch_claims_done',
       channels: ids.length,

@@ -10,7 +10,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import type { Hex } from 'viem';
 import { admitIncrement, claimableNow, LedgerReasons, MAX_LEDGER_AMOUNT, reservationBound } from '../core/batch/ledger';
-import type { ChannelChainState, ChannelRow, ChannelStorePort, Reservation, ReserveOutcome } from '../core/batch/channel-books';
+import type { ChannelChainState, ChannelRow, ChannelStorePort, CommittedRequest, Reservation, ReserveOutcome } from '../core/batch/channel-books';
 import type { ChannelClaimsPort, ClaimTarget, ConfirmedClaim } from '../core/batch/claims';
 import type { ConfirmedRefund } from '../core/batch/refunds';
 import type { ChannelConfig } from '../core/batch/voucher';
@@ -60,6 +60,8 @@ export class DynamoChannelStore implements ChannelClaimsPort, ChannelStorePort {
             reservedTo: num(chain.totalClaimed),
             signedMax: num(0n),
             pending: { M: {} },
+            committed: { M: {} },
+            committedTo: { M: {} },
             ...chainAttributes(chain),
           },
           ConditionExpression: 'attribute_not_exists(#id)',
@@ -129,7 +131,7 @@ export class DynamoChannelStore implements ChannelClaimsPort, ChannelStorePort {
    */
   async recordRefund(channelId: Hex, refund: ConfirmedRefund): Promise<void> {
     if (refund.transaction) {
-      await this.putHistory(`${BATCH_REFUND_PREFIX}${channelId.toLowerCase()}:${refund.refundNonce}`, {
+      await this.putOnce(`${BATCH_REFUND_PREFIX}${channelId.toLowerCase()}:${refund.refundNonce}`, {
         channelId: { S: channelId.toLowerCase() },
         refundNonce: num(refund.refundNonce),
         amount: num(refund.amount),
@@ -205,20 +207,42 @@ export class DynamoChannelStore implements ChannelClaimsPort, ChannelStorePort {
   /**
    * The origin answered 2xx: charges the reservation, once. 'unknown' when it was already committed
    * or released. The first charge after a claim stamps `unclaimedSince`, which the claims' cadence reads.
+   * The same update leaves the commit's marker (`committed[id]` = amount, time, route and resource, `committedTo[id]` =
+   * charged after it; both right-hand sides read the row as it was before the update), so that a
+   * commit whose answer was lost is decided from the row (ledger.ts `commitOutcome`), never guessed.
    */
   async commit(channelId: Hex, reservationId: string, price: bigint, nowSeconds = Math.floor(Date.now() / 1000)): Promise<'committed' | 'unknown'> {
-    return (await this.commitCharged(channelId, reservationId, price, nowSeconds)) === undefined ? 'unknown' : 'committed';
+    // The books only (tools and tests): no request to name in the marker.
+    return (await this.commitCharged(channelId, reservationId, price, { route: '', resource: '' }, nowSeconds)) === undefined ? 'unknown' : 'committed';
   }
 
   /** {@link commit}, returning the channel's charged cumulative right after this increment (undefined: nothing committed). */
-  async commitCharged(channelId: Hex, reservationId: string, price: bigint, nowSeconds = Math.floor(Date.now() / 1000)): Promise<bigint | undefined> {
+  async commitCharged(channelId: Hex, reservationId: string, price: bigint, request: CommittedRequest, nowSeconds = Math.floor(Date.now() / 1000)): Promise<bigint | undefined> {
     const change = {
-      UpdateExpression: 'SET #unclaimedSince = if_not_exists(#unclaimedSince, :now) ADD #charged :price REMOVE #pending.#rid',
-      names: { '#charged': 'charged', '#unclaimedSince': 'unclaimedSince' },
-      values: { ':now': num(BigInt(nowSeconds)) },
+      UpdateExpression: 'SET #unclaimedSince = if_not_exists(#unclaimedSince, :now), #committed.#rid = :marker, #committedTo.#rid = #charged + :price ADD #charged :price REMOVE #pending.#rid',
+      names: { '#charged': 'charged', '#unclaimedSince': 'unclaimedSince', '#committed': 'committed', '#committedTo': 'committedTo' },
+      values: { ':now': num(BigInt(nowSeconds)), ':marker': { M: { amount: num(price), at: num(BigInt(nowSeconds)), route: { S: request.route }, resource: { S: request.resource } } } },
     };
     const updated = await this.endReservation(channelId, reservationId, price, change, 'UPDATED_NEW');
     return updated ? BigInt(updated.charged?.N ?? '0') : undefined;
+  }
+
+  /** The commit's receipt is written: its marker goes (a marker left behind is the claims run's to check). */
+  async forgetCommit(channelId: Hex, reservationId: string): Promise<void> {
+    if (!RESERVATION_ID.test(reservationId)) return;
+    await this.update(channelId, {
+      UpdateExpression: 'REMOVE #committed.#rid, #committedTo.#rid',
+      ConditionExpression: 'attribute_exists(#id)',
+      ExpressionAttributeNames: { '#id': RECEIPT_PARTITION_KEY, '#committed': 'committed', '#committedTo': 'committedTo', '#rid': reservationId },
+    });
+  }
+
+  /**
+   * The receipt of a commit whose origin-response did not write it (the claims run, from the
+   * commit's marker), unless it exists: an UpdateItem that creates it, as the history rows. True when written.
+   */
+  async recordMissingReceipt(receipt: Receipt): Promise<boolean> {
+    return this.putOnce(receipt.paymentId, Object.fromEntries(Object.entries(receiptItem(receipt)).filter(([name]) => name !== RECEIPT_PARTITION_KEY)));
   }
 
   /** Writes the receipt of one served request, once per payment id. */
@@ -279,7 +303,7 @@ export class DynamoChannelStore implements ChannelClaimsPort, ChannelStorePort {
    */
   async recordClaim(channelId: Hex, claim: ConfirmedClaim): Promise<void> {
     const { totalClaimed, transaction } = claim;
-    await this.putHistory(`${BATCH_CLAIM_PREFIX}${channelId.toLowerCase()}:${totalClaimed}`, {
+    await this.putOnce(`${BATCH_CLAIM_PREFIX}${channelId.toLowerCase()}:${totalClaimed}`, {
       channelId: { S: channelId.toLowerCase() },
       previousTotalClaimed: num(claim.previousTotalClaimed),
       totalClaimed: num(totalClaimed),
@@ -307,7 +331,7 @@ export class DynamoChannelStore implements ChannelClaimsPort, ChannelStorePort {
    */
   async recordSettlement(channelId: Hex, settlement: ConfirmedSettlement): Promise<void> {
     const { settledTo, transaction } = settlement;
-    await this.putHistory(`${BATCH_SETTLE_PREFIX}${channelId.toLowerCase()}:${settledTo}`, {
+    await this.putOnce(`${BATCH_SETTLE_PREFIX}${channelId.toLowerCase()}:${settledTo}`, {
       channelId: { S: channelId.toLowerCase() },
       previousSettledTo: num(settlement.previousSettledTo),
       settledTo: num(settledTo),
@@ -359,6 +383,12 @@ export class DynamoChannelStore implements ChannelClaimsPort, ChannelStorePort {
       settledTo: big('settledTo'),
       ...(Item.settleTx?.S ? { settleTx: Item.settleTx.S } : {}),
       pending: new Map(Object.entries(Item.pending?.M ?? {}).map(([id, v]) => [id, { amount: BigInt(v.M?.amount?.N ?? '0'), expiresAt: Number(v.M?.expiresAt?.N ?? '0') }])),
+      committed: new Map(
+        Object.entries(Item.committed?.M ?? {}).map(([id, v]) => [
+          id,
+          { amount: BigInt(v.M?.amount?.N ?? '0'), committedAt: Number(v.M?.at?.N ?? '0'), chargedTo: BigInt(Item.committedTo?.M?.[id]?.N ?? '0'), route: v.M?.route?.S ?? '', resource: v.M?.resource?.S ?? '' },
+        ]),
+      ),
       balance: big('balance'),
       totalClaimed: big('totalClaimed'),
       withdrawRequestedAt: Number(big('withdrawRequestedAt')),
@@ -392,10 +422,10 @@ export class DynamoChannelStore implements ChannelClaimsPort, ChannelStorePort {
   }
 
   /**
-   * Writes a history row once (an UpdateItem that creates it, conditional on its absence, so a
-   * re-run leaves the first one as it is and the claims function needs no PutItem).
+   * Writes a history row (or a missing receipt) once: an UpdateItem that creates it, conditional on
+   * its absence, so a re-run leaves the first one as it is and the claims function needs no PutItem.
    */
-  private async putHistory(id: string, attributes: Record<string, AttributeValue>): Promise<void> {
+  private async putOnce(id: string, attributes: Record<string, AttributeValue>): Promise<boolean> {
     const keys = Object.keys(attributes);
     try {
       await this.client.send(
@@ -408,8 +438,10 @@ export class DynamoChannelStore implements ChannelClaimsPort, ChannelStorePort {
           ExpressionAttributeValues: Object.fromEntries(keys.map((k) => [`:${k}`, attributes[k]!])),
         }),
       );
+      return true;
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      return false;
     }
   }
 

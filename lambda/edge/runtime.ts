@@ -123,6 +123,7 @@ const CHANNEL_STORE_METHODS = Object.keys({
   syncChain: true,
   reserve: true,
   commitCharged: true,
+  forgetCommit: true,
   release: true,
   releaseExpired: true,
   get: true,

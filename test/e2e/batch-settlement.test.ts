@@ -5,11 +5,14 @@
  * facilitator call or a transaction. Refused vouchers serve nothing and charge nothing; a failed
  * origin releases its increment; what the channel row charged is what the receipts add up to.
  */
+import { createServer, request as httpRequest, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { decodePaymentRequiredHeader, decodePaymentResponseHeader, encodePaymentSignatureHeader } from '@x402/core/http';
 import type { PaymentPayload } from '@x402/core/types';
 import type { Hex, PrivateKeyAccount } from 'viem';
 import { LOCAL_BATCH_SETTLEMENT_ADDRESS } from '../../local/chain';
 import { startLocalStack, type LocalStack } from '../../local/stack';
+import { channelIdOf } from '../../lambda/core/batch/voucher';
 import { DynamoChannelStore } from '../../lambda/edge/dynamo-channel-store';
 import { officialBatchClient, runClaimsOn } from '../support/batch-channels';
 import { edgeFetch } from '../support/edge-client';
@@ -23,14 +26,58 @@ const ROUTES = [{ pattern: '/feed/**', scheme: 'batch-settlement' as const, pric
 
 let stack: LocalStack;
 let channels: DynamoChannelStore;
+/** Between the edge and dynalite: fails the channel rows' `open` (a PutItem of a new row) while set. */
+let dynamoProxy: Server;
+let failChannelOpens = false;
+/** Between the edge and dynalite: drops the answer to the next commit after dynalite applied it. */
+let dropNextCommitAnswer = false;
+
+/**
+ * An HTTP proxy on loopback to DynamoDB at `target` that answers a channel row's open with a 500
+ * InternalServerError while {@link failChannelOpens}, and resets the connection instead of
+ * returning the next commit's answer when {@link dropNextCommitAnswer}.
+ */
+async function startDynamoProxy(target: string): Promise<string> {
+  dynamoProxy = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      if (failChannelOpens && req.headers['x-amz-target'] === 'DynamoDB_20120810.PutItem' && body.includes('"committedTo"')) {
+        res.writeHead(500, { 'content-type': 'application/x-amz-json-1.0' });
+        res.end(JSON.stringify({ __type: 'com.amazonaws.dynamodb.v20120810#InternalServerError', message: 'injected: the channel row was not written' }));
+        return;
+      }
+      const dropAnswer = dropNextCommitAnswer && body.includes('#committedTo.#rid = #charged + :price');
+      if (dropAnswer) dropNextCommitAnswer = false;
+      const upstream = httpRequest(`${target}${req.url ?? '/'}`, { method: req.method, headers: req.headers }, (answer) => {
+        if (dropAnswer) {
+          answer.resume();
+          answer.on('end', () => res.destroy());
+          return;
+        }
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      });
+      upstream.on('error', () => res.destroy());
+      upstream.end(body);
+    });
+  });
+  await new Promise<void>((resolve) => dynamoProxy.listen(0, '127.0.0.1', resolve));
+  return `http://127.0.0.1:${(dynamoProxy.address() as AddressInfo).port}`;
+}
 
 beforeAll(async () => {
-  stack = await startLocalStack({ routes: ROUTES });
+  stack = await startLocalStack({ routes: ROUTES, configure: async (config) => ({ ...config, receiptTable: { ...config.receiptTable, endpoint: await startDynamoProxy(config.receiptTable.endpoint!) } }) });
   channels = new DynamoChannelStore(stack.dynamo.client, stack.config.receiptTable.tableName);
   stack.origin.setBehavior(PATH, { status: 200, body: JSON.stringify({ item: 'paid' }), headers: { 'content-type': 'application/json' } });
   stack.origin.setBehavior(FAILING, { status: 500 });
 }, 120_000);
-afterAll(() => stack?.close());
+afterAll(async () => {
+  await stack?.close();
+  dynamoProxy?.closeAllConnections();
+  await new Promise((resolve) => (dynamoProxy ? dynamoProxy.close(resolve) : resolve(undefined)));
+});
 
 const batchReceipts = async () => (await stack.receipts()).filter((r) => r.scheme === 'batch-settlement');
 const facilitatorCalls = () => ({ ...stack.facilitator.calls });
@@ -177,8 +224,27 @@ describe('batch-settlement at the edge (official client, local chain, dynalite, 
     expect(row.reservedTo - row.charged).toBe([...row.pending.values()].reduce((sum, p) => sum + p.amount, 0n));
   }, 120_000);
 
+  it('a commit whose answer is lost after DynamoDB applied it: served once, one receipt, charged once', async () => {
+    const before = (await channels.get(channelId))!.charged;
+    const receiptsBefore = (await batchReceipts()).length;
+    const served = stack.origin.requestsFor(PATH);
+    dropNextCommitAnswer = true;
+    const response = await agent.pay(PATH);
+    expect(dropNextCommitAnswer).toBe(false);
+    expect(response.status).toBe(200);
+    expect(decodePaymentResponseHeader(response.headers.get('payment-response')!).extra).toMatchObject({ channelState: { chargedCumulativeAmount: (before + PRICE).toString() } });
+    expect(stack.origin.requestsFor(PATH)).toBe(served + 1);
+    const row = (await channels.get(channelId))!;
+    expect([row.charged, row.reservedTo, row.committed.size]).toEqual([before + PRICE, before + PRICE, 0]);
+    const receipts = await batchReceipts();
+    expect(receipts.length - receiptsBefore).toBe(1);
+    expect(receipts.filter((r) => r.batchCumulative === (before + PRICE).toString())).toHaveLength(1);
+  }, 60_000);
+
   it('what the channel row charged is the sum of the served receipts', async () => {
     const row = (await channels.get(channelId))!;
+    // Every served request's receipt was written, and its commit's marker removed.
+    expect(row.committed.size).toBe(0);
     const receipts = (await batchReceipts()).filter((r) => r.batchChannelId === channelId);
     expect(receipts.reduce((sum, r) => sum + BigInt(r.amount), 0n)).toBe(row.charged);
     expect(receipts.map((r) => BigInt(r.batchCumulative!)).reduce((a, b) => (a > b ? a : b))).toBe(row.charged);
@@ -241,3 +307,79 @@ describe('1,000 requests at concurrency 20, then one claim and settle', () => {
 function channelOfReceipts(receipts: Awaited<ReturnType<typeof batchReceipts>>): Hex {
   return receipts[0]!.batchChannelId as Hex;
 }
+
+/**
+ * A deposit settled on chain whose channel row could not be written (DynamoDB failed right after
+ * it): the next voucher opens the row from the chain's state (the facilitator's verify of the
+ * voucher reads it), baseline what the chain says was claimed, and is served and charged once.
+ */
+describe('a channel whose row was lost after its deposit', () => {
+  /** The official client's deposit, with the row's write failing: 503, the deposit on chain, no row. */
+  async function depositWithoutRow() {
+    const payer = await stack.chain.newFundedWallet(1_000_000n);
+    const client = officialBatchClient(stack, payer);
+    failChannelOpens = true;
+    const deposited = await client.pay(PATH).finally(() => (failChannelOpens = false));
+    expect(deposited.status).toBe(503);
+    expect(await deposited.json()).toMatchObject({ error: 'receipt_store_unavailable' });
+    const deposit = client.sent[0]!;
+    expect((deposit.payload as { type: string }).type).toBe('deposit');
+    const channelId = (deposit.payload as { voucher: { channelId: Hex } }).voucher.channelId.toLowerCase() as Hex;
+    expect(await channels.get(channelId)).toBeUndefined();
+    // The first voucher the deposit carried (price), as a voucher payload.
+    const { channelConfig, voucher } = deposit.payload as { channelConfig: unknown; voucher: unknown };
+    const firstVoucher: PaymentPayload = { ...deposit, payload: { type: 'voucher', channelConfig, voucher } };
+    return { payer, client, channelId, firstVoucher };
+  }
+
+  // The official client, told 503, deposits again (a top-up, which opens the row like a first deposit);
+  // what the edge must also serve is a client going on with the voucher its deposit carried.
+  it('the next voucher is served and charged once, from the chain state', async () => {
+    const { client, channelId, firstVoucher } = await depositWithoutRow();
+    const served = stack.origin.requestsFor(PATH);
+    const response = await edgeFetch(stack, PATH, { 'payment-signature': encodePaymentSignatureHeader(firstVoucher) });
+    expect(response.status).toBe(200);
+    expect(decodePaymentResponseHeader(response.headers.get('payment-response')!).extra).toEqual({ chargedAmount: PRICE.toString(), channelState: { channelId, chargedCumulativeAmount: PRICE.toString() } });
+    expect(stack.origin.requestsFor(PATH)).toBe(served + 1);
+    const row = (await channels.get(channelId))!;
+    expect([row.charged, row.reservedTo, row.balance, row.totalClaimed]).toEqual([PRICE, PRICE, MIN_DEPOSIT, 0n]);
+    expect((await batchReceipts()).filter((r) => r.batchChannelId === channelId).map((r) => r.batchCumulative)).toEqual([PRICE.toString()]);
+    // The same voucher again pays nothing more; the official client (a top-up, then the corrective 402) pays the next one.
+    expect((await edgeFetch(stack, PATH, { 'payment-signature': encodePaymentSignatureHeader(firstVoucher) })).status).toBe(402);
+    expect((await client.pay(PATH)).status).toBe(200);
+    expect((await channels.get(channelId))!.charged).toBe(2n * PRICE);
+  }, 120_000);
+
+  it('with the facilitator unreachable: 503, nothing served, no row', async () => {
+    const { channelId, firstVoucher } = await depositWithoutRow();
+    const served = stack.origin.requestsFor(PATH);
+    stack.facilitator.setFault('unavailable');
+    const response = await edgeFetch(stack, PATH, { 'payment-signature': encodePaymentSignatureHeader(firstVoucher) }).finally(() => stack.facilitator.setFault('none'));
+    expect(response.status).toBe(503);
+    expect(await response.json()).toMatchObject({ error: 'facilitator_unavailable' });
+    expect(stack.origin.requestsFor(PATH)).toBe(served);
+    expect(await channels.get(channelId)).toBeUndefined();
+  }, 120_000);
+
+  it('a voucher for a channel the chain has no deposit for opens no row', async () => {
+    const { payer, channelId, firstVoucher } = await depositWithoutRow();
+    // The same payer's channel with another salt: signed correctly, never deposited.
+    const { channelConfig } = firstVoucher.payload as { channelConfig: { salt: Hex } };
+    const config = { ...channelConfig, salt: `0x${'11'.repeat(32)}` as Hex };
+    const otherId = channelIdOf(config as never, stack.chain.chainId);
+    const signature = await payer.signTypedData({
+      domain: { name: 'x402 Batch Settlement', version: '1', chainId: stack.chain.chainId, verifyingContract: LOCAL_BATCH_SETTLEMENT_ADDRESS },
+      types: { Voucher: [{ name: 'channelId', type: 'bytes32' }, { name: 'maxClaimableAmount', type: 'uint128' }] },
+      primaryType: 'Voucher',
+      message: { channelId: otherId, maxClaimableAmount: PRICE },
+    });
+    const undeposited: PaymentPayload = { ...firstVoucher, payload: { type: 'voucher', channelConfig: config, voucher: { channelId: otherId, maxClaimableAmount: PRICE.toString(), signature } } };
+    const served = stack.origin.requestsFor(PATH);
+    const response = await edgeFetch(stack, PATH, { 'payment-signature': encodePaymentSignatureHeader(undeposited) });
+    expect(response.status).toBe(402);
+    expect(decodePaymentRequiredHeader(response.headers.get('payment-required')!).error).toBe('batch_settlement_channel_unknown');
+    expect(stack.origin.requestsFor(PATH)).toBe(served);
+    expect(await channels.get(otherId)).toBeUndefined();
+    expect(await channels.get(channelId)).toBeUndefined();
+  }, 120_000);
+});

@@ -12,6 +12,7 @@ import { BatchSettlementScheme, type BatchHandoff } from '../../lambda/core/batc
 import { batchExtra, correctiveRequirements, minDepositOf } from '../../lambda/core/batch/terms';
 import { channelIdOf, checkVoucher, type ChannelConfig } from '../../lambda/core/batch/voucher';
 import type { DecodedPayment } from '../../lambda/core/payment-header';
+import type { FacilitatorPort } from '../../lambda/core/ports';
 import type { Receipt } from '../../lambda/core/receipt';
 import { isRejection } from '../../lambda/core/rejection';
 import { routeTerms } from '../../lambda/core/requirements';
@@ -44,17 +45,38 @@ async function voucherPayment(amount: bigint): Promise<DecodedPayment> {
   return { x402Version: 2, payload: { x402Version: 2, accepted: terms.requirements, payload } } as DecodedPayment;
 }
 
-/** A store whose every call fails as an unreachable table does, or answers `commitCharged` with `committed`. */
-function store(behaviour: 'down' | { committed: bigint | undefined }): ChannelStorePort {
+type ReadBack = Pick<ChannelRow, 'pending' | 'committed'>;
+const noRow: ReadBack = { pending: new Map(), committed: new Map() };
+
+/**
+ * A store whose every call fails as an unreachable table does, or whose `commitCharged` answers
+ * `committed` and whose row, read back after a commit that found no reservation, is `row` (its
+ * read fails when absent); with `calls`, how often each method was called.
+ */
+function store(behaviour: 'down' | { committed: bigint | undefined; row?: ReadBack }) {
   const fail = () => Promise.reject(new Error('connect ECONNREFUSED'));
-  return new Proxy({} as ChannelStorePort, {
-    get: (_, name) => (behaviour !== 'down' && name === 'commitCharged' ? () => Promise.resolve(behaviour.committed) : name === 'recordServed' && behaviour !== 'down' ? () => Promise.resolve() : fail),
+  const calls: Record<string, number> = {};
+  const answers: Partial<Record<keyof ChannelStorePort, () => Promise<unknown>>> =
+    behaviour === 'down'
+      ? {}
+      : {
+          commitCharged: () => Promise.resolve(behaviour.committed),
+          get: () => (behaviour.row ? Promise.resolve(behaviour.row) : fail()),
+          recordServed: () => Promise.resolve(),
+          forgetCommit: () => Promise.resolve(),
+        };
+  const port = new Proxy({} as ChannelStorePort, {
+    get: (_, name: keyof ChannelStorePort) => () => {
+      calls[name] = (calls[name] ?? 0) + 1;
+      return (answers[name] ?? fail)();
+    },
   });
+  return { port, calls };
 }
 
-function scheme(channels: ChannelStorePort) {
+function scheme(channels: ChannelStorePort, verify: FacilitatorPort['verify'] = () => Promise.reject(new Error('no facilitator call expected'))) {
   const errors: string[] = [];
-  const facilitator = { verify: () => Promise.reject(new Error('no facilitator call expected')), settle: () => Promise.reject(new Error('no facilitator call expected')) };
+  const facilitator = { verify, settle: () => Promise.reject(new Error('no facilitator call expected')) };
   const made = new BatchSettlementScheme(config, { facilitator, channels, clock: () => 1_700_000_000_000, log: () => {}, storeError: (operation) => errors.push(operation), checkVoucher });
   return { made, errors };
 }
@@ -93,27 +115,52 @@ describe('batch-settlement terms', () => {
 
 describe('the batch-settlement scheme fails closed', () => {
   it('a channel store that is down: 503 on the voucher, nothing forwarded', async () => {
-    const { made, errors } = scheme(store('down'));
+    const { made, errors } = scheme(store('down').port);
     const admitted = await made.admit(await voucherPayment(1000n), terms, 0, handoff.resource, () => 5000);
     expect(isRejection(admitted) && [admitted.status, admitted.reason]).toEqual([503, 'receipt_store_unavailable']);
     expect(errors).toEqual(['reserveIncrement']);
   });
 
   it('a commit that cannot be written withholds the content (503); a failed origin only tries to release', async () => {
-    const { made } = scheme(store('down'));
+    const { made } = scheme(store('down').port);
     const settled = await made.settle(handoff, terms, 200);
     expect(settled.kind === 'refused' && [settled.rejection.status, settled.rejection.reason]).toEqual([503, 'receipt_store_unavailable']);
     expect(await made.settle(handoff, terms, 502)).toEqual({ kind: 'released' });
   });
 
-  it('a commit that finds no reservation (swept as expired) withholds the content', async () => {
-    const { made } = scheme(store({ committed: undefined }));
+  it('a commit that finds no reservation and no marker of its own (swept as expired) withholds the content', async () => {
+    const { made } = scheme(store({ committed: undefined, row: noRow }).port);
     const settled = await made.settle(handoff, terms, 200);
     expect(settled.kind === 'refused' && [settled.rejection.status, settled.rejection.reason]).toEqual([503, 'batch_settlement_reservation_expired']);
   });
 
+  it('a commit whose answer was lost (its retry found the reservation gone) serves with what its marker says, once', async () => {
+    const marker = { amount: 1000n, chargedTo: 9000n, committedAt: 1_700_000_000, route: '/feed/**', resource: handoff.resource };
+    const channels = store({ committed: undefined, row: { pending: new Map(), committed: new Map([[handoff.reservationId, marker]]) } });
+    const settled = await scheme(channels.port).made.settle(handoff, terms, 200);
+    expect(settled.kind === 'served' && settled.charged).toBe(9000n);
+    expect(channels.calls).toEqual({ commitCharged: 1, get: 1, recordServed: 1, forgetCommit: 1 });
+  });
+
+  it('a commit that failed with its reservation still there is tried once more, then withheld with nothing charged', async () => {
+    const channels = store({ committed: undefined, row: { pending: new Map([[handoff.reservationId, { amount: 1000n, expiresAt: 1_700_000_120 }]]), committed: new Map() } });
+    const settled = await scheme(channels.port).made.settle(handoff, terms, 200);
+    expect(settled.kind === 'refused' && [settled.rejection.status, settled.rejection.reason, settled.rejection.message]).toEqual([503, 'receipt_store_unavailable', expect.stringContaining('nothing was charged')]);
+    expect(channels.calls).toEqual({ commitCharged: 2, get: 2 });
+  });
+
+  it('a commit whose outcome cannot even be read back withholds the content without claiming nothing was charged', async () => {
+    const channels = store({ committed: undefined });
+    const { made, errors } = scheme(channels.port);
+    const settled = await made.settle(handoff, terms, 200);
+    expect(settled.kind === 'refused' && [settled.rejection.status, settled.rejection.reason]).toEqual([503, 'receipt_store_unavailable']);
+    expect(settled.kind === 'refused' && settled.rejection.message).not.toContain('nothing was charged');
+    expect(errors).toEqual(['readCommit']);
+    expect(channels.calls).toEqual({ commitCharged: 1, get: 1 });
+  });
+
   it('a committed increment answers the official PAYMENT-RESPONSE shape', async () => {
-    const { made } = scheme(store({ committed: 7000n }));
+    const { made } = scheme(store({ committed: 7000n }).port);
     expect(await made.settle(handoff, terms, 200)).toEqual({
       kind: 'served',
       charged: 7000n,
@@ -132,7 +179,7 @@ describe('the batch-settlement scheme fails closed', () => {
 
   it('refuses a deposit onto a channel being withdrawn or refunded before any facilitator call (nothing deposited); a store that is down: 503', async () => {
     const depositOn = async (row: Partial<ChannelRow> | 'down') => {
-      const channels = row === 'down' ? store('down') : ({ get: () => Promise.resolve({ withdrawalPending: false, ...row }) } as unknown as ChannelStorePort);
+      const channels = row === 'down' ? store('down').port : ({ get: () => Promise.resolve({ withdrawalPending: false, ...row }) } as unknown as ChannelStorePort);
       const { made, errors } = scheme(channels);
       const voucher = await voucherPayment(1000n);
       const deposit = { ...voucher, payload: { ...voucher.payload, payload: { ...(voucher.payload.payload as object), type: 'deposit', deposit: { amount: '10000' } } } } as DecodedPayment;
@@ -146,8 +193,26 @@ describe('the batch-settlement scheme fails closed', () => {
     expect((await depositOn({ closing: true, closingAt: 1_700_000_000, refundedAt: 1_700_000_100 })).refusal).toEqual([503, 'facilitator_unavailable']);
   });
 
+  it('a voucher on a channel without a row opens none when the facilitator verifies it without its chain state, or with another channel\'s: 503', async () => {
+    const unknownChannel = store({ committed: undefined });
+    const reserve = () => Promise.resolve({ status: 'refused', reason: 'batch_settlement_channel_unknown' });
+    const port = new Proxy(unknownChannel.port, { get: (target, name: keyof ChannelStorePort) => (name === 'reserve' ? reserve : target[name]) });
+    const state = { balance: '10000', totalClaimed: '0', withdrawRequestedAt: 0, refundNonce: '0' };
+    for (const extra of [undefined, { ...state, channelId: `0x${'ab'.repeat(32)}` }]) {
+      const { made } = scheme(port, () => Promise.resolve({ isValid: true, payer: payer.address, ...(extra ? { extra } : {}) }));
+      const admitted = await made.admit(await voucherPayment(1000n), terms, 0, handoff.resource, () => 5000);
+      expect(isRejection(admitted) && [admitted.status, admitted.reason]).toEqual([503, 'unexpected_verify_error']);
+    }
+    expect(unknownChannel.calls.open).toBeUndefined();
+    // With the channel's own state, the row opens (here the store is down: 503, nothing reserved).
+    const { made, errors } = scheme(port, () => Promise.resolve({ isValid: true, payer: payer.address, extra: { ...state, channelId } }));
+    const admitted = await made.admit(await voucherPayment(1000n), terms, 0, handoff.resource, () => 5000);
+    expect(isRejection(admitted) && [admitted.status, admitted.reason]).toEqual([503, 'receipt_store_unavailable']);
+    expect([unknownChannel.calls.open, errors]).toEqual([1, ['reserveIncrement']]);
+  });
+
   it('refuses x402 v1, other payload types and malformed vouchers before any I/O', async () => {
-    const { made } = scheme(store('down'));
+    const { made } = scheme(store('down').port);
     const good = await voucherPayment(1000n);
     const refusal = async (payment: DecodedPayment) => {
       const r = await made.admit(payment, terms, 0, handoff.resource, () => 5000);

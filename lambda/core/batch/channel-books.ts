@@ -4,7 +4,7 @@
  */
 import type { Hex } from 'viem';
 import type { Receipt } from '../receipt';
-import type { ChannelLedger, LedgerReason } from './ledger';
+import type { ChannelLedger, CommitMarker, LedgerReason } from './ledger';
 import type { ChannelConfig, Voucher } from './voucher';
 
 /** The chain's view of a channel, as the facilitator reports it (`channelState`). */
@@ -31,6 +31,8 @@ export interface ChannelRow extends ChannelLedger, ChannelChainState {
   readonly settleTx?: string;
   /** Reservations in flight by id. */
   readonly pending: ReadonlyMap<string, PendingIncrement>;
+  /** By reservation id, the commits whose receipt is not confirmed yet (their origin-response removes them after it). */
+  readonly committed: ReadonlyMap<string, CommitMarker>;
   /** Unix seconds the claims run marked the idle channel closing for a refund (the edge reserves nothing on it); absent while open. */
   readonly closingAt?: number;
   /** Unix seconds the refund of the closing channel was confirmed (a deposit after it reopens the channel), and its transaction. */
@@ -45,6 +47,13 @@ export interface PendingIncrement {
   readonly amount: bigint;
   /** Unix seconds after which a sweep may release it (its origin-response never ran). */
   readonly expiresAt: number;
+}
+
+/** What a commit's marker names of its request, for the receipt the claims run writes if origin-response wrote none. */
+export interface CommittedRequest {
+  /** The route's pattern. */
+  readonly route: string;
+  readonly resource: string;
 }
 
 export interface Reservation {
@@ -64,8 +73,13 @@ export interface ChannelStorePort {
   open(channelId: Hex, config: ChannelConfig, chain: ChannelChainState): Promise<'opened' | 'exists'>;
   syncChain(channelId: Hex, chain: ChannelChainState): Promise<void>;
   reserve(r: Reservation): Promise<ReserveOutcome>;
-  /** Charges the reservation once: the channel's charged cumulative after it, or undefined when it was already committed, released or swept. */
-  commitCharged(channelId: Hex, reservationId: string, price: bigint): Promise<bigint | undefined>;
+  /**
+   * Charges the reservation once and leaves its marker: the channel's charged cumulative after it,
+   * or undefined when the reservation was not there (committed already, released or swept).
+   */
+  commitCharged(channelId: Hex, reservationId: string, price: bigint, request: CommittedRequest): Promise<bigint | undefined>;
+  /** Removes a commit's marker once its receipt is written. */
+  forgetCommit(channelId: Hex, reservationId: string): Promise<void>;
   release(channelId: Hex, reservationId: string, price: bigint): Promise<'released' | 'unknown'>;
   releaseExpired(channelId: Hex, nowSeconds: number): Promise<number>;
   get(channelId: Hex): Promise<ChannelRow | undefined>;

@@ -64,3 +64,45 @@ export function claimableNow(ledger: ChannelLedger, totalClaimedOnChain: bigint)
   const cap = [ledger.charged, ledger.signedMax, ledger.balance].reduce((a, b) => (a < b ? a : b));
   return cap > totalClaimedOnChain ? cap : totalClaimedOnChain;
 }
+
+/**
+ * Seconds a commit's marker waits for its origin-response to write the receipt and remove it:
+ * beyond the origin trigger's 30 s (an origin-response that committed has ended by then). An older
+ * marker is one whose receipt may be missing; the claims run writes it (if absent) and removes it.
+ */
+export const COMMIT_MARKER_SECONDS = 120;
+
+/** What a commit left on the row: the increment, the channel's charged cumulative right after it, and when. */
+export interface CommitMarker {
+  readonly amount: bigint;
+  /** The request's route pattern and resource ('' when the commit named none). */
+  readonly route: string;
+  readonly resource: string;
+  readonly chargedTo: bigint;
+  /** Unix seconds. */
+  readonly committedAt: number;
+}
+
+/**
+ * A commit's outcome read from the row after its answer was lost (an error, or a retry whose
+ * condition failed because the first attempt had applied): `committed` (its marker is there: serve
+ * with that charged cumulative), `pending` (the reservation is still there: nothing was charged,
+ * commit again) or `gone` (released or swept as expired: nothing was charged, withhold).
+ */
+export type CommitOutcome = { readonly kind: 'committed'; readonly charged: bigint } | { readonly kind: 'pending' } | { readonly kind: 'gone' };
+
+export function commitOutcome(
+  row: { readonly pending: ReadonlyMap<string, { readonly amount: bigint }>; readonly committed: ReadonlyMap<string, CommitMarker> } | undefined,
+  reservationId: string,
+  price: bigint,
+): CommitOutcome {
+  const marker = row?.committed.get(reservationId);
+  if (marker?.amount === price) return { kind: 'committed', charged: marker.chargedTo };
+  if (row?.pending.get(reservationId)?.amount === price) return { kind: 'pending' };
+  return { kind: 'gone' };
+}
+
+/** The markers old enough that their origin-response has ended: their receipt is written if it is missing, then they go. */
+export function staleCommits(committed: ReadonlyMap<string, CommitMarker>, nowSeconds: number): Array<[string, CommitMarker]> {
+  return [...committed].filter(([, marker]) => marker.committedAt + COMMIT_MARKER_SECONDS <= nowSeconds);
+}

@@ -17,8 +17,9 @@ import { mismatchV2 } from '../terms-match';
 import type { Receipt } from '../receipt';
 import { oneLine, reasonCode, reject, Reasons, type Rejection } from '../rejection';
 import type { RouteTerms } from '../requirements';
-import type { ChannelChainState, ChannelRow, ChannelStorePort } from './channel-books';
-import { LedgerReasons } from './ledger';
+import type { ChannelChainState, ChannelRow, ChannelStorePort, CommittedRequest } from './channel-books';
+import { commitOutcome, LedgerReasons, type CommitOutcome } from './ledger';
+import { batchReceipt } from './served-receipt';
 import { servedResponse, type ChannelSnapshot } from './terms';
 import { parseVoucherPayload, VoucherReasons, type checkVoucher, type ChannelConfig, type ChannelTerms, type Voucher } from './voucher';
 
@@ -93,7 +94,7 @@ export class BatchSettlementScheme {
       const opened = await this.deposit(payment.payload, terms, voucher.channelId, config, remaining);
       if (opened) return opened;
     }
-    return this.reserve(voucher, config, terms, routeIndex, resource);
+    return this.reserve(payment.payload, voucher, config, terms, routeIndex, resource, remaining);
   }
 
   /** origin-response: 2xx commits the reservation (then the receipt), anything else releases it. */
@@ -106,22 +107,57 @@ export class BatchSettlementScheme {
       this.ports.log({ event: 'x402.released', channelId, reservationId: handoff.reservationId, originStatus });
       return { kind: 'released' };
     }
-    let charged: bigint | undefined;
-    try {
-      charged = await this.ports.channels.commitCharged(channelId, handoff.reservationId, price);
-    } catch (error) {
-      this.ports.storeError('commitIncrement', channelId, error);
-      return { kind: 'refused', rejection: reject(503, Reasons.receiptStoreUnavailable, 'the payment could not be booked right now, so the content is withheld; nothing was charged', RETRY_AFTER_SECONDS) };
+    const outcome = await this.commit(channelId, handoff.reservationId, price, { route: terms.route.pattern, resource: handoff.resource });
+    switch (outcome.kind) {
+      case 'committed':
+        break;
+      case 'gone':
+        this.ports.log({ event: 'x402.batch_reservation_lost', channelId, reservationId: handoff.reservationId });
+        return {
+          kind: 'refused',
+          rejection: reject(503, Reasons.batchReservationExpired, 'the origin answered after this request\'s reservation expired, so the content is withheld; nothing was charged: send the same voucher again', RETRY_AFTER_SECONDS),
+        };
+      case 'pending':
+        return { kind: 'refused', rejection: reject(503, Reasons.receiptStoreUnavailable, 'the payment could not be booked right now, so the content is withheld; nothing was charged', RETRY_AFTER_SECONDS) };
+      case 'unknown':
+        // The commit may have applied: its marker stays on the row, and the claims run writes its receipt.
+        this.ports.log({ event: 'x402.batch_commit_unconfirmed', channelId, reservationId: handoff.reservationId });
+        return {
+          kind: 'refused',
+          rejection: reject(503, Reasons.receiptStoreUnavailable, 'the payment could not be confirmed right now, so the content is withheld; if the increment was booked, the channel\'s receipts carry it', RETRY_AFTER_SECONDS),
+        };
     }
-    if (charged === undefined) {
-      this.ports.log({ event: 'x402.batch_reservation_lost', channelId, reservationId: handoff.reservationId });
-      return {
-        kind: 'refused',
-        rejection: reject(503, Reasons.batchReservationExpired, 'the origin answered after this request\'s reservation expired, so the content is withheld; nothing was charged: send the same voucher again', RETRY_AFTER_SECONDS),
-      };
+    const { charged } = outcome;
+    if (await this.recordServed(this.receipt(handoff, terms, price, charged))) {
+      // Left behind, the marker is the claims run's to check (its receipt exists, so it only goes).
+      await this.ports.channels.forgetCommit(channelId, handoff.reservationId).catch((error: unknown) => this.ports.storeError('forgetCommit', channelId, error));
     }
-    await this.recordServed(this.receipt(handoff, terms, price, charged));
     return { kind: 'served', charged, settlement: servedResponse(terms.network, handoff.payer, price, channelId, charged) };
+  }
+
+  /**
+   * Commits the reservation; after an error or a failed condition (an SDK retry of a commit that had
+   * applied fails it), the row decides what happened: its marker (committed), the reservation still
+   * there (committed again, once), or neither (released or swept). `unknown`: not even the row could be read.
+   */
+  private async commit(channelId: Hex, reservationId: string, price: bigint, request: CommittedRequest): Promise<{ readonly kind: 'committed'; readonly charged: bigint } | { readonly kind: 'gone' | 'pending' | 'unknown' }> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const charged = await this.ports.channels.commitCharged(channelId, reservationId, price, request);
+        if (charged !== undefined) return { kind: 'committed', charged };
+      } catch (error) {
+        this.ports.storeError('commitIncrement', channelId, error);
+      }
+      let outcome: CommitOutcome;
+      try {
+        outcome = commitOutcome(await this.ports.channels.get(channelId), reservationId, price);
+      } catch (error) {
+        this.ports.storeError('readCommit', channelId, error);
+        return { kind: 'unknown' };
+      }
+      if (outcome.kind === 'committed') this.ports.log({ event: 'x402.batch_commit_recovered', channelId, reservationId, charged: outcome.charged.toString() });
+      if (outcome.kind !== 'pending' || attempt === 2) return outcome;
+    }
   }
 
   private channelTerms(terms: RouteTerms): ChannelTerms {
@@ -143,7 +179,7 @@ export class BatchSettlementScheme {
   private async deposit(payload: PaymentPayload, terms: RouteTerms, channelId: Hex, config: ChannelConfig, remaining: () => number): Promise<BatchRefusal | undefined> {
     const closed = await this.closedToDeposits(channelId);
     if (closed) return closed;
-    const budget = (limit: number) => Math.max(1, Math.min(limit, remaining() - VIEWER_RESERVE_MS));
+    const budget = (limit: number) => viewerBudget(limit, remaining);
     const { requirements } = terms;
     try {
       const verdict = await this.ports.facilitator.verify(payload, requirements, budget(this.config.facilitator.verifyTimeoutMs));
@@ -201,8 +237,37 @@ export class BatchSettlementScheme {
     return undefined;
   }
 
+  /**
+   * A voucher for a channel without a row: its deposit settled but the row could not be written
+   * (DynamoDB failed right after it). The facilitator's verify of the voucher checks the channel
+   * config against the offer and the voucher's signature, and reads the channel on chain; the row
+   * opens with that state, baseline the chain's `totalClaimed` (the spec's rule after state loss).
+   * Undefined when the row is there now (opened here or meanwhile).
+   */
+  private async openFromChain(payload: PaymentPayload, terms: RouteTerms, channelId: Hex, config: ChannelConfig, remaining: () => number): Promise<BatchRefusal | undefined> {
+    let verdict: Awaited<ReturnType<FacilitatorPort['verify']>>;
+    try {
+      verdict = await this.ports.facilitator.verify(payload, terms.requirements, viewerBudget(this.config.facilitator.verifyTimeoutMs, remaining));
+    } catch (error) {
+      this.ports.log({ event: 'x402.facilitator_error', phase: 'verify', scheme: 'batch-settlement', channelId, error: String(error) });
+      return reject(503, Reasons.facilitatorUnavailable, `channel ${channelId} is not booked here and its state on chain could not be read right now; nothing was charged`, RETRY_AFTER_SECONDS);
+    }
+    if (!verdict.isValid) {
+      if (verdict.invalidReason === CHANNEL_NOT_FOUND) return reject(402, Reasons.batchChannelUnknown, `no deposit was seen for channel ${channelId}: send a deposit payload first`);
+      const reason = reasonCode(verdict.invalidReason, Reasons.unexpectedVerifyError);
+      return reject(402, reason, oneLine(verdict.invalidMessage ?? `the facilitator refused the voucher: ${reason}`));
+    }
+    const chain = chainStateOf(verdict.extra);
+    if (!chain || String(verdict.extra?.channelId).toLowerCase() !== channelId.toLowerCase()) {
+      return reject(503, Reasons.unexpectedVerifyError, `the facilitator did not report channel ${channelId}'s state; nothing was charged`, RETRY_AFTER_SECONDS);
+    }
+    const opened = await this.ports.channels.open(channelId, config, chain);
+    this.ports.log({ event: 'x402.batch_channel_from_chain', channelId, opened, balance: chain.balance.toString(), totalClaimed: chain.totalClaimed.toString() });
+    return undefined;
+  }
+
   /** Reserves one increment under the voucher; a refusal for a voucher too low carries the books to re-sign on. */
-  private async reserve(voucher: Voucher, config: ChannelConfig, terms: RouteTerms, routeIndex: number, resource: string): Promise<BatchHandoff | BatchRefusal> {
+  private async reserve(payload: PaymentPayload, voucher: Voucher, config: ChannelConfig, terms: RouteTerms, routeIndex: number, resource: string, remaining: () => number): Promise<BatchHandoff | BatchRefusal> {
     const channelId = voucher.channelId;
     const price = BigInt(terms.requirements.amount);
     const reservationId = randomBytes(16).toString('base64url');
@@ -210,6 +275,11 @@ export class BatchSettlementScheme {
     const reservation = { channelId, reservationId, voucher, price, expiresAt: now + RESERVATION_SECONDS };
     try {
       let outcome = await this.ports.channels.reserve(reservation);
+      if (outcome.status === 'refused' && outcome.reason === 'batch_settlement_channel_unknown') {
+        const refusal = await this.openFromChain(payload, terms, channelId, config, remaining);
+        if (refusal) return refusal;
+        outcome = await this.ports.channels.reserve(reservation);
+      }
       let row: ChannelRow | undefined;
       if (outcome.status === 'refused' && outcome.reason === LedgerReasons.cumulativeTooLow) {
         row = await this.ports.channels.get(channelId);
@@ -241,53 +311,58 @@ export class BatchSettlementScheme {
 
   /** One receipt per served request; its id is unique because the channel's charged cumulative only grows. */
   private receipt(handoff: BatchHandoff, terms: RouteTerms, price: bigint, charged: bigint): Receipt {
-    const at = new Date(this.ports.clock()).toISOString();
-    const channelId = handoff.channelId.toLowerCase();
     return {
-      paymentId: `${this.config.network}:batch:${channelId}:${charged}`,
-      status: 'settled',
-      engine: 'edge',
-      network: this.config.network,
-      payer: handoff.payer,
-      payTo: this.config.payTo,
-      amount: price.toString(),
-      scheme: 'batch-settlement',
-      batchChannelId: channelId,
-      batchCumulative: charged.toString(),
-      asset: this.config.asset.address,
-      nonce: handoff.reservationId,
-      resource: handoff.resource,
-      route: terms.route.pattern,
+      ...batchReceipt({
+        network: this.config.network,
+        payTo: this.config.payTo,
+        asset: this.config.asset.address,
+        channelId: handoff.channelId,
+        payer: handoff.payer,
+        amount: price,
+        chargedTo: charged,
+        reservationId: handoff.reservationId,
+        resource: handoff.resource,
+        route: terms.route.pattern,
+        at: this.ports.clock(),
+        withdrawDelay: terms.route.batch?.withdrawDelay ?? 0,
+      }),
       ...(terms.tier === undefined ? {} : { tier: terms.tier }),
       ...(handoff.agent ? { agent: handoff.agent } : {}),
       ...(handoff.botCategory ? { botCategory: handoff.botCategory } : {}),
       ...(handoff.botOrganization ? { botOrganization: handoff.botOrganization } : {}),
-      x402Version: 2,
-      createdAt: at,
-      updatedAt: at,
-      // The voucher stays claimable while the payer has not withdrawn: at least the channel's withdraw delay.
-      expiresAt: Math.floor(this.ports.clock() / 1000) + (terms.route.batch?.withdrawDelay ?? 0),
     };
   }
 
-  /** The increment is charged: the receipt must exist. Retry, then leave a complete record in the log. */
-  private async recordServed(receipt: Receipt): Promise<void> {
+  /**
+   * The increment is charged: the receipt must exist. Retry, then leave a complete record in the log
+   * (and the commit's marker on the row, from which the claims run writes it). True when written.
+   */
+  private async recordServed(receipt: Receipt): Promise<boolean> {
     let lastError: unknown;
     for (let attempt = 1; attempt <= RECEIPT_WRITE_ATTEMPTS; attempt++) {
       try {
         await this.ports.channels.recordServed(receipt);
         this.ports.log({ event: 'x402.batch_served', paymentId: receipt.paymentId, channelId: receipt.batchChannelId, cumulative: receipt.batchCumulative, amount: receipt.amount });
-        return;
+        return true;
       } catch (error) {
         lastError = error;
       }
     }
     this.ports.storeError('recordServed', receipt.paymentId, lastError);
     this.ports.log({ event: 'x402.receipt_fallback', ...receipt });
+    return false;
   }
 }
 
-/** The facilitator's `channelState` of a settled deposit, or undefined when it is missing or malformed. */
+/** The facilitator's reason for a voucher on a channel the chain has no deposit for (the official batch-settlement facilitator's). */
+const CHANNEL_NOT_FOUND = 'invalid_batch_settlement_evm_channel_not_found';
+
+/** What a facilitator call may take of the viewer trigger's time left. */
+function viewerBudget(limit: number, remaining: () => number): number {
+  return Math.max(1, Math.min(limit, remaining() - VIEWER_RESERVE_MS));
+}
+
+/** The facilitator's `channelState` of a settled deposit (or `extra` of a verified voucher), or undefined when it is missing or malformed. */
 function chainStateOf(value: unknown): ChannelChainState | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
   const state = value as Record<string, unknown>;
