@@ -463,9 +463,9 @@ const METHOD = (r: BenchReport) => `## Method
   paid 200 is exactly one on-chain transfer and (ours) one settled receipt.
 - **What differs, honestly.** Our edge is measured through the local CloudFront emulation (WAF
   rules, event JSON round trips, response validation) and always makes an HTTP hop to the origin
-  (no keep-alive, as configured in the emulation); the express middleware serves from the process it
+  (on kept-alive connections, as CloudFront keeps them); the express middleware serves from the process it
   protects. The "origin hop" column puts @x402/express in front of the same origin with the same
-  kind of hop (a proxy handler, no keep-alive); the "in-process" column serves the same bytes from
+  kind of hop (a proxy handler, connections kept alive); the "in-process" column serves the same bytes from
   memory, the middleware's usual deployment. On real CloudFront the viewer-request runs in Lambda@Edge
   at the POP, so absolute numbers here are loopback numbers: compare ratios, not milliseconds.
   Our paid path also makes DynamoDB calls (reserve, then record the settlement) that the peer, which keeps no receipts and has no

@@ -33,7 +33,7 @@ export interface ExpressPeerOptions {
   readonly payTo: string;
   readonly maxTimeoutSeconds: number;
   readonly routes: readonly ExpressPeerRoute[];
-  /** `origin`: proxy every request to this URL (no keep-alive, like the local edge); `memory`: serve these pages. */
+  /** `origin`: proxy every request to this URL (on kept-alive connections, like the local edge); `memory`: serve these pages. */
   readonly content: { readonly kind: 'origin'; readonly url: string } | { readonly kind: 'memory'; readonly pages: ReadonlyMap<string, CachedPage> };
   /** Fetch /supported from the facilitator at start (the middleware's default). */
   readonly syncFacilitatorOnStart?: boolean;
@@ -71,7 +71,7 @@ export function createExpressPeer(options: ExpressPeerOptions): express.Express 
     });
   } else {
     const origin = new URL(content.url);
-    const agent = new http.Agent({ keepAlive: false });
+    const agent = new http.Agent({ keepAlive: true, timeout: 5_000 });
     app.use((req, res) => {
       const upstream = http.request(
         { host: origin.hostname, port: origin.port, method: req.method, path: req.originalUrl, headers: { ...req.headers, host: origin.host }, agent },
