@@ -107,7 +107,9 @@ export async function catalogFromConfig(options: CatalogOptions): Promise<Catalo
   const config = catalogConfig(catalogContext(options.contextFile, options.contextValues));
   const origin = options.host === undefined ? '' : resourceUrl(checkedHost(options.host), '');
   const address = options.host !== undefined && catalogHasMeteredRoutes(config) ? await uptoFacilitator(config, options.facilitatorAddress) : undefined;
-  const { body } = new CatalogDocuments(config).get(origin, address);
+  // The pinned one only: the edge names a receiver authorizer it read from /supported too, when it could.
+  const receiverAuthorizer = config.facilitator.receiverAuthorizer === undefined ? undefined : getAddress(config.facilitator.receiverAuthorizer);
+  const { body } = new CatalogDocuments(config).get(origin, address, receiverAuthorizer);
   return { catalog: JSON.parse(body) as Catalog, body, asset: { decimals: config.asset.decimals, symbol: config.asset.symbol } };
 }
 
