@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import type { x402Client } from '@x402/core/client';
 import { decodePaymentRequiredHeader, encodePaymentSignatureHeader } from '@x402/core/http';
 import type { PaymentPayload, PaymentRequired } from '@x402/core/types';
-import type { PrivateKeyAccount } from 'viem';
+import type { Hex, PrivateKeyAccount } from 'viem';
 import { generatePrivateKey } from 'viem/accounts';
 import { officialClientFor } from '../local/agent';
 import type { LocalStack } from '../local/stack';
@@ -44,6 +44,20 @@ export const BENCH_METERED_ROUTE = { pattern: '/metered/*', scheme: 'upto', maxP
 export const METERED_PATH = '/metered/bench';
 /** The actual charge of each metered request, in atomic units (0.4 of the $0.005 maximum). */
 export const BENCH_METERED_ACTUAL = 2000n;
+/**
+ * The batch-settlement route both sides offer (bench/run.ts adds it; the peer with the official
+ * server scheme): the official client deposits the announced minimum, which covers every request
+ * one channel serves in the bench, so each channel deposits once and never tops up.
+ */
+export const BENCH_BATCH_ROUTE = { pattern: '/feed/*', scheme: 'batch-settlement', price: '$0.001', minDeposit: '$1.00', description: 'Feed item', mimeType: 'application/json' } as const;
+export const BATCH_PATH = '/feed/bench';
+
+/** One claims run of a side's batch-settlement channels: its transactions (the claim batches, then one settle to payTo). */
+export interface BatchClaims {
+  readonly claimTransactions: readonly Hex[];
+  /** Absent when nothing was claimed. */
+  readonly settleTransaction?: Hex;
+}
 
 export interface Loader {
   run(job: Omit<LoadJob, 'id'>): Promise<LoadResult>;
@@ -81,7 +95,7 @@ export function startLoader(): Loader {
 export class Payers {
   private readonly clients: x402Client[];
   private next = 0;
-  constructor(wallets: PrivateKeyAccount[]) {
+  constructor(readonly wallets: readonly PrivateKeyAccount[]) {
     this.clients = wallets.map((w) => officialClientFor(w));
   }
   sign(terms: PaymentRequired): Promise<PaymentPayload> {
@@ -141,6 +155,8 @@ export interface Bench {
   metered(side: Side, amount: number, connections: number): Promise<LoadResult>;
   /** A pass of {@link BENCH_PASS} for the side, bought once with an official-client payment (counted in the ledger). */
   pass(side: Side): Promise<string>;
+  /** Claims every batch-settlement channel of the side with served vouchers not yet claimed, then settles to its payTo (ours: lambda/batch-claims' run; the peer: the official channel manager). */
+  claimBatches(side: Side): Promise<BatchClaims>;
 }
 
 /** A run and the CPU time each serving process spent on it (ms per response; the load generator's excluded). */
@@ -210,7 +226,8 @@ async function buyPass(side: Side, payers: Payers): Promise<string> {
   return body.pass;
 }
 
-async function challengeTerms(url: string, path: string): Promise<PaymentRequired> {
+/** The 402's terms at `path` of `url`. */
+export async function challengeTerms(url: string, path: string): Promise<PaymentRequired> {
   const response = await fetch(`${url}${path}`, { headers: AGENT_HEADERS });
   await response.arrayBuffer();
   const header = response.headers.get('payment-required');

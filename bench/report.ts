@@ -1,5 +1,5 @@
 /** The shape of bench/results/latest.json and its markdown rendering. */
-import { EXACT_PER_REQUEST, FREE_PASS_THROUGH, feesPer1000Usd, paidCount, PASS_HOLDER, transactionsPerPaidRequest, type BaseLikeReport } from './base-like';
+import { BATCH_SETTLEMENT, EXACT_PER_REQUEST, FREE_PASS_THROUGH, feesPer1000Usd, paidCount, PASS_HOLDER, transactionsPerPaidRequest, type BaseLikeReport, type BillingLineSide, type BillingRun } from './base-like';
 import type { ColdStartResult } from './cold-start';
 import { MB_PER_VCPU } from './cpu-quota';
 import type { SizingReport } from './edge-sizing';
@@ -43,6 +43,8 @@ export interface BenchReport {
     oursReceipts: number;
     /** Our metered (upto) requests: settled receipts, each checked against its one Transfer to payTo on chain. */
     metered?: { paid: number; settledReceipts: number; onChainTransfers: number; /** Settled receipts whose transaction is not one Transfer of their amount from their payer to payTo. */ unmatchedReceipts?: number; actualAtomic: string; maximumAtomic: string; fillRatio: number };
+    /** Batch-settlement per side: what the claims runs' settles moved to payTo against what was served (ours: and the receipts). */
+    batch?: Array<{ side: string; paid: number; servedAtomic: string; settledAtomic: string; receipts?: number; receiptsAtomic?: string }>;
   };
   wallSeconds: number;
 }
@@ -95,10 +97,15 @@ Machine: ${r.machine.cpu}, ${r.machine.cores} cores, ${r.machine.memoryGiB} GiB,
     parts.push(`## Settlements
 
 Every paid 200 of the run (warm-ups and every section included) against the transfers on chain:
-${r.settlements.byPayTo.map((s) => `${s.side} ${s.paid} paid, ${s.onChain} on chain`).join('; ')}; our settled receipts: ${r.settlements.oursReceipts}.${meteredSettlements(r.settlements.metered)}`);
+${r.settlements.byPayTo.map((s) => `${s.side} ${s.paid} paid, ${s.onChain} on chain`).join('; ')}; our settled receipts: ${r.settlements.oursReceipts}.${meteredSettlements(r.settlements.metered)}${batchSettlements(r.settlements.batch)}`);
   }
   parts.push(METHOD(r));
   return parts.join('\n\n') + '\n';
+}
+
+function batchSettlements(batch: NonNullable<BenchReport['settlements']>['batch']): string {
+  if (!batch?.length) return '';
+  return ` Batch settlement, after each run's claims run: ${batch.map((b) => `${b.side} ${b.paid} paid for ${b.servedAtomic} atomic units, ${b.settledAtomic} settled to payTo${b.receipts !== undefined ? ` (${b.receipts} receipts of ${b.receiptsAtomic})` : ''}`).join('; ')}.`;
 }
 
 function meteredSettlements(m: NonNullable<BenchReport['settlements']>['metered']): string {
@@ -241,7 +248,7 @@ function renderBaseLike(b: BaseLikeReport): string {
       const fees = feesPer1000Usd(tx.facilitator, b.pricing);
       const revenue = 1000 * (line.revenuePerRequestUsd ?? b.priceUsd);
       rows.push(
-        `| ${line.model} | ${side === 'ours' ? 'ours' : '@x402/express + origin hop'} | ${ms(s.sequential.load.p50)} / ${ms(s.sequential.load.p99)} | ${ms(s.loaded.load.p50)} / ${ms(s.loaded.load.p99)} | ${s.loaded.load.rps.toFixed(1)} | ${tx.facilitator.toFixed(2)} (${tx.all.toFixed(2)}) | ${usd(fees)} (${((100 * fees) / revenue).toFixed(0)}% of ${usd(revenue)}) |`,
+        `| ${line.model} | ${side === 'ours' ? 'ours' : '@x402/express + origin hop'} | ${ms(s.sequential.load.p50)} / ${ms(s.sequential.load.p99)} | ${ms(s.loaded.load.p50)} / ${ms(s.loaded.load.p99)} | ${s.loaded.load.rps.toFixed(1)} | ${perThousand(tx.facilitator)} (${perThousand(tx.all)}) | ${usd(fees)} (${((100 * fees) / revenue).toFixed(0)}% of ${usd(revenue)}) |`,
       );
     }
   }
@@ -249,6 +256,12 @@ function renderBaseLike(b: BaseLikeReport): string {
   const settle = first?.ours?.settleMedianMs;
   const lineOf = (model: string) => b.lines.find((l) => l.model === model)?.sides.ours;
   const [exact, pass, free] = [lineOf(EXACT_PER_REQUEST.name), lineOf(PASS_HOLDER.name), lineOf(FREE_PASS_THROUGH.name)];
+  const batch = b.lines.find((l) => l.model === BATCH_SETTLEMENT.name);
+  const batchNote = batch
+    ? `\n\n**Batch settlement.** ${BATCH_SETTLEMENT.description[0]!.toUpperCase()}${BATCH_SETTLEMENT.description.slice(1)}. The line's transactions are per channel and per claims run, not per request, so per 1,000 requests they ` +
+      `depend on how many requests a channel serves before its claim: ${Object.entries(batch.sides).map(([side, s]) => `${side === 'ours' ? 'ours' : '@x402/express'} ${batchRuns(s!)}`).join('; ')}. ` +
+      'A deployed claims run claims every due channel in batches of 100 and settles once: the more requests between runs, the fewer transactions per request.'
+    : '';
   const passes =
     exact && pass && free
       ? `\n\n**A pass holder's request** (${paidCount(pass.sequential)} at c=1, same run): p50 ${ms(pass.sequential.load.p50)} ms against ${ms(free.sequential.load.p50)} ms for the ` +
@@ -258,14 +271,17 @@ function renderBaseLike(b: BaseLikeReport): string {
         `(its purchase is an exact payment, made before the measured runs).`
       : '';
   const requests = first?.ours ? `${paidCount(first.ours.sequential)} requests at c=1 and ${paidCount(first.ours.loaded)} at c=10` : '';
+  const ownCounts = b.lines
+    .filter((l) => l.sides.ours && paidCount(l.sides.ours.sequential) !== paidCount(first!.ours!.sequential))
+    .map((l) => `${l.model.split(' (')[0]} ${paidCount(l.sides.ours!.sequential)} and ${paidCount(l.sides.ours!.loaded)}`);
   return `## Base-like chain: a block every ${(b.blockTimeMs / 1000).toFixed(1)} s
 
 The local chain mines a block every ${b.blockTimeMs} ms (\`--block-time-ms\` changes it), as Base does, so
 a settlement waits in the mempool for the next block; everything else is as above. Per side and billing
-model: ${requests} (after one warm-up request; the pass and free lines: the counts they say, after 200), the facilitator's transactions counted from its
+model: ${requests} (after one warm-up request${ownCounts.length ? `; lines that never wait for a block per request send more, after a warm-up of their own: ${ownCounts.join('; ')}` : ''}), the facilitator's transactions counted from its
 account nonce and all transactions from the blocks mined meanwhile.
 
-| billing model | side | c=1: p50 / p99 ms | c=10: p50 / p99 ms | c=10: req/s | on-chain transactions per paid request: facilitator's (all) | CDP facilitator fees per 1,000 paid requests (share of the revenue at the route's price) |
+| billing model | side | c=1: p50 / p99 ms | c=10: p50 / p99 ms | c=10: req/s | on-chain transactions per 1,000 paid requests: facilitator's (all) | CDP facilitator fees per 1,000 paid requests (share of the revenue at the route's price) |
 |---|---|---|---|---|---|---|
 ${rows.join('\n')}
 
@@ -274,7 +290,28 @@ about a whole block: the next request's settlement is sent just after the previo
 Fees at CDP's published price (${b.pricing.source}): the first ${b.pricing.freeTransactionsPerMonth.toLocaleString('en-US')} on-chain facilitator
 transactions a month are free, then $${b.pricing.usdPerTransaction} per on-chain transaction whatever the amount; the
 column counts fees beyond the free tier. Billing models that settle less often (passes, \`upto\`,
-batch settlement) add their lines to this table (\`BILLING_MODELS\` in bench/base-like.ts).${passes}`;
+batch settlement) add their lines to this table (\`BILLING_MODELS\` in bench/base-like.ts).${batchNote}${passes}`;
+}
+
+/** Transactions per 1,000 paid requests, from a per-request rate. */
+const perThousand = (perRequest: number) => {
+  const v = 1000 * perRequest;
+  return v >= 100 || v === 0 ? v.toFixed(0) : v.toFixed(1);
+};
+
+/** A batch-settlement side's runs: what one claims run after each cost in transactions. */
+function batchRuns(s: BillingLineSide): string {
+  const run = (label: string, r: BillingRun) => {
+    const claims = r.settlement?.claimTransactions ?? 0;
+    const settles = r.settlement?.settleTransaction ? 1 : 0;
+    const deposits = r.chain.facilitatorTransactions - claims - settles;
+    const deposited = r.depositLatencyMs ?? [];
+    // More than 1% of the requests carry a deposit: the p99 is a deposit's wait for its block.
+    const inP99 = deposited.length * 100 > paidCount(r) ? ', so the p99 is theirs' : '';
+    const waits = deposited.length ? `, its ${deposited.length} deposit request${deposited.length === 1 ? '' : 's'} ${ms(percentile([...deposited].sort((x, y) => x - y), 50))} ms at the median (${deposited.length === 1 ? 'it waits' : 'each waits'} for its block${inP99})` : '';
+    return `${label} ${paidCount(r)} requests, ${r.chain.facilitatorTransactions} transactions (${deposits} deposit${deposits === 1 ? '' : 's'}, ${claims} claim, ${settles} settle) = ${perThousand(r.chain.facilitatorTransactions / Math.max(1, paidCount(r)))} per 1,000${waits}`;
+  };
+  return `${run('c=1:', s.sequential)}; ${run('c=10:', s.loaded)}`;
 }
 
 function renderFar(f: FarReport): string {
@@ -426,9 +463,9 @@ const METHOD = (r: BenchReport) => `## Method
   paid 200 is exactly one on-chain transfer and (ours) one settled receipt.
 - **What differs, honestly.** Our edge is measured through the local CloudFront emulation (WAF
   rules, event JSON round trips, response validation) and always makes an HTTP hop to the origin
-  (no keep-alive, as configured in the emulation); the express middleware serves from the process it
+  (on kept-alive connections, as CloudFront keeps them); the express middleware serves from the process it
   protects. The "origin hop" column puts @x402/express in front of the same origin with the same
-  kind of hop (a proxy handler, no keep-alive); the "in-process" column serves the same bytes from
+  kind of hop (a proxy handler, connections kept alive); the "in-process" column serves the same bytes from
   memory, the middleware's usual deployment. On real CloudFront the viewer-request runs in Lambda@Edge
   at the POP, so absolute numbers here are loopback numbers: compare ratios, not milliseconds.
   Our paid path also makes DynamoDB calls (reserve, then record the settlement) that the peer, which keeps no receipts and has no

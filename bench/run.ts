@@ -19,27 +19,33 @@ import { writeFileSync } from 'node:fs';
 import type { RequestListener } from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { HTTPFacilitatorClient } from '@x402/core/http';
+import { BatchSettlementEvmScheme as BatchSettlementServerScheme } from '@x402/evm/batch-settlement/server';
 import { erc20Abi, parseEventLogs, type Hex, type PrivateKeyAccount } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import { channelChainReader } from '../lambda/batch-claims/chain-state';
+import { runBatchClaims } from '../lambda/batch-claims/run';
 import { DEFAULT_ABUSE_LIMITS } from '../lambda/core/abuse-guard';
 import type { EdgeConfig } from '../lambda/core/config';
 import { ExactEvmPrecheck } from '../lambda/core/precheck';
 import type { Receipt } from '../lambda/core/receipt';
 import type { EdgeHandlers } from '../lambda/edge/cloudfront-adapter';
+import { DynamoChannelStore } from '../lambda/edge/dynamo-channel-store';
 import { createEdgeRuntime } from '../lambda/edge/runtime';
-import { BASE_BLOCK_TIME_MS, type SettledTransfer } from '../local/chain';
+import { BASE_BLOCK_TIME_MS, LOCAL_NETWORK, LOCAL_USDC_ADDRESS, type SettledTransfer } from '../local/chain';
 import { createReceiptTable, LOCAL_DYNAMO_CREDENTIALS, LOCAL_DYNAMO_REGION } from '../local/dynamo';
 import { listReceipts } from '../local/receipts';
 import { SAMPLE_ROUTES, startLocalStack } from '../local/stack';
-import { paidCount, runBaseLikeSection, UPTO_METERED } from './base-like';
+import { BATCH_SETTLEMENT, offPathTotals, paidCount, runBaseLikeSection, UPTO_METERED, type OffPathTotals } from './base-like';
 import { measureColdStarts } from './cold-start';
 import { RunProfiles } from './cpu-profile';
 import { startServicesProcess, type BenchServices } from './services-process';
 import { EdgeRouter } from './edge-router';
 import { runEdgeSizing } from './edge-sizing';
 import { farConfig, recordSpans, runFarFromHome, startFarProxies, type FarProxies } from './far-from-home';
-import { BENCH_METERED_ACTUAL, BENCH_METERED_ROUTE, BENCH_PASS, createBench, METERED_PATH, listen, Payers, PaidLedger, startDynamoProcess, startLoader, type Bench, type Side } from './harness';
+import { BATCH_PATH, BENCH_BATCH_ROUTE, BENCH_METERED_ACTUAL, BENCH_METERED_ROUTE, BENCH_PASS, challengeTerms, createBench, METERED_PATH, listen, Payers, PaidLedger, startDynamoProcess, startLoader, type BatchClaims, type Bench, type Side } from './harness';
 import { EdgeTimer } from './instrument';
 import { runLoadPhases, type PhaseName } from './load-phases';
 import { createExpressPeer, type CachedPage } from './peer/express-app';
@@ -105,7 +111,7 @@ async function main(): Promise<void> {
     let router: EdgeRouter | undefined;
     const stack = await startLocalStack({
       log,
-      routes: [...SAMPLE_ROUTES, BENCH_METERED_ROUTE],
+      routes: [...SAMPLE_ROUTES, BENCH_METERED_ROUTE, BENCH_BATCH_ROUTE],
       // The recommended configuration with an RPC endpoint (x402:verifier=rpc), with the chain and
       // the facilitator of the services process (the stack's own stay idle).
       configure: (config) => ({ ...config, facilitator: { ...config.facilitator, url: services.facilitatorUrl }, chainRpc: { ...config.chainRpc!, url: services.rpcUrl, verifyTransfers: true } }),
@@ -136,7 +142,9 @@ async function main(): Promise<void> {
     const peerPayTo = privateKeyToAccount(generatePrivateKey()).address;
     const pages = new Map<string, CachedPage>();
     for (const p of ['/', '/articles/bench']) pages.set(p, await originPage(stack.origin.url, p));
-    const peerOrigin = await listen(createExpressPeer({ ...peerCommon, payTo: peerPayTo, content: { kind: 'origin', url: stack.origin.url } }) as RequestListener);
+    // The official batch-settlement server scheme: the middleware serves the channels, its channel manager claims them.
+    const peerBatchScheme = new BatchSettlementServerScheme(peerPayTo);
+    const peerOrigin = await listen(createExpressPeer({ ...peerCommon, payTo: peerPayTo, content: { kind: 'origin', url: stack.origin.url }, batchSettlement: { route: BENCH_BATCH_ROUTE, scheme: peerBatchScheme } }) as RequestListener);
     const peerMemory = await listen(createExpressPeer({ ...peerCommon, payTo: peerPayTo, content: { kind: 'memory', pages } }) as RequestListener);
     const peerFarApp = recordSpans(createExpressPeer({ ...peerCommon, facilitatorUrl: far!.proxies.peerFacilitator.url, payTo: peerPayTo, content: { kind: 'origin', url: stack.origin.url } }) as RequestListener);
     const peerFar = await listen(peerFarApp.app);
@@ -153,16 +161,42 @@ async function main(): Promise<void> {
     for (let i = 0; i < settings.payerWallets; i++) wallets.push(await services.newFundedWallet(100_000_000n));
     // The one-time Permit2 approval every upto payer makes, and the bench origin's usage report.
     if (sections.includes('baseLike')) for (const wallet of wallets) await services.approvePermit2(wallet);
+    stack.origin.setBehavior(BATCH_PATH, { status: 200, body: '{"item":"bench"}', headers: { 'content-type': 'application/json' } });
     stack.origin.setBehavior(METERED_PATH, { status: 200, body: '{"tokens":42}', headers: { 'content-type': 'application/json', 'Settlement-Overrides': JSON.stringify({ amount: BENCH_METERED_ACTUAL.toString() }) } });
     const processes = { dynalite: dynamo.child, 'chain + facilitator': services.child };
     const profiles = cpuProfileDir === undefined ? undefined : new RunProfiles(cpuProfileDir, processes);
-    const bench = createBench({ stack, services, processes, loader, payers: new Payers(wallets), ledger: new PaidLedger(), timer, router: router!, profiles, say });
+    const facilitatorClient = new HTTPFacilitatorClient({ url: services.facilitatorUrl, timeoutMs: 30_000 });
+    // One claims run per side, as scheduled after a deploy (ours) or the official channel manager's claimAndSettle (the peer).
+    const claimBatches = async (side: Side): Promise<BatchClaims> => {
+      if (side.name === 'ours') {
+        const run = await runBatchClaims(
+          { network: LOCAL_NETWORK, payTo: stack.payTo, asset: LOCAL_USDC_ADDRESS, facilitator: { url: services.facilitatorUrl, timeoutMs: 30_000 }, chainRpcUrl: services.rpcUrl, thresholdAtomic: '1', maxAgeSeconds: 3600 },
+          {
+            store: new DynamoChannelStore(dynamoClient, receiptTable),
+            facilitator: { verify: (p, r) => facilitatorClient.verify(p, r), settle: (p, r) => facilitatorClient.settle(p, r) },
+            readChain: channelChainReader(services.rpcUrl, 30_000),
+            clock: Date.now,
+            log: () => undefined,
+          },
+        );
+        return { claimTransactions: run.claimed.map((c) => c.transaction as Hex), ...(run.settlement?.transaction ? { settleTransaction: run.settlement.transaction as Hex } : {}) };
+      }
+      if (side.name !== 'peerOrigin') throw new Error(`${side.name} serves no batch-settlement route`);
+      const { claims, settle } = await peerBatchScheme.createChannelManager(facilitatorClient, LOCAL_NETWORK, LOCAL_USDC_ADDRESS).claimAndSettle();
+      return { claimTransactions: claims.map((c) => c.transaction as Hex), ...(settle ? { settleTransaction: settle.transaction as Hex } : {}) };
+    };
+    const bench = createBench({ stack, services, processes, loader, payers: new Payers(wallets), ledger: new PaidLedger(), timer, router: router!, profiles, say, claimBatches });
 
     // Same terms on every side: same amount, asset, network, timeout, EIP-712 domain; only payTo
     // differs (so each side's settlements can be counted on chain).
     const farPeerSide: Side = { name: 'peerOrigin', url: peerFar.url, payTo: peerPayTo };
     const [oursTerms, ...peerTerms] = await Promise.all([...sides, farPeerSide].map(async (side) => ({ ...(await bench.terms(side)).accepts[0], payTo: '' })));
     for (const terms of peerTerms) if (JSON.stringify(terms) !== JSON.stringify(oursTerms)) throw new Error(`terms differ: ${JSON.stringify({ ours: oursTerms, peer: terms })}`);
+    if (sections.includes('baseLike')) {
+      // The same holds for the batch-settlement channels: price, deposit, withdraw delay, receiver authorizer (in another key order).
+      const [oursBatch, peerBatch] = await Promise.all([ours, peer].map(async (side) => ({ ...(await challengeTerms(side.url, BATCH_PATH)).accepts[0], payTo: '' })));
+      if (!isDeepStrictEqual(oursBatch, peerBatch)) throw new Error(`batch-settlement terms differ: ${JSON.stringify({ ours: oursBatch, peer: peerBatch })}`);
+    }
 
     const report: BenchReport = { generatedAt: new Date().toISOString(), machine: machine(), settings, sections, wallSeconds: 0 };
     if (sections.includes('load')) {
@@ -202,7 +236,8 @@ async function main(): Promise<void> {
     }
 
     const meteredPaid = (report.baseLike?.lines.find((l) => l.model === UPTO_METERED.name)?.sides.ours ?? undefined);
-    report.settlements = await settlementCheck(bench, sides, () => listReceipts(dynamoClient, receiptTable), meteredPaid ? meteredPaid.warmupPaid + paidCount(meteredPaid.sequential) + paidCount(meteredPaid.loaded) : 0);
+    const batchLine = report.baseLike?.lines.find((l) => l.model === BATCH_SETTLEMENT.name);
+    report.settlements = await settlementCheck(bench, sides, () => listReceipts(dynamoClient, receiptTable), meteredPaid ? meteredPaid.warmupPaid + paidCount(meteredPaid.sequential) + paidCount(meteredPaid.loaded) : 0, batchLine ? offPathTotals(batchLine) : []);
     report.wallSeconds = (Date.now() - started) / 1000;
     // The load average the report prints is the one at the end, when the whole run has weighed on it.
     report.machine = machine();
@@ -221,17 +256,28 @@ async function main(): Promise<void> {
 }
 
 /** Every paid 200 must be exactly one transfer on chain to its side's payTo, and each of ours a settled receipt. */
-async function settlementCheck(bench: Bench, sides: Side[], receipts: () => Promise<Receipt[]>, meteredPaid: number): Promise<NonNullable<BenchReport['settlements']>> {
+async function settlementCheck(bench: Bench, sides: Side[], receipts: () => Promise<Receipt[]>, meteredPaid: number, batch: readonly OffPathTotals[]): Promise<NonNullable<BenchReport['settlements']>> {
   const transfers = await bench.services.settledTransfers();
   // The ledger counts exact payments; metered ones are checked against their own transfers below.
   const onChain = (payTo: string) => transfers.filter((t) => t.scheme === 'exact' && t.to.toLowerCase() === payTo).length;
   const label = (payTo: string) => (payTo === sides[0].payTo.toLowerCase() ? 'ours' : '@x402/express');
   const settled = (await receipts()).filter((r) => r.status === 'settled');
   const upto = settled.filter((r) => r.scheme === 'upto');
+  // A batch-settlement receipt is settled once served and booked; its money moves with the claims run.
+  const batchReceipts = settled.filter((r) => r.scheme === 'batch-settlement');
   return {
     byPayTo: bench.ledger.entries().map(([payTo, paid]) => ({ side: label(payTo), payTo, paid, onChain: onChain(payTo) })),
-    oursReceipts: settled.length - upto.length,
+    oursReceipts: settled.length - upto.length - batchReceipts.length,
     ...(meteredPaid > 0 ? { metered: await meteredCheck(bench.services, upto, meteredPaid, sides[0].payTo, transfers) } : {}),
+    ...(batch.length > 0
+      ? {
+          batch: batch.map((b) => ({
+            ...b,
+            side: b.side === 'ours' ? 'ours' : '@x402/express',
+            ...(b.side === 'ours' ? { receipts: batchReceipts.length, receiptsAtomic: batchReceipts.reduce((sum, r) => sum + BigInt(r.amount), 0n).toString() } : {}),
+          })),
+        }
+      : {}),
   };
 }
 
@@ -266,6 +312,10 @@ function checkRun(report: BenchReport): string[] {
   }
   const metered = report.settlements?.metered;
   if (metered && !(metered.settledReceipts === metered.onChainTransfers && metered.settledReceipts === metered.paid && !metered.unmatchedReceipts)) problems.push(`metered: ${metered.settledReceipts} settled upto receipts, ${metered.onChainTransfers} matching transfers on chain, for ${metered.paid} paid requests (warm-up included); ${metered.unmatchedReceipts ?? 0} receipts without their transfer`);
+  for (const b of report.settlements?.batch ?? []) {
+    if (b.settledAtomic !== b.servedAtomic) problems.push(`batch-settlement ${b.side}: the claims runs settled ${b.settledAtomic} to payTo for ${b.servedAtomic} served (${b.paid} paid requests, warm-ups included)`);
+    if (b.receipts !== undefined && (b.receipts !== b.paid || b.receiptsAtomic !== b.servedAtomic)) problems.push(`batch-settlement ${b.side}: ${b.receipts} receipts of ${b.receiptsAtomic} for ${b.paid} paid requests of ${b.servedAtomic}`);
+  }
   const oursPaid = report.settlements?.byPayTo.find((s) => s.side === 'ours')?.paid ?? 0;
   if (report.settlements && report.settlements.oursReceipts !== oursPaid) problems.push(`ours: ${report.settlements.oursReceipts} settled receipts for ${oursPaid} paid requests`);
   for (const run of report.sizing?.runs ?? []) {

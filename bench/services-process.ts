@@ -58,6 +58,8 @@ export interface BenchServices {
   newFundedWallet(usdcAtomic: bigint): Promise<PrivateKeyAccount>;
   /** The payer's one-time approval of Permit2 (a wallet from {@link newFundedWallet}). */
   approvePermit2(wallet: PrivateKeyAccount): Promise<Hex>;
+  /** The key of a wallet from {@link newFundedWallet}, for clients in another process (bench/batch-agents-process.ts). */
+  privateKeyOf(wallet: PrivateKeyAccount): Hex;
   settledTransfers(): Promise<SettledTransfer[]>;
   /** Requests the facilitator received so far. */
   facilitatorCalls(): Promise<{ verify: number; settle: number }>;
@@ -91,6 +93,11 @@ export async function startServicesProcess(): Promise<BenchServices> {
       child.send({ id, op, args } as Request);
     });
   const keys = new Map<Address, Hex>();
+  const keyOf = (wallet: PrivateKeyAccount): Hex => {
+    const key = keys.get(wallet.address);
+    if (!key) throw new Error(`${wallet.address} is not a wallet of newFundedWallet`);
+    return key;
+  };
   let blockTimeMs: number | undefined;
   const publicClient = createPublicClient({ transport: http(hello.rpcUrl, { retryCount: 0 }), pollingInterval: 50 }) as PublicClient;
   return {
@@ -113,10 +120,9 @@ export async function startServicesProcess(): Promise<BenchServices> {
       return wallet;
     },
     approvePermit2(wallet) {
-      const key = keys.get(wallet.address);
-      if (!key) throw new Error(`${wallet.address} is not a wallet of newFundedWallet`);
-      return ask('approvePermit2', key);
+      return ask('approvePermit2', keyOf(wallet));
     },
+    privateKeyOf: (wallet) => keyOf(wallet),
     settledTransfers: () => ask('settledTransfers'),
     facilitatorCalls: () => ask('facilitatorCalls'),
     close: async () => void child.disconnect(),

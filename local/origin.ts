@@ -114,6 +114,9 @@ export async function startSampleOrigin(): Promise<SampleOrigin> {
     return reply(404, 'application/json', JSON.stringify({ error: 'not found' }));
   }
 
+  // Longer than CloudFront's keep-alive timeout for origins (5 s), as AWS advises origins: the edge
+  // closes an idle connection first, so it never reuses one the origin is closing just then.
+  server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
 

@@ -5,8 +5,9 @@
  * (one HTTP hop, like our edge) or from memory (the usual way the middleware is deployed).
  */
 import * as http from 'node:http';
-import { HTTPFacilitatorClient } from '@x402/core/server';
+import { HTTPFacilitatorClient, type RouteConfig } from '@x402/core/server';
 import type { Network } from '@x402/core/types';
+import type { BatchSettlementEvmScheme } from '@x402/evm/batch-settlement/server';
 import { ExactEvmScheme } from '@x402/evm/exact/server';
 import { paymentMiddleware, x402ResourceServer } from '@x402/express';
 import express from 'express';
@@ -32,24 +33,32 @@ export interface ExpressPeerOptions {
   readonly payTo: string;
   readonly maxTimeoutSeconds: number;
   readonly routes: readonly ExpressPeerRoute[];
-  /** `origin`: proxy every request to this URL (no keep-alive, like the local edge); `memory`: serve these pages. */
+  /** `origin`: proxy every request to this URL (on kept-alive connections, like the local edge); `memory`: serve these pages. */
   readonly content: { readonly kind: 'origin'; readonly url: string } | { readonly kind: 'memory'; readonly pages: ReadonlyMap<string, CachedPage> };
   /** Fetch /supported from the facilitator at start (the middleware's default). */
   readonly syncFacilitatorOnStart?: boolean;
+  /**
+   * A batch-settlement route served by the official server scheme (its channel books in memory;
+   * `scheme.createChannelManager` claims them). The scheme must be for this `payTo`.
+   */
+  readonly batchSettlement?: { readonly route: ExpressPeerRoute & { readonly minDeposit: string }; readonly scheme: BatchSettlementEvmScheme };
 }
 
 export function createExpressPeer(options: ExpressPeerOptions): express.Express {
   const server = new x402ResourceServer(new HTTPFacilitatorClient({ url: options.facilitatorUrl })).register(options.network, new ExactEvmScheme());
-  const routes = Object.fromEntries(
-    options.routes.map((route) => [
-      route.pattern,
-      {
-        accepts: { scheme: 'exact', price: route.price, network: options.network, payTo: options.payTo, maxTimeoutSeconds: options.maxTimeoutSeconds },
-        description: route.description,
-        mimeType: route.mimeType,
-      },
-    ]),
+  const terms = { network: options.network, payTo: options.payTo, maxTimeoutSeconds: options.maxTimeoutSeconds };
+  const routes: Record<string, RouteConfig> = Object.fromEntries(
+    options.routes.map((route) => [route.pattern, { accepts: { scheme: 'exact', price: route.price, ...terms }, description: route.description, mimeType: route.mimeType }]),
   );
+  const batch = options.batchSettlement;
+  if (batch) {
+    server.register(options.network, batch.scheme);
+    routes[batch.route.pattern] = {
+      accepts: { scheme: 'batch-settlement', price: batch.route.price, ...terms, extra: { minDeposit: batch.route.minDeposit } },
+      description: batch.route.description,
+      mimeType: batch.route.mimeType,
+    };
+  }
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
@@ -62,7 +71,7 @@ export function createExpressPeer(options: ExpressPeerOptions): express.Express 
     });
   } else {
     const origin = new URL(content.url);
-    const agent = new http.Agent({ keepAlive: false });
+    const agent = new http.Agent({ keepAlive: true, timeout: 5_000 });
     app.use((req, res) => {
       const upstream = http.request(
         { host: origin.hostname, port: origin.port, method: req.method, path: req.originalUrl, headers: { ...req.headers, host: origin.host }, agent },

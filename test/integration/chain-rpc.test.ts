@@ -73,3 +73,35 @@ it('an RPC error that is not a revert is no verdict', async () => {
   await expect(jsonRpcChain(chain.rpcUrl).call(chain.usdc, '0x', 2000)).rejects.toThrow(/eth_call/);
   await expect(jsonRpcChain('http://127.0.0.1:1').call(chain.usdc, '0x', 2000)).rejects.toThrow();
 });
+
+it('reuses its connection, and sends a call again on a fresh one when the server closed the reused one', async () => {
+  // Answers the first request of each connection; drops the connection at its second, as a server
+  // closing an idle kept-alive connection just as the client reuses it.
+  let connections = 0;
+  const requestsOn = new WeakMap<object, number>();
+  const flaky = http.createServer((req, res) => {
+    const seen = (requestsOn.get(req.socket) ?? 0) + 1;
+    requestsOn.set(req.socket, seen);
+    req.resume();
+    req.on('end', () => {
+      if (seen === 2) {
+        req.socket.destroy();
+        return;
+      }
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ jsonrpc: '2.0', id: 1, result: '0x6001' }));
+    });
+  });
+  flaky.on('connection', () => connections++);
+  await new Promise<void>((resolve) => flaky.listen(0, '127.0.0.1', resolve));
+  try {
+    const rpc = jsonRpcChain(`http://127.0.0.1:${(flaky.address() as AddressInfo).port}`);
+    expect(await rpc.hasCode(chain.usdc, 2000)).toBe(true);
+    expect(connections).toBe(1);
+    expect(await rpc.hasCode(chain.usdc, 2000)).toBe(true);
+    expect(connections).toBe(2);
+  } finally {
+    flaky.closeAllConnections();
+    await new Promise((resolve) => flaky.close(resolve));
+  }
+});
