@@ -191,7 +191,8 @@ const RECEIPT_WRITE_ATTEMPTS = 3;
  *   runs); origin-response 0. 3 in all.
  * - batch-settlement (lambda/core/batch/scheme.ts), a voucher: viewer-request 1 (the reservation;
  *   the voucher is checked locally), origin-response 2 (the commit, then the receipt). A deposit
- *   adds the facilitator's /verify and /settle and the channel row's open in viewer-request.
+ *   adds the facilitator's /verify and /settle and the channel row's open in viewer-request (and its
+ *   /supported, cached 10 minutes per container, to check the receiver authorizer it names).
  * Each is one DynamoDB request, one facilitator call or one RPC call. Fewer would break a
  * guarantee: settling before the origin answered charges for failed GETs; answering before the
  * record leaves a settlement without its receipt; without the reservation, a nonce could be
