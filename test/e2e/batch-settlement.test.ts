@@ -15,6 +15,7 @@ import { startLocalStack, type LocalStack } from '../../local/stack';
 import { channelIdOf } from '../../lambda/core/batch/voucher';
 import { DynamoChannelStore } from '../../lambda/edge/dynamo-channel-store';
 import { officialBatchClient, runClaimsOn } from '../support/batch-channels';
+import { rawRequest } from '../reliability/support/raw-http';
 import { edgeFetch } from '../support/edge-client';
 
 const PRICE = 1000n; // $0.001
@@ -381,5 +382,65 @@ describe('a channel whose row was lost after its deposit', () => {
     expect(stack.origin.requestsFor(PATH)).toBe(served);
     expect(await channels.get(otherId)).toBeUndefined();
     expect(await channels.get(channelId)).toBeUndefined();
+  }, 120_000);
+});
+
+describe('a deposit below the route\'s minDeposit', () => {
+  it('is refused at the edge before the facilitator: 402 naming minDeposit, nothing deposited, no channel row', async () => {
+    const payer = await stack.chain.newFundedWallet(1_000_000n);
+    // The official client's own deposit sizing, told to deposit one request's price (it only insists on covering the voucher).
+    const client = officialBatchClient(stack, payer, { depositStrategy: ({ requestAmount }) => requestAmount });
+    const calls = facilitatorCalls();
+    const served = stack.origin.requestsFor(PATH);
+    const response = await client.pay(PATH);
+    expect(response.status).toBe(402);
+    const required = decodePaymentRequiredHeader(response.headers.get('payment-required')!);
+    expect(required.error).toBe('batch_settlement_deposit_below_min_deposit');
+    const deposit = client.sent[0]!.payload as { type: string; deposit: { amount: string }; voucher: { channelId: Hex } };
+    expect([deposit.type, deposit.deposit.amount]).toEqual(['deposit', PRICE.toString()]);
+    expect(facilitatorCalls()).toEqual(calls);
+    expect(stack.origin.requestsFor(PATH)).toBe(served);
+    expect(await stack.chain.usdcBalance(payer.address)).toBe(1_000_000n);
+    expect(await channels.get(deposit.voucher.channelId.toLowerCase() as Hex)).toBeUndefined();
+  }, 120_000);
+});
+
+describe('the failed-payment guard counts refused vouchers', () => {
+  it('a client sending forged vouchers backs off (429) before the books are touched; its payer, from elsewhere, is served', async () => {
+    const payer = await stack.chain.newFundedWallet(1_000_000n);
+    const client = officialBatchClient(stack, payer);
+    expect((await client.pay(PATH)).status).toBe(200);
+    const deposit = client.sent[0]!;
+    const channelId = (deposit.payload as { voucher: { channelId: Hex } }).voucher.channelId.toLowerCase() as Hex;
+    const { channelConfig } = deposit.payload as { channelConfig: unknown };
+    const signed = async (amount: bigint) =>
+      payer.signTypedData({
+        domain: { name: 'x402 Batch Settlement', version: '1', chainId: stack.chain.chainId, verifyingContract: LOCAL_BATCH_SETTLEMENT_ADDRESS },
+        types: { Voucher: [{ name: 'channelId', type: 'bytes32' }, { name: 'maxClaimableAmount', type: 'uint128' }] },
+        primaryType: 'Voucher',
+        message: { channelId, maxClaimableAmount: amount },
+      });
+    const voucher = async (amount: bigint, signature?: Hex): Promise<PaymentPayload> => ({
+      ...deposit,
+      payload: { type: 'voucher', channelConfig, voucher: { channelId, maxClaimableAmount: amount.toString(), signature: signature ?? (await signed(amount)) } },
+    });
+    const send = (payload: PaymentPayload, clientAddress: string) => rawRequest(stack.edge.url, PATH, { headers: { 'payment-signature': encodePaymentSignatureHeader(payload) }, clientAddress });
+    // Signed for 2 requests, claiming 3: the signature does not recover to the payer authorizer.
+    const forged = await voucher(3n * PRICE, await signed(2n * PRICE));
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const refused = await send(forged, '127.0.0.6');
+      expect(`${refused.status} ${JSON.parse(refused.body).error}`).toBe('402 invalid_batch_settlement_evm_voucher_signature');
+    }
+    const before = (await channels.get(channelId))!;
+    const valid = await voucher(2n * PRICE);
+    const throttled = await send(valid, '127.0.0.6');
+    expect(throttled.status).toBe(429);
+    expect(throttled.headers['retry-after']).toBe('10');
+    expect(JSON.parse(throttled.body).error).toBe('too_many_failed_payments');
+    expect((await channels.get(channelId))!.reservedTo).toBe(before.reservedTo);
+    // A forged signature proves nothing about the payer: the same voucher from another client is served.
+    const elsewhere = await send(valid, '127.0.0.7');
+    expect(elsewhere.status).toBe(200);
+    expect((await channels.get(channelId))!.charged).toBe(2n * PRICE);
   }, 120_000);
 });

@@ -10,7 +10,7 @@ import { HTTPFacilitatorClient } from '@x402/core/http';
 import { x402ResourceServer } from '@x402/core/server';
 import type { PaymentPayload, PaymentRequirements } from '@x402/core/types';
 import { toClientEvmSigner } from '@x402/evm';
-import { BatchSettlementEvmScheme as BatchSettlementClientScheme, signVoucher } from '@x402/evm/batch-settlement/client';
+import { BatchSettlementEvmScheme as BatchSettlementClientScheme, signVoucher, type BatchSettlementEvmSchemeOptions } from '@x402/evm/batch-settlement/client';
 import { BatchSettlementEvmScheme as BatchSettlementServerScheme } from '@x402/evm/batch-settlement/server';
 import { wrapFetchWithPayment } from '@x402/fetch';
 import { randomBytes } from 'node:crypto';
@@ -99,14 +99,14 @@ export async function servedChannel(
 }
 
 /** The official client paying at the local edge through the official fetch wrapper, recording each payment it sends. */
-export function officialBatchClient(stack: LocalStack, payer: PrivateKeyAccount) {
+export function officialBatchClient(stack: LocalStack, payer: PrivateKeyAccount, options?: BatchSettlementEvmSchemeOptions) {
   const sent: PaymentPayload[] = [];
   const recording: typeof fetch = (input, init) => {
     const header = new Headers(input instanceof Request ? input.headers : init?.headers).get('payment-signature');
     if (header) sent.push(JSON.parse(Buffer.from(header, 'base64').toString('utf8')) as PaymentPayload);
     return fetch(input, init);
   };
-  const client = new x402Client().register(stack.chain.network, new BatchSettlementClientScheme(toClientEvmSigner(payer, stack.chain.publicClient)));
+  const client = new x402Client().register(stack.chain.network, new BatchSettlementClientScheme(toClientEvmSigner(payer, stack.chain.publicClient), options));
   const pay = wrapFetchWithPayment(recording, client);
   return { sent, pay: (path: string) => pay(`${stack.edge.url}${path}`) };
 }

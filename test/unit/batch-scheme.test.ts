@@ -74,10 +74,19 @@ function store(behaviour: 'down' | { committed: bigint | undefined; row?: ReadBa
   return { port, calls };
 }
 
-function scheme(channels: ChannelStorePort, verify: FacilitatorPort['verify'] = () => Promise.reject(new Error('no facilitator call expected'))) {
+/** `facilitatorAuthorizer`: what the facilitator's /supported names as receiver authorizer (`unreadable`: none). */
+function scheme(channels: ChannelStorePort, verify: FacilitatorPort['verify'] = () => Promise.reject(new Error('no facilitator call expected')), facilitatorAuthorizer: string = RECEIVER_AUTHORIZER) {
   const errors: string[] = [];
   const facilitator = { verify, settle: () => Promise.reject(new Error('no facilitator call expected')) };
-  const made = new BatchSettlementScheme(config, { facilitator, channels, clock: () => 1_700_000_000_000, log: () => {}, storeError: (operation) => errors.push(operation), checkVoucher });
+  const made = new BatchSettlementScheme(config, {
+    facilitator,
+    channels,
+    clock: () => 1_700_000_000_000,
+    log: () => {},
+    storeError: (operation) => errors.push(operation),
+    checkVoucher,
+    facilitatorReceiverAuthorizer: () => Promise.resolve(facilitatorAuthorizer === 'unreadable' ? undefined : facilitatorAuthorizer),
+  });
   return { made, errors };
 }
 
@@ -224,5 +233,32 @@ describe('the batch-settlement scheme fails closed', () => {
     expect(await refusal(withPayload({ type: 'voucher', channelConfig }))).toEqual([400, 'invalid_batch_settlement_evm_voucher_payload']);
     const otherChannel = { ...(good.payload.payload as object), channelConfig: { ...channelConfig, withdrawDelay: 3600 } };
     expect(await refusal(withPayload(otherChannel))).toEqual([402, 'invalid_batch_settlement_evm_channel_id_mismatch']);
+  });
+
+  it("refuses a deposit below the route's minDeposit, or without an amount, before the facilitator or the table", async () => {
+    const { port, calls } = store('down');
+    const { made } = scheme(port);
+    const good = await voucherPayment(1000n);
+    const deposit = (amount: unknown) => ({ x402Version: 2, payload: { ...good.payload, payload: { ...(good.payload.payload as object), type: 'deposit', deposit: { amount } } } }) as DecodedPayment;
+    const short = await made.admit(deposit('9999'), terms, 0, handoff.resource, () => 5000);
+    expect(isRejection(short) && [short.status, short.reason]).toEqual([402, 'batch_settlement_deposit_below_min_deposit']);
+    expect(isRejection(short) && short.message).toMatch(/\(9999\) is below this route's minDeposit \(10000/);
+    const malformed = await made.admit(deposit('1e6'), terms, 0, handoff.resource, () => 5000);
+    expect(isRejection(malformed) && [malformed.status, malformed.reason]).toEqual([400, 'invalid_batch_settlement_evm_voucher_payload']);
+    expect(calls).toEqual({});
+    // Enough: the deposit goes on to the facilitator (here unreachable: 503, nothing deposited).
+    const enough = await made.admit(deposit('10000'), terms, 0, handoff.resource, () => 5000);
+    expect(isRejection(enough) && [enough.status, enough.reason]).toEqual([503, 'facilitator_unavailable']);
+  });
+
+  it("takes no deposit into a channel the facilitator cannot claim: its receiver authorizer is another, or unreadable (503, no verify)", async () => {
+    const good = await voucherPayment(1000n);
+    const deposit = { x402Version: 2, payload: { ...good.payload, payload: { ...(good.payload.payload as object), type: 'deposit', deposit: { amount: '10000' } } } } as DecodedPayment;
+    const other = scheme(store('down').port, undefined, `0x${'bb'.repeat(20)}`).made;
+    const mismatch = await other.admit(deposit, terms, 0, handoff.resource, () => 5000);
+    expect(isRejection(mismatch) && [mismatch.status, mismatch.reason]).toEqual([503, 'batch_settlement_receiver_authorizer_mismatch']);
+    const unreadable = scheme(store('down').port, undefined, 'unreadable').made;
+    const unknown = await unreadable.admit(deposit, terms, 0, handoff.resource, () => 5000);
+    expect(isRejection(unknown) && [unknown.status, unknown.reason]).toEqual([503, 'batch_settlement_receiver_authorizer_unknown']);
   });
 });
