@@ -53,13 +53,16 @@ const noRow: ReadBack = { pending: new Map(), committed: new Map() };
  * `committed` and whose row, read back after a commit that found no reservation, is `row` (its
  * read fails when absent); with `calls`, how often each method was called.
  */
-function store(behaviour: 'down' | { committed: bigint | undefined; row?: ReadBack }) {
+/** `down`: every call fails; `no-row`: the table is up and has no row for the channel, every write fails. */
+function store(behaviour: 'down' | 'no-row' | { committed: bigint | undefined; row?: ReadBack }) {
   const fail = () => Promise.reject(new Error('connect ECONNREFUSED'));
   const calls: Record<string, number> = {};
   const answers: Partial<Record<keyof ChannelStorePort, () => Promise<unknown>>> =
     behaviour === 'down'
       ? {}
-      : {
+      : behaviour === 'no-row'
+        ? { get: () => Promise.resolve(undefined) }
+        : {
           commitCharged: () => Promise.resolve(behaviour.committed),
           get: () => (behaviour.row ? Promise.resolve(behaviour.row) : fail()),
           recordServed: () => Promise.resolve(),
@@ -236,7 +239,7 @@ describe('the batch-settlement scheme fails closed', () => {
   });
 
   it("refuses a deposit below the route's minDeposit, or without an amount, before the facilitator or the table", async () => {
-    const { port, calls } = store('down');
+    const { port, calls } = store('no-row');
     const { made } = scheme(port);
     const good = await voucherPayment(1000n);
     const deposit = (amount: unknown) => ({ x402Version: 2, payload: { ...good.payload, payload: { ...(good.payload.payload as object), type: 'deposit', deposit: { amount } } } }) as DecodedPayment;
@@ -254,10 +257,10 @@ describe('the batch-settlement scheme fails closed', () => {
   it("takes no deposit into a channel the facilitator cannot claim: its receiver authorizer is another, or unreadable (503, no verify)", async () => {
     const good = await voucherPayment(1000n);
     const deposit = { x402Version: 2, payload: { ...good.payload, payload: { ...(good.payload.payload as object), type: 'deposit', deposit: { amount: '10000' } } } } as DecodedPayment;
-    const other = scheme(store('down').port, undefined, `0x${'bb'.repeat(20)}`).made;
+    const other = scheme(store('no-row').port, undefined, `0x${'bb'.repeat(20)}`).made;
     const mismatch = await other.admit(deposit, terms, 0, handoff.resource, () => 5000);
     expect(isRejection(mismatch) && [mismatch.status, mismatch.reason]).toEqual([503, 'batch_settlement_receiver_authorizer_mismatch']);
-    const unreadable = scheme(store('down').port, undefined, 'unreadable').made;
+    const unreadable = scheme(store('no-row').port, undefined, 'unreadable').made;
     const unknown = await unreadable.admit(deposit, terms, 0, handoff.resource, () => 5000);
     expect(isRejection(unknown) && [unknown.status, unknown.reason]).toEqual([503, 'batch_settlement_receiver_authorizer_unknown']);
   });
