@@ -170,7 +170,7 @@ async function main(): Promise<void> {
     const claimBatches = async (side: Side): Promise<BatchClaims> => {
       if (side.name === 'ours') {
         const run = await runBatchClaims(
-          { network: LOCAL_NETWORK, payTo: stack.payTo, asset: LOCAL_USDC_ADDRESS, facilitator: { url: services.facilitatorUrl, timeoutMs: 30_000 }, chainRpcUrl: services.rpcUrl, thresholdAtomic: '1', maxAgeSeconds: 3600 },
+          { network: LOCAL_NETWORK, payTo: stack.payTo, asset: LOCAL_USDC_ADDRESS, facilitator: { url: services.facilitatorUrl, timeoutMs: 30_000 }, chainRpcUrl: services.rpcUrl, thresholdAtomic: '1', maxAgeSeconds: 3600, refundIdleAfterSeconds: 0 },
           {
             store: new DynamoChannelStore(dynamoClient, receiptTable),
             facilitator: { verify: (p, r) => facilitatorClient.verify(p, r), settle: (p, r) => facilitatorClient.settle(p, r) },

@@ -8,7 +8,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { HTTPFacilitatorClient } from '@x402/core/http';
 import { getAddress, isAddress, type Address } from 'viem';
-import { catalogHasMeteredRoutes, CatalogDocuments, type Catalog, type CatalogConfig } from '../lambda/core/catalog';
+import { BATCH_SETTLEMENT_SCHEME } from '../lambda/core/batch/route-terms';
+import { catalogHasChannelRoutes, catalogHasMeteredRoutes, CatalogDocuments, type Catalog, type CatalogConfig } from '../lambda/core/catalog';
 import { PASS_EXTENSION } from '../lambda/core/passes/offers';
 import { formatAtomicUnits } from '../lambda/core/price';
 import { FacilitatorAddress } from '../lambda/core/upto';
@@ -20,7 +21,7 @@ import { resourceUrl } from '../lambda/core/requirements';
 import { CliError, ExitCode } from './errors';
 import { table } from './format';
 
-/** Bounds the facilitator's /supported (asked only for upto routes' terms). */
+/** Bounds the facilitator's /supported (asked only for upto and batch-settlement routes' terms). */
 const SUPPORTED_TIMEOUT_MS = 10_000;
 
 export interface CatalogOptions {
@@ -100,6 +101,16 @@ async function uptoFacilitator(config: ReturnType<typeof catalogConfig>, flag: s
 }
 
 /**
+ * What batch-settlement terms name: the pinned receiver authorizer, else the facilitator's
+ * /supported, as the edge reads it; unknown, none (the edge's catalogue then names none either).
+ */
+async function batchReceiverAuthorizer(config: ReturnType<typeof catalogConfig>): Promise<Address | undefined> {
+  if (config.facilitator.receiverAuthorizer !== undefined) return getAddress(config.facilitator.receiverAuthorizer);
+  const client = new HTTPFacilitatorClient({ url: config.facilitator.url, timeoutMs: SUPPORTED_TIMEOUT_MS, createAuthHeaders: facilitatorAuth(config.facilitator) });
+  return new FacilitatorAddress(() => client.getSupported(), config.network, Date.now, () => undefined, { scheme: BATCH_SETTLEMENT_SCHEME, field: 'receiverAuthorizer' }).get(SUPPORTED_TIMEOUT_MS);
+}
+
+/**
  * The catalogue of the configuration. With a host, the edge's JSON for it (upto terms need the
  * facilitator's address); without, URLs are paths and upto terms name no facilitator (a table).
  */
@@ -107,7 +118,8 @@ export async function catalogFromConfig(options: CatalogOptions): Promise<Catalo
   const config = catalogConfig(catalogContext(options.contextFile, options.contextValues));
   const origin = options.host === undefined ? '' : resourceUrl(checkedHost(options.host), '');
   const address = options.host !== undefined && catalogHasMeteredRoutes(config) ? await uptoFacilitator(config, options.facilitatorAddress) : undefined;
-  const { body } = new CatalogDocuments(config).get(origin, address);
+  const receiverAuthorizer = options.host !== undefined && catalogHasChannelRoutes(config) ? await batchReceiverAuthorizer(config) : undefined;
+  const { body } = new CatalogDocuments(config).get(origin, address, receiverAuthorizer);
   return { catalog: JSON.parse(body) as Catalog, body, asset: { decimals: config.asset.decimals, symbol: config.asset.symbol } };
 }
 

@@ -334,7 +334,7 @@ export function buildProgram(deps: CliDeps, setExit: (code: ExitCodeValue) => vo
       'Prints the catalogue the edge engine serves, free, at /.well-known/x402.json (the x402 well-known discovery draft): every priced route, metered (upto) route and pass, ' +
         'with the terms its 402 offers, the method and path to call and the declared input and output. Built from the configuration `cdk synth` would bake ' +
         '(the x402:* keys of --context, with -c key=value on top), by the same code as the edge: the JSON is what the edge serves on --host, byte for byte. ' +
-        'Upto routes\' terms name the facilitator\'s address: read from its /supported, as the edge does, unless --facilitator-address gives it. No AWS call (but a CDP facilitator\'s key).',
+        'Upto routes\' terms name the facilitator\'s address: read from its /supported, as the edge does, unless --facilitator-address gives it; batch-settlement routes\' name the receiver authorizer: x402:receiverAuthorizer, else from /supported when it answers. No AWS call (but a CDP facilitator\'s key).',
     )
     .addOption(new Option('--format <format>', 'json: the catalogue as the edge serves it; table: one line per item').choices(['json', 'table']).default('json'))
     .option('--host <host>', 'the domain agents reach the site on, which the catalogue\'s URLs name (required for json)')

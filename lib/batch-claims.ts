@@ -46,6 +46,16 @@ export interface BatchClaimsOptions {
    */
   readonly claimThreshold?: string;
   /**
+   * Refund a channel once nothing was charged on it for this long: the run marks it closing (the
+   * edge refuses new requests on it with `batch_settlement_channel_closing`; a channel with a
+   * request in flight waits for the next run), then the facilitator claims what was served and
+   * returns the rest of the deposit to the payer in one transaction. A later deposit (top-up)
+   * reopens the channel. `Duration.seconds(0)` turns idle refunds off; otherwise from 1 hour to
+   * 365 days.
+   * @default Duration.hours(24)
+   */
+  readonly refundIdleAfter?: Duration;
+  /**
    * Bound on each facilitator call and chain read (a claim waits for its transaction). From 5
    * seconds to below the function's timeout (the interval less 10 seconds).
    * @default Duration.seconds(30)
@@ -71,10 +81,10 @@ export interface BatchClaimsProps extends BatchClaimsOptions {
 /**
  * batch-settlement: a scheduled Lambda (in this stack's region, next to the receipt table) that
  * mirrors every channel's chain state onto its row (so the edge stops charging a channel whose
- * payer started a withdrawal), claims the channels that are due (unclaimed amount at the
- * threshold, oldest unclaimed charge past `maxUnclaimedAge`, or a withdrawal pending) through the
- * facilitator's `claimWithSignature`, settles the claimed total to payTo and records both
- * transactions on the rows. A failed run records nothing unconfirmed, logs `x402.batch_claims_error`,
+ * payer started a withdrawal), refunds channels idle for `refundIdleAfter`, claims the channels
+ * that are due (unclaimed amount at the threshold, oldest unclaimed charge past
+ * `maxUnclaimedAge`, or a withdrawal pending) through the facilitator's `claimWithSignature`,
+ * settles the claimed total to payTo and records the transactions on the rows. A failed run records nothing unconfirmed, logs `x402.batch_claims_error`,
  * emits `BatchClaimErrors` and fails, which {@link errorsAlarm} watches; the next run retries.
  *
  * Permissions: `dynamodb:Scan`, `dynamodb:GetItem`, `dynamodb:UpdateItem` on the receipt table;
@@ -104,12 +114,16 @@ export class BatchClaims extends Construct {
     const maxUnclaimedAge = props.maxUnclaimedAge ?? Duration.hours(1);
     const timeout = props.facilitatorTimeout ?? Duration.seconds(30);
     const chainRpcUrl = props.chainRpcUrl ?? config.chainRpc?.url;
+    const refundIdleAfter = props.refundIdleAfter ?? Duration.hours(24);
     const threshold = priceToAtomicUnits(props.claimThreshold ?? '$1', config.asset.decimals);
     if (interval.toSeconds() < 60 || interval.toSeconds() > MIN_WITHDRAW_DELAY_SECONDS / 3) {
       throw new Error(`${where}: interval must be from 1 to 5 minutes (it is ${interval.toHumanString()}): a withdrawal can finalize 15 minutes after it starts, and must be seen and claimed well before`);
     }
     if (maxUnclaimedAge.toSeconds() < interval.toSeconds() || maxUnclaimedAge.toSeconds() > 10 * 86400) {
       throw new Error(`${where}: maxUnclaimedAge must be from the interval (${interval.toHumanString()}) to 10 days (it is ${maxUnclaimedAge.toHumanString()})`);
+    }
+    if (refundIdleAfter.toSeconds() !== 0 && (refundIdleAfter.toSeconds() < 3600 || refundIdleAfter.toSeconds() > 365 * 86400)) {
+      throw new Error(`${where}: refundIdleAfter must be 0 (no idle refunds) or from 1 hour to 365 days (it is ${refundIdleAfter.toHumanString()})`);
     }
     if ('error' in threshold) {
       throw new Error(`${where}: claimThreshold: ${threshold.error}`);
@@ -131,6 +145,7 @@ export class BatchClaims extends Construct {
       chainRpcUrl,
       thresholdAtomic: threshold.amount,
       maxAgeSeconds: maxUnclaimedAge.toSeconds(),
+      refundIdleAfterSeconds: refundIdleAfter.toSeconds(),
     };
 
     this.logGroup = new logs.LogGroup(this, 'Logs', { retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR });

@@ -15,6 +15,8 @@ export interface OriginBehavior {
   headers?: Record<string, string>;
   /** Answer with `Transfer-Encoding: chunked` and no Content-Length, as a streaming server does. */
   chunked?: boolean;
+  /** Answer only once this settles (then after `delayMs`): holds a request in flight until the test lets it go. */
+  hold?: Promise<unknown>;
 }
 
 export interface ReceivedRequest {
@@ -70,8 +72,13 @@ export async function startSampleOrigin(): Promise<SampleOrigin> {
       let delay = forced?.delayMs ?? 0;
       if (!forced && path === '/api/slow') delay = Math.min(Number(query.get('ms') ?? 1000) || 0, 60_000);
       // Clear the timer if the caller hangs up (e.g. the edge's origin timeout), so nothing lingers.
-      const timer = setTimeout(() => answer(res, path, forced, forced?.chunked === true), delay);
+      let timer: NodeJS.Timeout | undefined;
+      const answerLater = () => {
+        if (!res.destroyed) timer = setTimeout(() => answer(res, path, forced, forced?.chunked === true), delay);
+      };
       res.on('close', () => clearTimeout(timer));
+      if (forced?.hold) void forced.hold.then(answerLater, answerLater);
+      else answerLater();
     });
   });
 

@@ -25,6 +25,8 @@ export interface BatchClaimsSettings {
   readonly thresholdAtomic: string;
   /** Claim a channel once its oldest unclaimed charge is this old (capped at a third of its withdraw delay). */
   readonly maxAgeSeconds: number;
+  /** Refund a channel (claim what was served, return the rest of the deposit) once nothing was charged on it for this long; 0: never. */
+  readonly refundIdleAfterSeconds: number;
 }
 
 export const BatchClaimsEnvironment = {

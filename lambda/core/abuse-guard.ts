@@ -171,13 +171,9 @@ export class AbuseGuard {
    */
   admit(parties: PaymentParties, signatureRecovered: boolean): PaymentAdmission | Rejection {
     const now = this.clock();
-    const client = parties.clientIp ? [clientKey(parties.clientIp)] : [];
-    const payer = `payer:${parties.payer.toLowerCase()}`;
-    const waitMs = this.backoff.waitMs([...client, payer], now);
-    if (waitMs > 0) {
-      const seconds = Math.ceil(waitMs / 1000);
-      return reject(429, Reasons.tooManyFailedPayments, `too many failed payments from this client or payer: retry in ${seconds} s`, seconds);
-    }
+    const { client, payer } = partyKeys(parties);
+    const backingOff = this.backingOff(client, payer, now);
+    if (backingOff) return backingOff;
     let payerProven = signatureRecovered;
     let checkTaken = false;
     if (!signatureRecovered) {
@@ -202,4 +198,32 @@ export class AbuseGuard {
       failed: () => this.backoff.recordFailure(payerProven ? [...client, payer] : client, this.clock()),
     };
   }
+
+  /**
+   * Call before a batch-settlement payment (a deposit or a voucher) is checked: 429 while the
+   * client or the payer backs off. Its refusals (`failed`) count as failed payments do: against the
+   * client, and against the payer only once its signature is proven.
+   */
+  admitChannelPayment(parties: PaymentParties): ChannelPaymentAdmission | Rejection {
+    const { client, payer } = partyKeys(parties);
+    const backingOff = this.backingOff(client, payer, this.clock());
+    if (backingOff) return backingOff;
+    return { failed: (payerProven) => this.backoff.recordFailure(payerProven ? [...client, payer] : client, this.clock()) };
+  }
+
+  private backingOff(client: readonly string[], payer: string, now: number): Rejection | undefined {
+    const waitMs = this.backoff.waitMs([...client, payer], now);
+    if (waitMs <= 0) return undefined;
+    const seconds = Math.ceil(waitMs / 1000);
+    return reject(429, Reasons.tooManyFailedPayments, `too many failed payments from this client or payer: retry in ${seconds} s`, seconds);
+  }
+}
+
+/** A batch-settlement payment let through; the caller reports a refusal, and whether it proved the payer's signature. */
+export interface ChannelPaymentAdmission {
+  failed(payerProven: boolean): void;
+}
+
+function partyKeys(parties: PaymentParties): { readonly client: readonly string[]; readonly payer: string } {
+  return { client: parties.clientIp ? [clientKey(parties.clientIp)] : [], payer: `payer:${parties.payer.toLowerCase()}` };
 }

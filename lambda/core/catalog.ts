@@ -11,8 +11,10 @@ import type { Address } from 'viem';
 import type { EdgeConfig, PassOfferConfig, PricedRoute } from './config';
 import { BODY_METHODS } from './methods';
 import { advertisedPass, passExtension, passSaleRoute, type AdvertisedPass } from './passes/offers';
+import { BATCH_SETTLEMENT_SCHEME } from './batch/route-terms';
+import { batchExtra } from './batch/terms';
 import { resourceInfo, routeTerms } from './requirements';
-import { compileRoutes, patternParts } from './routes';
+import { compileRoutes, patternParts, type CompiledRoute } from './routes';
 
 /** How long agents and shared caches may reuse the catalogue: it changes only with a deploy. */
 export const CATALOG_MAX_AGE_SECONDS = 300;
@@ -65,12 +67,19 @@ export function catalogHasMeteredRoutes(config: CatalogConfig): boolean {
   return config.routes.some((route) => route.scheme === 'upto');
 }
 
+/** Whether the catalogue names a receiver authorizer (a batch-settlement route's terms carry it). */
+export function catalogHasChannelRoutes(config: CatalogConfig): boolean {
+  return config.routes.some((route) => route.scheme === BATCH_SETTLEMENT_SCHEME);
+}
+
 /**
  * The catalogue for `origin` (`https://<host>`, the host agents asked for, as in the 402's
  * resource URLs). `facilitatorAddress`: what upto terms name (the facilitator's /supported), as
  * their 402s do; without it they lack `extra.facilitatorAddress` (enough for a table of prices).
+ * `receiverAuthorizer`: what batch-settlement terms name (pinned, or the facilitator's
+ * /supported); without it they carry the deposit terms but not `extra.receiverAuthorizer`.
  */
-export function buildCatalog(config: CatalogConfig, origin: string, facilitatorAddress?: Address): Catalog {
+export function buildCatalog(config: CatalogConfig, origin: string, facilitatorAddress?: Address, receiverAuthorizer?: Address): Catalog {
   const offers = config.passes?.offers ?? [];
   const declared: readonly PricedRoute[] = [...config.routes, ...offers.map(passSaleRoute)];
   const compiled = compileRoutes({ ...config, routes: declared });
@@ -84,8 +93,7 @@ export function buildCatalog(config: CatalogConfig, origin: string, facilitatorA
     return {
       resource: resourceInfo(route, `${origin}${path}`),
       type: 'http',
-      // Only upto terms name it: a batch-settlement route's receiver authorizer is another address.
-      accepts: [routeTerms(route, config, undefined, route.scheme === 'upto' ? facilitatorAddress : undefined).requirements],
+      accepts: [offeredRequirements(route, config, facilitatorAddress, receiverAuthorizer)],
       input: {
         ...(route.method ? { method: route.method } : {}),
         routeTemplate: path,
@@ -105,6 +113,14 @@ export function buildCatalog(config: CatalogConfig, origin: string, facilitatorA
     };
   });
   return { x402Version: 2, items };
+}
+
+/** A route's requirements as its 402 offers them, but for the addresses not known here. */
+function offeredRequirements(route: CompiledRoute, config: CatalogConfig, facilitatorAddress: Address | undefined, receiverAuthorizer: Address | undefined): PaymentRequirements {
+  if (route.scheme === 'upto') return routeTerms(route, config, undefined, facilitatorAddress).requirements;
+  if (!route.batch) return routeTerms(route, config).requirements;
+  if (receiverAuthorizer) return routeTerms(route, config, undefined, receiverAuthorizer).requirements;
+  return { ...routeTerms(route, config).requirements, extra: batchExtra(config.asset, route.batch) };
 }
 
 /** A pass as its holders' 402s advertise it, with its absolute sale URL. */
@@ -128,11 +144,11 @@ export class CatalogDocuments {
 
   constructor(private readonly config: CatalogConfig) {}
 
-  get(origin: string, facilitatorAddress?: Address): CatalogDocument {
-    const key = `${origin} ${facilitatorAddress ?? ''}`;
+  get(origin: string, facilitatorAddress?: Address, receiverAuthorizer?: Address): CatalogDocument {
+    const key = `${origin} ${facilitatorAddress ?? ''} ${receiverAuthorizer ?? ''}`;
     const cached = this.built.get(key);
     if (cached) return cached;
-    const body = JSON.stringify(buildCatalog(this.config, origin, facilitatorAddress));
+    const body = JSON.stringify(buildCatalog(this.config, origin, facilitatorAddress, receiverAuthorizer));
     const document = { body, etag: `"${createHash('sha256').update(body, 'utf8').digest('base64url').slice(0, 27)}"` };
     if (this.built.size >= MAX_CACHED_CATALOGS) this.built.delete(this.built.keys().next().value!);
     this.built.set(key, document);

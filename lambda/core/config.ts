@@ -192,6 +192,8 @@ export interface EdgeConfig {
     readonly settleTimeoutMs: number;
     /** How the edge authenticates to the facilitator; none for the public test facilitator. */
     readonly auth?: FacilitatorAuth;
+    /** batch-settlement routes' receiver authorizer, pinned at synth; unset: read from its /supported. */
+    readonly receiverAuthorizer?: string;
   };
   /** Priced routes in precedence order: the first match prices the request. */
   readonly routes: readonly PricedRoute[];

@@ -3,7 +3,7 @@ import type { PaymentPayload, PaymentRequirements, SettleResponse } from '@x402/
 import { AbuseGuard, DEFAULT_ABUSE_LIMITS } from './abuse-guard';
 import { AccountKinds, CHAIN_RPC_BACKOFF_MS } from './account-kinds';
 import { CATALOG_PATH } from './discovery';
-import { CATALOG_MAX_AGE_SECONDS, catalogHasMeteredRoutes, CatalogDocuments, matchesEntityTag } from './catalog';
+import { CATALOG_MAX_AGE_SECONDS, catalogHasChannelRoutes, catalogHasMeteredRoutes, CatalogDocuments, matchesEntityTag } from './catalog';
 import { DEFAULT_MAX_REDELIVERIES, type EdgeConfig } from './config';
 import { claimedPayer, PayerDenyList } from './deny-list';
 import { decodeHandoff, encodeHandoff, PAYMENT_ID_HEADER, PENDING_SETTLEMENT_HEADER, type Handoff, type PaidHandoff } from './handoff';
@@ -29,7 +29,7 @@ import { priceTable, termsAt, termsFor, type RoutePriceTable } from './request-p
 import { challengeBody, paymentRequiredV2, requirementsV1, resourceOrigin, resourcePath, resourceUrl, routeTerms, type RouteTerms } from './requirements';
 import { canonicalPath, compileRoutes, matchRoute, originPath, type CompiledRoute } from './routes';
 import { transferWithAuthorizationCalldata } from './transfer-digest';
-import type { Address } from 'viem';
+import { getAddress, type Address } from 'viem';
 import { FacilitatorAddress, PERMIT2_ADDRESS, readUsage } from './upto';
 import type { ChannelStorePort } from './batch/channel-books';
 import { BatchSettlementScheme, type BatchHandoff, type BatchRefusal } from './batch/scheme';
@@ -191,7 +191,8 @@ const RECEIPT_WRITE_ATTEMPTS = 3;
  *   runs); origin-response 0. 3 in all.
  * - batch-settlement (lambda/core/batch/scheme.ts), a voucher: viewer-request 1 (the reservation;
  *   the voucher is checked locally), origin-response 2 (the commit, then the receipt). A deposit
- *   adds the facilitator's /verify and /settle and the channel row's open in viewer-request.
+ *   adds the facilitator's /verify and /settle and the channel row's open in viewer-request (and its
+ *   /supported, cached 10 minutes per container, to check the receiver authorizer it names).
  * Each is one DynamoDB request, one facilitator call or one RPC call. Fewer would break a
  * guarantee: settling before the origin answered charges for failed GETs; answering before the
  * record leaves a settlement without its receipt; without the reservation, a nonce could be
@@ -217,6 +218,8 @@ export class Paywall {
   private readonly facilitatorAddress: FacilitatorAddress;
   /** `batch-settlement` routes' receiver authorizer (the facilitator's /supported), read by the viewer-request for the 402. */
   private readonly receiverAuthorizer: FacilitatorAddress;
+  /** `config.facilitator.receiverAuthorizer`: with it the batch 402 never waits for /supported. */
+  private readonly pinnedReceiverAuthorizer: Address | undefined;
   /** The upto and batch routes' terms for the address they were built with (kept identical for deep equality). */
   private readonly advertisedTerms = new Map<number, RouteTerms>();
   /** batch-settlement routes: deposits, vouchers and their commits (wired with `ports.channels`). */
@@ -250,6 +253,7 @@ export class Paywall {
     const supported = ports.facilitator.supported?.bind(ports.facilitator) ?? (() => Promise.reject(new Error('this facilitator port has no /supported')));
     this.facilitatorAddress = new FacilitatorAddress(supported, config.network, ports.clock, ports.log);
     this.receiverAuthorizer = new FacilitatorAddress(supported, config.network, ports.clock, ports.log, { scheme: BATCH_SETTLEMENT_SCHEME, field: 'receiverAuthorizer' });
+    this.pinnedReceiverAuthorizer = config.facilitator.receiverAuthorizer === undefined ? undefined : getAddress(config.facilitator.receiverAuthorizer);
     const offersBatch = config.routes.some((route) => route.scheme === BATCH_SETTLEMENT_SCHEME);
     if (offersBatch !== (ports.channels !== undefined)) throw new Error('batch-settlement routes and ports.channels go together: wire the channel store exactly when a route offers the scheme');
     this.batch =
@@ -261,6 +265,7 @@ export class Paywall {
         log: ports.log,
         storeError: (operation, id, error) => this.storeError(operation, id, error),
         checkVoucher: precheck.checkVoucher,
+        facilitatorReceiverAuthorizer: (timeoutMs) => this.receiverAuthorizer.get(timeoutMs),
       });
     this.deniedPayers = new PayerDenyList(config.deniedPayers ?? []);
     const noDirectories: DirectoryFetch = () => Promise.reject(new Error('no key directory fetch is wired: only WAF verdicts identify agents'));
@@ -326,7 +331,7 @@ export class Paywall {
       this.metric({ [Metrics.paymentRequired]: 1 }, { [MetricDimensions.route]: terms.route.pattern });
       return this.refuse(reject(402, Reasons.paymentRequired, ''), terms, resource);
     }
-    if (terms.route.scheme === BATCH_SETTLEMENT_SCHEME) return this.admitBatch(paymentHeader, terms, routeIndex, resource, deadline, started, agent, bot);
+    if (terms.route.scheme === BATCH_SETTLEMENT_SCHEME) return this.admitBatch(paymentHeader, terms, routeIndex, resource, deadline, started, request.clientIp, agent, bot);
     const handoff = await this.admit(paymentHeader, terms, routeIndex, resource, deadline, request.clientIp, agent, bot);
     if (isRejection(handoff)) return this.refuse(handoff, terms, resource);
     const priced: PaidHandoff = { ...handoff, ...(terms.priceRule === undefined ? {} : { priceRule: terms.priceRule }), ...(agent ? { agent: agent.agent } : {}), ...bot };
@@ -463,8 +468,12 @@ export class Paywall {
     return terms;
   }
 
-  /** The receiver authorizer batch-settlement terms name (the facilitator's /supported, cached per container), or a 503 while it is not known. */
+  /**
+   * The receiver authorizer batch-settlement terms name: pinned in the configuration, else the
+   * facilitator's /supported (cached per container), or a 503 while it is not known.
+   */
   private async batchReceiverAuthorizer(remaining: RemainingTime): Promise<Address | Rejection> {
+    if (this.pinnedReceiverAuthorizer) return this.pinnedReceiverAuthorizer;
     const address = await this.receiverAuthorizer.get(Math.max(1, Math.min(this.config.facilitator.verifyTimeoutMs, remaining() - VIEWER_RESERVE_MS) / 2));
     if (address !== undefined) return address;
     return reject(503, Reasons.batchReceiverAuthorizerUnknown, "this route is paid through payment channels (batch-settlement), and the facilitator's receiver authorizer for them is not known yet; nothing was charged", RETRY_AFTER_SECONDS);
@@ -479,16 +488,21 @@ export class Paywall {
 
   /**
    * The catalogue (lambda/core/catalog.ts): free, whoever asks, built once per host; GET and HEAD,
-   * with a revalidation by ETag. With upto routes it names the facilitator address their 402s do.
+   * with a revalidation by ETag. With upto routes it names the facilitator address their 402s do,
+   * with batch-settlement routes the receiver authorizer when known (pinned, or read).
    */
   private async serveCatalog(request: PaywallRequest, remaining: RemainingTime): Promise<Responded> {
     const method = request.method.toUpperCase();
     if (method !== 'GET' && method !== 'HEAD') {
       return this.refuse({ ...reject(405, Reasons.methodNotAllowed, `${method} is not allowed here: read the catalogue with GET or HEAD`), headers: { allow: 'GET, HEAD' } });
     }
-    const address = catalogHasMeteredRoutes(this.config) ? await this.uptoFacilitator(remaining) : undefined;
+    const [address, receiverAuthorizer] = await Promise.all([
+      catalogHasMeteredRoutes(this.config) ? this.uptoFacilitator(remaining) : undefined,
+      // Not a 503 when unknown: the catalogue then lists the deposit terms without it, and the 402 names it.
+      catalogHasChannelRoutes(this.config) ? this.batchReceiverAuthorizer(remaining).then((known) => (isRejection(known) ? undefined : known)) : undefined,
+    ]);
     if (isRejection(address)) return this.refuse(address);
-    const { body, etag } = this.catalogs.get(resourceUrl(request.host, ''), address);
+    const { body, etag } = this.catalogs.get(resourceUrl(request.host, ''), address, receiverAuthorizer);
     const headers = { 'cache-control': `public, max-age=${CATALOG_MAX_AGE_SECONDS}`, etag, 'access-control-allow-origin': '*' };
     if (matchesEntityTag(request.header('if-none-match'), etag)) return { kind: 'respond', response: { status: 304, headers, body: '' } };
     return { kind: 'respond', response: { status: 200, headers: { 'content-type': 'application/json', ...headers }, body: method === 'HEAD' ? '' : body } };
@@ -715,16 +729,23 @@ export class Paywall {
     resource: string,
     remaining: RemainingTime,
     started: number,
+    clientIp: string | undefined,
     agent: VerifiedAgent | undefined,
     bot: VerifiedBot | undefined,
   ): Promise<ViewerOutcome> {
     const payment = isRejection(paymentHeader) ? paymentHeader : decodePaymentHeader(paymentHeader.version, paymentHeader.value);
     if (isRejection(payment)) return this.refuse(payment, terms, resource);
-    const payer = (payment.payload.payload as { channelConfig?: { payer?: unknown } }).channelConfig?.payer;
-    const denied = this.denied(typeof payer === 'string' ? payer : undefined);
+    const channelConfig = (payment.payload.payload as { channelConfig?: { payer?: unknown; payerAuthorizer?: unknown } }).channelConfig;
+    const denied = this.denied(typeof channelConfig?.payer === 'string' ? channelConfig.payer : undefined);
     if (denied) return this.refuse(denied);
+    // The party a voucher's signature proves is its payer authorizer (the official client's: the payer).
+    const admission = this.guard.admitChannelPayment({ clientIp, payer: String(channelConfig?.payerAuthorizer ?? '') });
+    if (isRejection(admission)) return this.refuse(admission);
     const admitted = await this.batch!.admit(payment, terms, routeIndex, resource, remaining);
-    if (isRejection(admitted)) return this.refuse(admitted, terms, resource);
+    if (isRejection(admitted)) {
+      if (admitted.failedPayment) admission.failed(admitted.failedPayment === 'payer');
+      return this.refuse(admitted, terms, resource);
+    }
     const handoff: BatchHandoff = { ...admitted, ...(agent ? { agent: agent.agent } : {}), ...bot };
     this.metric({ [Metrics.paymentsVerified]: 1, [Metrics.verifierLatency]: this.ports.clock() - started }, { [MetricDimensions.route]: terms.route.pattern });
     return {

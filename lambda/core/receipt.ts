@@ -56,6 +56,14 @@ export const BATCH_CLAIM_PREFIX = `${RESERVED_PAYMENT_ID_PREFIX}batch-claim:`;
  */
 export const BATCH_SETTLE_PREFIX = `${RESERVED_PAYMENT_ID_PREFIX}batch-settle:`;
 
+/**
+ * Refund history of the batch-settlement scheme: `<prefix><channelId>:<refundNonce>`, one row per
+ * confirmed cooperative refund of an idle channel (`refundNonce` it was signed with, `amount`
+ * returned to the payer, `previousTotalClaimed` and `claimedTo` of the claim it made first,
+ * `refundTx`, `refundedAt`), written once by the scheduled claims.
+ */
+export const BATCH_REFUND_PREFIX = `${RESERVED_PAYMENT_ID_PREFIX}batch-refund:`;
+
 /** Global secondary indexes for revenue reports over time. */
 export const RECEIPT_INDEXES = {
   byPayer: { name: 'byPayer', partitionKey: 'payer', sortKey: 'createdAt' },

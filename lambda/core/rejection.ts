@@ -120,10 +120,14 @@ export const Reasons = {
   uptoWitnessMismatch: 'invalid_upto_evm_witness_mismatch',
   /** A batch-settlement route's 402 needs the receiver authorizer from the facilitator's /supported, not known yet. */
   batchReceiverAuthorizerUnknown: 'batch_settlement_receiver_authorizer_unknown',
+  /** The configured receiver authorizer is not the one the facilitator's /supported names: no deposit is taken. */
+  batchReceiverAuthorizerMismatch: 'batch_settlement_receiver_authorizer_mismatch',
   /** A voucher for a channel the edge has no books of: deposit first (the deposit opens them). */
   batchChannelUnknown: 'batch_settlement_channel_unknown',
   /** The request's reservation was released as expired before its origin-response committed it: nothing charged, the content withheld. */
   batchReservationExpired: 'batch_settlement_reservation_expired',
+  /** A deposit below the route's `extra.minDeposit`: refused before the facilitator, nothing deposited. */
+  batchDepositBelowMinimum: 'batch_settlement_deposit_below_min_deposit',
   /** The payload is neither a deposit nor a voucher (refunds are not offered at the edge). */
   batchPayloadType: 'invalid_batch_settlement_evm_payload_type',
 } as const;

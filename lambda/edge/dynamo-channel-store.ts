@@ -12,8 +12,9 @@ import type { Hex } from 'viem';
 import { admitIncrement, claimableNow, LedgerReasons, MAX_LEDGER_AMOUNT, reservationBound } from '../core/batch/ledger';
 import type { ChannelChainState, ChannelRow, ChannelStorePort, CommittedRequest, Reservation, ReserveOutcome } from '../core/batch/channel-books';
 import type { ChannelClaimsPort, ClaimTarget, ConfirmedClaim } from '../core/batch/claims';
+import type { ConfirmedRefund } from '../core/batch/refunds';
 import type { ChannelConfig } from '../core/batch/voucher';
-import { BATCH_CHANNEL_PREFIX, BATCH_CLAIM_PREFIX, BATCH_SETTLE_PREFIX, RECEIPT_PARTITION_KEY, type Receipt } from '../core/receipt';
+import { BATCH_CHANNEL_PREFIX, BATCH_CLAIM_PREFIX, BATCH_REFUND_PREFIX, BATCH_SETTLE_PREFIX, RECEIPT_PARTITION_KEY, type Receipt } from '../core/receipt';
 import { receiptItem } from './dynamo-receipt-store';
 
 export type { ChannelChainState, ChannelRow, PendingIncrement, Reservation, ReserveOutcome } from '../core/batch/channel-books';
@@ -74,21 +75,84 @@ export class DynamoChannelStore implements ChannelClaimsPort, ChannelStorePort {
     }
   }
 
-  /** Mirrors the chain's view (after a deposit, top-up, claim, refund or withdrawal). */
+  /**
+   * Mirrors the chain's view (after a deposit, top-up, claim, refund or withdrawal). A refunded
+   * channel whose balance is again above its claimed total was topped up: it reopens (the refund
+   * left exactly the claimed total). A channel closing whose refund is not confirmed yet stays
+   * closed: its refund returns the top-up too, or the mirror after it reopens the channel.
+   */
   async syncChain(channelId: Hex, chain: ChannelChainState): Promise<void> {
     const values = chainAttributes(chain);
-    await this.update(channelId, {
+    const row = await this.update(channelId, {
       UpdateExpression: `SET ${Object.keys(values).map((k) => `#${k} = :${k}`).join(', ')}`,
       ConditionExpression: 'attribute_exists(#id)',
       ExpressionAttributeNames: { '#id': RECEIPT_PARTITION_KEY, ...Object.fromEntries(Object.keys(values).map((k) => [`#${k}`, k])) },
       ExpressionAttributeValues: Object.fromEntries(Object.entries(values).map(([k, v]) => [`:${k}`, v])),
+      ReturnValues: 'ALL_NEW',
+    });
+    if (row && row.refundedAt && chain.balance > chain.totalClaimed) {
+      await this.update(channelId, {
+        UpdateExpression: 'REMOVE #closingAt, #refundedAt, #quietCharged, #quietSince',
+        ConditionExpression: 'attribute_exists(#refundedAt) AND #balance > #totalClaimed',
+        ExpressionAttributeNames: { '#closingAt': 'closingAt', '#refundedAt': 'refundedAt', '#quietCharged': 'quietCharged', '#quietSince': 'quietSince', '#balance': 'balance', '#totalClaimed': 'totalClaimed' },
+      });
+    }
+  }
+
+  /** Notes the charged total the claims run sees, when it changed since the last run (or was never noted): the channel's idle clock restarts `nowSeconds`. */
+  async noteQuiet(channelId: Hex, charged: bigint, nowSeconds: number): Promise<void> {
+    await this.update(channelId, {
+      UpdateExpression: 'SET #quietCharged = :charged, #quietSince = :now',
+      ConditionExpression: 'attribute_exists(#id) AND (attribute_not_exists(#quietCharged) OR #quietCharged <> :charged)',
+      ExpressionAttributeNames: { '#id': RECEIPT_PARTITION_KEY, '#quietCharged': 'quietCharged', '#quietSince': 'quietSince' },
+      ExpressionAttributeValues: { ':charged': num(charged), ':now': num(BigInt(nowSeconds)) },
     });
   }
 
   /**
-   * Reserves `price` under the voucher if reservedTo + price ≤ voucher ≤ balance and no withdrawal
-   * is pending, in one conditional update; a voucher higher than any seen becomes the one claims
-   * submit. A refusal reads the row once to say why.
+   * Marks an idle channel closing for its refund, only if nothing was charged since the claims run
+   * read `charged` and no reservation is in flight: from then on `reserve` refuses it, so nothing is
+   * served that the refund leaves unclaimed. False: a request came in between (try the next run).
+   */
+  async beginClosing(channelId: Hex, charged: bigint, nowSeconds: number): Promise<boolean> {
+    const marked = await this.update(channelId, {
+      UpdateExpression: 'SET #closingAt = :now',
+      ConditionExpression: 'attribute_exists(#id) AND attribute_not_exists(#closingAt) AND #charged = :charged AND #reservedTo = :charged AND size(#pending) = :zero',
+      ExpressionAttributeNames: { '#id': RECEIPT_PARTITION_KEY, '#closingAt': 'closingAt', '#charged': 'charged', '#reservedTo': 'reservedTo', '#pending': 'pending' },
+      ExpressionAttributeValues: { ':now': num(BigInt(nowSeconds)), ':charged': num(charged), ':zero': num(0n) },
+    });
+    return marked !== false;
+  }
+
+  /**
+   * Records the confirmed refund of a closing channel (once), after adding it to the refund
+   * history; the channel stays closed until a deposit raises its balance above the claimed total.
+   * No transaction: nothing was left to return (an earlier refund confirmed but not recorded).
+   */
+  async recordRefund(channelId: Hex, refund: ConfirmedRefund): Promise<void> {
+    if (refund.transaction) {
+      await this.putOnce(`${BATCH_REFUND_PREFIX}${channelId.toLowerCase()}:${refund.refundNonce}`, {
+        channelId: { S: channelId.toLowerCase() },
+        refundNonce: num(refund.refundNonce),
+        amount: num(refund.amount),
+        previousTotalClaimed: num(refund.previousTotalClaimed),
+        claimedTo: num(refund.claimedTo),
+        refundTx: { S: refund.transaction },
+        refundedAt: { S: new Date(refund.refundedAt).toISOString() },
+      });
+    }
+    await this.update(channelId, {
+      UpdateExpression: refund.transaction ? 'SET #refundedAt = :at, #refundTx = :tx' : 'SET #refundedAt = :at',
+      ConditionExpression: 'attribute_exists(#closingAt) AND attribute_not_exists(#refundedAt)',
+      ExpressionAttributeNames: { '#closingAt': 'closingAt', '#refundedAt': 'refundedAt', ...(refund.transaction ? { '#refundTx': 'refundTx' } : {}) },
+      ExpressionAttributeValues: { ':at': num(BigInt(Math.floor(refund.refundedAt / 1000))), ...(refund.transaction ? { ':tx': { S: refund.transaction } } : {}) },
+    });
+  }
+
+  /**
+   * Reserves `price` under the voucher if reservedTo + price ≤ voucher ≤ balance, no withdrawal is
+   * pending and the channel is not closing for a refund, in one conditional update; a voucher
+   * higher than any seen becomes the one claims submit. A refusal reads the row once to say why.
    */
   async reserve(r: Reservation): Promise<ReserveOutcome> {
     if (!RESERVATION_ID.test(r.reservationId)) throw new RangeError(`reservation id must match ${RESERVATION_ID}`);
@@ -107,6 +171,7 @@ export class DynamoChannelStore implements ChannelClaimsPort, ChannelStorePort {
       '#balance': 'balance',
       '#withdrawAt': 'withdrawRequestedAt',
       '#signedMax': 'signedMax',
+      '#closingAt': 'closingAt',
     };
     const values = {
       ':price': num(r.price),
@@ -115,7 +180,7 @@ export class DynamoChannelStore implements ChannelClaimsPort, ChannelStorePort {
       ':max': num(max),
       ':zero': num(0n),
     };
-    const admitted = 'attribute_exists(#id) AND attribute_not_exists(#pending.#rid) AND #reservedTo <= :bound AND #balance >= :max AND #withdrawAt = :zero';
+    const admitted = 'attribute_exists(#id) AND attribute_not_exists(#closingAt) AND attribute_not_exists(#pending.#rid) AND #reservedTo <= :bound AND #balance >= :max AND #withdrawAt = :zero';
     // The common case (each voucher higher than the last): reserve and keep the voucher, one request.
     const raised = await this.update(r.channelId, {
       UpdateExpression: 'SET #pending.#rid = :entry, #signedMax = :max, #signature = :signature ADD #reservedTo :price',
@@ -329,6 +394,11 @@ export class DynamoChannelStore implements ChannelClaimsPort, ChannelStorePort {
       withdrawRequestedAt: Number(big('withdrawRequestedAt')),
       withdrawalPending: big('withdrawRequestedAt') !== 0n,
       refundNonce: big('refundNonce'),
+      closing: Item.closingAt?.N !== undefined,
+      ...(Item.closingAt?.N ? { closingAt: Number(Item.closingAt.N) } : {}),
+      ...(Item.refundedAt?.N ? { refundedAt: Number(Item.refundedAt.N) } : {}),
+      ...(Item.refundTx?.S ? { refundTx: Item.refundTx.S } : {}),
+      ...(Item.quietCharged?.N ? { quietCharged: BigInt(Item.quietCharged.N), quietSince: Number(Item.quietSince?.N ?? '0') } : {}),
     };
   }
 

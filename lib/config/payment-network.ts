@@ -69,6 +69,7 @@ export function resolveFacilitator(
   if (engine === 'waf') {
     if (url !== undefined) warnings.push('x402:facilitatorUrl has no effect with the waf engine: AWS verifies and settles payments itself');
     if (settings.cdpApiKeySecret !== undefined) warnings.push('x402:cdpApiKeySecret has no effect with the waf engine: AWS verifies and settles payments itself');
+    if (settings.receiverAuthorizer !== undefined) warnings.push('x402:receiverAuthorizer has no effect with the waf engine: it offers no batch-settlement routes');
     return { url: url ?? PUBLIC_TEST_FACILITATOR, verifyTimeoutMs, settleTimeoutMs };
   }
   const auth = resolveCdpAuth(problems, settings.cdpApiKeySecret);
@@ -111,7 +112,14 @@ export function resolveFacilitator(
       }
     }
   }
-  return auth ? { url, verifyTimeoutMs, settleTimeoutMs, auth } : { url, verifyTimeoutMs, settleTimeoutMs };
+  const receiverAuthorizer = resolveReceiverAuthorizer(problems, settings.receiverAuthorizer);
+  return { url, verifyTimeoutMs, settleTimeoutMs, ...(auth ? { auth } : {}), ...(receiverAuthorizer ? { receiverAuthorizer } : {}) };
+}
+
+/** The pinned receiver authorizer of batch-settlement routes: a checksummed address, or unset (read from /supported). */
+function resolveReceiverAuthorizer(problems: Problems, value: unknown): string | undefined {
+  if (value === undefined || value === '') return undefined;
+  return checkAddress(problems, 'x402:receiverAuthorizer', value, "copy the receiverAuthorizer of the batch-settlement kind in the facilitator's /supported, or leave it unset to read it from there");
 }
 
 /** The RPC endpoint the edge asks whether a payer has code (edge engine; `undefined` when not set). */

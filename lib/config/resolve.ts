@@ -68,6 +68,9 @@ export function resolveX402Config(settings: X402Settings): ResolvedConfig {
 
   const originRequestHeaders = resolveOriginRequestHeaders(problems, settings.originRequestHeaders ?? DEFAULT_ORIGIN_REQUEST_HEADERS);
   const routes = asset ? resolveRoutes(problems, settings.routes, asset, engine, maxTimeoutSeconds, { forwardedHeaders: originRequestHeaders, warnings }) : [];
+  if (facilitator.receiverAuthorizer && engine === Engine.EDGE && !routes.some((route) => route.scheme === 'batch-settlement')) {
+    warnings.push('x402:receiverAuthorizer has no effect: no route has scheme batch-settlement');
+  }
   const passes = resolvePasses(problems, settings, engine, routes, asset, warnings);
   const deniedPayers = resolveDeniedPayers(problems, settings, engine, payTo);
   const agents = resolveAgents(problems, settings, engine, warnings);

@@ -19,6 +19,7 @@ export const SAMPLE_ADDRESSES: ReadonlyArray<{ readonly address: string; readonl
   { address: '0x1111111111111111111111111111111111111111', what: 'a placeholder of the tests' },
   { address: '0x2222222222222222222222222222222222222222', what: 'a placeholder of the tests' },
   { address: '0x3333333333333333333333333333333333333333', what: 'a placeholder of the tests' },
+  { address: '0x4444444444444444444444444444444444444444', what: 'a placeholder of the tests' },
   { address: '0x0000000000000000000000000000000000000001', what: 'a placeholder of the tests' },
   { address: '0x000000000000000000000000000000000000dEaD', what: 'the conventional burn address' },
   { address: '0x000000000000000000000000000000000000bEEF', what: 'a placeholder of the tests' },

@@ -212,6 +212,15 @@ export interface X402Settings {
    */
   readonly cdpApiKeySecret?: string;
   /**
+   * The facilitator's receiver authorizer for `batch-settlement` routes (EIP-55 checksummed): the
+   * address that signs their claims, which every channel config names (the `receiverAuthorizer` of
+   * the batch-settlement kind in the facilitator's /supported). Pinned, the edge's 402 names it
+   * without reading /supported; it must be the facilitator's, or every deposit is refused at the
+   * facilitator (docs/batch-settlement.md).
+   * @default - read from the facilitator's /supported, cached per container
+   */
+  readonly receiverAuthorizer?: string;
+  /**
    * JSON-RPC endpoint (https) of the payment network, asked `eth_getCode(from)` when a signature
    * does not recover to the payer (edge engine): an account without code is refused at the edge,
    * one with code (a smart wallet) goes to the facilitator. A valid signature never waits for it.

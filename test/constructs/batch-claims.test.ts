@@ -39,6 +39,7 @@ describe('BatchClaims with its defaults', () => {
       chainRpcUrl: RPC,
       thresholdAtomic: '1000000',
       maxAgeSeconds: 3600,
+      refundIdleAfterSeconds: 86_400,
     });
   });
 
@@ -73,7 +74,7 @@ describe('BatchClaims with its defaults', () => {
   });
 });
 
-it('takes its schedule, threshold, age, timeout, RPC and alarm topic from the props; reads the CDP key it signs facilitator calls with', () => {
+it('takes its schedule, threshold, age, idle refunds (off), timeout, RPC and alarm topic from the props; reads the CDP key it signs facilitator calls with', () => {
   const app = new App();
   const stack = new Stack(app, 'Own', { env: { region: 'us-east-1' } });
   const topic = new sns.Topic(stack, 'Alerts');
@@ -85,6 +86,7 @@ it('takes its schedule, threshold, age, timeout, RPC and alarm topic from the pr
     maxUnclaimedAge: Duration.minutes(30),
     claimThreshold: '$0.25',
     facilitatorTimeout: Duration.seconds(20),
+    refundIdleAfter: Duration.seconds(0),
     alarmTopic: topic,
   });
   const template = Template.fromStack(stack);
@@ -92,7 +94,7 @@ it('takes its schedule, threshold, age, timeout, RPC and alarm topic from the pr
   const fn = propertiesOf(template, 'AWS::Lambda::Function').find((f) => f.Description?.includes('batch-settlement'))!;
   expect(fn.Timeout).toBe(110);
   const settings: BatchClaimsSettings = JSON.parse(fn.Environment.Variables[BatchClaimsEnvironment.settings]);
-  expect(settings).toMatchObject({ chainRpcUrl: 'https://rpc.example.com/other', thresholdAtomic: '250000', maxAgeSeconds: 1800, facilitator: { timeoutMs: 20_000, auth: { kind: 'cdp', secretId: 'cdp-key', region: 'us-east-1' } } });
+  expect(settings).toMatchObject({ chainRpcUrl: 'https://rpc.example.com/other', thresholdAtomic: '250000', maxAgeSeconds: 1800, refundIdleAfterSeconds: 0, facilitator: { timeoutMs: 20_000, auth: { kind: 'cdp', secretId: 'cdp-key', region: 'us-east-1' } } });
   const statements = propertiesOf(template, 'AWS::IAM::Policy').flatMap((p) => p.PolicyDocument.Statement);
   expect(statements).toContainEqual({ Action: 'secretsmanager:GetSecretValue', Effect: 'Allow', Resource: expect.objectContaining({ 'Fn::Join': expect.anything() }) });
   expect(JSON.stringify(statements)).toContain(':secret:cdp-key-??????');
@@ -109,6 +111,7 @@ it('refuses the waf engine, a missing RPC, a schedule too slow for the withdraw 
   expect(make({ interval: Duration.minutes(5), maxUnclaimedAge: Duration.minutes(2) })).toThrow(/maxUnclaimedAge must be from the interval \(5 minutes\) to 10 days/);
   expect(make({ claimThreshold: '$0' })).toThrow(/claimThreshold: price "\$0" is zero/);
   expect(make({ claimThreshold: 'one dollar' })).toThrow(/claimThreshold: price "one dollar" is not/);
+  expect(make({ refundIdleAfter: Duration.minutes(30) })).toThrow(/refundIdleAfter must be 0 \(no idle refunds\) or from 1 hour to 365 days \(it is 30 minutes\)/);
   expect(make({ interval: Duration.minutes(1), facilitatorTimeout: Duration.seconds(50) })).toThrow(/facilitatorTimeout must be from 5 seconds to less than the function's timeout, 50 seconds/);
 });
 

@@ -7,19 +7,15 @@
  */
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { x402Client } from '@x402/core/client';
-import { decodePaymentRequiredHeader, decodePaymentResponseHeader, encodePaymentSignatureHeader, HTTPFacilitatorClient } from '@x402/core/http';
+import { decodePaymentRequiredHeader, decodePaymentResponseHeader, encodePaymentSignatureHeader } from '@x402/core/http';
 import type { PaymentPayload } from '@x402/core/types';
-import { toClientEvmSigner } from '@x402/evm';
-import { BatchSettlementEvmScheme as BatchSettlementClientScheme } from '@x402/evm/batch-settlement/client';
-import { wrapFetchWithPayment } from '@x402/fetch';
 import type { Hex, PrivateKeyAccount } from 'viem';
 import { LOCAL_BATCH_SETTLEMENT_ADDRESS } from '../../local/chain';
 import { startLocalStack, type LocalStack } from '../../local/stack';
-import { channelChainReader } from '../../lambda/batch-claims/chain-state';
-import { runBatchClaims } from '../../lambda/batch-claims/run';
 import { channelIdOf } from '../../lambda/core/batch/voucher';
 import { DynamoChannelStore } from '../../lambda/edge/dynamo-channel-store';
+import { officialBatchClient, runClaimsOn } from '../support/batch-channels';
+import { rawRequest } from '../reliability/support/raw-http';
 import { edgeFetch } from '../support/edge-client';
 
 const PRICE = 1000n; // $0.001
@@ -84,19 +80,6 @@ afterAll(async () => {
   await new Promise((resolve) => (dynamoProxy ? dynamoProxy.close(resolve) : resolve(undefined)));
 });
 
-/** The official client paying through the official fetch wrapper, recording each payment it sends. */
-function officialBatchClient(payer: PrivateKeyAccount) {
-  const sent: PaymentPayload[] = [];
-  const recording: typeof fetch = (input, init) => {
-    const header = new Headers(input instanceof Request ? input.headers : init?.headers).get('payment-signature');
-    if (header) sent.push(JSON.parse(Buffer.from(header, 'base64').toString('utf8')) as PaymentPayload);
-    return fetch(input, init);
-  };
-  const client = new x402Client().register(stack.chain.network, new BatchSettlementClientScheme(toClientEvmSigner(payer, stack.chain.publicClient)));
-  const pay = wrapFetchWithPayment(recording, client);
-  return { sent, pay: (path: string) => pay(`${stack.edge.url}${path}`) };
-}
-
 const batchReceipts = async () => (await stack.receipts()).filter((r) => r.scheme === 'batch-settlement');
 const facilitatorCalls = () => ({ ...stack.facilitator.calls });
 
@@ -125,7 +108,7 @@ describe('batch-settlement at the edge (official client, local chain, dynalite, 
 
   it('deposits once, then serves 50 paid requests with no facilitator call and no transaction after the deposit', async () => {
     payer = await stack.chain.newFundedWallet(1_000_000n);
-    agent = officialBatchClient(payer);
+    agent = officialBatchClient(stack, payer);
     const first = await agent.pay(PATH);
     expect(first.status).toBe(200);
     expect(await first.json()).toEqual({ item: 'paid' });
@@ -208,7 +191,7 @@ describe('batch-settlement at the edge (official client, local chain, dynalite, 
   });
 
   it('the official client recovers from a stale base: it re-signs on the corrective 402 and is served', async () => {
-    const fresh = officialBatchClient(payer); // no local books: it starts from the chain (nothing claimed) and is corrected by the edge
+    const fresh = officialBatchClient(stack, payer); // no local books: it starts from the chain (nothing claimed) and is corrected by the edge
     const response = await fresh.pay(PATH);
     expect(response.status).toBe(200);
     expect((await channels.get(channelId))!.charged).toBe(52n * PRICE);
@@ -283,7 +266,7 @@ describe('1,000 requests at concurrency 20, then one claim and settle', () => {
   it('each request is served and charged once or fails closed, no facilitator call after the deposits, and the settlement moves exactly what was served', async () => {
     const receiptsBefore = await batchReceipts();
     const payers = await Promise.all(Array.from({ length: AGENTS }, () => stack.chain.newFundedWallet(1_000_000n)));
-    const agents = payers.map(officialBatchClient);
+    const agents = payers.map((p) => officialBatchClient(stack, p));
     // The deposits first (one per channel, one after another): the only facilitator calls of the scheme.
     for (const a of agents) expect((await a.pay(PATH)).status).toBe(200);
     const callsAfterDeposits = facilitatorCalls();
@@ -310,15 +293,7 @@ describe('1,000 requests at concurrency 20, then one claim and settle', () => {
     expect(servedSum).toBe(BigInt(AGENTS + ok) * PRICE);
 
     const payToBefore = await stack.chain.usdcBalance(stack.payTo);
-    const http = new HTTPFacilitatorClient({ url: stack.facilitator.url, timeoutMs: 30_000 });
-    const settings = { network: stack.chain.network, payTo: stack.payTo, asset: stack.chain.usdc, facilitator: { url: stack.facilitator.url, timeoutMs: 30_000 }, chainRpcUrl: stack.chain.rpcUrl, thresholdAtomic: '1', maxAgeSeconds: 3600 };
-    const run = await runBatchClaims(settings, {
-      store: channels,
-      facilitator: { verify: (p, r) => http.verify(p, r), settle: (p, r) => http.settle(p, r) },
-      readChain: channelChainReader(stack.chain.rpcUrl, 30_000),
-      clock: Date.now,
-      log: () => {},
-    });
+    const run = await runClaimsOn({ chain: stack.chain, facilitatorUrl: stack.facilitator.url, payTo: stack.payTo, store: channels });
     const newChannels = new Set(served.map((r) => r.batchChannelId));
     const claimedNew = run.claimed.filter((c) => newChannels.has(c.channelId.toLowerCase()));
     expect(claimedNew).toHaveLength(AGENTS);
@@ -343,7 +318,7 @@ describe('a channel whose row was lost after its deposit', () => {
   /** The official client's deposit, with the row's write failing: 503, the deposit on chain, no row. */
   async function depositWithoutRow() {
     const payer = await stack.chain.newFundedWallet(1_000_000n);
-    const client = officialBatchClient(payer);
+    const client = officialBatchClient(stack, payer);
     failChannelOpens = true;
     const deposited = await client.pay(PATH).finally(() => (failChannelOpens = false));
     expect(deposited.status).toBe(503);
@@ -407,5 +382,65 @@ describe('a channel whose row was lost after its deposit', () => {
     expect(stack.origin.requestsFor(PATH)).toBe(served);
     expect(await channels.get(otherId)).toBeUndefined();
     expect(await channels.get(channelId)).toBeUndefined();
+  }, 120_000);
+});
+
+describe('a deposit below the route\'s minDeposit', () => {
+  it('is refused at the edge before the facilitator: 402 naming minDeposit, nothing deposited, no channel row', async () => {
+    const payer = await stack.chain.newFundedWallet(1_000_000n);
+    // The official client's own deposit sizing, told to deposit one request's price (it only insists on covering the voucher).
+    const client = officialBatchClient(stack, payer, { depositStrategy: ({ requestAmount }) => requestAmount });
+    const calls = facilitatorCalls();
+    const served = stack.origin.requestsFor(PATH);
+    const response = await client.pay(PATH);
+    expect(response.status).toBe(402);
+    const required = decodePaymentRequiredHeader(response.headers.get('payment-required')!);
+    expect(required.error).toBe('batch_settlement_deposit_below_min_deposit');
+    const deposit = client.sent[0]!.payload as { type: string; deposit: { amount: string }; voucher: { channelId: Hex } };
+    expect([deposit.type, deposit.deposit.amount]).toEqual(['deposit', PRICE.toString()]);
+    expect(facilitatorCalls()).toEqual(calls);
+    expect(stack.origin.requestsFor(PATH)).toBe(served);
+    expect(await stack.chain.usdcBalance(payer.address)).toBe(1_000_000n);
+    expect(await channels.get(deposit.voucher.channelId.toLowerCase() as Hex)).toBeUndefined();
+  }, 120_000);
+});
+
+describe('the failed-payment guard counts refused vouchers', () => {
+  it('a client sending forged vouchers backs off (429) before the books are touched; its payer, from elsewhere, is served', async () => {
+    const payer = await stack.chain.newFundedWallet(1_000_000n);
+    const client = officialBatchClient(stack, payer);
+    expect((await client.pay(PATH)).status).toBe(200);
+    const deposit = client.sent[0]!;
+    const channelId = (deposit.payload as { voucher: { channelId: Hex } }).voucher.channelId.toLowerCase() as Hex;
+    const { channelConfig } = deposit.payload as { channelConfig: unknown };
+    const signed = async (amount: bigint) =>
+      payer.signTypedData({
+        domain: { name: 'x402 Batch Settlement', version: '1', chainId: stack.chain.chainId, verifyingContract: LOCAL_BATCH_SETTLEMENT_ADDRESS },
+        types: { Voucher: [{ name: 'channelId', type: 'bytes32' }, { name: 'maxClaimableAmount', type: 'uint128' }] },
+        primaryType: 'Voucher',
+        message: { channelId, maxClaimableAmount: amount },
+      });
+    const voucher = async (amount: bigint, signature?: Hex): Promise<PaymentPayload> => ({
+      ...deposit,
+      payload: { type: 'voucher', channelConfig, voucher: { channelId, maxClaimableAmount: amount.toString(), signature: signature ?? (await signed(amount)) } },
+    });
+    const send = (payload: PaymentPayload, clientAddress: string) => rawRequest(stack.edge.url, PATH, { headers: { 'payment-signature': encodePaymentSignatureHeader(payload) }, clientAddress });
+    // Signed for 2 requests, claiming 3: the signature does not recover to the payer authorizer.
+    const forged = await voucher(3n * PRICE, await signed(2n * PRICE));
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const refused = await send(forged, '127.0.0.6');
+      expect(`${refused.status} ${JSON.parse(refused.body).error}`).toBe('402 invalid_batch_settlement_evm_voucher_signature');
+    }
+    const before = (await channels.get(channelId))!;
+    const valid = await voucher(2n * PRICE);
+    const throttled = await send(valid, '127.0.0.6');
+    expect(throttled.status).toBe(429);
+    expect(throttled.headers['retry-after']).toBe('10');
+    expect(JSON.parse(throttled.body).error).toBe('too_many_failed_payments');
+    expect((await channels.get(channelId))!.reservedTo).toBe(before.reservedTo);
+    // A forged signature proves nothing about the payer: the same voucher from another client is served.
+    const elsewhere = await send(valid, '127.0.0.7');
+    expect(elsewhere.status).toBe(200);
+    expect((await channels.get(channelId))!.charged).toBe(2n * PRICE);
   }, 120_000);
 });

@@ -27,7 +27,7 @@ import LocalBatchSettlementArtifact from '../../local/contracts/LocalBatchSettle
 import { LOCAL_BATCH_SETTLEMENT_ADDRESS, type LocalChain } from '../../local/chain';
 import type { LocalDynamo } from '../../local/dynamo';
 import { BATCH_CLAIM_PREFIX, BATCH_SETTLE_PREFIX, RECEIPT_PARTITION_KEY } from '../../lambda/core/receipt';
-import { servedChannel, startBatchChannels, type BatchChannels } from '../support/batch-channels';
+import { channelOnChain, payerCall, servedChannel, startBatchChannels, type BatchChannels } from '../support/batch-channels';
 import { cli } from '../support/cli';
 import type { LocalFacilitator } from '../../local/facilitator';
 
@@ -56,6 +56,7 @@ beforeAll(async () => {
     chainRpcUrl: chain.rpcUrl,
     thresholdAtomic: (3n * PRICE).toString(),
     maxAgeSeconds: 3600,
+    refundIdleAfterSeconds: 0,
   };
 }, 60_000);
 afterAll(() => world?.close());
@@ -227,4 +228,23 @@ it('a settle that failed after its claim is retried by the next run; one someone
   const row = await store.get(second.channelId);
   expect(row).toMatchObject({ totalClaimed: PRICE, settledTo: PRICE });
   expect(row?.settleTx).toBeUndefined();
+}, 120_000);
+
+it('a closing channel whose refund keeps failing is still claimed by the ordinary rules: at once when its payer starts withdrawing', async () => {
+  const closing = await servedWithReceipts(2n);
+  expect(await store.beginClosing(closing.channelId, 2n * PRICE, nowSeconds())).toBe(true);
+  // The real facilitator over HTTP, refusing refunds (as a facilitator that cannot refund would).
+  const facilitator: FacilitatorPort = {
+    verify: (p, r) => http.verify(p, r),
+    settle: async (p, r) => ((p.payload as { type?: string }).type === 'refund' ? { success: false, errorReason: 'invalid_batch_settlement_evm_refund_simulation_failed', transaction: '', network: r.network } : http.settle(p, r)),
+  };
+  const ports = { store, facilitator, readChain: channelChainReader(chain.rpcUrl, 10_000), clock: Date.now, log: () => {} };
+  const { balance } = await channelOnChain(chain, closing.channelId);
+  await payerCall(chain, closing.payer, 'initiateWithdraw', closing.config, balance);
+
+  await expect(runBatchClaims({ ...settings, refundIdleAfterSeconds: 3600 }, ports)).rejects.toThrow(/refund of 0x[0-9a-f]+ failed: invalid_batch_settlement_evm_refund_simulation_failed \(the channel stays closed, the next run retries\)/);
+  expect(await onChainClaimed(closing.channelId)).toBe(2n * PRICE);
+  const row = (await store.get(closing.channelId))!;
+  expect(row).toMatchObject({ closing: true, totalClaimed: 2n * PRICE, withdrawalPending: true });
+  expect(row.refundedAt).toBeUndefined();
 }, 120_000);

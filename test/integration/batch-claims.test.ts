@@ -17,7 +17,7 @@ import type { FacilitatorPort } from '../../lambda/core/ports';
 import type { DynamoChannelStore } from '../../lambda/edge/dynamo-channel-store';
 import { LOCAL_BATCH_SETTLEMENT_ADDRESS, type LocalChain } from '../../local/chain';
 import type { LocalFacilitator } from '../../local/facilitator';
-import { startBatchChannels, type BatchChannels } from '../support/batch-channels';
+import { advanceChainTime, channelOnChain, payerCall, servedChannel, startBatchChannels, type BatchChannels } from '../support/batch-channels';
 
 const PAY_TO: Address = '0x000000000000000000000000000000000000bEEF';
 const PRICE = 1000n;
@@ -90,5 +90,24 @@ it('claims exactly the served requests of a channel and settles them to payTo; a
   expect((await chain.usdcBalance(PAY_TO)) - payToBefore).toBe(served);
   expect(await store.get(channelId)).toMatchObject({ totalClaimed: served, claimTx: run.claimed[0]!.transaction });
 
-  expect(await claimAndSettle([channelId], { channels: store, facilitator, terms: claimTerms, timeoutMs: 10_000, clock: Date.now })).toEqual({ claimed: [] });
+  expect(await claimAndSettle([channelId], { channels: store, facilitator, terms: claimTerms, timeoutMs: 10_000, clock: Date.now })).toEqual({ claimed: [], failed: [] });
+}, 60_000);
+
+// Last in this file: it moves the chain's clock past a withdraw delay.
+it('a channel whose claim cannot go through does not hold up the others in its batch: they are claimed and settled, it is reported failed', async () => {
+  const healthy = await servedChannel(world, 2n, PRICE);
+  const withdrawn = await servedChannel(world, 3n, PRICE);
+  // Its payer withdraws everything and finalizes before any run mirrored it: the row still shows the deposit, a claim of it would revert.
+  const { balance } = await channelOnChain(chain, withdrawn.channelId);
+  await payerCall(chain, withdrawn.payer, 'initiateWithdraw', withdrawn.config, balance);
+  await advanceChainTime(chain, Number(withdrawn.config.withdrawDelay) + 1);
+  await payerCall(chain, withdrawn.payer, 'finalizeWithdraw', withdrawn.config);
+
+  const claimTerms = { network: chain.network, payTo: PAY_TO, asset: chain.usdc } as const;
+  const payToBefore = await chain.usdcBalance(PAY_TO);
+  const run = await claimAndSettle([withdrawn.channelId, healthy.channelId], { channels: store, facilitator, terms: claimTerms, timeoutMs: 10_000, clock: Date.now });
+  expect(run.claimed).toEqual([{ channelId: healthy.channelId, totalClaimed: 2n * PRICE, transaction: expect.stringMatching(/^0x[0-9a-f]{64}$/) }]);
+  expect(run.failed).toEqual([{ channelId: withdrawn.channelId, reason: expect.stringMatching(/^invalid_batch_settlement_evm_claim_simulation_failed/) }]);
+  expect((await chain.usdcBalance(PAY_TO)) - payToBefore).toBe(2n * PRICE);
+  expect(await store.get(withdrawn.channelId)).toMatchObject({ totalClaimed: 0n, charged: 3n * PRICE });
 }, 60_000);

@@ -149,6 +149,7 @@ it('a lost commit answer whose row cannot be read back: withheld (503), and the 
     chainRpcUrl: world.chain.rpcUrl,
     thresholdAtomic: (1000n * PRICE).toString(),
     maxAgeSeconds: 3600,
+    refundIdleAfterSeconds: 0,
   };
   const ports = {
     store: world.store,

@@ -34,3 +34,13 @@ it('names --facilitator-address when the facilitator does not say what upto term
   expect(given.code).toBe(0);
   expect(JSON.parse(given.stdout).items[0].accepts[0].extra.facilitatorAddress).toBe('0x00000000000000000000000000000000000Fac11');
 });
+
+it("lists a batch-settlement route's deposit terms, with the pinned receiver authorizer and without the facilitator", async () => {
+  const routes = ['-c', 'x402:routes={"/feed/**":{"scheme":"batch-settlement","price":"$0.001","minDeposit":"$0.05","withdrawDelay":3600}}', '-c', 'x402:facilitatorUrl=https://127.0.0.1:1'];
+  const pinned = await cli(['catalog', ...CONFIG, ...routes, '-c', `x402:receiverAuthorizer=${PAY_TO}`, '--host', 'example.com']);
+  expect(pinned.code).toBe(0);
+  expect(JSON.parse(pinned.stdout).items[0].accepts[0].extra).toEqual({ name: 'USDC', version: '2', receiverAuthorizer: PAY_TO, withdrawDelay: 3600, minDeposit: '50000' });
+  const unpinned = await cli(['catalog', ...CONFIG, ...routes, '--host', 'example.com']);
+  expect(unpinned.code).toBe(0);
+  expect(JSON.parse(unpinned.stdout).items[0].accepts[0].extra).toEqual({ name: 'USDC', version: '2', withdrawDelay: 3600, minDeposit: '50000' });
+});

@@ -194,3 +194,44 @@ it('stamps the oldest unclaimed charge for the claims cadence, clears it only wh
   expect(await store.get(channelId)).toMatchObject({ settledTo: 2000n, settleTx: '0x5e' });
   expect(await historyRow(BATCH_SETTLE_PREFIX, channelId, 2000n)).toMatchObject({ previousSettledTo: { N: '0' }, settledTo: { N: '2000' }, settleTx: { S: '0x5e' } });
 });
+
+it('closes an idle channel for its refund only when nothing was reserved or charged since the run read it, refuses reservations while closing, and reopens on a top-up after the refund', async () => {
+  const { channelId } = await openChannel(10_000n);
+  const reserveNext = async (max: bigint) => {
+    const r = { channelId, reservationId: newId(), voucher: await voucher(channelId, max), price: PRICE, expiresAt: inAMinute() };
+    return { r, outcome: await store.reserve(r) };
+  };
+  const { r: first } = await reserveNext(1000n);
+  expect(await store.commit(channelId, first.reservationId, PRICE)).toBe('committed');
+  const read = (await store.get(channelId))!;
+  // A request reserved after the run's read: no mark; committed, the charged total no longer matches: still no mark.
+  const { r: late, outcome } = await reserveNext(2000n);
+  expect(outcome).toEqual({ status: 'reserved' });
+  expect(await store.beginClosing(channelId, read.charged, nowSeconds())).toBe(false);
+  expect(await store.commit(channelId, late.reservationId, PRICE)).toBe('committed');
+  expect(await store.beginClosing(channelId, read.charged, nowSeconds())).toBe(false);
+  expect((await store.get(channelId))!.closing).toBe(false);
+
+  // Read again with nothing in flight: marked, once; reservations are refused naming the refund.
+  expect(await store.beginClosing(channelId, 2000n, nowSeconds())).toBe(true);
+  expect(await store.beginClosing(channelId, 2000n, nowSeconds())).toBe(false);
+  expect((await reserveNext(3000n)).outcome).toEqual({ status: 'refused', reason: LedgerReasons.channelClosing });
+
+  // Refunded: the chain keeps the claimed total; a mirror of that keeps it closed, a top-up above it reopens it.
+  await store.recordRefund(channelId, { refundNonce: 0n, amount: 8000n, previousTotalClaimed: 0n, claimedTo: 2000n, transaction: `0x${'aa'.repeat(32)}`, refundedAt: Date.now() });
+  await store.syncChain(channelId, { balance: 2000n, totalClaimed: 2000n, withdrawRequestedAt: 0, refundNonce: 1n });
+  expect(await store.get(channelId)).toMatchObject({ closing: true, refundedAt: expect.any(Number), refundTx: `0x${'aa'.repeat(32)}` });
+  expect((await reserveNext(3000n)).outcome).toEqual({ status: 'refused', reason: LedgerReasons.channelClosing });
+  await store.syncChain(channelId, { balance: 12_000n, totalClaimed: 2000n, withdrawRequestedAt: 0, refundNonce: 1n });
+  const reopened = (await store.get(channelId))!;
+  expect(reopened).toMatchObject({ closing: false, balance: 12_000n, charged: 2000n });
+  expect([reopened.closingAt, reopened.refundedAt, reopened.quietCharged]).toEqual([undefined, undefined, undefined]);
+  expect((await reserveNext(3000n)).outcome).toEqual({ status: 'reserved' });
+});
+
+it('a top-up while the channel is closing and not yet refunded keeps it closed (its refund returns the top-up too)', async () => {
+  const { channelId } = await openChannel(10_000n);
+  expect(await store.beginClosing(channelId, 0n, nowSeconds())).toBe(true);
+  await store.syncChain(channelId, { balance: 20_000n, totalClaimed: 0n, withdrawRequestedAt: 0, refundNonce: 0n });
+  expect(await store.get(channelId)).toMatchObject({ closing: true, balance: 20_000n });
+});

@@ -1,20 +1,28 @@
 /**
- * Batch-settlement channels on real parts for the tests off the request path: the local chain with
- * LocalBatchSettlement, the local facilitator, the channel store in dynalite, and the official
- * server's terms; channels opened by the official client's deposit and served under its vouchers.
+ * Batch-settlement channels on real parts: the local chain with LocalBatchSettlement, the local
+ * facilitator, the channel store in dynalite, and the official server's terms; channels opened by
+ * the official client's deposit and served under its vouchers (off the request path), or paid by
+ * the official client through the local edge; the payer's own contract calls and one scheduled
+ * claims run as the claims Lambda makes it.
  */
 import { x402Client } from '@x402/core/client';
 import { HTTPFacilitatorClient } from '@x402/core/http';
 import { x402ResourceServer } from '@x402/core/server';
-import type { PaymentRequirements } from '@x402/core/types';
+import type { PaymentPayload, PaymentRequirements } from '@x402/core/types';
 import { toClientEvmSigner } from '@x402/evm';
-import { BatchSettlementEvmScheme as BatchSettlementClientScheme, signVoucher } from '@x402/evm/batch-settlement/client';
+import { BatchSettlementEvmScheme as BatchSettlementClientScheme, signVoucher, type BatchSettlementEvmSchemeOptions } from '@x402/evm/batch-settlement/client';
 import { BatchSettlementEvmScheme as BatchSettlementServerScheme } from '@x402/evm/batch-settlement/server';
+import { wrapFetchWithPayment } from '@x402/fetch';
 import { randomBytes } from 'node:crypto';
-import type { Address, Hex, PrivateKeyAccount } from 'viem';
+import { createWalletClient, custom, type Abi, type Address, type Hex, type PrivateKeyAccount } from 'viem';
+import { channelChainReader } from '../../lambda/batch-claims/chain-state';
+import { runBatchClaims, type BatchClaimsRunResult } from '../../lambda/batch-claims/run';
+import type { BatchClaimsSettings } from '../../lambda/batch-claims/settings';
 import { parseVoucherPayload, type ChannelConfig } from '../../lambda/core/batch/voucher';
 import { DynamoChannelStore } from '../../lambda/edge/dynamo-channel-store';
-import { startLocalChain, type LocalChain } from '../../local/chain';
+import LocalBatchSettlementArtifact from '../../local/contracts/LocalBatchSettlement.json';
+import { LOCAL_BATCH_SETTLEMENT_ADDRESS, startLocalChain, type LocalChain } from '../../local/chain';
+import type { LocalStack } from '../../local/stack';
 import { createReceiptTable, startLocalDynamo, type LocalDynamo } from '../../local/dynamo';
 import { startLocalFacilitator, type LocalFacilitator } from '../../local/facilitator';
 
@@ -88,4 +96,56 @@ export async function servedChannel(
     await served?.(channel, n * price);
   }
   return channel;
+}
+
+/** The official client paying at the local edge through the official fetch wrapper, recording each payment it sends. */
+export function officialBatchClient(stack: LocalStack, payer: PrivateKeyAccount, options?: BatchSettlementEvmSchemeOptions) {
+  const sent: PaymentPayload[] = [];
+  const recording: typeof fetch = (input, init) => {
+    const header = new Headers(input instanceof Request ? input.headers : init?.headers).get('payment-signature');
+    if (header) sent.push(JSON.parse(Buffer.from(header, 'base64').toString('utf8')) as PaymentPayload);
+    return fetch(input, init);
+  };
+  const client = new x402Client().register(stack.chain.network, new BatchSettlementClientScheme(toClientEvmSigner(payer, stack.chain.publicClient), options));
+  const pay = wrapFetchWithPayment(recording, client);
+  return { sent, pay: (path: string) => pay(`${stack.edge.url}${path}`) };
+}
+
+/** The channel a client's first payment (its deposit) opened. */
+export function channelOfDeposit(deposit: PaymentPayload): { readonly channelId: Hex; readonly config: ChannelConfig } {
+  const { voucher, config } = parseVoucherPayload(deposit.payload)!;
+  return { channelId: voucher.channelId.toLowerCase() as Hex, config };
+}
+
+/** The payer's own call on the batch-settlement contract (`initiateWithdraw`, `finalizeWithdraw`): a real transaction, awaited until mined. */
+export async function payerCall(chain: LocalChain, payer: PrivateKeyAccount, functionName: 'initiateWithdraw' | 'finalizeWithdraw', config: ChannelConfig, ...args: unknown[]): Promise<void> {
+  const wallet = createWalletClient({ account: payer, chain: chain.chain, transport: custom(chain.provider, { retryCount: 0 }) });
+  const hash = await wallet.writeContract({ address: LOCAL_BATCH_SETTLEMENT_ADDRESS, abi: LocalBatchSettlementArtifact.abi as Abi, functionName, args: [{ ...config, withdrawDelay: Number(config.withdrawDelay) }, ...args] });
+  expect(await chain.publicClient.waitForTransactionReceipt({ hash })).toMatchObject({ status: 'success' });
+}
+
+/** `channels(id)` on the contract: the balance and what the receiver claimed. */
+export async function channelOnChain(chain: LocalChain, channelId: Hex): Promise<{ readonly balance: bigint; readonly totalClaimed: bigint }> {
+  const [balance, totalClaimed] = (await chain.publicClient.readContract({ address: LOCAL_BATCH_SETTLEMENT_ADDRESS, abi: LocalBatchSettlementArtifact.abi as Abi, functionName: 'channels', args: [channelId] })) as [bigint, bigint];
+  return { balance, totalClaimed };
+}
+
+/** Moves the local chain's clock forward (the next block is mined that much later). */
+export async function advanceChainTime(chain: LocalChain, seconds: number): Promise<void> {
+  await chain.provider.request({ method: 'evm_increaseTime', params: [seconds] });
+  await chain.provider.request({ method: 'evm_mine', params: [] });
+}
+
+/** One scheduled claims run over the local chain and facilitator, as the claims Lambda makes it. */
+export function runClaimsOn(
+  parts: { readonly chain: LocalChain; readonly facilitatorUrl: string; readonly payTo: Address; readonly store: DynamoChannelStore },
+  settings: Partial<Pick<BatchClaimsSettings, 'thresholdAtomic' | 'maxAgeSeconds' | 'refundIdleAfterSeconds'>> = {},
+  clock: () => number = Date.now,
+): Promise<BatchClaimsRunResult> {
+  const { chain, facilitatorUrl, payTo, store } = parts;
+  const http = new HTTPFacilitatorClient({ url: facilitatorUrl, timeoutMs: 30_000 });
+  return runBatchClaims(
+    { network: chain.network, payTo, asset: chain.usdc, facilitator: { url: facilitatorUrl, timeoutMs: 30_000 }, chainRpcUrl: chain.rpcUrl, thresholdAtomic: '1', maxAgeSeconds: 3600, refundIdleAfterSeconds: 0, ...settings },
+    { store, facilitator: { verify: (p, r) => http.verify(p, r), settle: (p, r) => http.settle(p, r) }, readChain: channelChainReader(chain.rpcUrl, 30_000), clock, log: () => {} },
+  );
 }

@@ -87,6 +87,30 @@ describe('AbuseGuard: clients and payers that keep failing back off', () => {
   });
 });
 
+describe('AbuseGuard: refused batch-settlement payments count like failed payments', () => {
+  const channelFailures = (guard: AbuseGuard, times: number, clientIp: string, payerProven: boolean) => {
+    for (let i = 0; i < times; i++) {
+      const admission = guard.admitChannelPayment({ clientIp, payer: PAYER });
+      if (isRejection(admission)) throw new Error(`refused: ${admission.reason}`);
+      admission.failed(payerProven);
+    }
+  };
+
+  it('a client whose vouchers keep being refused backs off, for vouchers and exact payments alike; its unproven payer does not', () => {
+    const { guard } = guardAt();
+    channelFailures(guard, 3, '198.51.100.7', false);
+    expect(guard.admitChannelPayment({ clientIp: '198.51.100.7', payer: OTHER_PAYER })).toMatchObject({ status: 429, reason: 'too_many_failed_payments', retryAfterSeconds: 10 });
+    expect(guard.admit({ clientIp: '198.51.100.7', payer: OTHER_PAYER }, true)).toMatchObject({ status: 429 });
+    expect(isRejection(guard.admitChannelPayment({ clientIp: '203.0.113.1', payer: PAYER }))).toBe(false);
+  });
+
+  it('a payer whose signed vouchers keep being refused backs off from every client', () => {
+    const { guard } = guardAt();
+    for (let i = 0; i < 3; i++) channelFailures(guard, 1, `198.51.100.${i}`, true);
+    expect(guard.admitChannelPayment({ clientIp: '203.0.113.1', payer: PAYER.toLowerCase() })).toMatchObject({ status: 429 });
+  });
+});
+
 describe('AbuseGuard: signatures only the chain can check (possible smart wallets)', () => {
   it('lets N per minute per client reach the facilitator, then answers 429 too_many_smart_wallet_checks until the minute is over', () => {
     const { guard, advance } = guardAt(TWO_CHECKS_PER_MINUTE);

@@ -17,8 +17,9 @@ describe('admitIncrement', () => {
     ['a voucher over the deposit', 10_001n, LedgerReasons.cumulativeExceedsBalance],
   ])('refuses %s', (_case, max, reason) => expect(admitIncrement(ledger, max, PRICE)).toEqual({ ok: false, reason }));
 
-  it('refuses anything while the payer withdraws, and a zero, negative or oversized price', () => {
+  it('refuses anything while the payer withdraws or the channel closes for a refund, and a zero, negative or oversized price', () => {
     expect(admitIncrement({ ...ledger, withdrawalPending: true }, 5000n, PRICE)).toEqual({ ok: false, reason: LedgerReasons.withdrawalPending });
+    expect(admitIncrement({ ...ledger, closing: true }, 5000n, PRICE)).toEqual({ ok: false, reason: LedgerReasons.channelClosing });
     for (const price of [0n, -1n, MAX_LEDGER_AMOUNT + 1n]) expect(admitIncrement(ledger, 5000n, price)).toEqual({ ok: false, reason: LedgerReasons.invalidPrice });
   });
 

@@ -7,6 +7,7 @@
 import { BATCH_SETTLEMENT_ADDRESS } from '@x402/evm';
 import { privateKeyToAccount } from 'viem/accounts';
 import type { ChannelRow, ChannelStorePort } from '../../lambda/core/batch/channel-books';
+import { LedgerReasons } from '../../lambda/core/batch/ledger';
 import { BatchSettlementScheme, type BatchHandoff } from '../../lambda/core/batch/scheme';
 import { batchExtra, correctiveRequirements, minDepositOf } from '../../lambda/core/batch/terms';
 import { channelIdOf, checkVoucher, type ChannelConfig } from '../../lambda/core/batch/voucher';
@@ -52,13 +53,16 @@ const noRow: ReadBack = { pending: new Map(), committed: new Map() };
  * `committed` and whose row, read back after a commit that found no reservation, is `row` (its
  * read fails when absent); with `calls`, how often each method was called.
  */
-function store(behaviour: 'down' | { committed: bigint | undefined; row?: ReadBack }) {
+/** `down`: every call fails; `no-row`: the table is up and has no row for the channel, every write fails. */
+function store(behaviour: 'down' | 'no-row' | { committed: bigint | undefined; row?: ReadBack }) {
   const fail = () => Promise.reject(new Error('connect ECONNREFUSED'));
   const calls: Record<string, number> = {};
   const answers: Partial<Record<keyof ChannelStorePort, () => Promise<unknown>>> =
     behaviour === 'down'
       ? {}
-      : {
+      : behaviour === 'no-row'
+        ? { get: () => Promise.resolve(undefined) }
+        : {
           commitCharged: () => Promise.resolve(behaviour.committed),
           get: () => (behaviour.row ? Promise.resolve(behaviour.row) : fail()),
           recordServed: () => Promise.resolve(),
@@ -73,10 +77,19 @@ function store(behaviour: 'down' | { committed: bigint | undefined; row?: ReadBa
   return { port, calls };
 }
 
-function scheme(channels: ChannelStorePort, verify: FacilitatorPort['verify'] = () => Promise.reject(new Error('no facilitator call expected'))) {
+/** `facilitatorAuthorizer`: what the facilitator's /supported names as receiver authorizer (`unreadable`: none). */
+function scheme(channels: ChannelStorePort, verify: FacilitatorPort['verify'] = () => Promise.reject(new Error('no facilitator call expected')), facilitatorAuthorizer: string = RECEIVER_AUTHORIZER) {
   const errors: string[] = [];
   const facilitator = { verify, settle: () => Promise.reject(new Error('no facilitator call expected')) };
-  const made = new BatchSettlementScheme(config, { facilitator, channels, clock: () => 1_700_000_000_000, log: () => {}, storeError: (operation) => errors.push(operation), checkVoucher });
+  const made = new BatchSettlementScheme(config, {
+    facilitator,
+    channels,
+    clock: () => 1_700_000_000_000,
+    log: () => {},
+    storeError: (operation) => errors.push(operation),
+    checkVoucher,
+    facilitatorReceiverAuthorizer: () => Promise.resolve(facilitatorAuthorizer === 'unreadable' ? undefined : facilitatorAuthorizer),
+  });
   return { made, errors };
 }
 
@@ -176,6 +189,22 @@ describe('the batch-settlement scheme fails closed', () => {
     expect(served).toMatchObject([{ scheme: 'batch-settlement', amount: '1000', agent: 'waf-agent', botCategory: 'ai', botOrganization: 'example-ai' }]);
   });
 
+  it('refuses a deposit onto a channel being withdrawn or refunded before any facilitator call (nothing deposited); a store that is down: 503', async () => {
+    const depositOn = async (row: Partial<ChannelRow> | 'down') => {
+      const channels = row === 'down' ? store('down').port : ({ get: () => Promise.resolve({ withdrawalPending: false, ...row }) } as unknown as ChannelStorePort);
+      const { made, errors } = scheme(channels);
+      const voucher = await voucherPayment(1000n);
+      const deposit = { ...voucher, payload: { ...voucher.payload, payload: { ...(voucher.payload.payload as object), type: 'deposit', deposit: { amount: '10000' } } } } as DecodedPayment;
+      const r = await made.admit(deposit, terms, 0, handoff.resource, () => 5000);
+      return { refusal: isRejection(r) ? [r.status, r.reason] : r, errors };
+    };
+    expect((await depositOn({ withdrawalPending: true })).refusal).toEqual([402, LedgerReasons.withdrawalPending]);
+    expect((await depositOn({ closing: true, closingAt: 1_700_000_000 })).refusal).toEqual([402, LedgerReasons.channelClosing]);
+    expect(await depositOn('down')).toEqual({ refusal: [503, 'receipt_store_unavailable'], errors: ['readChannel'] });
+    // Refunded: a deposit is what reopens it, so it goes on to the facilitator (here: none, so 503 facilitator_unavailable).
+    expect((await depositOn({ closing: true, closingAt: 1_700_000_000, refundedAt: 1_700_000_100 })).refusal).toEqual([503, 'facilitator_unavailable']);
+  });
+
   it('a voucher on a channel without a row opens none when the facilitator verifies it without its chain state, or with another channel\'s: 503', async () => {
     const unknownChannel = store({ committed: undefined });
     const reserve = () => Promise.resolve({ status: 'refused', reason: 'batch_settlement_channel_unknown' });
@@ -207,5 +236,32 @@ describe('the batch-settlement scheme fails closed', () => {
     expect(await refusal(withPayload({ type: 'voucher', channelConfig }))).toEqual([400, 'invalid_batch_settlement_evm_voucher_payload']);
     const otherChannel = { ...(good.payload.payload as object), channelConfig: { ...channelConfig, withdrawDelay: 3600 } };
     expect(await refusal(withPayload(otherChannel))).toEqual([402, 'invalid_batch_settlement_evm_channel_id_mismatch']);
+  });
+
+  it("refuses a deposit below the route's minDeposit, or without an amount, before the facilitator or the table", async () => {
+    const { port, calls } = store('no-row');
+    const { made } = scheme(port);
+    const good = await voucherPayment(1000n);
+    const deposit = (amount: unknown) => ({ x402Version: 2, payload: { ...good.payload, payload: { ...(good.payload.payload as object), type: 'deposit', deposit: { amount } } } }) as DecodedPayment;
+    const short = await made.admit(deposit('9999'), terms, 0, handoff.resource, () => 5000);
+    expect(isRejection(short) && [short.status, short.reason]).toEqual([402, 'batch_settlement_deposit_below_min_deposit']);
+    expect(isRejection(short) && short.message).toMatch(/\(9999\) is below this route's minDeposit \(10000/);
+    const malformed = await made.admit(deposit('1e6'), terms, 0, handoff.resource, () => 5000);
+    expect(isRejection(malformed) && [malformed.status, malformed.reason]).toEqual([400, 'invalid_batch_settlement_evm_voucher_payload']);
+    expect(calls).toEqual({});
+    // Enough: the deposit goes on to the facilitator (here unreachable: 503, nothing deposited).
+    const enough = await made.admit(deposit('10000'), terms, 0, handoff.resource, () => 5000);
+    expect(isRejection(enough) && [enough.status, enough.reason]).toEqual([503, 'facilitator_unavailable']);
+  });
+
+  it("takes no deposit into a channel the facilitator cannot claim: its receiver authorizer is another, or unreadable (503, no verify)", async () => {
+    const good = await voucherPayment(1000n);
+    const deposit = { x402Version: 2, payload: { ...good.payload, payload: { ...(good.payload.payload as object), type: 'deposit', deposit: { amount: '10000' } } } } as DecodedPayment;
+    const other = scheme(store('no-row').port, undefined, `0x${'bb'.repeat(20)}`).made;
+    const mismatch = await other.admit(deposit, terms, 0, handoff.resource, () => 5000);
+    expect(isRejection(mismatch) && [mismatch.status, mismatch.reason]).toEqual([503, 'batch_settlement_receiver_authorizer_mismatch']);
+    const unreadable = scheme(store('no-row').port, undefined, 'unreadable').made;
+    const unknown = await unreadable.admit(deposit, terms, 0, handoff.resource, () => 5000);
+    expect(isRejection(unknown) && [unknown.status, unknown.reason]).toEqual([503, 'batch_settlement_receiver_authorizer_unknown']);
   });
 });

@@ -33,6 +33,14 @@ export interface ChannelRow extends ChannelLedger, ChannelChainState {
   readonly pending: ReadonlyMap<string, PendingIncrement>;
   /** By reservation id, the commits whose receipt is not confirmed yet (their origin-response removes them after it). */
   readonly committed: ReadonlyMap<string, CommitMarker>;
+  /** Unix seconds the claims run marked the idle channel closing for a refund (the edge reserves nothing on it); absent while open. */
+  readonly closingAt?: number;
+  /** Unix seconds the refund of the closing channel was confirmed (a deposit after it reopens the channel), and its transaction. */
+  readonly refundedAt?: number;
+  readonly refundTx?: string;
+  /** The `charged` total the claims run last saw, and since when (Unix seconds): how long the channel has been idle. */
+  readonly quietCharged?: bigint;
+  readonly quietSince?: number;
 }
 
 export interface PendingIncrement {

@@ -23,6 +23,8 @@ export interface ChannelLedger {
   readonly balance: bigint;
   /** The payer has started a timed withdrawal: no new charges until it is resolved. */
   readonly withdrawalPending: boolean;
+  /** The claims run is refunding the idle channel to the payer: no new charges until a deposit reopens it. */
+  readonly closing?: boolean;
 }
 
 export const LedgerReasons = {
@@ -30,17 +32,19 @@ export const LedgerReasons = {
   cumulativeTooLow: 'invalid_batch_settlement_evm_cumulative_amount_mismatch',
   cumulativeExceedsBalance: 'invalid_batch_settlement_evm_cumulative_exceeds_balance',
   withdrawalPending: 'batch_settlement_withdrawal_pending',
+  channelClosing: 'batch_settlement_channel_closing',
   invalidPrice: 'batch_settlement_invalid_price',
 } as const;
 export type LedgerReason = (typeof LedgerReasons)[keyof typeof LedgerReasons];
 
 /**
  * Whether a voucher for `maxClaimableAmount` pays a request of `price` now:
- * reservedTo + price ≤ maxClaimableAmount ≤ balance, no withdrawal pending.
+ * reservedTo + price ≤ maxClaimableAmount ≤ balance, no withdrawal pending, not closing for a refund.
  */
 export function admitIncrement(ledger: ChannelLedger, maxClaimableAmount: bigint, price: bigint): { readonly ok: true } | { readonly ok: false; readonly reason: LedgerReason } {
   if (price <= 0n || price > MAX_LEDGER_AMOUNT) return { ok: false, reason: LedgerReasons.invalidPrice };
   if (ledger.withdrawalPending) return { ok: false, reason: LedgerReasons.withdrawalPending };
+  if (ledger.closing) return { ok: false, reason: LedgerReasons.channelClosing };
   if (maxClaimableAmount > ledger.balance || maxClaimableAmount > MAX_LEDGER_AMOUNT) return { ok: false, reason: LedgerReasons.cumulativeExceedsBalance };
   if (ledger.reservedTo + price > maxClaimableAmount) return { ok: false, reason: LedgerReasons.cumulativeTooLow };
   return { ok: true };

@@ -11,7 +11,7 @@ import type { Hex } from 'viem';
 import type { EdgeConfig } from '../config';
 import type { Handoff } from '../handoff';
 import { evmChainId } from '../networks';
-import type { DecodedPayment } from '../payment-header';
+import { DECIMAL_UINT256, type DecodedPayment } from '../payment-header';
 import type { Clock, FacilitatorPort, LogSink } from '../ports';
 import { mismatchV2 } from '../terms-match';
 import type { Receipt } from '../receipt';
@@ -24,8 +24,14 @@ import { servedResponse, type ChannelSnapshot } from './terms';
 import { parseVoucherPayload, VoucherReasons, type checkVoucher, type ChannelConfig, type ChannelTerms, type Voucher } from './voucher';
 
 export type BatchHandoff = Extract<Handoff, { readonly kind: 'batch' }>;
-/** A refusal; `channel`: the books a corrective 402 reports, so that the official client re-signs on them. */
-export type BatchRefusal = Rejection & { readonly channel?: ChannelSnapshot };
+/**
+ * A refusal; `channel`: the books a corrective 402 reports, so that the official client re-signs on
+ * them. `failedPayment`: a refused payment the failed-payment guard counts (abuse-guard.ts): against
+ * the client only (`client`: the voucher's signature is not proven), or the payer's authorizer too
+ * (`payer`: signed by it). Not set for a voucher that only lags the channel's books (concurrent
+ * requests, a stale base: the official client recovers from those) or a dependency failure.
+ */
+export type BatchRefusal = Rejection & { readonly channel?: ChannelSnapshot; readonly failedPayment?: 'client' | 'payer' };
 
 export interface BatchPorts {
   readonly facilitator: FacilitatorPort;
@@ -39,6 +45,11 @@ export interface BatchPorts {
    * absent in the origin-facing functions, which only commit or release, so their bundles stay small.
    */
   readonly checkVoucher?: typeof checkVoucher;
+  /**
+   * The receiver authorizer the facilitator signs claims with (its /supported, cached), asked before
+   * a deposit: undefined when it cannot be read. Absent in the origin-facing functions, which take no deposits.
+   */
+  readonly facilitatorReceiverAuthorizer?: (timeoutMs: number) => Promise<string | undefined>;
 }
 
 /**
@@ -87,9 +98,13 @@ export class BatchSettlementScheme {
       return reject(400, VoucherReasons.invalidPayload, 'payload needs channelConfig {payer, payerAuthorizer, receiver, receiverAuthorizer, token, withdrawDelay, salt} and voucher {channelId, maxClaimableAmount, signature}');
     }
     const { config, voucher } = parsed;
+    if (raw.type === 'deposit') {
+      const short = depositShortfall(raw.deposit, terms);
+      if (short) return short;
+    }
     if (!this.ports.checkVoucher) throw new Error('this paywall has no voucher check: only the viewer-request function admits payments');
     const checked = this.ports.checkVoucher(config, voucher, this.channelTerms(terms));
-    if (!checked.ok) return reject(402, checked.reason, voucherRefusal(checked.reason));
+    if (!checked.ok) return { ...reject(402, checked.reason, voucherRefusal(checked.reason)), failedPayment: 'client' };
     if (raw.type === 'deposit') {
       const opened = await this.deposit(payment.payload, terms, voucher.channelId, config, remaining);
       if (opened) return opened;
@@ -177,13 +192,17 @@ export class BatchSettlementScheme {
    * chain state the facilitator read (a top-up updates them). Undefined when the books are ready.
    */
   private async deposit(payload: PaymentPayload, terms: RouteTerms, channelId: Hex, config: ChannelConfig, remaining: () => number): Promise<BatchRefusal | undefined> {
+    const closed = await this.closedToDeposits(channelId);
+    if (closed) return closed;
     const budget = (limit: number) => viewerBudget(limit, remaining);
     const { requirements } = terms;
+    const unclaimable = await this.unclaimable(terms, budget(this.config.facilitator.verifyTimeoutMs));
+    if (unclaimable) return unclaimable;
     try {
       const verdict = await this.ports.facilitator.verify(payload, requirements, budget(this.config.facilitator.verifyTimeoutMs));
       if (!verdict.isValid) {
         const reason = reasonCode(verdict.invalidReason, Reasons.unexpectedVerifyError);
-        return reject(402, reason, oneLine(verdict.invalidMessage ?? `the facilitator refused the deposit: ${reason}`));
+        return { ...reject(402, reason, oneLine(verdict.invalidMessage ?? `the facilitator refused the deposit: ${reason}`)), failedPayment: 'payer' };
       }
     } catch (error) {
       this.ports.log({ event: 'x402.facilitator_error', phase: 'verify', scheme: 'batch-settlement', error: String(error) });
@@ -216,6 +235,44 @@ export class BatchSettlementScheme {
   }
 
   /**
+   * A deposit onto a channel whose payer is withdrawing, or that the claims run is refunding, would
+   * move the money and then be refused its request: refused before the facilitator is called.
+   * After the refund (or the withdrawal's end) a deposit reopens the channel.
+   */
+  private async closedToDeposits(channelId: Hex): Promise<BatchRefusal | undefined> {
+    let row: ChannelRow | undefined;
+    try {
+      row = await this.ports.channels.get(channelId);
+    } catch (error) {
+      this.ports.storeError('readChannel', channelId, error);
+      return reject(503, Reasons.receiptStoreUnavailable, 'payments cannot be booked right now; nothing was deposited or charged', RETRY_AFTER_SECONDS);
+    }
+    if (row?.withdrawalPending) return reject(402, LedgerReasons.withdrawalPending, 'the payer started withdrawing this channel: a deposit onto it is not taken (nothing was deposited); open a new channel');
+    if (row?.closing && row.refundedAt === undefined) {
+      return reject(402, LedgerReasons.channelClosing, 'the channel was idle and is being refunded to the payer: nothing was deposited; deposit again once the refund is confirmed, or open a new channel');
+    }
+    return undefined;
+  }
+
+  /**
+   * A deposit is taken only into a channel the facilitator can claim: the official facilitator
+   * accepts a deposit whose config names the offered receiver authorizer, but signs claims only as
+   * its own. A pinned `x402:receiverAuthorizer` that is not (or no longer) the facilitator's would
+   * otherwise open channels nobody can claim, whose payers withdraw everything after the delay.
+   */
+  private async unclaimable(terms: RouteTerms, timeoutMs: number): Promise<BatchRefusal | undefined> {
+    if (!this.ports.facilitatorReceiverAuthorizer) throw new Error('this paywall has no receiver authorizer port: only the viewer-request function takes deposits');
+    const offered = String(terms.requirements.extra.receiverAuthorizer);
+    const theirs = await this.ports.facilitatorReceiverAuthorizer(timeoutMs);
+    if (theirs === undefined) {
+      return reject(503, Reasons.batchReceiverAuthorizerUnknown, "the facilitator's receiver authorizer could not be read, and a deposit is taken only into a channel it can claim; nothing was deposited or charged", RETRY_AFTER_SECONDS);
+    }
+    if (theirs.toLowerCase() === offered.toLowerCase()) return undefined;
+    this.ports.log({ event: 'x402.batch_receiver_authorizer_mismatch', offered, facilitator: theirs });
+    return reject(503, Reasons.batchReceiverAuthorizerMismatch, `this route offers receiver authorizer ${offered}, but the facilitator claims as ${theirs}: no deposit is taken until the configuration names the facilitator's; nothing was deposited or charged`, RETRY_AFTER_SECONDS);
+  }
+
+  /**
    * A voucher for a channel without a row: its deposit settled but the row could not be written
    * (DynamoDB failed right after it). The facilitator's verify of the voucher checks the channel
    * config against the offer and the voucher's signature, and reads the channel on chain; the row
@@ -231,9 +288,9 @@ export class BatchSettlementScheme {
       return reject(503, Reasons.facilitatorUnavailable, `channel ${channelId} is not booked here and its state on chain could not be read right now; nothing was charged`, RETRY_AFTER_SECONDS);
     }
     if (!verdict.isValid) {
-      if (verdict.invalidReason === CHANNEL_NOT_FOUND) return reject(402, Reasons.batchChannelUnknown, `no deposit was seen for channel ${channelId}: send a deposit payload first`);
+      if (verdict.invalidReason === CHANNEL_NOT_FOUND) return { ...reject(402, Reasons.batchChannelUnknown, `no deposit was seen for channel ${channelId}: send a deposit payload first`), failedPayment: 'payer' };
       const reason = reasonCode(verdict.invalidReason, Reasons.unexpectedVerifyError);
-      return reject(402, reason, oneLine(verdict.invalidMessage ?? `the facilitator refused the voucher: ${reason}`));
+      return { ...reject(402, reason, oneLine(verdict.invalidMessage ?? `the facilitator refused the voucher: ${reason}`)), failedPayment: 'payer' };
     }
     const chain = chainStateOf(verdict.extra);
     if (!chain || String(verdict.extra?.channelId).toLowerCase() !== channelId.toLowerCase()) {
@@ -271,7 +328,7 @@ export class BatchSettlementScheme {
         return { kind: 'batch', routeIndex, resource, channelId, reservationId, payer: config.payer.toLowerCase() };
       }
       if (outcome.reason === 'batch_settlement_channel_unknown') {
-        return reject(402, Reasons.batchChannelUnknown, `no deposit was seen for channel ${channelId}: send a deposit payload first`);
+        return { ...reject(402, Reasons.batchChannelUnknown, `no deposit was seen for channel ${channelId}: send a deposit payload first`), failedPayment: 'payer' };
       }
       if (outcome.reason === LedgerReasons.cumulativeTooLow && row) {
         const base = row.reservedTo;
@@ -350,6 +407,21 @@ function chainStateOf(value: unknown): ChannelChainState | undefined {
   return { balance, totalClaimed, withdrawRequestedAt: Number(withdrawRequestedAt), refundNonce };
 }
 
+/**
+ * A deposit whose `deposit.amount` is below the route's `extra.minDeposit` (what the 402 asks for,
+ * the initial deposit and every top-up alike), refused before the facilitator is asked; or a
+ * deposit without a decimal amount. Undefined when the amount is enough.
+ */
+export function depositShortfall(deposit: unknown, terms: RouteTerms): Rejection | undefined {
+  const amount = (deposit as { amount?: unknown } | undefined)?.amount;
+  if (typeof amount !== 'string' || !DECIMAL_UINT256.test(amount)) {
+    return reject(400, VoucherReasons.invalidPayload, 'a deposit payload needs deposit.amount, a decimal integer of atomic units');
+  }
+  const minimum = BigInt(String(terms.requirements.extra.minDeposit));
+  if (BigInt(amount) >= minimum) return undefined;
+  return reject(402, Reasons.batchDepositBelowMinimum, `the deposit (${amount}) is below this route's minDeposit (${minimum}, extra.minDeposit): deposit at least that; nothing was deposited or charged`);
+}
+
 function voucherRefusal(reason: string): string {
   switch (reason) {
     case VoucherReasons.channelIdMismatch:
@@ -369,6 +441,8 @@ function refusalMessage(reason: string, voucher: Voucher): string {
       return `the voucher (${voucher.maxClaimableAmount}) is above the channel's deposit: top it up with a deposit payload`;
     case LedgerReasons.withdrawalPending:
       return 'the payer started withdrawing this channel: no new charges on it; open a new channel';
+    case LedgerReasons.channelClosing:
+      return 'the channel was idle and is being refunded to the payer: no new charges on it; once the refund is confirmed a deposit (top-up) reopens it, or open a new channel';
     default:
       return `the voucher does not pay this request: ${reason}`;
   }

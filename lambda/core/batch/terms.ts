@@ -18,11 +18,13 @@ export function minDepositOf(terms: BatchRouteTerms): string {
 
 /**
  * The requirements' `extra` of a batch-settlement route: the token's EIP-712 domain (the deposit's
- * ERC-3009 authorization), the receiver authorizer that signs our claims (the facilitator's, from
- * its /supported), the withdraw delay a channel must be opened with, and the minimum deposit.
+ * ERC-3009 authorization), the receiver authorizer that signs our claims (the facilitator's:
+ * pinned, or from its /supported), the withdraw delay a channel must be opened with, and the
+ * minimum deposit. Without the receiver authorizer (a catalogue that does not know it) no channel
+ * can be opened on these terms: the 402 always names it.
  */
-export function batchExtra(asset: { readonly name: string; readonly version: string }, terms: BatchRouteTerms, receiverAuthorizer: Address): Record<string, unknown> {
-  return { name: asset.name, version: asset.version, receiverAuthorizer, withdrawDelay: terms.withdrawDelay, minDeposit: minDepositOf(terms) };
+export function batchExtra(asset: { readonly name: string; readonly version: string }, terms: BatchRouteTerms, receiverAuthorizer?: Address): Record<string, unknown> {
+  return { name: asset.name, version: asset.version, ...(receiverAuthorizer ? { receiverAuthorizer } : {}), withdrawDelay: terms.withdrawDelay, minDeposit: minDepositOf(terms) };
 }
 
 /** A channel's books as the corrective 402 and the PAYMENT-RESPONSE report them (atomic units). */

@@ -286,6 +286,21 @@ describe('batch-settlement routes', () => {
   });
   it('deposit terms on an exact route', () => expectProblem(batch({ price: '$0.01', withdrawDelay: 3600 }), `${where}.scheme`, /not batch-settlement/, /batch-settlement/));
   it('a batch route without a price', () => expectProblem(batch({ scheme: 'batch-settlement' }), where, /needs a price/, /price/));
+  it('bakes a pinned receiver authorizer into the edge config', () => {
+    const authorizer = '0x209693Bc6afc0C5328bA36FaF03C514EF312287C';
+    const edge = toEdgeConfig(resolveX402Config({ ...batch({ scheme: 'batch-settlement', price: '$0.001' }), receiverAuthorizer: authorizer }), { tableName: 't', region: 'us-east-1' });
+    expect(edge.facilitator.receiverAuthorizer).toBe(authorizer);
+    expect(toEdgeConfig(resolveX402Config(batch({ scheme: 'batch-settlement', price: '$0.001' })), { tableName: 't', region: 'us-east-1' }).facilitator).not.toHaveProperty('receiverAuthorizer');
+  });
+  it('a pinned receiver authorizer that is not a checksummed address', () => {
+    const settings = batch({ scheme: 'batch-settlement', price: '$0.001' });
+    expectProblem({ ...settings, receiverAuthorizer: '0x209693bc6afc0c5328ba36faf03c514ef312287c' }, 'x402:receiverAuthorizer', /no EIP-55 checksum/, /0x209693Bc6afc0C5328bA36FaF03C514EF312287C/);
+    expectProblem({ ...settings, receiverAuthorizer: '0x1234' }, 'x402:receiverAuthorizer', /not an EVM address/, /batch-settlement kind in the facilitator's \/supported/);
+  });
+  it('a pinned receiver authorizer without a batch route is a warning', () => {
+    const resolved = resolveX402Config({ ...SETTINGS, engine: Engine.EDGE, receiverAuthorizer: '0x209693Bc6afc0C5328bA36FaF03C514EF312287C' });
+    expect(resolved.warnings).toContain('x402:receiverAuthorizer has no effect: no route has scheme batch-settlement');
+  });
 });
 
 describe('metered (upto) routes', () => {
