@@ -39,9 +39,11 @@ app.synth();
 `;
 
 const apps: string[] = [];
-afterAll(() => {
+afterAll(async () => {
+  // The background apps (below) finish first, even when their tests were filtered out.
+  await Promise.allSettled([outsideUsEast1, existingWebAcl]);
   for (const dir of apps) rmSync(dir, { recursive: true, force: true });
-});
+}, 300_000);
 function app(spec: Parameters<typeof installApp>[0]): string {
   const dir = installApp(spec);
   apps.push(dir);
