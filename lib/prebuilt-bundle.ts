@@ -14,18 +14,29 @@ import { packageRoot } from './package-root';
 /** The Lambda@Edge handlers, named after their CloudFront trigger; each takes the configuration. */
 export const EDGE_BUNDLES = ['viewer-request', 'origin-request', 'origin-response'] as const;
 export type EdgeBundleName = (typeof EDGE_BUNDLES)[number];
-/** Every bundle the package ships: the Lambda handlers, the `cdk-x402` CLI and the agent's paying fetch (`cdk-x402/client`). */
-export type BundleName = EdgeBundleName | 'settlement-ingest' | 'origin-rotation' | 'batch-claims' | 'cli' | 'client';
+/**
+ * Every bundle the package ships: the Lambda handlers, the `cdk-x402` CLI and the agent's paying
+ * fetch (`cdk-x402/client`). Both origin-facing triggers run the one `origin` bundle (the same
+ * code, dispatched on the event's trigger), so it is shipped once.
+ */
+export type BuiltBundleName = 'viewer-request' | 'origin' | 'settlement-ingest' | 'origin-rotation' | 'batch-claims' | 'cli' | 'client';
+/** A bundle by what it is built as, or by the edge trigger that runs it. */
+export type BundleName = EdgeBundleName | BuiltBundleName;
+
+/** The bundle a name is built as: an edge trigger's, or itself. */
+export function builtBundleOf(name: BundleName): BuiltBundleName {
+  return name === 'origin-request' || name === 'origin-response' ? 'origin' : name;
+}
 
 /** Where a bundle lives in the package (the repository, or an installed cdk-x402). */
 export function bundleFile(name: BundleName): string {
-  return path.join(packageRoot(), 'dist', 'bundles', name, 'index.js');
+  return path.join(packageRoot(), 'dist', 'bundles', builtBundleOf(name), 'index.js');
 }
 
-const prebuilt = new Map<BundleName, Buffer>();
+const prebuilt = new Map<BuiltBundleName, Buffer>();
 /** A prebuilt bundle's bytes (read once per process). */
 export function readPrebuiltBundle(name: BundleName): Buffer {
-  let code = prebuilt.get(name);
+  let code = prebuilt.get(builtBundleOf(name));
   if (code === undefined) {
     const file = bundleFile(name);
     try {
@@ -37,7 +48,7 @@ export function readPrebuiltBundle(name: BundleName): Buffer {
           'an installed cdk-x402 package ships it, so reinstall the package.',
       );
     }
-    prebuilt.set(name, code);
+    prebuilt.set(builtBundleOf(name), code);
   }
   return code;
 }

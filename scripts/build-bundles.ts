@@ -9,11 +9,11 @@
  * they never use bundles older than the tree (and start in milliseconds when nothing changed).
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { BuildOptions } from 'esbuild';
 import { packageRoot } from '../lib/package-root';
-import { bundleFile, EDGE_BUNDLES, PLACEHOLDER_LITERAL, zippedSize, type BundleName } from '../lib/prebuilt-bundle';
+import { builtBundleOf, bundleFile, EDGE_BUNDLES, PLACEHOLDER_LITERAL, zippedSize, type BuiltBundleName } from '../lib/prebuilt-bundle';
 
 export type BundleSettings = Pick<BuildOptions, 'platform' | 'target' | 'format' | 'minify'> & { readonly external: readonly string[] };
 
@@ -41,10 +41,10 @@ const REGIONAL_RUNTIME_SDK_SETTINGS: BundleSettings = { ...REGIONAL_SETTINGS, ex
 const CLI_SETTINGS: BundleSettings = { platform: 'node', target: 'node20', format: 'cjs', minify: true, external: [] };
 
 /** Each bundle's entry point (relative to the package root) and settings. */
-export const BUNDLES: Readonly<Record<BundleName, { readonly entry: string; readonly settings: BundleSettings }>> = {
+export const BUNDLES: Readonly<Record<BuiltBundleName, { readonly entry: string; readonly settings: BundleSettings }>> = {
   'viewer-request': { entry: 'lambda/edge/viewer-request.ts', settings: EDGE_SETTINGS },
-  'origin-request': { entry: 'lambda/edge/origin-request.ts', settings: EDGE_SETTINGS },
-  'origin-response': { entry: 'lambda/edge/origin-response.ts', settings: EDGE_SETTINGS },
+  // origin-request and origin-response: one bundle for both triggers.
+  origin: { entry: 'lambda/edge/origin.ts', settings: EDGE_SETTINGS },
   'settlement-ingest': { entry: 'lambda/ingest/handler.ts', settings: REGIONAL_SETTINGS },
   'origin-rotation': { entry: 'lambda/origin/rotation-handler.ts', settings: REGIONAL_RUNTIME_SDK_SETTINGS },
   'batch-claims': { entry: 'lambda/batch-claims/handler.ts', settings: REGIONAL_RUNTIME_SDK_SETTINGS },
@@ -93,29 +93,30 @@ export function bundleEntry(entry: string, settings: BundleSettings, define: Rec
 }
 
 /** Builds one bundle of {@link BUNDLES} and checks it: an edge bundle holds its configuration placeholder exactly once. */
-export function buildBundle(name: BundleName): BuiltBundle {
+export function buildBundle(name: BuiltBundleName): BuiltBundle {
   const { entry, settings } = BUNDLES[name];
   const built = bundleEntry(entry, settings);
   const placeholders = occurrences(built.code, PLACEHOLDER_LITERAL);
-  if ((EDGE_BUNDLES as readonly string[]).includes(name) && placeholders !== 1) {
+  if (EDGE_BUNDLES.map(builtBundleOf).includes(name) && placeholders !== 1) {
     throw new Error(`${name}: the bundle holds the configuration placeholder ${PLACEHOLDER_LITERAL} ${placeholders} times, not once (lambda/edge/baked-config.ts)`);
   }
   return built;
 }
 
 /** Builds every bundle into dist/bundles/ and records what they were built from. */
-function buildBundles(): Record<BundleName, Buffer> {
-  const names = Object.keys(BUNDLES) as BundleName[];
-  const built = Object.fromEntries(names.map((name) => [name, buildBundle(name)])) as Record<BundleName, BuiltBundle>;
+function buildBundles(): Record<BuiltBundleName, Buffer> {
+  const names = Object.keys(BUNDLES) as BuiltBundleName[];
+  const built = Object.fromEntries(names.map((name) => [name, buildBundle(name)])) as Record<BuiltBundleName, BuiltBundle>;
   const inputs = [...new Set(names.flatMap((name) => built[name].inputs))].sort();
   for (const name of names) writeAtomically(bundleFile(name), built[name].code);
+  removeStaleBundles(names);
   const manifest: Manifest = {
     builder: builderHash(),
     bundles: Object.fromEntries(names.map((name) => [name, sha256(built[name].code)])),
     inputs: Object.fromEntries(inputs.map((input) => [input, sha256(readFileSync(path.join(ROOT, input)))])),
   };
   writeAtomically(MANIFEST, Buffer.from(`${JSON.stringify(manifest, null, 1)}\n`));
-  return Object.fromEntries(names.map((name) => [name, built[name].code])) as Record<BundleName, Buffer>;
+  return Object.fromEntries(names.map((name) => [name, built[name].code])) as Record<BuiltBundleName, Buffer>;
 }
 
 /** Builds the bundles unless they are current; true when it built them. */
@@ -131,7 +132,7 @@ function bundlesAreCurrent(): boolean {
   try {
     const manifest = JSON.parse(readFileSync(MANIFEST, 'utf8')) as Manifest;
     if (manifest.builder !== builderHash()) return false;
-    for (const name of Object.keys(BUNDLES) as BundleName[]) {
+    for (const name of Object.keys(BUNDLES) as BuiltBundleName[]) {
       if (manifest.bundles[name] !== sha256(readFileSync(bundleFile(name)))) return false;
     }
     return Object.entries(manifest.inputs).every(([input, hash]) => sha256(readFileSync(path.join(ROOT, input))) === hash);
@@ -157,6 +158,14 @@ function occurrences(haystack: Buffer, needle: Buffer): number {
 }
 
 /** Other processes (a test run, the local edge) may build at the same time: write aside, then rename. */
+/** The package ships every dist/bundles/<name>/index.js: a bundle no longer built (renamed or merged) must not linger there. */
+function removeStaleBundles(names: readonly BuiltBundleName[]): void {
+  const dir = path.dirname(MANIFEST);
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.isDirectory() && !(names as readonly string[]).includes(entry.name)) rmSync(path.join(dir, entry.name), { recursive: true, force: true });
+  }
+}
+
 function writeAtomically(file: string, data: Buffer): void {
   mkdirSync(path.dirname(file), { recursive: true });
   const temp = `${file}.${process.pid}.tmp`;
