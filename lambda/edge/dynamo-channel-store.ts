@@ -213,21 +213,26 @@ export class DynamoChannelStore implements ChannelClaimsPort, ChannelStorePort {
    */
   async commit(channelId: Hex, reservationId: string, price: bigint, nowSeconds = Math.floor(Date.now() / 1000)): Promise<'committed' | 'unknown'> {
     // The books only (tools and tests): no request to name in the marker.
-    return (await this.commitCharged(channelId, reservationId, price, { route: '', resource: '' }, nowSeconds)) === undefined ? 'unknown' : 'committed';
+    return (await this.commitCharged(channelId, reservationId, price, { route: '', resource: '' }, [], nowSeconds)) === undefined ? 'unknown' : 'committed';
   }
 
-  /** {@link commit}, returning the channel's charged cumulative right after this increment (undefined: nothing committed). */
-  async commitCharged(channelId: Hex, reservationId: string, price: bigint, request: CommittedRequest, nowSeconds = Math.floor(Date.now() / 1000)): Promise<bigint | undefined> {
+  /**
+   * {@link commit}, returning the channel's charged cumulative right after this increment (undefined: nothing committed).
+   * `receipted`: markers of earlier commits whose receipt is written, removed in the same update
+   * (sibling keys of the maps this update sets, so no two paths overlap; a key already gone is no error).
+   */
+  async commitCharged(channelId: Hex, reservationId: string, price: bigint, request: CommittedRequest, receipted: readonly string[], nowSeconds = Math.floor(Date.now() / 1000)): Promise<bigint | undefined> {
+    const done = receipted.filter((id) => id !== reservationId && RESERVATION_ID.test(id));
     const change = {
-      UpdateExpression: 'SET #unclaimedSince = if_not_exists(#unclaimedSince, :now), #committed.#rid = :marker, #committedTo.#rid = #charged + :price ADD #charged :price REMOVE #pending.#rid',
-      names: { '#charged': 'charged', '#unclaimedSince': 'unclaimedSince', '#committed': 'committed', '#committedTo': 'committedTo' },
+      UpdateExpression: `SET #unclaimedSince = if_not_exists(#unclaimedSince, :now), #committed.#rid = :marker, #committedTo.#rid = #charged + :price ADD #charged :price REMOVE #pending.#rid${done.map((_, i) => `, #committed.#done${i}, #committedTo.#done${i}`).join('')}`,
+      names: { '#charged': 'charged', '#unclaimedSince': 'unclaimedSince', '#committed': 'committed', '#committedTo': 'committedTo', ...Object.fromEntries(done.map((id, i) => [`#done${i}`, id])) },
       values: { ':now': num(BigInt(nowSeconds)), ':marker': { M: { amount: num(price), at: num(BigInt(nowSeconds)), route: { S: request.route }, resource: { S: request.resource } } } },
     };
     const updated = await this.endReservation(channelId, reservationId, price, change, 'UPDATED_NEW');
     return updated ? BigInt(updated.charged?.N ?? '0') : undefined;
   }
 
-  /** The commit's receipt is written: its marker goes (a marker left behind is the claims run's to check). */
+  /** A stale commit's receipt is written: its marker goes (the claims run). */
   async forgetCommit(channelId: Hex, reservationId: string): Promise<void> {
     if (!RESERVATION_ID.test(reservationId)) return;
     await this.update(channelId, {

@@ -123,7 +123,6 @@ const CHANNEL_STORE_METHODS = Object.keys({
   syncChain: true,
   reserve: true,
   commitCharged: true,
-  forgetCommit: true,
   release: true,
   releaseExpired: true,
   get: true,

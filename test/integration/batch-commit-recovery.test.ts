@@ -97,8 +97,9 @@ it('a commit whose answer was lost (applied, then the SDK retry found the reserv
   expect(settled).toMatchObject({ kind: 'served', charged: 2n * PRICE });
   expect(logs.map((l) => l.event)).toEqual(expect.arrayContaining(['x402.batch_commit_recovered', 'x402.batch_served']));
   const row = (await world.store.get(channel.channelId))!;
-  expect([row.charged, row.reservedTo, row.pending.size, row.committed.size]).toEqual([2n * PRICE, 2n * PRICE, 0, 0]);
-  expect((await receiptsOf(channel)).map((r) => [r.batchCumulative, r.amount, r.resource])).toEqual([['2000', '1000', handoff.resource]]);
+  // Its receipt is written: its marker waits for this container's next commit on the channel (or the claims run).
+  expect([row.charged, row.reservedTo, row.pending.size, [...row.committed.keys()]]).toEqual([2n * PRICE, 2n * PRICE, 0, [handoff.reservationId]]);
+  expect((await receiptsOf(channel)).map((r) => [r.batchCumulative, r.amount, r.resource, r.nonce])).toEqual([['2000', '1000', handoff.resource, handoff.reservationId]]);
 });
 
 it('a lost commit answer racing the expiry sweep: the sweep finds nothing to release, the request is served once', async () => {
@@ -141,6 +142,52 @@ it('a lost commit answer whose row cannot be read back: withheld (503), and the 
   expect([...row.committed.values()]).toEqual([{ amount: PRICE, chargedTo: 2n * PRICE, committedAt: expect.any(Number), route: '/feed/**', resource: handoff.resource }]);
   expect(await receiptsOf(channel)).toHaveLength(0);
 
+  // While its origin-response may still be writing the receipt, the marker stays.
+  expect((await claimsRun(Date.now)).receiptsFromMarkers).toBe(0);
+  expect((await world.store.get(channel.channelId))!.committed.size).toBe(1);
+  expect((await claimsRun(afterMarkersAreStale)).receiptsFromMarkers).toBe(1);
+  const receipts = await receiptsOf(channel);
+  expect(receipts.map((r) => [r.paymentId, r.status, r.amount, r.batchCumulative, r.payer, r.route, r.resource, r.errorReason])).toEqual([
+    [`${world.chain.network}:batch:${channel.channelId.toLowerCase()}:2000`, 'settled', '1000', '2000', channel.payer.address.toLowerCase(), '/feed/**', handoff.resource, RECEIPT_FROM_COMMIT_MARKER],
+  ]);
+  expect((await world.store.get(channel.channelId))!.committed.size).toBe(0);
+  // A second run finds nothing left to repair.
+  expect((await claimsRun(afterMarkersAreStale)).receiptsFromMarkers).toBe(0);
+}, 60_000);
+
+it('sequential served requests through one container: each commit removes the last one\'s marker, and the claims run the markers no commit removed', async () => {
+  const channel = await servedChannel(world, 1n, PRICE);
+  const { scheme, terms } = edge();
+  const other = edge();
+  const lastOf = new Map<unknown, string>();
+  // The deposit (10 × the price) pays 9 more requests; the fifth goes through another container, as the edge's several containers do.
+  for (let i = 2n; i <= 10n; i++) {
+    const handoff = await reserved(channel, i * PRICE);
+    const container = i === 5n ? other.scheme : scheme;
+    expect(await container.settle(handoff, terms, 200)).toMatchObject({ kind: 'served', charged: i * PRICE });
+    lastOf.set(container, handoff.reservationId);
+    // At most one marker per container (one request at a time each, none in flight), each one's receipt written.
+    const row = (await world.store.get(channel.channelId))!;
+    expect(row.committed.size).toBeLessThanOrEqual(2);
+    const receipted = new Set((await receiptsOf(channel)).map((r) => r.nonce));
+    expect([...row.committed.keys()].filter((id) => !receipted.has(id))).toEqual([]);
+  }
+  const row = (await world.store.get(channel.channelId))!;
+  // Left: each container's last one.
+  expect([row.charged, [...row.committed.keys()].sort()]).toEqual([10n * PRICE, [...lastOf.values()].sort()]);
+  expect(await receiptsOf(channel)).toHaveLength(9);
+  // The markers no later commit removed go with the claims run once stale; their receipts exist, so none is written.
+  expect((await claimsRun(Date.now)).receiptsFromMarkers).toBe(0);
+  expect((await world.store.get(channel.channelId))!.committed.size).toBe(2);
+  expect((await claimsRun(afterMarkersAreStale)).receiptsFromMarkers).toBe(0);
+  expect((await world.store.get(channel.channelId))!.committed.size).toBe(0);
+  expect(await receiptsOf(channel)).toHaveLength(9);
+}, 120_000);
+
+const afterMarkersAreStale = () => Date.now() + (COMMIT_MARKER_SECONDS + 1) * 1000;
+
+/** One scheduled claims run at `clock`, with nothing due to claim. */
+function claimsRun(clock: () => number) {
   const settings: BatchClaimsSettings = {
     network: world.chain.network,
     payTo: PAY_TO,
@@ -151,22 +198,11 @@ it('a lost commit answer whose row cannot be read back: withheld (503), and the 
     maxAgeSeconds: 3600,
     refundIdleAfterSeconds: 0,
   };
-  const ports = {
+  return runBatchClaims(settings, {
     store: world.store,
     facilitator: { verify: () => Promise.reject(new Error('nothing to verify')), settle: () => Promise.reject(new Error('nothing due')) },
     readChain: channelChainReader(world.chain.rpcUrl, 10_000),
     log: () => {},
-  };
-  // While its origin-response may still be writing the receipt, the marker stays.
-  expect((await runBatchClaims(settings, { ...ports, clock: Date.now })).receiptsFromMarkers).toBe(0);
-  expect((await world.store.get(channel.channelId))!.committed.size).toBe(1);
-  const later = () => Date.now() + (COMMIT_MARKER_SECONDS + 1) * 1000;
-  expect((await runBatchClaims(settings, { ...ports, clock: later })).receiptsFromMarkers).toBe(1);
-  const receipts = await receiptsOf(channel);
-  expect(receipts.map((r) => [r.paymentId, r.status, r.amount, r.batchCumulative, r.payer, r.route, r.resource, r.errorReason])).toEqual([
-    [`${world.chain.network}:batch:${channel.channelId.toLowerCase()}:2000`, 'settled', '1000', '2000', channel.payer.address.toLowerCase(), '/feed/**', handoff.resource, RECEIPT_FROM_COMMIT_MARKER],
-  ]);
-  expect((await world.store.get(channel.channelId))!.committed.size).toBe(0);
-  // A second run finds nothing left to repair.
-  expect((await runBatchClaims(settings, { ...ports, clock: later })).receiptsFromMarkers).toBe(0);
-}, 60_000);
+    clock,
+  });
+}

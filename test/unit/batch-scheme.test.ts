@@ -66,7 +66,6 @@ function store(behaviour: 'down' | 'no-row' | { committed: bigint | undefined; r
           commitCharged: () => Promise.resolve(behaviour.committed),
           get: () => (behaviour.row ? Promise.resolve(behaviour.row) : fail()),
           recordServed: () => Promise.resolve(),
-          forgetCommit: () => Promise.resolve(),
         };
   const port = new Proxy({} as ChannelStorePort, {
     get: (_, name: keyof ChannelStorePort) => () => {
@@ -151,7 +150,7 @@ describe('the batch-settlement scheme fails closed', () => {
     const channels = store({ committed: undefined, row: { pending: new Map(), committed: new Map([[handoff.reservationId, marker]]) } });
     const settled = await scheme(channels.port).made.settle(handoff, terms, 200);
     expect(settled.kind === 'served' && settled.charged).toBe(9000n);
-    expect(channels.calls).toEqual({ commitCharged: 1, get: 1, recordServed: 1, forgetCommit: 1 });
+    expect(channels.calls).toEqual({ commitCharged: 1, get: 1, recordServed: 1 });
   });
 
   it('a commit that failed with its reservation still there is tried once more, then withheld with nothing charged', async () => {
@@ -178,6 +177,25 @@ describe('the batch-settlement scheme fails closed', () => {
       charged: 7000n,
       settlement: { success: true, transaction: '', network: 'eip155:84532', payer: payer.address.toLowerCase(), amount: '', extra: { chargedAmount: '1000', channelState: { channelId, chargedCumulativeAmount: '7000' } } },
     });
+  });
+
+  it("the next commit on the channel removes the markers of commits whose receipt was written, and only those", async () => {
+    const offered: Array<readonly string[]> = [];
+    let receiptWrites = 0;
+    const failReceiptsOf = new Set(['failedreceipt01']);
+    const recording = new Proxy({} as ChannelStorePort, {
+      get: (_, name) =>
+        name === 'commitCharged'
+          ? (_c: string, _r: string, _p: bigint, _q: unknown, receipted: readonly string[]) => Promise.resolve(void offered.push(receipted)).then(() => 7000n)
+          : name === 'recordServed'
+            ? (receipt: Receipt) => (receiptWrites++, failReceiptsOf.has(receipt.nonce) ? Promise.reject(new Error('connect ECONNREFUSED')) : Promise.resolve())
+            : () => Promise.reject(new Error('unexpected call')),
+    });
+    const { made } = scheme(recording);
+    for (const reservationId of ['firstrequest001', 'failedreceipt01', 'thirdrequest001']) await made.settle({ ...handoff, reservationId }, terms, 200);
+    // The failed receipt's marker stays for the claims run (which writes the receipt); the first went with the second commit.
+    expect(offered).toEqual([[], ['firstrequest001'], []]);
+    expect(receiptWrites).toBe(5);
   });
 
   it("records the hand-off's verified agent and bot on the served request's receipt", async () => {

@@ -31,7 +31,7 @@ export interface ChannelRow extends ChannelLedger, ChannelChainState {
   readonly settleTx?: string;
   /** Reservations in flight by id. */
   readonly pending: ReadonlyMap<string, PendingIncrement>;
-  /** By reservation id, the commits whose receipt is not confirmed yet (their origin-response removes them after it). */
+  /** By reservation id, the commits whose receipt is not confirmed yet, or is but whose marker waits for the channel's next commit or the claims run. */
   readonly committed: ReadonlyMap<string, CommitMarker>;
   /** Unix seconds the claims run marked the idle channel closing for a refund (the edge reserves nothing on it); absent while open. */
   readonly closingAt?: number;
@@ -75,11 +75,10 @@ export interface ChannelStorePort {
   reserve(r: Reservation): Promise<ReserveOutcome>;
   /**
    * Charges the reservation once and leaves its marker: the channel's charged cumulative after it,
-   * or undefined when the reservation was not there (committed already, released or swept).
+   * or undefined when the reservation was not there (committed already, released or swept). The
+   * same update removes the markers of `receipted` (earlier commits whose receipt is written).
    */
-  commitCharged(channelId: Hex, reservationId: string, price: bigint, request: CommittedRequest): Promise<bigint | undefined>;
-  /** Removes a commit's marker once its receipt is written. */
-  forgetCommit(channelId: Hex, reservationId: string): Promise<void>;
+  commitCharged(channelId: Hex, reservationId: string, price: bigint, request: CommittedRequest, receipted: readonly string[]): Promise<bigint | undefined>;
   release(channelId: Hex, reservationId: string, price: bigint): Promise<'released' | 'unknown'>;
   releaseExpired(channelId: Hex, nowSeconds: number): Promise<number>;
   get(channelId: Hex): Promise<ChannelRow | undefined>;

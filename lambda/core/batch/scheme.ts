@@ -19,6 +19,7 @@ import { oneLine, reasonCode, reject, Reasons, type Rejection } from '../rejecti
 import type { RouteTerms } from '../requirements';
 import type { ChannelChainState, ChannelRow, ChannelStorePort, CommittedRequest } from './channel-books';
 import { commitOutcome, LedgerReasons, type CommitOutcome } from './ledger';
+import { ReceiptedCommits } from './receipted-commits';
 import { batchReceipt } from './served-receipt';
 import { servedResponse, type ChannelSnapshot } from './terms';
 import { parseVoucherPayload, VoucherReasons, type checkVoucher, type ChannelConfig, type ChannelTerms, type Voucher } from './voucher';
@@ -71,6 +72,7 @@ export type BatchSettled =
 
 export class BatchSettlementScheme {
   private readonly chainId: number;
+  private readonly receiptedCommits = new ReceiptedCommits();
 
   constructor(
     private readonly config: Pick<EdgeConfig, 'network' | 'payTo' | 'asset' | 'facilitator'>,
@@ -143,10 +145,8 @@ export class BatchSettlementScheme {
         };
     }
     const { charged } = outcome;
-    if (await this.recordServed(this.receipt(handoff, terms, price, charged))) {
-      // Left behind, the marker is the claims run's to check (its receipt exists, so it only goes).
-      await this.ports.channels.forgetCommit(channelId, handoff.reservationId).catch((error: unknown) => this.ports.storeError('forgetCommit', channelId, error));
-    }
+    // Only a written receipt lets the marker go (with this container's next commit on the channel, or the claims run's).
+    if (await this.recordServed(this.receipt(handoff, terms, price, charged))) this.receiptedCommits.remember(channelId, handoff.reservationId);
     return { kind: 'served', charged, settlement: servedResponse(terms.network, handoff.payer, price, channelId, charged) };
   }
 
@@ -154,12 +154,18 @@ export class BatchSettlementScheme {
    * Commits the reservation; after an error or a failed condition (an SDK retry of a commit that had
    * applied fails it), the row decides what happened: its marker (committed), the reservation still
    * there (committed again, once), or neither (released or swept). `unknown`: not even the row could be read.
+   * The commit removes the markers of this container's earlier receipted commits on the channel:
+   * forgotten once it applied, else offered again to the next commit (removing a marker twice is harmless).
    */
   private async commit(channelId: Hex, reservationId: string, price: bigint, request: CommittedRequest): Promise<{ readonly kind: 'committed'; readonly charged: bigint } | { readonly kind: 'gone' | 'pending' | 'unknown' }> {
+    const receipted = this.receiptedCommits.of(channelId, reservationId);
     for (let attempt = 1; ; attempt++) {
       try {
-        const charged = await this.ports.channels.commitCharged(channelId, reservationId, price, request);
-        if (charged !== undefined) return { kind: 'committed', charged };
+        const charged = await this.ports.channels.commitCharged(channelId, reservationId, price, request, receipted);
+        if (charged !== undefined) {
+          this.receiptedCommits.removed(channelId, receipted);
+          return { kind: 'committed', charged };
+        }
       } catch (error) {
         this.ports.storeError('commitIncrement', channelId, error);
       }
@@ -170,7 +176,10 @@ export class BatchSettlementScheme {
         this.ports.storeError('readCommit', channelId, error);
         return { kind: 'unknown' };
       }
-      if (outcome.kind === 'committed') this.ports.log({ event: 'x402.batch_commit_recovered', channelId, reservationId, charged: outcome.charged.toString() });
+      if (outcome.kind === 'committed') {
+        this.receiptedCommits.removed(channelId, receipted);
+        this.ports.log({ event: 'x402.batch_commit_recovered', channelId, reservationId, charged: outcome.charged.toString() });
+      }
       if (outcome.kind !== 'pending' || attempt === 2) return outcome;
     }
   }
