@@ -186,9 +186,15 @@ describe('the batch-settlement scheme fails closed', () => {
     const recording = new Proxy({} as ChannelStorePort, {
       get: (_, name) =>
         name === 'commitCharged'
-          ? (_c: string, _r: string, _p: bigint, _q: unknown, receipted: readonly string[]) => Promise.resolve(void offered.push(receipted)).then(() => 7000n)
+          ? (_c: string, _r: string, _p: bigint, _q: unknown, receipted: readonly string[]) => {
+              offered.push(receipted);
+              return Promise.resolve(7000n);
+            }
           : name === 'recordServed'
-            ? (receipt: Receipt) => (receiptWrites++, failReceiptsOf.has(receipt.nonce) ? Promise.reject(new Error('connect ECONNREFUSED')) : Promise.resolve())
+            ? (receipt: Receipt) => {
+                receiptWrites++;
+                return failReceiptsOf.has(receipt.nonce) ? Promise.reject(new Error('connect ECONNREFUSED')) : Promise.resolve();
+              }
             : () => Promise.reject(new Error('unexpected call')),
     });
     const { made } = scheme(recording);
