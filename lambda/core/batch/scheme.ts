@@ -201,11 +201,11 @@ export class BatchSettlementScheme {
    * chain state the facilitator read (a top-up updates them). Undefined when the books are ready.
    */
   private async deposit(payload: PaymentPayload, terms: RouteTerms, channelId: Hex, config: ChannelConfig, remaining: () => number): Promise<BatchRefusal | undefined> {
-    const closed = await this.closedToDeposits(channelId);
-    if (closed) return closed;
     const budget = (limit: number) => viewerBudget(limit, remaining);
     const { requirements } = terms;
-    const unclaimable = await this.unclaimable(terms, budget(this.config.facilitator.verifyTimeoutMs));
+    // Neither check depends on the other: the row's state and the facilitator's authorizer are read together.
+    const [closed, unclaimable] = await Promise.all([this.closedToDeposits(channelId), this.unclaimable(terms, budget(this.config.facilitator.verifyTimeoutMs))]);
+    if (closed) return closed;
     if (unclaimable) return unclaimable;
     try {
       const verdict = await this.ports.facilitator.verify(payload, requirements, budget(this.config.facilitator.verifyTimeoutMs));
