@@ -1,7 +1,7 @@
 import type { PaymentPayload } from '@x402/core/types';
 import type { PaymentPayloadV1 } from '@x402/core/types/v1';
 import { parsePaymentPayload } from '@x402/core/schemas';
-import { Base64EncodedRegex, safeBase64Decode } from '@x402/core/utils';
+import { Base64EncodedRegex } from '@x402/core/utils';
 import { PaymentHeaders } from './header-names';
 import { reject, Reasons, type Rejection } from './rejection';
 
@@ -44,7 +44,7 @@ export function decodePaymentHeader(version: 1 | 2, value: string): DecodedPayme
   }
   let json: unknown;
   try {
-    json = JSON.parse(safeBase64Decode(trimmed));
+    json = JSON.parse(decodeBase64Text(trimmed));
   } catch {
     return reject(400, Reasons.invalidPayload, `${name} is not base64-encoded JSON`);
   }
@@ -64,6 +64,26 @@ export function decodePaymentHeader(version: 1 | 2, value: string): DecodedPayme
   return parsed.data.x402Version === 2
     ? { x402Version: 2, payload: parsed.data as PaymentPayload }
     : { x402Version: 1, payload: parsed.data as PaymentPayloadV1 };
+}
+
+/**
+ * What @x402/core's safeBase64Decode makes of base64 (atob, then UTF-8), through Buffer instead of
+ * its per-character loop. Buffer skips what atob refuses, so atob's rules come first: the base64
+ * alphabet, padding only on a multiple of 4 characters, and never 4n+1 characters of data. Throws
+ * where atob throws, and on whitespace too (which atob would strip: the payment headers'
+ * Base64EncodedRegex refuses it).
+ */
+export function decodeBase64Text(base64: string): string {
+  const data = base64.replace(/={1,2}$/, '');
+  if (!Base64EncodedRegex.test(base64) || (data.length !== base64.length && base64.length % 4 !== 0) || data.length % 4 === 1) {
+    throw new Error('not valid base64');
+  }
+  return Buffer.from(data, 'base64').toString('utf8');
+}
+
+/** `value` as base64 JSON: what @x402/core's encode*Header functions write, through Buffer instead of their per-byte btoa path. */
+export function base64Json(value: unknown): string {
+  return Buffer.from(JSON.stringify(value), 'utf8').toString('base64');
 }
 
 /** The decoded payment as the receipt row keeps it until settlement. */

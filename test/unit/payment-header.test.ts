@@ -1,4 +1,6 @@
-import { decodePaymentHeader, findPaymentHeader, MAX_PAYMENT_HEADER_BYTES } from '../../lambda/core/payment-header';
+import { encodePaymentRequiredHeader, encodePaymentResponseHeader } from '@x402/core/http';
+import { safeBase64Decode } from '@x402/core/utils';
+import { base64Json, decodeBase64Text, decodePaymentHeader, findPaymentHeader, MAX_PAYMENT_HEADER_BYTES } from '../../lambda/core/payment-header';
 import { isRejection } from '../../lambda/core/rejection';
 
 const b64 = (value: unknown) => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64');
@@ -59,5 +61,30 @@ describe('decodePaymentHeader', () => {
   it('names the field that failed the schema', () => {
     const result = decodePaymentHeader(2, b64({ ...v2Payload, accepted: { ...v2Payload.accepted, amount: 5 } }));
     expect(isRejection(result) && result.message).toMatch(/accepted\.amount/);
+  });
+});
+
+describe('base64 through Buffer, as @x402/core writes and reads it', () => {
+  const texts = ['', 'a', 'ab', 'abc', '{"x402Version":2}', 'Prix: 0,01 € — «article» 日本語 🚀', '\u0000\u007f\u0080\u07ff\u0800\uffff', '\ud800 lone surrogate'];
+
+  it.each(texts)('encodes %j as encodePaymentRequiredHeader and encodePaymentResponseHeader do', (text) => {
+    const value = { x402Version: 2, error: text, resource: { url: `https://example.com/${text}` }, accepts: [] };
+    expect(base64Json(value)).toBe(encodePaymentRequiredHeader(value as never));
+    expect(base64Json(value)).toBe(encodePaymentResponseHeader(value as never));
+  });
+
+  it.each(texts)('decodes the base64 of %j as safeBase64Decode does', (text) => {
+    const encoded = Buffer.from(text, 'utf8').toString('base64');
+    expect(decodeBase64Text(encoded)).toBe(safeBase64Decode(encoded));
+    expect(decodeBase64Text(encoded.replace(/=+$/, ''))).toBe(safeBase64Decode(encoded.replace(/=+$/, '')));
+  });
+
+  it.each(['A', 'AAAAA', 'AB=', 'ABC==', 'A===', 'AB=C', 'AB-_', 'AAAA='])('refuses %j, as atob does', (bad) => {
+    expect(() => safeBase64Decode(bad)).toThrow();
+    expect(() => decodeBase64Text(bad)).toThrow();
+  });
+
+  it('still decodes, as atob does, base64 whose last character carries unused bits', () => {
+    for (const loose of ['AB', 'AB==', 'ABC', 'ABC=', 'QR==']) expect(decodeBase64Text(loose)).toBe(safeBase64Decode(loose));
   });
 });
