@@ -142,8 +142,8 @@ function inDoubt(attempt: SettleAttempt): boolean {
  */
 const UNCACHED_ERROR: OriginOutcome = { kind: 'release', setHeaders: {} };
 
-/** Encoded PAYMENT-REQUIRED values kept per terms (one per resource and reason), the oldest dropped first. */
-const MAX_REQUIRED_HEADERS_PER_TERMS = 256;
+/** Encoded PAYMENT-REQUIRED values kept per terms (one per resource and reason; ~1 KB each), the oldest dropped first. */
+const MAX_REQUIRED_HEADERS_PER_TERMS = 64;
 
 /** PAYMENT-RESPONSE (and X-PAYMENT-RESPONSE for v1 clients) for a settlement. */
 function paymentResponseHeaders(settlement: SettleResponse, x402Version: number): Record<string, string> {
