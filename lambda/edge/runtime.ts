@@ -1,5 +1,5 @@
 import type { DynamoDBClient, DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
-import { HTTPFacilitatorClient, type FacilitatorConfig } from '@x402/core/http';
+import type { FacilitatorConfig } from '@x402/core/http';
 import type { ChannelStorePort } from '../core/batch/channel-books';
 import type { EdgeConfig } from '../core/config';
 import type { PassRecordsPort } from '../core/passes/scheme';
@@ -10,6 +10,7 @@ import type { PaymentPrecheck } from '../core/precheck';
 import { jsonRpcChain } from './chain-rpc';
 import { cloudFrontHandlers, type EdgeHandlers } from './cloudfront-adapter';
 import { facilitatorAuth } from './facilitator-auth';
+import { httpFacilitator } from './facilitator-http';
 import { fetchKeyDirectory } from './key-directory-fetch';
 import { passSigner } from './pass-signer';
 
@@ -38,10 +39,6 @@ const consoleLog: LogSink = (line) => console.log(JSON.stringify(line));
 export function createEdgeRuntime(config: EdgeConfig, options: EdgeRuntimeOptions = {}): EdgeHandlers {
   const log = options.log ?? consoleLog;
   const createAuthHeaders = options.createAuthHeaders ?? facilitatorAuth(config.facilitator, options.clock);
-  // One client per call: each call's deadline is what the trigger has left, and the deadline
-  // covers the credential lookup too (a slow Secrets Manager must not outlive the function).
-  const facilitator = (timeoutMs: number) =>
-    new HTTPFacilitatorClient({ url: config.facilitator.url, timeoutMs: Math.max(1, Math.floor(timeoutMs)), createAuthHeaders });
   // One DynamoDB client for the receipt rows and the channel rows, made on its first use (below).
   let client: Promise<DynamoDBClient> | undefined;
   const dynamo = () =>
@@ -77,11 +74,8 @@ export function createEdgeRuntime(config: EdgeConfig, options: EdgeRuntimeOption
     : undefined;
   const signingKey = config.passes?.signingKey;
   const ports: PaywallPorts = {
-    facilitator: {
-      verify: (payload, requirements, timeoutMs) => withinMs(timeoutMs, 'verify', facilitator(timeoutMs).verify(payload, requirements)),
-      settle: (payload, requirements, timeoutMs) => withinMs(timeoutMs, 'settle', facilitator(timeoutMs).settle(payload, requirements)),
-      supported: (timeoutMs) => withinMs(timeoutMs, 'supported', facilitator(timeoutMs).getSupported()),
-    },
+    // Each call's deadline is what the trigger has left; it covers the auth-header lookup too.
+    facilitator: httpFacilitator(config.facilitator.url, createAuthHeaders),
     receipts,
     clock: options.clock ?? Date.now,
     log,
@@ -149,13 +143,4 @@ function storeOnFirstUse<Port extends object>(methods: readonly (keyof Port)[], 
     port[name] = async (...args: unknown[]) => ((await made())[name] as (...a: unknown[]) => Promise<unknown>)(...args);
   }
   return port as Port;
-}
-
-/** Rejects when `promise` has not settled within `ms` (the work itself may go on; we stop waiting). */
-function withinMs<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`facilitator ${what}: no answer within ${Math.round(ms)} ms`)), ms);
-  });
-  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
 }
