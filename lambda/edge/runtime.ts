@@ -49,6 +49,9 @@ export function createEdgeRuntime(config: EdgeConfig, options: EdgeRuntimeOption
         credentials: options.credentials,
         // Viewer triggers get 5 s in all: one quick retry, then fail closed with a 503.
         maxAttempts: 2,
+        // Each command class's middleware chain is resolved once, not on every call (about a tenth of
+        // the client's CPU per call). The stack is final here: nothing changes it after the lines below.
+        cacheMiddleware: true,
       });
       // The SDK's default logger discards everything, yet its middleware first copies each call's
       // input and output through the sensitive-data filter for it: about a tenth of a call's CPU,
