@@ -93,20 +93,21 @@ export class DynamoReceiptStore implements ReceiptStorePort, PassRecordsPort, He
     }
   }
 
-  async claimForSettlement(paymentId: string, at: string): Promise<string | undefined> {
+  async claimForSettlement(paymentId: string, at: string): Promise<{ readonly payment?: string } | undefined> {
     try {
       const { Attributes } = await this.client.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: this.key(paymentId),
           UpdateExpression: 'SET #settleStartedAt = :at, #updatedAt = :at',
-          ConditionExpression: '#status = :reserved AND attribute_not_exists(#settleStartedAt) AND attribute_exists(#payment)',
-          ExpressionAttributeNames: { '#status': 'status', '#settleStartedAt': 'settleStartedAt', '#updatedAt': 'updatedAt', '#payment': 'payment' },
+          ConditionExpression: '#status = :reserved AND attribute_not_exists(#settleStartedAt)',
+          ExpressionAttributeNames: { '#status': 'status', '#settleStartedAt': 'settleStartedAt', '#updatedAt': 'updatedAt' },
           ExpressionAttributeValues: { ':reserved': { S: 'reserved' satisfies ReceiptStatus }, ':at': { S: at } },
           ReturnValues: 'ALL_NEW',
         }),
       );
-      return Attributes?.payment?.S;
+      const payment = Attributes?.payment?.S;
+      return payment === undefined ? {} : { payment };
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) return undefined;
       throw error;
