@@ -4,12 +4,10 @@
  * request), while the origin, which sees the hand-off header, sees only ciphertext.
  *
  * AES-256-GCM with a key both triggers read from one bookkeeping row of the receipt table, so the
- * payment is exactly as confidential as in a reservation row. The additional data is the payment
- * id: a sealed payment opens only for its own reservation. A viewer-request holding the key seals
- * the payment and leaves it out of the reservation row (a smaller write); without the key (not
- * loaded yet, unreadable) the row holds it, and the origin-facing trigger claims it from there. An
- * origin-facing trigger without the key claims the row and reads the key meanwhile; one that
- * cannot open a hand-off whose row holds no payment gives the reservation back, settling nothing.
+ * payment is exactly as confidential as in the reservation row that also holds it. The
+ * additional data is the payment id: a sealed payment opens only for its own reservation. Sealing
+ * is an optimisation only: without the key (not loaded yet, unreadable, rotated) the hand-off goes
+ * unsealed and the origin-facing trigger claims the payment from the row, as before.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import type { Clock, LogSink } from './ports';
@@ -30,11 +28,6 @@ export class HandoffSeal {
     private readonly clock: Clock,
     private readonly log: LogSink,
   ) {}
-
-  /** Whether the key is here now (it stays once read). */
-  get hasKey(): boolean {
-    return this.key !== undefined;
-  }
 
   /**
    * True once the key is here; starts reading it when it is not, and waits at most `withinMs` for

@@ -523,24 +523,15 @@ export class Paywall {
     const route = { [MetricDimensions.route]: terms.route.pattern };
     const started = this.ports.clock();
     const remaining = remainingMs ?? (() => ORIGIN_TRIGGER_MS - (this.ports.clock() - started));
-    const open = () => (pending.sealed === undefined ? undefined : this.originSeal.open(pending.paymentId, pending.sealed));
-    let stored = open();
-    if (stored === undefined) {
-      let claimed: Awaited<ReturnType<ReceiptStorePort['claimForSettlement']>>;
+    const opened = pending.sealed === undefined ? undefined : this.originSeal.open(pending.paymentId, pending.sealed);
+    let stored: string | undefined = opened;
+    if (opened === undefined) {
       try {
         // Read the sealing key meanwhile, so that this container's next paid request need not claim first.
-        [claimed] = await Promise.all([this.ports.receipts.claimForSettlement(pending.paymentId, now()), this.originSeal.ready(remaining() - RECORD_RESERVE_MS)]);
+        [stored] = await Promise.all([this.ports.receipts.claimForSettlement(pending.paymentId, now()), this.originSeal.ready(remaining() - RECORD_RESERVE_MS)]);
       } catch (error) {
         this.storeError('claimForSettlement', pending.paymentId, error);
         return this.refuse(reject(503, Reasons.receiptStoreUnavailable, 'payments cannot be recorded right now, so the content is withheld; nothing was charged', RETRY_AFTER_SECONDS), terms, pending.resource);
-      }
-      // A row without the payment: the viewer-request sealed it, and the key just read opens it.
-      stored = claimed && (claimed.payment ?? open());
-      if (claimed && stored === undefined) {
-        // Claimed, so no other invocation settles it, and never settled: given back for another try.
-        await this.ports.receipts.release(pending.paymentId, now()).catch((error: unknown) => this.storeError('release', pending.paymentId, error));
-        this.ports.log({ event: 'x402.internal_error', message: 'the sealed hand-off could not be opened (no hand-off key) and the row holds no payment', paymentId: pending.paymentId });
-        return this.refuse(reject(503, Reasons.unexpectedSettleError, 'the payment could not be read back; nothing was charged: present it again', RETRY_AFTER_SECONDS), terms, pending.resource);
       }
     }
     const payment = stored === undefined ? undefined : parseStoredPayment(stored);
@@ -680,10 +671,6 @@ export class Paywall {
     // Permit2 nonces are the payer's across tokens: their ids live apart from EIP-3009 ones.
     const paymentId = paymentIdOf(this.config.network, checked.scheme === 'upto' ? PERMIT2_ADDRESS : this.config.asset.address, checked.payer, authorization.nonce);
     const at = new Date(this.ports.clock()).toISOString();
-    const signed = serializePayment(payment);
-    // With the sealing key in hand the payment travels sealed in the hand-off, so the row need not
-    // hold it too (a smaller write); without it, the origin-facing trigger claims it from the row.
-    const seals = this.viewerSeal.hasKey;
     const receipt: Receipt = {
       paymentId,
       status: 'reserved',
@@ -704,7 +691,7 @@ export class Paywall {
       createdAt: at,
       updatedAt: at,
       expiresAt: Number(authorization.validBefore),
-      ...(seals ? {} : { payment: signed }),
+      payment: serializePayment(payment),
     };
     const { payload, requirements } = this.facilitatorArgs(payment, terms, resource);
     const verifyBudget = () => Math.max(1, Math.min(this.config.facilitator.verifyTimeoutMs, remaining() - VIEWER_RESERVE_MS));
@@ -730,7 +717,7 @@ export class Paywall {
     }
     admission.verified();
     if (isRejection(held)) return held;
-    const sealed = seals || canSeal ? this.viewerSeal.seal(paymentId, signed) : undefined;
+    const sealed = canSeal ? this.viewerSeal.seal(paymentId, receipt.payment!) : undefined;
     return sealed === undefined ? { kind: 'settle', paymentId, routeIndex, resource } : { kind: 'settle', paymentId, routeIndex, resource, sealed };
   }
 

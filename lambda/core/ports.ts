@@ -26,12 +26,11 @@ export interface ReceiptStorePort {
   /** Drops a reservation the facilitator refused to verify: no payment ever existed. */
   forget(paymentId: string): Promise<void>;
   /**
-   * Marks a reserved row as being settled and returns its stored payment (the signed authorization
-   * never travels in the clear in the hand-off), `payment` absent when the row does not hold it (the
-   * viewer-request sealed it into the hand-off instead); undefined when the row is not a reservation
+   * Marks a reserved row as being settled and returns its stored payment (the signed
+   * authorization never travels in the hand-off); undefined when the row is not a reservation
    * waiting for settlement (settled, released, or claimed by another invocation).
    */
-  claimForSettlement(paymentId: string, at: string): Promise<{ readonly payment?: string } | undefined>;
+  claimForSettlement(paymentId: string, at: string): Promise<string | undefined>;
   /** `amount`: an `upto` payment's actual charge (the row holds its maximum until then). */
   markSettled(paymentId: string, txHash: string, at: string, amount?: string): Promise<void>;
   /** `txHash` when a transaction was sent whose outcome is unknown (for reconciliation). */

@@ -133,9 +133,8 @@ export interface Receipt {
    */
   readonly reconciledAt?: string;
   /**
-   * The decoded payment (JSON) while the row is reserved, when the viewer-request could not seal
-   * it into the hand-off (its container had no sealing key yet): the origin-response reads it from
-   * here to settle, so the signed authorization never reaches the origin. Removed once settled.
+   * The decoded payment (JSON) while the row is reserved: the origin-response reads it from here
+   * to settle, so the signed authorization never reaches the origin. Removed once settled.
    */
   readonly payment?: string;
   /** When an origin-response started settling this reservation (set once, by a conditional write). */

@@ -93,21 +93,20 @@ export class DynamoReceiptStore implements ReceiptStorePort, PassRecordsPort, He
     }
   }
 
-  async claimForSettlement(paymentId: string, at: string): Promise<{ readonly payment?: string } | undefined> {
+  async claimForSettlement(paymentId: string, at: string): Promise<string | undefined> {
     try {
       const { Attributes } = await this.client.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: this.key(paymentId),
           UpdateExpression: 'SET #settleStartedAt = :at, #updatedAt = :at',
-          ConditionExpression: '#status = :reserved AND attribute_not_exists(#settleStartedAt)',
-          ExpressionAttributeNames: { '#status': 'status', '#settleStartedAt': 'settleStartedAt', '#updatedAt': 'updatedAt' },
+          ConditionExpression: '#status = :reserved AND attribute_not_exists(#settleStartedAt) AND attribute_exists(#payment)',
+          ExpressionAttributeNames: { '#status': 'status', '#settleStartedAt': 'settleStartedAt', '#updatedAt': 'updatedAt', '#payment': 'payment' },
           ExpressionAttributeValues: { ':reserved': { S: 'reserved' satisfies ReceiptStatus }, ':at': { S: at } },
           ReturnValues: 'ALL_NEW',
         }),
       );
-      const payment = Attributes?.payment?.S;
-      return payment === undefined ? {} : { payment };
+      return Attributes?.payment?.S;
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) return undefined;
       throw error;

@@ -31,9 +31,9 @@ export class MemoryReceipts implements ReceiptStorePort, PassRecordsPort {
   async claimForSettlement(paymentId: string, at: string) {
     this.check();
     const row = this.rows.get(paymentId);
-    if (row?.status !== 'reserved' || row.settleStartedAt) return undefined;
+    if (row?.status !== 'reserved' || row.settleStartedAt || !row.payment) return undefined;
     this.rows.set(paymentId, { ...row, settleStartedAt: at, updatedAt: at });
-    return row.payment === undefined ? {} : { payment: row.payment };
+    return row.payment;
   }
   async markSettled(paymentId: string, txHash: string, at: string) {
     const { payment: _spent, ...row } = this.move(paymentId, 'reserved');
