@@ -181,6 +181,12 @@ const NO_PRECHECK: PaymentPrecheck = {
 const RECEIPT_WRITE_ATTEMPTS = 3;
 /** after-release: kept free to answer after waiting on receipt writes (theirs to be sent, or earlier ones to be confirmed). */
 const ANSWER_RESERVE_MS = 500;
+/**
+ * after-release: the longest an invocation waits for earlier invocations' receipt writes (what the
+ * default mode keeps free for its own). One still unanswered is left to the next invocation, or
+ * to `cdk-x402 reconcile`: a hung table must not hold every request of the function.
+ */
+const EARLIER_RECEIPTS_WAIT_MS = RECORD_RESERVE_MS;
 
 /** Waits for `work` at most `ms` (it goes on; the caller stops waiting). */
 async function atMost(work: Promise<unknown>, ms: number): Promise<void> {
@@ -343,8 +349,8 @@ export class Paywall {
 
   /**
    * An invocation's work, and meanwhile the settled receipts of earlier ones still unconfirmed
-   * (after-release): it answers when both are done, or when the trigger's time runs short (those
-   * go on, confirmed by a later invocation or closed by `cdk-x402 reconcile`).
+   * (after-release): it answers when both are done, or after at most EARLIER_RECEIPTS_WAIT_MS
+   * more (those go on, confirmed by a later invocation or closed by `cdk-x402 reconcile`).
    */
   private async alongsideEarlierReceipts<T>(work: () => Promise<T>, remainingMs: RemainingTime | undefined, triggerMs: number): Promise<T> {
     if (this.unconfirmedReceipts.size === 0) return work();
@@ -352,7 +358,7 @@ export class Paywall {
     const remaining = remainingMs ?? (() => triggerMs - (this.ports.clock() - started));
     const earlier = Promise.all([...this.unconfirmedReceipts]);
     const answer = await work();
-    await atMost(earlier, remaining() - ANSWER_RESERVE_MS);
+    await atMost(earlier, Math.min(EARLIER_RECEIPTS_WAIT_MS, remaining() - ANSWER_RESERVE_MS));
     return answer;
   }
 
