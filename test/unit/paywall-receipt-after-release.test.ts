@@ -7,6 +7,7 @@
 import type { SettleResponse } from '@x402/core/types';
 import { encodeHandoff } from '../../lambda/core/handoff';
 import { Paywall } from '../../lambda/core/paywall';
+import type { FacilitatorPort } from '../../lambda/core/ports';
 import { testEdgeConfig } from '../support/config';
 import { MemoryReceipts, reservedRow } from '../support/memory-receipts';
 
@@ -16,9 +17,9 @@ const SETTLED: SettleResponse = { success: true, transaction: TX, network: 'eip1
 
 /** A settled write the test answers: `succeed()` or `fail()`, in the order they were made. */
 class AnsweredWrites extends MemoryReceipts {
-  readonly writes: Array<{ readonly succeed: () => void; readonly fail: () => void }> = [];
-  override async markSettled(paymentId: string, txHash: string, at: string) {
-    await new Promise<void>((resolve, reject) => this.writes.push({ succeed: resolve, fail: () => reject(new Error('ProvisionedThroughputExceededException')) }));
+  readonly writes: Array<{ readonly amount?: string; readonly succeed: () => void; readonly fail: () => void }> = [];
+  override async markSettled(paymentId: string, txHash: string, at: string, amount?: string) {
+    await new Promise<void>((resolve, reject) => this.writes.push({ amount, succeed: resolve, fail: () => reject(new Error('ProvisionedThroughputExceededException')) }));
     return super.markSettled(paymentId, txHash, at);
   }
 }
@@ -26,10 +27,12 @@ class AnsweredWrites extends MemoryReceipts {
 /** Lets every promise that can settle now settle (ordering, not time: nothing is awaited that has a timer). */
 const settleWhatCan = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-function afterRelease(settle: () => Promise<SettleResponse> = async () => SETTLED, sent: () => Promise<void> = async () => undefined) {
+const METERED = testEdgeConfig({ settledReceipt: 'after-release', routes: [{ pattern: '/metered/*', scheme: 'upto', maxPrice: '$0.005' }] });
+
+function afterRelease(settle: FacilitatorPort['settle'] = async () => SETTLED, sent: () => Promise<void> = async () => undefined, config = testEdgeConfig({ settledReceipt: 'after-release' })) {
   const receipts = new AnsweredWrites();
   const logs: Array<Record<string, unknown>> = [];
-  const paywall = new Paywall(testEdgeConfig({ settledReceipt: 'after-release' }), {
+  const paywall = new Paywall(config, {
     facilitator: { verify: async () => ({ isValid: true }), settle },
     receipts,
     receiptWritesSent: sent,
@@ -111,6 +114,19 @@ it('a write that fails every attempt leaves the complete record in the x402.rece
   expect(receipts.writes).toHaveLength(3);
   expect(receipts.rows.get('p5')?.status).toBe('reserved');
   expect(logs.find((line) => line.event === 'x402.receipt_fallback')).toEqual(expect.objectContaining({ status: 'settled', paymentId: 'p5', txHash: TX, payer: PAYER, at: expect.any(String) }));
+});
+
+it('an upto payment: settled for the charge the origin reported, the receipt written after the release with that amount', async () => {
+  const amounts: string[] = [];
+  const { receipts, paywall } = afterRelease(async (_payload, requirements) => (amounts.push(requirements.amount), SETTLED), undefined, METERED);
+  await receipts.reserve(reservedRow('m1', { scheme: 'upto', amount: '5000', maxAmount: '5000', resource: 'https://example.com/metered/one', route: '/metered/*' }));
+  const handoff = encodeHandoff({ kind: 'settle', paymentId: 'm1', routeIndex: 0, resource: 'https://example.com/metered/one' });
+  const usage = JSON.stringify({ amount: '1234' });
+  expect(await paywall.onOriginResponse({ method: 'GET', uri: '/metered/one', handoff }, 200, undefined, usage)).toMatchObject({ kind: 'release' });
+  expect(amounts).toEqual(['1234']);
+  expect(receipts.writes.map((write) => write.amount)).toEqual(['1234']);
+  expect(receipts.rows.get('m1')?.status).toBe('reserved');
+  receipts.writes[0].succeed();
 });
 
 it('a settlement that failed is recorded before the answer, and the content withheld', async () => {
