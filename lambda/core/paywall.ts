@@ -359,6 +359,8 @@ export class Paywall {
     const earlier = Promise.all([...this.unconfirmedReceipts]);
     const answer = await work();
     await atMost(earlier, Math.min(EARLIER_RECEIPTS_WAIT_MS, remaining() - ANSWER_RESERVE_MS));
+    // A retry started meanwhile is on its socket before the container may be frozen again.
+    await atMost(this.ports.receiptWritesSent!(), remaining() - ANSWER_RESERVE_MS);
     return answer;
   }
 
