@@ -322,18 +322,18 @@ function renderFar(f: FarReport): string {
   };
   const rows = f.runs.map((run) => {
     const cold = run.coldTrips.map((t) => t.serialRoundTrips);
-    return `| ${run.roundTripMs} ms | ${run.side === 'ours' ? 'ours' : '@x402/express + origin hop'} | ${ms(run.warm.p50)} / ${ms(run.warm.p99)} | **${trips(run, (t) => t.serialRoundTrips)}** | ${trips(run, (t) => t.exchanges.dynamodb)} + ${trips(run, (t) => t.exchanges.facilitator)} + ${trips(run, (t) => t.exchanges.rpc)} | ${ms(medianOf(run.coldLatencyMs))} | ${medianOf(cold)} (${medianOf(run.coldTrips.map((t) => t.newConnections))} new connections) |`;
+    return `| ${run.roundTripMs} ms | ${run.side === 'peer' ? '@x402/express + origin hop' : run.side} | ${ms(run.warm.p50)} / ${ms(run.warm.p99)} | **${trips(run, (t) => t.serialRoundTrips)}** | ${trips(run, (t) => t.exchanges.dynamodb)} + ${trips(run, (t) => t.exchanges.facilitator)} + ${trips(run, (t) => t.exchanges.rpc)} | ${ms(medianOf(run.coldLatencyMs))} | ${medianOf(cold)} (${medianOf(run.coldTrips.map((t) => t.newConnections))} new connections) |`;
   });
   const ours = f.runs.filter((r) => r.side === 'ours' && r.roundTripMs > 0);
   const serial = ours.length > 0 ? medianOf(ours.flatMap((r) => r.warmTrips.map((t) => t.serialRoundTrips))) : NaN;
   // The most frequent path of each side at the longest round trip, as the proxies saw it.
   const longest = Math.max(...f.runs.map((r) => r.roundTripMs));
-  const paths = (['ours', 'peer'] as const).map((side) => {
+  const paths = (['ours', 'ours, receipt after release', 'peer'] as const).map((side) => {
     const run = f.runs.find((r) => r.side === side && r.roundTripMs === longest);
     const counts = new Map<string, number>();
     for (const t of run?.warmTrips ?? []) counts.set(t.path, (counts.get(t.path) ?? 0) + 1);
     const [path = 'n/a'] = [...counts.entries()].sort((a, b) => b[1] - a[1]).map(([p]) => p);
-    return `- ${side === 'ours' ? 'ours' : '@x402/express'}: ${path}`;
+    return `- ${side === 'peer' ? '@x402/express' : side}: ${path}`;
   });
   return `## Far from home: round trips to DynamoDB, the facilitator and the chain RPC
 
@@ -368,7 +368,13 @@ and it makes each write wait for another region: it cannot make an Asian edge's 
 Neither helps the facilitator's round trip (settle), which stays with wherever the facilitator
 runs. What the paid path cannot lose: the reservation (a nonce admitted once before the origin is
 asked), the settle (after the origin answered, for a GET) and the receipt (before the content is
-released): 3, each one round trip; the verification rides along with the reservation.`;
+released): 3, each one round trip; the verification rides along with the reservation. With
+x402:settledReceipt=after-release the receipt's write is only sent before the release (its answer
+comes after the response, outside the request's span): 2; the reservation, written before the
+settle, is the durable record meanwhile, and \`cdk-x402 reconcile\` closes it from the chain if the write is lost.
+(Its range: a request sent while the previous one's write is still unanswered finds the kept DynamoDB
+connection busy and opens a second one, once; here all our handlers share one client, where on AWS
+the viewer-request and the origin-response each have their own.)`;
 }
 
 function renderSizing(z: SizingReport, r: BenchReport): string {

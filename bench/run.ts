@@ -107,7 +107,7 @@ async function main(): Promise<void> {
     closers.push(async () => dynamoClient.destroy());
     let receiptTable = '';
     let edgeConfig: EdgeConfig | undefined;
-    let far: { proxies: FarProxies; handlers: EdgeHandlers } | undefined;
+    let far: { proxies: FarProxies; handlers: EdgeHandlers; afterRelease: EdgeHandlers } | undefined;
     let router: EdgeRouter | undefined;
     const stack = await startLocalStack({
       log,
@@ -128,7 +128,7 @@ async function main(): Promise<void> {
         const runtime = (c: EdgeConfig) => createEdgeRuntime(c, { credentials: LOCAL_DYNAMO_CREDENTIALS, log, wrapPorts: timer.wrapPorts, precheck: new ExactEvmPrecheck(c) });
         const proxies = await startFarProxies(dynamo.endpoint, config.facilitator.url, config.chainRpc!.url);
         closers.push(() => proxies.close());
-        far = { proxies, handlers: runtime(farConfig(edgeConfig, proxies)) };
+        far = { proxies, handlers: runtime(farConfig(edgeConfig, proxies)), afterRelease: runtime({ ...farConfig(edgeConfig, proxies), settledReceipt: 'after-release' }) };
         router = new EdgeRouter(runtime(edgeConfig));
         return timer.wrapHandlers(router);
       },
@@ -226,6 +226,7 @@ async function main(): Promise<void> {
           ours: { side: ours, spans: { reset: () => timer.reset(), spans: () => timer.paidWindows() }, services: [['dynamodb', proxies.dynamodb], ['facilitator', proxies.facilitator], ['rpc', proxies.rpc]] },
           peer: { side: farPeerSide, spans: peerFarApp.spans, services: [['facilitator', proxies.peerFacilitator]] },
           oursFar: far!.handlers,
+          oursFarAfterRelease: far!.afterRelease,
         },
         settings.far,
       );

@@ -12,6 +12,7 @@ import { cloudFrontHandlers, type EdgeHandlers } from './cloudfront-adapter';
 import { facilitatorAuth } from './facilitator-auth';
 import { fetchKeyDirectory } from './key-directory-fetch';
 import { passSigner } from './pass-signer';
+import { SentRequests } from './sent-requests';
 
 export interface EdgeRuntimeOptions {
   /** Auth headers per facilitator call; default: from `config.facilitator.auth`, else none. */
@@ -42,16 +43,19 @@ export function createEdgeRuntime(config: EdgeConfig, options: EdgeRuntimeOption
   // covers the credential lookup too (a slow Secrets Manager must not outlive the function).
   const facilitator = (timeoutMs: number) =>
     new HTTPFacilitatorClient({ url: config.facilitator.url, timeoutMs: Math.max(1, Math.floor(timeoutMs)), createAuthHeaders });
+  // x402:settledReceipt=after-release: the settled receipt's write is followed until it is on its socket.
+  const sent = config.settledReceipt === 'after-release' ? new SentRequests() : undefined;
   // One DynamoDB client for the receipt rows and the channel rows, made on its first use (below).
   let client: Promise<DynamoDBClient> | undefined;
   const dynamo = () =>
-    (client ??= import('@aws-sdk/client-dynamodb').then(({ DynamoDBClient }) => {
+    (client ??= Promise.all([import('@aws-sdk/client-dynamodb'), sent?.requestHandler()]).then(([{ DynamoDBClient }, requestHandler]) => {
       const made = new DynamoDBClient({
         region: config.receiptTable.region,
         endpoint: config.receiptTable.endpoint,
         credentials: options.credentials,
         // Viewer triggers get 5 s in all: one quick retry, then fail closed with a 503.
         maxAttempts: 2,
+        ...(requestHandler ? { requestHandler } : {}),
       });
       // The SDK's default logger discards everything, yet its middleware first copies each call's
       // input and output through the sensitive-data filter for it: about a tenth of a call's CPU,
@@ -65,15 +69,15 @@ export function createEdgeRuntime(config: EdgeConfig, options: EdgeRuntimeOption
       client = undefined;
       throw error;
     });
-  const receipts = storeOnFirstUse<ReceiptRows>(RECEIPT_STORE_METHODS, async () => {
+  const [receipts, receiptStoreMade] = storeOnFirstUse<ReceiptRows>(RECEIPT_STORE_METHODS, async () => {
     const [made, { DynamoReceiptStore }] = await Promise.all([dynamo(), import('./dynamo-receipt-store')]);
-    return new DynamoReceiptStore(made, config.receiptTable.tableName);
+    return new DynamoReceiptStore(sent ? sent.follow(made) : made, config.receiptTable.tableName);
   });
   const channels = config.routes.some((route) => route.scheme === 'batch-settlement')
     ? storeOnFirstUse<ChannelStorePort>(CHANNEL_STORE_METHODS, async () => {
         const [made, { DynamoChannelStore }] = await Promise.all([dynamo(), import('./dynamo-channel-store')]);
         return new DynamoChannelStore(made, config.receiptTable.tableName);
-      })
+      })[0]
     : undefined;
   const signingKey = config.passes?.signingKey;
   const ports: PaywallPorts = {
@@ -91,6 +95,15 @@ export function createEdgeRuntime(config: EdgeConfig, options: EdgeRuntimeOption
     ...(signingKey ? { passSigner: passSigner(signingKey) } : {}),
     ...(config.agents ? { keyDirectories: fetchKeyDirectory } : {}),
     ...(channels ? { channels } : {}),
+    ...(sent
+      ? {
+          receiptWritesSent: async () => {
+            // A call waiting for the store to be made reaches the client first (it awaited the same promise before us).
+            await receiptStoreMade()?.catch(() => undefined);
+            await sent.written();
+          },
+        }
+      : {}),
   };
   const paywall = new Paywall(config, options.wrapPorts ? options.wrapPorts(ports) : ports, options.precheck, options.signInVerifier);
   return cloudFrontHandlers(paywall, log);
@@ -135,9 +148,10 @@ type ReceiptRows = ReceiptStorePort & PassRecordsPort & HeldPassesPort;
 /**
  * A table store, made on its first call: loading the AWS SDK is tens of ms of a cold start,
  * which the requests most containers serve (free ones, 402s) never need. A failed load is tried
- * again by the next call (that one fails closed, as for an unreachable table).
+ * again by the next call (that one fails closed, as for an unreachable table). Also returns the
+ * store's making, once begun (what a call waits for before it reaches the store).
  */
-function storeOnFirstUse<Port extends object>(methods: readonly (keyof Port)[], create: () => Promise<Port>): Port {
+function storeOnFirstUse<Port extends object>(methods: readonly (keyof Port)[], create: () => Promise<Port>): [Port, () => Promise<Port> | undefined] {
   let store: Promise<Port> | undefined;
   const made = () =>
     (store ??= create().catch((error: unknown) => {
@@ -148,7 +162,7 @@ function storeOnFirstUse<Port extends object>(methods: readonly (keyof Port)[], 
   for (const name of methods) {
     port[name] = async (...args: unknown[]) => ((await made())[name] as (...a: unknown[]) => Promise<unknown>)(...args);
   }
-  return port as Port;
+  return [port as Port, () => store];
 }
 
 /** Rejects when `promise` has not settled within `ms` (the work itself may go on; we stop waiting). */
