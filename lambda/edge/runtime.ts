@@ -13,6 +13,7 @@ import { facilitatorAuth } from './facilitator-auth';
 import { httpFacilitator } from './facilitator-http';
 import { fetchKeyDirectory } from './key-directory-fetch';
 import { passSigner } from './pass-signer';
+import { SentRequests } from './sent-requests';
 
 export interface EdgeRuntimeOptions {
   /** Auth headers per facilitator call; default: from `config.facilitator.auth`, else none. */
@@ -39,10 +40,13 @@ const consoleLog: LogSink = (line) => console.log(JSON.stringify(line));
 export function createEdgeRuntime(config: EdgeConfig, options: EdgeRuntimeOptions = {}): EdgeHandlers {
   const log = options.log ?? consoleLog;
   const createAuthHeaders = options.createAuthHeaders ?? facilitatorAuth(config.facilitator, options.clock);
+  // x402:settledReceipt=after-release: the settled receipt's write is followed until it is on its socket.
+  const sent = config.settledReceipt === 'after-release' ? new SentRequests() : undefined;
   // One DynamoDB client for the receipt rows and the channel rows, made on its first use (below).
-  let client: Promise<DynamoDBClient> | undefined;
+  // `receipts` sends the receipt rows' writes: with after-release, followed to their socket.
+  let client: Promise<{ readonly raw: DynamoDBClient; readonly receipts: Pick<DynamoDBClient, 'send'> }> | undefined;
   const dynamo = () =>
-    (client ??= import('@aws-sdk/client-dynamodb').then(({ DynamoDBClient }) => {
+    (client ??= Promise.all([import('@aws-sdk/client-dynamodb'), sent?.requestHandler()]).then(([{ DynamoDBClient }, requestHandler]) => {
       const made = new DynamoDBClient({
         region: config.receiptTable.region,
         endpoint: config.receiptTable.endpoint,
@@ -50,8 +54,9 @@ export function createEdgeRuntime(config: EdgeConfig, options: EdgeRuntimeOption
         // Viewer triggers get 5 s in all: one quick retry, then fail closed with a 503.
         maxAttempts: 2,
         // Each command class's middleware chain is resolved once, not on every call (about a tenth of
-        // the client's CPU per call). The stack is final here: nothing changes it after the lines below.
+        // the client's CPU per call). The stack is final before the first call: nothing changes it after the lines below.
         cacheMiddleware: true,
+        ...(requestHandler ? { requestHandler } : {}),
       });
       // The SDK's default logger discards everything, yet its middleware first copies each call's
       // input and output through the sensitive-data filter for it: about a tenth of a call's CPU,
@@ -60,20 +65,20 @@ export function createEdgeRuntime(config: EdgeConfig, options: EdgeRuntimeOption
       // The User-Agent middleware rebuilds the SDK's user-agent string (and its feature list) on every
       // call; DynamoDB needs no user agent. About a tenth of the client's CPU per receipt-table call.
       made.middlewareStack.remove('getUserAgentMiddleware');
-      return made;
+      return { raw: made, receipts: sent ? sent.follow(made) : made };
     })).catch((error: unknown) => {
       client = undefined;
       throw error;
     });
-  const receipts = storeOnFirstUse<ReceiptRows>(RECEIPT_STORE_METHODS, async () => {
+  const [receipts, receiptStoreMade] = storeOnFirstUse<ReceiptRows>(RECEIPT_STORE_METHODS, async () => {
     const [made, { DynamoReceiptStore }] = await Promise.all([dynamo(), import('./dynamo-receipt-store')]);
-    return new DynamoReceiptStore(made, config.receiptTable.tableName);
+    return new DynamoReceiptStore(made.receipts, config.receiptTable.tableName);
   });
   const channels = config.routes.some((route) => route.scheme === 'batch-settlement')
     ? storeOnFirstUse<ChannelStorePort>(CHANNEL_STORE_METHODS, async () => {
         const [made, { DynamoChannelStore }] = await Promise.all([dynamo(), import('./dynamo-channel-store')]);
-        return new DynamoChannelStore(made, config.receiptTable.tableName);
-      })
+        return new DynamoChannelStore(made.raw, config.receiptTable.tableName);
+      })[0]
     : undefined;
   const signingKey = config.passes?.signingKey;
   const ports: PaywallPorts = {
@@ -88,6 +93,15 @@ export function createEdgeRuntime(config: EdgeConfig, options: EdgeRuntimeOption
     ...(signingKey ? { passSigner: passSigner(signingKey) } : {}),
     ...(config.agents ? { keyDirectories: fetchKeyDirectory } : {}),
     ...(channels ? { channels } : {}),
+    ...(sent
+      ? {
+          receiptWritesSent: async () => {
+            // A call waiting for the store to be made reaches the client first (it awaited the same promise before us).
+            await receiptStoreMade()?.catch(() => undefined);
+            await sent.written();
+          },
+        }
+      : {}),
   };
   const paywall = new Paywall(config, options.wrapPorts ? options.wrapPorts(ports) : ports, options.precheck, options.signInVerifier);
   return cloudFrontHandlers(paywall, log);
@@ -132,9 +146,10 @@ type ReceiptRows = ReceiptStorePort & PassRecordsPort & HeldPassesPort;
 /**
  * A table store, made on its first call: loading the AWS SDK is tens of ms of a cold start,
  * which the requests most containers serve (free ones, 402s) never need. A failed load is tried
- * again by the next call (that one fails closed, as for an unreachable table).
+ * again by the next call (that one fails closed, as for an unreachable table). Also returns the
+ * store's making, once begun (what a call waits for before it reaches the store).
  */
-function storeOnFirstUse<Port extends object>(methods: readonly (keyof Port)[], create: () => Promise<Port>): Port {
+function storeOnFirstUse<Port extends object>(methods: readonly (keyof Port)[], create: () => Promise<Port>): [Port, () => Promise<Port> | undefined] {
   let store: Promise<Port> | undefined;
   const made = () =>
     (store ??= create().catch((error: unknown) => {
@@ -145,5 +160,5 @@ function storeOnFirstUse<Port extends object>(methods: readonly (keyof Port)[], 
   for (const name of methods) {
     port[name] = async (...args: unknown[]) => ((await made())[name] as (...a: unknown[]) => Promise<unknown>)(...args);
   }
-  return port as Port;
+  return [port as Port, () => store];
 }
