@@ -78,9 +78,12 @@ export interface RequestTrips {
   readonly path: string;
 }
 
+/** `ours, receipt after release`: our handlers with x402:settledReceipt=after-release. */
+export type FarSideName = 'ours' | 'ours, receipt after release' | 'peer';
+
 export interface FarRun {
   readonly roundTripMs: number;
-  readonly side: 'ours' | 'peer';
+  readonly side: FarSideName;
   /** Connections kept alive between requests, as in a warm container. */
   readonly warm: LoadResult;
   readonly warmTrips: RequestTrips[];
@@ -107,14 +110,20 @@ export interface FarSide {
   readonly services: ReadonlyArray<readonly [FarService, DelayProxy]>;
 }
 
-export async function runFarFromHome(bench: Bench, proxies: FarProxies, sides: { ours: FarSide; peer: FarSide; oursFar: EdgeHandlers }, settings: FarSettings): Promise<FarReport> {
+/** `oursFar`, `oursFarAfterRelease`: our handlers behind the proxies, without and with x402:settledReceipt=after-release. */
+export async function runFarFromHome(
+  bench: Bench,
+  proxies: FarProxies,
+  sides: { ours: FarSide; peer: FarSide; oursFar: EdgeHandlers; oursFarAfterRelease: EdgeHandlers },
+  settings: FarSettings,
+): Promise<FarReport> {
   const runs: FarRun[] = [];
   try {
-    bench.router.use(sides.oursFar);
     for (const roundTripMs of settings.roundTripsMs) {
       for (const proxy of [proxies.dynamodb, proxies.facilitator, proxies.rpc, proxies.peerFacilitator]) proxy.roundTripMs = roundTripMs;
-      for (const name of ['ours', 'peer'] as const) {
-        const { side, spans, services } = sides[name];
+      for (const name of ['ours', 'ours, receipt after release', 'peer'] as const) {
+        const { side, spans, services } = name === 'peer' ? sides.peer : sides.ours;
+        bench.router.use(name === 'ours, receipt after release' ? sides.oursFarAfterRelease : sides.oursFar);
         const measure = async (requests: number): Promise<{ load: LoadResult; trips: RequestTrips[] }> => {
           for (const [, proxy] of services) proxy.clearLog();
           spans.reset();

@@ -16,17 +16,23 @@ import { generatePrivateKey } from 'viem/accounts';
 import { officialClientFor } from '../local/agent';
 import type { LocalStack } from '../local/stack';
 import { cpuMicrosByProcess, type RunProfiles } from './cpu-profile';
+import type { EdgeHandlers } from '../lambda/edge/cloudfront-adapter';
 import type { EdgeRouter } from './edge-router';
 import type { EdgeTimer } from './instrument';
 import type { BenchServices } from './services-process';
 import type { LoadJob, LoadResult } from './load-worker';
 
-export type SideName = 'ours' | 'peerOrigin' | 'peerMemory';
+/** `oursAfterRelease`: our local edge with x402:settledReceipt=after-release (paid phases only). */
+export type SideName = 'ours' | 'oursAfterRelease' | 'peerOrigin' | 'peerMemory';
 
 export interface Side {
   readonly name: SideName;
   readonly url: string;
   readonly payTo: string;
+  /** The handlers the local edge routes to while this side runs (bench/edge-router.ts); default: the in-process ones. */
+  readonly handlers?: EdgeHandlers;
+  /** Measured in the paid phases only (its unpaid requests take the same path as `ours`'s). */
+  readonly paidOnly?: boolean;
 }
 
 export const PRICED_PATH = '/articles/bench';

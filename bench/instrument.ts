@@ -52,7 +52,7 @@ export class EdgeTimer {
     this.recording = true;
   }
 
-  /** Completed paid requests (both handlers ran, a settlement was made). */
+  /** Completed paid requests (both handlers ran, a settled receipt's write was started). */
   paidRequests(): RequestTiming[] {
     return [...this.records.values()].filter((r) => r.settled);
   }
@@ -84,11 +84,12 @@ export class EdgeTimer {
       reserve: timed('reserve'),
       forget: timed('forget'),
       claimForSettlement: timed('claimForSettlement'),
-      markSettled: (...args) =>
-        time('storeMs', () => store.markSettled(...args)).then(() => {
-          const record = this.als.getStore();
-          if (record) record.settled = true;
-        }),
+      markSettled: (...args) => {
+        // Paid once its settled receipt is written: with x402:settledReceipt=after-release the answer comes after the response.
+        const record = this.als.getStore();
+        if (record) record.settled = true;
+        return time('storeMs', () => store.markSettled(...args));
+      },
       markFailed: timed('markFailed'),
       release: timed('release'),
       claimRedelivery: timed('claimRedelivery'),

@@ -32,6 +32,16 @@ export async function runLoadPhases(bench: Bench, sides: readonly Side[], settin
     bench.say(`${phase.padEnd(14)} ${side.name.padEnd(10)} ${line(result)}`);
   };
   const base = { connections: settings.connections, headers: AGENT_HEADERS };
+  const unpaidSides = sides.filter((side) => !side.paidOnly);
+  // The local edge routes to a side's own handlers while it runs, then back to the in-process ones.
+  const paid = async (side: Side, amount: number, connections: number) => {
+    bench.router.use(side.handlers);
+    try {
+      return await bench.paid(side, amount, connections);
+    } finally {
+      bench.router.use();
+    }
+  };
 
   const fixedJobs: Record<'free' | 'challenge' | 'badPayment', (side: Side) => Promise<Omit<LoadJob, 'id'>>> = {
     free: async (side) => ({ ...base, url: side.url, path: FREE_PATH, expectStatus: 200 }),
@@ -43,13 +53,13 @@ export async function runLoadPhases(bench: Bench, sides: readonly Side[], settin
   };
   for (const phase of (['free', 'challenge', 'badPayment'] as const).filter((p) => settings.phases.includes(p))) {
     const jobs = new Map<SideName, Omit<LoadJob, 'id'>>();
-    for (const side of sides) {
+    for (const side of unpaidSides) {
       const job = await fixedJobs[phase](side);
       jobs.set(side.name, job);
       await bench.loader.run({ ...job, amount: undefined, durationSeconds: settings.warmupSeconds });
     }
     for (let rep = 0; rep < settings.repetitions; rep++) {
-      for (const side of sides) {
+      for (const side of unpaidSides) {
         const job = jobs.get(side.name)!;
         const run = () => measuringCpu(bench.processes, () => bench.loader.run(job.amount === undefined ? { ...job, durationSeconds: settings.phaseSeconds } : job));
         await record(phase, side, () => (bench.profiles ? bench.profiles.around(`${side.name} ${phase}`, run) : run()));
@@ -62,12 +72,12 @@ export async function runLoadPhases(bench: Bench, sides: readonly Side[], settin
     ['paid', settings.paidRequests, settings.connections, edge.loaded],
     ['paidSequential', settings.paidSequentialRequests, 1, edge.sequential],
   ] as const).filter(([phase]) => settings.phases.includes(phase));
-  if (paidPhases.length > 0) for (const side of sides) await bench.paid(side, settings.paidWarmup, 5);
+  if (paidPhases.length > 0) for (const side of sides) await paid(side, settings.paidWarmup, 5);
   for (const [phase, amount, connections, timings] of paidPhases) {
     for (let rep = 0; rep < settings.repetitions; rep++) {
       for (const side of sides) {
         bench.timer.reset();
-        await record(phase, side, () => bench.paid(side, amount, connections));
+        await record(phase, side, () => paid(side, amount, connections));
         if (side.name === 'ours') timings.push(...bench.timer.paidRequests());
       }
     }

@@ -171,9 +171,13 @@ function renderSideBySide(r: BenchReport, phases: PhaseRuns, c: BenchReport['col
   for (const phase of (Object.keys(titles) as PhaseName[]).filter((p) => Object.keys(phases[p]).length > 0)) {
     const withCalls: Array<[string, (l: PhaseRun) => number, (v: number) => string]> =
       phase === 'free' || phase === 'challenge' ? measures : [...measures, ['facilitator calls per response (/verify + /settle)', callsPerResponse, (v) => v.toFixed(2)]];
-    for (const [label, pick, format] of withCalls) {
-      const cells = (['ours', 'peerOrigin', 'peerMemory'] as SideName[]).map((side) => spread((phases[phase][side] ?? []).map(pick), format));
-      rows.push(`| ${titles[phase]}: ${label} | ${cells[0].text} | ${cells[1].text} | ${ratio(cells[0].median, cells[1].median)} | ${cells[2].text} | ${ratio(cells[0].median, cells[2].median)} |`);
+    // A paid phase has our after-release side too, as rows of its own against the same peers.
+    const ourSides: Array<[SideName, string]> = [['ours', titles[phase]], ['oursAfterRelease', `${titles[phase]}, ours with x402:settledReceipt=after-release`]];
+    for (const [ourSide, title] of ourSides.filter(([side]) => (phases[phase][side] ?? []).length > 0)) {
+      for (const [label, pick, format] of withCalls) {
+        const cells = ([ourSide, 'peerOrigin', 'peerMemory'] as SideName[]).map((side) => spread((phases[phase][side] ?? []).map(pick), format));
+        rows.push(`| ${title}: ${label} | ${cells[0].text} | ${cells[1].text} | ${ratio(cells[0].median, cells[1].median)} | ${cells[2].text} | ${ratio(cells[0].median, cells[2].median)} |`);
+      }
     }
   }
   // The peer's bundle does not depend on where its content comes from: the same in both columns.
@@ -183,7 +187,7 @@ function renderSideBySide(r: BenchReport, phases: PhaseRuns, c: BenchReport['col
   const reps = r.settings.repetitions;
   const cpuSplit = (Object.keys(titles) as PhaseName[])
     .filter((p) => (p === 'paid' || p === 'paidSequential') && Object.keys(phases[p]).length > 0)
-    .map((p) => `- ${titles[p]}: ${(['ours', 'peerOrigin'] as SideName[]).map((side) => `${side === 'ours' ? 'ours' : '@x402/express + origin hop'} ${cpuByProcess(phases[p][side] ?? [])}`).join('; ')}`);
+    .map((p) => `- ${titles[p]}: ${(['ours', 'oursAfterRelease', 'peerOrigin'] as SideName[]).filter((side) => (phases[p][side] ?? []).length > 0).map((side) => `${SIDE_LABELS[side]} ${cpuByProcess(phases[p][side] ?? [])}`).join('; ')}`);
   return `## Side by side
 
 Each load line: the median of ${reps} runs per side (the sides interleaved), with the lowest and highest in
@@ -221,12 +225,17 @@ over the ${reps} runs of each paid phase:
 reservation (a conditional PutItem, so that a nonce is admitted once, before the origin is asked; it
 runs alongside the local check's \`eth_call\`) and the receipt write (an UpdateItem with the
 settlement's transaction, after settle and before the content is released: one round trip after
-settle that nothing may overlap). Together ${ms(edge.sequential.storeMedianMs)} ms of a sequential request here (median),
+settle that nothing may overlap, unless x402:settledReceipt=after-release: then its request is sent
+before the release and its answer awaited by the function's next invocation, so the paid path
+waits for one DynamoDB round trip, the reservation's, as in the rows "ours with
+x402:settledReceipt=after-release"). Together ${ms(edge.sequential.storeMedianMs)} ms of a sequential request here (median),
 and in CPU the AWS SDK client's work in the bench process plus dynalite's in its own (the split
 above). The peer spends its extra instead at the facilitator: /verify, then /settle verifies again.
 At c=${r.settings.connections} each side is bound by its busiest process when the cores are free, and by its total
 CPU when other work shares them.`;
 }
+
+const SIDE_LABELS: Record<SideName, string> = { ours: 'ours', oursAfterRelease: 'ours with after-release', peerOrigin: '@x402/express + origin hop', peerMemory: '@x402/express, content in-process' };
 
 /** A run's CPU time per response over every serving process. */
 function cpuTotal(run: PhaseRun): number {
@@ -322,18 +331,18 @@ function renderFar(f: FarReport): string {
   };
   const rows = f.runs.map((run) => {
     const cold = run.coldTrips.map((t) => t.serialRoundTrips);
-    return `| ${run.roundTripMs} ms | ${run.side === 'ours' ? 'ours' : '@x402/express + origin hop'} | ${ms(run.warm.p50)} / ${ms(run.warm.p99)} | **${trips(run, (t) => t.serialRoundTrips)}** | ${trips(run, (t) => t.exchanges.dynamodb)} + ${trips(run, (t) => t.exchanges.facilitator)} + ${trips(run, (t) => t.exchanges.rpc)} | ${ms(medianOf(run.coldLatencyMs))} | ${medianOf(cold)} (${medianOf(run.coldTrips.map((t) => t.newConnections))} new connections) |`;
+    return `| ${run.roundTripMs} ms | ${run.side === 'peer' ? '@x402/express + origin hop' : run.side} | ${ms(run.warm.p50)} / ${ms(run.warm.p99)} | **${trips(run, (t) => t.serialRoundTrips)}** | ${trips(run, (t) => t.exchanges.dynamodb)} + ${trips(run, (t) => t.exchanges.facilitator)} + ${trips(run, (t) => t.exchanges.rpc)} | ${ms(medianOf(run.coldLatencyMs))} | ${medianOf(cold)} (${medianOf(run.coldTrips.map((t) => t.newConnections))} new connections) |`;
   });
   const ours = f.runs.filter((r) => r.side === 'ours' && r.roundTripMs > 0);
   const serial = ours.length > 0 ? medianOf(ours.flatMap((r) => r.warmTrips.map((t) => t.serialRoundTrips))) : NaN;
   // The most frequent path of each side at the longest round trip, as the proxies saw it.
   const longest = Math.max(...f.runs.map((r) => r.roundTripMs));
-  const paths = (['ours', 'peer'] as const).map((side) => {
+  const paths = (['ours', 'ours, receipt after release', 'peer'] as const).map((side) => {
     const run = f.runs.find((r) => r.side === side && r.roundTripMs === longest);
     const counts = new Map<string, number>();
     for (const t of run?.warmTrips ?? []) counts.set(t.path, (counts.get(t.path) ?? 0) + 1);
     const [path = 'n/a'] = [...counts.entries()].sort((a, b) => b[1] - a[1]).map(([p]) => p);
-    return `- ${side === 'ours' ? 'ours' : '@x402/express'}: ${path}`;
+    return `- ${side === 'peer' ? '@x402/express' : side}: ${path}`;
   });
   return `## Far from home: round trips to DynamoDB, the facilitator and the chain RPC
 
@@ -368,7 +377,13 @@ and it makes each write wait for another region: it cannot make an Asian edge's 
 Neither helps the facilitator's round trip (settle), which stays with wherever the facilitator
 runs. What the paid path cannot lose: the reservation (a nonce admitted once before the origin is
 asked), the settle (after the origin answered, for a GET) and the receipt (before the content is
-released): 3, each one round trip; the verification rides along with the reservation.`;
+released): 3, each one round trip; the verification rides along with the reservation. With
+x402:settledReceipt=after-release the receipt's write is only sent before the release (its answer
+comes after the response, outside the request's span): 2; the reservation, written before the
+settle, is the durable record meanwhile, and \`cdk-x402 reconcile\` closes it from the chain if the write is lost.
+(Its range: a request sent while the previous one's write is still unanswered finds the kept DynamoDB
+connection busy and opens a second one, once; here all our handlers share one client, where on AWS
+the viewer-request and the origin-response each have their own.)`;
 }
 
 function renderSizing(z: SizingReport, r: BenchReport): string {

@@ -107,8 +107,9 @@ async function main(): Promise<void> {
     closers.push(async () => dynamoClient.destroy());
     let receiptTable = '';
     let edgeConfig: EdgeConfig | undefined;
-    let far: { proxies: FarProxies; handlers: EdgeHandlers } | undefined;
+    let far: { proxies: FarProxies; handlers: EdgeHandlers; afterRelease: EdgeHandlers } | undefined;
     let router: EdgeRouter | undefined;
+    let afterRelease: EdgeHandlers | undefined;
     const stack = await startLocalStack({
       log,
       routes: [...SAMPLE_ROUTES, BENCH_METERED_ROUTE, BENCH_BATCH_ROUTE],
@@ -128,8 +129,9 @@ async function main(): Promise<void> {
         const runtime = (c: EdgeConfig) => createEdgeRuntime(c, { credentials: LOCAL_DYNAMO_CREDENTIALS, log, wrapPorts: timer.wrapPorts, precheck: new ExactEvmPrecheck(c) });
         const proxies = await startFarProxies(dynamo.endpoint, config.facilitator.url, config.chainRpc!.url);
         closers.push(() => proxies.close());
-        far = { proxies, handlers: runtime(farConfig(edgeConfig, proxies)) };
+        far = { proxies, handlers: runtime(farConfig(edgeConfig, proxies)), afterRelease: runtime({ ...farConfig(edgeConfig, proxies), settledReceipt: 'after-release' }) };
         router = new EdgeRouter(runtime(edgeConfig));
+        afterRelease = runtime({ ...edgeConfig, settledReceipt: 'after-release' });
         return timer.wrapHandlers(router);
       },
     });
@@ -155,6 +157,8 @@ async function main(): Promise<void> {
       { name: 'peerMemory', url: peerMemory.url, payTo: peerPayTo },
     ];
     const [ours, peer] = sides;
+    // The same local edge with x402:settledReceipt=after-release, in the paid phases.
+    const loadSides: Side[] = [...sides, { name: 'oursAfterRelease', url: stack.edge.url, payTo: stack.payTo, handlers: afterRelease!, paidOnly: true }];
 
     say(`funding ${settings.payerWallets} payer wallets`);
     const wallets: PrivateKeyAccount[] = [];
@@ -200,7 +204,7 @@ async function main(): Promise<void> {
 
     const report: BenchReport = { generatedAt: new Date().toISOString(), machine: machine(), settings, sections, wallSeconds: 0 };
     if (sections.includes('load')) {
-      const load = await runLoadPhases(bench, sides, settings);
+      const load = await runLoadPhases(bench, loadSides, settings);
       report.phases = load.phases;
       say(`EIP-712 signature verification x${settings.signatureRuns}`);
       const chainId = Number(stack.config.network.split(':')[1]);
@@ -226,6 +230,7 @@ async function main(): Promise<void> {
           ours: { side: ours, spans: { reset: () => timer.reset(), spans: () => timer.paidWindows() }, services: [['dynamodb', proxies.dynamodb], ['facilitator', proxies.facilitator], ['rpc', proxies.rpc]] },
           peer: { side: farPeerSide, spans: peerFarApp.spans, services: [['facilitator', proxies.peerFacilitator]] },
           oursFar: far!.handlers,
+          oursFarAfterRelease: far!.afterRelease,
         },
         settings.far,
       );

@@ -10,6 +10,10 @@
  * | unused, chain time ≥ validBefore + grace     | released: nothing charged, and never can be |
  * | unused, still valid                          | unchanged: pending (a transaction may still land) |
  *
+ * Whether the row expired matters only for an unused authorization: a `reserved` row whose receipt
+ * write was lost (x402:settledReceipt=after-release, the container reclaimed first) is settled as
+ * soon as reconcile reads it (cli/reconcile.ts reads reservations older than an origin function runs).
+ *
  * Metered (`upto`) rows hold a Permit2 nonce, not an EIP-3009 one: {@link decideMetered} reads
  * what Permit2's nonce bitmap and the upto proxy's settlement say instead (cli/chain.ts findPermit).
  *

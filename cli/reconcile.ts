@@ -7,7 +7,10 @@
  *
  * In doubt: `failed` with an {@link IN_DOUBT_REASONS} reason (the facilitator's answer was lost;
  * the payer may have been charged), and `reserved` past validBefore + grace (the origin timed out,
- * so CloudFront never ran origin-response; or the receipt write after a settlement failed).
+ * so CloudFront never ran origin-response; or the receipt write after a settlement failed), or
+ * older than an origin-facing function can run (its receipt write after the release, with
+ * x402:settledReceipt=after-release, never landed): a used authorization settles it at once, an
+ * unused one is left pending until it expires.
  */
 import { ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { Hex } from 'viem';
@@ -282,19 +285,21 @@ function wrongChain(endpoint: string, chainId: number, networks: readonly string
 }
 
 /**
- * An origin-response that claimed a reservation to settle it finishes within its 30 s: a claim
- * older than this was cut off, and whether it settled only the chain can say.
+ * An origin-facing function finishes within its 30 s: a claim, or a reservation, older than this
+ * was cut off or its receipt write lost, and whether it settled only the chain can say. (A row
+ * still being settled meanwhile is safe too: only a transfer on chain settles it before it expires.)
  */
 const ABANDONED_CLAIM_MS = 60_000;
 
 /**
  * Edge receipts `failed` in doubt, `reserved` ones whose authorization expired by `cutoff` (epoch
- * s), and `reserved` ones whose settlement was started and abandoned (the function was cut off).
+ * s), and `reserved` ones older than an origin-facing function runs (settlement abandoned, or the
+ * receipt write after the release lost).
  */
 async function readRowsInDoubt(session: Session, tableName: string, cutoff: number, network: string | undefined): Promise<InDoubtRow[]> {
   const dynamo = session.deps.clients.dynamo(session.region);
   const names: Record<string, string> = {
-    '#pk': RECEIPT_PARTITION_KEY, '#engine': 'engine', '#status': 'status', '#errorReason': 'errorReason', '#expiresAt': 'expiresAt', '#settleStartedAt': 'settleStartedAt',
+    '#pk': RECEIPT_PARTITION_KEY, '#engine': 'engine', '#status': 'status', '#errorReason': 'errorReason', '#expiresAt': 'expiresAt', '#settleStartedAt': 'settleStartedAt', '#createdAt': 'createdAt',
   };
   const values: Record<string, AttributeValue> = {
     ':edge': { S: 'edge' satisfies Engine },
@@ -306,13 +311,13 @@ async function readRowsInDoubt(session: Session, tableName: string, cutoff: numb
   };
   IN_DOUBT_REASONS.forEach((reason, i) => (values[`:r${i}`] = { S: reason }));
   const reasons = IN_DOUBT_REASONS.map((_, i) => `:r${i}`).join(', ');
-  let filter = `#engine = :edge AND NOT begins_with(#pk, :bookkeeping) AND ((#status = :failed AND #errorReason IN (${reasons})) OR (#status = :reserved AND (#expiresAt <= :cutoff OR #settleStartedAt <= :abandoned)))`;
+  let filter = `#engine = :edge AND NOT begins_with(#pk, :bookkeeping) AND ((#status = :failed AND #errorReason IN (${reasons})) OR (#status = :reserved AND (#expiresAt <= :cutoff OR #settleStartedAt <= :abandoned OR #createdAt <= :abandoned)))`;
   if (network !== undefined) {
     names['#network'] = 'network';
     values[':network'] = { S: network };
     filter += ' AND #network = :network';
   }
-  session.progress(`Reading receipts in doubt (scanning table ${tableName}, ${session.region}): failed with ${IN_DOUBT_REASONS.join(' / ')}, or reserved and expired before ${new Date(cutoff * 1000).toISOString()}…`);
+  session.progress(`Reading receipts in doubt (scanning table ${tableName}, ${session.region}): failed with ${IN_DOUBT_REASONS.join(' / ')}, or reserved and expired before ${new Date(cutoff * 1000).toISOString()} or older than ${ABANDONED_CLAIM_MS / 1000} s…`);
   const rows: InDoubtRow[] = [];
   let startKey: Record<string, AttributeValue> | undefined;
   let pages = 0;

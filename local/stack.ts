@@ -70,6 +70,8 @@ export interface LocalStackOptions {
   readonly passes?: readonly PassOffer[];
   /** x402:deniedPayersFile, read and baked like a deploy's. */
   readonly deniedPayersFile?: string;
+  /** x402:settledReceipt, validated and baked like a deploy's. @default before-release */
+  readonly settledReceipt?: X402Settings['settledReceipt'];
   /** x402:agents, synthesized like a deploy's (an agent with a `botName` gets its WAF rule). */
   readonly agents?: X402Settings['agents'];
   /**
@@ -138,6 +140,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       maxTimeoutSeconds: 120,
       ...(options.agents ? { agents: options.agents } : {}),
       ...(options.deniedPayersFile ? { deniedPayersFile: options.deniedPayersFile } : {}),
+      ...(options.settledReceipt ? { settledReceipt: options.settledReceipt } : {}),
     };
     const passKey = options.passes ? newPassKeyPair() : undefined;
     if (options.passes && passKey) {

@@ -232,6 +232,13 @@ export interface EdgeConfig {
      */
     readonly verifyTransfers?: boolean;
   };
+  /**
+   * `after-release`: a settled exact or upto payment's content is released once the receipt's write
+   * is on its socket, not answered; the function's next invocation confirms it (retried, else the
+   * `x402.receipt_fallback` log line), a container reclaimed first leaves the reservation to
+   * `cdk-x402 reconcile`. Unset: the receipt is written before the release (x402:settledReceipt).
+   */
+  readonly settledReceipt?: 'after-release';
   /** Time-bound passes sold at their own URL and verified offline (lambda/core/passes/, docs/passes.md). */
   readonly passes?: PassesConfig;
   /** Payer addresses refused (403 payer_denied) before any check, in lower case (lambda/core/deny-list.ts). */

@@ -108,6 +108,11 @@ export interface PaywallPorts {
   readonly keyDirectories?: DirectoryFetch;
   /** batch-settlement routes: the channels' books (lambda/edge/dynamo-channel-store.ts); wired exactly when a route offers the scheme. */
   readonly channels?: ChannelStorePort;
+  /**
+   * `config.settledReceipt` after-release (wired exactly then): resolves once every receipt-table
+   * request started so far is written to its socket or answered (lambda/edge/sent-requests.ts).
+   */
+  readonly receiptWritesSent?: () => Promise<void>;
 }
 
 /** A verified agent as receipts record it. */
@@ -127,6 +132,9 @@ const VIEWER_RESERVE_MS = 1_000;
 
 /** Milliseconds the running trigger has left (Lambda's `context.getRemainingTimeInMillis`). */
 export type RemainingTime = () => number;
+
+/** When a settled payment's receipt is written: before its content is released (the default), or once sent, confirmed later. */
+type SettledReceipt = 'before-release' | 'after-release';
 
 type SettleAttempt = { readonly kind: 'answer'; readonly settlement: SettleResponse } | { readonly kind: 'error'; readonly error: unknown };
 
@@ -173,6 +181,25 @@ const NO_PRECHECK: PaymentPrecheck = {
 
 /** A settled payment's receipt write is retried this often before falling back to the log. */
 const RECEIPT_WRITE_ATTEMPTS = 3;
+/** after-release: kept free to answer after waiting on receipt writes (theirs to be sent, or earlier ones to be confirmed). */
+const ANSWER_RESERVE_MS = 500;
+/**
+ * after-release: the longest an invocation waits for earlier invocations' receipt writes (what the
+ * default mode keeps free for its own). One still unanswered is left to the next invocation, or
+ * to `cdk-x402 reconcile`: a hung table must not hold every request of the function.
+ */
+const EARLIER_RECEIPTS_WAIT_MS = RECORD_RESERVE_MS;
+
+/** Waits for `work` at most `ms` (it goes on; the caller stops waiting). */
+async function atMost(work: Promise<unknown>, ms: number): Promise<void> {
+  if (ms <= 0) return;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const done = work.then(
+    () => undefined,
+    () => undefined,
+  );
+  await Promise.race([done, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]).finally(() => clearTimeout(timer));
+}
 
 /**
  * The x402 request path, transport-neutral: decide → verify → reserve on the way in; settle or
@@ -191,14 +218,21 @@ const RECEIPT_WRITE_ATTEMPTS = 3;
  *   leaves the reservation, which `cdk-x402 reconcile` closes from the chain once it expired.
  * - POST, PUT, PATCH, DELETE: origin-request 2 (the same settle and record, before the origin
  *   runs); origin-response 0. 3 in all.
+ * - With `config.settledReceipt` after-release, exact and upto: the record is sent, not awaited
+ *   (the handler returns once its request is on its socket): GET origin-response 1, POST
+ *   origin-request 1; 2 in all. The container's next invocation waits for the answer alongside
+ *   its own work (retrying, else the `x402.receipt_fallback` log line); a container reclaimed
+ *   first leaves the reservation, which `cdk-x402 reconcile` closes from the chain.
+ *   (Pass sales and batch-settlement keep their record before the release.)
  * - batch-settlement (lambda/core/batch/scheme.ts), a voucher: viewer-request 1 (the reservation;
  *   the voucher is checked locally), origin-response 2 (the commit, then the receipt). A deposit
  *   adds the facilitator's /verify and /settle and the channel row's open in viewer-request (and its
  *   /supported, cached 10 minutes per container, to check the receiver authorizer it names).
  * Each is one DynamoDB request, one facilitator call or one RPC call. Fewer would break a
  * guarantee: settling before the origin answered charges for failed GETs; answering before the
- * record leaves a settlement without its receipt; without the reservation, a nonce could be
- * admitted twice before either settled.
+ * record leaves a settlement without its receipt row until it lands (after-release trades that for
+ * one round trip: the reservation written before the settle names the one transfer the chain can
+ * hold for it); without the reservation, a nonce could be admitted twice before either settled.
  */
 export class Paywall {
   private readonly routes: CompiledRoute[];
@@ -235,6 +269,12 @@ export class Paywall {
   private readonly forwardedBots: ForwardedBotFeatures;
   /** The catalogue at CATALOG_PATH, served for free to anyone. */
   private readonly catalogs: CatalogDocuments;
+  /**
+   * after-release (`config.settledReceipt`): the settled receipts this container has written and
+   * not yet seen confirmed (each promise the write with its retries, never rejecting). The next
+   * invocation waits for them alongside its own work.
+   */
+  private readonly unconfirmedReceipts = new Set<Promise<void>>();
 
   /** `precheck`: only for the viewer-request side (lambda/core/precheck.ts); without one, a payment is never admitted. */
   constructor(
@@ -286,11 +326,49 @@ export class Paywall {
     }
     const rpc = config.chainRpc;
     this.accountKinds = rpc && ports.chain && new AccountKinds(ports.chain, rpc.timeoutMs, ports.clock, ports.log, limits.trackedKeys);
+    if ((config.settledReceipt === 'after-release') !== (ports.receiptWritesSent !== undefined)) {
+      throw new Error('config.settledReceipt after-release and ports.receiptWritesSent go together: the release waits for the receipt write to be sent, not answered');
+    }
     this.viewerSeal = new HandoffSeal(() => ports.receipts.handoffKey({ create: true }), ports.clock, ports.log);
     this.originSeal = new HandoffSeal(() => ports.receipts.handoffKey({ create: false }), ports.clock, ports.log);
   }
 
   async onViewerRequest(request: PaywallRequest, remainingMs?: RemainingTime): Promise<ViewerOutcome> {
+    return this.alongsideEarlierReceipts(() => this.viewerRequest(request, remainingMs), remainingMs, VIEWER_TRIGGER_MS);
+  }
+
+  /**
+   * The origin-request trigger, on behaviors whose routes price side-effecting methods: a POST,
+   * PUT, PATCH or DELETE is settled before the origin runs, so no side effect happens unpaid. Other
+   * requests pass (settled after the origin answered), except priced ones that lost their hand-off.
+   */
+  async onOriginRequest(request: OriginFacingRequest, remainingMs?: RemainingTime): Promise<OriginRequestOutcome> {
+    return this.alongsideEarlierReceipts(() => this.originRequest(request, remainingMs), remainingMs, ORIGIN_TRIGGER_MS);
+  }
+
+  /** `settlementOverrides`: the origin's Settlement-Overrides header (the adapter removes it from the response). */
+  async onOriginResponse(request: OriginFacingRequest, originStatus: number, remainingMs?: RemainingTime, settlementOverrides?: string): Promise<OriginOutcome> {
+    return this.alongsideEarlierReceipts(() => this.originResponse(request, originStatus, remainingMs, settlementOverrides), remainingMs, ORIGIN_TRIGGER_MS);
+  }
+
+  /**
+   * An invocation's work, and meanwhile the settled receipts of earlier ones still unconfirmed
+   * (after-release): it answers when both are done, or after at most EARLIER_RECEIPTS_WAIT_MS
+   * more (those go on, confirmed by a later invocation or closed by `cdk-x402 reconcile`).
+   */
+  private async alongsideEarlierReceipts<T>(work: () => Promise<T>, remainingMs: RemainingTime | undefined, triggerMs: number): Promise<T> {
+    if (this.unconfirmedReceipts.size === 0) return work();
+    const started = this.ports.clock();
+    const remaining = remainingMs ?? (() => triggerMs - (this.ports.clock() - started));
+    const earlier = Promise.all([...this.unconfirmedReceipts]);
+    const answer = await work();
+    await atMost(earlier, Math.min(EARLIER_RECEIPTS_WAIT_MS, remaining() - ANSWER_RESERVE_MS));
+    // A retry started meanwhile is on its socket before the container may be frozen again.
+    await atMost(this.ports.receiptWritesSent!(), remaining() - ANSWER_RESERVE_MS);
+    return answer;
+  }
+
+  private async viewerRequest(request: PaywallRequest, remainingMs?: RemainingTime): Promise<ViewerOutcome> {
     const started = this.ports.clock();
     const paymentHeader = findPaymentHeader((name) => request.header(name));
     // A payment wins over a pass: the client is paying (again), maybe because its pass ran out.
@@ -350,27 +428,21 @@ export class Paywall {
     };
   }
 
-  /**
-   * The origin-request trigger, on behaviors whose routes price side-effecting methods: a POST,
-   * PUT, PATCH or DELETE is settled before the origin runs, so no side effect happens unpaid. Other
-   * requests pass (settled after the origin answered), except priced ones that lost their hand-off.
-   */
-  async onOriginRequest(request: OriginFacingRequest, remainingMs?: RemainingTime): Promise<OriginRequestOutcome> {
+  private async originRequest(request: OriginFacingRequest, remainingMs?: RemainingTime): Promise<OriginRequestOutcome> {
     const handoff = request.handoff === undefined ? undefined : decodeHandoff(request.handoff);
     const terms = handoff && termsAt(this.prices[handoff.routeIndex], handoff.priceRule);
     if (!handoff || !terms) return request.handoff === undefined && !this.isPriced(request) ? { kind: 'pass' } : this.handoffLost(request);
     if (this.passes?.offerAt(handoff.routeIndex)) return this.sellPass(handoff, terms, remainingMs);
     // upto: the charge is known only from the origin's answer, so it is settled after it, writes too (docs/metering.md).
     if (handoff.kind !== 'settle' || !hasSideEffects(request.method) || terms.route.scheme === 'upto') return { kind: 'pass' };
-    const settled = await this.settleReservation(handoff, terms, remainingMs);
+    const settled = await this.settleReservation(handoff, terms, remainingMs, { receipt: this.settledReceipt });
     if (settled.kind === 'respond') return settled;
     const { settlement, payer, x402Version } = settled;
     const after: Handoff = { ...handoff, kind: 'settled', payer, txHash: settlement.transaction, x402Version };
     return { kind: 'forward', setHeaders: { [PENDING_SETTLEMENT_HEADER]: encodeHandoff(after) } };
   }
 
-  /** `settlementOverrides`: the origin's Settlement-Overrides header (the adapter removes it from the response). */
-  async onOriginResponse(request: OriginFacingRequest, originStatus: number, remainingMs?: RemainingTime, settlementOverrides?: string): Promise<OriginOutcome> {
+  private async originResponse(request: OriginFacingRequest, originStatus: number, remainingMs?: RemainingTime, settlementOverrides?: string): Promise<OriginOutcome> {
     const handoff = request.handoff === undefined ? undefined : decodeHandoff(request.handoff);
     const terms = handoff && termsAt(this.prices[handoff.routeIndex], handoff.priceRule);
     if (!handoff || !terms) return request.handoff === undefined && !this.isPriced(request) ? { kind: 'pass' } : this.handoffLost(request);
@@ -415,7 +487,7 @@ export class Paywall {
 
     const charge = terms.route.scheme === 'upto' ? this.meteredCharge(pending.paymentId, terms, settlementOverrides) : undefined;
     if (charge === 0n) return this.releaseUnused(pending, terms);
-    const settled = await this.settleReservation(pending, terms, remainingMs, charge);
+    const settled = await this.settleReservation(pending, terms, remainingMs, { charge, receipt: this.settledReceipt });
     if (settled.kind === 'respond') return settled;
     return { kind: 'release', setHeaders: paymentResponseHeaders(settled.settlement, settled.x402Version) };
   }
@@ -516,12 +588,15 @@ export class Paywall {
    * Settles a verified reservation: claims the stored payment, calls the facilitator within the
    * trigger's remaining time (once more when the first answer is in doubt) and records the outcome.
    */
-  /** `charge`: an upto payment's actual amount (above 0, at most its maximum). */
+  /**
+   * `charge`: an upto payment's actual amount (above 0, at most its maximum). `receipt`: whether the
+   * settled receipt is written before this returns, or only sent (after-release).
+   */
   private async settleReservation(
     pending: Extract<Handoff, { kind: 'settle' }>,
     terms: RouteTerms,
     remainingMs: RemainingTime | undefined,
-    charge?: bigint,
+    { charge, receipt }: { readonly charge?: bigint; readonly receipt: SettledReceipt },
   ): Promise<{ readonly kind: 'settled'; readonly settlement: SettleResponse; readonly payer: string; readonly x402Version: 1 | 2 } | Responded> {
     const now = () => new Date(this.ports.clock()).toISOString();
     const route = { [MetricDimensions.route]: terms.route.pattern };
@@ -591,7 +666,8 @@ export class Paywall {
       return this.refuse(reject(402, reason, `settlement failed, the content is withheld and nothing was charged: ${detail}`), terms, pending.resource);
     }
 
-    await this.recordSettlement(pending.paymentId, settlement, now(), charge?.toString(), pending);
+    if (receipt === 'after-release') await this.recordAfterRelease(pending.paymentId, settlement, now(), charge?.toString(), pending, remaining);
+    else await this.recordSettlement(pending.paymentId, settlement, now(), charge?.toString(), pending);
     const metered = charge === undefined ? {} : { [Metrics.meteredRevenueAtomic]: Number(charge), [Metrics.meteredMaximumAtomic]: Number(terms.requirements.amount) };
     this.metric(
       {
@@ -891,7 +967,8 @@ export class Paywall {
     let paid: Record<string, string>;
     let recorded;
     if (handoff.kind === 'settle') {
-      const settled = await this.settleReservation(handoff, terms, remainingMs);
+      // Before the release whatever config.settledReceipt says: the pass is recorded on the settled row.
+      const settled = await this.settleReservation(handoff, terms, remainingMs, { receipt: 'before-release' });
       if (settled.kind === 'respond') return settled;
       payer = settled.payer;
       paid = paymentResponseHeaders(settled.settlement, settled.x402Version);
@@ -1001,6 +1078,23 @@ export class Paywall {
     }
     this.storeError('markSettled', paymentId, lastError);
     this.ports.log({ event: 'x402.receipt_fallback', status: 'settled', paymentId, txHash: settlement.transaction, payer: settlement.payer, amount, agent, botCategory, botOrganization, at });
+  }
+
+  /**
+   * after-release: the receipt's write (with its retries and fallback) is started and kept, and
+   * this returns once its request is on its socket, so that a container frozen after the answer
+   * has still sent it. The money is already recorded durably: the reservation, whose (asset, payer,
+   * nonce) names exactly one possible transfer, which `cdk-x402 reconcile` reads from the chain.
+   */
+  private async recordAfterRelease(paymentId: string, settlement: SettleResponse, at: string, amount: string | undefined, who: Pick<Handoff, 'agent' | 'botCategory' | 'botOrganization'>, remaining: RemainingTime): Promise<void> {
+    const write = this.recordSettlement(paymentId, settlement, at, amount, who);
+    this.unconfirmedReceipts.add(write);
+    void write.then(() => this.unconfirmedReceipts.delete(write));
+    await atMost(this.ports.receiptWritesSent!(), remaining() - ANSWER_RESERVE_MS);
+  }
+
+  private get settledReceipt(): SettledReceipt {
+    return this.config.settledReceipt ?? 'before-release';
   }
 
   private storeError(operation: string, paymentId: string, error: unknown): void {

@@ -1,10 +1,8 @@
-import type * as Http from 'node:http';
 import type { ChainPort, ContractCall } from '../core/ports';
+import { keptAliveHttp, NoAnswerByDeadline } from './kept-alive-http';
 
 /** JSON-RPC error code of an execution revert (EIP-1474 as geth, anvil and Hardhat answer eth_call). */
 const EXECUTION_REVERTED = 3;
-/** Idle kept-alive connections are closed after this long. */
-const IDLE_SOCKET_MS = 4_000;
 
 /** A JSON-RPC answer, as far as the port reads it. */
 interface RpcAnswer {
@@ -13,73 +11,28 @@ interface RpcAnswer {
 }
 
 /**
- * The chain port over plain JSON-RPC: one POST per call on a kept-alive connection (node:http,
- * a third of `fetch`'s CPU per call, which a 128 MB viewer trigger pays at 1/14 of a core),
- * bounded by its deadline, reading the body included. Anything but the expected answer is an
- * error, which the paywall treats as "don't know".
+ * The chain port over plain JSON-RPC: one POST per call on a kept-alive connection
+ * (lambda/edge/kept-alive-http.ts), bounded by its deadline, reading the body included. Anything
+ * but the expected answer is an error, which the paywall treats as "don't know".
  */
 export function jsonRpcChain(url: string): ChainPort {
   const target = new URL(url);
-  // Loaded on the first call, not at init: most containers (free requests, 402s) never make one.
-  // One connection pool per endpoint; idle sockets do not keep the process (or a test) alive, and
-  // are closed after 4 s (as fetch does), before servers' usual 5 s keep-alive timeout.
-  let transport: Promise<{ readonly request: typeof Http.request; readonly agent: Http.Agent }> | undefined;
-  const connections = () =>
-    (transport ??= (target.protocol === 'https:' ? import('node:https') : import('node:http')).then((loaded: Pick<typeof Http, 'request' | 'Agent'>) => ({
-      request: loaded.request,
-      agent: new loaded.Agent({ keepAlive: true, timeout: IDLE_SOCKET_MS }),
-    })));
+  const send = keptAliveHttp();
 
-  function request(method: string, params: unknown[], timeoutMs: number): Promise<RpcAnswer> {
+  async function request(method: string, params: unknown[], timeoutMs: number): Promise<RpcAnswer> {
     const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method, params });
-    const deadline = Date.now() + timeoutMs;
-    return post(method, body, deadline).catch((error: NodeJS.ErrnoException & { reusedSocket?: boolean }) => {
-      // A kept-alive connection the server closed just as it was reused (the agent drops it): these
-      // calls only read, so they are sent once more, within what is left of the deadline.
-      if (!error.reusedSocket || error.code !== 'ECONNRESET') throw error;
-      return post(method, body, deadline);
-    });
-  }
-
-  /** One POST, answered in full by `deadline` (epoch ms). */
-  async function post(method: string, body: string, deadline: number): Promise<RpcAnswer> {
-    const { request, agent } = await connections();
-    return new Promise((resolve, reject) => {
-      const sent = request(target, {
-        method: 'POST',
-        agent,
-        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
-      }, (response) => {
-        if (response.statusCode === undefined || response.statusCode < 200 || response.statusCode > 299) {
-          response.resume();
-          return fail(new Error(`${method}: HTTP ${response.statusCode}`));
-        }
-        const chunks: Buffer[] = [];
-        response.on('data', (chunk: Buffer) => chunks.push(chunk));
-        response.on('error', fail);
-        response.on('end', () => {
-          clearTimeout(timer);
-          try {
-            resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')) as RpcAnswer);
-          } catch (error) {
-            reject(new Error(`${method}: the answer is not JSON (${String(error)})`));
-          }
-        });
-      });
-      // Covers connecting, sending and reading the whole answer.
-      const timer = setTimeout(() => {
-        const error = new Error(`${method}: no answer by the deadline`);
-        sent.destroy(error);
-        reject(error);
-      }, Math.max(1, Math.floor(deadline - Date.now())));
-      function fail(error: Error) {
-        clearTimeout(timer);
-        sent.destroy();
-        reject(error);
-      }
-      sent.on('error', (error: NodeJS.ErrnoException & { reusedSocket?: boolean }) => fail(Object.assign(error, { reusedSocket: sent.reusedSocket })));
-      sent.end(body);
-    });
+    // These calls only read: a kept-alive connection the server closed as it was reused is retried.
+    const answer = await send(target, { method: 'POST', headers: { 'content-type': 'application/json' }, body, deadline: Date.now() + timeoutMs, resendOnStaleConnection: true }).catch(
+      (error: unknown) => {
+        throw error instanceof NoAnswerByDeadline ? new Error(`${method}: no answer by the deadline`) : error;
+      },
+    );
+    if (answer.status < 200 || answer.status > 299) throw new Error(`${method}: HTTP ${answer.status}`);
+    try {
+      return JSON.parse(answer.body) as RpcAnswer;
+    } catch (error) {
+      throw new Error(`${method}: the answer is not JSON (${String(error)})`);
+    }
   }
   const isHexData = (value: unknown): value is string => typeof value === 'string' && /^0x(?:[0-9a-fA-F]{2})*$/.test(value);
 

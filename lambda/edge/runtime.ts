@@ -1,5 +1,5 @@
 import type { DynamoDBClient, DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
-import { HTTPFacilitatorClient, type FacilitatorConfig } from '@x402/core/http';
+import type { FacilitatorConfig } from '@x402/core/http';
 import type { ChannelStorePort } from '../core/batch/channel-books';
 import type { EdgeConfig } from '../core/config';
 import type { PassRecordsPort } from '../core/passes/scheme';
@@ -10,8 +10,10 @@ import type { PaymentPrecheck } from '../core/precheck';
 import { jsonRpcChain } from './chain-rpc';
 import { cloudFrontHandlers, type EdgeHandlers } from './cloudfront-adapter';
 import { facilitatorAuth } from './facilitator-auth';
+import { httpFacilitator } from './facilitator-http';
 import { fetchKeyDirectory } from './key-directory-fetch';
 import { passSigner } from './pass-signer';
+import { SentRequests } from './sent-requests';
 
 export interface EdgeRuntimeOptions {
   /** Auth headers per facilitator call; default: from `config.facilitator.auth`, else none. */
@@ -38,20 +40,23 @@ const consoleLog: LogSink = (line) => console.log(JSON.stringify(line));
 export function createEdgeRuntime(config: EdgeConfig, options: EdgeRuntimeOptions = {}): EdgeHandlers {
   const log = options.log ?? consoleLog;
   const createAuthHeaders = options.createAuthHeaders ?? facilitatorAuth(config.facilitator, options.clock);
-  // One client per call: each call's deadline is what the trigger has left, and the deadline
-  // covers the credential lookup too (a slow Secrets Manager must not outlive the function).
-  const facilitator = (timeoutMs: number) =>
-    new HTTPFacilitatorClient({ url: config.facilitator.url, timeoutMs: Math.max(1, Math.floor(timeoutMs)), createAuthHeaders });
+  // x402:settledReceipt=after-release: the settled receipt's write is followed until it is on its socket.
+  const sent = config.settledReceipt === 'after-release' ? new SentRequests() : undefined;
   // One DynamoDB client for the receipt rows and the channel rows, made on its first use (below).
-  let client: Promise<DynamoDBClient> | undefined;
+  // `receipts` sends the receipt rows' writes: with after-release, followed to their socket.
+  let client: Promise<{ readonly raw: DynamoDBClient; readonly receipts: Pick<DynamoDBClient, 'send'> }> | undefined;
   const dynamo = () =>
-    (client ??= import('@aws-sdk/client-dynamodb').then(({ DynamoDBClient }) => {
+    (client ??= Promise.all([import('@aws-sdk/client-dynamodb'), sent?.requestHandler()]).then(([{ DynamoDBClient }, requestHandler]) => {
       const made = new DynamoDBClient({
         region: config.receiptTable.region,
         endpoint: config.receiptTable.endpoint,
         credentials: options.credentials,
         // Viewer triggers get 5 s in all: one quick retry, then fail closed with a 503.
         maxAttempts: 2,
+        // Each command class's middleware chain is resolved once, not on every call (about a tenth of
+        // the client's CPU per call). The stack is final before the first call: nothing changes it after the lines below.
+        cacheMiddleware: true,
+        ...(requestHandler ? { requestHandler } : {}),
       });
       // The SDK's default logger discards everything, yet its middleware first copies each call's
       // input and output through the sensitive-data filter for it: about a tenth of a call's CPU,
@@ -60,28 +65,25 @@ export function createEdgeRuntime(config: EdgeConfig, options: EdgeRuntimeOption
       // The User-Agent middleware rebuilds the SDK's user-agent string (and its feature list) on every
       // call; DynamoDB needs no user agent. About a tenth of the client's CPU per receipt-table call.
       made.middlewareStack.remove('getUserAgentMiddleware');
-      return made;
+      return { raw: made, receipts: sent ? sent.follow(made) : made };
     })).catch((error: unknown) => {
       client = undefined;
       throw error;
     });
-  const receipts = storeOnFirstUse<ReceiptRows>(RECEIPT_STORE_METHODS, async () => {
+  const [receipts, receiptStoreMade] = storeOnFirstUse<ReceiptRows>(RECEIPT_STORE_METHODS, async () => {
     const [made, { DynamoReceiptStore }] = await Promise.all([dynamo(), import('./dynamo-receipt-store')]);
-    return new DynamoReceiptStore(made, config.receiptTable.tableName);
+    return new DynamoReceiptStore(made.receipts, config.receiptTable.tableName);
   });
   const channels = config.routes.some((route) => route.scheme === 'batch-settlement')
     ? storeOnFirstUse<ChannelStorePort>(CHANNEL_STORE_METHODS, async () => {
         const [made, { DynamoChannelStore }] = await Promise.all([dynamo(), import('./dynamo-channel-store')]);
-        return new DynamoChannelStore(made, config.receiptTable.tableName);
-      })
+        return new DynamoChannelStore(made.raw, config.receiptTable.tableName);
+      })[0]
     : undefined;
   const signingKey = config.passes?.signingKey;
   const ports: PaywallPorts = {
-    facilitator: {
-      verify: (payload, requirements, timeoutMs) => withinMs(timeoutMs, 'verify', facilitator(timeoutMs).verify(payload, requirements)),
-      settle: (payload, requirements, timeoutMs) => withinMs(timeoutMs, 'settle', facilitator(timeoutMs).settle(payload, requirements)),
-      supported: (timeoutMs) => withinMs(timeoutMs, 'supported', facilitator(timeoutMs).getSupported()),
-    },
+    // Each call's deadline is what the trigger has left; it covers the auth-header lookup too.
+    facilitator: httpFacilitator(config.facilitator.url, createAuthHeaders),
     receipts,
     clock: options.clock ?? Date.now,
     log,
@@ -91,6 +93,15 @@ export function createEdgeRuntime(config: EdgeConfig, options: EdgeRuntimeOption
     ...(signingKey ? { passSigner: passSigner(signingKey) } : {}),
     ...(config.agents ? { keyDirectories: fetchKeyDirectory } : {}),
     ...(channels ? { channels } : {}),
+    ...(sent
+      ? {
+          receiptWritesSent: async () => {
+            // A call waiting for the store to be made reaches the client first (it awaited the same promise before us).
+            await receiptStoreMade()?.catch(() => undefined);
+            await sent.written();
+          },
+        }
+      : {}),
   };
   const paywall = new Paywall(config, options.wrapPorts ? options.wrapPorts(ports) : ports, options.precheck, options.signInVerifier);
   return cloudFrontHandlers(paywall, log);
@@ -135,9 +146,10 @@ type ReceiptRows = ReceiptStorePort & PassRecordsPort & HeldPassesPort;
 /**
  * A table store, made on its first call: loading the AWS SDK is tens of ms of a cold start,
  * which the requests most containers serve (free ones, 402s) never need. A failed load is tried
- * again by the next call (that one fails closed, as for an unreachable table).
+ * again by the next call (that one fails closed, as for an unreachable table). Also returns the
+ * store's making, once begun (what a call waits for before it reaches the store).
  */
-function storeOnFirstUse<Port extends object>(methods: readonly (keyof Port)[], create: () => Promise<Port>): Port {
+function storeOnFirstUse<Port extends object>(methods: readonly (keyof Port)[], create: () => Promise<Port>): [Port, () => Promise<Port> | undefined] {
   let store: Promise<Port> | undefined;
   const made = () =>
     (store ??= create().catch((error: unknown) => {
@@ -148,14 +160,5 @@ function storeOnFirstUse<Port extends object>(methods: readonly (keyof Port)[], 
   for (const name of methods) {
     port[name] = async (...args: unknown[]) => ((await made())[name] as (...a: unknown[]) => Promise<unknown>)(...args);
   }
-  return port as Port;
-}
-
-/** Rejects when `promise` has not settled within `ms` (the work itself may go on; we stop waiting). */
-function withinMs<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`facilitator ${what}: no answer within ${Math.round(ms)} ms`)), ms);
-  });
-  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+  return [port as Port, () => store];
 }

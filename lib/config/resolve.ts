@@ -15,7 +15,7 @@ import { Problems } from './problems';
 import type { ResolvedConfig, WafPricing } from './resolved';
 import { resolveRoutes, stripUndefined } from './routes';
 import { sampleAddress } from './sample-addresses';
-import { BotControlInspectionLevel, Engine, OriginProtection, PaidCaching, type X402Settings } from './settings';
+import { BotControlInspectionLevel, Engine, OriginProtection, PaidCaching, SettledReceipt, type X402Settings } from './settings';
 import { resolveWafPricing, WAF_CHAINS } from './waf-pricing';
 import { resolveDeniedPayers } from './deny-list';
 import { resolveAgents } from './agents';
@@ -64,6 +64,10 @@ export function resolveX402Config(settings: X402Settings): ResolvedConfig {
   const asset = resolveAsset(problems, settings.asset, known, engine, warnings);
   const facilitator = resolveFacilitator(problems, settings, engine, known, warnings);
   const chainRpc = resolveChainRpc(problems, settings, engine, warnings);
+  const settledReceipt = oneOf(problems, 'x402:settledReceipt', settings.settledReceipt, SettledReceipt, SettledReceipt.BEFORE_RELEASE);
+  if (settledReceipt === SettledReceipt.AFTER_RELEASE && engine === Engine.WAF) {
+    problems.add('x402:settledReceipt', settledReceipt, 'needs the edge engine: with the waf engine AWS settles and the receipts come from its settlement records', 'remove x402:settledReceipt, or use x402:engine=edge');
+  }
   const maxTimeoutSeconds = intInRange(problems, 'x402:maxTimeoutSeconds', settings.maxTimeoutSeconds, 120, 30, 3600, 'the agent signs an authorization valid this long');
 
   const originRequestHeaders = resolveOriginRequestHeaders(problems, settings.originRequestHeaders ?? DEFAULT_ORIGIN_REQUEST_HEADERS);
@@ -117,6 +121,7 @@ export function resolveX402Config(settings: X402Settings): ResolvedConfig {
     asset: asset!,
     facilitator,
     ...(chainRpc ? { chainRpc } : {}),
+    settledReceipt,
     maxTimeoutSeconds,
     routes,
     eligibleBotCategories,
@@ -152,6 +157,7 @@ export function toEdgeConfig(config: ResolvedConfig, receiptTable: { readonly ta
     asset: config.asset,
     facilitator: config.facilitator,
     ...(config.chainRpc ? { chainRpc: config.chainRpc } : {}),
+    ...(config.settledReceipt === SettledReceipt.AFTER_RELEASE ? { settledReceipt: 'after-release' as const } : {}),
     routes: config.routes.map((r) => stripUndefined({ pattern: r.pattern, price: r.price, scheme: r.scheme, maxPrice: r.maxPrice, usageMissing: r.usageMissing, minDeposit: r.minDeposit, withdrawDelay: r.withdrawDelay, description: r.description, mimeType: r.mimeType, maxTimeoutSeconds: r.maxTimeoutSeconds, priceBy: r.priceBy, discovery: r.discovery })),
     eligibilityHeader: config.eligibilityHeader,
     receiptTable: { tableName: receiptTable.tableName, region: receiptTable.region },

@@ -1,7 +1,7 @@
 /** The validated configuration (output of resolve.ts), what the constructs read. */
 import type { AssetConfig, EdgeConfig, PricedRoute } from '../../lambda/core/config';
 import type { ResolvedPasses } from './passes';
-import type { BotControlInspectionLevel, CurrencyMode, Engine, OriginProtection, PaidCaching } from './settings';
+import type { BotControlInspectionLevel, CurrencyMode, Engine, OriginProtection, PaidCaching, SettledReceipt } from './settings';
 
 export interface ResolvedRoute extends PricedRoute {
   /** Price in atomic units of the asset. */
@@ -36,6 +36,8 @@ export interface ResolvedConfig {
   readonly asset: AssetConfig;
   readonly facilitator: EdgeConfig['facilitator'];
   readonly chainRpc?: EdgeConfig['chainRpc'];
+  /** When a settled payment's receipt is written (edge engine). */
+  readonly settledReceipt: SettledReceipt;
   readonly maxTimeoutSeconds: number;
   readonly routes: readonly ResolvedRoute[];
   readonly eligibleBotCategories: readonly string[];

@@ -66,6 +66,19 @@ export enum PaymentVerifier {
   RPC = 'rpc',
 }
 
+/** When the edge writes a settled payment's receipt (edge engine; exact and upto routes). */
+export enum SettledReceipt {
+  /** Before the content is released: the response waits for the write's answer (one more round trip to the table's region). */
+  BEFORE_RELEASE = 'before-release',
+  /**
+   * Once the write is sent: the content is released without waiting for its answer, which the
+   * function's next invocation confirms (retried, else logged as `x402.receipt_fallback`); a
+   * container reclaimed first leaves the reservation, which `cdk-x402 reconcile` settles from the
+   * chain. One round trip less per paid request.
+   */
+  AFTER_RELEASE = 'after-release',
+}
+
 /** What the edge does with a Web Bot Auth signer that `agents` does not list. */
 export enum UnknownAgents {
   /** Not verified, and its key directory is never fetched: it pays as anyone, unnamed. */
@@ -341,6 +354,11 @@ export interface X402Settings {
    * @default UnknownAgents.IGNORE
    */
   readonly unknownAgents?: UnknownAgents;
+  /**
+   * When the edge engine writes a settled payment's receipt, before or after the content is released (docs/engines.md).
+   * @default SettledReceipt.BEFORE_RELEASE
+   */
+  readonly settledReceipt?: SettledReceipt;
 }
 
 /** The reference stack's own settings, on top of {@link X402Settings}. */

@@ -6,10 +6,10 @@
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as api from '../../lib';
-import { BotControlInspectionLevel, CurrencyMode, Engine, OriginProtection, PaidCaching, PaymentVerifier, ReferenceStack, UnknownAgents, type ReferenceStackSettings } from '../../lib';
+import { BotControlInspectionLevel, CurrencyMode, Engine, OriginProtection, PaidCaching, PaymentVerifier, ReferenceStack, SettledReceipt, UnknownAgents, type ReferenceStackSettings } from '../../lib';
 import { cdkJsonContext, PAY_TO, routes } from './helpers';
 
-const ENUMS = { Engine, CurrencyMode, BotControlInspectionLevel, PaidCaching, OriginProtection, PaymentVerifier, UnknownAgents };
+const ENUMS = { Engine, CurrencyMode, BotControlInspectionLevel, PaidCaching, OriginProtection, PaymentVerifier, UnknownAgents, SettledReceipt };
 
 describe('the public API', () => {
   it('exports classes and enums only: no free functions, no plain constants', () => {
@@ -28,6 +28,7 @@ describe('the public API', () => {
     expect(Object.values(PaidCaching)).toEqual(['payment-keyed', 'disabled']);
     expect(Object.values(OriginProtection)).toEqual(['secret-header', 'none']);
     expect(Object.values(UnknownAgents)).toEqual(['ignore', 'verify']);
+    expect(Object.values(SettledReceipt)).toEqual(['before-release', 'after-release']);
   });
 });
 

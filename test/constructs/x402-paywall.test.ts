@@ -6,7 +6,7 @@ import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
 import { PAYMENT_ID_HEADER, PENDING_SETTLEMENT_HEADER } from '../../lambda/core/handoff';
 import { EDGE_CONFIG_PLACEHOLDER } from '../../lambda/edge/baked-config';
-import { Engine, PaidCaching } from '../../lib/config/settings';
+import { Engine, PaidCaching, SettledReceipt } from '../../lib/config/settings';
 import { X402Paywall } from '../../lib/x402-paywall';
 import { expectNoSynthWarnings, MAINNET_SETTINGS, only, PAY_TO, paywallStack, propertiesOf, routes, secondAwsCdkLib, SETTINGS } from './helpers';
 
@@ -472,5 +472,12 @@ describe('X402Paywall, waf engine, pricing a side-effecting method', () => {
     const warnings = Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('settles after the origin'));
     expect(warnings).toHaveLength(1);
     expect(JSON.stringify(warnings[0].entry.data)).toContain('x402:engine=edge');
+  });
+});
+
+describe('x402:settledReceipt', () => {
+  it('bakes after-release into the edge functions, and nothing by default', () => {
+    expect(paywallStack({ settledReceipt: SettledReceipt.AFTER_RELEASE }).paywall.verifier!._edgeConfig.settledReceipt).toBe('after-release');
+    expect(paywallStack({}).paywall.verifier!._edgeConfig).not.toHaveProperty('settledReceipt');
   });
 });

@@ -33,7 +33,11 @@ beforeEach(() => {
   seen = [];
   secrets.reset();
 });
-afterAll(() => new Promise((resolve) => server.close(resolve)));
+afterAll(async () => {
+  // The edge's kept-alive connections would otherwise hold close() open until they idle out.
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+});
 
 /**
  * These tests check what is sent, not deadlines: the verify deadline covers the secret read and the
@@ -89,18 +93,18 @@ describe('Coinbase CDP auth from Secrets Manager', () => {
 
   /**
    * The CDP facilitator's URL, reached on loopback: the test server stands in for CDP's host, the
-   * way an /etc/hosts entry would (the edge's real HTTP client and fetch, only the address differs).
+   * way an /etc/hosts entry would (the edge's real HTTP client, only the address, and so plain
+   * HTTP instead of TLS, differs).
    */
   function cdpConfig(): EdgeConfig {
     return configWith({ url: CDP_FACILITATOR, auth: cdp });
   }
-  const realFetch = globalThis.fetch;
+  // The module object itself (an `import *` namespace's properties cannot be replaced).
+  const https: typeof import('node:https') = jest.requireActual('node:https');
   beforeEach(() => {
     const loopback = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    jest.spyOn(globalThis, 'fetch').mockImplementation((input, init) => {
-      const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
-      return realFetch(url.replace(`https://${cdpHost}`, loopback), init);
-    });
+    jest.spyOn(https, 'request').mockImplementation(((url: URL, options: http.RequestOptions, answered: (response: http.IncomingMessage) => void) =>
+      http.request(url.href.replace(`https://${cdpHost}`, loopback), { ...options, agent: undefined }, answered)) as unknown as typeof https.request);
   });
   afterEach(() => jest.restoreAllMocks());
 

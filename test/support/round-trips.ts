@@ -5,13 +5,14 @@ import type { PaywallPorts } from '../../lambda/core/paywall';
  * The serial round trips of one handler invocation through the paywall's ports, as levels: a call
  * is one level deeper than the deepest call that had finished when it started, so calls that
  * overlap (verify while the reservation is written) share a level. `levels[i]` lists the calls of
- * level i + 1 (`facilitator.verify`, `receipts.reserve`, `chain.hasCode`, ...), sorted.
+ * level i + 1 (`facilitator.verify`, `receipts.reserve`, `chain.hasCode`, ...), sorted. A call still
+ * unanswered when the invocation returned is none of its round trips (it did not wait for it).
  */
 export type RoundTripLevels = string[][];
 
 interface Invocation {
   deepestFinished: number;
-  readonly calls: Array<{ readonly name: string; readonly level: number }>;
+  readonly calls: Array<{ readonly name: string; readonly level: number; answered: boolean }>;
 }
 
 export class RoundTrips {
@@ -27,13 +28,14 @@ export class RoundTrips {
     };
   }
 
-  /** Runs one handler invocation; its result and the round trips it made. */
-  async during<T>(invocation: () => Promise<T>): Promise<{ readonly result: T; readonly levels: RoundTripLevels }> {
+  /** Runs one handler invocation; its result, the round trips it made and (only when there are any) the calls it returned without waiting for. */
+  async during<T>(invocation: () => Promise<T>): Promise<{ readonly result: T; readonly levels: RoundTripLevels; readonly unanswered?: string[] }> {
     const record: Invocation = { deepestFinished: 0, calls: [] };
     const result = await this.current.run(record, invocation);
     const levels: RoundTripLevels = [];
-    for (const call of record.calls) (levels[call.level - 1] ??= []).push(call.name);
-    return { result, levels: levels.map((names) => names.sort()) };
+    const unanswered = record.calls.filter((call) => !call.answered).map((call) => call.name);
+    for (const call of record.calls) if (call.answered) (levels[call.level - 1] ??= []).push(call.name);
+    return { result, levels: levels.map((names) => names.sort()), ...(unanswered.length > 0 ? { unanswered: unanswered.sort() } : {}) };
   }
 
   private counted<P extends object>(label: string, port: P): P {
@@ -45,8 +47,10 @@ export class RoundTrips {
           const record = this.current.getStore();
           if (!record) throw new Error(`${label}.${String(key)} called outside RoundTrips.during`);
           const level = record.deepestFinished + 1;
-          record.calls.push({ name: `${label}.${String(key)}`, level });
+          const call = { name: `${label}.${String(key)}`, level, answered: false };
+          record.calls.push(call);
           return (member.apply(target, args) as Promise<unknown>).finally(() => {
+            call.answered = true;
             record.deepestFinished = Math.max(record.deepestFinished, level);
           });
         };

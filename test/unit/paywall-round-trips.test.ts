@@ -18,7 +18,7 @@ const config = testEdgeConfig({ chainRpc: { url: 'http://127.0.0.1:1', timeoutMs
 const terms = routeTerms(compileRoutes(config)[0], config);
 const SMART_WALLET = privateKeyToAccount(generatePrivateKey()).address;
 
-function setup(edgeConfig = config) {
+function setup(edgeConfig = config, receipts = new MemoryReceipts()) {
   const trips = new RoundTrips();
   const paywall = new Paywall(
     edgeConfig,
@@ -27,7 +27,8 @@ function setup(edgeConfig = config) {
         verify: async () => ({ isValid: true }),
         settle: async (payload) => ({ success: true, transaction: `0x${'ab'.repeat(32)}`, network: 'eip155:84532', payer: (payload.payload as { authorization: { from: string } }).authorization.from }),
       },
-      receipts: new MemoryReceipts(),
+      receipts,
+      ...(edgeConfig.settledReceipt ? { receiptWritesSent: async () => undefined } : {}),
       chain: { hasCode: async (address) => address.toLowerCase() === SMART_WALLET.toLowerCase(), call: async () => ({ kind: 'returned' }) },
       clock: Date.now,
       log: () => undefined,
@@ -60,11 +61,12 @@ const FIRST_VERIFY_WHILE_RESERVING = ['facilitator.verify', 'receipts.handoffKey
 const SETTLE_RECORD = [['facilitator.settle'], ['receipts.markSettled']];
 const FIRST_CLAIM_SETTLE_RECORD = [['receipts.claimForSettlement', 'receipts.handoffKey'], ['facilitator.settle'], ['receipts.markSettled']];
 
-/** Viewer-request, origin-request and origin-response of one paid request, each counted. */
-async function paidFlow(paywall: Paywall, trips: RoundTrips, method: string, uri: string, originStatus: number) {
+/** Viewer-request, origin-request and origin-response of one paid request, each counted (`afterOriginRequest` runs between the last two). */
+async function paidFlow(paywall: Paywall, trips: RoundTrips, method: string, uri: string, originStatus: number, afterOriginRequest = () => {}) {
   const viewerRequest = await paidRequest(method, uri);
   const viewer = await trips.during(() => paywall.onViewerRequest(viewerRequest));
   const originRequest = await trips.during(() => paywall.onOriginRequest({ method, uri, handoff: handoffOf(viewer.result) }));
+  afterOriginRequest();
   const handoff = originRequest.result.kind === 'forward' ? handoffOf(originRequest.result) : handoffOf(viewer.result);
   const originResponse = await trips.during(() => paywall.onOriginResponse({ method, uri, handoff }, originStatus));
   return { viewer, originRequest, originResponse };
@@ -92,6 +94,47 @@ it('a paid POST: viewer-request 1, origin-request 2 (settled before the origin r
   expect(viewer.levels).toEqual([VERIFY_WHILE_RESERVING]);
   expect(originRequest.levels).toEqual(SETTLE_RECORD);
   expect(originResponse).toEqual({ result: expect.objectContaining({ kind: 'release' }), levels: [] });
+});
+
+/** Receipts whose settled writes wait until {@link answer}: each is still unanswered when its handler returns. */
+class HeldSettledWrites extends MemoryReceipts {
+  private readonly held: Array<() => void> = [];
+  override async markSettled(paymentId: string, txHash: string, at: string) {
+    await new Promise<void>((resolve) => this.held.push(resolve));
+    return super.markSettled(paymentId, txHash, at);
+  }
+  answer(): void {
+    for (const resolve of this.held.splice(0)) resolve();
+  }
+}
+
+describe('with x402:settledReceipt after-release', () => {
+  const afterRelease = testEdgeConfig({ ...config, settledReceipt: 'after-release' });
+
+  it('a paid GET: viewer-request 1, origin-request 0, origin-response 1 (the settle; the record is sent, not waited for): 2 in all', async () => {
+    const receipts = new HeldSettledWrites();
+    const { paywall, trips } = setup(afterRelease, receipts);
+    const first = await paidFlow(paywall, trips, 'GET', '/articles/first', 200);
+    expect(first.originResponse).toMatchObject({ result: { kind: 'release' }, levels: [['receipts.claimForSettlement', 'receipts.handoffKey'], ['facilitator.settle']], unanswered: ['receipts.markSettled'] });
+    receipts.answer();
+
+    const next = await paidFlow(paywall, trips, 'GET', '/articles/next', 200);
+    expect(next.viewer.levels).toEqual([VERIFY_WHILE_RESERVING]);
+    expect(next.originRequest.levels).toEqual([]);
+    expect(next.originResponse).toEqual({ result: expect.objectContaining({ kind: 'release' }), levels: [['facilitator.settle']], unanswered: ['receipts.markSettled'] });
+    receipts.answer();
+  });
+
+  it('a paid POST: origin-request 1 (the settle), origin-response 0: 2 in all', async () => {
+    const receipts = new HeldSettledWrites();
+    const { paywall, trips } = setup(afterRelease, receipts);
+    // Answered before the origin-response, which would otherwise wait for it (that function's next invocation).
+    await paidFlow(paywall, trips, 'POST', '/articles/warm', 201, () => receipts.answer());
+    const { viewer, originRequest, originResponse } = await paidFlow(paywall, trips, 'POST', '/articles/post', 201, () => receipts.answer());
+    expect(viewer.levels).toEqual([VERIFY_WHILE_RESERVING]);
+    expect(originRequest).toMatchObject({ result: { kind: 'forward' }, levels: [['facilitator.settle']], unanswered: ['receipts.markSettled'] });
+    expect(originResponse.levels).toEqual([]);
+  });
 });
 
 it('with verifyTransfers: an EOA payment is verified by one simulated transfer instead of the facilitator', async () => {

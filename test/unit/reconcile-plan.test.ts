@@ -39,6 +39,15 @@ describe('reconciliation decisions', () => {
     expect(decide(row({ status: 'reserved', errorReason: undefined }), transfer(PAY_TO, 1000n), head(EXPIRES + GRACE), GRACE)).toMatchObject({ outcome: 'settled', write: { status: 'settled', txHash: TX } });
   });
 
+  it('settles a reserved row still valid whose receipt write after the release never landed, without waiting for it to expire', () => {
+    const young = row({ status: 'reserved', errorReason: undefined });
+    expect(decide(young, transfer(PAY_TO, 1000n), head(EXPIRES - 90), GRACE)).toMatchObject({ outcome: 'settled', write: { status: 'settled', txHash: TX }, txHash: TX });
+    // Not used yet: the settle may still be on its way, so nothing is written until it expired.
+    const unused = decide(young, { kind: 'unused' } as AuthorizationFinding, head(EXPIRES - 90), GRACE);
+    expect(unused).toMatchObject({ outcome: 'pending' });
+    expect(unused.write).toBeUndefined();
+  });
+
   it('says when the transaction found differs from the one the edge recorded', () => {
     const decision = decide(row({ txHash: `0x${'cd'.repeat(32)}` }), transfer(PAY_TO, 1000n), head(EXPIRES), GRACE);
     expect(decision.txHash).toBe(TX);

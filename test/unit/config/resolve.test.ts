@@ -4,7 +4,7 @@ import { CDP_FACILITATOR } from '../../../lib/config/context-keys';
 import { X402ConfigError } from '../../../lib/config/problems';
 import { resolveX402Config, toEdgeConfig } from '../../../lib/config/resolve';
 import { compileRoutes } from '../../../lambda/core/routes';
-import { CurrencyMode, Engine, PaymentVerifier, type X402Settings } from '../../../lib/config/settings';
+import { CurrencyMode, Engine, PaymentVerifier, SettledReceipt, type X402Settings } from '../../../lib/config/settings';
 import { MAINNET_SETTINGS, PAY_TO, routes, SETTINGS } from '../../constructs/helpers';
 
 /** The problems a configuration is refused for (fails the test if it is accepted). */
@@ -225,6 +225,25 @@ describe('routes: a list of structs', () => {
 
   it('refuses the object form of the context key written as props, with the list form as the fix', () =>
     expectProblem({ ...SETTINGS, routes: { '/a': '$1' } as never }, 'x402:routes', /must be a list of routes/, /routes: \[\{ pattern: '\/articles\/\*', price: '\$0.001' \}\]/));
+});
+
+describe('x402:settledReceipt, when the settled receipt is written', () => {
+  const edgeOf = (settings: X402Settings) => toEdgeConfig(resolveX402Config(settings), { tableName: 't', region: 'us-east-1' });
+
+  it('is written before the release by default, and nothing about it is baked in', () => {
+    expect(resolveX402Config(SETTINGS).settledReceipt).toBe(SettledReceipt.BEFORE_RELEASE);
+    expect(edgeOf(SETTINGS)).not.toHaveProperty('settledReceipt');
+    expect(edgeOf({ ...SETTINGS, settledReceipt: SettledReceipt.BEFORE_RELEASE })).not.toHaveProperty('settledReceipt');
+  });
+
+  it('after-release is baked into the edge configuration, with no RPC endpoint needed (reconcile is given its own)', () => {
+    expect(edgeOf({ ...SETTINGS, settledReceipt: SettledReceipt.AFTER_RELEASE })).toMatchObject({ settledReceipt: 'after-release' });
+  });
+
+  it('refuses after-release with the waf engine, and an unknown value', () => {
+    expectProblem({ ...SETTINGS, engine: Engine.WAF, settledReceipt: SettledReceipt.AFTER_RELEASE }, 'x402:settledReceipt', /needs the edge engine/, /x402:engine=edge/);
+    expectProblem({ ...SETTINGS, settledReceipt: 'later' as never }, 'x402:settledReceipt', /must be one of before-release, after-release/);
+  });
 });
 
 describe('x402:rpcUrl, the RPC endpoint that tells an EOA from a smart wallet at the edge', () => {
