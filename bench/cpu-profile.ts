@@ -1,9 +1,9 @@
 /**
- * CPU profiles of the paid runs (`npm run bench -- --cpu-profile=DIR`): V8's sampling profiler
+ * CPU profiles of the load runs (`npm run bench -- --cpu-profile=DIR`): V8's sampling profiler
  * runs in the bench process (origin, local edge, our handlers, the peer), in the dynalite process and
- * in the chain + facilitator process, only while a paid run is in flight, and each run's profiles are written to
- * DIR. `summary.md` there shows, per side and concurrency, the CPU per paid request by package
- * (self time). Proportions hold on a loaded machine; absolute milliseconds do not (a descheduled
+ * in the chain + facilitator process, only while a load run (paid, refused, free or 402) is in flight,
+ * and each run's profiles are written to DIR. `summary.md` there shows, per side and run kind, the
+ * CPU per request by package and by function (self time). Proportions hold on a loaded machine; absolute milliseconds do not (a descheduled
  * process's samples are stretched), so compare sides of the same run.
  */
 import type { ChildProcess } from 'node:child_process';
@@ -12,10 +12,12 @@ import { Session } from 'node:inspector/promises';
 import * as path from 'node:path';
 
 interface CpuProfile {
-  readonly nodes: ReadonlyArray<{ readonly id: number; readonly callFrame: { readonly functionName: string; readonly url: string } }>;
+  readonly nodes: ReadonlyArray<{ readonly id: number; readonly callFrame: { readonly functionName: string; readonly url: string; readonly lineNumber: number } }>;
   readonly samples: readonly number[];
   readonly timeDeltas: readonly number[];
 }
+
+const PROFILE_SAMPLING_MICROS = 100;
 
 /** This process's profiler: `start()`, then `stop()` gives the profile since. */
 export function processProfiler(): { start(): Promise<void>; stop(): Promise<CpuProfile> } {
@@ -24,6 +26,8 @@ export function processProfiler(): { start(): Promise<void>; stop(): Promise<Cpu
   return {
     async start() {
       await session.post('Profiler.enable');
+      // V8's default (1 ms) leaves a few hundred samples in a run of refused payments: too few to rank functions.
+      await session.post('Profiler.setSamplingInterval', { interval: PROFILE_SAMPLING_MICROS });
       await session.post('Profiler.start');
     },
     async stop() {
@@ -75,7 +79,7 @@ export async function cpuMicrosByProcess(children: Readonly<Record<string, Child
 
 export class RunProfiles {
   private readonly main = processProfiler();
-  private readonly groups = new Map<string, { requests: number; selfUs: Map<string, Map<string, number>> }>();
+  private readonly groups = new Map<string, { requests: number; selfUs: Map<string, Map<string, number>>; functionUs: Map<string, Map<string, number>> }>();
   private runs = 0;
 
   /** `children`: the other processes to profile, by the name the summary gives them. */
@@ -95,26 +99,29 @@ export class RunProfiles {
     const childFiles = children.map(([label, child]) => [label, child, path.join(this.dir, `${name}.${label.replace(/\W+/g, '-')}.cpuprofile`)] as const);
     const [mainProfile] = await Promise.all([this.main.stop(), ...childFiles.map(([, child, file]) => childProfileRequest(child, { profile: 'stop', file }))]);
     writeFileSync(path.join(this.dir, `${name}.bench.cpuprofile`), JSON.stringify(mainProfile));
-    const entry = this.groups.get(group) ?? { requests: 0, selfUs: new Map() };
+    const entry = this.groups.get(group) ?? { requests: 0, selfUs: new Map(), functionUs: new Map() };
     entry.requests += result.requests;
-    addSelfTime(entry.selfUs, 'bench process', mainProfile);
-    for (const [label, , file] of childFiles) addSelfTime(entry.selfUs, `${label} process`, JSON.parse(readFileSync(file, 'utf8')) as CpuProfile);
+    addSelfTime(entry, 'bench process', mainProfile);
+    for (const [label, , file] of childFiles) addSelfTime(entry, `${label} process`, JSON.parse(readFileSync(file, 'utf8')) as CpuProfile);
     this.groups.set(group, entry);
     return result;
   }
 
-  /** Writes summary.md: per group, CPU per request by process and package, the heaviest first. */
+  /** Writes summary.md: per group, CPU per request by process, by package and by function, the heaviest first. */
   writeSummary(top = 25): string {
-    const lines = ['# CPU per paid request by package (self time, ms per request)', ''];
-    for (const [group, { requests, selfUs }] of this.groups) {
-      for (const [proc, byPackage] of selfUs) {
-        const total = [...byPackage.values()].reduce((a, b) => a + b, 0);
-        lines.push(`## ${group}: ${proc}, ${(total / 1000 / requests).toFixed(2)} ms per request (${requests} requests)`, '', '| ms/request | share | package or file |', '|---|---|---|');
-        for (const [name, us] of [...byPackage].sort((a, b) => b[1] - a[1]).slice(0, top)) {
-          lines.push(`| ${(us / 1000 / requests).toFixed(3)} | ${((100 * us) / total).toFixed(1)}% | ${name} |`);
-        }
-        lines.push('');
+    const lines = ['# CPU per request by package and by function (self time, ms per request)', ''];
+    const table = (heading: string, column: string, byName: Map<string, number>, requests: number) => {
+      const total = [...byName.values()].reduce((a, b) => a + b, 0);
+      lines.push(`${heading}, ${(total / 1000 / requests).toFixed(2)} ms per request (${requests} requests)`, '', `| ms/request | share | ${column} |`, '|---|---|---|');
+      for (const [name, us] of [...byName].sort((a, b) => b[1] - a[1]).slice(0, top)) {
+        lines.push(`| ${(us / 1000 / requests).toFixed(3)} | ${((100 * us) / total).toFixed(1)}% | ${name} |`);
       }
+      lines.push('');
+    };
+    for (const [group, { requests, selfUs, functionUs }] of this.groups) {
+      for (const [proc, byPackage] of selfUs) table(`## ${group}: ${proc}`, 'package or file', byPackage, requests);
+      const benchFunctions = functionUs.get('bench process');
+      if (benchFunctions) table(`### ${group}: bench process by function`, 'function (file:line)', benchFunctions, requests);
     }
     const file = path.join(this.dir, 'summary.md');
     writeFileSync(file, lines.join('\n'));
@@ -122,17 +129,21 @@ export class RunProfiles {
   }
 }
 
-/** Adds a profile's busy samples (idle excluded) to `into[proc][package]`, in µs. */
-function addSelfTime(into: Map<string, Map<string, number>>, proc: string, profile: CpuProfile): void {
+/** Adds a profile's busy samples (idle excluded) to `selfUs[proc][package]` and `functionUs[proc][function]`, in µs. */
+function addSelfTime(into: { selfUs: Map<string, Map<string, number>>; functionUs: Map<string, Map<string, number>> }, proc: string, profile: CpuProfile): void {
   const byId = new Map(profile.nodes.map((n) => [n.id, n.callFrame]));
-  const byPackage = into.get(proc) ?? new Map<string, number>();
-  into.set(proc, byPackage);
+  const tally = (maps: Map<string, Map<string, number>>, name: string, us: number) => {
+    const byName = maps.get(proc) ?? new Map<string, number>();
+    maps.set(proc, byName);
+    byName.set(name, (byName.get(name) ?? 0) + us);
+  };
   // Each sample's time is the gap to the next one.
   for (let i = 0; i + 1 < profile.samples.length; i++) {
     const frame = byId.get(profile.samples[i]!)!;
     if (frame.functionName === '(idle)') continue;
-    const name = packageOf(frame);
-    byPackage.set(name, (byPackage.get(name) ?? 0) + profile.timeDeltas[i + 1]!);
+    const us = profile.timeDeltas[i + 1]!;
+    tally(into.selfUs, packageOf(frame), us);
+    tally(into.functionUs, `${frame.functionName || '(anonymous)'} (${packageOf(frame)}:${frame.lineNumber + 1})`, us);
   }
 }
 

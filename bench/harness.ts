@@ -150,7 +150,7 @@ export interface Bench {
   readonly timer: EdgeTimer;
   /** Where the local edge's functions run (in this process by default; see {@link EdgeRouter}). */
   readonly router: EdgeRouter;
-  /** With `--cpu-profile`: every paid run is profiled. */
+  /** With `--cpu-profile`: every load run is profiled. */
   readonly profiles?: RunProfiles;
   say(line: string): void;
   /** The side's 402 terms (fetched once per side URL). */

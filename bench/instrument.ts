@@ -39,9 +39,17 @@ export interface RequestTiming {
 export class EdgeTimer {
   private readonly als = new AsyncLocalStorage<RequestTiming>();
   private readonly records = new Map<string, RequestTiming>();
+  /**
+   * Off until the first {@link reset}: the free, 402 and refused-payment phases run before any paid
+   * one and need no split, so their handlers run untimed (no record per request, no
+   * AsyncLocalStorage context: its promise hooks would cost every promise in this process).
+   */
+  private recording = false;
 
+  /** Forgets the records so far and records from now on. */
   reset(): void {
     this.records.clear();
+    this.recording = true;
   }
 
   /** Completed paid requests (both handlers ran, a settled receipt's write was started). */
@@ -110,6 +118,7 @@ export class EdgeTimer {
 
   wrapHandlers(handlers: EdgeHandlers): EdgeHandlers {
     const timed = <E extends { Records: Array<{ cf: { config: { requestId: string } } }> }, R>(handler: (event: E) => Promise<R>) => (event: E): Promise<R> => {
+      if (!this.recording) return handler(event);
       const id = event.Records[0].cf.config.requestId;
       let record = this.records.get(id);
       const started = performance.now();

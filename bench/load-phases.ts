@@ -61,7 +61,8 @@ export async function runLoadPhases(bench: Bench, sides: readonly Side[], settin
     for (let rep = 0; rep < settings.repetitions; rep++) {
       for (const side of unpaidSides) {
         const job = jobs.get(side.name)!;
-        await record(phase, side, () => measuringCpu(bench.processes, () => bench.loader.run(job.amount === undefined ? { ...job, durationSeconds: settings.phaseSeconds } : job)));
+        const run = () => measuringCpu(bench.processes, () => bench.loader.run(job.amount === undefined ? { ...job, durationSeconds: settings.phaseSeconds } : job));
+        await record(phase, side, () => (bench.profiles ? bench.profiles.around(`${side.name} ${phase}`, run) : run()));
       }
     }
   }

@@ -12,7 +12,7 @@
  * Options: `--only=load,cold,baseLike,far,sizing` runs some sections and writes
  * bench/results/partial.{json,md} instead; `--phases=paid,paidSequential` runs some of the load
  * section's phases and `--repetitions=N` runs each N times per side (both write partial.* too);
- * `--block-time-ms=N` sets the Base-like block time; `--cpu-profile=DIR` profiles every paid run
+ * `--block-time-ms=N` sets the Base-like block time; `--cpu-profile=DIR` profiles every load run
  * (bench/cpu-profile.ts) and writes the profiles and their summary to DIR.
  */
 import { writeFileSync } from 'node:fs';

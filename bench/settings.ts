@@ -10,8 +10,11 @@ export const SETTINGS = {
   /** Free and 402 phases: fixed durations. */
   phaseSeconds: 2,
   warmupSeconds: 1,
-  /** Bad-payment phase: a fixed count, so that the facilitator calls it caused are all counted. */
-  badPaymentRequests: 100,
+  /**
+   * Bad-payment phase: a fixed count, so that the facilitator calls it caused are all counted;
+   * enough that ours (~1000 req/s) runs for longer than a scheduler's hiccup.
+   */
+  badPaymentRequests: 400,
   /** Paid phases: fixed counts, each request with its own authorization. */
   paidRequests: 150,
   paidSequentialRequests: 60,

@@ -143,11 +143,26 @@ function initialCaps(name: string): string {
 
 /** Fills in the `key` Lambda@Edge inserts for entries a function added without one. */
 function withKeys(headers: CloudFrontHeaders): CloudFrontHeaders {
-  return Object.fromEntries(Object.entries(headers).map(([name, entries]) => [name, entries.map((e) => ({ key: e.key ?? initialCaps(name), value: e.value }))]));
+  const out: CloudFrontHeaders = {};
+  for (const name of Object.keys(headers)) {
+    const entries = headers[name]!;
+    const keyed = new Array<{ key: string; value: string }>(entries.length);
+    for (let i = 0; i < entries.length; i++) keyed[i] = { key: entries[i]!.key ?? initialCaps(name), value: entries[i]!.value };
+    defineHeader(out, name, keyed);
+  }
+  return out;
 }
 
 function withoutHeaders(headers: CloudFrontHeaders, drop: (name: string) => boolean): CloudFrontHeaders {
-  return Object.fromEntries(Object.entries(headers).filter(([n]) => !drop(n)));
+  const out: CloudFrontHeaders = {};
+  for (const name of Object.keys(headers)) if (!drop(name)) defineHeader(out, name, headers[name]!);
+  return out;
+}
+
+/** `headers[name] = entries`, as Object.fromEntries sets it: a header named "__proto__" stays a header. */
+function defineHeader(headers: CloudFrontHeaders, name: string, entries: CloudFrontHeaders[string]): void {
+  if (name === '__proto__') Object.defineProperty(headers, name, { value: entries, enumerable: true, writable: true, configurable: true });
+  else headers[name] = entries;
 }
 
 /**
@@ -176,8 +191,12 @@ export function validateCloudFrontHeaders(headers: unknown): string | undefined 
 }
 
 function readOnlyViolation(before: CloudFrontHeaders, after: CloudFrontHeaders | undefined, trigger: EdgeEventType): string | undefined {
-  const values = (h: CloudFrontHeaders | undefined, n: string) => JSON.stringify((h?.[n] ?? []).map((e) => e.value));
-  const changed = READ_ONLY_HEADERS[trigger].find((n) => values(before, n) !== values(after, n));
+  const sameValues = (n: string) => {
+    const was = before[n] ?? [];
+    const is = after?.[n] ?? [];
+    return was.length === is.length && was.every((e, i) => e.value === is[i]!.value);
+  };
+  const changed = READ_ONLY_HEADERS[trigger].find((n) => !sameValues(n));
   return changed && `the function tried to add, delete, or change the read-only header "${changed}" (${trigger})`;
 }
 
@@ -190,8 +209,8 @@ export function splitRequestTarget(target: string): { uri: string; querystring: 
 /** Bytes of a request's URL and headers as sent on the wire (request line and header lines). */
 export function requestBytes(method: string, uri: string, querystring: string, headers: CloudFrontHeaders): number {
   let size = Buffer.byteLength(`${method} ${uri}${querystring ? `?${querystring}` : ''} HTTP/1.1\r\n`);
-  for (const [name, entries] of Object.entries(headers)) {
-    for (const e of entries) size += Buffer.byteLength(`${e.key ?? name}: ${e.value}\r\n`);
+  for (const name of Object.keys(headers)) {
+    for (const e of headers[name]!) size += Buffer.byteLength(e.key ?? name) + Buffer.byteLength(e.value) + 4; // ": " and CRLF
   }
   return size;
 }
@@ -307,7 +326,8 @@ export async function startLocalEdge(opts: LocalEdgeOptions): Promise<LocalEdge>
     const started = Date.now();
     const method = req.method ?? 'GET';
     const target = req.url ?? '/';
-    const line = (msg: string) => log(`[local-edge] ${requestId.slice(0, 8)} ${method} ${target.slice(0, 200)} ${msg} (${Date.now() - started} ms)`);
+    // Formatted only for a listener: without one, a request's lines would be built for nothing.
+    const line = opts.log ? (msg: string) => log(`[local-edge] ${requestId.slice(0, 8)} ${method} ${target.slice(0, 200)} ${msg} (${Date.now() - started} ms)`) : () => undefined;
     const fail = (status: number, reason: string) => {
       line(`→ ${status} (${reason})`);
       sendError(res, requestId, status, reason);
@@ -603,6 +623,11 @@ export async function startLocalEdge(opts: LocalEdgeOptions): Promise<LocalEdge>
   };
 }
 
+/** Origin request headers CloudFront sets itself (below), or that describe the viewer connection only. */
+const ORIGIN_HEADERS_SET_BY_CLOUDFRONT = new Set(['host', 'cookie', 'x-forwarded-for', 'via', 'user-agent', 'content-length']);
+/** The same when the cache policy normalizes Accept-Encoding (CloudFront then sets that one too). */
+const ORIGIN_HEADERS_SET_BY_CLOUDFRONT_COMPRESSED = new Set([...ORIGIN_HEADERS_SET_BY_CLOUDFRONT, 'accept-encoding']);
+
 /**
  * The headers of the request CloudFront sends to the origin: the viewer headers the cache policy
  * or the origin request policy selects, the normalized Accept-Encoding, the selected cookies, and
@@ -615,11 +640,10 @@ export function originRequestHeaders(viewer: CloudFrontHeaders, behavior: Pick<C
     (cachePolicy.headers.behavior === 'whitelist' && cachePolicy.headers.names.includes(name)) ||
     (originRequestPolicy !== undefined && selects(originRequestPolicy.headers, name));
   const compression = normalizedAcceptEncoding(viewer, cachePolicy);
-  // Set by CloudFront below, or describing the viewer connection only.
-  const ownHeaders = new Set(['host', 'cookie', 'x-forwarded-for', 'via', 'user-agent', 'content-length', ...(compression ? ['accept-encoding'] : [])]);
+  const ownHeaders = compression ? ORIGIN_HEADERS_SET_BY_CLOUDFRONT_COMPRESSED : ORIGIN_HEADERS_SET_BY_CLOUDFRONT;
   const out: CloudFrontHeaders = {};
-  for (const [name, entries] of Object.entries(viewer)) {
-    if (!HOP_BY_HOP.has(name) && !ownHeaders.has(name) && forwarded(name)) out[name] = entries;
+  for (const name of Object.keys(viewer)) {
+    if (!HOP_BY_HOP.has(name) && !ownHeaders.has(name) && forwarded(name)) defineHeader(out, name, viewer[name]!);
   }
   if (compression) out['accept-encoding'] = [{ key: 'Accept-Encoding', value: compression }];
   const cookies = selectCookies(viewer, cachePolicy.cookies, originRequestPolicy?.cookies);

@@ -253,9 +253,9 @@ class Container {
 }
 
 /**
- * Measurement only (bench/): a handler run in this process, the event and result through JSON.
- * Nothing isolates it, and its timeout does not end it (its later I/O still happens); the local
- * edge uses {@link lambdaFunction} everywhere else.
+ * Measurement only (bench/): a handler run in this process, the event and result copied by JSON's
+ * rules ({@link jsonCopy}). Nothing isolates it, and its timeout does not end it (its later I/O
+ * still happens); the local edge uses {@link lambdaFunction} everywhere else.
  */
 export function inProcessFunction(handler: (event: never) => Promise<unknown>, timeoutMs: number): EdgeFunctionRuntime {
   return {
@@ -265,8 +265,8 @@ export function inProcessFunction(handler: (event: never) => Promise<unknown>, t
         timer = setTimeout(() => resolve({ ok: false, error: `Task timed out after ${(timeoutMs / 1000).toFixed(2)} seconds`, timedOut: true }), timeoutMs);
       });
       const run = Promise.resolve()
-        .then(() => handler(JSON.parse(JSON.stringify(event)) as never))
-        .then((value): Invocation => ({ ok: true, value: JSON.parse(JSON.stringify(value) ?? 'null') }))
+        .then(() => handler(jsonCopy(event) as never))
+        .then((value): Invocation => ({ ok: true, value: jsonCopy(value) }))
         .catch((error: unknown): Invocation => ({ ok: false, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error), timedOut: false }));
       try {
         return await Promise.race([run, timeout]);
@@ -277,3 +277,37 @@ export function inProcessFunction(handler: (event: never) => Promise<unknown>, t
     close: async () => undefined,
   };
 }
+
+/** Nesting beyond which {@link jsonCopy} leaves the rest to JSON itself (which also refuses cycles). */
+const JSON_COPY_MAX_DEPTH = 64;
+
+/**
+ * `JSON.parse(JSON.stringify(value) ?? 'null')`, as an event or a result crosses Lambda's JSON
+ * boundary, for a tenth of its CPU: plain objects, arrays and primitives are copied directly
+ * (undefined, functions and symbols dropped from objects and nulled in arrays, non-finite numbers
+ * nulled); anything else (toJSON, class instances, bigints, cycles) goes through JSON itself.
+ */
+export function jsonCopy(value: unknown, depth = 0): unknown {
+  if (typeof value === 'string' || typeof value === 'boolean' || value === null) return value;
+  if (typeof value === 'number') return Number.isFinite(value) ? value + 0 : null; // -0 → 0, as JSON writes it
+  if (typeof value !== 'object' || depth > JSON_COPY_MAX_DEPTH) return throughJson(value);
+  if (Array.isArray(value)) {
+    const copy: unknown[] = new Array(value.length);
+    for (let i = 0; i < value.length; i++) copy[i] = omittedByJson(value[i]) ? null : jsonCopy(value[i], depth + 1);
+    return copy;
+  }
+  const prototype = Object.getPrototypeOf(value) as unknown;
+  if ((prototype !== Object.prototype && prototype !== null) || typeof (value as { toJSON?: unknown }).toJSON === 'function') return throughJson(value);
+  const copy: Record<string, unknown> = {};
+  for (const key of Object.keys(value)) {
+    const field = (value as Record<string, unknown>)[key];
+    if (omittedByJson(field)) continue;
+    // An own "__proto__" (a header of that name, say) stays a property, as JSON.parse makes it.
+    if (key === '__proto__') Object.defineProperty(copy, key, { value: jsonCopy(field, depth + 1), enumerable: true, writable: true, configurable: true });
+    else copy[key] = jsonCopy(field, depth + 1);
+  }
+  return copy;
+}
+
+const omittedByJson = (value: unknown) => value === undefined || typeof value === 'function' || typeof value === 'symbol';
+const throughJson = (value: unknown): unknown => JSON.parse(JSON.stringify(value) ?? 'null');

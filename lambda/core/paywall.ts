@@ -1,4 +1,3 @@
-import { encodePaymentRequiredHeader, encodePaymentResponseHeader } from '@x402/core/http';
 import type { PaymentPayload, PaymentRequirements, SettleResponse } from '@x402/core/types';
 import { AbuseGuard, DEFAULT_ABUSE_LIMITS } from './abuse-guard';
 import { AccountKinds, CHAIN_RPC_BACKOFF_MS } from './account-kinds';
@@ -14,7 +13,7 @@ import { forwardedBotFeatures, verifiedBot, type ForwardedBotFeatures, type Veri
 import { hasSideEffects } from './methods';
 import { emfRecord, MetricDimensions, Metrics, type MetricName } from './metrics';
 import { PaymentHeaders } from './header-names';
-import { decodePaymentHeader, findPaymentHeader, parseStoredPayment, serializePayment, type DecodedPayment } from './payment-header';
+import { base64Json, decodePaymentHeader, findPaymentHeader, parseStoredPayment, serializePayment, type DecodedPayment } from './payment-header';
 import type { ChainPort, Clock, FacilitatorPort, LogSink, ReceiptStorePort } from './ports';
 import type { PaymentPrecheck, PrecheckedPayment } from './precheck';
 import { IN_DOUBT_REASONS, MAX_RESERVATIONS, paymentIdOf, type Receipt } from './receipt';
@@ -151,9 +150,12 @@ function inDoubt(attempt: SettleAttempt): boolean {
  */
 const UNCACHED_ERROR: OriginOutcome = { kind: 'release', setHeaders: {} };
 
+/** Encoded PAYMENT-REQUIRED values kept per terms (one per resource and reason; ~1 KB each), the oldest dropped first. */
+const MAX_REQUIRED_HEADERS_PER_TERMS = 64;
+
 /** PAYMENT-RESPONSE (and X-PAYMENT-RESPONSE for v1 clients) for a settlement. */
 function paymentResponseHeaders(settlement: SettleResponse, x402Version: number): Record<string, string> {
-  const encoded = encodePaymentResponseHeader(settlement);
+  const encoded = base64Json(settlement); // what encodePaymentResponseHeader writes
   return x402Version === 1 ? { [PaymentHeaders.responseV1]: encoded, [PaymentHeaders.responseV2]: encoded } : { [PaymentHeaders.responseV2]: encoded };
 }
 
@@ -256,6 +258,8 @@ export class Paywall {
   private readonly pinnedReceiverAuthorizer: Address | undefined;
   /** The upto and batch routes' terms for the address they were built with (kept identical for deep equality). */
   private readonly advertisedTerms = new Map<number, RouteTerms>();
+  /** PAYMENT-REQUIRED values already encoded, per terms, by reason and resource (see {@link paymentRequiredHeader}). */
+  private readonly requiredHeaders = new WeakMap<RouteTerms, Map<string, string>>();
   /** batch-settlement routes: deposits, vouchers and their commits (wired with `ports.channels`). */
   private readonly batch: BatchSettlementScheme | undefined;
   private readonly deniedPayers: PayerDenyList;
@@ -1122,14 +1126,32 @@ export class Paywall {
     let body: object = { x402Version: 2, error: rejection.reason, message: rejection.message };
     if (terms && resource) {
       const isChallenge = rejection.reason === Reasons.paymentRequired;
-      if (rejection.status === 402) {
-        headers[PaymentHeaders.required] = encodePaymentRequiredHeader(
-          paymentRequiredV2(terms, resource, isChallenge ? undefined : rejection.reason, this.challengeExtensions(terms, resource)),
-        );
-      }
+      if (rejection.status === 402) headers[PaymentHeaders.required] = this.paymentRequiredHeader(terms, resource, isChallenge ? undefined : rejection.reason, channel === undefined);
       body = challengeBody(terms, this.config, resource, rejection.reason, isChallenge ? undefined : rejection.message);
     }
     return { kind: 'respond', response: { status: rejection.status, headers, body: JSON.stringify(body) } };
+  }
+
+  /**
+   * The PAYMENT-REQUIRED header of a 402 (what @x402/core's encodePaymentRequiredHeader writes).
+   * The same terms, resource and reason give the same value, except with sign-in (its challenge
+   * has a fresh nonce and time) or a channel's corrective terms: other values are encoded once and
+   * kept, at most {@link MAX_REQUIRED_HEADERS_PER_TERMS} resources per terms (the resource comes
+   * from the request's Host and path).
+   */
+  private paymentRequiredHeader(terms: RouteTerms, resource: string, error: string | undefined, reusable: boolean): string {
+    const encode = () => base64Json(paymentRequiredV2(terms, resource, error, this.challengeExtensions(terms, resource)));
+    if (!reusable || this.signIn !== undefined) return encode();
+    let encoded = this.requiredHeaders.get(terms);
+    if (!encoded) this.requiredHeaders.set(terms, (encoded = new Map()));
+    const key = `${error ?? ''} ${resource}`;
+    let value = encoded.get(key);
+    if (value === undefined) {
+      value = encode();
+      if (encoded.size >= MAX_REQUIRED_HEADERS_PER_TERMS) encoded.delete(encoded.keys().next().value!);
+      encoded.set(key, value);
+    }
+    return value;
   }
 
   /** The 402's extensions: the route's discovery metadata, and the passes that open the resource with, for their holders, sign-in. */
