@@ -1,8 +1,9 @@
 /**
  * The side-by-side load phases: free pass-through and 402 challenge (fixed durations), refused
  * payment and valid paid requests at c=10 and c=1 (fixed counts). Each phase warms every side
- * up, then runs `repetitions` times with the sides interleaved (ours, peer + origin, peer in
- * process, again...), so that a machine whose load drifts affects every side alike. Every run's raw
+ * up, then runs `repetitions` times with the sides interleaved in alternating order (ours, peer +
+ * origin, peer in process, then the reverse...), so that a machine whose speed drifts affects every
+ * side alike. Every run's raw
  * figures are kept.
  */
 import { AGENT_HEADERS, FREE_PATH, measuringCpu, PRICED_PATH, refusedPayment, type Bench, type CpuMeasured, type Side, type SideName } from './harness';
@@ -59,7 +60,7 @@ export async function runLoadPhases(bench: Bench, sides: readonly Side[], settin
       await bench.loader.run({ ...job, amount: undefined, durationSeconds: settings.warmupSeconds });
     }
     for (let rep = 0; rep < settings.repetitions; rep++) {
-      for (const side of unpaidSides) {
+      for (const side of inTurn(unpaidSides, rep)) {
         const job = jobs.get(side.name)!;
         const run = () => measuringCpu(bench.processes, () => bench.loader.run(job.amount === undefined ? { ...job, durationSeconds: settings.phaseSeconds } : job));
         await record(phase, side, () => (bench.profiles ? bench.profiles.around(`${side.name} ${phase}`, run) : run()));
@@ -75,7 +76,7 @@ export async function runLoadPhases(bench: Bench, sides: readonly Side[], settin
   if (paidPhases.length > 0) for (const side of sides) await paid(side, settings.paidWarmup, 5);
   for (const [phase, amount, connections, timings] of paidPhases) {
     for (let rep = 0; rep < settings.repetitions; rep++) {
-      for (const side of sides) {
+      for (const side of inTurn(sides, rep)) {
         bench.timer.reset();
         await record(phase, side, () => paid(side, amount, connections));
         if (side.name === 'ours') timings.push(...bench.timer.paidRequests());
@@ -83,6 +84,15 @@ export async function runLoadPhases(bench: Bench, sides: readonly Side[], settin
     }
   }
   return { phases, edge };
+}
+
+/**
+ * The sides of repetition `rep`: in order, then reversed, and so on (A B C, C B A, …). This machine's
+ * speed drifts by tens of percent within a minute (a run's p50 moved 14 → 20 ms over five repetitions);
+ * the same order every time would hand the faster moments to whichever side goes first.
+ */
+function inTurn<T>(sides: readonly T[], rep: number): readonly T[] {
+  return rep % 2 === 0 ? sides : [...sides].reverse();
 }
 
 function line(r: LoadResult): string {

@@ -190,7 +190,7 @@ function renderSideBySide(r: BenchReport, phases: PhaseRuns, c: BenchReport['col
     .map((p) => `- ${titles[p]}: ${(['ours', 'oursAfterRelease', 'peerOrigin'] as SideName[]).filter((side) => (phases[p][side] ?? []).length > 0).map((side) => `${SIDE_LABELS[side]} ${cpuByProcess(phases[p][side] ?? [])}`).join('; ')}`);
   return `## Side by side
 
-Each load line: the median of ${reps} runs per side (the sides interleaved), with the lowest and highest in
+Each load line: the median of ${reps} runs per side (the sides interleaved, in alternating order), with the lowest and highest in
 brackets; the ratio is of the medians. Throughput is responses ÷ the time from the first request sent
 to the last response received. Every run's raw figures (requests, that window, autocannon's own
 duration, percentiles, statuses) are in \`latest.json\` under \`phases\`.
@@ -467,7 +467,7 @@ const METHOD = (r: BenchReport) => `## Method
   from ${r.settings.payerWallets} funded wallets right before each paid run, one fresh authorization per request.
 - **Same load generator, one thing at a time.** autocannon (programmatic API) runs in a separate
   process; phases run sequentially; within a phase every side is warmed up (${r.settings.warmupSeconds} s, or
-  ${r.settings.paidWarmup} paid requests), then the sides take turns, ${r.settings.repetitions} runs each. Free and 402 runs last
+  ${r.settings.paidWarmup} paid requests), then the sides take turns, ${r.settings.repetitions} runs each, in alternating order (A B C, then C B A: this machine's speed drifts within a minute). Free and 402 runs last
   ${r.settings.phaseSeconds} s at ${r.settings.connections} connections; bad-payment runs send ${r.settings.badPaymentRequests} requests at ${r.settings.connections} connections, paid runs
   ${r.settings.paidRequests} at ${r.settings.connections} connections and ${r.settings.paidSequentialRequests} at 1. autocannon sends each paid request with the next pre-signed header
   (\`setupRequest\`), so no header is reused. Latencies are per response in floating-point ms.

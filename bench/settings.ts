@@ -3,8 +3,8 @@ import type { PhaseName } from './load-phases';
 /** How much `npm run bench` sends in each section (about 5 minutes in all on a 2-core machine). */
 export const SETTINGS = {
   connections: 10,
-  /** Every load phase runs this many times per side, the sides interleaved. */
-  repetitions: 3,
+  /** Every load phase runs this many times per side, the sides interleaved in alternating order (bench/load-phases.ts). */
+  repetitions: 5,
   /** The load phases run (`--phases=` picks some, e.g. the paid ones while tuning the paid path). */
   phases: ['free', 'challenge', 'badPayment', 'paid', 'paidSequential'] as readonly PhaseName[],
   /** Free and 402 phases: fixed durations. */
