@@ -381,9 +381,8 @@ released): 3, each one round trip; the verification rides along with the reserva
 x402:settledReceipt=after-release the receipt's write is only sent before the release (its answer
 comes after the response, outside the request's span): 2; the reservation, written before the
 settle, is the durable record meanwhile, and \`cdk-x402 reconcile\` closes it from the chain if the write is lost.
-(Its range: a request sent while the previous one's write is still unanswered finds the kept DynamoDB
-connection busy and opens a second one, once; here all our handlers share one client, where on AWS
-the viewer-request and the origin-response each have their own.)`;
+As deployed, our viewer-request and origin-facing handlers run as functions of their own here, each
+with its own DynamoDB client and kept connections (so a cold request opens one connection per function).`;
 }
 
 function renderSizing(z: SizingReport, r: BenchReport): string {

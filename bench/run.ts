@@ -126,7 +126,13 @@ async function main(): Promise<void> {
         receiptTable = config.receiptTable.tableName;
         await createReceiptTable(dynamoClient, receiptTable);
         edgeConfig = { ...config, receiptTable: { ...config.receiptTable, endpoint: dynamo.endpoint } };
-        const runtime = (c: EdgeConfig) => createEdgeRuntime(c, { credentials: LOCAL_DYNAMO_CREDENTIALS, log, wrapPorts: timer.wrapPorts, precheck: new ExactEvmPrecheck(c) });
+        // As deployed, the viewer-request and the origin-facing triggers are functions of their own,
+        // each container with its own clients and kept connections.
+        const runtime = (c: EdgeConfig): EdgeHandlers => {
+          const viewer = createEdgeRuntime(c, { credentials: LOCAL_DYNAMO_CREDENTIALS, log, wrapPorts: timer.wrapPorts, precheck: new ExactEvmPrecheck(c) });
+          const origin = createEdgeRuntime(c, { credentials: LOCAL_DYNAMO_CREDENTIALS, log, wrapPorts: timer.wrapPorts });
+          return { viewerRequest: viewer.viewerRequest, originRequest: origin.originRequest, originResponse: origin.originResponse };
+        };
         const proxies = await startFarProxies(dynamo.endpoint, config.facilitator.url, config.chainRpc!.url);
         closers.push(() => proxies.close());
         far = { proxies, handlers: runtime(farConfig(edgeConfig, proxies)), afterRelease: runtime({ ...farConfig(edgeConfig, proxies), settledReceipt: 'after-release' }) };
